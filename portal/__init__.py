@@ -1,0 +1,93 @@
+"""The repayment portal: `create_app` builds a configured Flask application."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from portal.config import DEFAULT_SECRET_KEY, config_class
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. `config` (a mapping) overrides what the environment says."""
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
+        instance_path=os.environ.get("PORTAL_INSTANCE_PATH", os.path.join(ROOT, "instance")),
+    )
+    app.config.from_object(config_class())
+    if config:
+        app.config.update(config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = config_class().database_url(app.instance_path)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", os.path.join(ROOT, "translations"))
+    os.makedirs(app.instance_path, exist_ok=True)
+    _refuse_default_secret(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    register_request_hooks(app)
+    register_error_handlers(app)
+    return app
+
+
+def _refuse_default_secret(app: Flask) -> None:
+    if os.environ.get("PORTAL_ENV") == "production" and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
+        raise RuntimeError("SECRET_KEY must be set in production (PORTAL_ENV=production)")
+
+
+def register_extensions(app: Flask) -> None:
+    from portal import models  # noqa: F401  (every table known to metadata and Alembic)
+    from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from portal.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    from portal.auth import session as auth_session
+
+    auth_session.init_login_manager(login_manager)
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.auth.routes import bp as auth_bp
+    from portal.core.routes import bp as core_bp
+    from portal.staff.routes import bp as staff_bp
+    from portal.accounts.routes import bp as accounts_bp
+
+    for blueprint in (core_bp, auth_bp, staff_bp, accounts_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_cli(app: Flask) -> None:
+    from portal.cli import register
+
+    register(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from portal.auth.session import enforce_idle_timeout
+    from portal.core.security import set_security_headers
+    from portal.i18n import inject_i18n
+
+    app.before_request(enforce_idle_timeout)
+    app.after_request(set_security_headers)
+    app.context_processor(inject_i18n)
+    from portal.core.nav import inject_nav
+
+    app.context_processor(inject_nav)
+    from portal.core.filters import register_filters
+
+    register_filters(app)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from portal.core.errors import register
+
+    register(app)

@@ -1,0 +1,92 @@
+"""Who is signed in: loading users, rotating sessions, idle time-out, access decorators."""
+from __future__ import annotations
+
+import secrets
+from functools import wraps
+
+from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+
+from portal.extensions import db
+from portal.timeutil import utcnow
+
+_LAST_SEEN = "last_seen"
+
+
+def init_login_manager(manager) -> None:
+    manager.login_view = "auth.login"
+    manager.login_message = _l("Please sign in to continue.")
+    manager.login_message_category = "info"
+    manager.session_protection = "basic"
+
+    @manager.user_loader
+    def load_user(user_id: str):
+        from portal.accounts.models import Cardholder
+        from portal.staff.models import StaffUser
+
+        kind, _, raw = user_id.partition(":")
+        if not raw.isdigit():
+            return None
+        model = {"c": Cardholder, "s": StaffUser}.get(kind)
+        return db.session.get(model, int(raw)) if model else None
+
+
+def start_session(user) -> None:
+    """Sign `user` in on a fresh session: nothing from before sign-in survives."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    session["sid"] = secrets.token_urlsafe(16)  # new value, new cookie: the old one is useless
+    session[_LAST_SEEN] = utcnow().timestamp()
+    session.permanent = True
+    login_user(user)
+
+
+def end_session() -> None:
+    logout_user()
+    session.clear()
+
+
+def enforce_idle_timeout():
+    """Sign out a user idle longer than their kind's limit; otherwise note the activity."""
+    if request.endpoint in (None, "static", "core.healthz") or not current_user.is_authenticated:
+        return None
+    limit = current_app.config[
+        "STAFF_IDLE_TIMEOUT" if current_user.is_staff else "CARDHOLDER_IDLE_TIMEOUT"
+    ]
+    now = utcnow().timestamp()
+    last_seen = session.get(_LAST_SEEN)
+    if last_seen is None or now - last_seen > limit.total_seconds():
+        staff = current_user.is_staff
+        end_session()
+        flash(_l("You were signed out after a period of inactivity."), "info")
+        return redirect(url_for("staff.login" if staff else "auth.login"))
+    session[_LAST_SEEN] = now
+    return None
+
+
+def cardholder_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()
+        if current_user.is_staff:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def staff_required(*roles):
+    """Staff only; with roles given, at least one of them."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return redirect(url_for("staff.login", next=request.full_path))
+            if not current_user.is_staff or (roles and not current_user.has_role(*roles)):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator

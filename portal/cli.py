@@ -1,0 +1,9 @@
+"""Operator commands: each feature keeps its own group; this only registers them."""
+
+
+def register(app):
+    from portal.audit.cli import audit_cli
+    from portal.outbox.cli import outbox_cli
+
+    for group in (audit_cli, outbox_cli):
+        app.cli.add_command(group)

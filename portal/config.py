@@ -1,0 +1,89 @@
+"""Configuration from the environment. Tests pass a mapping to `create_app` instead."""
+import os
+from datetime import timedelta
+
+DEFAULT_SECRET_KEY = "dev-only-not-secret"
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _database_url(instance_path):
+    url = _env("DATABASE_URL")
+    if url is None:
+        return f"sqlite:///{os.path.join(instance_path, 'portal.db')}"
+    # Operators paste postgres:// URLs; SQLAlchemy wants the driver named.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    SECRET_KEY = _env("SECRET_KEY", DEFAULT_SECRET_KEY)
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = ("en", "zh_Hans")
+    # Session: HttpOnly and SameSite always, Secure outside development.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=15)
+    CARDHOLDER_IDLE_TIMEOUT = timedelta(minutes=15)
+    STAFF_IDLE_TIMEOUT = timedelta(minutes=30)
+    WTF_CSRF_TIME_LIMIT = None  # the session itself expires; a stale token would only annoy
+    # Login protection: these numbers are policy, kept here so operators can tune them.
+    LOGIN_LOCKOUT_FAILURES = 5
+    LOGIN_LOCKOUT_MINUTES = 15
+    LOGIN_RATE_LIMIT_IP = _env("LOGIN_RATE_LIMIT_IP", "30 per 15 minutes")
+    LOGIN_RATE_LIMIT_IDENTITY = _env("LOGIN_RATE_LIMIT_IDENTITY", "10 per 15 minutes")
+    OTP_TTL_MINUTES = 10
+    OTP_MAX_ATTEMPTS = 5
+    REDIS_URL = _env("REDIS_URL")
+    RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    OUTBOX_DIR = _env("OUTBOX_DIR")  # default: <instance>/outbox
+    UPLOAD_DIR = _env("UPLOAD_DIR")  # default: <instance>/uploads
+    PAYMENT_PROVIDER = "stripe" if _env("STRIPE_SECRET_KEY") else "sandbox"
+    STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY")
+    STRIPE_PUBLISHABLE_KEY = _env("STRIPE_PUBLISHABLE_KEY")
+    STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET")
+    STRIPE_API_BASE = _env("STRIPE_API_BASE")
+    MAIL_FROM = _env("MAIL_FROM", "Repayment portal <no-reply@portal.example>")
+    PORTAL_NAME = _env("PORTAL_NAME", "Card repayment")
+    FORCE_HTTPS_HEADERS = True
+
+    @staticmethod
+    def database_url(instance_path):
+        return _database_url(instance_path)
+
+
+class DevelopmentConfig(Config):
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    FORCE_HTTPS_HEADERS = False
+
+
+class TestingConfig(DevelopmentConfig):
+    TESTING = True
+    WTF_CSRF_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+
+
+class ProductionConfig(Config):
+    pass
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_class():
+    return CONFIGS[_env("PORTAL_ENV", "development")]

@@ -1,0 +1,44 @@
+"""Navigation entries, registered by each feature so base.html needs no edits per feature."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import url_for
+from flask_login import current_user
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    endpoint: str
+    label: object  # a lazy string, translated when rendered
+    roles: tuple = ()  # staff entries: shown to holders of any of these roles
+    order: int = 100
+
+
+_CARDHOLDER: list[NavEntry] = []
+_STAFF: list[NavEntry] = []
+
+
+def cardholder_entry(endpoint, label, order=100):
+    _CARDHOLDER.append(NavEntry(endpoint, label, order=order))
+
+
+def staff_entry(endpoint, label, roles, order=100):
+    _STAFF.append(NavEntry(endpoint, label, tuple(roles), order))
+
+
+def _items(entries):
+    return [{"url": url_for(e.endpoint), "label": str(e.label)}
+            for e in sorted(entries, key=lambda e: e.order)]
+
+
+def inject_nav():
+    def cardholder_nav_items():
+        return _items(_CARDHOLDER)
+
+    def staff_nav_items():
+        if not current_user.is_authenticated or not current_user.is_staff:
+            return []
+        return _items(e for e in _STAFF if current_user.has_role(*e.roles))
+
+    return {"cardholder_nav_items": cardholder_nav_items, "staff_nav_items": staff_nav_items}

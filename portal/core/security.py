@@ -1,0 +1,48 @@
+"""Security headers on every response."""
+from flask import current_app, g
+
+# No inline script or style anywhere: every script and stylesheet is a file we serve.
+BASE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "frame-src": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+    "base-uri": ["'self'"],
+    "object-src": ["'none'"],
+}
+
+
+def extend_csp(**sources: list[str]) -> None:
+    """Let one view widen the policy for its own response (e.g. Stripe on the payment page)."""
+    extra = g.setdefault("csp_extra", {})
+    for directive, values in sources.items():
+        extra.setdefault(directive.replace("_", "-"), []).extend(values)
+
+
+def _policy() -> str:
+    policy = {k: list(v) for k, v in BASE_CSP.items()}
+    for directive, values in g.get("csp_extra", {}).items():
+        current = [v for v in policy.get(directive, []) if v != "'none'"]
+        policy[directive] = current + [v for v in values if v not in current]
+    return "; ".join(f"{k} {' '.join(v)}" for k, v in policy.items())
+
+
+def set_security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", _policy())
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if current_app.config.get("FORCE_HTTPS_HEADERS"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if response.mimetype == "text/html":
+        # Pages carry personal data: never keep them in shared or back-button caches.
+        headers.setdefault("Cache-Control", "no-store")
+    return response

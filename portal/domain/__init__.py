@@ -1,0 +1,1 @@
+"""Pure domain rules: money, dates, stages, interest, schedules, allocation, state machines."""

@@ -1,0 +1,48 @@
+"""Locale and time zone for each request: the user's choice, then cookie, then browser."""
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_login import current_user
+
+LOCALE_COOKIE = "portal_locale"
+LANGUAGE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
+
+
+def _supported(value: str | None) -> str | None:
+    if value in current_app.config["LANGUAGES"]:
+        return value
+    return None
+
+
+def select_locale() -> str:
+    chosen = _supported(request.cookies.get(LOCALE_COOKIE))
+    if chosen:
+        return chosen
+    user = current_user
+    if user and user.is_authenticated and not user.is_staff and _supported(user.locale):
+        return user.locale
+    # Accept-Language says zh-CN / zh-Hans; both map to our zh_Hans catalogue.
+    best = request.accept_languages.best_match(["en", "zh-Hans", "zh-CN", "zh", "zh-SG"])
+    return "zh_Hans" if best and best.startswith("zh") else "en"
+
+
+def select_timezone() -> str:
+    user = current_user
+    if user and user.is_authenticated and not user.is_staff:
+        return user.timezone
+    return "UTC"
+
+
+def html_lang(locale: str) -> str:
+    return "zh-Hans" if locale.startswith("zh") else locale
+
+
+def inject_i18n():
+    from flask_babel import get_locale
+
+    locale = str(get_locale())
+    return {
+        "current_locale": locale,
+        "html_lang": html_lang(locale),
+        "language_names": LANGUAGE_NAMES,
+    }

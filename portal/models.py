@@ -1,0 +1,6 @@
+"""Imports every feature's models so SQLAlchemy and Alembic know all tables."""
+from portal.accounts.models import Account, Cardholder, LedgerEntry  # noqa: F401
+from portal.audit.models import AuditEvent  # noqa: F401
+from portal.auth.models import OneTimeCode  # noqa: F401
+from portal.outbox.models import OutboxMessage  # noqa: F401
+from portal.staff.models import StaffRole, StaffUser  # noqa: F401

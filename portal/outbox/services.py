@@ -1,0 +1,105 @@
+"""The outbox: queue messages inside the transaction, deliver after it commits."""
+from __future__ import annotations
+
+import json
+import os
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from flask import current_app
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+from portal.outbox.models import Channel, OutboxMessage
+from portal.timeutil import as_aware, utcnow
+
+_PENDING = "outbox_pending"
+
+
+def queue_email(recipient, subject, body, *, purpose, cardholder_id=None) -> OutboxMessage:
+    """Add an email to the outbox; it is delivered only if the transaction commits."""
+    return _queue(Channel.EMAIL, recipient, body, subject=subject, purpose=purpose,
+                  cardholder_id=cardholder_id)
+
+
+def queue_sms(recipient, body, *, purpose, cardholder_id=None) -> OutboxMessage:
+    """Add a text message to the outbox; delivered only if the transaction commits."""
+    return _queue(Channel.SMS, recipient, body, purpose=purpose, cardholder_id=cardholder_id)
+
+
+def _queue(channel, recipient, body, *, subject=None, purpose, cardholder_id):
+    message = OutboxMessage(channel=channel, recipient=recipient, subject=subject, body=body,
+                            purpose=purpose, cardholder_id=cardholder_id, created_at=utcnow())
+    db.session.add(message)
+    db.session.flush()
+    db.session.info.setdefault(_PENDING, []).append(message.id)
+    return message
+
+
+def outbox_dir() -> str:
+    path = current_app.config.get("OUTBOX_DIR") or os.path.join(current_app.instance_path, "outbox")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _write_file(message: OutboxMessage) -> str:
+    created = as_aware(message.created_at)
+    stem = f"{created:%Y%m%dT%H%M%S}-{message.id:08d}-{message.purpose}"
+    directory = outbox_dir()
+    if message.channel == Channel.EMAIL:
+        mail = EmailMessage()
+        mail["From"] = current_app.config["MAIL_FROM"]
+        mail["To"] = message.recipient
+        mail["Subject"] = message.subject or ""
+        mail["Date"] = format_datetime(created)
+        mail["Message-ID"] = make_msgid(idstring=str(message.id))
+        mail.set_content(message.body)
+        path, data = os.path.join(directory, stem + ".eml"), mail.as_bytes()
+    else:
+        payload = {"to": message.recipient, "body": message.body, "created_at": created.isoformat()}
+        path = os.path.join(directory, stem + ".json")
+        data = json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)  # a reader never sees half a message
+    return path
+
+
+def deliver_pending(ids=None, limit: int = 500) -> int:
+    """Deliver undelivered messages (those in `ids`, or all); returns how many were sent.
+
+    Runs in its own session so it can be called after the request's commit.
+    """
+    delivered = 0
+    with Session(db.engine) as session:
+        query = select(OutboxMessage).where(OutboxMessage.delivered_at.is_(None))
+        if ids is not None:
+            query = query.where(OutboxMessage.id.in_(ids))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        for message in session.scalars(query.order_by(OutboxMessage.id).limit(limit)):
+            message.attempts += 1
+            try:
+                _write_file(message)
+            except OSError as exc:  # keep it queued; `flask outbox deliver` retries
+                message.last_error = str(exc)
+                continue
+            message.delivered_at = utcnow()
+            delivered += 1
+        session.commit()
+    return delivered
+
+
+@event.listens_for(Session, "after_commit")
+def _deliver_after_commit(session):
+    ids = session.info.pop(_PENDING, None)
+    if ids:
+        deliver_pending(ids)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session, previous_transaction):
+    if previous_transaction.parent is None:  # the outermost transaction: nothing was sent
+        session.info.pop(_PENDING, None)

@@ -1,0 +1,126 @@
+"""Shared fixtures: an app per test worker, a clean database per test, factories, sign-in."""
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date
+
+import pyotp
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.engine import make_url
+
+os.environ["PORTAL_ENV"] = "testing"
+
+from portal import create_app  # noqa: E402
+from portal.extensions import db as _db, limiter  # noqa: E402
+
+pytest_plugins = ["tests.factories"]
+
+STAFF_PASSWORD = "staff-Password-2026"
+CARDHOLDER_PASSWORD = "Correct-Horse-42"
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+def _postgres_url(base: str) -> str:
+    """One database per xdist worker, recreated empty so migrations run from nothing."""
+    import psycopg
+
+    url = make_url(base).set(drivername="postgresql+psycopg")
+    name = f"{url.database or 'portal_test'}_{_worker()}"
+    admin = url.set(drivername="postgresql", database="postgres")
+    dsn = admin.render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def database_url(tmp_root) -> str:
+    base = os.environ.get("TEST_DATABASE_URL")
+    if base:
+        return _postgres_url(base)
+    return f"sqlite:///{tmp_root / 'portal.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    root = tmp_path_factory.mktemp("instance")
+    os.environ["PORTAL_INSTANCE_PATH"] = str(root)
+    application = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url(root),
+        "OUTBOX_DIR": str(root / "outbox"),
+        "UPLOAD_DIR": str(root / "uploads"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "SERVER_NAME": None,
+    })
+    with application.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()  # the real migrations, from empty: the models must match them
+    return application
+
+
+@pytest.fixture()
+def db(app):
+    """The database, empty at the start of every test (rows are removed afterwards)."""
+    ctx = app.app_context()
+    ctx.push()
+    yield _db
+    _db.session.rollback()
+    _db.session.remove()
+    with _db.engine.begin() as conn:
+        for table in reversed(_db.metadata.sorted_tables):
+            conn.execute(delete(table))
+    limiter.reset()
+    shutil.rmtree(app.config["OUTBOX_DIR"], ignore_errors=True)
+    shutil.rmtree(app.config["UPLOAD_DIR"], ignore_errors=True)
+    ctx.pop()
+
+
+@pytest.fixture()
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner(app, db):
+    return app.test_cli_runner()
+
+
+@pytest.fixture()
+def login_as(app):
+    """Sign a client in as a cardholder or staff user without going through the forms."""
+    from portal.timeutil import utcnow
+
+    def _login(client, user):
+        with client.session_transaction() as sess:
+            sess["_user_id"] = user.get_id()
+            sess["_fresh"] = True
+            sess["sid"] = "test"
+            sess["last_seen"] = utcnow().timestamp()
+        return client
+    return _login
+
+
+@pytest.fixture()
+def totp_now():
+    def _code(staff):
+        return pyotp.TOTP(staff.totp_secret).now()
+    return _code
+
+
+@pytest.fixture()
+def outbox(app):
+    """Read what was "sent": a list of dicts with channel, to, subject and body."""
+    from tests.outbox_reader import read_outbox
+
+    return lambda: read_outbox(app.config["OUTBOX_DIR"])
+
+
+TODAY = date(2026, 11, 28)

@@ -1,0 +1,71 @@
+"""Health check, security headers, language choice and migrations."""
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from portal.extensions import db as _db
+
+
+def test_healthz_says_db_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"db": "ok"}
+
+
+def test_healthz_is_503_when_database_does_not_answer(app, db, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(_db.session, "execute", broken)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"db": "unavailable"}
+
+
+def test_pages_carry_strict_security_headers(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_language_choice_is_remembered_in_a_cookie(client):
+    page = client.get("/login")
+    assert b'lang="en"' in page.data
+    client.post("/locale", data={"locale": "zh_Hans", "next": "/login",
+                                 "csrf_token": _csrf(client, "/login")})
+    page = client.get("/login")
+    assert b'lang="zh-Hans"' in page.data
+    assert "登录".encode() in page.data
+
+
+def test_accept_language_picks_chinese_for_a_new_visitor(client):
+    page = client.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert b'lang="zh-Hans"' in page.data
+
+
+def test_language_switch_refuses_offsite_redirect(client):
+    response = client.post("/locale", data={"locale": "en", "next": "https://evil.example/",
+                                            "csrf_token": _csrf(client, "/login")})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_post_without_csrf_token_is_refused(client):
+    response = client.post("/locale", data={"locale": "zh_Hans"})
+    assert response.status_code == 400
+
+
+def test_migrations_from_empty_equal_the_models(app, db):
+    with _db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), _db.metadata)
+    assert diff == []
+
+
+def _csrf(client, path):
+    import re
+
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
