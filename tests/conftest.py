@@ -62,7 +62,7 @@ def app(tmp_path_factory):
     with application.app_context():
         from flask_migrate import upgrade
 
-        upgrade()  # the real migrations, from empty: the models must match them
+        upgrade(revision="heads")  # the real migrations, from empty: the models must match them
     return application
 
 
