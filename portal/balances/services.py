@@ -1,0 +1,88 @@
+"""Balances, overdue amount and days past due, all derived from the ledger as of a date.
+
+Definitions (documented here because plans, payments and disputes rely on them):
+- *components*: the ledger summed per component (principal, interest, fee) for entries whose
+  effective date is on or before `as_of`; *total* is their sum.
+- *overdue*: what the issuer's last statement said was past due (`Account.minimum_due`, as of
+  `Account.feed_as_of`), plus fees posted after that date, less payments (net of reversals)
+  posted after that date; never below zero nor above the total.
+- *days past due*: 0 when nothing is overdue, else days since `Account.oldest_unpaid_due_date`.
+- "Today" for an account is the calendar date in the cardholder's time zone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import case, func, select
+
+from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
+from portal.domain.dates import days_past_due, local_date
+from portal.extensions import db
+from portal.timeutil import utcnow
+
+
+@dataclass(frozen=True)
+class Balance:
+    account_id: int
+    currency: str
+    as_of: date
+    principal: int
+    interest: int
+    fees: int
+    overdue: int
+    days_past_due: int
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.interest + self.fees
+
+
+def today_for(account: Account, now: datetime | None = None) -> date:
+    """The cardholder's calendar date now (a payment at 23:30 in Shanghai is that Shanghai day)."""
+    return local_date(now or utcnow(), account.cardholder.timezone)
+
+
+def _sums_query(account_ids, as_of: date):
+    after_feed = LedgerEntry.effective_date > Account.feed_as_of
+    is_fee = LedgerEntry.kind == EntryKind.FEE
+    is_payment = LedgerEntry.kind.in_([EntryKind.PAYMENT, EntryKind.REVERSAL])
+    return (
+        select(
+            Account.id,
+            *[func.coalesce(func.sum(case((LedgerEntry.component == c, LedgerEntry.amount), else_=0)), 0)
+              for c in (Component.PRINCIPAL, Component.INTEREST, Component.FEE)],
+            func.coalesce(func.sum(case((is_fee & after_feed, LedgerEntry.amount), else_=0)), 0),
+            func.coalesce(func.sum(case((is_payment & after_feed, LedgerEntry.amount), else_=0)), 0),
+        )
+        .select_from(Account)
+        .outerjoin(LedgerEntry, (LedgerEntry.account_id == Account.id)
+                   & (LedgerEntry.effective_date <= as_of))
+        .where(Account.id.in_(account_ids))
+        .group_by(Account.id)
+    )
+
+
+def balances_for(accounts: list[Account], as_of: date) -> dict[int, Balance]:
+    """Balances for many accounts in one query, keyed by account id."""
+    if not accounts:
+        return {}
+    by_id = {a.id: a for a in accounts}
+    result = {}
+    for account_id, principal, interest, fees, new_fees, payments in db.session.execute(
+        _sums_query(list(by_id), as_of)
+    ):
+        account = by_id[account_id]
+        total = principal + interest + fees
+        # payments are negative entries: adding them reduces what is overdue
+        overdue = max(0, min(total, account.minimum_due + new_fees + payments))
+        dpd = days_past_due(account.oldest_unpaid_due_date, as_of) if overdue else 0
+        result[account_id] = Balance(account_id, account.currency, as_of, principal, interest,
+                                     fees, overdue, dpd)
+    return result
+
+
+def balance_of(account: Account, as_of: date | None = None) -> Balance:
+    """The account's balance as of `as_of` (default: today in the cardholder's zone)."""
+    as_of = as_of or today_for(account)
+    return balances_for([account], as_of)[account.id]

@@ -1,0 +1,40 @@
+"""What the timeline service hands to pages: plain data, no text.
+
+Templates turn `kind` and the numbers into whole translated sentences; the policy's own
+explanation of a consequence comes in both languages (`explanation[locale]`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from portal.consequences.pauses import Pause
+
+# Kinds of consequence a policy profile can schedule (see portal/policy).
+KINDS = ("late_fee", "penalty_interest", "credit_report", "card_block", "formal_notice",
+         "legal_referral", "charge_off")
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    kind: str  # one of KINDS, or "stage" for "your account is now N days late"
+    on: date
+    past: bool
+    days_late: int  # the days-past-due figure at which it happens / happened
+    amount: int | None = None  # minor units, when the consequence has one (a fee)
+    currency: str | None = None
+    explanation: dict[str, str] = field(default_factory=dict)  # locale -> policy text
+    reference: str | None = None  # e.g. a notice id for a link
+
+
+@dataclass(frozen=True)
+class Timeline:
+    account_id: int
+    as_of: date
+    currency: str
+    days_late: int
+    overdue: int
+    pay_by: date | None  # pay the overdue amount by this date to prevent the next item
+    past: list[TimelineItem]
+    upcoming: list[TimelineItem]
+    pause: Pause | None  # escalation paused (kept plan, dispute hold), else None
