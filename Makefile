@@ -43,7 +43,7 @@ run: demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-dev translations
-	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-auto} $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-auto} --dist loadgroup $(PYTEST_ARGS)
 
 # For developers: refresh the catalogues after changing visible strings.
 extract-messages: $(VENV)/.installed

@@ -15,7 +15,7 @@ os.environ["PORTAL_ENV"] = "testing"
 from portal import create_app  # noqa: E402
 from portal.extensions import db as _db, limiter  # noqa: E402
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.factories", "tests.required_plugin"]
 
 STAFF_PASSWORD = "staff-Password-2026"
 CARDHOLDER_PASSWORD = "Correct-Horse-42"

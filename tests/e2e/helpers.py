@@ -1,0 +1,86 @@
+"""What browser tests check on every page: accessibility (axe-core) and fit at 360 px."""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import time
+
+from axe_playwright_python.sync_playwright import Axe
+
+BLOCKING_IMPACTS = ("serious", "critical")
+_axe = Axe()
+
+_OVERFLOW_JS = """() => {
+  const root = document.documentElement;
+  const limit = root.clientWidth + 1;
+  const wide = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const box = el.getBoundingClientRect();
+    if (box.width && box.right > limit) {
+      const cls = el.className && typeof el.className === 'string'
+        ? '.' + el.className.trim().split(/\\s+/).join('.') : '';
+      wide.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + cls
+                + ' (right edge ' + Math.round(box.right) + ')');
+    }
+  }
+  return {scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, wide: wide.slice(0, 10)};
+}"""
+
+
+def axe_check(page) -> None:
+    """Fail when axe-core finds a serious or critical violation on the current page."""
+    results = _axe.run(page)
+    blocking = [v for v in results.response["violations"] if v.get("impact") in BLOCKING_IMPACTS]
+    if blocking:
+        lines = [f"axe-core: {len(blocking)} serious/critical violation(s) on {page.url}"]
+        for v in blocking:
+            targets = ", ".join(" ".join(map(str, n["target"])) for n in v["nodes"])
+            lines.append(f"  {v['id']} [{v['impact']}] {v['help']} -> {targets}")
+        raise AssertionError("\n".join(lines))
+
+
+def assert_no_horizontal_scroll(page, width: int = 360) -> None:
+    """Fail when the current page scrolls sideways at `width` CSS pixels (the narrowest phone
+    we support); the page's own viewport is restored afterwards."""
+    original = page.viewport_size
+    page.set_viewport_size({"width": width, "height": original["height"] if original else 740})
+    try:
+        page.wait_for_function("w => document.documentElement.clientWidth <= w", arg=width)
+        found = page.evaluate(_OVERFLOW_JS)
+    finally:
+        if original:
+            page.set_viewport_size(original)
+    assert found["scrollWidth"] <= found["clientWidth"] + 1, (
+        f"{page.url} scrolls sideways at {width}px: scrollWidth {found['scrollWidth']} > "
+        f"clientWidth {found['clientWidth']}; too wide: {found['wide']}"
+    )
+
+
+def check_page(page) -> None:
+    """Everything every visited page must pass."""
+    axe_check(page)
+    assert_no_horizontal_scroll(page)
+
+
+def submit(page, field_id: str) -> None:
+    """Press the submit button of the form holding #field_id and wait for the next page."""
+    form = page.locator("form", has=page.locator(f"#{field_id}"))
+    with page.expect_navigation():
+        form.locator("button[type=submit], input[type=submit]").first.click()
+
+
+def read_code(outbox_dir: str, to: str, timeout: float = 5.0) -> str:
+    """The newest 6-digit code texted to `to`, read from the outbox's SMS files."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for path in sorted(glob.glob(os.path.join(outbox_dir, "*.json")), reverse=True):
+            with open(path, encoding="utf-8") as fh:
+                message = json.load(fh)
+            match = re.search(r"(?<!\d)(\d{6})(?!\d)", message["body"])
+            if message["to"] == to and match:
+                return match.group(1)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no 6-digit code texted to {to} in {outbox_dir}")
+        time.sleep(0.1)
