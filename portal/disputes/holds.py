@@ -1,0 +1,61 @@
+"""The collection hold: while a dispute contesting the debt is open, escalation and reminders
+on the contested amount stop. Registered with portal.consequences.pauses at import."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from portal.consequences.pauses import Pause, register
+from portal.disputes import data
+from portal.disputes.rules import ACTIVE
+from portal.extensions import db
+from portal.timeutil import as_aware
+
+
+def _open_contesting(account_id: int):
+    from portal.disputes.models import Dispute
+
+    return (select(Dispute)
+            .where(Dispute.account_id == account_id, Dispute.status.in_(list(ACTIVE)),
+                   Dispute.category.in_(sorted(data.CONTESTING)))
+            .order_by(Dispute.id))
+
+
+def hold_pause(account, as_of: date) -> Pause | None:
+    """A Pause(reason="dispute") while a contesting dispute on `account` is open, else None.
+
+    `amount` is the sum of the contested amounts (None when a dispute contests the whole
+    debt without an amount); `since` the day the oldest one was raised; `reference` its id.
+    """
+    disputes = [d for d in db.session.scalars(_open_contesting(account.id))
+                if as_aware(d.created_at).date() <= as_of]
+    if not disputes:
+        return None
+    amounts = [d.contested_amount for d in disputes]
+    total = None if any(a is None for a in amounts) else sum(amounts)
+    first = disputes[0]
+    return Pause(reason="dispute", since=as_aware(first.created_at).date(), amount=total,
+                 reference=str(first.id))
+
+
+def on_hold(account, as_of: date) -> bool:
+    """True while a contesting dispute on `account` is open: send no reminders."""
+    return hold_pause(account, as_of) is not None
+
+
+def accounts_on_hold(account_ids) -> set[int]:
+    """Of `account_ids`, those with an open contesting dispute now (one query, for batch jobs)."""
+    from portal.disputes.models import Dispute
+
+    if not account_ids:
+        return set()
+    rows = db.session.execute(
+        select(Dispute.account_id, func.count())
+        .where(Dispute.account_id.in_(list(account_ids)), Dispute.status.in_(list(ACTIVE)),
+               Dispute.category.in_(sorted(data.CONTESTING)))
+        .group_by(Dispute.account_id))
+    return {account_id for account_id, _ in rows}
+
+
+register(hold_pause)
