@@ -6,3 +6,5 @@ from portal.outbox.models import OutboxMessage  # noqa: F401
 from portal.staff.models import StaffRole, StaffUser  # noqa: F401
 from portal.disputes.models import Dispute, DisputeRoutingRule  # noqa: F401
 from portal.payments.models import AutopayMandate, Payment, PaymentReversal, SandboxIntent, WebhookEvent  # noqa: F401
+from portal.policy.models import PolicyVersion  # noqa: F401
+from portal.consequences.models import AccountNightlyState, ConsequenceEvent, Notice, StageChange  # noqa: F401

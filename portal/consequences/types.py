@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from portal.consequences.pauses import Pause
 
@@ -25,6 +26,11 @@ class TimelineItem:
     currency: str | None = None
     explanation: dict[str, str] = field(default_factory=dict)  # locale -> policy text
     reference: str | None = None  # e.g. a notice id for a link
+    rule: str | None = None  # the rule the policy cites for this consequence
+    stage: str | None = None  # kind "stage": the internal stage code (never shown to cardholders)
+    annual_rate: Decimal | None = None  # penalty_interest: the annual rate in percent
+    daily_amount: int | None = None  # penalty_interest: one day's interest on today's principal
+    cycle: date | None = None  # the oldest unpaid due date the consequence belongs to
 
 
 @dataclass(frozen=True)
@@ -38,3 +44,6 @@ class Timeline:
     past: list[TimelineItem]
     upcoming: list[TimelineItem]
     pause: Pause | None  # escalation paused (kept plan, dispute hold), else None
+    stage: str = "current"  # internal stage code, for staff pages only
+    policy_profile: str | None = None
+    policy_version: int | None = None

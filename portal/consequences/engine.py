@@ -1,0 +1,173 @@
+"""One account, one day: what the nightly run posts and records. Pure: plain data in and out.
+
+The DB loop (portal/jobs/nightly.py) loads an `AccountDay` per account, feeds it each day's
+ledger movements from other sources (`apply`), calls `run_day`, and writes the outcome.
+
+Order within a day: days past due (DPD) from the ledger as of the day, then the stage, then
+the consequences whose DPD day is reached (late fee posted, status changes, a formal notice),
+then the day's penalty interest on the principal.
+
+Rules:
+- A consequence is recorded once per delinquency cycle (the oldest unpaid due date). Those
+  whose DPD day was already passed when the issuer's statement was fed in (`baseline_dpd`)
+  are not recorded: the issuer's own system applied them before the portal took over.
+- While escalation is paused no fee, consequence or notice is produced; a consequence whose
+  day passed during the pause is produced on the first day after it. Stage moves are facts
+  and are still recorded. Penalty interest stops too if the policy says `freeze_while_paused`.
+- Penalty interest accrues from the `penalty_interest` DPD day, daily on the principal,
+  rounded half-up once per posting; none after charge-off or on a zero principal.
+- Status only escalates: open -> blocked (card_block) -> charged_off (charge_off).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from portal.domain.dates import days_past_due
+from portal.domain.interest import daily_interest
+from portal.policy.rules import Policy
+
+OPEN, BLOCKED, CHARGED_OFF = "open", "blocked", "charged_off"
+
+
+def overdue_amount(total: int, minimum_due: int, fees_after_feed: int,
+                   payments_after_feed: int) -> int:
+    """The statement's minimum due plus later fees less later payments, within 0..total.
+
+    Same definition as portal.balances.services (payments are negative amounts).
+    """
+    return max(0, min(total, minimum_due + fees_after_feed + payments_after_feed))
+
+
+@dataclass
+class AccountDay:
+    """An account's running figures as the nightly run walks forward day by day."""
+    account_id: int
+    currency: str
+    minimum_due: int
+    cycle: date | None  # oldest unpaid due date from the issuer's feed
+    feed_as_of: date | None
+    principal: int = 0
+    interest: int = 0
+    fees: int = 0
+    fees_after_feed: int = 0
+    payments_after_feed: int = 0
+    stage: str = "current"
+    status: str = OPEN
+    recorded: set[str] = field(default_factory=set)  # kinds already recorded this cycle
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.interest + self.fees
+
+    @property
+    def overdue(self) -> int:
+        return overdue_amount(self.total, self.minimum_due, self.fees_after_feed,
+                              self.payments_after_feed)
+
+    def dpd(self, day: date) -> int:
+        return days_past_due(self.cycle, day) if self.overdue > 0 else 0
+
+    @property
+    def baseline_dpd(self) -> int:
+        if self.cycle is None or self.feed_as_of is None or self.minimum_due <= 0:
+            return 0
+        return days_past_due(self.cycle, self.feed_as_of)
+
+    def apply(self, principal=0, interest=0, fees=0, fees_after_feed=0, payments_after_feed=0):
+        """Add ledger movements (from payments, adjustments, this run's postings)."""
+        self.principal += principal
+        self.interest += interest
+        self.fees += fees
+        self.fees_after_feed += fees_after_feed
+        self.payments_after_feed += payments_after_feed
+
+
+@dataclass(frozen=True)
+class Posting:
+    kind: str  # ledger EntryKind value: "interest" | "fee"
+    component: str
+    amount: int
+    source_ref: str
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    days_late: int
+    amount: int | None = None
+
+
+@dataclass(frozen=True)
+class NoticeDue:
+    kind: str
+    amount: int
+    pay_by: date
+    days_late: int
+
+
+@dataclass
+class DayOutcome:
+    day: date
+    dpd: int
+    postings: list[Posting] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    stage_move: tuple[str, str] | None = None
+    status_change: tuple[str, str] | None = None
+    notice: NoticeDue | None = None
+
+
+def consequences_due(policy: Policy, dpd: int, baseline_dpd: int, recorded: set[str]):
+    """The policy's consequences reached at `dpd` and not yet recorded this cycle."""
+    return [c for c in policy.consequences
+            if baseline_dpd < c.dpd <= dpd and c.kind not in recorded]
+
+
+def run_day(state: AccountDay, policy: Policy, day: date, paused: bool) -> DayOutcome:
+    """Advance `state` through `day` under `policy`; returns what to write. Mutates `state`."""
+    dpd = state.dpd(day)
+    out = DayOutcome(day=day, dpd=dpd)
+    stage = policy.stage_for(dpd)
+    if stage != state.stage:
+        out.stage_move = (state.stage, stage)
+        state.stage = stage
+    if not paused and state.cycle is not None and dpd > 0:
+        for consequence in consequences_due(policy, dpd, state.baseline_dpd, state.recorded):
+            _apply_consequence(state, policy, consequence.kind, day, dpd, out)
+    _accrue(state, policy, day, dpd, paused, out)
+    return out
+
+
+def _apply_consequence(state, policy, kind, day, dpd, out):
+    amount = None
+    if kind == "late_fee" and policy.late_fee is not None:
+        if state.currency == policy.currency:
+            amount = policy.late_fee.amount(state.minimum_due)
+        if amount:
+            out.postings.append(Posting("fee", "fee", amount, f"nightly:{day}:late_fee"))
+            state.apply(fees=amount, fees_after_feed=amount)
+    elif kind == "card_block" and state.status == OPEN:
+        out.status_change = (state.status, BLOCKED)
+        state.status = BLOCKED
+    elif kind == "charge_off" and state.status in (OPEN, BLOCKED):
+        out.status_change = (out.status_change[0] if out.status_change else state.status,
+                             CHARGED_OFF)
+        state.status = CHARGED_OFF
+    elif kind == "formal_notice":
+        out.notice = NoticeDue(kind, state.overdue, day + timedelta(days=policy.notice_pay_by_days),
+                               dpd)
+    out.events.append(Event(kind, dpd, amount or None))
+    state.recorded.add(kind)
+
+
+def _accrue(state, policy, day, dpd, paused, out):
+    rule = policy.penalty_interest
+    start = policy.consequence("penalty_interest")
+    if rule is None or start is None or dpd < start.dpd or state.status == CHARGED_OFF:
+        return
+    if paused and rule.freeze_while_paused:
+        return
+    amount = daily_interest(state.principal, rule.annual_rate, rule.day_count)
+    if amount:
+        out.postings.append(Posting("interest", "interest", amount, f"nightly:{day}:interest"))
+        state.apply(interest=amount)

@@ -1,0 +1,148 @@
+"""The consequence timeline and the notices of an account, read from what the nightly recorded.
+
+`timeline_for` is a fixed handful of queries whatever the history length: the balance, the
+policy in force, events, notices and stage moves (one each), plus the pause providers.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from portal.balances.services import balance_of, today_for
+from portal.consequences.engine import AccountDay
+from portal.consequences.models import ConsequenceEvent, Notice, StageChange
+from portal.consequences.pauses import escalation_pause
+from portal.consequences.types import Timeline, TimelineItem
+from portal.domain.interest import daily_interest
+from portal.extensions import db
+from portal.policy.rules import Policy
+from portal.policy.services import UnknownProfile, policy_for, policy_version
+
+
+def _explanations(events, current: Policy):
+    cache = {(current.profile, current.version): current}
+
+    def text(event) -> tuple[dict, str | None]:
+        key = (event.policy_profile, event.policy_version)
+        if key not in cache:
+            try:
+                cache[key] = policy_version(*key)
+            except UnknownProfile:
+                cache[key] = current
+        consequence = cache[key].consequence(event.kind) or current.consequence(event.kind)
+        return (dict(consequence.explanation), consequence.rule) if consequence else ({}, None)
+    return text
+
+
+def _past(account, policy, events, notices, stage_changes) -> list[TimelineItem]:
+    by_event = {n.consequence_event_id: n for n in notices if n.consequence_event_id}
+    text = _explanations(events, policy)
+    items = []
+    for e in events:
+        explanation, rule = text(e)
+        notice = by_event.get(e.id)
+        items.append(TimelineItem(
+            kind=e.kind, on=e.occurred_on, past=True, days_late=e.days_late, amount=e.amount,
+            currency=e.currency or account.currency, explanation=explanation, rule=rule,
+            reference=str(notice.id) if notice else None, cycle=e.cycle))
+    linked = set(by_event.values())
+    for n in notices:
+        if n not in linked:
+            items.append(TimelineItem(kind=n.kind, on=n.issued_on, past=True,
+                                      days_late=n.days_late, amount=n.amount,
+                                      currency=n.currency, reference=str(n.id)))
+    for s in stage_changes:
+        if s.days_late > 0:
+            items.append(TimelineItem(kind="stage", on=s.changed_on, past=True,
+                                      days_late=s.days_late, stage=s.to_stage))
+    return sorted(items, key=lambda i: (i.on, i.days_late, i.kind != "stage"))
+
+
+def _upcoming(account, policy, balance, recorded, as_of) -> list[TimelineItem]:
+    if balance.overdue <= 0 or account.oldest_unpaid_due_date is None:
+        return []
+    dpd = balance.days_past_due
+    baseline = AccountDay(account.id, account.currency, account.minimum_due,
+                          account.oldest_unpaid_due_date, account.feed_as_of).baseline_dpd
+    items = []
+    for c in policy.consequences:
+        if c.kind in recorded or c.dpd <= baseline:
+            continue
+        amount = rate = daily = None
+        if c.kind == "late_fee" and policy.late_fee and policy.currency == account.currency:
+            amount = policy.late_fee.amount(account.minimum_due) or None
+        if c.kind == "penalty_interest" and policy.penalty_interest:
+            rate = policy.penalty_interest.annual_rate
+            daily = daily_interest(balance.principal, rate, policy.penalty_interest.day_count)
+        items.append(TimelineItem(
+            kind=c.kind, on=as_of + timedelta(days=max(0, c.dpd - dpd)), past=False,
+            days_late=max(c.dpd, dpd), amount=amount, currency=account.currency,
+            explanation=dict(c.explanation), rule=c.rule, annual_rate=rate, daily_amount=daily,
+            cycle=account.oldest_unpaid_due_date))
+    for threshold in policy.stages:
+        if threshold.min_dpd > dpd:
+            items.append(TimelineItem(kind="stage", on=as_of + timedelta(threshold.min_dpd - dpd),
+                                      past=False, days_late=threshold.min_dpd,
+                                      stage=threshold.code))
+    return sorted(items, key=lambda i: (i.on, i.days_late, i.kind != "stage"))
+
+
+def timeline_for(account, as_of: date | None = None) -> Timeline:
+    """What has happened because the account is late, and what happens next and when.
+
+    Past: recorded consequences (with their notice id as `reference`), notices not tied to a
+    consequence, and stage moves into lateness. Upcoming (only while something is overdue):
+    each consequence not yet recorded this cycle, on `as_of + (its day - days late)` if nothing
+    is paid (today when already due but not yet recorded), plus the next stage moves. `pay_by`
+    is the day before the next upcoming consequence (never before `as_of`). `pause` says
+    escalation is paused; the dates then hold only once the pause ends.
+    """
+    as_of = as_of or today_for(account)
+    balance = balance_of(account, as_of)
+    policy = policy_for(account.policy_profile, as_of)
+    events = db.session.scalars(
+        select(ConsequenceEvent).where(ConsequenceEvent.account_id == account.id,
+                                       ConsequenceEvent.occurred_on <= as_of)
+        .order_by(ConsequenceEvent.occurred_on, ConsequenceEvent.id)).all()
+    notices = notices_for(account, as_of)
+    stage_changes = db.session.scalars(
+        select(StageChange).where(StageChange.account_id == account.id,
+                                  StageChange.changed_on <= as_of)
+        .order_by(StageChange.changed_on)).all()
+    recorded = {e.kind for e in events if e.cycle == account.oldest_unpaid_due_date}
+    upcoming = _upcoming(account, policy, balance, recorded, as_of)
+    next_consequence = next((i for i in upcoming if i.kind != "stage"), None)
+    pay_by = None
+    if next_consequence is not None:
+        pay_by = max(as_of, next_consequence.on - timedelta(days=1))
+    return Timeline(
+        account_id=account.id, as_of=as_of, currency=account.currency,
+        days_late=balance.days_past_due, overdue=balance.overdue, pay_by=pay_by,
+        past=_past(account, policy, events, notices, stage_changes), upcoming=upcoming,
+        pause=escalation_pause(account, as_of), stage=policy.stage_for(balance.days_past_due),
+        policy_profile=policy.profile, policy_version=policy.version)
+
+
+def notices_for(account, as_of: date | None = None) -> list[Notice]:
+    """The account's notices, newest first (issued on or before `as_of` when given)."""
+    query = select(Notice).where(Notice.account_id == account.id)
+    if as_of is not None:
+        query = query.where(Notice.issued_on <= as_of)
+    return list(db.session.scalars(query.order_by(Notice.issued_on.desc(), Notice.id.desc())))
+
+
+def notice_for(account, notice_id: int) -> Notice | None:
+    """One notice of this account; None for an unknown id or another account's notice."""
+    return db.session.scalar(select(Notice).where(Notice.id == notice_id,
+                                                  Notice.account_id == account.id))
+
+
+def formal_notice_text(notice: Notice) -> dict[str, str]:
+    """The policy's explanation of the formal notice (locale -> text) for the version issued."""
+    try:
+        policy = policy_version(notice.policy_profile, notice.policy_version)
+    except UnknownProfile:
+        return {}
+    consequence = policy.consequence(notice.kind)
+    return dict(consequence.explanation) if consequence else {}

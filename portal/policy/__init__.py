@@ -1,0 +1,1 @@
+"""Policy profiles (`cn`, `us`, ...): versioned, validated JSON documents edited by `risk`."""
