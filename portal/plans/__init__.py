@@ -1,0 +1,1 @@
+"""Instalment plans: policy limits, offers, proposals, review, agreement and lifecycle."""
