@@ -15,8 +15,8 @@ from portal.plans.offers import (
 )
 from portal.plans.rules import parse_plans_section
 
-SECTIONS = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "portal", "plans",
-                                       "default_sections.json")))
+SECTIONS = {p: json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "portal", "policy",
+                                         "profiles", f"{p}.json")))["plans"] for p in ("cn", "us")}
 CN = parse_plans_section(SECTIONS["cn"])
 US = parse_plans_section(SECTIONS["us"])
 TODAY = date(2026, 11, 28)
@@ -99,7 +99,7 @@ def test_plans_per_year_limit_refuses_and_envelope_sends_second_to_review():
 
 
 def test_minimum_down_payment_in_m3_stage():
-    m3 = parse_plans_section(SECTIONS["cn"], stage="M3")
+    m3 = parse_plans_section(SECTIONS["cn"], stage="m3")
     refused = decide(spec(), OWED, m3, TODAY)
     assert refused.reasons[0].code == "down_payment_too_small"
     assert refused.reasons[0].params["min"] == percent_of(535_000, Decimal(5))

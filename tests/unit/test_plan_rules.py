@@ -9,7 +9,8 @@ import pytest
 from portal.plans.rules import PlanPolicyInvalid, parse_plans_section, validate_plans_section
 
 HERE = os.path.dirname(__file__)
-SECTIONS = json.load(open(os.path.join(HERE, "..", "..", "portal", "plans", "default_sections.json")))
+SECTIONS = {p: json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "portal", "policy",
+                                         "profiles", f"{p}.json")))["plans"] for p in ("cn", "us")}
 
 
 @pytest.mark.parametrize("profile", ["cn", "us"])
@@ -31,7 +32,7 @@ def test_envelope_inherits_limits_it_does_not_tighten():
 
 
 def test_stage_override_applies_only_to_that_stage():
-    m3 = parse_plans_section(SECTIONS["cn"], stage="M3")
+    m3 = parse_plans_section(SECTIONS["cn"], stage="m3")
     early = parse_plans_section(SECTIONS["cn"], stage="early")
     assert m3.limits.min_down_payment_percent == Decimal("5")
     assert m3.envelope.max_instalments == 24
