@@ -7,3 +7,7 @@ def register(app):
 
     for group in (audit_cli, outbox_cli):
         app.cli.add_command(group)
+    from portal.accounts.cli import accounts_cli
+    app.cli.add_command(accounts_cli)
+    from portal.demo.cli import demo_cli
+    app.cli.add_command(demo_cli)

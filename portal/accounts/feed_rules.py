@@ -1,0 +1,188 @@
+"""Validation of one row of the issuer's account feed. Pure code: no Flask, no database.
+
+`validate_row` turns a mapping of raw text values into a typed `FeedRow` (money in integer
+minor units, dates as `date`, phone in E.164, email normalised) or raises `RowError` whose
+``reasons`` say in plain English everything that is wrong with the row.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from portal.domain.money import MoneyError, parse_major, precision
+
+FIELDS = (
+    "account_number", "card_last4", "cardholder_id", "full_name", "date_of_birth", "phone",
+    "email", "locale", "timezone", "policy_profile", "currency", "credit_limit", "principal",
+    "interest", "fees", "minimum_due", "oldest_unpaid_due_date", "as_of",
+)
+AMOUNT_FIELDS = ("credit_limit", "principal", "interest", "fees", "minimum_due")
+# The ledger components each balance field feeds.
+COMPONENT_FIELDS = (("principal", "principal"), ("interest", "interest"), ("fees", "fee"))
+LOCALES = ("en", "zh_Hans")
+PROFILES = ("cn", "us")
+# Column sizes in the schema: longer text would fail at the database instead of here.
+MAX_LENGTH = {"account_number": 32, "cardholder_id": 64, "full_name": 200, "email": 254}
+OPTIONAL = ("phone", "email", "oldest_unpaid_due_date")
+
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_LAST4_RE = re.compile(r"[0-9]{4}", re.ASCII)
+
+
+class RowError(ValueError):
+    """A feed row was refused; ``reasons`` lists every problem found, in plain English."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    account_number: str
+    card_last4: str
+    cardholder_id: str
+    full_name: str
+    date_of_birth: date
+    phone: str | None
+    email: str | None
+    locale: str
+    timezone: str
+    policy_profile: str
+    currency: str
+    credit_limit: int
+    principal: int
+    interest: int
+    fees: int
+    minimum_due: int
+    oldest_unpaid_due_date: date | None
+    as_of: date
+
+    def component_amounts(self) -> dict[str, int]:
+        """Feed balance per ledger component name (principal, interest, fee)."""
+        return {component: getattr(self, name) for name, component in COMPONENT_FIELDS}
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _text(raw: dict, name: str, reasons: list[str]) -> str:
+    value = raw.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        reasons.append(f"{name} must be text, not {type(value).__name__}")
+        return ""
+    return value.strip()
+
+
+def _parse_date(name: str, value: str, reasons: list[str]) -> date | None:
+    if not _DATE_RE.fullmatch(value):
+        reasons.append(f"{name} '{value}' is not a date in the form YYYY-MM-DD")
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        reasons.append(f"{name} '{value}' is not a real calendar date")
+        return None
+
+
+def _parse_phone(value: str, reasons: list[str]) -> str | None:
+    if not value.startswith("+"):
+        reasons.append(f"phone '{value}' is not in international E.164 form (+ and country code)")
+        return None
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        reasons.append(f"phone '{value}' is not a valid phone number")
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _parse_email(value: str, reasons: list[str]) -> str | None:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        reasons.append(f"email '{value}' is not a valid email address ({exc})")
+        return None
+
+
+def _money_reason(name: str, value: str, currency: str, error: MoneyError) -> str:
+    if error.code == "negative":
+        return f"{name} {value} is negative"
+    if error.code == "too_many_decimals":
+        return f"{name} {value} has more decimal places than {currency} allows ({precision(currency)})"
+    if error.code == "too_large":
+        return f"{name} {value} is too large"
+    return f"{name} '{value}' is not a plain decimal amount"
+
+
+def validate_row(raw: dict) -> FeedRow:
+    """Check one raw row (field name -> text) and return it typed, or raise RowError.
+
+    Guarantees of a returned row: every required field is present, amounts are non-negative
+    integers in the currency's minor unit, dates are real dates, the phone (if any) is a valid
+    E.164 number, the email (if any) is valid, and at least one of phone and email is given.
+    """
+    reasons: list[str] = []
+    text = {name: _text(raw, name, reasons) for name in FIELDS}
+    missing = [n for n in FIELDS if not text[n] and n not in OPTIONAL]
+    reasons.extend(f"{name} is missing" for name in missing)
+    if not text["phone"] and not text["email"]:
+        reasons.append("phone and email are both empty; at least one is needed")
+    for name, limit in MAX_LENGTH.items():
+        if len(text[name]) > limit:
+            reasons.append(f"{name} is longer than {limit} characters")
+
+    values: dict = {n: text[n] for n in ("account_number", "cardholder_id", "full_name")}
+    if text["card_last4"] and not _LAST4_RE.fullmatch(text["card_last4"]):
+        reasons.append(f"card_last4 '{text['card_last4']}' is not exactly 4 digits")
+    values["card_last4"] = text["card_last4"]
+    for name in ("date_of_birth", "as_of", "oldest_unpaid_due_date"):
+        values[name] = _parse_date(name, text[name], reasons) if text[name] else None
+    values["phone"] = _parse_phone(text["phone"], reasons) if text["phone"] else None
+    values["email"] = _parse_email(text["email"], reasons) if text["email"] else None
+    if text["locale"] and text["locale"] not in LOCALES:
+        reasons.append(f"locale '{text['locale']}' is not one of {', '.join(LOCALES)}")
+    if text["timezone"] and text["timezone"] not in _zones():
+        reasons.append(f"timezone '{text['timezone']}' is not a known IANA time zone")
+    if text["policy_profile"] and text["policy_profile"] not in PROFILES:
+        reasons.append(f"policy_profile '{text['policy_profile']}' is not one of {', '.join(PROFILES)}")
+    values.update(locale=text["locale"], timezone=text["timezone"],
+                  policy_profile=text["policy_profile"], currency=text["currency"])
+
+    currency_ok = False
+    if text["currency"]:
+        try:
+            precision(text["currency"])
+            currency_ok = True
+        except MoneyError:
+            reasons.append(f"currency '{text['currency']}' is not a known ISO 4217 currency code")
+    for name in AMOUNT_FIELDS:
+        values[name] = 0
+        if currency_ok and text[name]:
+            try:
+                values[name] = parse_major(text[name], text["currency"])
+            except MoneyError as exc:
+                reasons.append(_money_reason(name, text[name], text["currency"], exc))
+
+    dob, as_of = values["date_of_birth"], values["as_of"]
+    if dob and as_of and dob > as_of:
+        reasons.append(f"date_of_birth {dob.isoformat()} is after as_of {as_of.isoformat()}")
+    if reasons:
+        raise RowError(reasons)
+    return FeedRow(**values)
