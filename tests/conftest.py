@@ -63,6 +63,17 @@ def app(tmp_path_factory):
         from flask_migrate import upgrade
 
         upgrade(revision="heads")  # the real migrations, from empty: the models must match them
+
+    @application.teardown_request
+    def _forget_request_globals(exc=None):
+        # The `db` fixture keeps one app context open, so `g` would outlive each request:
+        # a cached CSRF token, "CSRF already checked" or signed-in user would leak into the
+        # next request. Real requests each get a fresh `g`.
+        from flask import g
+
+        for name in ("csrf_token", "csrf_valid", "_login_user"):
+            g.pop(name, None)
+
     return application
 
 
