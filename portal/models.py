@@ -8,3 +8,4 @@ from portal.disputes.models import Dispute, DisputeRoutingRule  # noqa: F401
 from portal.payments.models import AutopayMandate, Payment, PaymentReversal, SandboxIntent, WebhookEvent  # noqa: F401
 from portal.policy.models import PolicyVersion  # noqa: F401
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent, Notice, StageChange  # noqa: F401
+from portal.plans.models import HardshipStatement, Plan, PlanInstalment, ProofDocument  # noqa: F401

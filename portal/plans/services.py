@@ -1,0 +1,176 @@
+"""Plan queries, the policy for an account, and the payments interface.
+
+Payments call `active_plan`, `next_instalment`, `apply_payment` and `reverse_payment`; these
+add and flush, never commit. Importing this module registers the escalation-pause provider:
+while an account has an active (kept) plan, escalation is paused.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from portal.accounts.models import Account
+from portal.audit.services import record
+from portal.balances.services import balance_of, today_for
+from portal.consequences.pauses import Pause, register
+from portal.domain.allocation import allocate_to_instalments
+from portal.extensions import db
+from portal.plans.models import (
+    AGREED_STATUSES, INSTALMENT_MACHINE, PLAN_MACHINE, InstalmentStatus, Plan, PlanInstalment,
+    PlanStatus,
+)
+from portal.plans.offers import History, Owed
+from portal.plans.rules import PlanPolicy, parse_plans_section
+
+
+def plan_policy(account: Account, today: date, *, version: int | None = None) -> PlanPolicy:
+    """The plan limits in force for the account's profile and current stage on `today`
+    (or of a given policy `version`, e.g. the one a plan was made under)."""
+    from portal.policy.services import policy_for, policy_version
+
+    policy = (policy_version(account.policy_profile, version) if version
+              else policy_for(account.policy_profile, today))
+    stage = policy.stage_for(balance_of(account, today).days_past_due)
+    return parse_plans_section(policy.section("plans"), stage=stage, version=policy.version,
+                               profile=account.policy_profile)
+
+
+def owed_for(account: Account, today: date) -> Owed:
+    balance = balance_of(account, today)
+    return Owed(account.currency, balance.principal, balance.interest, balance.fees)
+
+
+def history_for(account: Account, today: date) -> History:
+    """Agreed plans started in the last 12 months and the last broken plan's date."""
+    year_ago = today - timedelta(days=365)
+    count = db.session.scalar(select(func.count(Plan.id)).where(
+        Plan.account_id == account.id, Plan.status.in_(AGREED_STATUSES),
+        Plan.started_on > year_ago)) or 0
+    broken = db.session.scalar(select(func.max(Plan.broken_on)).where(
+        Plan.account_id == account.id))
+    return History(plans_last_12_months=count, last_broken_on=broken)
+
+
+def plans_of(account: Account) -> list[Plan]:
+    return list(db.session.scalars(select(Plan).where(Plan.account_id == account.id)
+                                   .order_by(Plan.id.desc())))
+
+
+def open_proposal(account: Account) -> Plan | None:
+    """A proposal waiting for review or a counter-offer waiting for the cardholder."""
+    return db.session.scalar(select(Plan).where(
+        Plan.account_id == account.id,
+        Plan.status.in_((PlanStatus.IN_REVIEW, PlanStatus.COUNTERED))).limit(1))
+
+
+def active_plan(account: Account) -> Plan | None:
+    """The account's active plan (at most one: a partial unique index guarantees it)."""
+    return db.session.scalar(select(Plan).where(Plan.account_id == account.id,
+                                                Plan.status == PlanStatus.ACTIVE))
+
+
+def _unpaid(plan: Plan) -> list[PlanInstalment]:
+    return [i for i in plan.instalments if i.status != InstalmentStatus.PAID]
+
+
+def next_instalment(account: Account) -> PlanInstalment | None:
+    """The oldest unpaid instalment of the active plan (fields id, plan_id, seq, due_date,
+    amount, paid_amount, status), or None."""
+    plan = active_plan(account)
+    if plan is None:
+        return None
+    unpaid = _unpaid(plan)
+    return unpaid[0] if unpaid else None
+
+
+def _locked_active_plan(account: Account) -> Plan | None:
+    query = select(Plan).where(Plan.account_id == account.id, Plan.status == PlanStatus.ACTIVE)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return db.session.scalar(query)
+
+
+def apply_payment(account: Account, amount: int, paid_on: date) -> list[tuple[int, int]]:
+    """Apply a posted payment to the active plan's instalments, oldest first.
+
+    Guarantees: no instalment gets more than it still owes; money beyond the plan stays
+    unapplied to the plan (it still reduced the ledger balance); a plan whose instalments are
+    all paid becomes completed, with its concessions posted as waivers. Returns
+    [(instalment_id, applied)]; flushes, never commits. No active plan: [].
+    """
+    plan = _locked_active_plan(account)
+    if plan is None or amount <= 0:
+        return []
+    unpaid = _unpaid(plan)
+    by_seq = {i.seq: i for i in unpaid}
+    portions, _rest = allocate_to_instalments(amount, [(i.seq, i.still_due) for i in unpaid])
+    applied = []
+    for seq, portion in portions:
+        inst = by_seq[seq]
+        inst.paid_amount += portion
+        if inst.paid_amount == inst.amount:
+            inst.status = INSTALMENT_MACHINE.check(inst.status, InstalmentStatus.PAID)
+            inst.paid_on = paid_on
+        applied.append((inst.id, portion))
+    db.session.flush()
+    record("plan.payment_applied", subject=plan,
+           after={"amount": amount, "paid_on": paid_on, "applied": applied})
+    if not _unpaid(plan):
+        from portal.plans.lifecycle import complete
+
+        complete(plan, paid_on)
+    return applied
+
+
+def reverse_payment(account: Account, applied: list[tuple[int, int]]) -> None:
+    """Undo an application (refund, chargeback): each instalment gets back what was applied
+    and is due again (missed when its date has passed). A completed plan goes back to active,
+    and its posted concession waivers are reversed, because the agreement was not kept after
+    all; if another plan became active meanwhile, the completed plan stays as it is."""
+    if not applied:
+        return
+    today = today_for(account)
+    ids = [i for i, _ in applied]
+    rows = {i.id: i for i in db.session.scalars(
+        select(PlanInstalment).join(Plan).where(PlanInstalment.id.in_(ids),
+                                                Plan.account_id == account.id))}
+    plans = set()
+    for inst_id, amount in applied:
+        inst = rows.get(inst_id)
+        if inst is None:
+            continue
+        inst.paid_amount = max(0, inst.paid_amount - amount)
+        if inst.status == InstalmentStatus.PAID and inst.paid_amount < inst.amount:
+            target = InstalmentStatus.MISSED if inst.due_date < today else InstalmentStatus.DUE
+            inst.status = INSTALMENT_MACHINE.check(inst.status, target)
+            inst.paid_on = None
+            inst.missed_on = today if target == InstalmentStatus.MISSED else None
+        plans.add(inst.plan)
+    db.session.flush()
+    for plan in plans:
+        record("plan.payment_reversed", subject=plan, after={"applied": applied})
+        if plan.status == PlanStatus.COMPLETED and active_plan(account) is None:
+            from portal.plans.lifecycle import reopen
+
+            reopen(plan, today)
+
+
+def set_status(plan: Plan, target: PlanStatus, action: str, **after) -> None:
+    """Move a plan through the transition table (IllegalTransition otherwise) and audit it."""
+    before = plan.status
+    plan.status = PLAN_MACHINE.check(before, target)
+    db.session.flush()
+    record(action, subject=plan, before={"status": before.value},
+           after={"status": target.value, **after})
+
+
+@register
+def plan_pause(account, as_of: date) -> Pause | None:
+    """Escalation is paused while the account has an active plan that started by `as_of`."""
+    plan = db.session.scalar(select(Plan).where(
+        Plan.account_id == account.id, Plan.status == PlanStatus.ACTIVE,
+        Plan.started_on <= as_of))
+    if plan is None:
+        return None
+    return Pause(reason="plan", since=plan.started_on, reference=str(plan.id))
