@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 import threading
+import traceback
 
 import pytest
+from flask import got_request_exception
 from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
@@ -31,15 +33,30 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("browser"))
 
 
+class LiveServer(str):
+    """The base URL; `.errors` holds tracebacks of exceptions the served app raised."""
+
+    errors: list[str]
+
+
 @pytest.fixture(scope="session")
 def live_server(app):
     """The session's app (and so its database and outbox) served on 127.0.0.1, a free port."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = LiveServer(f"http://127.0.0.1:{server.server_port}")
+    url.errors = []
+
+    def note_exception(sender, exception, **extra):
+        if threading.current_thread() is not threading.main_thread():  # not a test client
+            url.errors.append("".join(traceback.format_exception(exception)))
+
+    got_request_exception.connect(note_exception, app, weak=False)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield url
     server.shutdown()
     thread.join(timeout=5)
+    got_request_exception.disconnect(note_exception, app)
 
 
 @pytest.fixture(scope="session")
@@ -62,8 +79,9 @@ def viewport(request):
 
 @pytest.fixture()
 def page(browser, live_server, viewport, db):
-    """A fresh context and page, based at the live server; fails the test on a CSP violation
-    or an uncaught script error."""
+    """A fresh context and page, based at the live server; fails the test on a server error
+    (with its traceback), a CSP violation or an uncaught script error."""
+    live_server.errors.clear()
     context = browser.new_context(base_url=live_server, locale="en-GB", **VIEWPORTS[viewport])
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -73,4 +91,5 @@ def page(browser, live_server, viewport, db):
     page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
     yield page
     context.close()
+    problems[:0] = [f"server error:\n{error}" for error in live_server.errors]
     assert not problems, "\n".join(problems)

@@ -84,3 +84,16 @@ def read_code(outbox_dir: str, to: str, timeout: float = 5.0) -> str:
         if time.monotonic() > deadline:
             raise AssertionError(f"no 6-digit code texted to {to} in {outbox_dir}")
         time.sleep(0.1)
+
+
+def path_of(page) -> str:
+    """The current page's path, without origin or query."""
+    return re.sub(r"^https?://[^/]+", "", page.url).split("?")[0]
+
+
+def expect_path(page, expected: str) -> None:
+    """Assert the browser is on `expected`; when not, say what the page told the user."""
+    actual = path_of(page)
+    if actual != expected:
+        said = page.locator(".error-summary, .error-message, .flash, h1").all_inner_texts()
+        raise AssertionError(f"expected {expected}, on {actual}; the page says: {said}")
