@@ -1,0 +1,84 @@
+"""What the account pages show, assembled from balances and the consequence timeline.
+
+Plain data for templates; the templates own the sentences (whole, translated, with named
+placeholders), so nothing here glues words together.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from flask_babel import format_percent, lazy_gettext as _l
+
+from portal.accounts.models import Account, EntryKind
+from portal.balances.services import Balance, balances_for
+from portal.consequences.services import timeline_for
+from portal.consequences.types import Timeline, TimelineItem
+
+# Plain-language description of each kind of ledger entry, as the cardholder reads it.
+ENTRY_KIND_LABELS = {
+    EntryKind.STATEMENT_BALANCE: _l("Balance from your statement"),
+    EntryKind.INTEREST: _l("Interest charged"),
+    EntryKind.FEE: _l("Late fee"),
+    EntryKind.PAYMENT: _l("Payment received"),
+    EntryKind.REVERSAL: _l("Correction of an earlier entry"),
+    EntryKind.ADJUSTMENT: _l("Balance adjustment"),
+    EntryKind.WAIVER: _l("Amount waived"),
+}
+
+
+def entry_label(kind: EntryKind | str) -> str:
+    return str(ENTRY_KIND_LABELS[EntryKind(kind)])
+
+
+def load_timeline(account: Account, as_of: date) -> Timeline | None:
+    """The account's consequence timeline (None if the service has nothing to say)."""
+    return timeline_for(account, as_of)
+
+
+def shown_items(items: list[TimelineItem]) -> list[TimelineItem]:
+    """Items for the cardholder: a "now N days late" step is left out on a day that already
+    has a consequence, which says the same thing with more meaning."""
+    busy = {i.on for i in items if i.kind != "stage"}
+    return [i for i in items if i.kind != "stage" or i.on not in busy]
+
+
+def percent(rate: Decimal | None) -> str:
+    """An annual rate given in percent (Decimal("18.25")) formatted for the reader."""
+    if rate is None:
+        return ""
+    return format_percent(rate / 100, "#,##0.##%")
+
+
+def explanation_for(item: TimelineItem, locale: str) -> str | None:
+    """The policy's explanation of a consequence in the reader's language, else English."""
+    texts = item.explanation or {}
+    return texts.get(locale) or texts.get(locale.split("_")[0]) or texts.get("en")
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    account: Account
+    balance: Balance
+    timeline: Timeline | None
+
+    @property
+    def upcoming(self) -> list[TimelineItem]:
+        return shown_items(self.timeline.upcoming) if self.timeline else []
+
+    @property
+    def past(self) -> list[TimelineItem]:
+        return shown_items(self.timeline.past) if self.timeline else []
+
+    @property
+    def next_item(self) -> TimelineItem | None:
+        """The next consequence (what `Timeline.pay_by` prevents), else the next step."""
+        upcoming = self.upcoming
+        return next((i for i in upcoming if i.kind != "stage"), upcoming[0] if upcoming else None)
+
+
+def account_summaries(accounts: list[Account], as_of: date) -> list[AccountSummary]:
+    """Balance (all accounts in one query) and timeline for each of a cardholder's accounts."""
+    balances = balances_for(accounts, as_of)
+    return [AccountSummary(a, balances[a.id], load_timeline(a, as_of)) for a in accounts]

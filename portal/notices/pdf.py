@@ -1,0 +1,84 @@
+"""A notice letter as a PDF: a pure function from `Letter` to bytes (no app, no database).
+
+English text uses Helvetica; anything Helvetica cannot show (Chinese, including a Chinese
+name in an English letter) uses reportlab's built-in CID font STSong-Light, which the PDF
+reader supplies, so no font file ships with the portal.
+"""
+from __future__ import annotations
+
+from io import BytesIO
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from portal.notices.letters import Letter
+
+CJK_FONT = "STSong-Light"
+LATIN = ("Helvetica", "Helvetica-Bold")
+
+
+def _ensure_cjk_font() -> None:
+    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+
+
+def _latin_ok(text: str) -> bool:
+    try:
+        text.encode("cp1252")  # Helvetica's WinAnsi encoding in reportlab
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class _Styles:
+    def __init__(self, cjk_letter: bool):
+        self.cjk_letter = cjk_letter
+
+    def style(self, text: str, *, size=10.5, bold=False, space_after=6) -> ParagraphStyle:
+        cjk = self.cjk_letter or not _latin_ok(text)
+        if cjk:
+            _ensure_cjk_font()
+        return ParagraphStyle(
+            "p", fontName=CJK_FONT if cjk else LATIN[bold], fontSize=size,
+            leading=size * 1.45, spaceAfter=space_after, wordWrap="CJK" if cjk else None,
+        )
+
+    def para(self, text: str, **kwargs) -> Paragraph:
+        return Paragraph(escape(text), self.style(text, **kwargs))
+
+
+def render_pdf(letter: Letter, *, compress: bool = True) -> bytes:
+    """The letter as PDF bytes, A4. With `compress=False` page text stays readable in the
+    file, which tests use to find the amount without a PDF parser."""
+    styles = _Styles(cjk_letter=letter.locale.startswith("zh"))
+    story = [styles.para(letter.title, size=16, bold=True, space_after=10)]
+
+    facts = [[styles.para(label, bold=True, space_after=0), styles.para(value, space_after=0)]
+             for label, value in letter.facts]
+    table = Table(facts, colWidths=[55 * mm, None], hAlign="LEFT")
+    table.setStyle(TableStyle([
+        ("BOX", (0, 0), (-1, -1), 0.75, colors.grey),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 4),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+    ]))
+    story += [table, Spacer(1, 8 * mm)]
+    story += [styles.para(text) for text in letter.body]
+    story += [Spacer(1, 3 * mm), styles.para(letter.objection_title, size=12.5, bold=True)]
+    story += [styles.para(text) for text in letter.objection]
+    story += [Spacer(1, 4 * mm)] + [styles.para(text, space_after=2) for text in letter.closing]
+
+    buffer = BytesIO()
+    doc = SimpleDocTemplate(
+        buffer, pagesize=A4, leftMargin=22 * mm, rightMargin=22 * mm, topMargin=22 * mm,
+        bottomMargin=22 * mm, title=letter.title, pageCompression=1 if compress else 0,
+        invariant=1, lang=letter.locale.replace("_", "-"),
+    )
+    doc.build(story)
+    return buffer.getvalue()

@@ -1,0 +1,45 @@
+"""Shared builders for the account-page tests: a fixed "today" and a timeline double."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from portal.consequences.pauses import Pause
+from portal.consequences.types import Timeline, TimelineItem
+
+# 28 November 2026, 04:00 UTC: noon in Shanghai, so the cardholder's day is the 28th.
+NOW = datetime(2026, 11, 28, 4, 0, tzinfo=timezone.utc)
+TODAY = date(2026, 11, 28)
+STAFF_ROLES = ("customer_service", "collector", "collections_manager", "risk", "legal", "admin")
+
+
+def freeze_today(monkeypatch, now: datetime = NOW) -> None:
+    monkeypatch.setattr("portal.accounts.queries.utcnow", lambda: now)
+
+
+def sample_timeline(account, *, pause: Pause | None = None, overdue: int = 50_000) -> Timeline:
+    """The kind of timeline the service returns for an account 58 days late."""
+    cur = account.currency
+    return Timeline(
+        account_id=account.id, as_of=TODAY, currency=cur, days_late=58, overdue=overdue,
+        pay_by=date(2026, 12, 11),
+        past=[
+            TimelineItem("late_fee", date(2026, 10, 2), True, 1, amount=5_000, currency=cur),
+            TimelineItem("credit_report", date(2026, 10, 31), True, 30,
+                         explanation={"en": "Overdue records stay on the credit report for five "
+                                            "years after repayment.",
+                                      "zh_Hans": "逾期记录在还清后保留五年。"}),
+        ],
+        upcoming=[
+            TimelineItem("credit_report", date(2026, 12, 12), False, 60,
+                         explanation={"en": "Overdue records stay on the credit report for five "
+                                            "years after repayment."}),
+            TimelineItem("card_block", date(2026, 12, 27), False, 75),
+        ],
+        pause=pause,
+    )
+
+
+def use_timeline(monkeypatch, build=sample_timeline, **kwargs) -> None:
+    """Make the pages show `build(account)` instead of asking the timeline service."""
+    monkeypatch.setattr("portal.accounts.views.load_timeline",
+                        lambda account, as_of: build(account, **kwargs))
