@@ -1,0 +1,1 @@
+"""Batch jobs run by operators or a scheduler (`flask --app wsgi jobs ...`)."""

@@ -1,0 +1,28 @@
+"""`flask jobs ...`: the batch-job command group (other features add their commands here)."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import AppGroup
+
+jobs_cli = AppGroup("jobs", help="Batch jobs: nightly accrual and escalation, and more.")
+
+
+@jobs_cli.command("nightly")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Process every account up to this day (YYYY-MM-DD). "
+                   "Default: today in each cardholder's time zone.")
+@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 10000),
+              help="Accounts per transaction.")
+def nightly(as_of, batch_size):
+    """Post interest and fees, move stages, record consequences and issue notices."""
+    from portal.jobs.nightly import count_candidates, run_nightly
+
+    day = as_of.date() if as_of else None
+    total = count_candidates()
+    show = sys.stderr.isatty()
+    with click.progressbar(length=total, label="Nightly run", file=sys.stderr,
+                           hidden=not show) as bar:
+        summary = run_nightly(day, batch_size=batch_size, progress=bar.update)
+    click.echo(summary.line())

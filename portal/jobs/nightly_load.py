@@ -1,0 +1,90 @@
+"""Loading one batch of accounts for the nightly run: a fixed number of queries per batch."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import joinedload
+
+from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
+from portal.consequences.models import AccountNightlyState, ConsequenceEvent
+from portal.extensions import db
+
+_NO_DAY = date(1, 1, 1)
+
+
+def load_accounts(ids: list[int]):
+    """Accounts (with cardholders) and their nightly state rows, keyed by account id."""
+    accounts = db.session.scalars(select(Account).options(joinedload(Account.cardholder))
+                                  .where(Account.id.in_(ids)).order_by(Account.id)).unique().all()
+    states = {s.account_id: s for s in db.session.scalars(
+        select(AccountNightlyState).where(AccountNightlyState.account_id.in_(ids)))}
+    return accounts, states
+
+
+def start_day(account: Account, state: AccountNightlyState | None, end: date) -> date:
+    """The last day already accounted for: the state's, or the statement's date.
+
+    A statement fed in after the last processed day supersedes it (the issuer's figures
+    already include what happened up to its date).
+    """
+    candidates = [d for d in (state.last_processed_day if state else None, account.feed_as_of)
+                  if d is not None]
+    if not candidates:
+        return end.fromordinal(end.toordinal() - 1)
+    return max(candidates)
+
+
+def ledger_figures(starts: dict[int, date], feeds: dict[int, date | None], end: date):
+    """Per account: (opening sums as of its start day, {day: sums} for later days up to end).
+
+    Sums are tuples (principal, interest, fees, fees_after_feed, payments_after_feed).
+    One grouped query: entries up to the start day fold into one bucket, later ones by day.
+    """
+    by_start = defaultdict(list)
+    for account_id, start in starts.items():
+        by_start[start].append(account_id)
+    opening = or_(*[and_(LedgerEntry.account_id.in_(ids), LedgerEntry.effective_date <= start)
+                    for start, ids in by_start.items()])
+    bucket = case((opening, literal(_NO_DAY)), else_=LedgerEntry.effective_date).label("bucket")
+    after_feed = or_(Account.feed_as_of.is_(None), LedgerEntry.effective_date > Account.feed_as_of)
+    is_fee = LedgerEntry.kind == EntryKind.FEE
+    is_payment = LedgerEntry.kind.in_([EntryKind.PAYMENT, EntryKind.REVERSAL])
+
+    def total(condition):
+        return func.coalesce(func.sum(case((condition, LedgerEntry.amount), else_=0)), 0)
+
+    query = (
+        select(LedgerEntry.account_id, bucket,
+               total(LedgerEntry.component == Component.PRINCIPAL),
+               total(LedgerEntry.component == Component.INTEREST),
+               total(LedgerEntry.component == Component.FEE),
+               total(is_fee & after_feed), total(is_payment & after_feed))
+        .join(Account, Account.id == LedgerEntry.account_id)
+        .where(LedgerEntry.account_id.in_(list(starts)), LedgerEntry.effective_date <= end)
+        .group_by(LedgerEntry.account_id, bucket))
+    openings: dict[int, tuple] = {}
+    deltas: dict[int, dict[date, tuple]] = defaultdict(dict)
+    for account_id, day, *sums in db.session.execute(query):
+        if isinstance(day, str):  # SQLite hands back CASE results untyped
+            day = date.fromisoformat(day)
+        if day == _NO_DAY:
+            openings[account_id] = tuple(int(s) for s in sums)
+        else:
+            deltas[account_id][day] = tuple(int(s) for s in sums)
+    return openings, deltas
+
+
+def recorded_kinds(accounts) -> dict[int, set[str]]:
+    """Consequence kinds already recorded in each account's current delinquency cycle."""
+    cycles = {a.id: a.oldest_unpaid_due_date for a in accounts if a.oldest_unpaid_due_date}
+    result: dict[int, set[str]] = defaultdict(set)
+    if not cycles:
+        return result
+    for account_id, kind, cycle in db.session.execute(
+            select(ConsequenceEvent.account_id, ConsequenceEvent.kind, ConsequenceEvent.cycle)
+            .where(ConsequenceEvent.account_id.in_(list(cycles)))):
+        if cycles.get(account_id) == cycle:
+            result[account_id].add(kind)
+    return result

@@ -1,0 +1,169 @@
+"""The nightly run posts interest and fees, moves stages, records consequences and notices."""
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.accounts.models import Account, AccountStatus, EntryKind, LedgerEntry
+from portal.audit.models import AuditEvent
+from portal.balances.services import balance_of
+from portal.consequences import pauses
+from portal.consequences.models import ConsequenceEvent, Notice, StageChange
+from portal.extensions import db as _db
+from portal.jobs.nightly import run_nightly
+
+DUE = date(2026, 11, 1)
+
+
+def _entries(account, kind=None):
+    query = select(LedgerEntry.effective_date, LedgerEntry.kind, LedgerEntry.amount).where(
+        LedgerEntry.account_id == account.id, LedgerEntry.source_ref.like("nightly:%"))
+    if kind:
+        query = query.where(LedgerEntry.kind == kind)
+    return [(d, k.value, a) for d, k, a in _db.session.execute(query.order_by(
+        LedgerEntry.effective_date, LedgerEntry.kind))]
+
+
+def _counts():
+    return tuple(_db.session.scalar(select(func.count()).select_from(m))
+                 for m in (LedgerEntry, ConsequenceEvent, Notice, StageChange, AuditEvent))
+
+
+@pytest.fixture()
+def cn_account(make_account):
+    # CNY 5,000.00 principal, minimum due 500.00 unpaid since 1 Nov; statement of 1 Nov.
+    return make_account(principal=500_000, minimum_due=50_000, oldest_unpaid_due_date=DUE,
+                        effective=DUE)
+
+
+def test_first_late_day_posts_the_late_fee_and_daily_interest_per_hand_computed_table(
+        cn_account):
+    summary = run_nightly(date(2026, 11, 3))
+    # 5% of the 500.00 minimum due = 25.00; 5,000.00 x 18.25% / 365 = 2.50 a day.
+    assert _entries(cn_account) == [
+        (date(2026, 11, 2), "fee", 2_500),
+        (date(2026, 11, 2), "interest", 250),
+        (date(2026, 11, 3), "interest", 250),
+    ]
+    kinds = _db.session.scalars(select(ConsequenceEvent.kind).order_by(ConsequenceEvent.id)).all()
+    assert kinds == ["late_fee", "penalty_interest"]
+    balance = balance_of(cn_account, date(2026, 11, 3))
+    assert (balance.fees, balance.interest, balance.overdue) == (2_500, 500, 52_500)
+    assert summary.entries_posted == 3 and summary.consequences == 2 and summary.stage_moves == 1
+
+
+def test_us_default_interest_starts_at_sixty_days_and_rounds_half_up_once_per_day(make_account):
+    account = make_account(currency="USD", profile="us", principal=123_457, minimum_due=5_000,
+                           oldest_unpaid_due_date=date(2026, 9, 1), effective=date(2026, 10, 29))
+    run_nightly(date(2026, 11, 1))
+    # 59 days late on 30 Oct: nothing; 60 on 31 Oct: 1,234.57 x 29.99% / 365 = 1.0144 -> 1.01.
+    assert _entries(account, EntryKind.INTEREST) == [
+        (date(2026, 10, 31), "interest", 101), (date(2026, 11, 1), "interest", 101)]
+    # the late fee's day passed before the statement was fed in: the issuer charged it already
+    assert _entries(account, EntryKind.FEE) == []
+
+
+def test_stage_moves_consequences_block_and_formal_notice_with_messages(cn_account, outbox):
+    summary = run_nightly(date(2026, 12, 31))  # 60 days late on 31 Dec
+    moves = _db.session.execute(select(StageChange.changed_on, StageChange.to_stage)
+                                .order_by(StageChange.changed_on)).all()
+    assert moves == [(date(2026, 11, 2), "early"), (date(2026, 12, 1), "m1"),
+                     (date(2026, 12, 31), "m2")]
+    events = dict(_db.session.execute(
+        select(ConsequenceEvent.kind, ConsequenceEvent.occurred_on)).all())
+    assert events == {"late_fee": date(2026, 11, 2), "penalty_interest": date(2026, 11, 2),
+                      "credit_report": date(2026, 12, 1), "card_block": date(2026, 12, 31),
+                      "formal_notice": date(2026, 12, 31)}
+    assert _db.session.get(Account, cn_account.id).status == AccountStatus.BLOCKED
+    notice = _db.session.scalar(select(Notice))
+    assert (notice.amount, notice.issued_on, notice.pay_by) == (52_500, date(2026, 12, 31),
+                                                              date(2027, 1, 14))
+    assert notice.reference == f"CN-{cn_account.id:08d}-20261231" and notice.days_late == 60
+    sent = outbox()
+    assert {m["channel"] for m in sent} == {"email", "sms"}
+    assert all("4242" in m["body"] for m in sent)
+    audit = _db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "account.status_by_policy"))
+    assert audit.after == {"status": "blocked"} and audit.subject_id == str(cn_account.id)
+    assert summary.notices == 1 and summary.days == 60
+
+
+def test_running_twice_posts_nothing_new(cn_account):
+    run_nightly(date(2026, 12, 31))
+    before = _counts()
+    second = run_nightly(date(2026, 12, 31))
+    assert _counts() == before
+    assert second.entries_posted == 0 and second.accounts_seen == 0
+
+
+def test_missed_days_are_caught_up_day_by_day_as_if_run_every_night(make_account):
+    nightly_account = make_account(principal=500_000, minimum_due=50_000,
+                                   oldest_unpaid_due_date=DUE, effective=DUE)
+    for day in range(2, 21):
+        run_nightly(date(2026, 11, day))
+    caught_up = make_account(principal=500_000, minimum_due=50_000,
+                             oldest_unpaid_due_date=DUE, effective=DUE)
+    run_nightly(date(2026, 11, 20))
+    assert _entries(caught_up) == _entries(nightly_account)
+    assert len(_entries(caught_up, EntryKind.INTEREST)) == 19
+
+
+def test_payment_clearing_the_overdue_amount_stops_interest_and_escalation(cn_account):
+    run_nightly(date(2026, 11, 5))
+    _db.session.add(LedgerEntry(account_id=cn_account.id, kind=EntryKind.PAYMENT,
+                                component="principal", amount=-60_000, currency="CNY",
+                                effective_date=date(2026, 11, 6), source_ref="pay:1"))
+    _db.session.commit()
+    run_nightly(date(2026, 12, 31))
+    interest_days = [d for d, _, _ in _entries(cn_account, EntryKind.INTEREST)]
+    assert interest_days[-1] == date(2026, 11, 5)
+    kinds = set(_db.session.scalars(select(ConsequenceEvent.kind)))
+    assert kinds == {"late_fee", "penalty_interest"}
+    last = _db.session.scalar(select(StageChange).order_by(StageChange.changed_on.desc()))
+    assert (last.changed_on, last.to_stage) == (date(2026, 11, 6), "current")
+
+
+def test_a_pause_stops_fees_consequences_and_notices_then_escalation_resumes(
+        cn_account, monkeypatch):
+    def plan_kept(account, day):
+        return pauses.Pause("plan") if day <= date(2026, 12, 31) else None
+
+    monkeypatch.setattr(pauses, "_providers", [plan_kept])
+    run_nightly(date(2026, 12, 31))
+    assert _entries(cn_account) == []  # cn freezes penalty interest while a plan is kept
+    assert _db.session.scalar(select(func.count()).select_from(ConsequenceEvent)) == 0
+    assert _db.session.scalar(select(Notice)) is None
+    assert _db.session.get(Account, cn_account.id).status == AccountStatus.OPEN
+    run_nightly(date(2027, 1, 1))  # the plan is broken: what was due happens now
+    events = set(_db.session.scalars(select(ConsequenceEvent.occurred_on)))
+    assert events == {date(2027, 1, 1)}
+    assert _db.session.scalar(select(func.count()).select_from(ConsequenceEvent)) == 5
+    assert _entries(cn_account, EntryKind.FEE) == [(date(2027, 1, 1), "fee", 2_500)]
+
+
+def test_unknown_profile_is_skipped_not_fatal(make_account, cn_account):
+    make_account(profile="zz")
+    summary = run_nightly(date(2026, 11, 2))
+    assert summary.skipped == 1 and summary.accounts_processed == 1
+
+
+def test_cli_prints_summary_and_refuses_a_bad_as_of(runner, cn_account):
+    result = runner.invoke(args=["jobs", "nightly", "--as-of", "2026-11-03"])
+    assert result.exit_code == 0, result.output
+    assert "entries posted: 3" in result.output and "stage moves: 1" in result.output
+    bad = runner.invoke(args=["jobs", "nightly", "--as-of", "03/11/2026"])
+    assert bad.exit_code == 2
+    assert "Invalid value for '--as-of'" in bad.output
+
+
+def test_default_as_of_is_today_in_the_cardholders_time_zone(cn_account, monkeypatch):
+    from datetime import datetime, timezone
+
+    import portal.jobs.nightly as nightly
+    import portal.balances.services as balances
+
+    moment = datetime(2026, 11, 2, 17, 0, tzinfo=timezone.utc)  # 3 Nov 01:00 in Shanghai
+    monkeypatch.setattr(nightly, "utcnow", lambda: moment)
+    monkeypatch.setattr(balances, "utcnow", lambda: moment)
+    run_nightly()
+    assert [d for d, _, _ in _entries(cn_account, EntryKind.INTEREST)][-1] == date(2026, 11, 3)
