@@ -15,3 +15,5 @@ def register(app):
     app.cli.add_command(staff_cli)
     from portal.jobs.cli import jobs_cli
     app.cli.add_command(jobs_cli)  # nightly; payments adds autopay/reconcile to this group
+    from portal.payments.cli import register as register_payments
+    register_payments(app)  # after the jobs group: adds `jobs autopay` and `jobs reconcile`

@@ -1,0 +1,1 @@
+"""Online payments: providers (Stripe, sandbox), idempotent posting, webhooks, autopay, refunds."""

@@ -1,0 +1,42 @@
+"""Payment jobs: `autopay` and `reconcile` (also attachable to the shared `jobs` group)."""
+import click
+from flask.cli import with_appcontext
+
+
+@click.command("autopay")
+@with_appcontext
+def autopay_command():
+    """Charge autopay instalments due today (in each account's time zone), once."""
+    from portal.payments.autopay import run_autopay
+
+    click.echo(f"autopay: {run_autopay()}")
+
+
+@click.command("reconcile")
+@click.option("--older-than", "minutes", type=int, default=None,
+              help="Minutes a payment must have been left unfinished (default from config).")
+@with_appcontext
+def reconcile_command(minutes):
+    """Ask the provider about unfinished payments and post or fail them, once."""
+    from portal.payments.reconcile import reconcile
+
+    click.echo(f"reconcile: {reconcile(older_than_minutes=minutes)}")
+
+
+payments_cli = click.Group("payments", help="Online payment jobs.")
+payments_cli.add_command(autopay_command)
+payments_cli.add_command(reconcile_command)
+
+
+def attach(jobs_group) -> None:
+    """Add the payment jobs to a shared `jobs` group."""
+    jobs_group.add_command(autopay_command)
+    jobs_group.add_command(reconcile_command)
+
+
+def register(app) -> None:
+    """`flask payments autopay|reconcile`, and the same under `flask jobs` when that group exists."""
+    app.cli.add_command(payments_cli)
+    jobs_group = app.cli.commands.get("jobs")
+    if jobs_group is not None:
+        attach(jobs_group)

@@ -1,0 +1,54 @@
+"""Payment forms. Card fields exist only on the sandbox's test-mode page."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+
+
+class PayForm(FlaskForm):
+    choice = RadioField(_l("What would you like to pay?"),
+                        validators=[InputRequired(message=_l("Please choose what to pay."))])
+    other_amount = StringField(_l("Other amount"), validators=[Optional(), Length(max=24)])
+    currency = HiddenField()
+    nonce = HiddenField(validators=[DataRequired()])
+    submit = SubmitField(_l("Continue to payment"))
+
+
+class SandboxCardForm(FlaskForm):
+    card_number = StringField(_l("Card number"), validators=[
+        DataRequired(message=_l("Please enter the card number.")),
+        Regexp(r"^[0-9 ]{12,23}$", message=_l("Please enter the card number in digits."))])
+    expiry = StringField(_l("Expiry date (MM/YY)"), validators=[
+        DataRequired(message=_l("Please enter the expiry date.")),
+        Regexp(r"^(0[1-9]|1[0-2])\s*/\s*[0-9]{2}$", message=_l("Please enter the expiry date as MM/YY."))])
+    cvc = StringField(_l("Security code"), validators=[
+        DataRequired(message=_l("Please enter the security code.")),
+        Regexp(r"^[0-9]{3,4}$", message=_l("Please enter the 3 or 4 digit security code."))])
+    submit = SubmitField(_l("Pay now"))
+
+
+class SandboxAuthForm(FlaskForm):
+    approve = SubmitField(_l("Confirm the payment"))
+    decline = SubmitField(_l("Do not confirm"))
+
+
+class AutopaySetupForm(SandboxCardForm):
+    consent = BooleanField(validators=[DataRequired(message=_l("Please tick the box to agree."))])
+    nonce = HiddenField()
+    submit = SubmitField(_l("Save the card and turn on automatic payments"))
+
+
+class StripeSetupConsentForm(FlaskForm):
+    consent = BooleanField(validators=[DataRequired(message=_l("Please tick the box to agree."))])
+    submit = SubmitField(_l("Continue"))
+
+
+class ToggleForm(FlaskForm):
+    submit = SubmitField(_l("Save"))
+
+
+class RefundForm(FlaskForm):
+    amount = StringField(_l("Amount to refund"), validators=[DataRequired()])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    request_key = HiddenField(validators=[DataRequired()])
+    submit = SubmitField(_l("Refund"))

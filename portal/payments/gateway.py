@@ -1,0 +1,160 @@
+"""The one door to the payment provider. Only this module imports `stripe`.
+
+`get_gateway()` builds the configured provider: Stripe when PAYMENT_PROVIDER is "stripe" (keys and
+API base from configuration, so tests can point it at a local peer), else the sandbox. Every call
+that creates something passes an idempotency key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import stripe
+from flask import current_app
+
+
+class ProviderUnavailable(Exception):
+    """The provider timed out, could not be reached or answered 5xx: nothing is known to have
+    happened, and the same call with the same key is safe to repeat."""
+
+
+class ProviderRefused(Exception):
+    """The provider refused a request (a decline or a bad request)."""
+
+    def __init__(self, code: str | None, message: str | None, intent: Intent | None = None):
+        super().__init__(message or code or "refused")
+        self.code = code
+        self.message = message
+        self.intent = intent
+
+
+class BadSignature(Exception):
+    """A webhook whose signature does not verify."""
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What the provider says about a payment or setup intent, in Stripe's vocabulary."""
+
+    ref: str
+    status: str  # requires_payment_method | requires_confirmation | requires_action | processing
+    #              | succeeded | canceled
+    amount: int | None = None
+    currency: str | None = None
+    client_secret: str | None = None
+    metadata: dict = field(default_factory=dict)
+    failure_code: str | None = None
+    failure_message: str | None = None
+    payment_method: str | None = None
+    card_last4: str | None = None
+
+
+def intent_from_object(obj) -> Intent:
+    """An Intent from a Stripe-shaped dict (a webhook's data.object or an API answer)."""
+    get = obj.get if isinstance(obj, dict) else (lambda k, d=None: getattr(obj, k, d))
+    error = get("last_payment_error") or get("last_setup_error") or {}
+    if not isinstance(error, dict):
+        error = error.to_dict() if hasattr(error, "to_dict") else dict(error)
+    metadata = get("metadata") or {}
+    metadata = dict(metadata.to_dict() if hasattr(metadata, "to_dict") else metadata)
+    pm = get("payment_method")
+    if pm is not None and not isinstance(pm, str):
+        pm = pm.get("id") if isinstance(pm, dict) else getattr(pm, "id", None)
+    currency = get("currency")
+    return Intent(ref=get("id"), status=get("status"), amount=get("amount"),
+                  currency=currency.upper() if currency else None,
+                  client_secret=get("client_secret"), metadata=metadata,
+                  failure_code=error.get("decline_code") or error.get("code"),
+                  failure_message=error.get("message"), payment_method=pm)
+
+
+class StripeGateway:
+    name = "stripe"
+
+    def __init__(self, secret_key, publishable_key, webhook_secret, api_base=None, timeout=20,
+                 retries=1):
+        http = stripe.RequestsClient(timeout=timeout)
+        bases = {"api": api_base} if api_base else None
+        self.client = stripe.StripeClient(secret_key, base_addresses=bases, http_client=http,
+                                          max_network_retries=retries)
+        self.publishable_key = publishable_key
+        self.webhook_secret = webhook_secret
+
+    def _call(self, method, params, key=None):
+        options = {"idempotency_key": key} if key else None
+        try:
+            return method(params=params, options=options) if options else method(params=params)
+        except stripe.CardError as exc:
+            error = exc.error
+            pi = getattr(error, "payment_intent", None) if error else None
+            intent = intent_from_object(pi) if pi else None
+            code = (getattr(error, "decline_code", None) or exc.code) if error else exc.code
+            raise ProviderRefused(code, exc.user_message, intent) from exc
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+            raise ProviderUnavailable(str(exc)) from exc
+        except stripe.StripeError as exc:
+            if (exc.http_status or 500) >= 500:
+                raise ProviderUnavailable(str(exc)) from exc
+            raise ProviderRefused(exc.code, exc.user_message or str(exc)) from exc
+
+    def create_payment_intent(self, *, amount, currency, key, metadata, customer=None,
+                              payment_method=None, off_session=False, wallets=()) -> Intent:
+        params = {"amount": amount, "currency": currency.lower(), "metadata": metadata,
+                  "payment_method_types": ["card", *wallets]}
+        if "wechat_pay" in params["payment_method_types"]:
+            params["payment_method_options"] = {"wechat_pay": {"client": "web"}}
+        if customer:
+            params["customer"] = customer
+        if payment_method:
+            params["payment_method"] = payment_method
+        if off_session:
+            params.update(payment_method_types=["card"], confirm=True, off_session=True)
+            params.pop("payment_method_options", None)
+        return intent_from_object(self._call(self.client.v1.payment_intents.create, params, key))
+
+    def retrieve_payment_intent(self, ref) -> Intent:
+        return intent_from_object(self._call(
+            lambda params: self.client.v1.payment_intents.retrieve(ref), {}))
+
+    def find_payment_intent(self, *, amount, currency, key, metadata, **kwargs) -> Intent | None:
+        """Stripe answers a repeated create with the same key with the original intent."""
+        return self.create_payment_intent(amount=amount, currency=currency, key=key,
+                                          metadata=metadata, **kwargs)
+
+    def create_customer(self, *, key, metadata) -> str:
+        return self._call(self.client.v1.customers.create, {"metadata": metadata}, key).id
+
+    def create_setup_intent(self, *, customer, key, metadata) -> Intent:
+        params = {"customer": customer, "usage": "off_session", "payment_method_types": ["card"],
+                  "metadata": metadata}
+        return intent_from_object(self._call(self.client.v1.setup_intents.create, params, key))
+
+    def retrieve_setup_intent(self, ref) -> Intent:
+        return intent_from_object(self._call(
+            lambda params: self.client.v1.setup_intents.retrieve(ref), {}))
+
+    def refund(self, *, intent_ref, amount, key) -> str:
+        params = {"payment_intent": intent_ref, "amount": amount}
+        return self._call(self.client.v1.refunds.create, params, key).id
+
+    def construct_event(self, payload: bytes, signature: str | None) -> dict:
+        try:
+            event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret)
+        except (stripe.SignatureVerificationError, ValueError) as exc:
+            raise BadSignature(str(exc)) from exc
+        return event.to_dict() if hasattr(event, "to_dict") else dict(event)
+
+
+def get_gateway():
+    """The configured provider for the current app (tests may set app.extensions override)."""
+    app = current_app
+    override = app.extensions.get("payment_gateway")
+    if override is not None:
+        return override
+    if app.config.get("PAYMENT_PROVIDER") == "stripe":
+        return StripeGateway(app.config["STRIPE_SECRET_KEY"], app.config["STRIPE_PUBLISHABLE_KEY"],
+                             app.config["STRIPE_WEBHOOK_SECRET"], app.config.get("STRIPE_API_BASE"),
+                             timeout=app.config.get("PAYMENT_PROVIDER_TIMEOUT", 20),
+                             retries=app.config.get("PAYMENT_PROVIDER_RETRIES", 1))
+    from portal.payments.sandbox import SandboxGateway
+
+    return SandboxGateway()

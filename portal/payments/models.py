@@ -1,0 +1,142 @@
+"""Payments, webhook events, refunds/chargebacks and autopay mandates."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey,
+                        Integer, String, Text)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.accounts.models import Account, str_enum
+from portal.extensions import db
+from portal.payments.states import PaymentStatus
+from portal.timeutil import utcnow
+
+
+class PaymentChoice(enum.StrEnum):
+    OVERDUE = "overdue"
+    INSTALMENT = "instalment"
+    FULL = "full"
+    OTHER = "other"
+    AUTOPAY = "autopay"
+
+
+class Payment(db.Model):
+    """One attempt to take money. The row and its idempotency key exist before the provider
+    hears of it; `status == succeeded` means the ledger entries are posted."""
+
+    __tablename__ = "payment"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),
+                      CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount",
+                                      name="refund_within_amount"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    choice: Mapped[PaymentChoice] = mapped_column(str_enum(PaymentChoice, "payment_choice"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    provider: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    provider_ref: Mapped[str | None] = mapped_column(String(128), unique=True)
+    status: Mapped[PaymentStatus] = mapped_column(str_enum(PaymentStatus, "payment_status"),
+                                                  default=PaymentStatus.CREATED, index=True)
+    failure_code: Mapped[str | None] = mapped_column(String(64))
+    failure_message: Mapped[str | None] = mapped_column(String(500))
+    off_session: Mapped[bool] = mapped_column(Boolean, default=False)
+    instalment_id: Mapped[int | None] = mapped_column(Integer)  # autopay: what it pays
+    allocation: Mapped[dict | None] = mapped_column(JSON)
+    plan_application: Mapped[list | None] = mapped_column(JSON)
+    receipt_number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow, index=True)
+
+    account: Mapped[Account] = relationship()
+    reversals: Mapped[list[PaymentReversal]] = relationship(
+        back_populates="payment", order_by="PaymentReversal.id")
+
+
+class ReversalKind(enum.StrEnum):
+    REFUND = "refund"
+    CHARGEBACK = "chargeback"
+
+
+class PaymentReversal(db.Model):
+    """A refund or a chargeback: money that went back, posted as reversal entries."""
+
+    __tablename__ = "payment_reversal"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"), index=True)
+    kind: Mapped[ReversalKind] = mapped_column(str_enum(ReversalKind, "reversal_kind"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(500))
+    # Unique: a refund id, a dispute id or a staff request key is applied once.
+    external_ref: Mapped[str] = mapped_column(String(128), unique=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    plan_reversal: Mapped[list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    payment: Mapped[Payment] = relationship(back_populates="reversals")
+
+
+class WebhookEvent(db.Model):
+    """Every provider event we accepted, once: the unique id makes a redelivery a no-op."""
+
+    __tablename__ = "webhook_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    object_ref: Mapped[str | None] = mapped_column(String(128), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AutopayMandate(db.Model):
+    """A saved card and the cardholder's consent to charge instalments automatically."""
+
+    __tablename__ = "autopay_mandate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), unique=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    customer_ref: Mapped[str | None] = mapped_column(String(128))
+    setup_ref: Mapped[str | None] = mapped_column(String(128), unique=True)
+    payment_method_ref: Mapped[str | None] = mapped_column(String(128))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
+    consent_text: Mapped[str | None] = mapped_column(Text)
+    consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+    account: Mapped[Account] = relationship()
+
+
+class SandboxIntent(db.Model):
+    """The sandbox provider's own records (payment and setup intents), standing in for Stripe's
+    servers; the portal reaches them only through the sandbox gateway."""
+
+    __tablename__ = "sandbox_intent"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # payment | setup
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(32))
+    client_secret: Mapped[str] = mapped_column(String(96))
+    card_number: Mapped[str | None] = mapped_column(String(19))  # test numbers only
+    payment_method: Mapped[str | None] = mapped_column(String(64))
+    metadata_json: Mapped[dict | None] = mapped_column(JSON)
+    failure_code: Mapped[str | None] = mapped_column(String(64))
+    failure_message: Mapped[str | None] = mapped_column(String(500))
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,72 @@
+"""Messages to the cardholder about payments, in their language, through the outbox."""
+from __future__ import annotations
+
+from flask import current_app, has_request_context, url_for
+from flask_babel import force_locale, gettext as _
+
+from portal.domain.money import format_money
+from portal.outbox.services import queue_email, queue_sms
+
+
+def _link(payment) -> str:
+    path = f"/payments/{payment.id}"
+    if has_request_context():
+        return url_for("payments.status", payment_id=payment.id, _external=True)
+    base = current_app.config.get("PORTAL_BASE_URL") or ""
+    return base.rstrip("/") + path
+
+
+def _send(payment, subject_fn, body_fn, purpose):
+    holder = payment.account.cardholder
+    with force_locale(holder.locale or "en"):
+        amount = format_money(payment.amount, payment.currency, holder.locale or "en")
+        subject, body = subject_fn(amount), body_fn(amount)
+    if holder.email:
+        queue_email(holder.email, subject, body, purpose=purpose, cardholder_id=holder.id)
+    elif holder.phone:
+        queue_sms(holder.phone, body, purpose=purpose, cardholder_id=holder.id)
+
+
+def payment_confirmed(payment) -> None:
+    card = payment.account.masked_card
+    _send(payment,
+          lambda amount: _("We received your payment of %(amount)s", amount=amount),
+          lambda amount: _("Thank you. Your payment of %(amount)s to the card account %(card)s "
+                           "has been received and applied. Receipt number: %(receipt)s.",
+                           amount=amount, card=card, receipt=payment.receipt_number),
+          "payment")
+
+
+def payment_reversed(payment, reversal) -> None:
+    holder = payment.account.cardholder
+    with force_locale(holder.locale or "en"):
+        amount = format_money(reversal.amount, payment.currency, holder.locale or "en")
+    _send(payment,
+          lambda _amount: _("A payment of %(amount)s was returned", amount=amount),
+          lambda _amount: _("A payment of %(amount)s (receipt %(receipt)s) was returned to your "
+                            "card, so it no longer counts towards your account.",
+                            amount=amount, receipt=payment.receipt_number or "-"),
+          "payment")
+
+
+def autopay_declined(payment, next_try) -> None:
+    link = _link(payment)
+    if next_try is not None:
+        with force_locale(payment.account.cardholder.locale or "en"):
+            when = next_try.isoformat()
+        body = lambda amount: _(  # noqa: E731
+            "Your automatic payment of %(amount)s did not go through. We will try again on "
+            "%(date)s. You can also pay now: %(link)s", amount=amount, date=when, link=link)
+    else:
+        body = lambda amount: _(  # noqa: E731
+            "Your automatic payment of %(amount)s did not go through and will not be tried "
+            "again. Please pay here: %(link)s", amount=amount, link=link)
+    _send(payment, lambda amount: _("Your automatic payment did not go through"), body, "autopay")
+
+
+def autopay_needs_authentication(payment) -> None:
+    link = _link(payment)
+    _send(payment, lambda amount: _("Please confirm your automatic payment"),
+          lambda amount: _("Your bank asks you to confirm the automatic payment of %(amount)s. "
+                           "Please finish it here: %(link)s", amount=amount, link=link),
+          "autopay")

@@ -1,0 +1,131 @@
+"""Posting a successful payment to the ledger, and reversing it (refund, chargeback).
+
+Both are idempotent: a payment is posted once (its row is locked and its status checked; the
+ledger's unique source_ref refuses a second entry even if that check were bypassed), and a
+reversal is keyed by its external reference.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from portal.accounts.models import Component, EntryKind, LedgerEntry
+from portal.audit.services import record
+from portal.balances.services import balance_of, today_for
+from portal.domain.allocation import UNAPPLIED
+from portal.extensions import db
+from portal.payments import notify, plan_link
+from portal.payments.models import Payment, PaymentReversal, ReversalKind
+from portal.payments.rules import REVERSAL_ORDER, payment_split, plan_unwind, reversal_split
+from portal.payments.states import PAYMENT_MACHINE, PaymentStatus
+from portal.timeutil import utcnow
+
+S = PaymentStatus
+
+
+def lock_payment(payment_id: int) -> Payment:
+    """Load the payment with a row lock (PostgreSQL), fresh from the database."""
+    query = select(Payment).where(Payment.id == payment_id).execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return db.session.scalars(query).one()
+
+
+def _source(payment: Payment, part: str) -> str:
+    return f"payment:{payment.id}:{part}"
+
+
+def post_success(payment: Payment) -> bool:
+    """Post a payment the provider reported as succeeded: ledger entries (kind payment, one per
+    component, fees then interest then principal, any excess as a principal credit), the plan's
+    instalments, a receipt number, an audit event and a confirmation in the outbox.
+
+    Call with the payment locked (`lock_payment`). Returns False, changing nothing, if it was
+    already posted. Flushes; the caller commits.
+    """
+    if payment.status in (S.SUCCEEDED, S.REFUNDED):
+        return False
+    before = payment.status.value
+    PAYMENT_MACHINE.check(payment.status, S.SUCCEEDED)
+    account = payment.account
+    paid_on = today_for(account)
+    balance = balance_of(account, paid_on)
+    split = payment_split(payment.amount, {"fee": balance.fees, "interest": balance.interest,
+                                           "principal": balance.principal})
+    parts = [(Component(c), c, amount) for c, amount in split.items() if c != UNAPPLIED and amount]
+    if split[UNAPPLIED]:
+        parts.append((Component.PRINCIPAL, UNAPPLIED, split[UNAPPLIED]))
+    for component, tag, amount in parts:
+        db.session.add(LedgerEntry(account_id=account.id, kind=EntryKind.PAYMENT,
+                                   component=component, amount=-amount,
+                                   currency=payment.currency, effective_date=paid_on,
+                                   source_ref=_source(payment, tag)))
+    payment.allocation = split
+    payment.plan_application = plan_link.apply_payment(account, payment.amount, paid_on)
+    payment.paid_on = paid_on
+    payment.posted_at = utcnow()
+    payment.status = S.SUCCEEDED
+    payment.failure_code = payment.failure_message = None
+    db.session.flush()
+    payment.receipt_number = f"R{paid_on:%Y%m%d}-{payment.id:07d}"
+    record("payment.posted", subject=payment, before={"status": before},
+           after={"status": "succeeded", "amount": payment.amount, "allocation": split,
+                  "plan_application": payment.plan_application,
+                  "receipt": payment.receipt_number})
+    notify.payment_confirmed(payment)
+    db.session.flush()
+    return True
+
+
+def _reversible_entries(payment: Payment) -> list[tuple[LedgerEntry, int]]:
+    """Original payment entries with what is still not reversed, in reversal order."""
+    originals = db.session.scalars(select(LedgerEntry).where(
+        LedgerEntry.account_id == payment.account_id, LedgerEntry.kind == EntryKind.PAYMENT,
+        LedgerEntry.source_ref.like(f"payment:{payment.id}:%"))).all()
+    reversed_sums = dict(db.session.execute(
+        select(LedgerEntry.reversal_of_id, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.reversal_of_id.in_([e.id for e in originals]))
+        .group_by(LedgerEntry.reversal_of_id)).all()) if originals else {}
+    rank = {tag: i for i, tag in enumerate(REVERSAL_ORDER)}
+    originals.sort(key=lambda e: rank[e.source_ref.rsplit(":", 1)[1]])
+    return [(e, -e.amount - int(reversed_sums.get(e.id, 0))) for e in originals]
+
+
+def post_reversal(payment: Payment, amount: int, *, kind: ReversalKind, external_ref: str,
+                  reason: str, staff_id: int | None = None) -> PaymentReversal | None:
+    """Reverse up to `amount` of a posted payment: reversal entries that reference the original
+    entries (last-allocated first), the plan's instalments reopened (newest first), an audit
+    event. Returns None, changing nothing, if `external_ref` was already applied or nothing is
+    left to reverse. Call with the payment locked; flushes, the caller commits."""
+    existing = db.session.scalar(select(PaymentReversal).where(
+        PaymentReversal.external_ref == external_ref))
+    if existing is not None or payment.status not in (S.SUCCEEDED, S.REFUNDED):
+        return None
+    amount = min(amount, payment.amount - payment.refunded_amount)
+    if amount <= 0:
+        return None
+    reversible = _reversible_entries(payment)
+    taken = reversal_split(amount, [(entry, still) for entry, still in reversible])
+    already = [pair for r in payment.reversals for pair in (r.plan_reversal or [])]
+    unwind = plan_unwind(amount, payment.plan_application or [], already)
+    reversal = PaymentReversal(payment=payment, kind=kind, amount=amount, reason=reason[:500],
+                               external_ref=external_ref, staff_id=staff_id, plan_reversal=unwind)
+    db.session.add(reversal)
+    db.session.flush()
+    today = today_for(payment.account)
+    for entry, part in taken:
+        db.session.add(LedgerEntry(account_id=payment.account_id, kind=EntryKind.REVERSAL,
+                                   component=entry.component, amount=part,
+                                   currency=payment.currency, effective_date=today,
+                                   source_ref=f"reversal:{reversal.id}:{entry.id}",
+                                   reversal_of_id=entry.id))
+    plan_link.reverse_payment(payment.account, unwind)
+    before = {"status": payment.status.value, "refunded_amount": payment.refunded_amount}
+    payment.refunded_amount += amount
+    if payment.refunded_amount == payment.amount:
+        payment.status = PAYMENT_MACHINE.check(payment.status, S.REFUNDED)
+    record(f"payment.{kind.value}", subject=payment, before=before,
+           after={"status": payment.status.value, "refunded_amount": payment.refunded_amount,
+                  "reversal_id": reversal.id, "reason": reason, "plan_reversal": unwind})
+    notify.payment_reversed(payment, reversal)
+    db.session.flush()
+    return reversal

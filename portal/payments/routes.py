@@ -1,0 +1,230 @@
+"""Cardholder payment pages, the sandbox's test-mode pages and the webhook endpoint."""
+from __future__ import annotations
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.exc import DBAPIError
+
+from portal.accounts.models import Account
+from portal.auth.session import cardholder_required
+from portal.core.nav import cardholder_entry
+from portal.core.security import extend_csp
+from portal.domain.money import MoneyError, parse_major
+from portal.extensions import csrf, db
+from portal.payments import receipts, services, webhooks
+from portal.payments.forms import PayForm, SandboxAuthForm, SandboxCardForm
+from portal.payments.gateway import BadSignature, ProviderRefused, ProviderUnavailable, get_gateway
+from portal.payments.models import Payment, PaymentChoice
+from portal.payments.sandbox import SandboxGateway, luhn_ok, signed
+from portal.payments.states import PaymentStatus
+
+bp = Blueprint("payments", __name__)
+cardholder_entry("payments.pay_start", _l("Make a payment"), order=20)
+STRIPE_CSP = {"script_src": ["https://js.stripe.com"],
+              "frame_src": ["https://js.stripe.com", "https://hooks.stripe.com"],
+              "connect_src": ["https://api.stripe.com"]}
+
+
+def owned_account_or_404(account_id: int) -> Account:
+    account = db.session.get(Account, account_id)
+    if account is None or account.cardholder_id != current_user.id:
+        abort(404)
+    return account
+
+
+def owned_payment_or_404(payment_id: int) -> Payment:
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.account.cardholder_id != current_user.id:
+        abort(404)
+    return payment
+
+
+def _choices(options):
+    choices = []
+    if options.overdue:
+        choices.append((PaymentChoice.OVERDUE.value, _("The overdue amount")))
+    if options.instalment:
+        choices.append((PaymentChoice.INSTALMENT.value, _("The next instalment")))
+    if options.full:
+        choices.append((PaymentChoice.FULL.value, _("The full balance")))
+        choices.append((PaymentChoice.OTHER.value, _("Another amount")))
+    return choices
+
+
+@bp.get("/pay")
+@cardholder_required
+def pay_start():
+    accounts = current_user.accounts
+    if len(accounts) == 1:
+        return redirect(url_for("payments.pay", account_id=accounts[0].id))
+    return render_template("payments/choose_account.html", accounts=accounts)
+
+
+@bp.route("/accounts/<int:account_id>/pay", methods=["GET", "POST"])
+@cardholder_required
+def pay(account_id):
+    account = owned_account_or_404(account_id)
+    options = services.payment_options(account)
+    form = PayForm()
+    form.choice.choices = _choices(options)
+    if request.method == "GET":
+        form.nonce.data = services.issue_nonce(account)
+        form.currency.data = account.currency
+        form.choice.data = form.choice.choices[0][0] if form.choice.choices else None
+    elif form.validate_on_submit():
+        other = None
+        if form.choice.data == PaymentChoice.OTHER.value:
+            try:
+                other = parse_major(form.other_amount.data or "", account.currency)
+            except MoneyError:
+                form.other_amount.errors.append(_("Please enter an amount such as 100.00."))
+        if not form.other_amount.errors:
+            try:
+                payment = services.open_payment(account, choice=form.choice.data, other_amount=other,
+                                                currency=form.currency.data, nonce=form.nonce.data)
+                db.session.commit()  # the row and its key exist before the provider hears of it
+                return redirect(url_for("payments.checkout", payment_id=payment.id))
+            except services.PaymentRefused as exc:
+                db.session.rollback()
+                form.form_errors.append(exc.message)
+    return render_template("payments/pay.html", account=account, options=options, form=form), (
+        422 if form.errors or form.form_errors else 200)
+
+
+@bp.get("/payments/<int:payment_id>/checkout")
+@cardholder_required
+def checkout(payment_id):
+    payment = owned_payment_or_404(payment_id)
+    if payment.status not in (PaymentStatus.CREATED, PaymentStatus.FAILED):
+        return redirect(url_for("payments.status", payment_id=payment.id))
+    try:
+        intent = services.ensure_intent(payment)
+        db.session.commit()
+    except ProviderUnavailable:
+        db.session.rollback()
+        flash(_("The payment service is not answering right now. Nothing has been charged. "
+                "Please try again in a moment."), "error")
+        return render_template("payments/unavailable.html", payment=payment), 503
+    except ProviderRefused as exc:
+        services.fail_refused(payment, exc)
+        db.session.commit()
+        return redirect(url_for("payments.status", payment_id=payment.id))
+    gateway = get_gateway()
+    if isinstance(gateway, SandboxGateway):
+        return render_template("payments/sandbox_card.html", payment=payment, form=SandboxCardForm())
+    extend_csp(**STRIPE_CSP)
+    return render_template("payments/stripe_checkout.html", payment=payment, intent=intent,
+                           publishable_key=gateway.publishable_key, locale=str(get_locale()),
+                           return_url=url_for("payments.status", payment_id=payment.id,
+                                              _external=True))
+
+
+def _sandbox_or_404() -> SandboxGateway:
+    gateway = get_gateway()
+    if not isinstance(gateway, SandboxGateway):
+        abort(404)
+    return gateway
+
+
+def _deliver(events) -> None:
+    """The sandbox "sends" its events: signed, verified and handled like Stripe's."""
+    for event in events:
+        payload, signature = signed(event)
+        webhooks.receive(payload, signature)
+        db.session.commit()
+
+
+@bp.post("/payments/<int:payment_id>/sandbox/card")
+@cardholder_required
+def sandbox_card(payment_id):
+    gateway = _sandbox_or_404()
+    payment = owned_payment_or_404(payment_id)
+    form = SandboxCardForm()
+    number = (form.card_number.data or "").replace(" ", "")
+    if form.validate_on_submit() and not luhn_ok(number):
+        form.card_number.errors.append(_("This card number is not valid."))
+    if form.errors or not payment.provider_ref:
+        return render_template("payments/sandbox_card.html", payment=payment, form=form), 422
+    intent, events = gateway.confirm_with_card(payment.provider_ref, number)
+    db.session.commit()
+    _deliver(events)
+    if intent.status == "requires_action":
+        return redirect(url_for("payments.sandbox_authenticate", payment_id=payment.id))
+    return redirect(url_for("payments.status", payment_id=payment.id))
+
+
+@bp.route("/payments/<int:payment_id>/sandbox/authenticate", methods=["GET", "POST"])
+@cardholder_required
+def sandbox_authenticate(payment_id):
+    gateway = _sandbox_or_404()
+    payment = owned_payment_or_404(payment_id)
+    form = SandboxAuthForm()
+    if form.validate_on_submit() and payment.provider_ref:
+        intent, events = gateway.authenticate(payment.provider_ref, bool(form.approve.data))
+        db.session.commit()
+        _deliver(events)
+        return redirect(url_for("payments.status", payment_id=payment.id))
+    return render_template("payments/sandbox_authenticate.html", payment=payment, form=form)
+
+
+@bp.get("/payments/<int:payment_id>")
+@cardholder_required
+def status(payment_id):
+    """The return page: asks the provider when unfinished and shows only what is true."""
+    payment = owned_payment_or_404(payment_id)
+    try:
+        services.refresh(payment)
+        db.session.commit()
+    except ProviderUnavailable:
+        db.session.rollback()
+    payment = db.session.get(Payment, payment_id)
+    return render_template("payments/status.html", payment=payment,
+                           reason=services.failure_reason(payment),
+                           sandbox=isinstance(get_gateway(), SandboxGateway))
+
+
+@bp.get("/payments/<int:payment_id>/receipt")
+@cardholder_required
+def receipt(payment_id):
+    payment = owned_payment_or_404(payment_id)
+    if not payment.receipt_number:
+        abort(404)
+    return render_template("payments/receipt.html", payment=payment,
+                           lines=receipts.receipt_lines(payment, str(get_locale())))
+
+
+@bp.get("/payments/<int:payment_id>/receipt.pdf")
+@cardholder_required
+def receipt_pdf(payment_id):
+    payment = owned_payment_or_404(payment_id)
+    if not payment.receipt_number:
+        abort(404)
+    data = receipts.receipt_pdf(payment, str(get_locale()), _("Card repayment"))
+    return current_app.response_class(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="receipt-{payment.receipt_number}.pdf"',
+        "Cache-Control": "no-store"})
+
+
+@bp.post("/webhooks/payments")
+@csrf.exempt
+def webhook():
+    """Signed provider events. 400 for a bad signature; 5xx when we cannot store the event, so
+    the provider retries."""
+    try:
+        outcome = webhooks.receive(request.get_data(), request.headers.get("Stripe-Signature"))
+        db.session.commit()
+    except BadSignature:
+        db.session.rollback()
+        return {"error": "bad signature"}, 400
+    except (DBAPIError, ProviderUnavailable):
+        try:
+            db.session.rollback()
+        except DBAPIError:
+            pass
+        return {"error": "unavailable"}, 503
+    return {"received": True, "outcome": outcome}
+
+
+from portal.payments import autopay_routes, staff_routes  # noqa: E402,F401  (views on bp)

@@ -1,0 +1,236 @@
+"""Starting a payment and following the provider's word about it.
+
+The idempotency key is bound to a signed nonce issued with the payment page: every submit of
+that page (double click, refresh, back button, retry after a time-out) finds the same payment row
+and sends the same key to the provider, so there is at most one charge and one posting.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.accounts.models import Account
+from portal.audit.services import record
+from portal.balances.services import balance_of, today_for
+from portal.extensions import db
+from portal.payments import notify, plan_link
+from portal.payments.gateway import Intent, ProviderRefused, get_gateway
+from portal.payments.models import Payment, PaymentChoice
+from portal.payments.policy import minimum_other_amount, payments_policy, wallets_for
+from portal.payments.posting import lock_payment, post_success
+from portal.payments.states import OPEN_STATES, PAYMENT_MACHINE, PaymentStatus
+
+S = PaymentStatus
+
+
+class PaymentRefused(Exception):
+    """A payment request we will not send to the provider; `message` is for the cardholder."""
+
+    def __init__(self, code: str, message):
+        super().__init__(code)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PaymentOptions:
+    currency: str
+    overdue: int
+    full: int
+    instalment: int | None
+    instalment_due_date: object | None
+    minimum_other: int
+    wallets: list
+
+
+def payment_options(account: Account) -> PaymentOptions:
+    """What this account can pay now: the amounts behind each choice, and the bounds."""
+    balance = balance_of(account)
+    policy = payments_policy(account.policy_profile, balance.as_of)
+    instalment = plan_link.next_instalment(account)
+    due = plan_link.instalment_due(instalment) if instalment is not None else None
+    return PaymentOptions(account.currency, balance.overdue, max(0, balance.total),
+                          due or None, instalment.due_date if instalment is not None else None,
+                          minimum_other_amount(policy, account.currency),
+                          wallets_for(policy, account.currency))
+
+
+def _serializer():
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="payment-nonce")
+
+
+def issue_nonce(account: Account) -> str:
+    """A fresh, signed token for one payment page; it becomes the payment's idempotency key."""
+    return _serializer().dumps({"a": account.id, "n": secrets.token_urlsafe(16)})
+
+
+def _key_from_nonce(account: Account, nonce: str) -> str:
+    try:
+        data = _serializer().loads(nonce or "")
+    except BadSignature:
+        data = None
+    if not isinstance(data, dict) or data.get("a") != account.id:
+        raise PaymentRefused("tampered", _l("This payment page has expired. Please start again."))
+    return f"pay:{account.id}:{data['n']}"
+
+
+def _amount_for(account, options: PaymentOptions, choice: PaymentChoice, other: int | None) -> int:
+    if choice == PaymentChoice.OVERDUE:
+        amount = options.overdue
+    elif choice == PaymentChoice.INSTALMENT:
+        amount = options.instalment or 0
+    elif choice == PaymentChoice.FULL:
+        amount = options.full
+    elif choice == PaymentChoice.OTHER:
+        amount = other or 0
+        low = min(options.minimum_other, options.full)
+        if amount < low or amount > options.full:
+            raise PaymentRefused("out_of_bounds", _l("Please enter an amount within the limits shown."))
+    else:
+        raise PaymentRefused("choice", _l("Please choose what to pay."))
+    if amount <= 0:
+        raise PaymentRefused("nothing_due", _l("There is nothing to pay for this choice."))
+    return amount
+
+
+def open_payment(account: Account, *, choice: str, other_amount: int | None, currency: str,
+                 nonce: str) -> Payment:
+    """The payment row for this page's nonce, created if new (flushed, not committed). A second
+    submit with the same nonce returns the first row unchanged. Raises PaymentRefused."""
+    key = _key_from_nonce(account, nonce)
+    existing = db.session.scalar(select(Payment).where(Payment.idempotency_key == key))
+    if existing is not None:
+        return existing
+    if currency != account.currency:
+        raise PaymentRefused("currency", _l("Payments for this account are in its own currency."))
+    try:
+        choice = PaymentChoice(choice)
+    except ValueError:
+        raise PaymentRefused("choice", _l("Please choose what to pay.")) from None
+    if choice == PaymentChoice.AUTOPAY:
+        raise PaymentRefused("choice", _l("Please choose what to pay."))
+    amount = _amount_for(account, payment_options(account), choice, other_amount)
+    payment = Payment(account_id=account.id, account=account, choice=choice, amount=amount,
+                      currency=account.currency, provider=get_gateway().name, idempotency_key=key)
+    try:
+        with db.session.begin_nested():
+            db.session.add(payment)
+    except IntegrityError:  # the same nonce submitted twice at once: the other request won
+        return db.session.scalars(select(Payment).where(Payment.idempotency_key == key)).one()
+    record("payment.created", subject=payment,
+           after={"amount": amount, "currency": payment.currency, "choice": choice.value})
+    return payment
+
+
+def metadata_for(payment: Payment) -> dict:
+    return {"payment_id": str(payment.id), "account": payment.account.account_number}
+
+
+def ensure_intent(payment: Payment) -> Intent:
+    """Ask the provider for this payment's intent, always with the payment's idempotency key.
+    Raises ProviderUnavailable (nothing known to have happened; safe to repeat)."""
+    gateway = get_gateway()
+    if payment.provider_ref:
+        return gateway.retrieve_payment_intent(payment.provider_ref)
+    policy = payments_policy(payment.account.policy_profile)
+    intent = gateway.create_payment_intent(
+        amount=payment.amount, currency=payment.currency, key=payment.idempotency_key,
+        metadata=metadata_for(payment), wallets=wallets_for(policy, payment.currency))
+    payment.provider_ref = intent.ref
+    db.session.flush()
+    return intent
+
+
+def _target(intent: Intent) -> PaymentStatus | None:
+    status = intent.status
+    if status == "succeeded":
+        return S.SUCCEEDED
+    if status == "processing":
+        return S.PROCESSING
+    if status == "requires_action":
+        return S.REQUIRES_ACTION
+    if status == "canceled":
+        return S.CANCELED
+    if status == "requires_payment_method" and intent.failure_code:
+        return S.FAILED
+    return None
+
+
+def apply_intent(payment: Payment, intent: Intent) -> Payment:
+    """Bring the payment in line with what the provider says, under a row lock. Posts on
+    success (once); an out-of-date or repeated report changes nothing. Flushes."""
+    payment = lock_payment(payment.id)
+    if payment.provider_ref is None and intent.ref:
+        payment.provider_ref = intent.ref
+    target = _target(intent)
+    if target is None or target == payment.status or not PAYMENT_MACHINE.can(payment.status, target):
+        if target == S.FAILED and payment.status == S.FAILED:
+            payment.failure_code, payment.failure_message = intent.failure_code, intent.failure_message
+        return payment
+    if target == S.SUCCEEDED:
+        if intent.amount is not None and intent.amount != payment.amount:
+            record("payment.amount_mismatch", subject=payment,
+                   after={"provider_amount": intent.amount, "amount": payment.amount})
+            return payment
+        post_success(payment)
+        return payment
+    before = payment.status.value
+    payment.status = target
+    if target == S.FAILED:
+        payment.failure_code, payment.failure_message = intent.failure_code, intent.failure_message
+    record("payment.status", subject=payment, before={"status": before},
+           after={"status": target.value, "failure_code": payment.failure_code})
+    if payment.off_session and target == S.FAILED:
+        from portal.payments.autopay import next_retry_date
+
+        notify.autopay_declined(payment, next_retry_date(payment))
+    elif payment.off_session and target == S.REQUIRES_ACTION:
+        notify.autopay_needs_authentication(payment)
+    db.session.flush()
+    return payment
+
+
+def refresh(payment: Payment) -> Payment:
+    """Ask the provider about an unfinished payment and apply the answer. A provider that does not
+    answer leaves the payment as it was (ProviderUnavailable propagates)."""
+    if payment.provider_ref and (payment.status in OPEN_STATES or payment.status == S.FAILED):
+        return apply_intent(payment, get_gateway().retrieve_payment_intent(payment.provider_ref))
+    return payment
+
+
+def fail_refused(payment: Payment, exc: ProviderRefused) -> Payment:
+    """A provider refusal at creation: follow its intent if it sent one, else mark failed."""
+    if exc.intent is not None:
+        return apply_intent(payment, exc.intent)
+    fake = Intent(ref=payment.provider_ref, status="requires_payment_method",
+                  failure_code=exc.code or "declined", failure_message=exc.message)
+    return apply_intent(payment, fake)
+
+
+_REASONS = {
+    "card_declined": _l("Your bank declined the card. No money was taken. You can try another card."),
+    "insufficient_funds": _l("Your bank said there is not enough money available on the card. "
+                             "No money was taken."),
+    "payment_intent_authentication_failure": _l("The security check with your bank was not "
+                                                "completed, so no money was taken."),
+    "authentication_required": _l("Your bank needs you to confirm this payment."),
+    "expired_card": _l("The card has expired. No money was taken."),
+    "incorrect_cvc": _l("The security code was not correct. No money was taken."),
+}
+
+
+def failure_reason(payment: Payment):
+    """The provider's reason in plain words for the cardholder."""
+    return _REASONS.get(payment.failure_code or "",
+                        _l("The payment did not go through and no money was taken. "
+                           "Please try again or use another card."))
+
+
+def account_today(account: Account):
+    return today_for(account)

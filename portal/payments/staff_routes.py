@@ -1,0 +1,65 @@
+"""Staff view of a payment and refunds (collections managers only)."""
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.auth.session import staff_required
+from portal.domain.money import MoneyError, parse_major
+from portal.extensions import db
+from portal.payments import refunds
+from portal.payments.forms import RefundForm
+from portal.payments.gateway import ProviderRefused, ProviderUnavailable
+from portal.payments.models import Payment
+from portal.payments.routes import bp
+from portal.staff.models import Role
+
+VIEWERS = (Role.COLLECTOR, Role.COLLECTIONS_MANAGER, Role.CUSTOMER_SERVICE)
+
+
+def _payment_or_404(payment_id):
+    payment = db.session.get(Payment, payment_id)
+    if payment is None:
+        abort(404)
+    return payment
+
+
+@bp.get("/staff/payments/<int:payment_id>")
+@staff_required(*VIEWERS)
+def staff_payment(payment_id):
+    payment = _payment_or_404(payment_id)
+    form = RefundForm(request_key=secrets.token_urlsafe(12))
+    return render_template("payments/staff_payment.html", payment=payment, form=form,
+                           can_refund=current_user.has_role(Role.COLLECTIONS_MANAGER))
+
+
+@bp.post("/staff/payments/<int:payment_id>/refund")
+@staff_required(Role.COLLECTIONS_MANAGER)
+def staff_refund(payment_id):
+    payment = _payment_or_404(payment_id)
+    form = RefundForm()
+    if not form.validate_on_submit():
+        flash(_("Please give an amount and a reason."), "error")
+        return redirect(url_for("payments.staff_payment", payment_id=payment.id))
+    try:
+        amount = parse_major(form.amount.data, payment.currency)
+        refunds.refund(payment, amount, form.reason.data, current_user, form.request_key.data)
+        db.session.commit()
+        flash(_("The refund was made and posted."), "success")
+    except MoneyError:
+        flash(_("Please enter an amount such as 100.00."), "error")
+    except refunds.RefundRefused as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    except ProviderUnavailable:
+        db.session.rollback()
+        flash(_("The payment service is not answering right now. Nothing was refunded. "
+                "Please try again in a moment."), "error")
+    except ProviderRefused as exc:
+        db.session.rollback()
+        flash(_("The payment service refused the refund: %(reason)s", reason=exc.message or exc.code),
+              "error")
+    return redirect(url_for("payments.staff_payment", payment_id=payment.id))

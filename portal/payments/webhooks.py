@@ -1,0 +1,96 @@
+"""Provider events: verified, recorded once (unique event id), applied idempotently in any order.
+
+`receive` never parses an unverified payload. The caller commits; if anything fails (the database
+included) the transaction rolls back, the event id is not kept, and the provider's retry is
+processed as new.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.extensions import db
+from portal.payments.gateway import get_gateway, intent_from_object
+from portal.payments.models import Payment, ReversalKind, WebhookEvent
+from portal.payments.posting import lock_payment, post_reversal
+from portal.payments.services import apply_intent
+
+INTENT_EVENTS = {"payment_intent.succeeded", "payment_intent.payment_failed",
+                 "payment_intent.processing", "payment_intent.canceled",
+                 "payment_intent.requires_action"}
+
+
+def receive(payload: bytes, signature: str | None) -> str:
+    """Verify (raises BadSignature), record and handle one event; returns what happened."""
+    event = get_gateway().construct_event(payload, signature)
+    return handle_event(event)
+
+
+def handle_event(event: dict, provider: str | None = None) -> str:
+    """Record a verified event under its unique id and apply it. Returns "duplicate" for an
+    event seen before, "ignored" for one about nothing we know, else "processed"."""
+    obj = (event.get("data") or {}).get("object") or {}
+    row = WebhookEvent(provider=provider or get_gateway().name, event_id=str(event["id"]),
+                       type=str(event.get("type"))[:64], object_ref=obj.get("id"))
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return "duplicate"
+    handler = _HANDLERS.get(event.get("type"))
+    if handler is None:
+        return "ignored"
+    return "processed" if handler(obj) else "ignored"
+
+
+def _payment_for(intent_ref: str | None, metadata: dict | None = None) -> Payment | None:
+    payment_id = (metadata or {}).get("payment_id")
+    if payment_id and str(payment_id).isdigit():
+        payment = db.session.get(Payment, int(payment_id))
+        if payment is not None and payment.provider_ref in (None, intent_ref):
+            return payment
+    if intent_ref:
+        return db.session.scalar(select(Payment).where(Payment.provider_ref == intent_ref))
+    return None
+
+
+def _on_intent(obj: dict) -> bool:
+    intent = intent_from_object(obj)
+    payment = _payment_for(intent.ref, intent.metadata)
+    if payment is None:
+        return False
+    apply_intent(payment, intent)
+    return True
+
+
+def _refund_kind_total(payment: Payment) -> int:
+    return sum(r.amount for r in payment.reversals if r.kind == ReversalKind.REFUND)
+
+
+def _on_charge_refunded(obj: dict) -> bool:
+    payment = _payment_for(obj.get("payment_intent"), obj.get("metadata"))
+    if payment is None:
+        return False
+    payment = lock_payment(payment.id)
+    missing = int(obj.get("amount_refunded") or 0) - _refund_kind_total(payment)
+    if missing > 0:  # refunded at the provider (e.g. its dashboard) and not yet posted here
+        post_reversal(payment, missing, kind=ReversalKind.REFUND,
+                      external_ref=f"charge.refunded:{obj.get('id')}:{obj.get('amount_refunded')}",
+                      reason="refunded at the provider")
+    return True
+
+
+def _on_dispute(obj: dict) -> bool:
+    payment = _payment_for(obj.get("payment_intent"), obj.get("metadata"))
+    if payment is None:
+        return False
+    payment = lock_payment(payment.id)
+    post_reversal(payment, int(obj.get("amount") or payment.amount), kind=ReversalKind.CHARGEBACK,
+                  external_ref=f"dispute:{obj.get('id')}",
+                  reason=f"chargeback: {obj.get('reason') or 'unspecified'}")
+    return True
+
+
+_HANDLERS = {**{name: _on_intent for name in INTENT_EVENTS},
+             "charge.refunded": _on_charge_refunded,
+             "charge.dispute.created": _on_dispute}

@@ -1,0 +1,61 @@
+"""Helpers shared by the payment tests: page tokens, signed events, ledger sums."""
+from __future__ import annotations
+
+import json
+import re
+
+from sqlalchemy import func, select
+
+from portal.accounts.models import EntryKind, LedgerEntry
+from portal.extensions import db
+from portal.payments import signing
+from portal.payments.models import Payment
+from portal.payments.sandbox import webhook_secret
+
+
+def form_tokens(html: str) -> dict:
+    found = dict(re.findall(r'name="(csrf_token|nonce|currency|request_key)"[^>]*value="([^"]*)"', html))
+    found.update(dict(re.findall(r'value="([^"]*)"[^>]*name="(csrf_token|nonce)"', html)[::-1]))
+    return found
+
+
+def start_payment(client, account, choice="overdue", other=""):
+    page = client.get(f"/accounts/{account.id}/pay").get_data(as_text=True)
+    tokens = form_tokens(page)
+    data = {"csrf_token": tokens["csrf_token"], "nonce": tokens["nonce"],
+            "currency": tokens["currency"], "choice": choice, "other_amount": other}
+    return data, client.post(f"/accounts/{account.id}/pay", data=data)
+
+
+def pay_with_card(client, payment_id, number="4242424242424242"):
+    page = client.get(f"/payments/{payment_id}/checkout", follow_redirects=True).get_data(as_text=True)
+    token = form_tokens(page)["csrf_token"]
+    return client.post(f"/payments/{payment_id}/sandbox/card", data={
+        "csrf_token": token, "card_number": number, "expiry": "12/30", "cvc": "123"})
+
+
+def payment_entries(account_id) -> int:
+    """Sum of payment entries (negative) net of reversals for an account."""
+    return db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+        LedgerEntry.account_id == account_id,
+        LedgerEntry.kind.in_([EntryKind.PAYMENT, EntryKind.REVERSAL])))
+
+
+def only_payment(account_id) -> Payment:
+    db.session.expire_all()
+    return db.session.scalars(select(Payment).where(Payment.account_id == account_id)).one()
+
+
+def signed_event(event: dict, secret: str | None = None) -> tuple[bytes, dict]:
+    payload = json.dumps(event).encode()
+    return payload, {"Stripe-Signature": signing.sign(payload, secret or webhook_secret()),
+                     "Content-Type": "application/json"}
+
+
+def intent_event(payment, kind="payment_intent.succeeded", event_id="evt_1", status="succeeded",
+                 amount=None, error=None):
+    return {"id": event_id, "type": kind, "data": {"object": {
+        "id": payment.provider_ref or "pi_unknown", "object": "payment_intent",
+        "amount": amount or payment.amount, "currency": payment.currency.lower(),
+        "status": status, "metadata": {"payment_id": str(payment.id)},
+        "last_payment_error": error}}}
