@@ -63,6 +63,8 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (core_bp, auth_bp, staff_bp, accounts_bp):
         app.register_blueprint(blueprint)
+    from portal.disputes.blueprints import register as register_disputes
+    register_disputes(app)
     from portal.payments.routes import bp as payments_bp
     app.register_blueprint(payments_bp)
 

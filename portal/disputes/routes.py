@@ -1,0 +1,144 @@
+"""Cardholder pages: raise a dispute, follow it, reply, add documents, withdraw."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.auth.session import cardholder_required
+from portal.core.nav import cardholder_entry
+from portal.disputes import access, labels, services, uploads
+from portal.disputes.forms import CustomerReplyForm, RaiseDisputeForm, WithdrawForm
+from portal.disputes.models import Dispute, DisputeAttachment
+from portal.disputes.rules import TERMINAL, IllegalTransition
+from portal.domain.money import MoneyError, parse_major
+from portal.disputes.views import template_helpers
+from portal.extensions import db
+
+bp = Blueprint("disputes", __name__)
+bp.context_processor(template_helpers)
+cardholder_entry("disputes.index", _l("My disputes"), order=60)
+
+
+@bp.get("/disputes")
+@cardholder_required
+def index():
+    disputes = db.session.scalars(select(Dispute).where(Dispute.cardholder_id == current_user.id)
+                                  .order_by(Dispute.id.desc())).all()
+    return render_template("disputes/index.html", disputes=disputes,
+                           accounts=current_user.accounts, labels=labels)
+
+
+def _entry_choices(account):
+    from portal.core.filters import long_date, money
+
+    return [(e.id, f"{long_date(e.effective_date)} · {money(e.amount, e.currency)}")
+            for e in services.contestable_entries(account)]
+
+
+@bp.route("/accounts/<int:account_id>/disputes/new", methods=["GET", "POST"])
+@cardholder_required
+def new(account_id):
+    account = access.owned_account_or_404(current_user, account_id)
+    form = RaiseDisputeForm()
+    form.entries.choices = _entry_choices(account)
+    if form.validate_on_submit():
+        try:
+            amount = (parse_major(form.amount.data, account.currency)
+                      if form.amount.data else None)
+        except MoneyError:
+            form.amount.errors.append(_("Enter an amount like 120.50."))
+        else:
+            try:
+                dispute = services.raise_dispute(
+                    current_user, account, category=form.category.data, amount=amount,
+                    entry_ids=form.entries.data or [], description=form.description.data,
+                    files=form.attachments.data)
+            except uploads.UploadRefused as exc:
+                db.session.rollback()
+                form.attachments.errors.append(str(exc))
+            except services.DisputeRefused as exc:
+                db.session.rollback()
+                getattr(form, exc.field or "category").errors.append(exc.message)
+            else:
+                db.session.commit()
+                flash(_("Your dispute has been sent. We will answer by the date shown below."),
+                      "success")
+                return redirect(url_for("disputes.show", dispute_id=dispute.id))
+    return render_template("disputes/new.html", form=form, account=account), (
+        400 if form.errors else 200)
+
+
+@bp.get("/disputes/<int:dispute_id>")
+@cardholder_required
+def show(dispute_id):
+    dispute = access.owned_dispute_or_404(current_user, dispute_id)
+    messages = [m for m in dispute.messages if m.customer_visible]
+    return render_template("disputes/show.html", dispute=dispute, messages=messages,
+                           reply_form=CustomerReplyForm(), withdraw_form=WithdrawForm(prefix="wd"),
+                           closed=dispute.status in TERMINAL, labels=labels)
+
+
+@bp.post("/disputes/<int:dispute_id>/reply")
+@cardholder_required
+def reply(dispute_id):
+    dispute = access.owned_dispute_or_404(current_user, dispute_id)
+    form = CustomerReplyForm()
+    if form.validate_on_submit():
+        try:
+            services.customer_reply(dispute, current_user, (form.body.data or "").strip(),
+                                    form.attachments.data)
+        except uploads.UploadRefused as exc:
+            db.session.rollback()
+            form.attachments.errors.append(str(exc))
+        except services.DisputeRefused as exc:
+            db.session.rollback()
+            form.body.errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("Your message has been added."), "success")
+            return redirect(url_for("disputes.show", dispute_id=dispute.id))
+    messages = [m for m in dispute.messages if m.customer_visible]
+    return render_template("disputes/show.html", dispute=dispute, messages=messages,
+                           reply_form=form, withdraw_form=WithdrawForm(prefix="wd"),
+                           closed=dispute.status in TERMINAL, labels=labels), 400
+
+
+@bp.post("/disputes/<int:dispute_id>/withdraw")
+@cardholder_required
+def withdraw(dispute_id):
+    dispute = access.owned_dispute_or_404(current_user, dispute_id)
+    form = WithdrawForm(prefix="wd")
+    if form.validate_on_submit():
+        try:
+            services.withdraw(dispute, current_user)
+        except IllegalTransition:
+            db.session.rollback()
+            flash(_("This dispute is already closed."), "error")
+        else:
+            db.session.commit()
+            flash(_("Your dispute has been withdrawn."), "success")
+    return redirect(url_for("disputes.show", dispute_id=dispute.id))
+
+
+@bp.get("/disputes/<int:dispute_id>/files/<int:attachment_id>")
+@cardholder_required
+def attachment(dispute_id, attachment_id):
+    dispute = access.owned_dispute_or_404(current_user, dispute_id)
+    return send_attachment(dispute, attachment_id)
+
+
+def send_attachment(dispute, attachment_id):
+    """The stored file as a download with its checked content type; 404 if not this dispute's."""
+    from flask import abort
+
+    item = db.session.get(DisputeAttachment, attachment_id)
+    if item is None or item.dispute_id != dispute.id:
+        abort(404)
+    try:
+        path = uploads.path_of(item.stored_name)
+    except FileNotFoundError:
+        abort(404)
+    return send_file(path, mimetype=item.content_type, as_attachment=True,
+                     download_name=item.original_name, max_age=0)

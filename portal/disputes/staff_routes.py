@@ -1,0 +1,213 @@
+"""The customer-service workspace: queues, "assigned to me", the dispute with its account
+context, and every action on it. Access: see portal.disputes.access."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_timedelta, gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.auth.session import staff_required
+from portal.core.nav import staff_entry
+from portal.disputes import access, context, data, labels, workflow
+from portal.disputes import forms as f
+from portal.disputes.models import DisputeQueue
+from portal.disputes.routes import send_attachment
+from portal.disputes.rules import (ACTIVE, IllegalTransition, ResolutionRefused, TERMINAL,
+                                   time_left)
+from portal.disputes.services import DisputeRefused
+from portal.domain.money import MoneyError, parse_major
+from portal.disputes.views import template_helpers
+from portal.extensions import db
+from portal.staff.models import Role, StaffRole, StaffUser
+from portal.timeutil import utcnow
+
+bp = Blueprint("dispute_work", __name__, url_prefix="/staff/disputes")
+bp.context_processor(template_helpers)
+staff_entry("dispute_work.index", _l("Disputes"), access.WORKSPACE_ROLES, order=30)
+ROLES = access.WORKSPACE_ROLES
+
+
+def sla_clock(dispute) -> dict:
+    due = access.next_deadline(dispute)
+    left = time_left(due, utcnow())
+    return {"due": due, "overdue": left.total_seconds() < 0,
+            "text": format_timedelta(left, add_direction=True, threshold=1.1),
+            "kind": "acknowledge" if dispute.acknowledged_at is None else "resolve"}
+
+
+def visible_queues(staff) -> list[DisputeQueue]:
+    queues = db.session.scalars(select(DisputeQueue).order_by(DisputeQueue.id)).all()
+    if access.is_manager(staff):
+        return list(queues)
+    mine = access.member_queue_ids(staff) if staff.has_role(Role.CUSTOMER_SERVICE) else set()
+    return [q for q in queues if q.id in mine]
+
+
+@bp.get("/")
+@staff_required(*ROLES)
+def index():
+    queues = visible_queues(current_user)
+    view = request.args.get("view") or ("mine" if current_user.has_role(Role.CUSTOMER_SERVICE)
+                                        else "queue")
+    queue_id = request.args.get("queue", type=int)
+    if queue_id is not None and queue_id not in {q.id for q in queues}:
+        abort(404)
+    disputes = access.workspace_disputes(current_user, view=view, queue_id=queue_id)
+    return render_template("disputes/staff/index.html", disputes=disputes, queues=queues,
+                           view=view, queue_id=queue_id, clock=sla_clock, labels=labels,
+                           show_legal=current_user.has_role(Role.LEGAL, Role.COLLECTIONS_MANAGER))
+
+
+def _assignee_choices():
+    staff = db.session.scalars(
+        select(StaffUser).join(StaffRole)
+        .where(StaffUser.active.is_(True),
+               StaffRole.role.in_([Role.CUSTOMER_SERVICE, Role.COLLECTIONS_MANAGER]))
+        .order_by(StaffUser.name).distinct()).all()
+    return ([("auto", _l("Least busy agent who speaks the language")),
+             ("none", _l("Nobody (leave in queue)"))]
+            + [(str(s.id), s.name) for s in staff])
+
+
+def _forms(dispute):
+    forms = {
+        "message": f.StaffMessageForm(prefix="msg"), "documents": f.RequestDocumentsForm(prefix="doc"),
+        "ack": f.ActionForm(prefix="ack"), "reassign": f.ReassignForm(prefix="re"),
+        "escalate": f.EscalateForm(prefix="esc"), "resolve": f.ResolveForm(prefix="res"),
+        "approve": f.ApproveForm(prefix="ap"), "refuse": f.RefuseForm(prefix="rf"),
+    }
+    forms["reassign"].queue.choices = [(q.id, labels.queue_label(q.code)) for q in
+                                       db.session.scalars(select(DisputeQueue)
+                                                          .order_by(DisputeQueue.id))]
+    forms["reassign"].queue.data = forms["reassign"].queue.data or dispute.queue_id
+    forms["reassign"].assignee.choices = _assignee_choices()
+    return forms
+
+
+@bp.get("/<int:dispute_id>")
+@staff_required(*ROLES)
+def show(dispute_id):
+    dispute = access.staff_dispute_or_404(current_user, dispute_id)
+    can_work = access.can_work(current_user, dispute)
+    return render_template(
+        "disputes/staff/show.html", dispute=dispute, ctx=context.account_context(dispute),
+        forms=_forms(dispute), can_work=can_work, closed=dispute.status in TERMINAL,
+        is_manager=access.is_manager(current_user), clock=sla_clock(dispute), labels=labels,
+        templates=data.REPLY_TEMPLATES, active=ACTIVE,
+        threshold=workflow.approval_threshold())
+
+
+def _act(dispute_id, form, action, *, manager=False):
+    """Validate the form, run one workflow action, commit once; refusals come back as a flash."""
+    dispute = access.staff_dispute_or_404(current_user, dispute_id, work=True)
+    if manager and not access.is_manager(current_user):
+        abort(403)
+    if not form.validate_on_submit():
+        problems = [str(e) for errs in form.errors.values() for e in errs]
+        flash(" ".join(problems) or _("Please check the form."), "error")
+        return redirect(url_for(".show", dispute_id=dispute.id))
+    try:
+        action(dispute)
+    except (DisputeRefused, ResolutionRefused, MoneyError, IllegalTransition) as exc:
+        db.session.rollback()
+        flash(_message_for(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Saved."), "success")
+    return redirect(url_for(".show", dispute_id=dispute.id))
+
+
+def _message_for(exc) -> str:
+    if isinstance(exc, DisputeRefused):
+        return exc.message
+    if isinstance(exc, ResolutionRefused):
+        return str(labels.RESOLUTION_ERRORS.get(exc.code, exc.code))
+    if isinstance(exc, MoneyError):
+        return _("Enter an amount like 120.50.")
+    return _("That action is not possible in the dispute's current status.")
+
+
+def _text(field) -> str:
+    return (field.data or "").strip()
+
+
+@bp.post("/<int:dispute_id>/acknowledge")
+@staff_required(*ROLES)
+def acknowledge(dispute_id):
+    return _act(dispute_id, f.ActionForm(prefix="ack"),
+                lambda d: workflow.acknowledge(d, current_user))
+
+
+@bp.post("/<int:dispute_id>/message")
+@staff_required(*ROLES)
+def message(dispute_id):
+    form = f.StaffMessageForm(prefix="msg")
+    return _act(dispute_id, form, lambda d: workflow.staff_message(
+        d, current_user, _text(form.body), customer_visible=form.kind.data == "reply",
+        template=form.template.data or None))
+
+
+@bp.post("/<int:dispute_id>/documents")
+@staff_required(*ROLES)
+def documents(dispute_id):
+    form = f.RequestDocumentsForm(prefix="doc")
+    return _act(dispute_id, form, lambda d: workflow.request_documents(
+        d, current_user, _text(form.body), template=form.template.data or None))
+
+
+@bp.post("/<int:dispute_id>/reassign")
+@staff_required(*ROLES)
+def reassign(dispute_id):
+    form = f.ReassignForm(prefix="re")
+    form.queue.choices = [(q.id, q.code) for q in db.session.scalars(select(DisputeQueue))]
+    form.assignee.choices = _assignee_choices()
+
+    def action(d):
+        queue = db.session.get(DisputeQueue, form.queue.data)
+        choice = form.assignee.data
+        assignee = db.session.get(StaffUser, int(choice)) if choice.isdigit() else None
+        workflow.reassign(d, current_user, queue, assignee, automatic=choice == "auto")
+    return _act(dispute_id, form, action)
+
+
+@bp.post("/<int:dispute_id>/escalate")
+@staff_required(*ROLES)
+def escalate(dispute_id):
+    form = f.EscalateForm(prefix="esc")
+    return _act(dispute_id, form, lambda d: workflow.escalate(d, current_user, form.to.data,
+                                                              _text(form.note)))
+
+
+@bp.post("/<int:dispute_id>/resolve")
+@staff_required(*ROLES)
+def resolve(dispute_id):
+    form = f.ResolveForm(prefix="res")
+
+    def action(d):
+        amount = parse_major(form.amount.data, d.currency) if _text(form.amount) else None
+        workflow.resolve(d, current_user, form.outcome.data, amount, _text(form.reason))
+    return _act(dispute_id, form, action)
+
+
+@bp.post("/<int:dispute_id>/approve")
+@staff_required(Role.COLLECTIONS_MANAGER)
+def approve(dispute_id):
+    return _act(dispute_id, f.ApproveForm(prefix="ap"),
+                lambda d: workflow.approve(d, current_user), manager=True)
+
+
+@bp.post("/<int:dispute_id>/refuse")
+@staff_required(Role.COLLECTIONS_MANAGER)
+def refuse(dispute_id):
+    form = f.RefuseForm(prefix="rf")
+    return _act(dispute_id, form, lambda d: workflow.refuse_approval(d, current_user,
+                                                                     _text(form.note)),
+                manager=True)
+
+
+@bp.get("/<int:dispute_id>/files/<int:attachment_id>")
+@staff_required(*ROLES)
+def attachment(dispute_id, attachment_id):
+    dispute = access.staff_dispute_or_404(current_user, dispute_id)
+    return send_attachment(dispute, attachment_id)

@@ -1,0 +1,17 @@
+"""Small display helpers for dispute templates (dates in the reader's zone, money, labels)."""
+from flask_babel import format_date, format_datetime
+
+from portal.disputes import labels
+from portal.timeutil import as_aware
+
+
+def day(moment) -> str:
+    return format_date(as_aware(moment), "long") if moment else ""
+
+
+def when(moment) -> str:
+    return format_datetime(as_aware(moment), "medium") if moment else ""
+
+
+def template_helpers() -> dict:
+    return {"d_day": day, "d_when": when, "labels": labels}
