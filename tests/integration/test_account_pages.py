@@ -203,3 +203,21 @@ def test_timeline_says_escalation_is_paused_during_a_dispute(client, login_as, o
     assert "Escalation is paused while we review your dispute." in page
     assert "The amount on hold is CN¥200.00." in page
     assert "You can prevent this" not in page
+
+
+# --- with the real timeline service ---------------------------------------------------------
+
+def test_dashboard_and_timeline_work_with_the_real_timeline_service(client, login_as,
+                                                                     make_account, monkeypatch):
+    freeze_today(monkeypatch)
+    account = make_account(principal=500_000, minimum_due=50_000,
+                           oldest_unpaid_due_date=date(2026, 10, 1))  # 58 days late
+    login_as(client, account.cardholder)
+    home = text_of(client.get("/home"))
+    assert "Your account is 58 days late." in home
+    assert "You can prevent this by paying the overdue amount of CN¥500.00 by" in home
+    page = client.get(f"/accounts/{account.id}/timeline")
+    assert page.status_code == 200
+    text = text_of(page)
+    assert "will be blocked" in text
+    assert not {"M1", "M2", "m2", "DPD"} & visible_words(home + text)
