@@ -11,10 +11,9 @@ staff_cli = AppGroup("staff", help="Staff account commands.")
 
 
 def _read_password() -> str:
-    stdin = click.get_text_stream("stdin")
-    if stdin.isatty():
+    if sys.stdin.isatty():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    line = stdin.readline()
+    line = sys.stdin.readline()
     return line.rstrip("\r\n")
 
 
