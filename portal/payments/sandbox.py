@@ -25,6 +25,7 @@ SUCCEEDS = "4242424242424242"
 DECLINES = {"4000000000000002": ("card_declined", "Your card was declined."),
             "4000000000009995": ("insufficient_funds", "Your card has insufficient funds."),
             "4000000000000341": ("card_declined", "Your card was declined.")}
+CHARGE_TIME_DECLINES = {"4000000000000341"}  # saves fine, declines when charged
 AUTHENTICATES = {"4000002760003184", "4000002500003155"}
 AUTH_FAILED = ("payment_intent_authentication_failure",
                "The provided payment method has failed authentication.")
@@ -179,7 +180,7 @@ class SandboxGateway:
         row = self._get(ref)
         if row.status == "requires_payment_method":
             row.card_number = number
-            if number in DECLINES:
+            if number in DECLINES and number not in CHARGE_TIME_DECLINES:
                 row.failure_code, row.failure_message = DECLINES[number]
             else:
                 row.status, row.failure_code = "succeeded", None

@@ -59,3 +59,21 @@ def intent_event(payment, kind="payment_intent.succeeded", event_id="evt_1", sta
         "amount": amount or payment.amount, "currency": payment.currency.lower(),
         "status": status, "metadata": {"payment_id": str(payment.id)},
         "last_payment_error": error}}}
+
+
+def make_active_plan(account, amounts, first_due):
+    """An active instalment plan built directly (the plans feature's own flow is tested there)."""
+    from datetime import timedelta
+
+    from portal.plans.models import Plan, PlanInstalment, PlanStatus
+
+    plan = Plan(account_id=account.id, status=PlanStatus.ACTIVE, source="offer", kind="instalment",
+                currency=account.currency, instalment_count=len(amounts), frequency="monthly",
+                first_date=first_due, balance_at_start=sum(amounts), total=sum(amounts),
+                policy_profile=account.policy_profile, policy_version=0, stage="early",
+                grace_days=5, started_on=first_due)
+    plan.instalments = [PlanInstalment(seq=n + 1, due_date=first_due + timedelta(days=30 * n),
+                                       amount=a, paid_amount=0) for n, a in enumerate(amounts)]
+    db.session.add(plan)
+    db.session.commit()
+    return plan
