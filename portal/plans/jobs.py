@@ -1,0 +1,74 @@
+"""Nightly plan monitoring: missed instalments, broken plans, completion. Idempotent.
+
+`run_plan_monitoring(as_of)` handles each active plan in its own transaction; on PostgreSQL
+rows are claimed with FOR UPDATE SKIP LOCKED so several workers never handle a plan twice,
+and a second run on the same day changes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.plans.models import INSTALMENT_MACHINE, InstalmentStatus, Plan, PlanStatus
+
+
+@dataclass
+class MonitoringSummary:
+    plans: int = 0
+    missed: int = 0
+    broken: list[int] = field(default_factory=list)
+    completed: list[int] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"plans checked {self.plans}, instalments missed {self.missed}, "
+                f"plans broken {len(self.broken)}, plans completed {len(self.completed)}")
+
+
+def check_plan(plan: Plan, as_of: date, summary: MonitoringSummary) -> None:
+    """One plan on `as_of`: an unpaid instalment after its due date is missed; one still
+    unpaid more than the plan's grace days after its due date breaks the plan."""
+    from portal.plans.lifecycle import break_plan, complete
+
+    from portal.audit.services import record
+
+    unpaid = [i for i in plan.instalments if i.status != InstalmentStatus.PAID]
+    if not unpaid:
+        complete(plan, as_of)
+        summary.completed.append(plan.id)
+        return
+    for inst in unpaid:
+        if inst.status == InstalmentStatus.DUE and inst.due_date < as_of:
+            inst.status = INSTALMENT_MACHINE.check(inst.status, InstalmentStatus.MISSED)
+            inst.missed_on = as_of
+            summary.missed += 1
+            db.session.flush()
+            record("plan.instalment_missed", subject=plan, actor=("system", None),
+                   after={"seq": inst.seq, "due_date": inst.due_date, "still_due": inst.still_due})
+    if any(i.due_date + timedelta(days=plan.grace_days) < as_of for i in unpaid):
+        break_plan(plan, as_of)
+        summary.broken.append(plan.id)
+
+
+def run_plan_monitoring(as_of: date, *, batch_size: int = 200) -> MonitoringSummary:
+    """Check every active plan as of `as_of`, committing per batch of plans."""
+    summary = MonitoringSummary()
+    last_id = 0
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    while True:
+        query = (select(Plan).where(Plan.status == PlanStatus.ACTIVE, Plan.id > last_id,
+                                    Plan.started_on <= as_of)
+                 .order_by(Plan.id).limit(batch_size))
+        if postgres:
+            query = query.with_for_update(skip_locked=True)
+        plans = db.session.scalars(query).all()
+        if not plans:
+            break
+        for plan in plans:
+            check_plan(plan, as_of, summary)
+            summary.plans += 1
+            last_id = plan.id
+        db.session.commit()
+    return summary
