@@ -17,3 +17,4 @@ def register(app):
     app.cli.add_command(jobs_cli)  # nightly; payments adds autopay/reconcile to this group
     from portal.payments.cli import register as register_payments
     register_payments(app)  # after the jobs group: adds `jobs autopay` and `jobs reconcile`
+    import portal.plans.cli  # noqa: F401  (adds `flask jobs plans` to the jobs group)
