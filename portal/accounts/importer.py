@@ -1,7 +1,7 @@
 """Loading the issuer's account feed: upsert cardholders and accounts, post balance changes.
 
 The ledger is never edited: when the feed's balance for a component differs from what the
-ledger sums to, the difference is posted as one entry (``statement_balance`` when the account
+ledger sums to on the feed's date, the difference is posted as one entry (``statement_balance`` when the account
 is first loaded, ``adjustment`` afterwards). Replaying a file therefore posts nothing and
 changes nothing. Rows are committed in batches; each batch reads what it needs with one
 query per table.
@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.feed_io import (
@@ -154,10 +154,17 @@ def _load_batch(batch) -> _Batch:
         select(Account).where(Account.account_number.in_(numbers)))}
     holders = {h.customer_id: h for h in db.session.scalars(
         select(Cardholder).where(Cardholder.customer_id.in_(customer_ids)))}
+    # The feed states balances as of its date: entries after it (a portal payment, tonight's
+    # interest) are not in the issuer's figures and must not be undone by the adjustment.
+    as_of: dict[str, object] = {}
+    for _, row in batch:
+        as_of[row.account_number] = max(row.as_of, as_of.get(row.account_number, row.as_of))
+    cutoff = case(as_of, value=Account.account_number)
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for number, component, total, count in db.session.execute(
         select(Account.account_number, LedgerEntry.component,
-               func.sum(LedgerEntry.amount), func.count(LedgerEntry.id))
+               func.sum(case((LedgerEntry.effective_date <= cutoff, LedgerEntry.amount), else_=0)),
+               func.count(LedgerEntry.id))
         .join(Account, LedgerEntry.account_id == Account.id)
         .where(Account.account_number.in_(numbers))
         .group_by(Account.account_number, LedgerEntry.component)

@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from portal.accounts.feed_rules import FIELDS
-from portal.accounts.models import Account, Cardholder, EntryKind, LedgerEntry
+from portal.accounts.models import Account, Cardholder, Component, EntryKind, LedgerEntry
 from portal.audit.models import AuditEvent
 
 
@@ -234,3 +234,19 @@ def test_import_keeps_the_audit_chain_intact(runner, db, tmp_path):
     assert run_import(runner, write_csv(tmp_path / "f.csv", [feed_row(1), feed_row(2)])).exit_code == 0
     verify = runner.invoke(args=["audit", "verify"])
     assert verify.exit_code == 0 and "2 audit events" in verify.output
+
+
+
+def test_a_portal_payment_after_the_feed_date_survives_the_next_import(runner, db, tmp_path):
+    """The feed is the issuer's view as of its date; a later portal payment is not in it."""
+    path = write_csv(tmp_path / "feed.csv", [feed_row(as_of="2026-11-01")])
+    assert run_import(runner, path).exit_code == 0
+    account = db.session.scalar(select(Account))
+    db.session.add(LedgerEntry(account_id=account.id, kind=EntryKind.PAYMENT,
+                               component=Component.PRINCIPAL, amount=-10_000, currency="CNY",
+                               effective_date=date(2026, 11, 20), source_ref="payment:1"))
+    db.session.commit()
+    # the same figures, stated as of a date before the payment
+    path = write_csv(tmp_path / "feed.csv", [feed_row(as_of="2026-11-10")])
+    assert run_import(runner, path).exit_code == 0
+    assert component_sums(db, account.account_number)["principal"] == 820_050 - 10_000
