@@ -50,5 +50,5 @@ def raise_dispute(account, category="wrong_amount", amount=10_000, entry_ids=(),
 
 
 def csrf(client, path="/login") -> str:
-    html = client.get(path).get_data(as_text=True)
+    html = client.get(path, follow_redirects=True).get_data(as_text=True)
     return re.search(r'name="[\w-]*csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)

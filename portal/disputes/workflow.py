@@ -11,8 +11,8 @@ from portal.audit.services import record
 from portal.balances.services import today_for
 from portal.disputes import data, routing
 from portal.disputes.models import DisputeQueue
-from portal.disputes.rules import (DisputeStatus as S, check_resolution, needs_approval,
-                                   split_credit)
+from portal.disputes.rules import (DisputeStatus as S, IllegalTransition, check_resolution,
+                                   needs_approval, split_credit, transition)
 from portal.disputes.services import DisputeRefused, add_message, change_status, notify
 from portal.extensions import db
 from portal.outbox.services import queue_email, queue_sms
@@ -26,7 +26,10 @@ def approval_threshold() -> int:
 
 
 def acknowledge(dispute, staff) -> None:
-    """Take the dispute into work (also brings it back from escalation or waiting)."""
+    """Take the dispute into work (also brings it back from escalation or waiting). A proposal
+    waiting for approval only a manager sends back (`refuse_approval`)."""
+    if dispute.status == S.PENDING_APPROVAL:
+        raise IllegalTransition("dispute", dispute.status, S.ACKNOWLEDGED)
     change_status(dispute, S.ACKNOWLEDGED, action="dispute.acknowledged",
                   details={"staff_id": staff.id})
 
@@ -149,13 +152,14 @@ def refuse_approval(dispute, manager, note: str) -> None:
 
 
 def _apply(dispute, staff, outcome, credit, reason, approved=False) -> None:
+    target = {"upheld": S.RESOLVED_UPHELD, "partly": S.RESOLVED_PARTLY,
+              "rejected": S.REJECTED}[outcome]
+    transition(dispute.status, target)  # refuse before anything is posted
     entries = _post_credit(dispute, credit) if credit else []
     dispute.resolution_amount = credit if outcome != "rejected" else None
     dispute.resolution_reason = reason
     dispute.proposed_outcome = dispute.proposed_amount = None
     add_message(dispute, "staff", staff.id, reason, customer_visible=True)
-    target = {"upheld": S.RESOLVED_UPHELD, "partly": S.RESOLVED_PARTLY,
-              "rejected": S.REJECTED}[outcome]
     change_status(dispute, target, action="dispute.resolved", details={
         "outcome": outcome, "amount": credit, "ledger_entries": [e.id for e in entries],
         "approved_by": staff.id if approved else None})

@@ -1,0 +1,159 @@
+"""The workspace through HTTP: queue order by SLA, each action's form, routing-rule editing."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal.audit.models import AuditEvent
+from portal.disputes.models import Dispute, DisputeRoutingRule, StaffLanguage
+from portal.disputes.rules import DisputeStatus as S
+from portal.extensions import db as _db
+from portal.timeutil import utcnow
+from tests.dispute_helpers import csrf, join, queue, raise_dispute
+
+
+def post(client, path, prefix, page, **fields):
+    data = {f"{prefix}-{k}": v for k, v in fields.items()}
+    data[f"{prefix}-csrf_token"] = csrf(client, page)
+    return client.post(path, data=data)
+
+
+def test_queue_lists_overdue_disputes_first_with_the_clock(client, login_as, make_account,
+                                                           make_staff):
+    agent = make_staff("customer_service")
+    join("billing", agent, "en")
+    fresh = raise_dispute(make_account())
+    late = raise_dispute(make_account())
+    late.acknowledge_by = utcnow() - timedelta(hours=3)
+    _db.session.commit()
+    login_as(client, agent)
+    html = client.get("/staff/disputes/?view=mine").get_data(as_text=True)
+    assert html.index(f"D-{late.id}") < html.index(f"D-{fresh.id}")
+    assert "Overdue" in html and "3 hours ago" in html
+
+
+def test_agent_works_a_dispute_from_reply_to_resolution(client, login_as, make_account,
+                                                        make_staff, outbox):
+    agent = make_staff("customer_service")
+    join("billing", agent, "en")
+    account = make_account(principal=500_000)
+    dispute = raise_dispute(account, amount=30_000)
+    page = f"/staff/disputes/{dispute.id}"
+    login_as(client, agent)
+    html = client.get(page).get_data(as_text=True)
+    assert "Total outstanding" in html and "Ledger" in html and "Acknowledge by" in html
+    post(client, f"{page}/message", "msg", page, kind="note", body="Looks duplicated.")
+    post(client, f"{page}/message", "msg", page, kind="reply", template="received", body="")
+    assert _db.session.get(Dispute, dispute.id).status == S.ACKNOWLEDGED
+    post(client, f"{page}/documents", "doc", page, body="Please send the receipt.")
+    assert _db.session.get(Dispute, dispute.id).status == S.AWAITING_CUSTOMER
+    post(client, f"{page}/acknowledge", "ack", page)
+    post(client, f"{page}/escalate", "esc", page, to="manager", note="Second look.")
+    assert _db.session.get(Dispute, dispute.id).escalated_to == "manager"
+    post(client, f"{page}/resolve", "res", page, outcome="partly", amount="100.00",
+         reason="One of the two charges was wrong.")
+    done = _db.session.get(Dispute, dispute.id)
+    assert done.status == S.RESOLVED_PARTLY and done.resolution_amount == 10_000
+    actions = set(_db.session.scalars(select(AuditEvent.action)))
+    assert {"dispute.note_added", "dispute.replied", "dispute.documents_requested",
+            "dispute.escalated", "dispute.resolved", "ledger.dispute_credit"} <= actions
+    login_as(client, account.cardholder)
+    mine = client.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    assert "One of the two charges was wrong." in mine and "Looks duplicated." not in mine
+
+
+def test_manager_approves_through_the_page(client, login_as, make_account, make_staff):
+    agent, manager = make_staff("customer_service"), make_staff("collections_manager")
+    join("billing", agent, "en")
+    dispute = raise_dispute(make_account(), amount=200_000)
+    page = f"/staff/disputes/{dispute.id}"
+    login_as(client, agent)
+    post(client, f"{page}/resolve", "res", page, outcome="upheld", amount="",
+         reason="Statement line duplicated.")
+    assert _db.session.get(Dispute, dispute.id).status == S.PENDING_APPROVAL
+    login_as(client, manager)
+    assert "Waiting for a manager" in client.get(page).get_data(as_text=True)
+    post(client, f"{page}/approve", "ap", page)
+    assert _db.session.get(Dispute, dispute.id).status == S.RESOLVED_UPHELD
+
+
+def test_reassign_through_the_page(client, login_as, make_account, make_staff):
+    agent, other = make_staff("customer_service"), make_staff("customer_service")
+    join("billing", agent, "en")
+    join("billing", other, "en")
+    dispute = raise_dispute(make_account())
+    page = f"/staff/disputes/{dispute.id}"
+    login_as(client, agent)
+    post(client, f"{page}/reassign", "re", page, queue=str(queue("billing").id),
+         assignee=str(other.id))
+    assert _db.session.get(Dispute, dispute.id).assignee_id == other.id
+
+
+def test_withdraw_and_reply_through_the_cardholder_pages(client, login_as, make_account,
+                                                         outbox):
+    account = make_account()
+    dispute = raise_dispute(account)
+    login_as(client, account.cardholder)
+    page = f"/disputes/{dispute.id}"
+    response = client.post(f"{page}/reply", data={"csrf_token": csrf(client, page),
+                                                  "body": "I also attach nothing."})
+    assert response.status_code == 302
+    empty = client.post(f"{page}/reply", data={"csrf_token": csrf(client, page), "body": ""})
+    assert empty.status_code == 400 and "Write a message or add a file." in empty.get_data(
+        as_text=True)
+    client.post(f"{page}/withdraw", data={"wd-csrf_token": csrf(client, page)})
+    assert _db.session.get(Dispute, dispute.id).status == S.WITHDRAWN
+    html = client.get(page).get_data(as_text=True)
+    assert "Withdrawn" in html and "Reply or add documents" not in html
+
+
+def test_manager_adds_edits_and_deletes_a_routing_rule(client, login_as, make_staff,
+                                                       make_account):
+    manager = make_staff("collections_manager")
+    login_as(client, manager)
+    rules_page = "/staff/disputes/setup/rules"
+    response = client.post(rules_page, data={
+        "csrf_token": csrf(client, rules_page), "priority": "1", "category": "wrong_amount",
+        "language": "", "min_amount": "1000.00", "max_amount": "", "queue": str(queue("fraud").id)})
+    assert response.status_code == 302
+    rule = _db.session.scalars(select(DisputeRoutingRule).where(
+        DisputeRoutingRule.priority == 1)).one()
+    assert rule.min_amount == 100_000 and rule.category == "wrong_amount"
+    assert raise_dispute(make_account(), amount=150_000).queue.code == "fraud"
+    assert raise_dispute(make_account(), amount=5_000).queue.code == "billing"
+    client.post(f"{rules_page}/{rule.id}", data={
+        "csrf_token": csrf(client, rules_page), "priority": "1", "category": "wrong_amount",
+        "language": "zh_Hans", "min_amount": "", "max_amount": "", "queue": str(queue("fraud").id)})
+    assert _db.session.get(DisputeRoutingRule, rule.id).language == "zh_Hans"
+    client.post(f"{rules_page}/{rule.id}/delete", data={"csrf_token": csrf(client, rules_page)})
+    assert _db.session.get(DisputeRoutingRule, rule.id) is None
+    actions = list(_db.session.scalars(select(AuditEvent.action)))
+    assert {"dispute.rule_saved", "dispute.rule_deleted"} <= set(actions)
+
+
+def test_rule_with_bounds_the_wrong_way_round_is_refused(client, login_as, make_staff):
+    login_as(client, make_staff("admin"))
+    page = "/staff/disputes/setup/rules"
+    response = client.post(page, data={
+        "csrf_token": csrf(client, page), "priority": "5", "category": "", "language": "",
+        "min_amount": "500", "max_amount": "100", "queue": str(queue("billing").id)})
+    assert response.status_code == 400
+    assert "must not be below the smallest" in response.get_data(as_text=True)
+
+
+def test_admin_puts_an_agent_in_a_queue_with_languages(client, login_as, make_staff):
+    admin, agent = make_staff("admin"), make_staff("customer_service")
+    collector = make_staff("collector")
+    login_as(client, admin)
+    page = "/staff/disputes/setup/queues"
+    response = client.post(page, data={"csrf_token": csrf(client, page),
+                                       "queue": str(queue("hardship").id), "email": agent.email,
+                                       "languages": ["en", "zh_Hans"], "action": "add"})
+    assert response.status_code == 302
+    langs = set(_db.session.scalars(select(StaffLanguage.language).where(
+        StaffLanguage.staff_id == agent.id)))
+    assert langs == {"en", "zh_Hans"}
+    assert agent.name in client.get(page).get_data(as_text=True)
+    refused = client.post(page, data={"csrf_token": csrf(client, page),
+                                      "queue": str(queue("conduct").id),
+                                      "email": collector.email, "action": "add"})
+    assert refused.status_code == 400
