@@ -66,11 +66,11 @@ def _start_over(purpose, message):
     return redirect(url_for(_START[purpose]))
 
 
-def _masked_destination(holder) -> str:
+def _masked_destination(holder) -> dict:
     if holder.phone:
-        return _("your phone ending in %(digits)s", digits=holder.phone[-4:])
+        return {"phone_end": holder.phone[-4:]}
     local, _at, domain = holder.email.partition("@")
-    return _("your email %(address)s", address=f"{local[:1]}***@{domain}")
+    return {"email": f"{local[:1]}***@{domain}"}
 
 
 # ---- sign in / out -------------------------------------------------------------------------
@@ -155,7 +155,7 @@ def _code_step(purpose, template):
         form.code.errors.append(_("That code is not right. Tries left: %(left)s.", left=left))
     holder = services.pending_holder(pending["id"]) if purpose == CodePurpose.ENROL else None
     return render_template(template, form=form, resend_form=EmptyForm(),
-                           destination=_masked_destination(holder) if holder else None,
+                           destination=_masked_destination(holder) if holder else {},
                            minutes=current_app.config["OTP_TTL_MINUTES"])
 
 

@@ -51,7 +51,7 @@ def test_code_goes_by_email_when_there_is_no_phone(client, make_cardholder, make
     assert mail["channel"] == "email" and mail["to"] == holder.email
     assert mail["subject"] == "Your code to set up online access"
     assert last_code(outbox)
-    assert "your email h***@example.com" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "your email address h***@example.com" in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
 def test_only_a_hash_of_the_code_is_stored(client, make_account, outbox):
