@@ -67,6 +67,8 @@ def register_blueprints(app: Flask) -> None:
     register_disputes(app)
     from portal.payments.routes import bp as payments_bp
     app.register_blueprint(payments_bp)
+    from portal.policy.routes import bp as policy_bp
+    app.register_blueprint(policy_bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -1,0 +1,97 @@
+"""The risk role's policy editor: versions, a prefilled edit form, a preview, publishing."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+
+from portal.auth.session import staff_required
+from portal.core.nav import staff_entry
+from portal.extensions import db
+from portal.policy.forms import KIND_LABELS, attach_errors, fill_form, form_to_document, \
+    policy_form
+from portal.policy.preview import preview_change
+from portal.policy.rules import PolicyInvalid, parse_policy
+from portal.policy.services import UnknownProfile, all_profiles, policy_for, policy_version, \
+    policy_versions, publish
+from portal.timeutil import utcnow
+
+bp = Blueprint("policy", __name__, url_prefix="/staff/risk/policies")
+staff_entry("policy.index", _l("Policies"), roles=("risk",), order=40)
+risk_only = staff_required("risk")
+
+
+def _today():
+    return utcnow().date()
+
+
+@bp.get("/")
+@risk_only
+def index():
+    today = _today()
+    profiles = [(p, policy_for(p, today).version, policy_versions(p)) for p in all_profiles()]
+    return render_template("policy/index.html", profiles=profiles)
+
+
+@bp.get("/<profile>/v<int:version>")
+@risk_only
+def version(profile, version):
+    try:
+        policy = policy_version(profile, version)
+    except UnknownProfile:
+        abort(404)
+    return render_template("policy/version.html", policy=policy, kind_labels=KIND_LABELS,
+                           raw=json.dumps(policy.document, indent=2, ensure_ascii=False))
+
+
+@bp.route("/<profile>/new", methods=["GET", "POST"])
+@risk_only
+def edit(profile):
+    today = _today()
+    try:
+        current = policy_for(profile, today)
+    except UnknownProfile:
+        abort(404)
+    form = policy_form(current.document, formdata=request.form if request.method == "POST"
+                       else None)
+    if request.method == "GET":
+        fill_form(form, current.document, today)
+        return _render(form, current)
+    if not form.validate():
+        return _render(form, current), 422
+    document, problems = form_to_document(form, current.document)
+    errors = [(name, code) for name, code in problems]
+    proposed = None
+    if not problems:
+        try:
+            proposed = parse_policy(document, profile=profile, version=current.version + 1,
+                                    effective_from=form.effective_from.data)
+        except PolicyInvalid as exc:
+            errors += [(e.path, e.code) for e in exc.errors]
+    if form.effective_from.data < today:
+        errors.append(("effective_from", "effective_in_past"))
+    if errors:
+        attach_errors(form, errors)
+        return _render(form, current), 422
+    if form.publish.data:
+        try:
+            row = publish(profile, document, form.effective_from.data, current_user,
+                          today=today, note=form.note.data or None)
+            db.session.commit()
+        except PolicyInvalid as exc:
+            db.session.rollback()
+            attach_errors(form, [(e.path, e.code) for e in exc.errors])
+            return _render(form, current), 422
+        flash(_("Version %(version)s of %(profile)s is published.", version=row.version,
+                profile=profile), "success")
+        return redirect(url_for("policy.version", profile=profile, version=row.version))
+    before = policy_for(profile, form.effective_from.data)
+    preview = preview_change(profile, before, proposed, today)
+    return _render(form, current, preview=preview)
+
+
+def _render(form, current, preview=None):
+    return render_template("policy/edit.html", form=form, current=current, preview=preview,
+                           kind_labels=KIND_LABELS)
