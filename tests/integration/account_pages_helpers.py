@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
+from portal.consequences.models import Notice
 from portal.consequences.pauses import Pause
 from portal.consequences.types import Timeline, TimelineItem
+from portal.extensions import db as _db
 
 # 28 November 2026, 04:00 UTC: noon in Shanghai, so the cardholder's day is the 28th.
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=timezone.utc)
@@ -43,3 +45,13 @@ def use_timeline(monkeypatch, build=sample_timeline, **kwargs) -> None:
     """Make the pages show `build(account)` instead of asking the timeline service."""
     monkeypatch.setattr("portal.accounts.views.load_timeline",
                         lambda account, as_of: build(account, **kwargs))
+
+
+def make_notice(account, *, reference="FN-2026-000123", issued_on=date(2026, 11, 27),
+                pay_by=date(2026, 12, 11), amount=50_000, kind="formal_notice", days_late=57):
+    notice = Notice(account_id=account.id, kind=kind, issued_on=issued_on, amount=amount,
+                    currency=account.currency, pay_by=pay_by, locale="en", reference=reference,
+                    days_late=days_late, policy_profile=account.policy_profile, policy_version=1)
+    _db.session.add(notice)
+    _db.session.commit()
+    return notice

@@ -78,10 +78,10 @@ def test_newest_entries_come_first_twenty_to_a_page(signed_in, account):
     add_entries(account, 45, start=date(2026, 11, 2))  # 45 interest + 1 statement entry
     first = rows(history(signed_in, account))
     assert len(first) == 20
-    assert first[0].startswith("November 27, 2026")
+    assert first[0].startswith("Nov 27, 2026")
     third = rows(history(signed_in, account, page=3))
     assert len(third) == 6
-    assert third[-1].startswith("November 1, 2026") and "statement" in third[-1]
+    assert third[-1].startswith("Nov 1, 2026") and "statement" in third[-1]
 
 
 def test_pagination_links_keep_the_filter(signed_in, account):
@@ -106,7 +106,7 @@ def test_filter_by_date_range_includes_both_ends(signed_in, account):
     add_entries(account, 10, start=date(2026, 11, 2))  # 2..11 November
     page = history(signed_in, account, date_from="2026-11-04", date_to="2026-11-06")
     assert [r.split(" 2026")[0] for r in rows(page)] == [
-        "November 6,", "November 5,", "November 4,"]
+        "Nov 6,", "Nov 5,", "Nov 4,"]
 
 
 def test_bad_date_is_explained_and_no_list_pretends_to_be_filtered(signed_in, account):

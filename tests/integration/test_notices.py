@@ -8,19 +8,9 @@ from datetime import date
 
 import pytest
 
-from portal.consequences.models import Notice
-from portal.extensions import db as _db
-from tests.integration.account_pages_helpers import STAFF_ROLES, freeze_today, use_timeline
-
-
-def make_notice(account, *, reference="FN-2026-000123", issued_on=date(2026, 11, 27),
-                pay_by=date(2026, 12, 11), amount=50_000, kind="formal_notice", days_late=57):
-    notice = Notice(account_id=account.id, kind=kind, issued_on=issued_on, amount=amount,
-                    currency=account.currency, pay_by=pay_by, locale="en", reference=reference,
-                    days_late=days_late, policy_profile=account.policy_profile, policy_version=1)
-    _db.session.add(notice)
-    _db.session.commit()
-    return notice
+from tests.integration.account_pages_helpers import (
+    STAFF_ROLES, freeze_today, make_notice, use_timeline,
+)
 
 
 def pdf_text(data: bytes) -> bytes:
