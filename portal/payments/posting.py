@@ -49,8 +49,8 @@ def post_success(payment: Payment) -> bool:
     account = payment.account
     paid_on = today_for(account)
     balance = balance_of(account, paid_on)
-    split = payment_split(payment.amount, {"fee": balance.fees, "interest": balance.interest,
-                                           "principal": balance.principal})
+    split = payment_split(payment.amount, {"fee": int(balance.fees), "interest": int(balance.interest),
+                                           "principal": int(balance.principal)})
     parts = [(Component(c), c, amount) for c, amount in split.items() if c != UNAPPLIED and amount]
     if split[UNAPPLIED]:
         parts.append((Component.PRINCIPAL, UNAPPLIED, split[UNAPPLIED]))

@@ -55,7 +55,8 @@ def payment_options(account: Account) -> PaymentOptions:
     policy = payments_policy(account.policy_profile, balance.as_of)
     instalment = plan_link.next_instalment(account)
     due = plan_link.instalment_due(instalment) if instalment is not None else None
-    return PaymentOptions(account.currency, balance.overdue, max(0, balance.total),
+    # int(): PostgreSQL sums BIGINTs as NUMERIC
+    return PaymentOptions(account.currency, int(balance.overdue), max(0, int(balance.total)),
                           due or None, instalment.due_date if instalment is not None else None,
                           minimum_other_amount(policy, account.currency),
                           wallets_for(policy, account.currency))

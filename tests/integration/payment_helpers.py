@@ -36,9 +36,9 @@ def pay_with_card(client, payment_id, number="4242424242424242"):
 
 def payment_entries(account_id) -> int:
     """Sum of payment entries (negative) net of reversals for an account."""
-    return db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+    return int(db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
         LedgerEntry.account_id == account_id,
-        LedgerEntry.kind.in_([EntryKind.PAYMENT, EntryKind.REVERSAL])))
+        LedgerEntry.kind.in_([EntryKind.PAYMENT, EntryKind.REVERSAL]))))
 
 
 def only_payment(account_id) -> Payment:
