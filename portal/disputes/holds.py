@@ -9,33 +9,40 @@ from sqlalchemy import func, select
 from portal.consequences.pauses import Pause, register
 from portal.disputes import data
 from portal.disputes.rules import ACTIVE
+from portal.domain.dates import local_date
 from portal.extensions import db
 from portal.timeutil import as_aware
 
 
-def _open_contesting(account_id: int):
+def _contesting(account_id: int):
     from portal.disputes.models import Dispute
 
     return (select(Dispute)
-            .where(Dispute.account_id == account_id, Dispute.status.in_(list(ACTIVE)),
+            .where(Dispute.account_id == account_id,
                    Dispute.category.in_(sorted(data.CONTESTING)))
             .order_by(Dispute.id))
 
 
-def hold_pause(account, as_of: date) -> Pause | None:
-    """A Pause(reason="dispute") while a contesting dispute on `account` is open, else None.
+def _local_day(moment, account) -> date:
+    return local_date(as_aware(moment), account.cardholder.timezone)
 
-    `amount` is the sum of the contested amounts (None when a dispute contests the whole
-    debt without an amount); `since` the day the oldest one was raised; `reference` its id.
+
+def hold_pause(account, as_of: date) -> Pause | None:
+    """A Pause(reason="dispute") on `as_of` while a contesting dispute on `account` is open:
+    raised on or before that day (cardholder's calendar) and not closed on or before it.
+
+    `amount` is the sum of the contested amounts; `since` the day the oldest one was raised;
+    `reference` its id. Answers for past days too, so a catch-up nightly run is right.
     """
-    disputes = [d for d in db.session.scalars(_open_contesting(account.id))
-                if as_aware(d.created_at).date() <= as_of]
+    disputes = [d for d in db.session.scalars(_contesting(account.id))
+                if _local_day(d.created_at, account) <= as_of
+                and (d.closed_at is None or _local_day(d.closed_at, account) > as_of)]
     if not disputes:
         return None
     amounts = [d.contested_amount for d in disputes]
     total = None if any(a is None for a in amounts) else sum(amounts)
     first = disputes[0]
-    return Pause(reason="dispute", since=as_aware(first.created_at).date(), amount=total,
+    return Pause(reason="dispute", since=_local_day(first.created_at, account), amount=total,
                  reference=str(first.id))
 
 

@@ -8,6 +8,8 @@ from sqlalchemy import select
 from portal.audit.models import AuditEvent
 from portal.consequences.pauses import escalation_pause
 from portal.disputes import holds
+from portal.domain.dates import local_date
+from portal.timeutil import as_aware
 from portal.disputes.models import Dispute, DisputeAttachment
 from portal.disputes.services import DisputeRefused
 from portal.disputes.uploads import MAX_BYTES, UploadRefused
@@ -104,10 +106,12 @@ def test_open_contesting_dispute_pauses_escalation_for_the_contested_amount(make
     account = make_account()
     assert escalation_pause(account, TODAY) is None
     dispute = raise_dispute(account, "already_paid", amount=25_000)
-    as_of = dispute.created_at.date() + timedelta(days=1)
+    raised_on = local_date(as_aware(dispute.created_at), "Asia/Shanghai")  # the cardholder's day
+    as_of = raised_on + timedelta(days=1)
+    assert escalation_pause(account, raised_on - timedelta(days=1)) is None
     pause = escalation_pause(account, as_of)
     assert pause.reason == "dispute" and pause.amount == 25_000
-    assert pause.reference == str(dispute.id) and pause.since == dispute.created_at.date()
+    assert pause.reference == str(dispute.id) and pause.since == raised_on
     assert holds.on_hold(account, as_of)
     assert holds.accounts_on_hold([account.id, account.id + 999]) == {account.id}
 
