@@ -157,3 +157,14 @@ def test_admin_puts_an_agent_in_a_queue_with_languages(client, login_as, make_st
                                       "queue": str(queue("conduct").id),
                                       "email": collector.email, "action": "add"})
     assert refused.status_code == 400
+
+
+def test_cli_setup_puts_customer_service_in_queues_and_is_idempotent(runner, make_staff,
+                                                                     make_account):
+    agent, collector = make_staff("customer_service"), make_staff("collector")
+    for _ in range(2):
+        result = runner.invoke(args=["disputes", "setup"])
+        assert result.exit_code == 0 and "staff placed: 1" in result.output
+    assert raise_dispute(make_account(), "conduct_complaint", amount=None).assignee_id == agent.id
+    members = {m.staff_id for m in queue("conduct").members}
+    assert collector.id not in members
