@@ -19,14 +19,46 @@ class Pause:
 
 
 PauseProvider = Callable[[object, date], "Pause | None"]
+Candidates = Callable[[list], "set[int]"]
 _providers: list[PauseProvider] = []
+_candidates: dict[PauseProvider, Candidates] = {}
 
 
-def register(provider: PauseProvider) -> PauseProvider:
-    """Add a provider; usable as a decorator. Providers must be cheap and side-effect free."""
-    if provider not in _providers:
-        _providers.append(provider)
-    return provider
+def register(provider: PauseProvider = None, *, candidates: Candidates | None = None):
+    """Add a provider; usable as a decorator (`@register` or `@register(candidates=...)`).
+
+    Providers must be cheap and side-effect free. `candidates(account_ids)` is optional and
+    for batch jobs: one query returning the ids, among `account_ids`, that the provider might
+    pause on any day (e.g. every account with a plan or a contesting dispute, whatever its
+    state); `pause_checker` then asks the provider only about those accounts.
+    """
+    def add(fn):
+        if fn not in _providers:
+            _providers.append(fn)
+        if candidates is not None:
+            _candidates[fn] = candidates
+        return fn
+    return add if provider is None else add(provider)
+
+
+def pause_checker(accounts) -> Callable[[object, date], "Pause | None"]:
+    """`escalation_pause` for a batch of accounts, skipping providers that said "not these".
+
+    One `candidates` query per provider that offers one; the returned function answers
+    exactly as `escalation_pause` would.
+    """
+    ids = [a.id for a in accounts]
+    narrowed = {p: fn(ids) for p, fn in _candidates.items() if p in _providers}
+
+    def check(account, as_of: date) -> Pause | None:
+        for provider in _providers:
+            if provider in narrowed and account.id not in narrowed[provider]:
+                continue
+            pause = provider(account, as_of)
+            if pause is not None:
+                return pause
+        return None
+    return check
 
 
 def escalation_pause(account, as_of: date) -> Pause | None:

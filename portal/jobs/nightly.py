@@ -25,7 +25,7 @@ from portal.balances.services import today_for
 from portal.consequences.engine import AccountDay, run_day
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent, Notice, \
     StageChange
-from portal.consequences.pauses import escalation_pause
+from portal.consequences.pauses import pause_checker
 from portal.extensions import db
 from portal.jobs.nightly_load import ledger_figures, load_accounts, recorded_kinds, start_day
 from portal.jobs.nightly_notify import announce_notices, audit_status_changes
@@ -126,19 +126,21 @@ def _process_batch(ids, as_of, policies) -> NightlySummary:
     openings, deltas = ledger_figures({a.id: starts[a.id] for a in todo},
                                       {a.id: a.feed_as_of for a in todo}, max(ends.values()))
     recorded = recorded_kinds(todo)
+    paused_on = pause_checker(todo)
     writes = _Writes()
     for account in todo:
         try:
             _walk(account, states.get(account.id), starts[account.id], ends[account.id],
                   openings.get(account.id), deltas.get(account.id, {}),
-                  recorded[account.id], policies, writes, summary)
+                  recorded[account.id], policies, paused_on, writes, summary)
         except UnknownProfile:
             summary.skipped += 1
     _write(writes, summary)
     return summary
 
 
-def _walk(account, state_row, start, end, opening, deltas, recorded, policies, writes, summary):
+def _walk(account, state_row, start, end, opening, deltas, recorded, policies, paused_on, writes,
+          summary):
     run = AccountDay(account.id, account.currency, account.minimum_due,
                      account.oldest_unpaid_due_date, account.feed_as_of,
                      status=account.status.value, recorded=set(recorded))
@@ -153,7 +155,7 @@ def _walk(account, state_row, start, end, opening, deltas, recorded, policies, w
         if day in deltas:
             run.apply(*deltas[day])
         policy = _policy(policies, account.policy_profile, day)
-        paused = escalation_pause(account, day) is not None
+        paused = paused_on(account, day) is not None
         outcome = run_day(run, policy, day, paused)
         summary.days += 1
         for p in outcome.postings:

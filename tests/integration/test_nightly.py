@@ -167,3 +167,23 @@ def test_default_as_of_is_today_in_the_cardholders_time_zone(cn_account, monkeyp
     monkeypatch.setattr(balances, "utcnow", lambda: moment)
     run_nightly()
     assert [d for d, _, _ in _entries(cn_account, EntryKind.INTEREST)][-1] == date(2026, 11, 3)
+
+
+def test_providers_with_candidates_are_only_asked_about_candidate_accounts(
+        make_account, monkeypatch):
+    first = make_account(principal=500_000, minimum_due=50_000, oldest_unpaid_due_date=DUE,
+                         effective=DUE)
+    second = make_account(principal=500_000, minimum_due=50_000, oldest_unpaid_due_date=DUE,
+                          effective=DUE)
+    asked = []
+
+    def provider(account, day):
+        asked.append(account.id)
+        return pauses.Pause("plan")
+
+    monkeypatch.setattr(pauses, "_providers", [])
+    monkeypatch.setattr(pauses, "_candidates", {})
+    pauses.register(provider, candidates=lambda ids: {second.id} & set(ids))
+    run_nightly(date(2026, 11, 3))
+    assert set(asked) == {second.id}
+    assert _entries(second) == [] and len(_entries(first)) == 3
