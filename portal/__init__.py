@@ -69,6 +69,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(payments_bp)
     from portal.policy.routes import bp as policy_bp
     app.register_blueprint(policy_bp)
+    from portal.plans.blueprint import blueprints as plan_blueprints
+    for blueprint in plan_blueprints():
+        app.register_blueprint(blueprint)
 
 
 def register_cli(app: Flask) -> None:

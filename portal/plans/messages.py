@@ -1,0 +1,72 @@
+"""Whole translated sentences for plan reasons, errors and statuses."""
+from __future__ import annotations
+
+from flask_babel import gettext as _, lazy_gettext as _l
+
+from portal.core.filters import long_date, money
+from portal.plans.agreement import frequency_name, kind_name
+from portal.plans.offers import Reason
+
+
+def reason_text(reason: Reason, currency: str) -> str:
+    p = reason.params
+    code = reason.code
+    if code == "type_not_allowed":
+        return _("%(kind)s is not available for your account.", kind=kind_name(p["kind"]))
+    if code == "frequency_not_allowed":
+        return _("Payments %(frequency)s are not available for your account.",
+                 frequency=frequency_name(p["frequency"]).lower())
+    if code == "too_few_instalments":
+        return _("A plan needs at least %(min)s payments.", min=p["min"])
+    if code == "too_many_instalments":
+        return _("A plan can have at most %(max)s payments.", max=p["max"])
+    if code == "instalment_too_small":
+        return _("Each payment must be at least %(amount)s.", amount=money(p["min"], currency))
+    if code == "down_payment_too_small":
+        return _("The first payment up front must be at least %(amount)s.",
+                 amount=money(p["min"], currency))
+    if code == "first_date_in_past":
+        return _("The first payment date cannot be in the past.")
+    if code == "first_date_too_late":
+        return _("The first payment must be on or before %(date)s.", date=long_date(p["latest"]))
+    if code == "deferral_too_long":
+        return _("You can put off payment until %(date)s at the latest.",
+                 date=long_date(p["latest"]))
+    if code == "discount_too_large":
+        return _("The discount can be at most %(percent)s%%.", percent=p["max"])
+    if code == "fees_waiver_not_allowed":
+        return _("Fees cannot be waived for this account.")
+    if code == "interest_rate_too_low":
+        return _("Interest cannot be reduced below %(rate)s%% a year.", rate=p["min"])
+    if code == "total_too_large":
+        return _("Plans above %(amount)s need a review.", amount=money(p["max"], currency))
+    if code == "cooling_off":
+        return _("Because an earlier plan ended unpaid, a new plan can be set up from %(date)s.",
+                 date=long_date(p["until"]))
+    if code == "plans_limit":
+        return _("You have already had %(max)s plans in the last 12 months, the most we can agree.",
+                 max=p["max"])
+    if code == "nothing_owed":
+        return _("There is nothing to repay on this account.")
+    return _("The amount owed is too small for that many payments.")
+
+
+ERRORS = {
+    "terms_changed": _l("The terms changed while you were reading them. Please read the "
+                        "updated terms and agree again."),
+    "already_active": _l("This account already has an active plan."),
+    "proposal_pending": _l("You already have a proposal waiting for our reply."),
+    "first_date_passed": _l("The first payment date has passed. Please choose a new plan."),
+    "beyond_authority": _l("This plan is beyond your approval authority. A collections manager "
+                           "must decide it."),
+    "not_in_review": _l("This proposal is no longer waiting for review."),
+    "not_countered": _l("This offer is no longer open."),
+    "reason_required": _l("Give the reason the cardholder will see."),
+}
+
+STATUS = {
+    "proposed": _l("Proposed"), "in_review": _l("Waiting for our review"),
+    "countered": _l("New terms offered"), "active": _l("Active"),
+    "completed": _l("Completed"), "broken": _l("Ended unpaid"),
+    "cancelled": _l("Cancelled"), "rejected": _l("Not accepted"),
+}

@@ -1,0 +1,167 @@
+"""Staff pages: the review queue, one proposal with its context, and agreed plans."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from portal.auth.session import staff_required
+from portal.balances.services import balance_of, today_for
+from portal.core.nav import staff_entry
+from portal.extensions import db
+from portal.plans import lifecycle, services
+from portal.plans.blueprint import staff_bp
+from portal.plans.forms import ConfirmForm, CounterForm, RejectForm, StatusFilterForm, \
+    parse_money_fields
+from portal.plans.messages import ERRORS, STATUS, reason_text
+from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
+from portal.plans.offers import PlanSpec, Reason
+
+ROLES = ("collector", "collections_manager")
+staff_entry("plan_review.queue", _l("Plan proposals"), ROLES, order=20)
+staff_entry("plan_review.agreed", _l("Agreed plans"), ROLES, order=21)
+
+
+@staff_bp.get("/plans/review")
+@staff_required(*ROLES)
+def queue():
+    plans = db.session.scalars(select(Plan).where(Plan.status == PlanStatus.IN_REVIEW)
+                               .order_by(Plan.accepted_at, Plan.id)).all()
+    return render_template("plans/staff_queue.html", plans=plans)
+
+
+def _plan_or_404(plan_id) -> Plan:
+    plan = db.session.get(Plan, plan_id)
+    if plan is None:
+        abort(404)
+    return plan
+
+
+def _review_reasons(plan):
+    return [reason_text(Reason(r["code"], r.get("params", {})), plan.currency)
+            for r in plan.review_reasons or []]
+
+
+@staff_bp.get("/plans/<int:plan_id>")
+@staff_required(*ROLES)
+def detail(plan_id, counter_form=None, reject_form=None, status=200):
+    plan = _plan_or_404(plan_id)
+    account = plan.account
+    counter_form = counter_form or CounterForm(
+        formdata=None, kind=plan.kind, count=plan.instalment_count, frequency=plan.frequency,
+        first_date=plan.first_date, discount_percent=plan.discount_percent,
+        fees_waived=plan.fees_waived > 0)
+    return render_template(
+        "plans/staff_detail.html", plan=plan, account=account,
+        balance=balance_of(account), history=services.plans_of(account),
+        reasons=_review_reasons(plan), approve_form=ConfirmForm(),
+        counter_form=counter_form, reject_form=reject_form or RejectForm(formdata=None),
+        may_decide=lifecycle.may_decide(current_user, plan.required_role or "collections_manager"),
+        ), status
+
+
+def _fail(plan, exc):
+    db.session.rollback()
+    if exc.code == "refused" and exc.decision:
+        return " ".join(reason_text(r, plan.currency) for r in exc.decision.reasons)
+    return str(ERRORS.get(exc.code, exc.code))
+
+
+@staff_bp.post("/plans/<int:plan_id>/approve")
+@staff_required(*ROLES)
+def approve(plan_id):
+    plan = _plan_or_404(plan_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        lifecycle.approve(plan, current_user, today_for(plan.account))
+        db.session.commit()
+    except lifecycle.PlanError as exc:
+        flash(_fail(plan, exc), "error")
+        if exc.code == "beyond_authority":
+            return detail(plan_id, status=403)
+        return redirect(url_for(".detail", plan_id=plan_id))
+    except IntegrityError:
+        db.session.rollback()
+        flash(str(ERRORS["already_active"]), "error")
+        return redirect(url_for(".detail", plan_id=plan_id))
+    flash(_("The plan is approved and active."), "success")
+    return redirect(url_for(".queue"))
+
+
+@staff_bp.post("/plans/<int:plan_id>/counter")
+@staff_required(*ROLES)
+def counter(plan_id):
+    plan = _plan_or_404(plan_id)
+    form = CounterForm()
+    try:
+        discount = Decimal(form.discount_percent.data or "0")
+        if not discount.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        form.discount_percent.errors = [_("Enter a percentage such as 10 or 12.5.")]
+        discount = None
+    if not (form.validate_on_submit() and parse_money_fields(form, plan.currency,
+                                                            ("down_payment",))) or discount is None:
+        return detail(plan_id, counter_form=form, status=422)
+    spec = PlanSpec(form.kind.data, form.count.data, form.frequency.data, form.first_date.data,
+                    form.down_payment.minor or 0, form.fees_waived.data, discount,
+                    plan.interest_mode,
+                    Decimal(plan.interest_rate_percent) if plan.interest_rate_percent else None)
+    try:
+        lifecycle.counter(plan, current_user, spec, today_for(plan.account), form.reason.data)
+        db.session.commit()
+    except lifecycle.PlanError as exc:
+        form.form_errors.append(_fail(plan, exc))
+        return detail(plan_id, counter_form=form,
+                      status=403 if exc.code == "beyond_authority" else 422)
+    flash(_("The counter-offer is sent to the cardholder."), "success")
+    return redirect(url_for(".queue"))
+
+
+@staff_bp.post("/plans/<int:plan_id>/reject")
+@staff_required(*ROLES)
+def reject(plan_id):
+    plan = _plan_or_404(plan_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        return detail(plan_id, reject_form=form, status=422)
+    try:
+        lifecycle.reject(plan, current_user, form.reason.data)
+        db.session.commit()
+    except lifecycle.PlanError as exc:
+        flash(_fail(plan, exc), "error")
+        return redirect(url_for(".detail", plan_id=plan_id))
+    flash(_("The proposal is rejected; the cardholder sees your reason."), "success")
+    return redirect(url_for(".queue"))
+
+
+AGREED = (PlanStatus.ACTIVE, PlanStatus.COMPLETED, PlanStatus.BROKEN, PlanStatus.CANCELLED)
+
+
+@staff_bp.get("/plans")
+@staff_required(*ROLES)
+def agreed():
+    form = StatusFilterForm(request.args)
+    form.status.choices = [("", _("All"))] + [(s.value, STATUS[s.value]) for s in AGREED]
+    query = select(Plan).where(Plan.status.in_(AGREED), Plan.started_on.is_not(None))
+    if form.status.data and form.status.data in {s.value for s in AGREED}:
+        query = query.where(Plan.status == PlanStatus(form.status.data))
+    plans = db.session.scalars(query.order_by(Plan.id.desc()).limit(200)).all()
+    ids = [p.id for p in plans] or [0]
+    counts = {}
+    for plan_id, status, n in db.session.execute(
+            select(PlanInstalment.plan_id, PlanInstalment.status, func.count())
+            .where(PlanInstalment.plan_id.in_(ids))
+            .group_by(PlanInstalment.plan_id, PlanInstalment.status)):
+        counts.setdefault(plan_id, {})[status] = n
+    next_due = dict(db.session.execute(
+        select(PlanInstalment.plan_id, func.min(PlanInstalment.due_date))
+        .where(PlanInstalment.plan_id.in_(ids), PlanInstalment.status != InstalmentStatus.PAID)
+        .group_by(PlanInstalment.plan_id)).all())
+    return render_template("plans/staff_agreed.html", plans=plans, form=form, counts=counts,
+                           next_due=next_due)

@@ -1,0 +1,76 @@
+"""The risk team's editor for plan limits: publishes a new version of the profile document
+with an edited "plans" section through the policy service."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from portal.core.nav import staff_entry
+from portal.auth.session import staff_required
+from portal.extensions import db
+from portal.plans.blueprint import staff_bp
+from portal.plans.rules import validate_plans_section
+from portal.timeutil import utcnow
+
+staff_entry("plan_review.plan_limits", _l("Plan limits"), ("risk",), order=60)
+
+
+class PlanLimitsForm(FlaskForm):
+    profile = SelectField(_l("Policy profile"))
+    section = TextAreaField(_l("Plan limits (JSON)"), validators=[DataRequired(), Length(max=50_000)])
+    effective_from = DateField(_l("In force from"), validators=[InputRequired()])
+    note = StringField(_l("Note for the version history"), validators=[Optional(), Length(max=500)])
+
+
+@staff_bp.route("/risk/plan-limits", methods=["GET", "POST"])
+@staff_required("risk")
+def plan_limits():
+    from portal.policy.rules import PolicyInvalid
+    from portal.policy.services import all_profiles, policy_for, publish
+
+    profiles = all_profiles()
+    profile = request.values.get("profile") or profiles[0]
+    if profile not in profiles:
+        abort(404)
+    today = utcnow().date()
+    current = policy_for(profile, today)
+    form = PlanLimitsForm()
+    form.profile.choices = [(p, p) for p in profiles]
+    if request.method == "GET":
+        form.profile.data = profile
+        form.section.data = json.dumps(current.section("plans", {}), indent=2, ensure_ascii=False)
+        form.effective_from.data = today
+    errors: list[str] = []
+    if form.validate_on_submit():
+        try:
+            section = json.loads(form.section.data)
+        except ValueError:
+            section = None
+            errors.append(_("The plan limits are not valid JSON."))
+        if section is not None:
+            errors += [f"{path}: {code}" for path, code in validate_plans_section(section)]
+        if not errors:
+            document = {k: v for k, v in current.document.items()
+                        if k not in ("profile", "version", "effective_from", "note")}
+            document["plans"] = section
+            try:
+                row = publish(profile, document, form.effective_from.data, actor=current_user,
+                              today=today, note=form.note.data or None)
+                db.session.commit()
+            except PolicyInvalid as exc:
+                db.session.rollback()
+                errors += [f"{e.path}: {e.code}" for e in exc.errors]
+            else:
+                flash(_("Version %(version)s of %(profile)s is published.", version=row.version,
+                        profile=profile), "success")
+                return redirect(url_for(".plan_limits", profile=profile))
+    status = 422 if form.is_submitted() else 200
+    return render_template("plans/risk_limits.html", form=form, profile=profile,
+                           version=current.version, errors=errors), status
