@@ -1,0 +1,73 @@
+"""Paying with the sandbox provider in a phone-size browser, in English and Chinese: an
+instalment, a decline, the authentication step and the receipt; axe-core on each page."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import CARDHOLDER_PASSWORD
+from tests.e2e.helpers import check_page
+
+pytestmark = pytest.mark.parametrize("viewport", ["phone"], indirect=True)
+
+
+@pytest.fixture()
+def signed_in(page, make_account, make_cardholder):
+    holder = make_cardholder(password=CARDHOLDER_PASSWORD)
+    account = make_account(holder, principal=400_000, fees=10_000, minimum_due=50_000)
+    page.goto("/login")
+    page.fill("#identity", holder.email)
+    page.fill("#password", CARDHOLDER_PASSWORD)
+    with page.expect_navigation():
+        page.locator("form", has=page.locator("#password")).locator("button[type=submit]").click()
+    return account
+
+
+def _choose_language(page, locale):
+    if locale == "zh_Hans":
+        page.select_option("#lang-select", "zh_Hans")
+        with page.expect_navigation():
+            page.locator(".lang-picker button").click()
+
+
+def _pay(page, account, choice, card):
+    page.goto(f"/accounts/{account.id}/pay")
+    check_page(page)
+    page.check(f"input[name=choice][value={choice}]")
+    with page.expect_navigation():
+        page.locator("#submit").click()
+    check_page(page)
+    page.fill("#card_number", card)
+    page.fill("#expiry", "12/30")
+    page.fill("#cvc", "123")
+    with page.expect_navigation():
+        page.locator("#submit").click()
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_Hans"])
+def test_paying_the_overdue_amount_shows_the_receipt(page, signed_in, locale):
+    _choose_language(page, locale)
+    _pay(page, signed_in, "overdue", "4242 4242 4242 4242")
+    assert page.locator("[data-payment-status=succeeded]").count() == 1
+    check_page(page)
+    with page.expect_navigation():
+        page.locator("[data-payment-status] a.button").first.click()
+    assert page.locator("dl.facts").count() == 1
+    check_page(page)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_Hans"])
+def test_a_declined_card_says_so_and_takes_nothing(page, signed_in, locale):
+    _choose_language(page, locale)
+    _pay(page, signed_in, "overdue", "4000 0000 0000 0002")
+    assert page.locator("[data-payment-status=failed]").count() == 1
+    check_page(page)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_Hans"])
+def test_the_authentication_step_can_be_passed(page, signed_in, locale):
+    _choose_language(page, locale)
+    _pay(page, signed_in, "full", "4000 0027 6000 3184")
+    check_page(page)
+    with page.expect_navigation():
+        page.locator("#approve").click()
+    assert page.locator("[data-payment-status=succeeded]").count() == 1
