@@ -26,6 +26,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", os.path.join(ROOT, "translations"))
     os.makedirs(app.instance_path, exist_ok=True)
     _refuse_default_secret(app)
+    if app.config["TRUST_PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUST_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)

@@ -56,6 +56,9 @@ class Config:
     MAIL_FROM = _env("MAIL_FROM", "Repayment portal <no-reply@portal.example>")
     PORTAL_NAME = _env("PORTAL_NAME", "Card repayment")
     FORCE_HTTPS_HEADERS = True
+    # Behind a load balancer: how many proxies set X-Forwarded-For/-Proto (0 = trust none),
+    # so rate limits and the audit log see the cardholder's address, not the balancer's.
+    TRUST_PROXY_HOPS = int(_env("TRUST_PROXY_HOPS", "0"))
 
     @staticmethod
     def database_url(instance_path):

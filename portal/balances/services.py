@@ -73,6 +73,9 @@ def balances_for(accounts: list[Account], as_of: date) -> dict[int, Balance]:
         _sums_query(list(by_id), as_of)
     ):
         account = by_id[account_id]
+        # PostgreSQL sums BIGINT into NUMERIC: back to exact integers of minor units.
+        principal, interest, fees, new_fees, payments = map(
+            int, (principal, interest, fees, new_fees, payments))
         total = principal + interest + fees
         # payments are negative entries: adding them reduces what is overdue
         overdue = max(0, min(total, account.minimum_due + new_fees + payments))
