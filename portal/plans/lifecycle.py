@@ -254,11 +254,11 @@ def complete(plan: Plan, today: date) -> None:
     plan.completed_on = today
     set_status(plan, PlanStatus.COMPLETED, "plan.completed", completed_on=today)
     balance = balance_of(plan.account, today)
-    left = min(plan.concession, balance.total)
+    left = min(plan.concession, int(balance.total))
     n = _waiver_round(plan)
     for component, owed in ((Component.FEE, balance.fees), (Component.INTEREST, balance.interest),
                             (Component.PRINCIPAL, balance.principal)):
-        amount = min(left, max(owed, 0))
+        amount = min(left, max(int(owed), 0))
         if amount > 0:
             db.session.add(LedgerEntry(
                 account_id=plan.account_id, kind=EntryKind.WAIVER, component=component,

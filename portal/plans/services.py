@@ -38,7 +38,9 @@ def plan_policy(account: Account, today: date, *, version: int | None = None) ->
 
 def owed_for(account: Account, today: date) -> Owed:
     balance = balance_of(account, today)
-    return Owed(account.currency, balance.principal, balance.interest, balance.fees)
+    # int(): PostgreSQL sums BIGINT columns as NUMERIC, which arrives as Decimal.
+    return Owed(account.currency, int(balance.principal), int(balance.interest),
+                int(balance.fees))
 
 
 def history_for(account: Account, today: date) -> History:
@@ -165,7 +167,15 @@ def set_status(plan: Plan, target: PlanStatus, action: str, **after) -> None:
            after={"status": target.value, **after})
 
 
-@register
+def _accounts_with_plans(account_ids: list) -> set[int]:
+    """Accounts that have ever had an agreed plan: the only ones this provider can pause."""
+    if not account_ids:
+        return set()
+    return set(db.session.scalars(select(Plan.account_id).distinct().where(
+        Plan.account_id.in_(account_ids), Plan.started_on.is_not(None))))
+
+
+@register(candidates=_accounts_with_plans)
 def plan_pause(account, as_of: date) -> Pause | None:
     """Escalation is paused while the account has an active plan that started by `as_of`."""
     plan = db.session.scalar(select(Plan).where(
