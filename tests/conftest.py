@@ -7,6 +7,7 @@ from datetime import date
 
 import pyotp
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
@@ -46,6 +47,22 @@ def database_url(tmp_root) -> str:
     return f"sqlite:///{tmp_root / 'portal.db'}"
 
 
+class FreshContextClient(FlaskClient):
+    """Each request runs in its own app context, as in production.
+
+    The `db` fixture keeps an app context open for the test body; without this, every request
+    would reuse it and share `g` (cached locale, signed-in user, CSRF state) and the test's
+    database session with the next request.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        # The request committed in its own session: let the test's objects reload.
+        _db.session.expire_all()
+        return response
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     root = tmp_path_factory.mktemp("instance")
@@ -64,16 +81,7 @@ def app(tmp_path_factory):
 
         upgrade(revision="heads")  # the real migrations, from empty: the models must match them
 
-    @application.teardown_request
-    def _forget_request_globals(exc=None):
-        # The `db` fixture keeps one app context open, so `g` would outlive each request:
-        # a cached CSRF token, "CSRF already checked" or signed-in user would leak into the
-        # next request. Real requests each get a fresh `g`.
-        from flask import g
-
-        for name in ("csrf_token", "csrf_valid", "_login_user"):
-            g.pop(name, None)
-
+    application.test_client_class = FreshContextClient
     return application
 
 
