@@ -26,7 +26,10 @@ def jpeg_bytes() -> bytes:
 
 
 def queue(code: str) -> DisputeQueue:
-    return routing.ensure_defaults()[code]
+    """The queue by code (default queues created and committed on first use)."""
+    found = routing.ensure_defaults()[code]
+    db.session.commit()
+    return found
 
 
 def join(code: str, staff, *languages) -> DisputeQueue:

@@ -39,7 +39,8 @@ class WithdrawForm(FlaskForm):
 
 
 def template_choices():
-    return [("", _l("No template"))] + [(k, k.replace("_", " ")) for k in data.REPLY_TEMPLATES]
+    return [("", _l("No template"))] + [(k, labels.TEMPLATE_LABELS.get(k, k))
+                                       for k in data.REPLY_TEMPLATES]
 
 
 class StaffMessageForm(FlaskForm):

@@ -45,6 +45,13 @@ QUEUE_LABELS = {
 ESCALATION_LABELS = {"legal": _l("Legal"), "manager": _l("A manager")}
 OUTCOME_LABELS = {"upheld": _l("Upheld"), "partly": _l("Partly upheld"),
                   "rejected": _l("Rejected")}
+TEMPLATE_LABELS = {
+    "received": _l("Thank you, we are looking into it"),
+    "need_statement": _l("Ask for a statement or receipt"),
+    "need_identity": _l("Ask for a police report or signed statement"),
+    "corrected": _l("The balance has been corrected"),
+}
+COMPONENT_LABELS = {"principal": _l("Principal"), "interest": _l("Interest"), "fee": _l("Fees")}
 LANGUAGE_LABELS = {"en": "English", "zh_Hans": "简体中文"}
 
 RESOLUTION_ERRORS = {

@@ -13,5 +13,13 @@ def when(moment) -> str:
     return format_datetime(as_aware(moment), "medium") if moment else ""
 
 
+def entry_kind(kind) -> str:
+    try:  # the cardholder pages' wording for ledger kinds, when that module is present
+        from portal.accounts.views import entry_label
+    except ImportError:
+        return getattr(kind, "value", str(kind))
+    return entry_label(kind)
+
+
 def template_helpers() -> dict:
-    return {"d_day": day, "d_when": when, "labels": labels}
+    return {"d_day": day, "d_when": when, "labels": labels, "entry_kind": entry_kind}

@@ -118,14 +118,17 @@ def test_manager_adds_edits_and_deletes_a_routing_rule(client, login_as, make_st
     rule = _db.session.scalars(select(DisputeRoutingRule).where(
         DisputeRoutingRule.priority == 1)).one()
     assert rule.min_amount == 100_000 and rule.category == "wrong_amount"
+    rule_id = rule.id
     assert raise_dispute(make_account(), amount=150_000).queue.code == "fraud"
     assert raise_dispute(make_account(), amount=5_000).queue.code == "billing"
-    client.post(f"{rules_page}/{rule.id}", data={
+    client.post(f"{rules_page}/{rule_id}", data={
         "csrf_token": csrf(client, rules_page), "priority": "1", "category": "wrong_amount",
         "language": "zh_Hans", "min_amount": "", "max_amount": "", "queue": str(queue("fraud").id)})
-    assert _db.session.get(DisputeRoutingRule, rule.id).language == "zh_Hans"
-    client.post(f"{rules_page}/{rule.id}/delete", data={"csrf_token": csrf(client, rules_page)})
-    assert _db.session.get(DisputeRoutingRule, rule.id) is None
+    _db.session.expire_all()
+    assert _db.session.get(DisputeRoutingRule, rule_id).language == "zh_Hans"
+    client.post(f"{rules_page}/{rule_id}/delete", data={"csrf_token": csrf(client, rules_page)})
+    _db.session.expire_all()
+    assert _db.session.get(DisputeRoutingRule, rule_id) is None
     actions = list(_db.session.scalars(select(AuditEvent.action)))
     assert {"dispute.rule_saved", "dispute.rule_deleted"} <= set(actions)
 
