@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from portal.core.filters import long_date, money
-from portal.plans.agreement import frequency_name, kind_name
+from portal.plans.agreement import kind_name
 from portal.plans.offers import Reason
 
 
@@ -14,8 +14,9 @@ def reason_text(reason: Reason, currency: str) -> str:
     if code == "type_not_allowed":
         return _("%(kind)s is not available for your account.", kind=kind_name(p["kind"]))
     if code == "frequency_not_allowed":
-        return _("Payments %(frequency)s are not available for your account.",
-                 frequency=frequency_name(p["frequency"]).lower())
+        return {"weekly": _("Weekly payments are not available for your account."),
+                "fortnightly": _("Payments every two weeks are not available for your account."),
+                }.get(p["frequency"], _("Monthly payments are not available for your account."))
     if code == "too_few_instalments":
         return _("A plan needs at least %(min)s payments.", min=p["min"])
     if code == "too_many_instalments":

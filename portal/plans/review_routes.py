@@ -15,7 +15,7 @@ from portal.core.nav import staff_entry
 from portal.extensions import db
 from portal.plans import lifecycle, services
 from portal.plans.blueprint import staff_bp
-from portal.plans.forms import ConfirmForm, CounterForm, RejectForm, StatusFilterForm, \
+from portal.plans.forms import EXPENSES, ConfirmForm, CounterForm, RejectForm, StatusFilterForm, \
     parse_money_fields
 from portal.plans.messages import ERRORS, STATUS, reason_text
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
@@ -61,7 +61,7 @@ def detail(plan_id, counter_form=None, reject_form=None, status=200):
         reasons=_review_reasons(plan), approve_form=ConfirmForm(),
         counter_form=counter_form, reject_form=reject_form or RejectForm(formdata=None),
         may_decide=lifecycle.may_decide(current_user, plan.required_role or "collections_manager"),
-        ), status
+        expense_labels={k: str(v) for k, v in EXPENSES}), status
 
 
 def _fail(plan, exc):
