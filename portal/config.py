@@ -48,6 +48,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     OUTBOX_DIR = _env("OUTBOX_DIR")  # default: <instance>/outbox
     UPLOAD_DIR = _env("UPLOAD_DIR")  # default: <instance>/uploads
+    # Five 10 MB documents plus the form: anything bigger is refused before it is read (413).
+    MAX_CONTENT_LENGTH = 52 * 1024 * 1024
     PAYMENT_PROVIDER = "stripe" if _env("STRIPE_SECRET_KEY") else "sandbox"
     STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY")
     STRIPE_PUBLISHABLE_KEY = _env("STRIPE_PUBLISHABLE_KEY")

@@ -69,3 +69,10 @@ def _csrf(client, path):
 
     html = client.get(path).get_data(as_text=True)
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_a_request_body_above_the_upload_limit_is_refused_unread(client, app):
+    too_big = app.config["MAX_CONTENT_LENGTH"] + 1
+    response = client.post("/login", data=b"x" * too_big,
+                           headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == 413
