@@ -159,3 +159,27 @@ def test_cancel_active_plan_resumes_escalation(app, account):
         lifecycle.cancel(plan, TODAY)
     assert plan.status == PlanStatus.CANCELLED
     assert escalation_pause(account, TODAY) is None
+
+
+def test_cardholder_withdraws_proposal_and_declines_counter(app, account, make_staff):
+    collector = make_staff("collector")
+    with app.test_request_context():
+        first = agree(account, spec(count=24), source="proposal")
+        lifecycle.cancel(first, TODAY)
+        assert first.status == PlanStatus.CANCELLED
+        second = agree(account, spec(count=24), source="proposal")
+        lifecycle.counter(second, collector, spec(count=18), TODAY, "Shorter.")
+        lifecycle.cancel(second, TODAY, "plan.counter_declined")
+    assert second.status == PlanStatus.CANCELLED
+    assert actions(second)[-1] == "plan.counter_declined"
+
+
+def test_transition_table_allows_only_listed_moves():
+    from portal.plans.models import PLAN_MACHINE
+
+    assert PLAN_MACHINE.allowed_from(PlanStatus.ACTIVE) == {
+        PlanStatus.COMPLETED, PlanStatus.BROKEN, PlanStatus.CANCELLED}
+    for terminal in (PlanStatus.BROKEN, PlanStatus.CANCELLED, PlanStatus.REJECTED):
+        assert PLAN_MACHINE.allowed_from(terminal) == frozenset()
+    with pytest.raises(IllegalTransition):
+        PLAN_MACHINE.check(PlanStatus.COUNTERED, PlanStatus.IN_REVIEW)
