@@ -65,4 +65,17 @@ def accounts_on_hold(account_ids) -> set[int]:
     return {account_id for account_id, _ in rows}
 
 
-register(hold_pause)
+def accounts_with_contesting_disputes(account_ids) -> set[int]:
+    """Of `account_ids`, those with a contesting dispute in any state: the only accounts
+    `hold_pause` can answer for on some day (one query, so the nightly run asks no others)."""
+    from portal.disputes.models import Dispute
+
+    if not account_ids:
+        return set()
+    return set(db.session.scalars(
+        select(Dispute.account_id).distinct()
+        .where(Dispute.account_id.in_(list(account_ids)),
+               Dispute.category.in_(sorted(data.CONTESTING)))))
+
+
+register(hold_pause, candidates=accounts_with_contesting_disputes)
