@@ -16,10 +16,14 @@ jobs_cli = AppGroup("jobs", help="Batch jobs: nightly accrual and escalation, an
 @click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 10000),
               help="Accounts per transaction.")
 def nightly(as_of, batch_size):
-    """Post interest and fees, move stages, record consequences and issue notices."""
+    """Check plans, then post interest and fees, move stages, record consequences and
+    issue notices."""
     from portal.jobs.nightly import count_candidates, run_nightly
+    from portal.plans.jobs import run_plan_monitoring
 
     day = as_of.date() if as_of else None
+    # Plans first: a plan broken today must not keep pausing today's escalation.
+    click.echo(run_plan_monitoring(day).line())
     total = count_candidates()
     show = sys.stderr.isatty()
     with click.progressbar(length=total, label="Nightly run", file=sys.stderr,

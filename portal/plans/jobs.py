@@ -52,14 +52,16 @@ def check_plan(plan: Plan, as_of: date, summary: MonitoringSummary) -> None:
         summary.broken.append(plan.id)
 
 
-def run_plan_monitoring(as_of: date, *, batch_size: int = 200) -> MonitoringSummary:
-    """Check every active plan as of `as_of`, committing per batch of plans."""
+def run_plan_monitoring(as_of: date | None = None, *, batch_size: int = 200) -> MonitoringSummary:
+    """Check every active plan as of `as_of` (default: each cardholder's own today),
+    committing per batch of plans."""
+    from portal.balances.services import today_for
+
     summary = MonitoringSummary()
     last_id = 0
     postgres = db.session.get_bind().dialect.name == "postgresql"
     while True:
-        query = (select(Plan).where(Plan.status == PlanStatus.ACTIVE, Plan.id > last_id,
-                                    Plan.started_on <= as_of)
+        query = (select(Plan).where(Plan.status == PlanStatus.ACTIVE, Plan.id > last_id)
                  .order_by(Plan.id).limit(batch_size))
         if postgres:
             query = query.with_for_update(skip_locked=True)
@@ -67,8 +69,11 @@ def run_plan_monitoring(as_of: date, *, batch_size: int = 200) -> MonitoringSumm
         if not plans:
             break
         for plan in plans:
-            check_plan(plan, as_of, summary)
-            summary.plans += 1
             last_id = plan.id
+            day = as_of or today_for(plan.account)
+            if plan.started_on > day:
+                continue
+            check_plan(plan, day, summary)
+            summary.plans += 1
         db.session.commit()
     return summary

@@ -183,3 +183,14 @@ def test_transition_table_allows_only_listed_moves():
         assert PLAN_MACHINE.allowed_from(terminal) == frozenset()
     with pytest.raises(IllegalTransition):
         PLAN_MACHINE.check(PlanStatus.COUNTERED, PlanStatus.IN_REVIEW)
+
+
+def test_the_nightly_command_checks_plans_before_escalating(app, runner, account):
+    with app.test_request_context():
+        plan = agree(account)
+        _db.session.commit()
+    past_grace = plan.instalments[0].due_date + timedelta(days=plan.grace_days + 1)
+    result = runner.invoke(args=["jobs", "nightly", "--as-of", past_grace.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "plans broken 1" in result.output
+    assert _db.session.get(type(plan), plan.id).status == PlanStatus.BROKEN

@@ -9,10 +9,11 @@ from portal.policy.rules import parse_policy
 PROFILES = os.path.join(os.path.dirname(__file__), "..", "..", "portal", "policy", "profiles")
 
 
-def _policy(name="cn"):
+def _policy(name="cn", **penalty_changes):
     with open(os.path.join(PROFILES, f"{name}.json"), encoding="utf-8") as fh:
-        return parse_policy(json.load(fh), profile=name, version=1,
-                            effective_from=date(2000, 1, 1))
+        document = json.load(fh)
+    document["penalty_interest"].update(penalty_changes)
+    return parse_policy(document, profile=name, version=1, effective_from=date(2000, 1, 1))
 
 
 def _account(**kw):
@@ -61,10 +62,11 @@ def test_paused_day_records_stage_but_no_fee_consequence_or_cn_interest():
     assert out.postings == [] and out.events == []
 
 
-def test_us_interest_continues_during_a_pause():
+def test_interest_continues_during_a_pause_when_the_policy_does_not_freeze_it():
     state = _account(currency="USD", minimum_due=5_000, cycle=date(2026, 1, 1),
                      feed_as_of=date(2026, 3, 1), principal=100_000)
-    out = run_day(state, _policy("us"), date(2026, 3, 2), paused=True)  # 60 days late
+    policy = _policy("us", freeze_while_paused=False)
+    out = run_day(state, policy, date(2026, 3, 2), paused=True)  # 60 days late
     assert [p.kind for p in out.postings] == ["interest"] and out.events == []
 
 
