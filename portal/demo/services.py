@@ -70,6 +70,11 @@ def load_demo(today: date | None = None) -> DemoResult:
     result = DemoResult(feed)
     result.enrolled = _enrol_cardholders()
     result.staff_created, result.staff_reset = _ensure_staff()
+    db.session.flush()
+    # Disputes need queues with agents in them; the demo agent speaks both languages.
+    from portal.disputes.cli import setup_queues
+
+    setup_queues()
     db.session.commit()
     return result
 

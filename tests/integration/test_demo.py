@@ -102,3 +102,18 @@ def test_demo_is_refused_in_production(runner, db, monkeypatch, command):
     result = runner.invoke(args=["demo", command])
     assert result.exit_code != 0 and "never loaded in production" in result.output
     assert count(db, Cardholder) == 0
+
+
+def test_demo_customer_service_agent_works_every_dispute_queue(runner):
+    from sqlalchemy import select
+
+    from portal.disputes.models import DisputeQueue
+    from portal.staff.models import StaffUser
+    from portal.extensions import db as _db
+
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    queues = _db.session.scalars(select(DisputeQueue)).all()
+    staff_ids = {m.staff_id for q in queues for m in q.members}
+    cs = _db.session.scalar(select(StaffUser).where(StaffUser.email == "cs@demo.portal"))
+    assert queues and cs.id in staff_ids
