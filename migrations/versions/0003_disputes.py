@@ -1,7 +1,7 @@
 """disputes: disputes, messages, attachments, queues, routing rules, staff languages
 
 Revision ID: 0003_disputes
-Revises: 0001_foundation
+Revises: 0002_policy_nightly
 Create Date: 2026-11-28 23:44:10.986159
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0003_disputes'
-down_revision = '0001_foundation'
+down_revision = '0002_policy_nightly'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """plans: plans, instalments, hardship statements, proof documents
 
 Revision ID: 0004_plans
-Revises: 0001_foundation
+Revises: 0003_disputes
 Create Date: 2026-11-28 23:48:32.282106
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0004_plans'
-down_revision = '0001_foundation'
+down_revision = '0003_disputes'
 branch_labels = None
 depends_on = None
 

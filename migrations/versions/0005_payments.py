@@ -1,7 +1,7 @@
 """payments: payments, reversals, webhook events, autopay mandates, sandbox intents
 
 Revision ID: 0005_payments
-Revises: 0001_foundation
+Revises: 0004_plans
 Create Date: 2026-11-28 23:44:28.271384
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_payments'
-down_revision = '0001_foundation'
+down_revision = '0004_plans'
 branch_labels = None
 depends_on = None
 
