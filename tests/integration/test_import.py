@@ -131,7 +131,7 @@ def test_changed_balance_posts_adjustments_so_the_ledger_sums_to_the_new_feed(ru
     assert run_import(runner, write_csv(tmp_path / "c.csv", [back])).exit_code == 0
     assert component_sums(db, number) == {"principal": 820050, "interest": 1230, "fee": 10000}
     updated = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "account.feed_updated")).all()
+        select(AuditEvent).where(AuditEvent.action == "account.feed_updated").order_by(AuditEvent.id)).all()
     assert len(updated) == 2
     assert updated[0].after["ledger"] == {"principal": -120050, "interest": 3770}
 
