@@ -114,8 +114,12 @@ STAFF = (
 )
 
 
-def feed_rows(today: date) -> list[dict[str, str]]:
-    """The demo as account-feed rows (text values, as a feed file would carry them)."""
+def feed_rows(today: date, statement_date: date | None = None) -> list[dict[str, str]]:
+    """The demo as account-feed rows (text values, as a feed file would carry them).
+
+    Days past due are counted to `today`; the figures are stated as of `statement_date`
+    (default `today`), so the nightly run has the days in between to play out.
+    """
     rows = []
     for holder in CARDHOLDERS:
         for account in holder.accounts:
@@ -130,6 +134,6 @@ def feed_rows(today: date) -> list[dict[str, str]]:
                 "interest": account.interest, "fees": account.fees,
                 "minimum_due": account.minimum_due,
                 "oldest_unpaid_due_date": overdue_since.isoformat() if overdue_since else "",
-                "as_of": today.isoformat(),
+                "as_of": (statement_date or today).isoformat(),
             })
     return rows

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pyotp
 from sqlalchemy import select
@@ -11,11 +11,18 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.accounts.feed_io import RawRow
 from portal.accounts.importer import ImportResult, import_rows
-from portal.accounts.models import Cardholder
+from portal.accounts.models import Account, Cardholder
 from portal.audit.services import record
 from portal.demo.data import (
     CARDHOLDER_PASSWORD, CARDHOLDERS, STAFF, STAFF_PASSWORD, bucket_for, feed_rows,
 )
+
+# The demo statement is this old on the first load; the nightly job fills in the days since.
+STATEMENT_AGE_DAYS = 30
+
+
+def demo_account_numbers() -> list[str]:
+    return [account.number for holder in CARDHOLDERS for account in holder.accounts]
 from portal.extensions import db
 from portal.staff.models import StaffRole, StaffUser
 from portal.timeutil import utcnow
@@ -39,11 +46,16 @@ class DemoResult:
     enrolled: int = 0
     staff_created: int = 0
     staff_reset: int = 0
+    nightly: str | None = None  # the nightly run's summary, on the first load
 
     def summary(self) -> str:
-        return (f"demo accounts: {self.feed.created} created, {self.feed.updated} updated, "
-                f"{self.feed.unchanged} unchanged; cardholders enrolled: {self.enrolled}; "
-                f"staff created: {self.staff_created}, reset: {self.staff_reset}")
+        accounts = (f"demo accounts: {self.feed.created} created" if self.nightly
+                    else "demo accounts: already loaded (the nightly job moves them on)")
+        lines = [f"{accounts}; cardholders enrolled: {self.enrolled}; "
+                 f"staff created: {self.staff_created}, reset: {self.staff_reset}"]
+        if self.nightly:
+            lines.append(f"nightly run up to today: {self.nightly}")
+        return "\n".join(lines)
 
 
 def refuse_in_production() -> None:
@@ -53,29 +65,40 @@ def refuse_in_production() -> None:
 
 
 def load_demo(today: date | None = None) -> DemoResult:
-    """Load or refresh the demo; running it again the same day changes nothing.
+    """Load the demo once; running it again changes nothing but restores the demo logins.
 
-    Accounts go through the account-feed importer with dates relative to `today`, so each
-    stays in its days-past-due bucket. Demo cardholders are enrolled with the demo password
-    and each staff role has a user with the demo password and a fixed TOTP secret.
+    The first load feeds the accounts through the account-feed importer as a statement
+    STATEMENT_AGE_DAYS old (days past due counted to `today`, so each account is in its
+    bucket today), then runs the nightly job up to today: interest, fees, consequences and
+    letters of the last weeks appear on each timeline as they would in production. Later
+    loads leave the accounts to the nightly job, like real ones. Demo cardholders are enrolled
+    with the demo password and each staff role has a user with a fixed TOTP secret.
     Commits. Raises DemoRefused in production or if the importer refused a demo row.
     """
+    from portal.disputes.cli import setup_queues
+    from portal.jobs.nightly import run_nightly
+
     refuse_in_production()
-    today = today or date.today()
-    rows = (RawRow(line, values) for line, values in enumerate(feed_rows(today), start=1))
-    feed = import_rows(rows)
-    if feed.rejected:
-        reasons = "; ".join(f"row {line}: {reason}" for line, reason in feed.rejects)
-        raise DemoRefused(f"the importer refused demo rows: {reasons}")
+    first_load = not db.session.scalar(
+        select(Account.id).where(Account.account_number.in_(demo_account_numbers())).limit(1))
+    feed = ImportResult()
+    if first_load:
+        day = today or date.today()
+        statement = day - timedelta(days=STATEMENT_AGE_DAYS)
+        rows = (RawRow(line, values)
+                for line, values in enumerate(feed_rows(day, statement), start=1))
+        feed = import_rows(rows)
+        if feed.rejected:
+            reasons = "; ".join(f"row {line}: {reason}" for line, reason in feed.rejects)
+            raise DemoRefused(f"the importer refused demo rows: {reasons}")
     result = DemoResult(feed)
     result.enrolled = _enrol_cardholders()
     result.staff_created, result.staff_reset = _ensure_staff()
     db.session.flush()
-    # Disputes need queues with agents in them; the demo agent speaks both languages.
-    from portal.disputes.cli import setup_queues
-
-    setup_queues()
+    setup_queues()  # disputes need queues with an agent in them (the demo agent speaks both)
     db.session.commit()
+    if first_load:
+        result.nightly = run_nightly(today).line()  # commits per batch
     return result
 
 

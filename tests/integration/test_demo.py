@@ -31,7 +31,7 @@ def test_demo_load_twice_is_idempotent(runner, db):
     counts = [count(db, m) for m in (Cardholder, Account, LedgerEntry, StaffUser, AuditEvent)]
     second = runner.invoke(args=["demo", "load"])
     assert second.exit_code == 0, second.output
-    assert "0 created, 0 updated, 7 unchanged" in second.output
+    assert "already loaded" in second.output
     assert [count(db, m) for m in (Cardholder, Account, LedgerEntry, StaffUser, AuditEvent)] == counts
 
 
@@ -51,17 +51,29 @@ def test_demo_cardholders_cover_every_bucket_and_both_profiles(runner, db, fast_
     assert {h.timezone for h in holders} == {"Asia/Shanghai", "America/New_York"}
 
 
-def test_demo_dates_follow_the_day_it_is_loaded(app, db, fast_hashing):
+def test_first_load_plays_out_the_last_weeks_so_timelines_have_a_past(app, db, fast_hashing):
+    from portal.consequences.services import timeline_for
     from portal.demo.services import load_demo
 
     load_demo(today=date(2026, 3, 1))
     account = db.session.scalar(select(Account).where(Account.account_number == "4111110000006006"))
     assert days_past_due(account.oldest_unpaid_due_date, date(2026, 3, 1)) == 200
-    result = load_demo(today=date(2026, 3, 2))  # a day later: dates move, balances do not
-    assert result.feed.updated == 7 and result.feed.entries_posted == 0
-    db.session.expire_all()
-    account = db.session.scalar(select(Account).where(Account.account_number == "4111110000006006"))
-    assert days_past_due(account.oldest_unpaid_due_date, date(2026, 3, 2)) == 200
+    timeline = timeline_for(account, date(2026, 3, 1))
+    assert timeline.days_late == 200
+    # 170 days late at the statement, 200 today: charge-off (180 days) happened in between.
+    assert "charge_off" in {item.kind for item in timeline.past}
+    interest = db.session.scalar(select(func.count()).select_from(LedgerEntry).where(
+        LedgerEntry.kind == "interest", LedgerEntry.account_id == account.id))
+    assert interest > 0
+
+
+def test_a_later_load_leaves_the_accounts_to_the_nightly_job(app, db, fast_hashing):
+    from portal.demo.services import load_demo
+
+    load_demo(today=date(2026, 3, 1))
+    entries = count(db, LedgerEntry)
+    result = load_demo(today=date(2026, 3, 2))
+    assert result.nightly is None and count(db, LedgerEntry) == entries
 
 
 def test_demo_passwords_work_and_are_strong(runner, db, fast_hashing):
