@@ -58,15 +58,21 @@ class Rule:
     priority: int
     category: str | None  # None matches any
     language: str | None
-    min_amount: int | None  # inclusive bounds in minor units; None = unbounded
+    min_amount: int | None  # inclusive bounds in minor units of `currency`; None = unbounded
     max_amount: int | None
     queue: str
+    # The bounds are in this currency's minor units, so the rule matches only disputes in it
+    # (1000.00 CNY is 100000 fen, 1000 JPY is 1000 yen). None: any currency.
+    currency: str | None = None
 
 
-def rule_matches(rule: Rule, category: str, language: str, amount: int | None) -> bool:
+def rule_matches(rule: Rule, category: str, language: str, amount: int | None,
+                 currency: str | None = None) -> bool:
     if rule.category is not None and rule.category != category:
         return False
     if rule.language is not None and rule.language != language:
+        return False
+    if rule.currency is not None and rule.currency != currency:
         return False
     if rule.min_amount is not None and (amount is None or amount < rule.min_amount):
         return False
@@ -75,10 +81,12 @@ def rule_matches(rule: Rule, category: str, language: str, amount: int | None) -
     return True
 
 
-def match_rule(rules, category: str, language: str, amount: int | None) -> Rule | None:
-    """The first matching rule by (priority, id): lower numbers are tried first."""
+def match_rule(rules, category: str, language: str, amount: int | None,
+               currency: str | None = None) -> Rule | None:
+    """The first matching rule by (priority, id): lower numbers are tried first. A rule with
+    a currency matches only a dispute in that currency."""
     for rule in sorted(rules, key=lambda r: (r.priority, r.id)):
-        if rule_matches(rule, category, language, amount):
+        if rule_matches(rule, category, language, amount, currency):
             return rule
     return None
 
@@ -143,7 +151,10 @@ def _aware(moment: datetime) -> datetime:
 
 def add_business_hours(cal: BusinessCalendar, start: datetime, hours: int) -> datetime:
     """The moment `hours` of open office time after `start` (weekends and holidays skipped)."""
-    remaining = timedelta(hours=hours)
+    return _add_open_time(cal, start, timedelta(hours=hours))
+
+
+def _add_open_time(cal: BusinessCalendar, start: datetime, remaining: timedelta) -> datetime:
     current = cal.next_opening(_aware(start).astimezone(ZoneInfo(cal.tz)))
     while True:
         closing = cal._at(current.date(), cal.closes)
@@ -162,6 +173,35 @@ def add_business_days(cal: BusinessCalendar, start: datetime, days: int) -> date
         if cal.is_business_day(day):
             counted += 1
     return cal._at(day, cal.closes)
+
+
+def business_time_between(cal: BusinessCalendar, start: datetime, end: datetime) -> timedelta:
+    """Open office time from `start` to `end` (zero when `end` is not after `start`)."""
+    zone = ZoneInfo(cal.tz)
+    end = _aware(end).astimezone(zone)
+    current = cal.next_opening(_aware(start).astimezone(zone))
+    total = timedelta()
+    while current < end:
+        closing = cal._at(current.date(), cal.closes)
+        total += min(closing, end) - current
+        current = cal.next_opening(closing)
+    return total
+
+
+def add_business_time(cal: BusinessCalendar, start: datetime, amount: timedelta) -> datetime:
+    """`start` moved later by `amount` of open office time; unchanged when `amount` is zero
+    (so a deadline at closing time stays at closing time)."""
+    if amount <= timedelta():
+        return _aware(start)
+    return _add_open_time(cal, start, amount)
+
+
+def extend_for_pause(cal: BusinessCalendar, due: datetime, paused_from: datetime,
+                     paused_until: datetime) -> datetime:
+    """The SLA clock stops while the dispute waits for the cardholder: `due` moves later by the
+    open office time between `paused_from` and `paused_until`. Time outside office hours in
+    the pause adds nothing, since the clock would not have run then anyway."""
+    return add_business_time(cal, due, business_time_between(cal, paused_from, paused_until))
 
 
 @dataclass(frozen=True)

@@ -139,3 +139,13 @@ def test_credit_is_spread_over_contested_entries_then_principal():
     assert split_credit(6_000, parts) == [("fee", 3_000), ("interest", 2_000),
                                           ("principal", 1_000)]
     assert split_credit(500, []) == [("principal", 500)]
+
+
+def test_a_rule_with_a_currency_matches_only_disputes_in_that_currency():
+    rules = [Rule(1, 10, "wrong_amount", None, 100_000, None, "big_cny", "CNY"),
+             Rule(2, 10, "wrong_amount", None, 100_000, None, "big_jpy", "JPY"),
+             Rule(3, 50, None, None, None, None, "billing")]
+    assert match_rule(rules, "wrong_amount", "en", 150_000, "CNY").queue == "big_cny"
+    assert match_rule(rules, "wrong_amount", "en", 150_000, "JPY").queue == "big_jpy"
+    assert match_rule(rules, "wrong_amount", "en", 150_000, "USD").queue == "billing"
+    assert match_rule(rules, "wrong_amount", "en", 99_999, "JPY").queue == "billing"

@@ -1,10 +1,11 @@
 """SLA deadlines over business hours, weekends and public holidays, in both profiles."""
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from portal.disputes.rules import (add_business_days, add_business_hours, calendar_for,
+from portal.disputes.rules import (add_business_days, add_business_hours, add_business_time,
+                                   business_time_between, calendar_for, extend_for_pause,
                                    sla_deadlines, time_left)
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -91,3 +92,41 @@ def test_time_left_is_negative_when_overdue():
 def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError):
         add_business_hours(CN, datetime(2026, 11, 27, 16), 1)
+
+
+# --- the clock pauses while the dispute waits for the cardholder ----------------------------
+
+def test_open_office_time_between_two_moments_skips_nights_and_weekends():
+    # Friday 16:00 to Monday 11:00 in Shanghai: 2 hours Friday, 2 hours Monday
+    span = business_time_between(CN, at(SH, 2026, 11, 27, 16), at(SH, 2026, 11, 30, 11))
+    assert span == timedelta(hours=4)
+
+
+def test_no_open_office_time_when_the_end_is_not_after_the_start():
+    moment = at(SH, 2026, 11, 27, 16)
+    assert business_time_between(CN, moment, moment) == timedelta()
+    assert business_time_between(CN, moment, at(SH, 2026, 11, 27, 10)) == timedelta()
+
+
+def test_a_pause_over_a_weekend_only_moves_the_deadline_by_office_hours():
+    due = at(SH, 2026, 12, 4, 18)  # closing time, Friday 4 December
+    # waiting from Friday 27 Nov 17:00 to Monday 30 Nov 10:00: 1 + 1 office hours
+    moved = extend_for_pause(CN, due, at(SH, 2026, 11, 27, 17), at(SH, 2026, 11, 30, 10))
+    assert moved == at(SH, 2026, 12, 7, 11)  # the next business day, 2 office hours in
+
+
+def test_a_pause_entirely_out_of_hours_leaves_the_deadline_alone():
+    due = at(SH, 2026, 12, 4, 18)
+    assert extend_for_pause(CN, due, at(SH, 2026, 11, 28, 10), at(SH, 2026, 11, 29, 20)) == due
+
+
+def test_a_pause_over_us_thanksgiving_counts_only_open_days():
+    due = at(NY, 2026, 12, 10, 17)
+    # Wednesday 25 Nov 09:00 to Monday 30 Nov 09:00: Wed 8 h, Thu holiday, Fri 8 h
+    moved = extend_for_pause(US, due, at(NY, 2026, 11, 25, 9), at(NY, 2026, 11, 30, 9))
+    assert moved == at(NY, 2026, 12, 14, 17)  # two business days later (Fri 11, Mon 14)
+
+
+def test_adding_no_business_time_keeps_a_closing_time_deadline():
+    due = at(NY, 2026, 12, 10, 17)
+    assert add_business_time(US, due, timedelta()) == due
