@@ -13,7 +13,7 @@ from flask_babel import format_percent, lazy_gettext as _l
 
 from portal.accounts.models import Account, EntryKind
 from portal.balances.services import Balance, balances_for
-from portal.consequences.services import timeline_for
+from portal.consequences.services import timelines_for
 from portal.consequences.types import Timeline, TimelineItem
 
 # Plain-language description of each kind of ledger entry, as the cardholder reads it.
@@ -32,9 +32,16 @@ def entry_label(kind: EntryKind | str) -> str:
     return str(ENTRY_KIND_LABELS[EntryKind(kind)])
 
 
-def load_timeline(account: Account, as_of: date) -> Timeline | None:
-    """The account's consequence timeline (None if the service has nothing to say)."""
-    return timeline_for(account, as_of)
+def load_timelines(accounts: list[Account], as_of: date) -> dict[int, Timeline | None]:
+    """Each account's consequence timeline by account id (a fixed number of queries)."""
+    return timelines_for(accounts, as_of)
+
+
+def load_next_instalments(accounts: list[Account]) -> dict:
+    """The next unpaid instalment of each account's active plan (one query)."""
+    from portal.plans.services import next_instalments_for
+
+    return next_instalments_for(accounts)
 
 
 def shown_items(items: list[TimelineItem]) -> list[TimelineItem]:
@@ -62,6 +69,7 @@ class AccountSummary:
     account: Account
     balance: Balance
     timeline: Timeline | None
+    next_instalment: object | None = None  # PlanInstalment of the active plan, if any
 
     @property
     def upcoming(self) -> list[TimelineItem]:
@@ -79,6 +87,10 @@ class AccountSummary:
 
 
 def account_summaries(accounts: list[Account], as_of: date) -> list[AccountSummary]:
-    """Balance (all accounts in one query) and timeline for each of a cardholder's accounts."""
+    """Balance, timeline and active plan's next instalment for each of a cardholder's
+    accounts; the number of queries does not grow with the number of accounts."""
     balances = balances_for(accounts, as_of)
-    return [AccountSummary(a, balances[a.id], load_timeline(a, as_of)) for a in accounts]
+    timelines = load_timelines(accounts, as_of)
+    instalments = load_next_instalments(accounts)
+    return [AccountSummary(a, balances[a.id], timelines.get(a.id), instalments.get(a.id))
+            for a in accounts]

@@ -20,23 +20,30 @@ class Pause:
 
 PauseProvider = Callable[[object, date], "Pause | None"]
 Candidates = Callable[[list], "set[int]"]
+Batch = Callable[[list, date], "dict[int, Pause]"]
 _providers: list[PauseProvider] = []
 _candidates: dict[PauseProvider, Candidates] = {}
+_batches: dict[PauseProvider, Batch] = {}
 
 
-def register(provider: PauseProvider = None, *, candidates: Candidates | None = None):
+def register(provider: PauseProvider = None, *, candidates: Candidates | None = None,
+             batch: Batch | None = None):
     """Add a provider; usable as a decorator (`@register` or `@register(candidates=...)`).
 
     Providers must be cheap and side-effect free. `candidates(account_ids)` is optional and
     for batch jobs: one query returning the ids, among `account_ids`, that the provider might
     pause on any day (e.g. every account with a plan or a contesting dispute, whatever its
     state); `pause_checker` then asks the provider only about those accounts.
+    `batch(accounts, as_of)` is optional and for pages listing several accounts: a fixed
+    number of queries answering, per account id, what the provider would (absent = None).
     """
     def add(fn):
         if fn not in _providers:
             _providers.append(fn)
         if candidates is not None:
             _candidates[fn] = candidates
+        if batch is not None:
+            _batches[fn] = batch
         return fn
     return add if provider is None else add(provider)
 
@@ -68,3 +75,29 @@ def escalation_pause(account, as_of: date) -> Pause | None:
         if pause is not None:
             return pause
     return None
+
+
+def pauses_for(accounts, as_of: date) -> dict[int, "Pause | None"]:
+    """`escalation_pause` for each of `accounts` on one day, keyed by account id.
+
+    Providers with a `batch` answer for all accounts at once; the others are asked per
+    account (narrowed by `candidates` when they offer it). First provider wins, as in
+    `escalation_pause`.
+    """
+    accounts = list(accounts)
+    answers: list[Callable[[object], "Pause | None"]] = []
+    ids = [a.id for a in accounts]
+    for provider in _providers:
+        if provider in _batches:
+            found = _batches[provider](accounts, as_of) if accounts else {}
+            answers.append(lambda a, found=found: found.get(a.id))
+        elif provider in _candidates:
+            narrowed = _candidates[provider](ids) if ids else set()
+            answers.append(lambda a, p=provider, n=narrowed:
+                           p(a, as_of) if a.id in n else None)
+        else:
+            answers.append(lambda a, p=provider: p(a, as_of))
+    result = {}
+    for account in accounts:
+        result[account.id] = next((p for p in (ask(account) for ask in answers) if p), None)
+    return result

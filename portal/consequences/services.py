@@ -2,6 +2,7 @@
 
 `timeline_for` is a fixed handful of queries whatever the history length: the balance, the
 policy in force, events, notices and stage moves (one each), plus the pause providers.
+`timelines_for` does the same for many accounts with the same number of queries.
 """
 from __future__ import annotations
 
@@ -9,19 +10,20 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from portal.balances.services import balance_of, today_for
+from portal.balances.services import balances_for, today_for
 from portal.consequences.engine import AccountDay
 from portal.consequences.models import ConsequenceEvent, Notice, StageChange
-from portal.consequences.pauses import escalation_pause
+from portal.consequences.pauses import pauses_for
 from portal.consequences.types import Timeline, TimelineItem
 from portal.domain.interest import daily_interest
 from portal.extensions import db
 from portal.policy.rules import Policy
-from portal.policy.services import UnknownProfile, policy_for, policy_version
+from portal.policy.services import UnknownProfile, policies_for, policy_version
 
 
-def _explanations(events, current: Policy):
-    cache = {(current.profile, current.version): current}
+def _explanations(current: Policy, cache: dict):
+    """Explanation lookup; `cache` (profile, version) -> Policy is shared across accounts."""
+    cache.setdefault((current.profile, current.version), current)
 
     def text(event) -> tuple[dict, str | None]:
         key = (event.policy_profile, event.policy_version)
@@ -35,9 +37,9 @@ def _explanations(events, current: Policy):
     return text
 
 
-def _past(account, policy, events, notices, stage_changes) -> list[TimelineItem]:
+def _past(account, policy, events, notices, stage_changes, cache) -> list[TimelineItem]:
     by_event = {n.consequence_event_id: n for n in notices if n.consequence_event_id}
-    text = _explanations(events, policy)
+    text = _explanations(policy, cache)
     items = []
     for e in events:
         explanation, rule = text(e)
@@ -99,17 +101,50 @@ def timeline_for(account, as_of: date | None = None) -> Timeline:
     escalation is paused; the dates then hold only once the pause ends.
     """
     as_of = as_of or today_for(account)
-    balance = balance_of(account, as_of)
-    policy = policy_for(account.policy_profile, as_of)
-    events = db.session.scalars(
-        select(ConsequenceEvent).where(ConsequenceEvent.account_id == account.id,
+    return timelines_for([account], as_of)[account.id]
+
+
+def _grouped(rows) -> dict[int, list]:
+    found: dict[int, list] = {}
+    for row in rows:
+        found.setdefault(row.account_id, []).append(row)
+    return found
+
+
+def timelines_for(accounts, as_of: date) -> dict[int, Timeline]:
+    """`timeline_for` for several accounts on one day, keyed by account id.
+
+    The number of queries does not grow with the number of accounts: balances, policies in
+    force, events, notices and stage moves are one query each, and the pause providers answer
+    in batch (see `portal.consequences.pauses.pauses_for`).
+    """
+    accounts = list(accounts)
+    if not accounts:
+        return {}
+    ids = [a.id for a in accounts]
+    balances = balances_for(accounts, as_of)
+    policies = policies_for({a.policy_profile for a in accounts}, as_of)
+    events = _grouped(db.session.scalars(
+        select(ConsequenceEvent).where(ConsequenceEvent.account_id.in_(ids),
                                        ConsequenceEvent.occurred_on <= as_of)
-        .order_by(ConsequenceEvent.occurred_on, ConsequenceEvent.id)).all()
-    notices = notices_for(account, as_of)
-    stage_changes = db.session.scalars(
-        select(StageChange).where(StageChange.account_id == account.id,
+        .order_by(ConsequenceEvent.occurred_on, ConsequenceEvent.id)))
+    notices = _grouped(db.session.scalars(
+        select(Notice).where(Notice.account_id.in_(ids), Notice.issued_on <= as_of)
+        .order_by(Notice.issued_on.desc(), Notice.id.desc())))
+    stage_changes = _grouped(db.session.scalars(
+        select(StageChange).where(StageChange.account_id.in_(ids),
                                   StageChange.changed_on <= as_of)
-        .order_by(StageChange.changed_on)).all()
+        .order_by(StageChange.changed_on)))
+    pauses = pauses_for(accounts, as_of)
+    cache: dict = {}
+    return {a.id: _timeline(a, as_of, balances[a.id], policies[a.policy_profile],
+                            events.get(a.id, []), notices.get(a.id, []),
+                            stage_changes.get(a.id, []), pauses.get(a.id), cache)
+            for a in accounts}
+
+
+def _timeline(account, as_of, balance, policy, events, notices, stage_changes,
+              pause, cache) -> Timeline:
     recorded = {e.kind for e in events if e.cycle == account.oldest_unpaid_due_date}
     upcoming = _upcoming(account, policy, balance, recorded, as_of)
     next_consequence = next((i for i in upcoming if i.kind != "stage"), None)
@@ -119,8 +154,9 @@ def timeline_for(account, as_of: date | None = None) -> Timeline:
     return Timeline(
         account_id=account.id, as_of=as_of, currency=account.currency,
         days_late=balance.days_past_due, overdue=balance.overdue, pay_by=pay_by,
-        past=_past(account, policy, events, notices, stage_changes), upcoming=upcoming,
-        pause=escalation_pause(account, as_of), stage=policy.stage_for(balance.days_past_due),
+        past=_past(account, policy, events, notices, stage_changes, cache),
+        upcoming=upcoming,
+        pause=pause, stage=policy.stage_for(balance.days_past_due),
         policy_profile=policy.profile, policy_version=policy.version)
 
 

@@ -175,7 +175,33 @@ def _accounts_with_plans(account_ids: list) -> set[int]:
         Plan.account_id.in_(account_ids), Plan.started_on.is_not(None))))
 
 
-@register(candidates=_accounts_with_plans)
+def _plan_pauses(accounts, as_of: date) -> dict[int, Pause]:
+    """`plan_pause` for many accounts in one query."""
+    rows = db.session.scalars(select(Plan).where(
+        Plan.account_id.in_([a.id for a in accounts]), Plan.status == PlanStatus.ACTIVE,
+        Plan.started_on <= as_of))
+    return {p.account_id: Pause(reason="plan", since=p.started_on, reference=str(p.id))
+            for p in rows}
+
+
+def next_instalments_for(accounts) -> dict[int, PlanInstalment]:
+    """The oldest unpaid instalment of each account's active plan, keyed by account id
+    (accounts without an active plan are absent). One query whatever the number of accounts."""
+    ids = [a.id for a in accounts]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Plan.account_id, PlanInstalment).join(Plan, PlanInstalment.plan_id == Plan.id)
+        .where(Plan.account_id.in_(ids), Plan.status == PlanStatus.ACTIVE,
+               PlanInstalment.status != InstalmentStatus.PAID)
+        .order_by(Plan.account_id, PlanInstalment.seq))
+    found: dict[int, PlanInstalment] = {}
+    for account_id, instalment in rows:
+        found.setdefault(account_id, instalment)
+    return found
+
+
+@register(candidates=_accounts_with_plans, batch=_plan_pauses)
 def plan_pause(account, as_of: date) -> Pause | None:
     """Escalation is paused while the account has an active plan that started by `as_of`."""
     plan = db.session.scalar(select(Plan).where(

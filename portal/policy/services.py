@@ -94,6 +94,25 @@ def policy_for(profile: str, as_of: date) -> Policy:
     return _shipped_policy(profile)
 
 
+def policies_for(profiles, as_of: date) -> dict[str, Policy]:
+    """`policy_for` for several profiles in one query, keyed by profile.
+
+    Raises UnknownProfile as `policy_for` does.
+    """
+    profiles = sorted(set(profiles))
+    if not profiles:
+        return {}
+    rows = db.session.scalars(
+        select(PolicyVersion)
+        .where(PolicyVersion.profile.in_(profiles), PolicyVersion.effective_from <= as_of)
+        .order_by(PolicyVersion.profile, PolicyVersion.version.desc())).all()
+    found: dict[str, Policy] = {}
+    for row in rows:
+        if row.profile not in found:
+            found[row.profile] = _to_policy(row)
+    return {p: found.get(p) or _shipped_policy(p) for p in profiles}
+
+
 def policy_version(profile: str, version: int) -> Policy:
     """One version, in force or not (old versions stay readable)."""
     if version == SHIPPED_VERSION:
