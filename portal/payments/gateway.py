@@ -7,6 +7,7 @@ that creates something passes an idempotency key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import stripe
 from flask import current_app
@@ -46,6 +47,7 @@ class Intent:
     failure_message: str | None = None
     payment_method: str | None = None
     card_last4: str | None = None
+    succeeded_at: datetime | None = None  # when the provider reported success (event time)
 
 
 def intent_from_object(obj) -> Intent:

@@ -6,18 +6,21 @@ reversal is keyed by its external reference.
 """
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from sqlalchemy import func, select
 
 from portal.accounts.models import Component, EntryKind, LedgerEntry
 from portal.audit.services import record
 from portal.balances.services import balance_of, today_for
 from portal.domain.allocation import UNAPPLIED
+from portal.domain.dates import local_date
 from portal.extensions import db
 from portal.payments import notify, plan_link
 from portal.payments.models import Payment, PaymentReversal, ReversalKind
 from portal.payments.rules import REVERSAL_ORDER, payment_split, plan_unwind, reversal_split
 from portal.payments.states import PAYMENT_MACHINE, PaymentStatus
-from portal.timeutil import utcnow
+from portal.timeutil import as_aware, utcnow
 
 S = PaymentStatus
 
@@ -34,20 +37,31 @@ def _source(payment: Payment, part: str) -> str:
     return f"payment:{payment.id}:{part}"
 
 
-def post_success(payment: Payment) -> bool:
+def posting_date(account, succeeded_at: datetime | None = None) -> date:
+    """The cardholder's calendar day on which the provider reported success (else now): a
+    payment at 23:30 in Shanghai whose webhook arrives after midnight counts for that day.
+    Never later than the cardholder's today."""
+    today = today_for(account)
+    if succeeded_at is None:
+        return today
+    return min(today, local_date(as_aware(succeeded_at), account.cardholder.timezone))
+
+
+def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool:
     """Post a payment the provider reported as succeeded: ledger entries (kind payment, one per
     component, fees then interest then principal, any excess as a principal credit), the plan's
     instalments, a receipt number, an audit event and a confirmation in the outbox.
 
     Call with the payment locked (`lock_payment`). Returns False, changing nothing, if it was
-    already posted. Flushes; the caller commits.
+    already posted. Flushes; the caller commits. The entries take effect on `posting_date`
+    of `succeeded_at` (the provider's success time; default: now).
     """
     if payment.status in (S.SUCCEEDED, S.REFUNDED):
         return False
     before = payment.status.value
     PAYMENT_MACHINE.check(payment.status, S.SUCCEEDED)
     account = payment.account
-    paid_on = today_for(account)
+    paid_on = posting_date(account, succeeded_at)
     balance = balance_of(account, paid_on)
     split = payment_split(payment.amount, {"fee": int(balance.fees), "interest": int(balance.interest),
                                            "principal": int(balance.principal)})

@@ -179,7 +179,7 @@ def apply_intent(payment: Payment, intent: Intent) -> Payment:
             record("payment.amount_mismatch", subject=payment,
                    after={"provider_amount": intent.amount, "amount": payment.amount})
             return payment
-        post_success(payment)
+        post_success(payment, succeeded_at=intent.succeeded_at)
         return payment
     before = payment.status.value
     payment.status = target

@@ -6,6 +6,9 @@ processed as new.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, timezone
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -40,7 +43,15 @@ def handle_event(event: dict, provider: str | None = None) -> str:
     handler = _HANDLERS.get(event.get("type"))
     if handler is None:
         return "ignored"
-    return "processed" if handler(obj) else "ignored"
+    return "processed" if handler(obj, _event_time(event)) else "ignored"
+
+
+def _event_time(event: dict) -> datetime | None:
+    """When the provider says the event happened (Stripe's `created`, Unix seconds)."""
+    created = event.get("created")
+    if isinstance(created, bool) or not isinstance(created, (int, float)) or created <= 0:
+        return None
+    return datetime.fromtimestamp(int(created), timezone.utc)
 
 
 def _payment_for(intent_ref: str | None, metadata: dict | None = None) -> Payment | None:
@@ -54,8 +65,8 @@ def _payment_for(intent_ref: str | None, metadata: dict | None = None) -> Paymen
     return None
 
 
-def _on_intent(obj: dict) -> bool:
-    intent = intent_from_object(obj)
+def _on_intent(obj: dict, created: datetime | None = None) -> bool:
+    intent = replace(intent_from_object(obj), succeeded_at=created)
     payment = _payment_for(intent.ref, intent.metadata)
     if payment is None:
         return False
@@ -67,7 +78,7 @@ def _refund_kind_total(payment: Payment) -> int:
     return sum(r.amount for r in payment.reversals if r.kind == ReversalKind.REFUND)
 
 
-def _on_charge_refunded(obj: dict) -> bool:
+def _on_charge_refunded(obj: dict, created: datetime | None = None) -> bool:
     payment = _payment_for(obj.get("payment_intent"), obj.get("metadata"))
     if payment is None:
         return False
@@ -80,7 +91,7 @@ def _on_charge_refunded(obj: dict) -> bool:
     return True
 
 
-def _on_dispute(obj: dict) -> bool:
+def _on_dispute(obj: dict, created: datetime | None = None) -> bool:
     payment = _payment_for(obj.get("payment_intent"), obj.get("metadata"))
     if payment is None:
         return False

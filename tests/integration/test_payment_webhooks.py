@@ -104,7 +104,7 @@ def test_crash_between_provider_success_and_commit_is_healed_by_reconciliation(
 
     _succeed_at_provider(started)
 
-    def crash(payment):
+    def crash(payment, *args, **kwargs):
         raise RuntimeError("worker killed")
 
     monkeypatch.setattr(services, "post_success", crash)
