@@ -10,7 +10,7 @@ from portal.core.nav import staff_entry
 from portal.disputes import access, labels, routing
 from portal.disputes.forms import MemberForm, RuleForm
 from portal.disputes.models import DisputeQueue, DisputeRoutingRule, StaffLanguage
-from portal.domain.money import MoneyError, parse_major
+from portal.domain.money import MoneyError, parse_major, precision, to_major
 from portal.disputes.views import template_helpers
 from portal.extensions import db
 from portal.staff.models import StaffUser
@@ -19,8 +19,6 @@ bp = Blueprint("dispute_admin", __name__, url_prefix="/staff/disputes/setup")
 bp.context_processor(template_helpers)
 staff_entry("dispute_admin.rules", _l("Dispute routing"), access.RULE_EDITORS, order=35)
 EDITORS = access.RULE_EDITORS
-# Rule bounds are typed in major units with two decimals, like the currencies we serve.
-RULE_AMOUNT_CURRENCY = "USD"
 
 
 def _queues():
@@ -28,15 +26,14 @@ def _queues():
     return db.session.scalars(select(DisputeQueue).order_by(DisputeQueue.id)).all()
 
 
-def _major(value):
-    from portal.domain.money import to_major
-
-    return "" if value is None else str(to_major(value, RULE_AMOUNT_CURRENCY))
+def _major(value, currency):
+    """A bound in major units of its currency, as typed in the form (1000.00 CNY, 1000 JPY)."""
+    return "" if value is None or not currency else str(to_major(value, currency))
 
 
 def _render_rules(form, editing=None, status=200):
     return render_template("disputes/staff/rules.html", form=form, rules=routing.all_rules(),
-                           editing=editing, labels=labels, major=_major), status
+                           editing=editing, labels=labels), status
 
 
 def _rule_form(rule=None):
@@ -45,20 +42,43 @@ def _rule_form(rule=None):
     return form
 
 
-def _save(form, rule):
-    try:
-        low = parse_major(form.min_amount.data, RULE_AMOUNT_CURRENCY) if form.min_amount.data else None
-        high = parse_major(form.max_amount.data, RULE_AMOUNT_CURRENCY) if form.max_amount.data else None
-    except MoneyError:
-        form.min_amount.errors.append(_("Enter amounts like 1000.00."))
+def _bounds(form):
+    """(currency, low, high) in minor units of the rule's currency, or None with form errors."""
+    currency = (form.currency.data or "").strip().upper() or None
+    typed = [(field, (field.data or "").strip()) for field in (form.min_amount, form.max_amount)]
+    if currency is not None:
+        try:
+            precision(currency)
+        except MoneyError:
+            form.currency.errors.append(_("Enter a currency code such as CNY, USD or JPY."))
+            return None
+    if any(text for _field, text in typed) and currency is None:
+        form.currency.errors.append(_("Say which currency the amounts are in."))
         return None
+    amounts = []
+    for field, text in typed:
+        try:
+            amounts.append(parse_major(text, currency) if text else None)
+        except MoneyError:
+            example = _major(1000 * 10 ** precision(currency), currency)
+            field.errors.append(_("Enter an amount in %(currency)s like %(example)s.",
+                                  currency=currency, example=example))
+            return None
+    return currency, amounts[0], amounts[1]
+
+
+def _save(form, rule):
+    bounds = _bounds(form)
+    if bounds is None:
+        return None
+    currency, low, high = bounds
     if low is not None and high is not None and low > high:
         form.max_amount.errors.append(_("The largest amount must not be below the smallest."))
         return None
     saved = routing.save_rule(rule, priority=form.priority.data,
                               category=form.category.data or None,
                               language=form.language.data or None, min_amount=low,
-                              max_amount=high, queue_id=form.queue.data)
+                              max_amount=high, queue_id=form.queue.data, currency=currency)
     db.session.commit()
     flash(_("The routing rule has been saved."), "success")
     return saved
@@ -87,7 +107,9 @@ def edit_rule(rule_id):
     if not form.is_submitted():
         form.priority.data, form.category.data = rule.priority, rule.category or ""
         form.language.data, form.queue.data = rule.language or "", rule.queue_id
-        form.min_amount.data, form.max_amount.data = _major(rule.min_amount), _major(rule.max_amount)
+        form.min_amount.data = _major(rule.min_amount, rule.currency)
+        form.max_amount.data = _major(rule.max_amount, rule.currency)
+        form.currency.data = rule.currency or ""
     return _render_rules(form, rule, 400 if form.errors else 200)
 
 

@@ -105,6 +105,7 @@ class RuleForm(FlaskForm):
                            choices=any_choice(labels.LANGUAGE_LABELS.items()))
     min_amount = StringField(_l("Smallest amount"), validators=[Optional()])
     max_amount = StringField(_l("Largest amount"), validators=[Optional()])
+    currency = StringField(_l("Currency of the amounts"), validators=[Optional(), Length(max=3)])
     queue = SelectField(_l("Queue"), coerce=int)
     submit = SubmitField(_l("Save rule"))
 

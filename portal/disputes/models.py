@@ -47,6 +47,9 @@ class DisputeRoutingRule(db.Model):
         CheckConstraint("min_amount IS NULL OR min_amount >= 0", name="min_not_negative"),
         CheckConstraint("min_amount IS NULL OR max_amount IS NULL OR min_amount <= max_amount",
                         name="min_not_above_max"),
+        # amounts are minor units of one currency: a bound without its currency means nothing
+        CheckConstraint("currency IS NOT NULL OR (min_amount IS NULL AND max_amount IS NULL)",
+                        name="bounds_have_currency"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +58,8 @@ class DisputeRoutingRule(db.Model):
     language: Mapped[str | None] = mapped_column(String(16))
     min_amount: Mapped[int | None] = mapped_column(BigInteger)
     max_amount: Mapped[int | None] = mapped_column(BigInteger)
+    # ISO 4217 code of the bounds; the rule then matches only disputes in this currency.
+    currency: Mapped[str | None] = mapped_column(String(3))
     queue_id: Mapped[int] = mapped_column(ForeignKey("dispute_queue.id"))
 
     queue: Mapped[DisputeQueue] = relationship(lazy="joined")
@@ -106,6 +111,26 @@ class Dispute(db.Model):
         order_by="DisputeMessage.id", back_populates="dispute")
     attachments: Mapped[list[DisputeAttachment]] = relationship(order_by="DisputeAttachment.id")
     entries: Mapped[list[DisputeEntry]] = relationship(order_by="DisputeEntry.ledger_entry_id")
+    pauses: Mapped[list[DisputeSlaPause]] = relationship(order_by="DisputeSlaPause.id")
+
+
+class DisputeSlaPause(db.Model):
+    """A stretch of time the dispute waited for the cardholder (status awaiting_customer): the
+    SLA clock stood still, and the open office time in it was added to the deadlines."""
+
+    __tablename__ = "dispute_sla_pause"
+    __table_args__ = (
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
+        CheckConstraint("business_seconds IS NULL OR business_seconds >= 0",
+                        name="business_seconds_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # open office time in the pause, added to the deadlines when it ended
+    business_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 class DisputeEntry(db.Model):
@@ -129,6 +154,8 @@ class DisputeMessage(db.Model):
     body: Mapped[str] = mapped_column(Text)
     # False: an internal note, never shown to the cardholder.
     customer_visible: Mapped[bool] = mapped_column(Boolean)
+    # A step legal recorded (data.LEGAL_STEPS), always an internal note.
+    legal_step: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     dispute: Mapped[Dispute] = relationship(back_populates="messages")

@@ -79,13 +79,15 @@ def pick_agent(queue: DisputeQueue, language: str, *, exclude: int | None = None
     return choose_agent(agents, language, exclude_collectors=queue.managers_only)
 
 
-def route(category: str, language: str, amount: int | None) -> tuple[DisputeQueue, int | None]:
-    """(queue, agent id or None) for a new dispute, by the rules in priority order."""
+def route(category: str, language: str, amount: int | None,
+          currency: str | None = None) -> tuple[DisputeQueue, int | None]:
+    """(queue, agent id or None) for a new dispute, by the rules in priority order. `amount`
+    is in minor units of `currency`; a rule with amount bounds matches only its currency."""
     queues = ensure_defaults()
     by_id = {q.id: q for q in queues.values()}
     rules = [Rule(r.id, r.priority, r.category, r.language, r.min_amount, r.max_amount,
-                  r.queue_id) for r in all_rules()]
-    matched = match_rule(rules, category, language, amount)
+                  r.queue_id, r.currency) for r in all_rules()]
+    matched = match_rule(rules, category, language, amount, currency)
     if category == "conduct_complaint":
         # whatever the rules say, a complaint about conduct lands where managers look
         conduct = [q for q in queues.values() if q.managers_only]
@@ -101,14 +103,19 @@ def route(category: str, language: str, amount: int | None) -> tuple[DisputeQueu
 # --- editing (collections_manager, admin) --------------------------------------------------
 
 def save_rule(rule: DisputeRoutingRule | None, *, priority, category, language, min_amount,
-              max_amount, queue_id) -> DisputeRoutingRule:
-    """Create or change a routing rule; the change is audited with before and after."""
+              max_amount, queue_id, currency=None) -> DisputeRoutingRule:
+    """Create or change a routing rule; the change is audited with before and after. Amount
+    bounds are minor units of `currency`, which they require (the schema refuses bounds
+    without one)."""
+    if (min_amount is not None or max_amount is not None) and not currency:
+        raise ValueError("bounds_need_currency")
     before = _rule_dict(rule) if rule else None
     if rule is None:
         rule = DisputeRoutingRule()
         db.session.add(rule)
     rule.priority, rule.category, rule.language = priority, category, language
     rule.min_amount, rule.max_amount, rule.queue_id = min_amount, max_amount, queue_id
+    rule.currency = currency or None
     db.session.flush()
     record("dispute.rule_saved", subject=rule, before=before, after=_rule_dict(rule))
     return rule
@@ -124,7 +131,7 @@ def delete_rule(rule: DisputeRoutingRule) -> None:
 def _rule_dict(rule: DisputeRoutingRule) -> dict:
     return {"priority": rule.priority, "category": rule.category, "language": rule.language,
             "min_amount": rule.min_amount, "max_amount": rule.max_amount,
-            "queue_id": rule.queue_id}
+            "currency": rule.currency, "queue_id": rule.queue_id}
 
 
 def set_membership(queue: DisputeQueue, staff: StaffUser, member: bool) -> None:

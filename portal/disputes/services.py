@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.accounts.models import EntryKind, LedgerEntry
 from portal.audit.services import record
 from portal.balances.services import balance_of
-from portal.disputes import data, labels, routing, uploads
+from portal.disputes import data, labels, routing, sla, uploads
 from portal.disputes.models import Dispute, DisputeAttachment, DisputeEntry, DisputeMessage
 from portal.disputes.rules import DisputeStatus, TERMINAL, is_contesting, sla_deadlines, transition
 from portal.extensions import db
@@ -79,7 +79,7 @@ def raise_dispute(cardholder, account, *, category, amount, entry_ids, descripti
     checked = uploads.check_files(files)
     now = now or utcnow()
     language = cardholder.locale if cardholder.locale in labels.LANGUAGE_LABELS else "en"
-    queue, assignee = routing.route(category, language, contested)
+    queue, assignee = routing.route(category, language, contested, account.currency)
     deadlines = sla_deadlines(account.policy_profile, category, now)
     dispute = Dispute(account_id=account.id, cardholder_id=cardholder.id, category=category,
                       status=DisputeStatus.OPEN, contested_amount=contested,
@@ -129,13 +129,14 @@ def change_status(dispute, target: DisputeStatus, *, action: str, details=None) 
     dispute.status = transition(before, target)
     now = utcnow()
     dispute.updated_at = now
+    clock = sla.on_status_change(dispute, before, target, now)  # paused while waiting for them
     if target == DisputeStatus.ACKNOWLEDGED and dispute.acknowledged_at is None:
         dispute.acknowledged_at = now
     if target in TERMINAL:
         dispute.closed_at = now
     db.session.flush()
     record(action, subject=dispute, before={"status": before.value},
-           after={"status": target.value, **(details or {})})
+           after={"status": target.value, **clock, **(details or {})})
     notify(dispute)
 
 

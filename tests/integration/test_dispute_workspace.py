@@ -113,11 +113,13 @@ def test_manager_adds_edits_and_deletes_a_routing_rule(client, login_as, make_st
     rules_page = "/staff/disputes/setup/rules"
     response = client.post(rules_page, data={
         "csrf_token": csrf(client, rules_page), "priority": "1", "category": "wrong_amount",
-        "language": "", "min_amount": "1000.00", "max_amount": "", "queue": str(queue("fraud").id)})
+        "language": "", "min_amount": "1000.00", "max_amount": "", "currency": "cny",
+        "queue": str(queue("fraud").id)})
     assert response.status_code == 302
     rule = _db.session.scalars(select(DisputeRoutingRule).where(
         DisputeRoutingRule.priority == 1)).one()
     assert rule.min_amount == 100_000 and rule.category == "wrong_amount"
+    assert rule.currency == "CNY"
     rule_id = rule.id
     assert raise_dispute(make_account(), amount=150_000).queue.code == "fraud"
     assert raise_dispute(make_account(), amount=5_000).queue.code == "billing"
@@ -138,9 +140,70 @@ def test_rule_with_bounds_the_wrong_way_round_is_refused(client, login_as, make_
     page = "/staff/disputes/setup/rules"
     response = client.post(page, data={
         "csrf_token": csrf(client, page), "priority": "5", "category": "", "language": "",
-        "min_amount": "500", "max_amount": "100", "queue": str(queue("billing").id)})
+        "min_amount": "500", "max_amount": "100", "currency": "CNY",
+        "queue": str(queue("billing").id)})
     assert response.status_code == 400
     assert "must not be below the smallest" in response.get_data(as_text=True)
+
+
+def rule_form(client, page, **fields):
+    data = {"csrf_token": csrf(client, page), "priority": "1", "category": "wrong_amount",
+            "language": "", "min_amount": "", "max_amount": "", "currency": "",
+            "queue": str(queue("fraud").id)}
+    data.update(fields)
+    return client.post(page, data=data)
+
+
+def test_yen_bounds_are_read_without_decimals_and_route_only_yen_disputes(
+        client, login_as, make_staff, make_account):
+    login_as(client, make_staff("collections_manager"))
+    page = "/staff/disputes/setup/rules"
+    assert rule_form(client, page, min_amount="100000", currency="JPY").status_code == 302
+    rule = _db.session.scalars(select(DisputeRoutingRule).where(
+        DisputeRoutingRule.priority == 1)).one()
+    assert (rule.min_amount, rule.currency) == (100_000, "JPY")  # 100,000 yen, not 1,000.00
+    html = client.get(page).get_data(as_text=True)
+    assert "100,000" in html and "1,000.00" not in html
+    edit = client.get(f"{page}/{rule.id}").get_data(as_text=True)
+    assert 'value="100000"' in edit and 'value="JPY"' in edit
+    yen = make_account(currency="JPY", principal=500_000)
+    assert raise_dispute(yen, amount=150_000).queue.code == "fraud"
+    assert raise_dispute(yen, amount=99_999).queue.code == "billing"
+    # the same minor-unit amount in yuan (1,500.00 CNY) is not in a yen rule's range
+    assert raise_dispute(make_account(currency="CNY"), amount=150_000).queue.code == "billing"
+
+
+def test_decimals_a_currency_does_not_have_are_refused(client, login_as, make_staff):
+    login_as(client, make_staff("admin"))
+    page = "/staff/disputes/setup/rules"
+    response = rule_form(client, page, min_amount="1000.50", currency="JPY")
+    assert response.status_code == 400
+    assert "Enter an amount in JPY like 1000." in response.get_data(as_text=True)
+    assert _db.session.scalars(select(DisputeRoutingRule).where(
+        DisputeRoutingRule.priority == 1)).first() is None
+
+
+def test_bounds_without_a_currency_or_with_an_unknown_one_are_refused(client, login_as,
+                                                                      make_staff):
+    login_as(client, make_staff("admin"))
+    page = "/staff/disputes/setup/rules"
+    missing = rule_form(client, page, min_amount="1000.00")
+    assert missing.status_code == 400
+    assert "Say which currency the amounts are in." in missing.get_data(as_text=True)
+    unknown = rule_form(client, page, min_amount="1000.00", currency="XYZ")
+    assert unknown.status_code == 400
+    assert "Enter a currency code such as CNY, USD or JPY." in unknown.get_data(as_text=True)
+    assert rule_form(client, page, category="hardship_other").status_code == 302  # no bounds
+
+
+def test_the_database_refuses_bounds_without_a_currency(db):
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    _db.session.add(DisputeRoutingRule(priority=1, min_amount=100, queue_id=queue("billing").id))
+    with pytest.raises(IntegrityError):
+        _db.session.flush()
+    _db.session.rollback()
 
 
 def test_admin_puts_an_agent_in_a_queue_with_languages(client, login_as, make_staff):
