@@ -13,13 +13,14 @@ from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
 from portal.balances.services import balance_of
 from portal.domain.schedule import Instalment
 from portal.extensions import db
+from portal.outbox.models import MessageKind
 from portal.outbox.services import queue_email, queue_sms
 from portal.plans import agreement
 from portal.plans.models import Plan, PlanInstalment, PlanStatus
 from portal.plans.offers import Decision, PlanSpec, Terms, decide
 from portal.plans.rules import PlanPolicy
 from portal.plans.services import (
-    active_plan, history_for, open_proposal, owed_for, plan_policy, set_status,
+    active_plan, history_for, latest_statement, open_proposal, owed_for, plan_policy, set_status,
 )
 from portal.timeutil import utcnow
 
@@ -118,6 +119,7 @@ def submit(account: Account, spec: PlanSpec, consent: Consent, *, source: str, t
     _record_consent(plan, consent)
     db.session.add(plan)
     db.session.flush()
+    statement = statement or latest_statement(account)  # a statement left without a plan
     if statement is not None:
         statement.plan_id = plan.id
     from portal.audit.services import record
@@ -303,11 +305,21 @@ MESSAGES = {
 }
 
 
+# Contact rules per message (portal/contact): a broken plan is a collection message; replies
+# to a proposal and the completion note are service messages; the confirmation answers the
+# cardholder's own acceptance (or a reviewer's approval of their proposal) and goes at once.
+KINDS = {"plan_broken": MessageKind.COLLECTION, "plan_countered": MessageKind.SERVICE,
+         "plan_rejected": MessageKind.SERVICE, "plan_completed": MessageKind.SERVICE}
+
+
 def notify(plan: Plan, purpose: str) -> None:
     holder = plan.account.cardholder
     with force_locale(holder.locale or "en"):
         subject, body = MESSAGES[purpose]()
+    kind = KINDS.get(purpose, MessageKind.TRANSACTIONAL)
     if holder.email:
-        queue_email(holder.email, subject, body, purpose=purpose, cardholder_id=holder.id)
+        queue_email(holder.email, subject, body, purpose=purpose, cardholder_id=holder.id,
+                    kind=kind, account_id=plan.account_id)
     elif holder.phone:
-        queue_sms(holder.phone, body, purpose=purpose, cardholder_id=holder.id)
+        queue_sms(holder.phone, body, purpose=purpose, cardholder_id=holder.id, kind=kind,
+                  account_id=plan.account_id)

@@ -104,7 +104,19 @@ def offers(account_id):
                                                history)
     return render_template("plans/offers.html", account=account, offers=offer_list,
                            blocked=[reason_text(r, account.currency) for r in blocked],
-                           balance=balance_of(account, today), spec_args=spec_args)
+                           balance=balance_of(account, today), spec_args=spec_args,
+                           statement_day=_statement_day(account))
+
+
+def _statement_day(account) -> date | None:
+    """The cardholder's day of their latest statement not yet used by a plan, if any."""
+    from portal.domain.dates import local_date
+    from portal.timeutil import as_aware
+
+    statement = services.latest_statement(account)
+    if statement is None:
+        return None
+    return local_date(as_aware(statement.created_at), account.cardholder.timezone)
 
 
 @bp.route("/accounts/<int:account_id>/plans/propose", methods=["GET", "POST"])

@@ -17,8 +17,8 @@ from portal.consequences.pauses import Pause, register
 from portal.domain.allocation import allocate_to_instalments
 from portal.extensions import db
 from portal.plans.models import (
-    AGREED_STATUSES, INSTALMENT_MACHINE, PLAN_MACHINE, InstalmentStatus, Plan, PlanInstalment,
-    PlanStatus,
+    AGREED_STATUSES, INSTALMENT_MACHINE, PLAN_MACHINE, HardshipStatement, InstalmentStatus, Plan,
+    PlanInstalment, PlanStatus,
 )
 from portal.plans.offers import History, Owed
 from portal.plans.rules import PlanPolicy, parse_plans_section
@@ -52,6 +52,14 @@ def history_for(account: Account, today: date) -> History:
     broken = db.session.scalar(select(func.max(Plan.broken_on)).where(
         Plan.account_id == account.id))
     return History(plans_last_12_months=count, last_broken_on=broken)
+
+
+def latest_statement(account: Account) -> HardshipStatement | None:
+    """The account's newest income-and-expenditure statement not yet attached to a plan: a
+    plan proposed later (from an offer or the cardholder's own terms) carries it."""
+    return db.session.scalar(select(HardshipStatement).where(
+        HardshipStatement.account_id == account.id, HardshipStatement.plan_id.is_(None))
+        .order_by(HardshipStatement.id.desc()).limit(1))
 
 
 def plans_of(account: Account) -> list[Plan]:
