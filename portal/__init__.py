@@ -77,6 +77,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.plans.blueprint import blueprints as plan_blueprints
     for blueprint in plan_blueprints():
         app.register_blueprint(blueprint)
+    from portal.contact.routes import bp as contact_bp
+    app.register_blueprint(contact_bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -20,3 +20,5 @@ def register(app):
     import portal.plans.cli  # noqa: F401  (adds `flask jobs plans` to the jobs group)
     from portal.disputes.cli import disputes_cli
     app.cli.add_command(disputes_cli)
+    from portal.contact.cli import contact_cli
+    app.cli.add_command(contact_cli)

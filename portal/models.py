@@ -9,3 +9,4 @@ from portal.payments.models import AutopayMandate, Payment, PaymentReversal, San
 from portal.policy.models import PolicyVersion  # noqa: F401
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent, Notice, StageChange  # noqa: F401
 from portal.plans.models import HardshipStatement, Plan, PlanInstalment, ProofDocument  # noqa: F401
+from portal.contact.models import ContactPreference  # noqa: F401

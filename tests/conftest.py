@@ -75,11 +75,14 @@ def app(tmp_path_factory):
         "UPLOAD_DIR": str(root / "uploads"),
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": None,
+        # Contact rules judge "now" by this pinned daytime moment (09:00 Shanghai, 20:00 New
+        # York), so tests do not depend on when they run; contact tests move it.
+        "CONTACT_NOW": "2026-11-28T01:00:00+00:00",
     })
     with application.app_context():
         from flask_migrate import upgrade
 
-        upgrade()  # the real migrations, from empty: the models must match them
+        upgrade(revision="heads")  # the real migrations, from empty: the models must match them
 
     application.test_client_class = FreshContextClient
     return application

@@ -15,6 +15,7 @@ from portal.disputes import data, labels, routing, sla, uploads
 from portal.disputes.models import Dispute, DisputeAttachment, DisputeEntry, DisputeMessage
 from portal.disputes.rules import DisputeStatus, TERMINAL, is_contesting, sla_deadlines, transition
 from portal.extensions import db
+from portal.outbox.models import MessageKind
 from portal.outbox.services import queue_email, queue_sms
 from portal.timeutil import utcnow
 
@@ -97,7 +98,7 @@ def raise_dispute(cardholder, account, *, category, amount, entry_ids, descripti
         "category": category, "contested_amount": contested, "currency": dispute.currency,
         "entries": [e.id for e in entries], "queue": queue.code, "assignee_id": assignee,
         "attachments": len(checked)})
-    notify(dispute)
+    notify(dispute, MessageKind.TRANSACTIONAL)  # acknowledges the cardholder's own action
     return dispute
 
 
@@ -137,7 +138,8 @@ def change_status(dispute, target: DisputeStatus, *, action: str, details=None) 
     db.session.flush()
     record(action, subject=dispute, before={"status": before.value},
            after={"status": target.value, **clock, **(details or {})})
-    notify(dispute)
+    notify(dispute, MessageKind.TRANSACTIONAL if action in _CARDHOLDER_ACTIONS
+           else MessageKind.SERVICE)
 
 
 def customer_reply(dispute, cardholder, body, files=()) -> None:
@@ -163,7 +165,12 @@ def withdraw(dispute, cardholder) -> None:
                   details={"by_cardholder": cardholder.id})
 
 
-def notify(dispute) -> None:
+# Status changes the cardholder caused are told at once; staff changes are service messages
+# (quiet hours and opt-outs apply; never a collection hold: they are about the dispute).
+_CARDHOLDER_ACTIONS = {"dispute.withdrawn", "dispute.documents_received"}
+
+
+def notify(dispute, kind=MessageKind.SERVICE) -> None:
     """Queue an email (or text) telling the cardholder the dispute's status, in their language."""
     holder = dispute.cardholder
     locale = holder.locale if holder.locale in labels.LANGUAGE_LABELS else "en"
@@ -174,6 +181,8 @@ def notify(dispute) -> None:
                  "to read the messages and see what happens next.",
                  ref=f"D-{dispute.id}", status=status)
     if holder.email:
-        queue_email(holder.email, subject, body, purpose="dispute", cardholder_id=holder.id)
+        queue_email(holder.email, subject, body, purpose="dispute", cardholder_id=holder.id,
+                    kind=kind, account_id=dispute.account_id)
     elif holder.phone:
-        queue_sms(holder.phone, body, purpose="dispute", cardholder_id=holder.id)
+        queue_sms(holder.phone, body, purpose="dispute", cardholder_id=holder.id, kind=kind,
+                  account_id=dispute.account_id)

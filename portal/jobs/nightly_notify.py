@@ -4,11 +4,15 @@ from __future__ import annotations
 from flask_babel import force_locale, gettext as _
 
 from portal.audit.services import record
+from portal.outbox.models import MessageKind
 from portal.outbox.services import queue_email, queue_sms
 
 
 def announce_notices(notices: list[dict]) -> None:
-    """Queue a short email and text saying a letter is ready (no amounts, no threats)."""
+    """Queue a short email and text saying a letter is ready (no amounts, no threats).
+
+    Collection messages: the contact rules hold them until the cardholder's morning, and
+    skip them for opted-out channels, accounts on a dispute hold and over the cap."""
     from portal.accounts.models import Account
     from portal.extensions import db
 
@@ -21,9 +25,11 @@ def announce_notices(notices: list[dict]) -> None:
                      "when you sign in to the card repayment portal.", last4=account.card_last4)
         if holder.email:
             queue_email(holder.email, subject, body, purpose="notice_available",
-                        cardholder_id=holder.id)
+                        cardholder_id=holder.id, kind=MessageKind.COLLECTION,
+                        account_id=account.id)
         if holder.phone:
-            queue_sms(holder.phone, body, purpose="notice_available", cardholder_id=holder.id)
+            queue_sms(holder.phone, body, purpose="notice_available", cardholder_id=holder.id,
+                      kind=MessageKind.COLLECTION, account_id=account.id)
 
 
 def audit_status_changes(changes) -> None:

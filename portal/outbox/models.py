@@ -17,6 +17,18 @@ class Channel(enum.StrEnum):
     SMS = "sms"
 
 
+class MessageKind(enum.StrEnum):
+    """How contact rules apply (see portal/contact/services.py):
+    transactional - the cardholder just asked for it (codes, receipts): sent at once;
+    service - the issuer answers something the cardholder started (dispute updates, plan
+      review replies): quiet hours and opt-outs apply;
+    collection - the issuer initiates it about money owed: quiet hours, opt-outs, frequency
+      caps and collection holds apply."""
+    TRANSACTIONAL = "transactional"
+    SERVICE = "service"
+    COLLECTION = "collection"
+
+
 class OutboxMessage(db.Model):
     __tablename__ = "outbox_message"
 
@@ -31,3 +43,12 @@ class OutboxMessage(db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[MessageKind] = mapped_column(
+        str_enum(MessageKind, "outbox_kind"), default=MessageKind.TRANSACTIONAL,
+        server_default=MessageKind.TRANSACTIONAL.value)
+    # Not delivered before this moment (quiet hours); None means at once.
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    # A message the contact rules stopped (opted_out, cap, hold) is never delivered.
+    suppressed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    suppressed_reason: Mapped[str | None] = mapped_column(String(32))

@@ -7,33 +7,57 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.outbox.models import Channel, OutboxMessage
+from portal.outbox.models import Channel, MessageKind, OutboxMessage
 from portal.timeutil import as_aware, utcnow
 
 _PENDING = "outbox_pending"
 
 
-def queue_email(recipient, subject, body, *, purpose, cardholder_id=None) -> OutboxMessage:
-    """Add an email to the outbox; it is delivered only if the transaction commits."""
+def queue_email(recipient, subject, body, *, purpose, cardholder_id=None,
+                kind=MessageKind.TRANSACTIONAL, account_id=None) -> OutboxMessage:
+    """Add an email to the outbox; it is delivered only if the transaction commits.
+
+    `kind` (MessageKind) says which contact rules apply: a transactional message goes at
+    once; a service or collection message carries an opt-out line and gets `not_before`
+    (quiet hours in the cardholder's zone) or is suppressed (opted out, cap, hold on
+    `account_id`) - see portal/contact/services.py.
+    """
     return _queue(Channel.EMAIL, recipient, body, subject=subject, purpose=purpose,
-                  cardholder_id=cardholder_id)
+                  cardholder_id=cardholder_id, kind=kind, account_id=account_id)
 
 
-def queue_sms(recipient, body, *, purpose, cardholder_id=None) -> OutboxMessage:
-    """Add a text message to the outbox; delivered only if the transaction commits."""
-    return _queue(Channel.SMS, recipient, body, purpose=purpose, cardholder_id=cardholder_id)
+def queue_sms(recipient, body, *, purpose, cardholder_id=None,
+              kind=MessageKind.TRANSACTIONAL, account_id=None) -> OutboxMessage:
+    """Add a text message to the outbox; delivered only if the transaction commits.
+    `kind` and `account_id` as for queue_email."""
+    return _queue(Channel.SMS, recipient, body, purpose=purpose, cardholder_id=cardholder_id,
+                  kind=kind, account_id=account_id)
 
 
-def _queue(channel, recipient, body, *, subject=None, purpose, cardholder_id):
+def _queue(channel, recipient, body, *, subject=None, purpose, cardholder_id, kind,
+           account_id):
+    from portal.contact import clock, services as contact
+    from portal.contact.footer import with_opt_out
+
+    kind = MessageKind(kind)
+    now = clock.now()
+    if kind != MessageKind.TRANSACTIONAL and cardholder_id is not None:
+        from portal.accounts.models import Cardholder
+
+        holder = db.session.get(Cardholder, cardholder_id)
+        body = with_opt_out(channel, body, cardholder_id, holder.locale if holder else None)
     message = OutboxMessage(channel=channel, recipient=recipient, subject=subject, body=body,
-                            purpose=purpose, cardholder_id=cardholder_id, created_at=utcnow())
+                            purpose=purpose, cardholder_id=cardholder_id, created_at=utcnow(),
+                            kind=kind, account_id=account_id, not_before=now)
     db.session.add(message)
     db.session.flush()
-    db.session.info.setdefault(_PENDING, []).append(message.id)
+    contact.apply(message, contact.decide(message, now), now)
+    if message.suppressed_at is None:
+        db.session.info.setdefault(_PENDING, []).append(message.id)
     return message
 
 
@@ -67,14 +91,21 @@ def _write_file(message: OutboxMessage) -> str:
     return path
 
 
-def deliver_pending(ids=None, limit: int = 500) -> int:
-    """Deliver undelivered messages (those in `ids`, or all); returns how many were sent.
+def deliver_pending(ids=None, limit: int = 500, now=None) -> int:
+    """Deliver undelivered, unsuppressed messages due at `now` (those in `ids`, or all);
+    returns how many were sent. A message whose `not_before` is later stays queued.
 
-    Runs in its own session so it can be called after the request's commit.
+    Runs in its own session so it can be called after the request's commit. It does not
+    re-apply the contact rules: `deliver_due` does that first for deferred messages.
     """
+    from portal.contact import clock
+
+    now = clock.utc(now) if now else clock.now()
     delivered = 0
     with Session(db.engine) as session:
-        query = select(OutboxMessage).where(OutboxMessage.delivered_at.is_(None))
+        query = select(OutboxMessage).where(
+            OutboxMessage.delivered_at.is_(None), OutboxMessage.suppressed_at.is_(None),
+            or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now))
         if ids is not None:
             query = query.where(OutboxMessage.id.in_(ids))
         if session.get_bind().dialect.name == "postgresql":
@@ -86,10 +117,28 @@ def deliver_pending(ids=None, limit: int = 500) -> int:
             except OSError as exc:  # keep it queued; `flask outbox deliver` retries
                 message.last_error = str(exc)
                 continue
-            message.delivered_at = utcnow()
+            message.delivered_at = now
             delivered += 1
         session.commit()
     return delivered
+
+
+def deliver_due(now=None, limit: int = 500) -> int:
+    """Send everything due at `now` (default: the contact clock): first re-check deferred
+    service and collection messages against the contact rules (commit), then deliver.
+    Returns how many were sent. Operators run it every few minutes (`flask outbox deliver`).
+    """
+    from portal.contact import clock, services as contact
+
+    now = clock.utc(now) if now else clock.now()
+    total = 0
+    while True:
+        contact.recheck_due(now, limit=limit)
+        db.session.commit()
+        sent = deliver_pending(limit=limit, now=now)
+        total += sent
+        if sent < limit:
+            return total
 
 
 @event.listens_for(Session, "after_commit")

@@ -5,6 +5,7 @@ from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale, gettext as _
 
 from portal.domain.money import format_money
+from portal.outbox.models import MessageKind
 from portal.outbox.services import queue_email, queue_sms
 
 
@@ -16,15 +17,17 @@ def _link(payment) -> str:
     return base.rstrip("/") + path
 
 
-def _send(payment, subject_fn, body_fn, purpose):
+def _send(payment, subject_fn, body_fn, purpose, kind=MessageKind.TRANSACTIONAL):
     holder = payment.account.cardholder
     with force_locale(holder.locale or "en"):
         amount = format_money(payment.amount, payment.currency, holder.locale or "en")
         subject, body = subject_fn(amount), body_fn(amount)
     if holder.email:
-        queue_email(holder.email, subject, body, purpose=purpose, cardholder_id=holder.id)
+        queue_email(holder.email, subject, body, purpose=purpose, cardholder_id=holder.id,
+                    kind=kind, account_id=payment.account_id)
     elif holder.phone:
-        queue_sms(holder.phone, body, purpose=purpose, cardholder_id=holder.id)
+        queue_sms(holder.phone, body, purpose=purpose, cardholder_id=holder.id, kind=kind,
+                  account_id=payment.account_id)
 
 
 def payment_confirmed(payment) -> None:
@@ -46,7 +49,7 @@ def payment_reversed(payment, reversal) -> None:
           lambda _amount: _("A payment of %(amount)s (receipt %(receipt)s) was returned to your "
                             "card, so it no longer counts towards your account.",
                             amount=amount, receipt=payment.receipt_number or "-"),
-          "payment")
+          "payment", MessageKind.SERVICE)
 
 
 def autopay_declined(payment, next_try) -> None:
@@ -61,7 +64,8 @@ def autopay_declined(payment, next_try) -> None:
         body = lambda amount: _(  # noqa: E731
             "Your automatic payment of %(amount)s did not go through and will not be tried "
             "again. Please pay here: %(link)s", amount=amount, link=link)
-    _send(payment, lambda amount: _("Your automatic payment did not go through"), body, "autopay")
+    _send(payment, lambda amount: _("Your automatic payment did not go through"), body, "autopay",
+          MessageKind.COLLECTION)
 
 
 def autopay_needs_authentication(payment) -> None:
@@ -69,4 +73,4 @@ def autopay_needs_authentication(payment) -> None:
     _send(payment, lambda amount: _("Please confirm your automatic payment"),
           lambda amount: _("Your bank asks you to confirm the automatic payment of %(amount)s. "
                            "Please finish it here: %(link)s", amount=amount, link=link),
-          "autopay")
+          "autopay", MessageKind.COLLECTION)
