@@ -9,7 +9,7 @@ Review copies in zero- or three-decimal currencies (JPY, BHD): the old reading w
 for them. Downgrade drops the column and keeps the copies.
 
 Revision ID: 0007_disputes_bounds
-Revises: 0005_payments
+Revises: 0006_contact
 Create Date: 2026-11-30 10:00:00
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0007_disputes_bounds'
-down_revision = '0005_payments'
+down_revision = '0006_contact'
 branch_labels = None
 depends_on = None
 
