@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import abort
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.disputes.models import Dispute, DisputeQueueMember
-from portal.disputes.rules import ACTIVE
+from portal.disputes.rules import ACTIVE, DisputeStatus
 from portal.extensions import db
 from portal.staff.models import Role
 
@@ -23,11 +24,13 @@ def member_queue_ids(staff) -> set[int]:
                                   .where(DisputeQueueMember.staff_id == staff.id)))
 
 
-def can_view(staff, dispute) -> bool:
+def can_view(staff, dispute, queue_ids: set[int] | None = None) -> bool:
+    """`queue_ids`: the staff member's queues when already known (a list checks many)."""
     if is_manager(staff):
         return True
     if staff.has_role(Role.CUSTOMER_SERVICE) and (
-            dispute.assignee_id == staff.id or dispute.queue_id in member_queue_ids(staff)):
+            dispute.assignee_id == staff.id or dispute.queue_id in (
+                member_queue_ids(staff) if queue_ids is None else queue_ids)):
         return not (dispute.queue.managers_only and staff.has_role(Role.COLLECTOR))
     return staff.has_role(Role.LEGAL) and dispute.escalated_to == "legal"
 
@@ -37,6 +40,13 @@ def can_work(staff, dispute) -> bool:
     if is_manager(staff):
         return True
     return staff.has_role(Role.CUSTOMER_SERVICE) and can_view(staff, dispute)
+
+
+def can_act_as_legal(staff, dispute) -> bool:
+    """Legal adds internal notes and records legal steps on an open dispute escalated to
+    legal; never anything the cardholder reads."""
+    return (staff.has_role(Role.LEGAL) and dispute.escalated_to == "legal"
+            and dispute.status in ACTIVE)
 
 
 def owned_dispute_or_404(cardholder, dispute_id: int) -> Dispute:
@@ -65,8 +75,10 @@ def owned_account_or_404(cardholder, account_id: int):
 def workspace_disputes(staff, *, view: str, queue_id: int | None = None,
                        include_closed: bool = False, limit: int = 200) -> list[Dispute]:
     """The disputes a staff member may see in a view ("mine", "queue", "legal"), open ones
-    ordered by their next SLA deadline so overdue ones come first."""
-    query = select(Dispute)
+    ordered by their next SLA deadline so overdue ones come first; those whose clock is
+    paused (waiting for the cardholder) come last. A fixed number of queries, however many
+    disputes are listed (queue and agent are loaded with them)."""
+    query = select(Dispute).options(selectinload(Dispute.assignee))
     if not include_closed:
         query = query.where(Dispute.status.in_(list(ACTIVE)))
     if view == "mine":
@@ -88,9 +100,11 @@ def workspace_disputes(staff, *, view: str, queue_id: int | None = None,
             query = query.where(Dispute.queue_id == queue_id)
         elif allowed is not None:
             query = query.where(Dispute.queue_id.in_(list(allowed)))
+    queue_ids = member_queue_ids(staff) if staff.has_role(Role.CUSTOMER_SERVICE) else set()
     rows = [d for d in db.session.scalars(query.order_by(Dispute.id).limit(limit))
-            if can_view(staff, d)]
-    return sorted(rows, key=next_deadline)
+            if can_view(staff, d, queue_ids)]
+    return sorted(rows, key=lambda d: (d.status == DisputeStatus.AWAITING_CUSTOMER,
+                                       next_deadline(d)))
 
 
 def next_deadline(dispute):
