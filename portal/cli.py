@@ -18,6 +18,8 @@ def register(app):
     from portal.payments.cli import register as register_payments
     register_payments(app)  # after the jobs group: adds `jobs autopay` and `jobs reconcile`
     import portal.plans.cli  # noqa: F401  (adds `flask jobs plans` to the jobs group)
+    from portal.exports.cli import exports_cli
+    app.cli.add_command(exports_cli)
     from portal.disputes.cli import disputes_cli
     app.cli.add_command(disputes_cli)
     from portal.contact.cli import contact_cli

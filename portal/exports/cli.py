@@ -1,0 +1,68 @@
+"""`flask exports plans|payments --since YYYY-MM-DD [--until ...] [--out PATH]`."""
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+from flask.cli import with_appcontext
+
+
+def _date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD.") from None
+
+
+def _run(kind: str, since: date, until: date | None, out: str | None) -> None:
+    from portal.exports import services
+
+    rows, columns = {
+        "plans": (services.plan_rows, services.PLAN_COLUMNS),
+        "payments": (services.payment_rows, services.PAYMENT_COLUMNS),
+    }[kind]
+    if until is not None and until < since:
+        raise click.BadParameter("--until is before --since.")
+    if out:
+        count = services.write_file(rows(since, until), columns, out)
+        click.echo(f"exports {kind}: {count} rows written to {out}", err=True)
+    else:
+        services.write_csv(rows(since, until), columns, sys.stdout)
+
+
+_options = [
+    click.option("--since", required=True, callback=_date,
+                 help="First day included (YYYY-MM-DD)."),
+    click.option("--until", default=None, callback=_date,
+                 help="Last day included (YYYY-MM-DD); default: no end."),
+    click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
+                 help="File to write (replaced atomically); default: standard output."),
+]
+
+
+def _with_options(fn):
+    for option in reversed(_options):
+        fn = option(fn)
+    return fn
+
+
+exports_cli = click.Group("exports", help="CSV exports for the issuer's core system.")
+
+
+@exports_cli.command("plans")
+@_with_options
+@with_appcontext
+def plans_command(since, until, out):
+    """Agreed plans that started on or after --since, as CSV."""
+    _run("plans", since, until, out)
+
+
+@exports_cli.command("payments")
+@_with_options
+@with_appcontext
+def payments_command(since, until, out):
+    """Posted payments whose ledger date is on or after --since, as CSV."""
+    _run("payments", since, until, out)
