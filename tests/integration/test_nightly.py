@@ -1,5 +1,5 @@
 """The nightly run posts interest and fees, moves stages, records consequences and notices."""
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -11,6 +11,9 @@ from portal.consequences import pauses
 from portal.consequences.models import ConsequenceEvent, Notice, StageChange
 from portal.extensions import db as _db
 from portal.jobs.nightly import run_nightly
+from portal.outbox.models import OutboxMessage
+from portal.outbox.services import deliver_due
+from portal.timeutil import as_aware
 
 DUE = date(2026, 11, 1)
 
@@ -63,7 +66,10 @@ def test_us_default_interest_starts_at_sixty_days_and_rounds_half_up_once_per_da
     assert _entries(account, EntryKind.FEE) == []
 
 
-def test_stage_moves_consequences_block_and_formal_notice_with_messages(cn_account, outbox):
+def test_stage_moves_consequences_block_and_formal_notice_with_messages(cn_account, outbox, app,
+                                                                       monkeypatch):
+    # The run happens at 02:30 in Shanghai: its messages wait for 08:00 there (contact rules).
+    monkeypatch.setitem(app.config, "CONTACT_NOW", "2026-12-30T18:30:00+00:00")
     summary = run_nightly(date(2026, 12, 31))  # 60 days late on 31 Dec
     moves = _db.session.execute(select(StageChange.changed_on, StageChange.to_stage)
                                 .order_by(StageChange.changed_on)).all()
@@ -79,6 +85,11 @@ def test_stage_moves_consequences_block_and_formal_notice_with_messages(cn_accou
     assert (notice.amount, notice.issued_on, notice.pay_by) == (52_500, date(2026, 12, 31),
                                                               date(2027, 1, 14))
     assert notice.reference == f"CN-{cn_account.id:08d}-20261231" and notice.days_late == 60
+    assert outbox() == []
+    eight_local = datetime(2026, 12, 31, 0, 0, tzinfo=timezone.utc)
+    assert [as_aware(m.not_before) for m in _db.session.scalars(select(OutboxMessage))] == [
+        eight_local, eight_local]
+    deliver_due(eight_local)
     sent = outbox()
     assert {m["channel"] for m in sent} == {"email", "sms"}
     assert all("4242" in m["body"] for m in sent)
