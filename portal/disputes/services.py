@@ -86,7 +86,8 @@ def raise_dispute(cardholder, account, *, category, amount, entry_ids, descripti
                       status=DisputeStatus.OPEN, contested_amount=contested,
                       currency=account.currency, description=description, language=language,
                       queue_id=queue.id, assignee_id=assignee,
-                      acknowledge_by=deadlines.acknowledge_by, resolve_by=deadlines.resolve_by,
+                      acknowledge_by=sla.utc(deadlines.acknowledge_by),
+                      resolve_by=sla.utc(deadlines.resolve_by),
                       created_at=now, updated_at=now)
     db.session.add(dispute)
     db.session.flush()

@@ -3,7 +3,7 @@ cardholder (status awaiting_customer). The arithmetic is in `rules`; this module
 when a pause began and ended and moves the deadlines."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
@@ -12,6 +12,12 @@ from portal.disputes.rules import (DisputeStatus, add_business_time, business_ti
                                    calendar_for, extend_for_pause)
 from portal.extensions import db
 from portal.timeutil import as_aware
+
+
+def utc(moment: datetime) -> datetime:
+    """Deadlines are stored in UTC: SQLite keeps only the wall-clock time of what it is given,
+    so a Shanghai 18:00 would read back as 18:00 UTC."""
+    return moment.astimezone(timezone.utc)
 
 
 def is_paused(dispute) -> bool:
@@ -52,9 +58,10 @@ def _resume(dispute, now: datetime) -> dict:
     waited = business_time_between(cal, as_aware(pause.started_at), now)
     pause.ended_at, pause.business_seconds = now, int(waited.total_seconds())
     before = {"resolve_by": as_aware(dispute.resolve_by).isoformat()}
-    dispute.resolve_by = add_business_time(cal, as_aware(dispute.resolve_by), waited)
+    dispute.resolve_by = utc(add_business_time(cal, as_aware(dispute.resolve_by), waited))
     if dispute.acknowledged_at is None:
-        dispute.acknowledge_by = add_business_time(cal, as_aware(dispute.acknowledge_by), waited)
+        dispute.acknowledge_by = utc(add_business_time(cal, as_aware(dispute.acknowledge_by),
+                                                       waited))
     return {"sla_resumed_at": now.isoformat(), "sla_paused_seconds": pause.business_seconds,
             "resolve_by_before": before["resolve_by"],
             "resolve_by": as_aware(dispute.resolve_by).isoformat()}

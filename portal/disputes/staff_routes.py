@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.auth.session import staff_required
 from portal.core.nav import staff_entry
-from portal.disputes import access, context, data, labels, workflow
+from portal.disputes import access, context, data, labels, sla, workflow
 from portal.disputes import forms as f
 from portal.disputes.models import DisputeQueue
 from portal.disputes.routes import send_attachment
@@ -29,11 +29,16 @@ ROLES = access.WORKSPACE_ROLES
 
 
 def sla_clock(dispute) -> dict:
+    """The deadline that runs now and the time left; while the dispute waits for the
+    cardholder the clock is paused (the wait is added to the deadline when they answer)."""
     due = access.next_deadline(dispute)
+    kind = "acknowledge" if dispute.acknowledged_at is None else "resolve"
+    if sla.is_paused(dispute):
+        return {"due": due, "overdue": False, "paused": True, "kind": kind,
+                "text": _("Paused, waiting for the cardholder")}
     left = time_left(due, utcnow())
-    return {"due": due, "overdue": left.total_seconds() < 0,
-            "text": format_timedelta(left, add_direction=True, threshold=1.1),
-            "kind": "acknowledge" if dispute.acknowledged_at is None else "resolve"}
+    return {"due": due, "overdue": left.total_seconds() < 0, "paused": False, "kind": kind,
+            "text": format_timedelta(left, add_direction=True, threshold=1.1)}
 
 
 def visible_queues(staff) -> list[DisputeQueue]:
@@ -94,6 +99,7 @@ def show(dispute_id):
         "disputes/staff/show.html", dispute=dispute, ctx=context.account_context(dispute),
         forms=_forms(dispute), can_work=can_work, closed=dispute.status in TERMINAL,
         is_manager=access.is_manager(current_user), clock=sla_clock(dispute), labels=labels,
+        pause=sla.open_pause(dispute) if sla.is_paused(dispute) else None,
         templates=data.REPLY_TEMPLATES, active=ACTIVE,
         threshold=workflow.approval_threshold())
 

@@ -21,5 +21,14 @@ def entry_kind(kind) -> str:
     return entry_label(kind)
 
 
+def expected_answer(dispute):
+    """The answer date the cardholder sees; while we wait for them it moves later."""
+    from portal.disputes import sla
+    from portal.timeutil import utcnow
+
+    return sla.expected_answer(dispute, utcnow())
+
+
 def template_helpers() -> dict:
-    return {"d_day": day, "d_when": when, "labels": labels, "entry_kind": entry_kind}
+    return {"d_day": day, "d_when": when, "labels": labels, "entry_kind": entry_kind,
+            "expected_answer": expected_answer}
