@@ -1,13 +1,14 @@
-"""Staff view of a payment and refunds (collections managers only)."""
+"""Staff list and view of payments; refunds (collections managers only)."""
 from __future__ import annotations
 
 import secrets
 
-from flask import abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from portal.auth.session import staff_required
+from portal.core.nav import staff_entry
 from portal.domain.money import MoneyError, parse_major
 from portal.extensions import db
 from portal.payments import refunds
@@ -15,9 +16,14 @@ from portal.payments.forms import RefundForm
 from portal.payments.gateway import ProviderRefused, ProviderUnavailable
 from portal.payments.models import Payment
 from portal.payments.routes import bp
+from portal.payments.staff_list import (STATUS_LABELS, PaymentFilter, PaymentFilterForm,
+                                        payments_page)
 from portal.staff.models import Role
 
 VIEWERS = (Role.COLLECTOR, Role.COLLECTIONS_MANAGER, Role.CUSTOMER_SERVICE)
+LIST_VIEWERS = (Role.COLLECTOR, Role.COLLECTIONS_MANAGER)
+FILTER_ARGS = ("status", "date_from", "date_to", "account")
+staff_entry("payments.staff_payments", _l("Payments"), LIST_VIEWERS, order=55)
 
 
 def _payment_or_404(payment_id):
@@ -25,6 +31,21 @@ def _payment_or_404(payment_id):
     if payment is None:
         abort(404)
     return payment
+
+
+@bp.get("/staff/payments")
+@staff_required(*LIST_VIEWERS)
+def staff_payments():
+    form = PaymentFilterForm(formdata=request.args)
+    submitted = any(request.args.get(k) for k in FILTER_ARGS)
+    if submitted and not form.validate():
+        return render_template("payments/staff_payments.html", form=form, result=None,
+                               page_args={}, status_labels=STATUS_LABELS), 422
+    filters = PaymentFilter.from_form(form) if submitted else PaymentFilter()
+    result = payments_page(filters, request.args.get("page", 1, type=int))
+    page_args = {k: request.args[k] for k in FILTER_ARGS if request.args.get(k)}
+    return render_template("payments/staff_payments.html", form=form, result=result,
+                           page_args=page_args, status_labels=STATUS_LABELS)
 
 
 @bp.get("/staff/payments/<int:payment_id>")

@@ -1,0 +1,97 @@
+"""The staff list of payments: filters, one query per page, read-only (refunds stay on the
+detail page, for collections managers only)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import Length, Optional, Regexp, ValidationError
+
+from portal.accounts.models import Account
+from portal.extensions import db
+from portal.payments.models import Payment
+from portal.payments.states import PaymentStatus
+
+PER_PAGE = 25
+STATUS_LABELS = {
+    PaymentStatus.CREATED: _l("Started"),
+    PaymentStatus.REQUIRES_ACTION: _l("Waiting for the cardholder's bank check"),
+    PaymentStatus.PROCESSING: _l("Processing"),
+    PaymentStatus.SUCCEEDED: _l("Posted"),
+    PaymentStatus.FAILED: _l("Failed"),
+    PaymentStatus.CANCELED: _l("Cancelled"),
+    PaymentStatus.REFUNDED: _l("Refunded"),
+}
+
+
+class PaymentFilterForm(FlaskForm):
+    """GET filters; nothing changes, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), validators=[Optional()])
+    date_from = DateField(_l("Started on or after"), validators=[Optional()])
+    date_to = DateField(_l("Started on or before"), validators=[Optional()])
+    account = StringField(_l("Account number"), validators=[
+        Optional(), Length(max=32),
+        Regexp(r"^[0-9 ]+$", message=_l("Enter the account number in digits."))])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.status.choices = [("", _l("Any status"))] + [
+            (s.value, label) for s, label in STATUS_LABELS.items()]
+
+    def validate_date_to(self, field):
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end date must not be before the start date."))
+
+
+@dataclass(frozen=True)
+class PaymentFilter:
+    status: PaymentStatus | None = None
+    date_from: date | None = None  # days of `created_at` in UTC, inclusive
+    date_to: date | None = None
+    account_number: str | None = None
+
+    @classmethod
+    def from_form(cls, form: PaymentFilterForm) -> PaymentFilter:
+        number = (form.account.data or "").replace(" ", "") or None
+        return cls(PaymentStatus(form.status.data) if form.status.data else None,
+                   form.date_from.data, form.date_to.data, number)
+
+
+@dataclass(frozen=True)
+class PaymentPage:
+    payments: list[Payment]
+    page: int
+    has_previous: bool
+    has_next: bool
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+def payments_page(filters: PaymentFilter, page: int = 1, per_page: int = PER_PAGE) -> PaymentPage:
+    """One page of payments, newest first, with their accounts, in a single query whatever
+    the page size (one extra row only tells whether a next page exists)."""
+    page = max(1, page)
+    query = (select(Payment).join(Payment.account).options(contains_eager(Payment.account)))
+    if filters.status is not None:
+        query = query.where(Payment.status == filters.status)
+    if filters.date_from is not None:
+        query = query.where(Payment.created_at >= _start_of(filters.date_from))
+    if filters.date_to is not None:
+        query = query.where(Payment.created_at < _start_of(filters.date_to + timedelta(days=1)))
+    if filters.account_number:
+        query = query.where(Account.account_number == filters.account_number)
+    query = (query.order_by(Payment.created_at.desc(), Payment.id.desc())
+             .offset((page - 1) * per_page).limit(per_page + 1))
+    rows = list(db.session.scalars(query))
+    return PaymentPage(rows[:per_page], page, page > 1, len(rows) > per_page)
