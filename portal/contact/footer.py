@@ -45,4 +45,5 @@ def with_opt_out(channel: Channel, body: str, cardholder_id: int, locale: str | 
             line = _("To stop emails like this one, open this link: %(link)s",
                      link=opt_out_link(cardholder_id))
             return f"{body}\n\n{line}"
-        return f"{body} {_('Reply STOP to stop these texts.')}"
+        line = _("Reply STOP to stop these texts.")
+        return f"{body} {line}"
