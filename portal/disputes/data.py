@@ -98,3 +98,7 @@ REPLY_TEMPLATES = {
         "zh_Hans": "我们已核查账户并更正了余额。您现在可以在账户中看到这项更改。",
     },
 }
+
+# Steps legal records on a dispute escalated to them; internal, shown in the staff thread only.
+LEGAL_STEPS = ("formal_objection", "referred_to_counsel", "counsel_advice",
+               "regulator_complaint", "court_papers")

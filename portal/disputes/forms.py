@@ -83,6 +83,14 @@ class ResolveForm(FlaskForm):
     submit = SubmitField(_l("Resolve"))
 
 
+class LegalForm(FlaskForm):
+    step = SelectField(_l("Legal step"), choices=[("", _l("None, just a note"))]
+                       + list(labels.LEGAL_STEP_LABELS.items()), validators=[Optional()])
+    note = TextAreaField(_l("Note (internal, never shown to the cardholder)"),
+                         validators=[Length(max=MAX_TEXT)])
+    submit = SubmitField(_l("Record"))
+
+
 class ApproveForm(FlaskForm):
     submit = SubmitField(_l("Approve and apply"))
 

@@ -51,6 +51,13 @@ TEMPLATE_LABELS = {
     "need_identity": _l("Ask for a police report or signed statement"),
     "corrected": _l("The balance has been corrected"),
 }
+LEGAL_STEP_LABELS = {
+    "formal_objection": _l("Formal objection received"),
+    "referred_to_counsel": _l("Referred to counsel"),
+    "counsel_advice": _l("Advice from counsel received"),
+    "regulator_complaint": _l("Complaint to the regulator received"),
+    "court_papers": _l("Court papers received"),
+}
 COMPONENT_LABELS = {"principal": _l("Principal"), "interest": _l("Interest"), "fee": _l("Fees")}
 LANGUAGE_LABELS = {"en": "English", "zh_Hans": "简体中文"}
 

@@ -103,9 +103,11 @@ def raise_dispute(cardholder, account, *, category, amount, entry_ids, descripti
     return dispute
 
 
-def add_message(dispute, author_type, author_id, body, *, customer_visible) -> DisputeMessage:
+def add_message(dispute, author_type, author_id, body, *, customer_visible,
+                legal_step=None) -> DisputeMessage:
     message = DisputeMessage(dispute_id=dispute.id, author_type=author_type, author_id=author_id,
-                             body=body, customer_visible=customer_visible, created_at=utcnow())
+                             body=body, customer_visible=customer_visible, created_at=utcnow(),
+                             legal_step=legal_step)
     db.session.add(message)
     db.session.flush()
     return message

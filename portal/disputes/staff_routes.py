@@ -53,8 +53,9 @@ def visible_queues(staff) -> list[DisputeQueue]:
 @staff_required(*ROLES)
 def index():
     queues = visible_queues(current_user)
-    view = request.args.get("view") or ("mine" if current_user.has_role(Role.CUSTOMER_SERVICE)
-                                        else "queue")
+    view = request.args.get("view") or (
+        "mine" if current_user.has_role(Role.CUSTOMER_SERVICE)
+        else "queue" if access.is_manager(current_user) else "legal")
     queue_id = request.args.get("queue", type=int)
     if queue_id is not None and queue_id not in {q.id for q in queues}:
         abort(404)
@@ -81,6 +82,7 @@ def _forms(dispute):
         "ack": f.ActionForm(prefix="ack"), "reassign": f.ReassignForm(prefix="re"),
         "escalate": f.EscalateForm(prefix="esc"), "resolve": f.ResolveForm(prefix="res"),
         "approve": f.ApproveForm(prefix="ap"), "refuse": f.RefuseForm(prefix="rf"),
+        "legal": f.LegalForm(prefix="lg"),
     }
     forms["reassign"].queue.choices = [(q.id, labels.queue_label(q.code)) for q in
                                        db.session.scalars(select(DisputeQueue)
@@ -100,6 +102,7 @@ def show(dispute_id):
         forms=_forms(dispute), can_work=can_work, closed=dispute.status in TERMINAL,
         is_manager=access.is_manager(current_user), clock=sla_clock(dispute), labels=labels,
         pause=sla.open_pause(dispute) if sla.is_paused(dispute) else None,
+        can_legal=access.can_act_as_legal(current_user, dispute),
         templates=data.REPLY_TEMPLATES, active=ACTIVE,
         threshold=workflow.approval_threshold())
 
@@ -194,6 +197,30 @@ def resolve(dispute_id):
         amount = parse_major(form.amount.data, d.currency) if _text(form.amount) else None
         workflow.resolve(d, current_user, form.outcome.data, amount, _text(form.reason))
     return _act(dispute_id, form, action)
+
+
+@bp.post("/<int:dispute_id>/legal")
+@staff_required(Role.LEGAL)
+def legal(dispute_id):
+    """Legal's internal note or legal step on a dispute escalated to legal."""
+    dispute = access.staff_dispute_or_404(current_user, dispute_id)
+    form = f.LegalForm(prefix="lg")
+    if not access.can_act_as_legal(current_user, dispute):
+        flash(_("This dispute is closed."), "error")
+    elif not form.validate_on_submit():
+        flash(" ".join(str(e) for errs in form.errors.values() for e in errs)
+              or _("Please check the form."), "error")
+    else:
+        try:
+            workflow.legal_record(dispute, current_user, form.step.data or None,
+                                  _text(form.note))
+        except DisputeRefused as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+    return redirect(url_for(".show", dispute_id=dispute.id))
 
 
 @bp.post("/<int:dispute_id>/approve")

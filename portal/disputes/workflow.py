@@ -119,6 +119,22 @@ def escalate(dispute, staff, to: str, note: str) -> None:
     change_status(dispute, S.ESCALATED, action="dispute.escalated", details={"to": to})
 
 
+def legal_record(dispute, staff, step: str | None, note: str) -> None:
+    """Legal's internal note on a dispute escalated to legal, optionally recording a legal
+    step (data.LEGAL_STEPS). It shows in the staff thread only: the status does not change
+    and the cardholder is neither shown nor told anything (a customer-service agent decides
+    what to reply). Access is checked by the caller (access.can_act_as_legal)."""
+    if step and step not in data.LEGAL_STEPS:
+        raise DisputeRefused("step", _("Choose a legal step from the list."))
+    if not step and not note:
+        raise DisputeRefused("note", _("Write a note or choose a legal step."))
+    message = add_message(dispute, "staff", staff.id, note, customer_visible=False,
+                          legal_step=step or None)
+    record("dispute.legal_step_recorded" if step else "dispute.note_added", subject=dispute,
+           after={"message_id": message.id, "legal_step": step or None, "staff_id": staff.id,
+                  "customer_visible": False})
+
+
 def resolve(dispute, staff, outcome: str, amount: int | None, reason: str) -> None:
     """Decide the dispute. Upheld and partly upheld credit the ledger, never above the
     contested amount; a credit above the approval threshold waits for a collections manager
@@ -189,5 +205,5 @@ def _post_credit(dispute, credit: int) -> list[LedgerEntry]:
     return posted
 
 
-__all__ = ["acknowledge", "approve", "escalate", "notify", "reassign", "refuse_approval",
-           "request_documents", "resolve", "staff_message"]
+__all__ = ["acknowledge", "approve", "escalate", "legal_record", "notify", "reassign",
+           "refuse_approval", "request_documents", "resolve", "staff_message"]
