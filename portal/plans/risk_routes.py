@@ -1,5 +1,6 @@
-"""The risk team's editor for plan limits: publishes a new version of the profile document
-with an edited "plans" section through the policy service."""
+"""The risk team's editor for plan limits: a form for the common knobs (with a preview of
+what changes) and an advanced JSON editor for everything else (per-stage overrides); both
+publish a new version of the profile document through the policy service."""
 from __future__ import annotations
 
 import json
@@ -32,6 +33,15 @@ class PlanLimitsForm(FlaskForm):
 @staff_bp.route("/risk/plan-limits", methods=["GET", "POST"])
 @staff_required("risk")
 def plan_limits():
+    """The form; with `advanced=1` the JSON editor (every key, per-stage overrides too)."""
+    if request.values.get("advanced"):
+        return _plan_limits_json()
+    from portal.plans.limits_view import edit_limits
+
+    return edit_limits()
+
+
+def _plan_limits_json():
     from portal.policy.rules import PolicyInvalid
     from portal.policy.services import all_profiles, policy_for, publish
 
@@ -70,7 +80,7 @@ def plan_limits():
             else:
                 flash(_("Version %(version)s of %(profile)s is published.", version=row.version,
                         profile=profile), "success")
-                return redirect(url_for(".plan_limits", profile=profile))
+                return redirect(url_for(".plan_limits", profile=profile, advanced=1))
     status = 422 if form.is_submitted() else 200
-    return render_template("plans/risk_limits.html", form=form, profile=profile,
+    return render_template("plans/risk_limits_json.html", form=form, profile=profile,
                            version=current.version, errors=errors), status

@@ -251,7 +251,7 @@ def test_chinese_agreement_pdf(client, login_as, make_cardholder, make_account):
 
 def test_risk_publishes_new_plan_limits_version(client, login_as, make_staff):
     login_as(client, make_staff("risk"))
-    page = client.get("/staff/risk/plan-limits?profile=cn").get_data(as_text=True)
+    page = client.get("/staff/risk/plan-limits?profile=cn&advanced=1").get_data(as_text=True)
     import html as html_lib
     import json
 
@@ -259,11 +259,11 @@ def test_risk_publishes_new_plan_limits_version(client, login_as, make_staff):
                                                      re.S).group(1)))
     section["limits"]["max_instalments"] = 48
     response = client.post("/staff/risk/plan-limits", data={
-        "csrf_token": csrf(page), "profile": "cn", "section": json.dumps(section),
+        "csrf_token": csrf(page), "profile": "cn", "advanced": "1", "section": json.dumps(section),
         "effective_from": "2026-12-01", "note": "Shorter plans"})
     assert response.status_code == 302
     section["auto_approval"]["max_instalments"] = 50
     bad = client.post("/staff/risk/plan-limits", data={
-        "csrf_token": csrf(page), "profile": "cn", "section": json.dumps(section),
+        "csrf_token": csrf(page), "profile": "cn", "advanced": "1", "section": json.dumps(section),
         "effective_from": "2026-12-01"})
     assert bad.status_code == 422 and "envelope_wider" in bad.get_data(as_text=True)
