@@ -220,6 +220,9 @@ MATRIX: dict[str, Route] = {
     "dispute_work.escalate": dispute_action({"esc-to": "legal", "esc-note": "Threatens court."}),
     "dispute_work.resolve": dispute_action({"res-outcome": "rejected",
                                             "res-reason": "The fee is correct."}),
+    # legal's notes and legal steps: legal only, and only on a dispute escalated to legal
+    "dispute_work.legal": staff_only("legal", args=DISPUTE, legal=404,
+                                     data={"lg-note": "Counsel consulted."}),
     "dispute_work.approve": manager_dispute_action(),
     "dispute_work.refuse": manager_dispute_action({"rf-note": "Not above the threshold."}),
     "dispute_admin.rules": staff_only(*RULE_EDITORS, data={"priority": "1", "queue": "1"}),
