@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", os.path.join(ROOT, "translations"))
     os.makedirs(app.instance_path, exist_ok=True)
     _refuse_default_secret(app)
+    _refuse_per_process_rate_limits(app)
     if app.config["TRUST_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -42,6 +43,14 @@ def create_app(config: dict | None = None) -> Flask:
 def _refuse_default_secret(app: Flask) -> None:
     if os.environ.get("PORTAL_ENV") == "production" and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
         raise RuntimeError("SECRET_KEY must be set in production (PORTAL_ENV=production)")
+
+
+def _refuse_per_process_rate_limits(app: Flask) -> None:
+    # In-memory counters are per process: with several workers, sign-in limits multiply.
+    storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if os.environ.get("PORTAL_ENV") == "production" and storage.startswith("memory://"):
+        raise RuntimeError("REDIS_URL (or RATELIMIT_STORAGE_URI) must be set in production "
+                           "(PORTAL_ENV=production): in-memory rate limits are per process")
 
 
 def register_extensions(app: Flask) -> None:

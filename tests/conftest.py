@@ -125,6 +125,7 @@ def login_as(app):
             sess["_user_id"] = user.get_id()
             sess["_fresh"] = True
             sess["sid"] = "test"
+            sess["sv"] = user.session_version
             sess["last_seen"] = utcnow().timestamp()
         return client
     return _login

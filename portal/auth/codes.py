@@ -10,12 +10,14 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import force_locale, gettext as _
+from limits import parse
 from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.models import Cardholder
 from portal.audit.services import record
 from portal.auth.models import CodePurpose, OneTimeCode
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.outbox.services import queue_email, queue_sms
 from portal.timeutil import as_aware, utcnow
 
@@ -73,6 +75,25 @@ def too_many_recent_codes(holder: Cardholder, purpose: CodePurpose) -> bool:
     return count >= MAX_CODES_PER_WINDOW
 
 
+def identity_token(identity: str) -> str:
+    """A keyed hash of a typed identity: lets the session and the rate-limit store count per
+    identity without carrying the phone number or email itself."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"identity:{identity}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def take_code_allowance(purpose: CodePurpose, token: str) -> bool:
+    """Count one code asked for the typed identity behind `token`, known or not; False once
+    MAX_CODES_PER_WINDOW were asked within CODE_WINDOW. The count lives in the rate-limit
+    store, so a fresh cookie does not reset it and an unknown identity runs out exactly
+    like a real one."""
+    limit = parse(f"{MAX_CODES_PER_WINDOW} per {int(CODE_WINDOW.total_seconds() // 60)} minutes")
+    try:
+        return limiter.limiter.hit(limit, "code-requests", purpose.value, token)
+    except Exception:  # the rate-limit store being down must not stop resets; the DB limit holds
+        return True
+
+
 def issue_code(holder: Cardholder, purpose: CodePurpose) -> OneTimeCode | None:
     """Create a fresh 6-digit code, retire earlier unused ones, queue it to the phone on file
     (email if no phone) in the cardholder's language. Returns None, sending nothing, when too
@@ -107,14 +128,30 @@ def _alive(row: OneTimeCode) -> bool:
             and as_aware(row.expires_at) > utcnow())
 
 
+def _claim_attempt(row: OneTimeCode) -> int | None:
+    """Use up one try of a live code in a single UPDATE and return the tries used so far, or
+    None if the code has none left (or was used). Parallel guesses each take their own try,
+    so no more than OTP_MAX_ATTEMPTS guesses are ever compared with the code."""
+    attempts = db.session.execute(
+        update(OneTimeCode).where(
+            OneTimeCode.id == row.id, OneTimeCode.used_at.is_(None),
+            OneTimeCode.attempts < current_app.config["OTP_MAX_ATTEMPTS"])
+        .values(attempts=OneTimeCode.attempts + 1).returning(OneTimeCode.attempts),
+        execution_options={"synchronize_session": False}).scalar_one_or_none()
+    if attempts is not None:
+        set_committed_value(row, "attempts", attempts)
+    return attempts
+
+
 def check_code(code_id: int | None, purpose: CodePurpose, entered: str) -> CodeResult:
-    """Compare `entered` with the pending code. A wrong try counts; the fifth kills the code.
-    An expired, used or dead code never matches, whatever was typed."""
+    """Compare `entered` with the pending code. Every try counts, claimed in the database
+    before comparing; after the fifth the code is dead. An expired, used or dead code never
+    matches, whatever was typed."""
     row = db.session.get(OneTimeCode, code_id) if code_id else None
     if row is None or row.purpose != purpose:
         return CodeResult(CodeCheck.DEAD)
     subject = {"subject_type": "cardholder", "subject_id": row.cardholder_id}
-    if not _alive(row):
+    if not _alive(row) or _claim_attempt(row) is None:
         record("auth.code_failed", **subject, after={"code_id": row.id, "reason": "dead"})
         return CodeResult(CodeCheck.DEAD, row)
     if _matches(entered, row.code_hash):
@@ -122,7 +159,6 @@ def check_code(code_id: int | None, purpose: CodePurpose, entered: str) -> CodeR
         record("auth.code_verified", **subject, actor=("cardholder", row.cardholder_id),
                after={"code_id": row.id, "purpose": purpose.value})
         return CodeResult(CodeCheck.OK, row)
-    row.attempts += 1
     left = current_app.config["OTP_MAX_ATTEMPTS"] - row.attempts
     record("auth.code_failed", **subject,
            after={"code_id": row.id, "attempts": row.attempts, "exhausted": left <= 0})

@@ -10,8 +10,10 @@ from datetime import timedelta
 
 from flask import current_app
 from limits import parse
+from sqlalchemy import func, update
+from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.extensions import limiter
+from portal.extensions import db, limiter
 from portal.timeutil import as_aware, utcnow
 
 
@@ -21,13 +23,26 @@ def is_locked(user) -> bool:
 
 
 def note_failure(user) -> bool:
-    """Count one failed attempt; return True when this failure locks the account."""
+    """Count one failed attempt; return True when this failure locks the account.
+
+    The count is raised in the database (failed_logins = failed_logins + 1), so failures
+    arriving in parallel are all counted, none lost to a read-modify-write."""
+    model = type(user)
+    now = utcnow()
+    same_row = model.id == user.id
+    sync = {"synchronize_session": False}
     if user.locked_until is not None and not is_locked(user):
-        user.locked_until = None  # an old lock ran out: start counting afresh
-        user.failed_logins = 0
-    user.failed_logins = (user.failed_logins or 0) + 1
-    if user.failed_logins >= current_app.config["LOGIN_LOCKOUT_FAILURES"]:
-        user.locked_until = utcnow() + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+        # an old lock ran out: start counting afresh
+        db.session.execute(update(model).where(same_row, model.locked_until <= now)
+                           .values(failed_logins=0, locked_until=None), execution_options=sync)
+        set_committed_value(user, "locked_until", None)
+    failures = db.session.execute(
+        update(model).where(same_row)
+        .values(failed_logins=func.coalesce(model.failed_logins, 0) + 1)
+        .returning(model.failed_logins), execution_options=sync).scalar_one()
+    set_committed_value(user, "failed_logins", failures)
+    if failures >= current_app.config["LOGIN_LOCKOUT_FAILURES"]:
+        user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
         user.failed_logins = 0
         return True
     return False

@@ -56,8 +56,16 @@ def _pending(purpose) -> dict | None:
     return session.get(_PENDING[purpose])
 
 
-def _set_pending(purpose, code_id) -> None:
-    session[_PENDING[purpose]] = {"id": code_id, "tries": 0}
+def _set_pending(purpose, code_id, who=None) -> None:
+    session[_PENDING[purpose]] = {"id": code_id, "tries": 0, "who": who}
+
+
+def _code_key():
+    """Rate-limit key for guessing one code: the code itself, or for a reset the identity
+    typed (so a reset for nobody is limited exactly like a real one, across resends)."""
+    purpose = CodePurpose.ENROL if request.endpoint == "auth.enrol_code" else CodePurpose.RESET
+    pending = session.get(_PENDING[purpose]) or {}
+    return f"code:{purpose.value}:{pending.get('who') or pending.get('id')}"
 
 
 def _start_over(purpose, message):
@@ -159,27 +167,39 @@ def _code_step(purpose, template):
                            minutes=current_app.config["OTP_TTL_MINUTES"])
 
 
+def _resend_reset(pending):
+    if not pending.get("who"):
+        return _start_over(CodePurpose.RESET, _("Please start again."))
+    allowed, code_id = services.resend_reset(pending["id"], pending["who"])
+    db.session.commit()
+    if not allowed:
+        flash(_("We have already sent you several codes. Please wait 15 minutes and try "
+                "again."), "error")
+        return redirect(url_for(_STEP[CodePurpose.RESET]))
+    _set_pending(CodePurpose.RESET, code_id or pending["id"], pending["who"])
+    flash(_("We sent a new code. Earlier codes no longer work."), "info")
+    return redirect(url_for(_STEP[CodePurpose.RESET]))
+
+
 def _resend(purpose):
     pending = _pending(purpose)
     if pending is None:
         return _start_over(purpose, _("Please start again."))
-    if pending["id"] is not None:
-        code = services.resend_code(pending["id"], purpose)
-        db.session.commit()
-        if code is None:
-            flash(_("We have already sent you several codes. Please wait 15 minutes and try "
-                    "again."), "error")
-            return redirect(url_for(_STEP[purpose]))
-        _set_pending(purpose, code.id)
-    else:
-        pending["tries"] = 0
-        session.modified = True
+    if purpose == CodePurpose.RESET:
+        return _resend_reset(pending)
+    code = services.resend_code(pending["id"], purpose)
+    db.session.commit()
+    if code is None:
+        flash(_("We have already sent you several codes. Please wait 15 minutes and try "
+                "again."), "error")
+        return redirect(url_for(_STEP[purpose]))
+    _set_pending(purpose, code.id)
     flash(_("We sent a new code. Earlier codes no longer work."), "info")
     return redirect(url_for(_STEP[purpose]))
 
 
 @bp.route("/enrol/code", methods=["GET", "POST"])
-@limited()
+@limited(_code_key)
 def enrol_code():
     return _code_step(CodePurpose.ENROL, "auth/enrol_code.html")
 
@@ -223,7 +243,7 @@ def forgot():
     if form.validate_on_submit():
         code_id = services.start_reset(form.identity.data)
         db.session.commit()
-        _set_pending(CodePurpose.RESET, code_id)
+        _set_pending(CodePurpose.RESET, code_id, services.reset_token(form.identity.data))
         flash(_("If we know this mobile number or email, we have sent a code to the phone or "
                 "email we have on file for you."), "info")
         return redirect(url_for("auth.forgot_code"))
@@ -231,7 +251,7 @@ def forgot():
 
 
 @bp.route("/forgot/code", methods=["GET", "POST"])
-@limited()
+@limited(_code_key)
 def forgot_code():
     return _code_step(CodePurpose.RESET, "auth/forgot_code.html")
 

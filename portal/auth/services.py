@@ -16,9 +16,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from portal.accounts.models import Account, Cardholder
 from portal.audit.services import record
 from portal.auth import lockout
-from portal.auth.codes import CodeCheck, CodeResult, check_code, issue_code, verified_code
+from portal.auth.codes import (CodeCheck, CodeResult, check_code, identity_token, issue_code,
+                               take_code_allowance, verified_code)
 from portal.auth.models import CodePurpose, OneTimeCode
 from portal.auth.passwords import personal_inputs
+from portal.auth.session import end_all_sessions
 from portal.extensions import db
 from portal.outbox.services import queue_email, queue_sms
 from portal.timeutil import utcnow
@@ -188,6 +190,7 @@ def complete_enrolment(code_id: int | None, password: str) -> Cardholder:
     holder.password_hash = generate_password_hash(password)
     holder.enrolled_at = utcnow()
     lockout.note_success(holder)
+    end_all_sessions(holder)
     record("auth.enrolled", subject=holder, actor=("cardholder", holder.id),
            before={"enrolled": False}, after={"enrolled": True, "enrolled_at": holder.enrolled_at})
     db.session.flush()
@@ -196,8 +199,11 @@ def complete_enrolment(code_id: int | None, password: str) -> Cardholder:
 
 def start_reset(raw_identity: str) -> int | None:
     """Send a reset code to the enrolled cardholder with this phone or email, if there is
-    exactly one; return the code id, or None (the caller must answer the same either way)."""
+    exactly one and the typed identity has codes left in the window (counted for unknown
+    identities too); return the code id, or None (the caller must answer the same either
+    way)."""
     identity = normalise_identity(raw_identity)
+    allowed = take_code_allowance(CodePurpose.RESET, identity_token(identity))
     holders = _find_enrolled(identity)
     if len(holders) != 1:
         record("auth.reset_requested", after={"identity_kind": identity_kind(identity),
@@ -205,17 +211,33 @@ def start_reset(raw_identity: str) -> int | None:
         return None
     holder = holders[0]
     record("auth.reset_requested", subject=holder,
-           after={"identity_kind": identity_kind(identity), "known": True})
-    code = issue_code(holder, CodePurpose.RESET)
+           after={"identity_kind": identity_kind(identity), "known": True, "sent": allowed})
+    code = issue_code(holder, CodePurpose.RESET) if allowed else None
     return code.id if code else None
+
+
+def reset_token(raw_identity: str) -> str:
+    return identity_token(normalise_identity(raw_identity))
+
+
+def resend_reset(code_id: int | None, token: str) -> tuple[bool, int | None]:
+    """Another reset code for the identity typed at the start (`token`, from reset_token).
+    (False, None) once that identity used up its codes for the window, known or unknown
+    alike; otherwise (True, id of the new code), the id being None when nobody has that
+    identity or nothing could be sent. The answer never depends on who exists."""
+    if not take_code_allowance(CodePurpose.RESET, token):
+        return False, None
+    code = resend_code(code_id, CodePurpose.RESET)
+    return True, code.id if code else None
 
 
 def complete_reset(code_id: int | None, password: str) -> Cardholder:
     """Replace the password of the cardholder behind a verified reset code (used once), lift
-    any lockout, and tell them on their phone or email that the password changed."""
+    any lockout, end all their sessions, and tell them on their phone or email that the password changed."""
     _row, holder = _use_code(code_id, CodePurpose.RESET)
     holder.password_hash = generate_password_hash(password)
     lockout.note_success(holder)
+    end_all_sessions(holder)  # whoever signed in with the old password is signed out
     record("auth.password_reset", subject=holder, actor=("cardholder", holder.id),
            after={"password_changed": True})
     with force_locale(holder.locale or "en"):
@@ -232,4 +254,6 @@ def complete_reset(code_id: int | None, password: str) -> Cardholder:
 
 
 def record_logout(user) -> None:
+    """Audit the sign-out and end every session of `user`, this device's and any other's."""
+    end_all_sessions(user)
     record("auth.logout", subject=user)

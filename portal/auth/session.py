@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.timeutil import utcnow
 
 _LAST_SEEN = "last_seen"
+_VERSION = "sv"
 
 
 def init_login_manager(manager) -> None:
@@ -30,8 +31,10 @@ def init_login_manager(manager) -> None:
             return None
         model = {"c": Cardholder, "s": StaffUser}.get(kind)
         user = db.session.get(model, int(raw)) if model else None
+        if user is None or session.get(_VERSION) != user.session_version:
+            return None  # signed out, password reset or enrolled since: this session is over
         # A staff account switched off while signed in keeps no access: its session is nobody's.
-        return user if user is not None and user.is_active else None
+        return user if user.is_active else None
 
 
 def start_session(user) -> None:
@@ -43,7 +46,14 @@ def start_session(user) -> None:
     session["sid"] = secrets.token_urlsafe(16)  # new value, new cookie: the old one is useless
     session[_LAST_SEEN] = utcnow().timestamp()
     session.permanent = True
+    session[_VERSION] = user.session_version
     login_user(user)
+
+
+def end_all_sessions(user) -> None:
+    """Make every session opened so far for `user` invalid (the caller commits). Sessions
+    are signed cookies, so they cannot be deleted; the version they carry stops matching."""
+    user.session_version = (user.session_version or 0) + 1
 
 
 def end_session() -> None:

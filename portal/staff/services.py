@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import pyotp
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.audit.services import record
 from portal.auth import lockout
 from portal.auth.passwords import password_problem, personal_inputs
+from portal.auth.session import end_all_sessions
 from portal.extensions import db
 from portal.staff.models import Role, StaffRole, StaffUser
 from portal.timeutil import utcnow
@@ -140,6 +142,19 @@ def _matching_step(staff: StaffUser, code: str) -> int | None:
     return None
 
 
+def _claim_step(staff: StaffUser, step: int) -> bool:
+    """Accept time step `step` for `staff` only if no later or equal one was accepted, in one
+    UPDATE: of two requests carrying the same code, exactly one gets it."""
+    claimed = db.session.execute(
+        update(StaffUser).where(StaffUser.id == staff.id, or_(
+            StaffUser.totp_last_step.is_(None), StaffUser.totp_last_step < step))
+        .values(totp_last_step=step),
+        execution_options={"synchronize_session": False}).rowcount == 1
+    if claimed:
+        set_committed_value(staff, "totp_last_step", step)
+    return claimed
+
+
 def check_totp(staff_id: int, code: str) -> StaffLoginResult:
     """Second factor (RFC 6238, one step either side). A code from a time step already used
     (or older) is refused, so an overheard code cannot be replayed. Success resets the
@@ -151,9 +166,10 @@ def check_totp(staff_id: int, code: str) -> StaffLoginResult:
         record("staff.login_failed", subject=staff, after={"step": "totp", "reason": "locked"})
         return StaffLoginResult(StaffLogin.LOCKED)
     step = _matching_step(staff, (code or "").strip())
-    if step is None or (staff.totp_last_step is not None and step <= staff.totp_last_step):
-        return _fail(staff, "totp" if step is None else "totp_replay")
-    staff.totp_last_step = step
+    if step is None:
+        return _fail(staff, "totp")
+    if not _claim_step(staff, step):
+        return _fail(staff, "totp_replay")
     lockout.note_success(staff)
     record("staff.login", subject=staff, actor=("staff", staff.id),
            after={"roles": sorted(r.value for r in staff.roles)})
@@ -166,4 +182,6 @@ def list_staff() -> list[StaffUser]:
 
 
 def record_logout(staff: StaffUser) -> None:
+    """Audit the sign-out and end every session of `staff`, on this device and any other."""
+    end_all_sessions(staff)
     record("staff.logout", subject=staff)

@@ -91,3 +91,46 @@ def test_enrolment_code_is_not_accepted_for_a_reset(client, make_account, outbox
         sess["reset_code"] = {"id": sess["enrol_code"]["id"], "tries": 0}
     response = post_form(client, "/forgot/code", {"code": enrol_code})
     assert response.headers["Location"] == "/forgot"
+
+
+def _resend_answers(client, identity):
+    _ask(client, identity)
+    answers = []
+    for _ in range(5):
+        response = post_form(client, "/forgot/code/resend", {}, form_page="/forgot/code")
+        answers.append("already sent you several codes" in
+                       client.get(response.headers["Location"]).get_data(as_text=True))
+    return answers
+
+
+def test_resending_reset_codes_answers_the_same_for_known_and_unknown_identities(
+        app, make_cardholder, outbox):
+    from portal.extensions import limiter
+
+    holder = make_cardholder(password=CARDHOLDER_PASSWORD)
+    known = _resend_answers(app.test_client(), holder.phone)
+    limiter.reset()  # the same person again from another address
+    unknown = _resend_answers(app.test_client(), "+8613999999999")
+    assert known == unknown and known[-1] is True
+    assert len(outbox()) == 4  # the first code and three more: then nothing for 15 minutes
+
+
+def test_the_reset_code_limit_follows_the_identity_not_the_cookie(app, client):
+    for _ in range(4):  # a new browser session each time: the count stays
+        _ask(app.test_client(), "nobody@example.com")
+    _ask(client, "nobody@example.com")
+    response = post_form(client, "/forgot/code/resend", {}, form_page="/forgot/code")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "already sent you several codes" in page
+
+
+def test_guesses_at_one_reset_are_limited_whatever_address_they_come_from(client):
+    _ask(client, "nobody@example.com")
+    statuses = []
+    for n in range(11):
+        if n in (4, 8):  # the code is dead after five tries: ask for another one
+            post_form(client, "/forgot/code/resend", {}, form_page="/forgot/code")
+        response = post_form(client, "/forgot/code", {"code": "123456"},
+                             environ_base={"REMOTE_ADDR": f"203.0.113.{n}"})
+        statuses.append(response.status_code)
+    assert statuses[:10] == [200] * 10 and statuses[10] == 429
