@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.extensions import db
-from portal.plans import limits_form
+from portal.plans import limits_form, limits_preview
 from portal.timeutil import utcnow
 
 
@@ -39,8 +39,8 @@ def edit_limits():
             problems = limits_form.check(form, edited)
         if form.effective_from.data < today:
             form.effective_from.errors = [_("The date cannot be in the past.")]
-        if not (problems or limits_form.has_errors(form)):
-            diff = limits_form.changes(section, edited)
+        if not (problems or limits_preview.has_errors(form)):
+            diff = limits_preview.changes(section, edited)
             if "publish" in request.form:
                 document = {k: v for k, v in current.document.items()
                             if k not in ("profile", "version", "effective_from", "note")}
@@ -56,9 +56,9 @@ def edit_limits():
                     flash(_("Version %(version)s of %(profile)s is published.",
                             version=row.version, profile=profile), "success")
                     return redirect(url_for(".plan_limits", profile=profile))
-    invalid = form.is_submitted() and (limits_form.has_errors(form) or bool(problems))
+    invalid = form.is_submitted() and (limits_preview.has_errors(form) or bool(problems))
     return render_template("plans/risk_limits.html", form=form, profile=profile,
                            profiles=profiles, version=current.version, problems=problems,
-                           preview=limits_form.preview_rows(form, diff) if diff is not None
+                           preview=limits_preview.preview_rows(form, diff) if diff is not None
                            else None, invalid=invalid,
                            messages=limits_form.MESSAGES), 422 if invalid else 200
