@@ -1,30 +1,21 @@
-"""Read-only account context for the agent: balance, ledger, earlier disputes, and plans,
-payments and notices when those features are installed."""
+"""Read-only account context for the agent: balance, ledger, earlier disputes, plans,
+payments and letters."""
 from __future__ import annotations
-
-import importlib
 
 from sqlalchemy import select
 
 from portal.accounts.models import LedgerEntry
 from portal.balances.services import balance_of
+from portal.consequences.models import Notice
 from portal.disputes.models import Dispute
 from portal.extensions import db
-
-# (module, class) of optional features: shown when present, skipped when not built yet.
-OPTIONAL = (("plans", "portal.plans.models", "Plan"),
-            ("payments", "portal.payments.models", "Payment"),
-            ("notices", "portal.legal.models", "Notice"))
+from portal.payments.models import Payment
+from portal.plans.models import Plan
 
 
-def _optional_rows(module_name: str, class_name: str, account_id: int) -> list:
-    try:
-        model = getattr(importlib.import_module(module_name), class_name)
-        column = getattr(model, "account_id")
-    except (ImportError, AttributeError):
-        return []
-    return list(db.session.scalars(select(model).where(column == account_id)
-                                   .order_by(model.id.desc()).limit(20)))
+def _latest(model, account_id: int, limit: int = 20) -> list:
+    return list(db.session.scalars(select(model).where(model.account_id == account_id)
+                                   .order_by(model.id.desc()).limit(limit)))
 
 
 def account_context(dispute) -> dict:
@@ -36,6 +27,6 @@ def account_context(dispute) -> dict:
     earlier = list(db.session.scalars(
         select(Dispute).where(Dispute.account_id == account.id, Dispute.id != dispute.id)
         .order_by(Dispute.id.desc())))
-    optional = {key: _optional_rows(module, cls, account.id) for key, module, cls in OPTIONAL}
     return {"account": account, "balance": balance_of(account), "ledger": ledger,
-            "earlier": earlier, "optional": optional}
+            "earlier": earlier, "plans": _latest(Plan, account.id),
+            "payments": _latest(Payment, account.id), "notices": _latest(Notice, account.id)}
