@@ -82,7 +82,7 @@ def app(tmp_path_factory):
     with application.app_context():
         from flask_migrate import upgrade
 
-        upgrade(revision="heads")  # the real migrations, from empty: the models must match them
+        upgrade()  # the real migrations, from empty: the models must match them
 
     application.test_client_class = FreshContextClient
     return application
