@@ -55,6 +55,14 @@ class Config:
     STRIPE_PUBLISHABLE_KEY = _env("STRIPE_PUBLISHABLE_KEY")
     STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET")
     STRIPE_API_BASE = _env("STRIPE_API_BASE")
+    # Operators' knobs read by features (every one settable from the environment).
+    PORTAL_BASE_URL = _env("PORTAL_BASE_URL", "")  # absolute links in job-sent messages
+    DISPUTE_APPROVAL_THRESHOLD = int(_env("DISPUTE_APPROVAL_THRESHOLD", "100000"))
+    PAYMENT_RECONCILE_MINUTES = int(_env("PAYMENT_RECONCILE_MINUTES", "15"))
+    PAYMENT_ABANDON_HOURS = int(_env("PAYMENT_ABANDON_HOURS", "24"))
+    PAYMENT_PROVIDER_TIMEOUT = int(_env("PAYMENT_PROVIDER_TIMEOUT", "20"))
+    PAYMENT_PROVIDER_RETRIES = int(_env("PAYMENT_PROVIDER_RETRIES", "1"))
+    PAYMENT_SANDBOX_WEBHOOK_SECRET = _env("PAYMENT_SANDBOX_WEBHOOK_SECRET")
     MAIL_FROM = _env("MAIL_FROM", "Repayment portal <no-reply@portal.example>")
     PORTAL_NAME = _env("PORTAL_NAME", "Card repayment")
     FORCE_HTTPS_HEADERS = True
