@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import phonenumbers
 from flask_babel import force_locale, gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.accounts.models import Account, Cardholder
@@ -174,10 +174,17 @@ def pending_holder(code_id: int | None) -> Cardholder | None:
 
 
 def _use_code(code_id, purpose) -> tuple[OneTimeCode, Cardholder]:
+    """Claim a verified code for its password step, once: the conditional UPDATE lets exactly
+    one of several parallel submissions of the same code through (the others raise)."""
     row = verified_code(code_id, purpose)
     if row is None:
         raise CodeNotVerified()
-    row.used_at = utcnow()
+    claimed = db.session.execute(
+        update(OneTimeCode).where(OneTimeCode.id == row.id, OneTimeCode.used_at.is_(None))
+        .values(used_at=utcnow()).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        raise CodeNotVerified()
+    db.session.refresh(row)
     return row, db.session.get(Cardholder, row.cardholder_id)
 
 
