@@ -84,5 +84,8 @@ def proof(document_id):
         account = db.session.get(Account, owner_id)
         if account is None or account.cardholder_id != current_user.id:
             abort(404)
-    return send_file(path_of(document.stored_name), mimetype=document.content_type,
-                     as_attachment=True, download_name=document.original_name)
+    try:
+        return send_file(path_of(document.stored_name), mimetype=document.content_type,
+                         as_attachment=True, download_name=document.original_name)
+    except FileNotFoundError:  # the row outlived its file (restored database, lost volume)
+        abort(404)

@@ -267,3 +267,22 @@ def test_risk_publishes_new_plan_limits_version(client, login_as, make_staff):
         "csrf_token": csrf(page), "profile": "cn", "advanced": "1", "section": json.dumps(section),
         "effective_from": "2026-12-01"})
     assert bad.status_code == 422 and "envelope_wider" in bad.get_data(as_text=True)
+
+
+def test_proof_whose_file_is_missing_is_404_not_an_error(client, login_as, holder_account, app):
+    import os
+
+    from portal.disputes.uploads import path_of
+
+    holder, account = holder_account
+    login_as(client, holder)
+    page = client.get(f"/accounts/{account.id}/plans/hardship")
+    data = {"csrf_token": csrf(page.get_data(as_text=True)), "income": "8000", "housing": "3000",
+            "utilities": "300", "food": "1500", "transport": "400", "childcare": "0",
+            "other_debts": "500", "proof": [(__import__("io").BytesIO(PNG), "payslip.png")]}
+    client.post(f"/accounts/{account.id}/plans/hardship", data=data,
+                content_type="multipart/form-data")
+    doc = _db.session.scalar(select(ProofDocument))
+    with app.test_request_context():
+        os.remove(path_of(doc.stored_name))
+    assert client.get(f"/plans/proof/{doc.id}").status_code == 404
