@@ -138,6 +138,13 @@ class StripeGateway:
         params = {"payment_intent": intent_ref, "amount": amount}
         return self._call(self.client.v1.refunds.create, params, key).id
 
+    def list_refunds(self, intent_ref) -> list[dict]:
+        """Every refund of the intent's charge: dicts with id, amount and status."""
+        page = self._call(self.client.v1.refunds.list,
+                          {"payment_intent": intent_ref, "limit": 100})
+        return [{"id": r.id, "amount": r.amount, "status": r.status}
+                for r in page.auto_paging_iter()]
+
     def construct_event(self, payload: bytes, signature: str | None) -> dict:
         try:
             event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret)

@@ -49,6 +49,9 @@ class Payment(db.Model):
     plan_application: Mapped[list | None] = mapped_column(JSON)
     receipt_number: Mapped[str | None] = mapped_column(String(32), unique=True)
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Staff refunds made so far through the portal: the provider's idempotency key of the next
+    # one includes it, so a retry after an unknown result reuses the key until it is known.
+    refund_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     paid_on: Mapped[date | None] = mapped_column(Date)
     posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

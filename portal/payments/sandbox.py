@@ -207,6 +207,12 @@ class SandboxGateway:
         db.session.flush()
         return refund.id
 
+    def list_refunds(self, intent_ref) -> list[dict]:
+        rows = db.session.scalars(select(SandboxIntent).where(SandboxIntent.kind == "refund")
+                                  .order_by(SandboxIntent.created_at))
+        return [{"id": r.id, "amount": r.amount, "status": r.status} for r in rows
+                if (r.metadata_json or {}).get("payment_intent") == intent_ref]
+
     def construct_event(self, payload: bytes, signature: str | None) -> dict:
         if not signing.verify(payload, signature, webhook_secret()):
             raise BadSignature("signature does not verify")

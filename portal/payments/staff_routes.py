@@ -1,8 +1,6 @@
 """Staff list and view of payments; refunds (collections managers only)."""
 from __future__ import annotations
 
-import secrets
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
@@ -52,7 +50,7 @@ def staff_payments():
 @staff_required(*VIEWERS)
 def staff_payment(payment_id):
     payment = _payment_or_404(payment_id)
-    form = RefundForm(request_key=secrets.token_urlsafe(12))
+    form = RefundForm(request_key=refunds.request_key(payment))
     return render_template("payments/staff_payment.html", payment=payment, form=form,
                            can_refund=current_user.has_role(Role.COLLECTIONS_MANAGER))
 
@@ -77,8 +75,10 @@ def staff_refund(payment_id):
         flash(exc.message, "error")
     except ProviderUnavailable:
         db.session.rollback()
-        flash(_("The payment service is not answering right now. Nothing was refunded. "
-                "Please try again in a moment."), "error")
+        flash(_("The payment service did not answer in time, so we do not know yet whether the "
+                "refund was made. Please check this payment again in a few minutes. If the "
+                "refund is not shown by then, send the same refund again: it will not be made "
+                "twice."), "error")
     except ProviderRefused as exc:
         db.session.rollback()
         flash(_("The payment service refused the refund: %(reason)s", reason=exc.message or exc.code),

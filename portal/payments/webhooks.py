@@ -74,19 +74,26 @@ def _on_intent(obj: dict, created: datetime | None = None) -> bool:
     return True
 
 
-def _refund_kind_total(payment: Payment) -> int:
-    return sum(r.amount for r in payment.reversals if r.kind == ReversalKind.REFUND)
+def _refunds_of(obj: dict, payment: Payment) -> list[tuple[str, int]]:
+    """(refund id, amount) of every refund on the charge: from the event's refunds list, or
+    from the provider when the event does not carry the whole list."""
+    listed = obj.get("refunds")
+    data = listed.get("data") if isinstance(listed, dict) else None
+    if data is None or listed.get("has_more"):
+        data = get_gateway().list_refunds(payment.provider_ref)
+    return [(str(r["id"]), int(r["amount"])) for r in data
+            if r.get("id") and r.get("amount") and r.get("status") not in ("failed", "canceled")]
 
 
 def _on_charge_refunded(obj: dict, created: datetime | None = None) -> bool:
+    """Post each of the charge's refunds not yet posted, under its own refund id (the same
+    reference a staff refund is posted under), so no refund is ever posted twice."""
     payment = _payment_for(obj.get("payment_intent"), obj.get("metadata"))
     if payment is None:
         return False
     payment = lock_payment(payment.id)
-    missing = int(obj.get("amount_refunded") or 0) - _refund_kind_total(payment)
-    if missing > 0:  # refunded at the provider (e.g. its dashboard) and not yet posted here
-        post_reversal(payment, missing, kind=ReversalKind.REFUND,
-                      external_ref=f"charge.refunded:{obj.get('id')}:{obj.get('amount_refunded')}",
+    for refund_id, amount in _refunds_of(obj, payment):
+        post_reversal(payment, amount, kind=ReversalKind.REFUND, external_ref=refund_id,
                       reason="refunded at the provider")
     return True
 

@@ -200,7 +200,8 @@ def test_charge_refunded_at_the_provider_is_posted(client, account):
     payment = _paid(client, account)
     event = {"id": "evt_r1", "type": "charge.refunded", "data": {"object": {
         "id": "ch_1", "object": "charge", "payment_intent": payment.provider_ref,
-        "amount_refunded": 10_000}}}
+        "amount_refunded": 10_000, "refunds": {"object": "list", "has_more": False, "data": [
+            {"id": "re_dashboard", "amount": 10_000, "status": "succeeded"}]}}}}
     payload, headers = signed_event(event)
     client.post("/webhooks/payments", data=payload, headers=headers)
     assert payment_entries(account.id) == -40_000

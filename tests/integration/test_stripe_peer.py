@@ -167,6 +167,7 @@ def test_saved_card_is_charged_off_session_and_refunded(stripe_app, make_account
     assert refund_id.startswith("re_")
     refunds = gateway.client.v1.refunds.list(params={"payment_intent": intent.ref})
     assert sum(r.amount for r in refunds.data) == 1000
+    assert [r["id"] for r in gateway.list_refunds(intent.ref)] == [refund_id]
 
 
 @pytest.fixture()
