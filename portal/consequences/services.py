@@ -17,6 +17,7 @@ from portal.consequences.pauses import pauses_for
 from portal.consequences.types import Timeline, TimelineItem
 from portal.domain.interest import daily_interest
 from portal.extensions import db
+from portal.legal.timeline import legal_items_for
 from portal.policy.rules import Policy
 from portal.policy.services import UnknownProfile, policies_for, policy_version
 
@@ -37,7 +38,8 @@ def _explanations(current: Policy, cache: dict):
     return text
 
 
-def _past(account, policy, events, notices, stage_changes, cache) -> list[TimelineItem]:
+def _past(account, policy, events, notices, stage_changes, cache,
+          legal=()) -> list[TimelineItem]:
     by_event = {n.consequence_event_id: n for n in notices if n.consequence_event_id}
     text = _explanations(policy, cache)
     items = []
@@ -58,6 +60,7 @@ def _past(account, policy, events, notices, stage_changes, cache) -> list[Timeli
         if s.days_late > 0:
             items.append(TimelineItem(kind="stage", on=s.changed_on, past=True,
                                       days_late=s.days_late, stage=s.to_stage))
+    items.extend(legal)  # recorded legal steps (portal.legal), already past items
     return sorted(items, key=lambda i: (i.on, i.days_late, i.kind != "stage"))
 
 
@@ -115,8 +118,8 @@ def timelines_for(accounts, as_of: date) -> dict[int, Timeline]:
     """`timeline_for` for several accounts on one day, keyed by account id.
 
     The number of queries does not grow with the number of accounts: balances, policies in
-    force, events, notices and stage moves are one query each, and the pause providers answer
-    in batch (see `portal.consequences.pauses.pauses_for`).
+    force, events, notices, stage moves and recorded legal steps are one query each, and the
+    pause providers answer in batch (see `portal.consequences.pauses.pauses_for`).
     """
     accounts = list(accounts)
     if not accounts:
@@ -136,15 +139,17 @@ def timelines_for(accounts, as_of: date) -> dict[int, Timeline]:
                                   StageChange.changed_on <= as_of)
         .order_by(StageChange.changed_on)))
     pauses = pauses_for(accounts, as_of)
+    legal = legal_items_for(ids, as_of)
     cache: dict = {}
     return {a.id: _timeline(a, as_of, balances[a.id], policies[a.policy_profile],
                             events.get(a.id, []), notices.get(a.id, []),
-                            stage_changes.get(a.id, []), pauses.get(a.id), cache)
+                            stage_changes.get(a.id, []), pauses.get(a.id), cache,
+                            legal.get(a.id, []))
             for a in accounts}
 
 
 def _timeline(account, as_of, balance, policy, events, notices, stage_changes,
-              pause, cache) -> Timeline:
+              pause, cache, legal=()) -> Timeline:
     recorded = {e.kind for e in events if e.cycle == account.oldest_unpaid_due_date}
     upcoming = _upcoming(account, policy, balance, recorded, as_of)
     next_consequence = next((i for i in upcoming if i.kind != "stage"), None)
@@ -154,7 +159,7 @@ def _timeline(account, as_of, balance, policy, events, notices, stage_changes,
     return Timeline(
         account_id=account.id, as_of=as_of, currency=account.currency,
         days_late=balance.days_past_due, overdue=balance.overdue, pay_by=pay_by,
-        past=_past(account, policy, events, notices, stage_changes, cache),
+        past=_past(account, policy, events, notices, stage_changes, cache, legal),
         upcoming=upcoming,
         pause=pause, stage=policy.stage_for(balance.days_past_due),
         policy_profile=policy.profile, policy_version=policy.version)

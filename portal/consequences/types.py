@@ -14,11 +14,14 @@ from portal.consequences.pauses import Pause
 # Kinds of consequence a policy profile can schedule (see portal/policy).
 KINDS = ("late_fee", "penalty_interest", "credit_report", "card_block", "formal_notice",
          "legal_referral", "charge_off")
+# Steps legal records (portal.legal); past items only, shown with their date.
+LEGAL_KINDS = ("formal_notice_sent", "claim_filed", "hearing_scheduled", "judgment_entered",
+               "judgment_satisfied", "referral_withdrawn")
 
 
 @dataclass(frozen=True)
 class TimelineItem:
-    kind: str  # one of KINDS, or "stage" for "your account is now N days late"
+    kind: str  # one of KINDS or LEGAL_KINDS, or "stage" for "your account is now N days late"
     on: date
     past: bool
     days_late: int  # the days-past-due figure at which it happens / happened
@@ -31,6 +34,8 @@ class TimelineItem:
     annual_rate: Decimal | None = None  # penalty_interest: the annual rate in percent
     daily_amount: int | None = None  # penalty_interest: one day's interest on today's principal
     cycle: date | None = None  # the oldest unpaid due date the consequence belongs to
+    detail: str | None = None  # legal steps: the court and case reference, as recorded
+    hearing_on: date | None = None  # legal "hearing_scheduled": the day of the hearing
 
 
 @dataclass(frozen=True)

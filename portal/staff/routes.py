@@ -153,7 +153,9 @@ def risk_home():
 @bp.get("/legal")
 @staff_required(Role.LEGAL)
 def legal_home():
-    return render_template("staff/legal_home.html")
+    from portal.legal.routes import index  # the legal workspace (portal.legal)
+
+    return index()
 
 
 @bp.get("/admin")
