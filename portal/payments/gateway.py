@@ -117,10 +117,22 @@ class StripeGateway:
         return intent_from_object(self._call(
             lambda params: self.client.v1.payment_intents.retrieve(ref), {}))
 
-    def find_payment_intent(self, *, amount, currency, key, metadata, **kwargs) -> Intent | None:
-        """Stripe answers a repeated create with the same key with the original intent."""
-        return self.create_payment_intent(amount=amount, currency=currency, key=key,
-                                          metadata=metadata, **kwargs)
+    def find_payment_intent(self, *, key, metadata, **kwargs) -> Intent | None:
+        """The intent made for this payment, looked up by the payment id in its metadata
+        (Stripe's search, a read: it never creates an intent); None if there is none yet.
+        Raises ProviderRefused where search is not offered."""
+        payment_id = str(metadata.get("payment_id", ""))
+        if not payment_id.isdigit():
+            return None
+        found = self._call(self.client.v1.payment_intents.search,
+                           {"query": f"metadata['payment_id']:'{payment_id}'", "limit": 1})
+        return intent_from_object(found.data[0]) if found.data else None
+
+    def cancel_payment_intent(self, ref) -> Intent:
+        """Cancel an intent so that it can no longer take money. Raises ProviderRefused when
+        the provider will not (it succeeded, is processing or is already canceled)."""
+        return intent_from_object(self._call(
+            lambda params: self.client.v1.payment_intents.cancel(ref), {}))
 
     def create_customer(self, *, key, metadata) -> str:
         return self._call(self.client.v1.customers.create, {"metadata": metadata}, key).id

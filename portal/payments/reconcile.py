@@ -22,6 +22,31 @@ def _stale_ids(cutoff) -> list[int]:
         Payment.status.in_(OPEN_STATES), Payment.updated_at < cutoff).order_by(Payment.id)))
 
 
+def _give_up(payment: Payment, gateway) -> None:
+    """Cancel an abandoned payment's intent at the provider first, so that it can no longer
+    take money, and mark the payment canceled only once the provider says it is (an intent
+    that succeeded meanwhile is posted instead). A payment the provider has no intent for is
+    canceled here alone. Raises ProviderUnavailable (nothing changed)."""
+    before = payment.status.value
+    intent = None
+    if payment.provider_ref:
+        try:
+            intent = gateway.cancel_payment_intent(payment.provider_ref)
+        except ProviderRefused:  # succeeded, processing or already canceled: ask what it is
+            try:
+                intent = gateway.retrieve_payment_intent(payment.provider_ref)
+            except ProviderRefused:  # the provider does not know it
+                intent = None
+    if intent is not None:
+        apply_intent(payment, intent)
+    elif payment.status in OPEN_STATES:
+        payment.status = PAYMENT_MACHINE.check(payment.status, PaymentStatus.CANCELED)
+    if payment.status == PaymentStatus.CANCELED:
+        record("payment.abandoned", subject=payment, before={"status": before},
+               after={"status": "canceled", "canceled_at_provider": intent is not None},
+               actor=("system", "reconcile"))
+
+
 def reconcile(now=None, older_than_minutes: int | None = None) -> dict:
     """Settle every payment open for longer than the cut-off; commits one payment at a time.
     Returns counts by outcome. Running it twice (or on two workers) posts nothing twice: each
@@ -51,12 +76,13 @@ def reconcile(now=None, older_than_minutes: int | None = None) -> dict:
             intent = None
         if intent is not None:
             apply_intent(payment, intent)
-        status = payment.status
-        if status in OPEN_STATES and now - as_aware(payment.created_at) > abandon:
-            before = status.value
-            payment.status = PAYMENT_MACHINE.check(status, PaymentStatus.CANCELED)
-            record("payment.abandoned", subject=payment, before={"status": before},
-                   after={"status": "canceled"}, actor=("system", "reconcile"))
+        if payment.status in OPEN_STATES and now - as_aware(payment.created_at) > abandon:
+            try:
+                _give_up(payment, gateway)
+            except ProviderUnavailable:
+                db.session.rollback()
+                counts["unavailable"] += 1
+                continue
         outcome = {PaymentStatus.SUCCEEDED: "posted", PaymentStatus.FAILED: "failed",
                    PaymentStatus.CANCELED: "canceled"}.get(payment.status, "unchanged")
         counts[outcome] += 1

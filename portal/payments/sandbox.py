@@ -117,6 +117,16 @@ class SandboxGateway:
     def retrieve_payment_intent(self, ref) -> Intent:
         return _intent(self._get(ref))
 
+    def cancel_payment_intent(self, ref) -> Intent:
+        row = self._get(ref)
+        if row.status not in ("requires_payment_method", "requires_confirmation",
+                              "requires_action"):
+            raise ProviderRefused("payment_intent_unexpected_state",
+                                  f"This intent cannot be canceled: it is {row.status}.")
+        row.status = "canceled"
+        db.session.flush()
+        return _intent(row)
+
     def _charge(self, row, number, off_session=False):
         row.card_number = number
         row.payment_method = row.payment_method or "pm_sb_card_" + number[-4:]

@@ -179,6 +179,10 @@ def apply_intent(payment: Payment, intent: Intent) -> Payment:
             record("payment.amount_mismatch", subject=payment,
                    after={"provider_amount": intent.amount, "amount": payment.amount})
             return payment
+        if payment.status == S.CANCELED:  # received after we gave up: post it all the same
+            record("payment.succeeded_after_cancel", subject=payment,
+                   before={"status": "canceled"},
+                   after={"status": "succeeded", "provider_ref": payment.provider_ref})
         post_success(payment, succeeded_at=intent.succeeded_at)
         return payment
     before = payment.status.value

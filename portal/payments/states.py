@@ -27,4 +27,6 @@ PAYMENT_MACHINE = StateMachine("payment", {
     S.PROCESSING: {S.SUCCEEDED, S.FAILED, S.CANCELED},
     S.FAILED: {S.REQUIRES_ACTION, S.PROCESSING, S.SUCCEEDED, S.CANCELED},
     S.SUCCEEDED: {S.REFUNDED},
+    # Money the provider took after we gave up on the payment must still be posted.
+    S.CANCELED: {S.SUCCEEDED},
 })

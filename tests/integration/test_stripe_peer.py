@@ -201,3 +201,37 @@ def test_signed_webhook_from_the_peer_posts_the_payment_once(stripe_app, live_po
         time.sleep(0.2)
     assert db.session.get(Payment, payment.id).status.value == "succeeded"
     assert _payments_posted(account.id) == -payment.amount
+
+
+def _intent_count(gateway) -> int:
+    return len(gateway.client.v1.payment_intents.list(params={"limit": 100}).data)
+
+
+def test_reconcile_makes_no_intent_for_a_payment_without_one(stripe_app, make_account):
+    from datetime import datetime, timedelta, timezone
+
+    from portal.payments import reconcile
+
+    account = make_account()
+    payment = _payment(account)
+    gateway = get_gateway()
+    before = _intent_count(gateway)
+    reconcile.reconcile(now=datetime.now(timezone.utc) + timedelta(hours=1))
+    assert _intent_count(gateway) == before
+    assert reconcile.reconcile(now=datetime.now(timezone.utc) + timedelta(days=2))["canceled"] == 1
+    assert _intent_count(gateway) == before
+    db.session.expire_all()
+    assert db.session.get(Payment, payment.id).status.value == "canceled"
+
+
+def test_reconcile_cancels_an_abandoned_intent_at_the_provider(stripe_app, make_account):
+    from datetime import datetime, timedelta, timezone
+
+    from portal.payments import reconcile
+
+    account = make_account()
+    payment = _payment(account)
+    intent = services.ensure_intent(payment)
+    db.session.commit()
+    assert reconcile.reconcile(now=datetime.now(timezone.utc) + timedelta(days=2))["canceled"] == 1
+    assert get_gateway().retrieve_payment_intent(intent.ref).status == "canceled"

@@ -1,0 +1,90 @@
+"""Reconciliation gives up on an abandoned payment only after the provider cancelled its
+intent, and money the provider reports after we gave up is still posted."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.audit.models import AuditEvent
+from portal.extensions import db
+from portal.payments import reconcile as reconcile_mod
+from portal.payments.models import Payment, SandboxIntent
+from portal.payments.sandbox import SandboxGateway
+from portal.payments.states import PaymentStatus
+from tests.integration.payment_helpers import (intent_event, only_payment, pay_with_card,
+                                               payment_entries, signed_event, start_payment)
+
+MUCH_LATER = datetime.now(timezone.utc) + timedelta(days=2)
+
+
+@pytest.fixture()
+def account(make_account, login_as, client):
+    account = make_account(principal=400_000, interest=20_000, fees=10_000, minimum_due=50_000)
+    login_as(client, account.cardholder)
+    return account
+
+
+@pytest.fixture()
+def started(client, account):
+    start_payment(client, account, "overdue")
+    payment = only_payment(account.id)
+    client.get(f"/payments/{payment.id}/checkout")
+    return only_payment(account.id)
+
+
+def _provider_status(payment) -> str:
+    db.session.expire_all()
+    return db.session.get(SandboxIntent, payment.provider_ref).status
+
+
+def test_abandoned_payment_is_cancelled_at_the_provider_so_no_money_can_come_later(client, started):
+    assert reconcile_mod.reconcile(now=MUCH_LATER)["canceled"] == 1
+    assert _provider_status(started) == "canceled"
+    pay_with_card(client, started.id)  # the cardholder's old tab
+    assert _provider_status(started) == "canceled"
+    assert only_payment(started.account_id).status == PaymentStatus.CANCELED
+    assert payment_entries(started.account_id) == 0
+
+
+class SucceedsWhileCancelling(SandboxGateway):
+    """The cardholder pays in the moment between our look-up and our cancel."""
+
+    def cancel_payment_intent(self, ref):
+        db.session.get(SandboxIntent, ref).status = "succeeded"
+        return super().cancel_payment_intent(ref)
+
+
+def test_payment_that_succeeds_as_we_give_up_is_posted_not_cancelled(app, started):
+    app.extensions["payment_gateway"] = SucceedsWhileCancelling()
+    try:
+        assert reconcile_mod.reconcile(now=MUCH_LATER)["posted"] == 1
+    finally:
+        app.extensions.pop("payment_gateway", None)
+    assert only_payment(started.account_id).status == PaymentStatus.SUCCEEDED
+    assert payment_entries(started.account_id) == -50_000
+
+
+def test_success_reported_after_a_payment_was_cancelled_here_is_posted_and_audited(client, started):
+    started = db.session.get(Payment, started.id)
+    started.status = PaymentStatus.CANCELED  # as the old reconciliation left such payments
+    db.session.commit()
+    db.session.get(SandboxIntent, started.provider_ref).status = "succeeded"
+    db.session.commit()
+    payload, headers = signed_event(intent_event(started, event_id="evt_late"))
+    assert client.post("/webhooks/payments", data=payload, headers=headers).status_code == 200
+    assert payment_entries(started.account_id) == -50_000
+    assert only_payment(started.account_id).status == PaymentStatus.SUCCEEDED
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "payment.succeeded_after_cancel")) == 1
+
+
+def test_payment_the_provider_never_heard_of_is_cancelled_here_without_making_an_intent(
+        client, account):
+    start_payment(client, account, "overdue")  # no checkout: no intent at the provider
+    payment = only_payment(account.id)
+    assert payment.provider_ref is None
+    assert reconcile_mod.reconcile(now=MUCH_LATER)["canceled"] == 1
+    assert only_payment(account.id).status == PaymentStatus.CANCELED
+    assert db.session.scalar(select(func.count()).select_from(SandboxIntent)) == 0
