@@ -88,6 +88,8 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     from portal.contact.routes import bp as contact_bp
     app.register_blueprint(contact_bp)
+    from portal.collections.routes import bp as collections_bp
+    app.register_blueprint(collections_bp)
     from portal.legal.routes import bp as legal_bp
     app.register_blueprint(legal_bp)
 

@@ -1,0 +1,1 @@
+"""Collections work: account assignment, contact log and promises to pay, KPI reports."""

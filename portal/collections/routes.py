@@ -1,0 +1,208 @@
+"""Collections pages: assign accounts (managers), my accounts and the contact log
+(collectors, managers), KPI reports (managers)."""
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from datetime import timezone
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_percent, gettext as _, lazy_gettext as _l
+from flask_login import current_user
+
+from portal.accounts.models import Account
+from portal.auth.session import staff_required
+from portal.balances.services import balance_of, today_for
+from portal.collections import reports, services, worklists
+from portal.collections.forms import (BUCKET_LABELS, CHANNELS, DIRECTIONS, OUTCOMES,
+                                      PROMISE_STATUS, AssignFilterForm, AssignForm, ContactForm,
+                                      ReportForm)
+from portal.collections.models import ContactChannel, ContactDirection, ContactOutcome
+from portal.collections.rules import percent
+from portal.core.nav import staff_entry
+from portal.extensions import db
+from portal.plans.forms import parse_money_fields
+from portal.plans.limits_form import TYPE_LABELS
+from portal.plans.messages import STATUS as PLAN_STATUS
+from portal.staff.models import Role
+from portal.timeutil import utcnow
+
+bp = Blueprint("collections", __name__, url_prefix="/staff/collections")
+MANAGER = Role.COLLECTIONS_MANAGER
+WORKERS = (Role.COLLECTOR, Role.COLLECTIONS_MANAGER)
+staff_entry("collections.my_accounts", _l("My accounts"), [Role.COLLECTOR], order=22)
+staff_entry("collections.assign", _l("Assign accounts"), [MANAGER], order=23)
+staff_entry("collections.reports", _l("Collections reports"), [MANAGER], order=24)
+
+ERRORS = {
+    "not_a_collector": _l("Choose an active collector."),
+    "unknown_account": _l("One of the selected accounts does not exist."),
+    "nothing_selected": _l("Select at least one account."),
+    "future": _l("The contact cannot be in the future."),
+    "promise_before_contact": _l("The promised date cannot be before the day of the contact."),
+    "promise_amount": _l("Enter an amount greater than zero."),
+}
+
+
+def show_percent(rate) -> str | None:
+    """A rate as a whole percentage in the reader's locale (None stays None)."""
+    whole = percent(rate)
+    return None if whole is None else format_percent(Decimal(whole) / 100)
+
+
+def _today():
+    return utcnow().date()  # staff pages work in UTC days
+
+
+def _assign_filter(form) -> worklists.DelinquentFilter:
+    valid = form.validate()
+    page = request.args.get("page", "1")
+    return worklists.DelinquentFilter(
+        profile=form.profile.data if valid else None, bucket=form.bucket.data if valid else None,
+        collector=form.collector.data if valid else None,
+        page=int(page) if page.isdigit() and int(page) < 100_000 else 1)
+
+
+@bp.route("/assign", methods=["GET", "POST"])
+@staff_required(MANAGER)
+def assign():
+    collectors = services.collectors()
+    filters = AssignFilterForm(request.args)
+    filters.set_choices(worklists.profiles(), collectors)
+    form = AssignForm()
+    form.set_choices(collectors)
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            target = None if form.to.data == "none" else int(form.to.data)
+            try:
+                changed = services.assign(form.account_ids.data, target, current_user)
+                db.session.commit()
+            except services.CollectionsError as exc:
+                db.session.rollback()
+                form.form_errors.append(str(ERRORS[exc.code]))
+            else:
+                flash(_("%(count)s account assignments changed.", count=changed), "success")
+                return redirect(url_for(".assign", **request.args))
+        status = 422
+    flt = _assign_filter(filters)
+    rows, has_next = worklists.delinquent(flt, _today())
+    names = {c.id: c.name for c in services.collectors(active_only=False)}
+    return render_template("collections/assign.html", filters=filters, form=form, rows=rows,
+                           has_next=has_next, page=flt.page, names=names,
+                           page_args={k: v for k, v in request.args.items() if k != "page"},
+                           selected=set(form.account_ids.data or [])), status
+
+
+@bp.get("/my-accounts")
+@staff_required(*WORKERS)
+def my_accounts():
+    team = current_user.has_role(MANAGER)
+    rows = worklists.assigned_accounts(None if team else current_user.id, _today())
+    names = {c.id: c.name for c in services.collectors(active_only=False)} if team else {}
+    return render_template("collections/my_accounts.html", rows=rows, team=team, names=names,
+                           plan_status=PLAN_STATUS)
+
+
+def _workable_account(account_id) -> Account:
+    account = db.session.get(Account, account_id)
+    # Someone else's account is as absent as a missing one: ids reveal nothing.
+    if account is None or not services.may_work(current_user, account.id):
+        abort(404)
+    return account
+
+
+@bp.get("/accounts/<int:account_id>")
+@staff_required(*WORKERS)
+def account(account_id, form=None, status=200):
+    account = _workable_account(account_id)
+    form = form or ContactForm(formdata=None)
+    history = services.assignment_history(account.id)
+    return render_template(
+        "collections/account.html", account=account, balance=balance_of(account),
+        contacts=services.account_contacts(account, today_for(account)), history=history,
+        form=form, channels=CHANNELS, directions=DIRECTIONS, outcomes=OUTCOMES,
+        promise_status=PROMISE_STATUS, zone=account.cardholder.timezone), status
+
+
+@bp.post("/accounts/<int:account_id>/contacts")
+@staff_required(*WORKERS)
+def log_contact(account_id):
+    account = _workable_account(account_id)
+    form = ContactForm()
+    if not (form.validate_on_submit() and parse_money_fields(form, account.currency,
+                                                            ("promise_amount",))):
+        return account_page_again(account_id, form)
+    zone = ZoneInfo(account.cardholder.timezone)
+    occurred = form.occurred_at.data.replace(tzinfo=zone).astimezone(timezone.utc)
+    promise = None
+    if form.promise_amount.minor is not None:
+        promise = services.Promise(form.promise_amount.minor, form.promise_date.data)
+    try:
+        services.log_contact(account, current_user, channel=ContactChannel(form.channel.data),
+                             direction=ContactDirection(form.direction.data),
+                             outcome=ContactOutcome(form.outcome.data), note=form.note.data,
+                             occurred_at=occurred, promise=promise)
+        db.session.commit()
+    except services.CollectionsError as exc:
+        db.session.rollback()
+        form.form_errors.append(str(ERRORS.get(exc.code, exc.code)))
+        return account_page_again(account_id, form)
+    flash(_("The contact is logged."), "success")
+    return redirect(url_for(".account", account_id=account_id))
+
+
+def account_page_again(account_id, form):
+    return account(account_id, form=form, status=422)
+
+
+def _period(form) -> reports.Period:
+    today = _today()
+    start = form.date_from.data if form.date_from.data else today.replace(day=1)
+    end = form.date_to.data if form.date_to.data else today
+    return reports.Period(start, end) if start <= end else reports.Period(today.replace(day=1), today)
+
+
+@bp.get("/reports", endpoint="reports")
+@staff_required(MANAGER)
+def reports_page():
+    form = ReportForm(request.args)
+    form.validate()
+    period = _period(form)
+    collectors, team = reports.collector_report(period, _today())
+    plans = reports.plans_report(period)
+    if request.args.get("format") == "csv":
+        return _csv(period, collectors, team)
+    return render_template("collections/reports.html", form=form, period=period,
+                           collectors=collectors, team=team, plans=plans,
+                           plan_totals=reports.overall(plans["status"]), percent=show_percent,
+                           plan_status=PLAN_STATUS, kind_labels=TYPE_LABELS, csv_args={**request.args, "format": "csv"})
+
+
+CSV_COLUMNS = ("accounts_held", "contacts", "promises_made", "promises_kept", "promises_broken",
+               "approved", "countered", "rejected", "plans_agreed", "plans_kept", "plans_behind",
+               "plans_broken", "plans_cancelled", "complaints")
+
+
+def _cell(text: str) -> str:
+    # A spreadsheet would run a name starting with = + - @ as a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _csv(period, collectors, team) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    currencies = sorted({c for row in collectors + [team] for c in row.collected})
+    writer.writerow(["collector", *CSV_COLUMNS, "plans_kept_percent",
+                     *[f"collected_{c}_minor" for c in currencies]])
+    for row in collectors + [team]:
+        rate = percent(row.plans_kept_rate)
+        writer.writerow([_cell(row.name or "team"), *[getattr(row, c) for c in CSV_COLUMNS],
+                         "" if rate is None else rate,
+                         *[row.collected.get(c, 0) for c in currencies]])
+    name = f"collections-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+

@@ -1,0 +1,59 @@
+"""Pure rules of collections work: promise outcomes, plan outcomes, days-late buckets, rates.
+
+No framework here: unit-tested without a database.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from fractions import Fraction
+
+KEPT, BROKEN, PENDING = "kept", "broken", "pending"
+BEHIND, CANCELLED, OPEN = "behind", "cancelled", "open"
+
+# (key, first day late, last day late or None): the filter on the assignment page.
+BUCKETS = (("1-29", 1, 29), ("30-59", 30, 59), ("60-89", 60, 89), ("90-179", 90, 179),
+           ("180+", 180, None))
+
+
+def promise_status(amount: int, paid: int, promised_on: date, today: date) -> str:
+    """Kept when the payments posted from the promise's day to its date cover `amount`;
+    broken when that date has passed without it; pending until then."""
+    if paid >= amount:
+        return KEPT
+    return BROKEN if today > promised_on else PENDING
+
+
+def plan_outcome(status: str, has_missed_instalment: bool) -> str:
+    """How an agreed plan is doing: kept (completed, or active with nothing missed), behind
+    (active with a missed instalment, still in grace), broken, cancelled; anything else open."""
+    if status == "completed" or (status == "active" and not has_missed_instalment):
+        return KEPT
+    if status == "active":
+        return BEHIND
+    if status in ("broken", "cancelled"):
+        return BROKEN if status == "broken" else CANCELLED
+    return OPEN
+
+
+def kept_rate(kept: int, behind: int, broken: int) -> Fraction | None:
+    """Share of agreed plans being kept, among those that could be kept (cancelled plans are
+    left out: the cardholder or the issuer ended them); None when there are none."""
+    judged = kept + behind + broken
+    return Fraction(kept, judged) if judged else None
+
+
+def bucket_dates(key: str, as_of: date) -> tuple[date | None, date | None]:
+    """The oldest-unpaid-due-date range (earliest, latest) that puts an account in bucket
+    `key` on `as_of` (days late = as_of - oldest unpaid due date)."""
+    for name, low, high in BUCKETS:
+        if name == key:
+            earliest = as_of - timedelta(days=high) if high is not None else None
+            return earliest, as_of - timedelta(days=low)
+    raise KeyError(key)
+
+
+def percent(rate: Fraction | None) -> int | None:
+    """A rate as a whole percentage, rounded half up, for display."""
+    if rate is None:
+        return None
+    return int(rate * 100 + Fraction(1, 2))
