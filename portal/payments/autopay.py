@@ -45,19 +45,24 @@ def start_setup(account: Account, nonce: str):
     intent = gateway.create_setup_intent(customer=mandate.customer_ref,
                                          key=f"setup:{account.id}:{nonce}",
                                          metadata={"account": account.account_number})
+    mandate.setup_ref = intent.ref  # the one setup intent completion will accept
     db.session.flush()
     return intent
 
 
 def complete_setup(account: Account, setup_ref: str, consent_text: str) -> AutopayMandate | None:
     """Turn autopay on with the card saved by a succeeded setup intent; None if it did not
-    succeed. Records the consent text shown and when it was given."""
-    intent = get_gateway().retrieve_setup_intent(setup_ref)
+    succeed, or if it is not the intent `start_setup` last made for this account (a setup
+    intent id typed into the return address, e.g. another cardholder's, is refused). Records
+    the consent text shown and when it was given."""
     mandate = mandate_for(account)
-    if intent.status != "succeeded" or mandate is None or not intent.payment_method:
+    if mandate is None or not setup_ref or setup_ref != mandate.setup_ref:
+        return None
+    intent = get_gateway().retrieve_setup_intent(setup_ref)
+    if (intent.status != "succeeded" or not intent.payment_method
+            or intent.metadata.get("account") != account.account_number):
         return None
     before = {"active": mandate.active, "payment_method": mandate.payment_method_ref}
-    mandate.setup_ref = setup_ref
     mandate.payment_method_ref = intent.payment_method
     mandate.card_last4 = intent.card_last4
     mandate.consent_text = str(consent_text)
