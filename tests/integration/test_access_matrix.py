@@ -251,6 +251,16 @@ MATRIX: dict[str, Route] = {
     "policy.version": staff_only("risk", args={"profile": "profile",
                                                "version": "policy_version"}),
     "policy.edit": staff_only("risk", args={"profile": "profile"}),
+
+    # -- legal workspace: legal records steps, collections managers read; an account not
+    # referred to legal (A's is not) is 404 even to them, so ids reveal nothing --------------
+    "legal.index": staff_only("legal", "collections_manager"),
+    "legal.account": staff_only("legal", "collections_manager", args=ACCOUNT, legal=404,
+                                collections_manager=404),
+    "legal.record": staff_only("legal", args=ACCOUNT, legal=404, data={
+        "kind": "claim_filed", "occurred_on": "2026-11-01", "amount": "10.00"}),
+    "legal.correct": staff_only("legal", args={**ACCOUNT, "action_id": "=1"}, legal=404,
+                                data={"reason": "Recorded on the wrong account."}),
 }
 
 
