@@ -132,8 +132,8 @@ def account(account_id, form=None, status=200):
 def log_contact(account_id):
     account = _workable_account(account_id)
     form = ContactForm()
-    if not (form.validate_on_submit() and parse_money_fields(form, account.currency,
-                                                            ("promise_amount",))):
+    valid = form.validate_on_submit()
+    if not (parse_money_fields(form, account.currency, ("promise_amount",)) and valid):
         return account_page_again(account_id, form)
     zone = ZoneInfo(account.cardholder.timezone)
     occurred = form.occurred_at.data.replace(tzinfo=zone).astimezone(timezone.utc)

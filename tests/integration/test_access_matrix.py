@@ -261,6 +261,17 @@ MATRIX: dict[str, Route] = {
         "kind": "claim_filed", "occurred_on": "2026-11-01", "amount": "10.00"}),
     "legal.correct": staff_only("legal", args={**ACCOUNT, "action_id": "=1"}, legal=404,
                                 data={"reason": "Recorded on the wrong account."}),
+
+    # -- collections: assignment and reports for managers; a collector works only the accounts
+    # assigned to them (A's account is assigned to nobody in the scenario: 404, like any other
+    # collector's account), a manager any account ------------------------------------------
+    "collections.assign": staff_only("collections_manager", data={"to": ""}),
+    "collections.my_accounts": staff_only(*PLAN_STAFF),
+    "collections.account": staff_only(*PLAN_STAFF, args=ACCOUNT, collector=404),
+    "collections.log_contact": staff_only(*PLAN_STAFF, args=ACCOUNT, collector=404, data={
+        "channel": "phone", "direction": "outbound", "outcome": "reached",
+        "occurred_at": "2026-01-05T10:00", "note": "Access matrix."}),
+    "collections.reports": staff_only("collections_manager"),
 }
 
 
