@@ -22,7 +22,10 @@ EDITORS = access.RULE_EDITORS
 
 
 def _queues():
+    # The default queues must outlive this request even when it only reads (a GET): the form
+    # offers their ids, and on PostgreSQL a rolled-back insert never gives the same id again.
     routing.ensure_defaults()
+    db.session.commit()
     return db.session.scalars(select(DisputeQueue).order_by(DisputeQueue.id)).all()
 
 

@@ -1,7 +1,7 @@
 """The workspace through HTTP: queue order by SLA, each action's form, routing-rule editing."""
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete as sa_delete, select
 
 from portal.audit.models import AuditEvent
 from portal.disputes.models import Dispute, DisputeRoutingRule, StaffLanguage
@@ -234,3 +234,15 @@ def test_cli_setup_puts_customer_service_in_queues_and_is_idempotent(runner, mak
     assert raise_dispute(make_account(), "conduct_complaint", amount=None).assignee_id == agent.id
     members = {m.staff_id for m in queue("conduct").members}
     assert collector.id not in members
+
+
+def test_opening_the_rules_page_keeps_the_default_queues_it_offers(client, login_as, make_staff):
+    """The form offers queue ids; they must still exist when the form comes back."""
+    from portal.disputes.models import DisputeQueue
+
+    _db.session.execute(sa_delete(DisputeRoutingRule))
+    _db.session.execute(sa_delete(DisputeQueue))
+    _db.session.commit()
+    login_as(client, make_staff("collections_manager"))
+    assert client.get("/staff/disputes/setup/rules").status_code == 200
+    assert _db.session.scalars(select(DisputeQueue)).all() != []
