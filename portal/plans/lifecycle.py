@@ -19,8 +19,10 @@ from portal.plans import agreement
 from portal.plans.models import Plan, PlanInstalment, PlanStatus
 from portal.plans.offers import Decision, PlanSpec, Terms, decide
 from portal.plans.rules import PlanPolicy
+from portal.plans.unearned import reverse_unearned_interest
 from portal.plans.services import (
-    active_plan, history_for, latest_statement, open_proposal, owed_for, plan_policy, set_status,
+    active_plan, history_for, latest_statement, lock_plan, open_proposal, owed_for, plan_policy,
+    set_status,
 )
 from portal.timeutil import utcnow
 
@@ -173,6 +175,7 @@ def _activate(plan: Plan, today: date, action: str) -> None:
 
 def approve(plan: Plan, staff, today: date) -> None:
     """A collector or manager approves a proposal in review, within their authority."""
+    lock_plan(plan)
     if plan.status != PlanStatus.IN_REVIEW:
         raise PlanError("not_in_review")
     if not may_decide(staff, plan.required_role or "collections_manager"):
@@ -186,6 +189,7 @@ def approve(plan: Plan, staff, today: date) -> None:
 def counter(plan: Plan, staff, spec: PlanSpec, today: date, reason: str) -> None:
     """Offer different terms, within policy and the staff member's authority; the
     cardholder then accepts or declines them."""
+    lock_plan(plan)
     if plan.status != PlanStatus.IN_REVIEW:
         raise PlanError("not_in_review")
     account = plan.account
@@ -209,6 +213,7 @@ def counter(plan: Plan, staff, spec: PlanSpec, today: date, reason: str) -> None
 
 
 def reject(plan: Plan, staff, reason: str) -> None:
+    lock_plan(plan)
     if plan.status != PlanStatus.IN_REVIEW:
         raise PlanError("not_in_review")
     if not reason.strip():
@@ -220,6 +225,7 @@ def reject(plan: Plan, staff, reason: str) -> None:
 
 def accept_counter(plan: Plan, consent: Consent, today: date) -> None:
     """The cardholder accepts a counter-offer: the hash must match the counter terms."""
+    lock_plan(plan)
     if plan.status != PlanStatus.COUNTERED:
         raise PlanError("not_countered")
     if plan_hash(plan, consent.locale) != consent.terms_hash:
@@ -232,14 +238,24 @@ def accept_counter(plan: Plan, consent: Consent, today: date) -> None:
 
 def cancel(plan: Plan, today: date, action: str = "plan.cancelled") -> None:
     """Cancel a proposal, a counter-offer or an active plan; escalation resumes for an
-    active one. What was paid stays paid."""
+    active one. What was paid stays paid; up-front interest not yet earned is reversed.
+    Raises PlanError('plan_changed') if the plan moved on since the caller looked at it
+    (e.g. a reviewer approved the proposal being cancelled)."""
+    seen = plan.status
+    if lock_plan(plan).status != seen:
+        raise PlanError("plan_changed")
     plan.cancelled_on = today
     set_status(plan, PlanStatus.CANCELLED, action, cancelled_on=today)
+    reverse_unearned_interest(plan, today)
 
 
 def break_plan(plan: Plan, today: date) -> None:
+    """End a plan that was not kept; up-front interest not yet earned is reversed."""
+    if lock_plan(plan).status != PlanStatus.ACTIVE:
+        raise PlanError("plan_changed")
     plan.broken_on = today
     set_status(plan, PlanStatus.BROKEN, "plan.broken", broken_on=today)
+    reverse_unearned_interest(plan, today)
     notify(plan, "plan_broken")
 
 

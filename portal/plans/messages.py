@@ -62,6 +62,7 @@ ERRORS = {
                            "must decide it."),
     "not_in_review": _l("This proposal is no longer waiting for review."),
     "not_countered": _l("This offer is no longer open."),
+    "plan_changed": _l("This plan changed a moment ago. Please look at it again."),
     "reason_required": _l("Give the reason the cardholder will see."),
 }
 

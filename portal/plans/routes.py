@@ -268,7 +268,12 @@ def decline_counter(account_id, plan_id):
     plan = owned_plan_or_404(account, plan_id)
     if not ConfirmForm().validate_on_submit() or plan.status != PlanStatus.COUNTERED:
         abort(400)
-    lifecycle.cancel(plan, today_for(account), "plan.counter_declined")
+    try:
+        lifecycle.cancel(plan, today_for(account), "plan.counter_declined")
+    except lifecycle.PlanError as exc:
+        db.session.rollback()
+        flash(str(ERRORS[exc.code]), "error")
+        return redirect(url_for("plans.show", account_id=account.id, plan_id=plan.id))
     db.session.commit()
     flash(_("You declined the offer. You can choose another plan."), "success")
     return redirect(url_for("plans.account_plans", account_id=account.id))
@@ -283,7 +288,12 @@ def cancel(account_id, plan_id):
         abort(404)
     form = ConfirmForm()
     if form.validate_on_submit():
-        lifecycle.cancel(plan, today_for(account))
+        try:
+            lifecycle.cancel(plan, today_for(account))
+        except lifecycle.PlanError as exc:
+            db.session.rollback()
+            flash(str(ERRORS[exc.code]), "error")
+            return redirect(url_for("plans.show", account_id=account.id, plan_id=plan.id))
         db.session.commit()
         flash(_("Your plan is cancelled."), "success")
         return redirect(url_for("plans.account_plans", account_id=account.id))

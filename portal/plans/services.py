@@ -101,6 +101,16 @@ def _locked_active_plan(account: Account) -> Plan | None:
     return db.session.scalar(query)
 
 
+def lock_plan(plan: Plan) -> Plan:
+    """Re-read the plan under a row lock (FOR UPDATE on PostgreSQL), refreshing the same
+    object: two decisions on one plan (a cancel and an approval, say) then run one after the
+    other, and the second sees what the first did. Call before checking the plan's status."""
+    query = select(Plan).where(Plan.id == plan.id).execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return db.session.scalars(query).one()
+
+
 def apply_payment(account: Account, amount: int, paid_on: date) -> list[tuple[int, int]]:
     """Apply a posted payment to the active plan's instalments, oldest first.
 
