@@ -1,0 +1,78 @@
+"""Browser tests of the collections pages at desktop size: a manager assigns accounts with the
+checkboxes, a collector logs a contact with a promise, the manager reads the report; every
+page checked with axe."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pyotp
+import pytest
+
+from portal.timeutil import utcnow
+from tests.conftest import STAFF_PASSWORD
+from tests.e2e.helpers import axe_check, expect_path, submit
+
+desktop = pytest.mark.parametrize("viewport", ["desktop"], indirect=True)
+
+
+def _staff_sign_in(page, staff):
+    page.goto("/staff/login")
+    page.fill("#email", staff.email)
+    page.fill("#password", STAFF_PASSWORD)
+    submit(page, "email")
+    page.fill("#code", pyotp.TOTP(staff.totp_secret).now())
+    submit(page, "code")
+
+
+@desktop
+def test_manager_assigns_accounts_and_reads_the_report(page, browser, live_server, make_account,
+                                                       make_staff):
+    late = utcnow().date() - timedelta(days=35)
+    first = make_account(oldest_unpaid_due_date=late, account_number="6200000000000101")
+    make_account(oldest_unpaid_due_date=late, account_number="6200000000000102")
+    make_account(oldest_unpaid_due_date=late - timedelta(days=100),
+                 account_number="6200000000000103")
+    manager = make_staff("collections_manager", name="Meg Manager")
+    collector = make_staff("collector", name="Chen Collector")
+
+    _staff_sign_in(page, manager)
+    page.goto("/staff/collections/assign")
+    axe_check(page)
+    page.select_option("#bucket", "30-59")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
+    assert "6200000000000103" not in page.content()
+    page.get_by_label("Select account 6200000000000101").check()
+    page.get_by_label("Select account 6200000000000102").check()
+    page.select_option("#to", str(collector.id))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Assign", exact=True).click()
+    assert "2 account assignments changed." in page.content()
+    assert page.content().count("Chen Collector") >= 3  # two rows and the filter's option
+    axe_check(page)
+
+    staff_context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 800})
+    desk = staff_context.new_page()
+    _staff_sign_in(desk, collector)
+    desk.goto("/staff/collections/my-accounts")
+    axe_check(desk)
+    desk.get_by_role("link", name=first.account_number).click()
+    expect_path(desk, f"/staff/collections/accounts/{first.id}")
+    axe_check(desk)
+    desk.select_option("#outcome", "promised_to_pay")
+    desk.fill("#occurred_at", (utcnow() + timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M"))
+    desk.fill("#note", "Will pay on Friday.")
+    desk.fill("#promise_amount", "300")
+    desk.fill("#promise_date", (utcnow().date() + timedelta(days=5)).isoformat())
+    submit(desk, "note")
+    assert "The contact is logged." in desk.content() and "Not yet due" in desk.content()
+    axe_check(desk)
+    staff_context.close()
+
+    page.goto("/staff/collections/reports")
+    axe_check(page)
+    content = page.content()
+    assert "Collectors are never evaluated on the amounts recovered alone." in content
+    row = page.get_by_role("row", name="Chen Collector")
+    assert row.locator("td").nth(0).inner_text() == "2"  # accounts held
+    assert row.locator("td").nth(1).inner_text() == "1"  # contacts logged
