@@ -84,7 +84,7 @@ def assign():
                 db.session.rollback()
                 form.form_errors.append(str(ERRORS[exc.code]))
             else:
-                flash(_("%(count)s account assignments changed.", count=changed), "success")
+                flash(_("Assignments changed: %(count)s.", count=changed), "success")
                 return redirect(url_for(".assign", **request.args))
         status = 422
     flt = _assign_filter(filters)

@@ -47,7 +47,7 @@ def test_manager_assigns_accounts_and_reads_the_report(page, browser, live_serve
     page.select_option("#to", str(collector.id))
     with page.expect_navigation():
         page.get_by_role("button", name="Assign", exact=True).click()
-    assert "2 account assignments changed." in page.content()
+    assert "Assignments changed: 2." in page.content()
     assert page.content().count("Chen Collector") >= 3  # two rows and the filter's option
     axe_check(page)
 

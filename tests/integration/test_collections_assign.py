@@ -152,7 +152,7 @@ def test_manager_assigns_several_accounts_with_checkboxes(client, login_as, make
     assert {k: v.collector_id for k, v in current.items()} == {
         accounts[0].id: collector.id, accounts[2].id: collector.id}
     page = client.get("/staff/collections/assign").get_data(as_text=True)
-    assert "2 account assignments changed." in page
+    assert "Assignments changed: 2." in page
 
 
 def test_assign_without_a_selection_or_collector_says_what_is_missing(client, login_as,
