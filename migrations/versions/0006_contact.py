@@ -57,6 +57,8 @@ def downgrade():
         batch_op.drop_column('suppressed_at')
         batch_op.drop_column('account_id')
         batch_op.drop_column('not_before')
+        # The enum's CHECK names the column: it has to go first or SQLite's copy fails.
+        batch_op.drop_constraint(batch_op.f('ck_outbox_message_outbox_kind'), type_='check')
         batch_op.drop_column('kind')
 
     with op.batch_alter_table('contact_preference', schema=None) as batch_op:

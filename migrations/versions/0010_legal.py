@@ -1,7 +1,7 @@
 """legal: legal actions recorded on accounts (append-only; corrections point at the entry)
 
 Revision ID: 0010_legal
-Revises: 0011_collections
+Revises: 0009_collections
 Create Date: 2026-11-29 02:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_legal'
-down_revision = '0011_collections'
+down_revision = '0009_collections'
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@
 Collection records (kept at least two years): assignments are closed, never edited;
 contacts and promises are append-only. One open assignment per account (partial unique index).
 
-Revision ID: 0011_collections
+Revision ID: 0009_collections
 Revises: 0008_session_version
 Create Date: 2026-11-29 01:30:00
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0011_collections'
+revision = '0009_collections'
 down_revision = '0008_session_version'
 branch_labels = None
 depends_on = None

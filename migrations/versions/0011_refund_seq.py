@@ -4,7 +4,7 @@ A staff refund's idempotency key at the provider includes the number of refunds 
 the portal so far, so a retry after an unknown result reuses the key (the provider answers with
 the same refund) until the refund is known to be made. Existing rows start at 0.
 
-Revision ID: 0009_refund_seq
+Revision ID: 0011_refund_seq
 Revises: 0010_legal
 Create Date: 2026-11-29 02:00:00
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009_refund_seq'
+revision = '0011_refund_seq'
 down_revision = '0010_legal'
 branch_labels = None
 depends_on = None
