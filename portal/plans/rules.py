@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from portal.domain.schedule import Frequency
+from portal.policy.rules import decimal_or_none, is_whole_number
 
 PLAN_TYPES = ("instalment", "settlement", "deferral")
 INTEREST_MODES = ("frozen", "reduced")
@@ -99,20 +100,6 @@ class PlanPolicyInvalid(ValueError):
         self.errors = errors
 
 
-def _decimal(value) -> Decimal | None:
-    if isinstance(value, (bool, float)) or value is None:
-        return None
-    try:
-        result = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return result if result.is_finite() else None
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _check_value(kind: str, value, path: str, errors: list) -> Any:
     def bad(code="invalid"):
         errors.append((path, code))
@@ -131,19 +118,19 @@ def _check_value(kind: str, value, path: str, errors: list) -> Any:
             return bad("unknown_frequency")
         return tuple(value)
     if kind == "int":
-        if not _is_int(value):
+        if not is_whole_number(value):
             return bad()
         return value if value >= 0 else bad("negative")
     if kind in ("money", "money_optional"):
         if not isinstance(value, dict) or not value:
             return bad()
-        if any(not (isinstance(k, str) and len(k) == 3) or not _is_int(v) for k, v in value.items()):
+        if any(not (isinstance(k, str) and len(k) == 3) or not is_whole_number(v) for k, v in value.items()):
             return bad()
         if any(v < 0 for v in value.values()):
             return bad("negative")
         return dict(value)
     if kind == "percent":
-        number = _decimal(value)
+        number = decimal_or_none(value)
         if number is None:
             return bad()
         return number if Decimal(0) <= number <= Decimal(100) else bad("percent_out_of_range")
@@ -240,11 +227,11 @@ def parse_plans_section(section: Any, *, stage: str = "", version: int = 0,
     authority = _parse_authority(section.get("authority"), errors)
     offers = section.get("offers", {}) if isinstance(section.get("offers", {}), dict) else {}
     counts = offers.get("counts", [3, 6, 12])
-    if not isinstance(counts, list) or not all(_is_int(c) and c > 0 for c in counts):
+    if not isinstance(counts, list) or not all(is_whole_number(c) and c > 0 for c in counts):
         errors.append(("plans.offers.counts", "invalid"))
         counts = []
     first_due = offers.get("first_due_days", 7)
-    if not _is_int(first_due) or first_due < 0:
+    if not is_whole_number(first_due) or first_due < 0:
         errors.append(("plans.offers.first_due_days", "invalid"))
         first_due = 7
     savings = section.get("savings_rate_percent")

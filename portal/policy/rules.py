@@ -110,8 +110,11 @@ class Policy:
         return copy.deepcopy(self.document.get(name, default))
 
 
-def _decimal(value) -> Decimal | None:
-    if isinstance(value, bool) or isinstance(value, float):
+def decimal_or_none(value) -> Decimal | None:
+    """A policy document's number as an exact Decimal; None for floats, bools and garbage.
+
+    Documents are JSON: a rate must arrive as a string or an integer, never a float."""
+    if isinstance(value, (bool, float)) or value is None:
         return None
     try:
         result = Decimal(str(value))
@@ -120,7 +123,7 @@ def _decimal(value) -> Decimal | None:
     return result if result.is_finite() else None
 
 
-def _is_int(value) -> bool:
+def is_whole_number(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -139,7 +142,7 @@ class _Checker:
             if not optional:
                 self.add("missing", f"{path}.{key}")
             return None
-        if not _is_int(value):
+        if not is_whole_number(value):
             self.add("invalid", f"{path}.{key}")
             return None
         if positive and value <= 0:
@@ -152,7 +155,7 @@ class _Checker:
         if section.get(key) is None:
             self.add("missing", f"{path}.{key}")
             return None
-        value = _decimal(section[key])
+        value = decimal_or_none(section[key])
         if value is None:
             self.add("invalid", f"{path}.{key}")
         elif not Decimal(0) <= value <= Decimal(100):
@@ -180,7 +183,7 @@ def _stages(doc, c: _Checker) -> tuple[StageThreshold, ...]:
     stages = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict) or not isinstance(item.get("code"), str) \
-                or not _is_int(item.get("min_dpd")):
+                or not is_whole_number(item.get("min_dpd")):
             c.add("invalid", f"stages.{i}")
             continue
         stages.append(StageThreshold(item["code"], item["min_dpd"]))
@@ -212,7 +215,7 @@ def _penalty(doc, c: _Checker) -> PenaltyInterest | None:
         return None
     rate = c.rate(s, "annual_rate", "penalty_interest")
     day_count = s.get("day_count")
-    if day_count not in DAY_COUNTS or not _is_int(day_count):
+    if day_count not in DAY_COUNTS or not is_whole_number(day_count):
         c.add("day_count_invalid", "penalty_interest.day_count")
     return PenaltyInterest(rate or Decimal(0), day_count if day_count in DAY_COUNTS else 365,
                            bool(s.get("freeze_while_paused", False)))
