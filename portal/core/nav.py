@@ -32,6 +32,12 @@ def _items(entries):
             for e in sorted(entries, key=lambda e: e.order)]
 
 
+def staff_tools(role) -> list[dict]:
+    """The pages registered for `role`, except its home page: what its home page lists."""
+    entries = [e for e in _STAFF if role in e.roles and not e.endpoint.startswith("staff.")]
+    return _items(entries)
+
+
 def inject_nav():
     def cardholder_nav_items():
         return _items(_CARDHOLDER)

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from portal.auth.lockout import is_locked
 from portal.auth.session import end_session, staff_required, start_session
-from portal.core.nav import staff_entry
+from portal.core.nav import staff_entry, staff_tools
 from portal.core.urls import safe_next
 from portal.extensions import db, limiter
 from portal.staff import services
@@ -129,25 +129,25 @@ def home():
 @bp.get("/service")
 @staff_required(Role.CUSTOMER_SERVICE)
 def service_home():
-    return render_template("staff/service_home.html")
+    return render_template("staff/service_home.html", tools=staff_tools(Role.CUSTOMER_SERVICE))
 
 
 @bp.get("/collections")
 @staff_required(Role.COLLECTOR)
 def collections_home():
-    return render_template("staff/collections_home.html")
+    return render_template("staff/collections_home.html", tools=staff_tools(Role.COLLECTOR))
 
 
 @bp.get("/manager")
 @staff_required(Role.COLLECTIONS_MANAGER)
 def manager_home():
-    return render_template("staff/manager_home.html")
+    return render_template("staff/manager_home.html", tools=staff_tools(Role.COLLECTIONS_MANAGER))
 
 
 @bp.get("/risk")
 @staff_required(Role.RISK)
 def risk_home():
-    return render_template("staff/risk_home.html")
+    return render_template("staff/risk_home.html", tools=staff_tools(Role.RISK))
 
 
 @bp.get("/legal")

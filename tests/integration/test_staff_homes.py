@@ -47,10 +47,14 @@ def test_several_roles_see_a_link_to_each_home(client, make_staff, login_as):
     assert 'href="/staff/risk"' not in page
 
 
-def test_placeholder_homes_say_what_will_come(client, make_staff, login_as):
+def test_role_homes_list_the_role_s_tools(client, make_staff, login_as):
     login_as(client, make_staff("risk"))
     page = client.get("/staff/risk").get_data(as_text=True)
-    assert "stage thresholds" in page and "placeholder" in page
+    assert "stage thresholds" in page and "placeholder" not in page
+    assert 'href="/staff/risk/policies/"' in page and 'href="/staff/risk/plan-limits"' in page
+    login_as(client, make_staff("collections_manager"))
+    page = client.get("/staff/manager").get_data(as_text=True)
+    assert 'href="/staff/collections/assign"' in page and 'href="/staff/payments"' in page
 
 
 def test_admin_home_lists_staff_and_their_roles(client, make_staff, login_as):
