@@ -7,14 +7,13 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
-from portal.accounts.models import Account, LedgerEntry
-from portal.balances.services import Balance, balance_of, balances_for
-from portal.consequences.models import ConsequenceEvent, Notice
-from portal.disputes.models import Dispute
+from portal.accounts.models import Account
+from portal.balances.services import Balance, balances_for
+from portal.consequences.models import ConsequenceEvent
 from portal.extensions import db
 from portal.legal.models import LegalAction
 from portal.legal.services import effective_steps
-from portal.plans.models import Plan
+from portal.staff.account_context import account_context as shared_account_context
 
 PER_PAGE = 25
 
@@ -86,23 +85,10 @@ def last_steps_for(account_ids: list[int]) -> dict[int, LegalAction]:
     return result
 
 
-def _latest(model, account_id: int, order, limit: int = 20) -> list:
-    return list(db.session.scalars(select(model).where(model.account_id == account_id)
-                                   .order_by(*order).limit(limit)))
-
-
 def account_context(account, as_of: date) -> dict:
-    """Everything legal reads about the account; nothing here changes anything."""
+    """Everything legal reads about the account, with its referral dates; read-only."""
     referrals = list(db.session.scalars(
         select(ConsequenceEvent).where(ConsequenceEvent.account_id == account.id,
                                        ConsequenceEvent.kind == "legal_referral")
         .order_by(ConsequenceEvent.occurred_on.desc())))
-    return {
-        "account": account, "balance": balance_of(account, as_of),
-        "referrals": referrals,
-        "ledger": _latest(LedgerEntry, account.id,
-                          (LedgerEntry.effective_date.desc(), LedgerEntry.id.desc())),
-        "notices": _latest(Notice, account.id, (Notice.issued_on.desc(), Notice.id.desc())),
-        "plans": _latest(Plan, account.id, (Plan.id.desc(),)),
-        "disputes": _latest(Dispute, account.id, (Dispute.id.desc(),)),
-    }
+    return {**shared_account_context(account, as_of), "referrals": referrals}
