@@ -10,16 +10,22 @@ from tests.e2e.helpers import check_page
 pytestmark = pytest.mark.parametrize("viewport", ["phone"], indirect=True)
 
 
-@pytest.fixture()
-def signed_in(page, make_account, make_cardholder):
-    holder = make_cardholder(password=CARDHOLDER_PASSWORD)
-    account = make_account(holder, principal=400_000, fees=10_000, minimum_due=50_000)
+def _sign_in_with_account(page, make_account, make_cardholder, profile="cn", currency="CNY",
+                          timezone="Asia/Shanghai"):
+    holder = make_cardholder(password=CARDHOLDER_PASSWORD, timezone=timezone)
+    account = make_account(holder, principal=400_000, fees=10_000, minimum_due=50_000,
+                           profile=profile, currency=currency)
     page.goto("/login")
     page.fill("#identity", holder.email)
     page.fill("#password", CARDHOLDER_PASSWORD)
     with page.expect_navigation():
         page.locator("form", has=page.locator("#password")).locator("button[type=submit]").click()
     return account
+
+
+@pytest.fixture()
+def signed_in(page, make_account, make_cardholder):
+    return _sign_in_with_account(page, make_account, make_cardholder)
 
 
 def _choose_language(page, locale):
@@ -43,10 +49,15 @@ def _pay(page, account, choice, card):
         page.locator("#submit").click()
 
 
-@pytest.mark.parametrize("locale", ["en", "zh_Hans"])
-def test_paying_the_overdue_amount_shows_the_receipt(page, signed_in, locale):
+# Each profile once: an English reader paying dollars (us), a Chinese one paying yuan (cn).
+@pytest.mark.parametrize("locale,profile,currency,timezone", [
+    ("en", "us", "USD", "America/New_York"), ("zh_Hans", "cn", "CNY", "Asia/Shanghai")])
+def test_paying_the_overdue_amount_shows_the_receipt(page, make_account, make_cardholder, locale,
+                                                     profile, currency, timezone):
+    account = _sign_in_with_account(page, make_account, make_cardholder, profile, currency,
+                                    timezone)
     _choose_language(page, locale)
-    _pay(page, signed_in, "overdue", "4242 4242 4242 4242")
+    _pay(page, account, "overdue", "4242 4242 4242 4242")
     assert page.locator("[data-payment-status=succeeded]").count() == 1
     check_page(page)
     with page.expect_navigation():

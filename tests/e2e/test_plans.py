@@ -19,9 +19,16 @@ from tests.e2e.test_disputes import _choose_language, _sign_in, _staff_sign_in
 LANGS = [("en", "en"), ("zh_Hans", "zh-Hans")]
 
 
-def _holder(make_cardholder, make_account, locale):
-    holder = make_cardholder(password=CARDHOLDER_PASSWORD, locale=locale)
-    return holder, make_account(holder, principal=500_000, interest=20_000, fees=15_000)
+# Each profile once: a Chinese reader on the cn profile, an English one on the us profile.
+PROFILES = [("zh_Hans", "zh-Hans", "cn", "CNY", "Asia/Shanghai"),
+            ("en", "en", "us", "USD", "America/New_York")]
+
+
+def _holder(make_cardholder, make_account, locale, profile="cn", currency="CNY",
+            timezone="Asia/Shanghai"):
+    holder = make_cardholder(password=CARDHOLDER_PASSWORD, locale=locale, timezone=timezone)
+    return holder, make_account(holder, principal=500_000, interest=20_000, fees=15_000,
+                                profile=profile, currency=currency)
 
 
 def _plan():
@@ -36,10 +43,11 @@ def _agree(page):
 
 
 @pytest.mark.parametrize("viewport", ["phone"], indirect=True)
-@pytest.mark.parametrize("locale,lang", LANGS)
+@pytest.mark.parametrize("locale,lang,profile,currency,timezone", PROFILES)
 def test_cardholder_chooses_an_offer_on_a_phone(page, make_cardholder, make_account, locale,
-                                                lang):
-    holder, account = _holder(make_cardholder, make_account, locale)
+                                                lang, profile, currency, timezone):
+    holder, account = _holder(make_cardholder, make_account, locale, profile, currency,
+                              timezone)
     _sign_in(page, holder.phone)
     _choose_language(page, locale)
     page.goto(f"/accounts/{account.id}/plans/offers")
@@ -52,6 +60,7 @@ def test_cardholder_chooses_an_offer_on_a_phone(page, make_cardholder, make_acco
     plan = _plan()
     expect_path(page, f"/accounts/{account.id}/plans/{plan.id}")
     assert plan.status == PlanStatus.ACTIVE and plan.terms_locale == locale
+    assert plan.currency == currency and plan.policy_profile == profile
     check_page(page)
 
 
