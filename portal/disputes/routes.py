@@ -31,9 +31,11 @@ def index():
 
 
 def _entry_choices(account):
+    from portal.accounts.views import entry_label
     from portal.core.filters import long_date, money
 
-    return [(e.id, f"{long_date(e.effective_date)} · {money(e.amount, e.currency)}")
+    return [(e.id, f"{long_date(e.effective_date)} · {entry_label(e.kind)} · "
+                   f"{money(e.amount, e.currency)}")
             for e in services.contestable_entries(account)]
 
 
