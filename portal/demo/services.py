@@ -18,7 +18,7 @@ from portal.demo.data import (
 )
 
 # The demo statement is this old on the first load; the nightly job fills in the days since.
-STATEMENT_AGE_DAYS = 30
+STATEMENT_AGE_DAYS = 40
 
 
 def demo_account_numbers() -> list[str]:

@@ -60,7 +60,7 @@ def test_first_load_plays_out_the_last_weeks_so_timelines_have_a_past(app, db, f
     assert days_past_due(account.oldest_unpaid_due_date, date(2026, 3, 1)) == 200
     timeline = timeline_for(account, date(2026, 3, 1))
     assert timeline.days_late == 200
-    # 170 days late at the statement, 200 today: charge-off (180 days) happened in between.
+    # 160 days late at the statement, 200 today: charge-off (180 days) happened in between.
     assert "charge_off" in {item.kind for item in timeline.past}
     interest = db.session.scalar(select(func.count()).select_from(LedgerEntry).where(
         LedgerEntry.kind == "interest", LedgerEntry.account_id == account.id))
@@ -129,3 +129,11 @@ def test_demo_customer_service_agent_works_every_dispute_queue(runner):
     staff_ids = {m.staff_id for q in queues for m in q.members}
     cs = _db.session.scalar(select(StaffUser).where(StaffUser.email == "cs@demo.portal"))
     assert queues and cs.id in staff_ids
+
+
+def test_first_load_leaves_a_letter_to_read(app, db, fast_hashing):
+    from portal.consequences.models import Notice
+    from portal.demo.services import load_demo
+
+    load_demo(today=date(2026, 3, 1))
+    assert count(db, Notice) >= 1
