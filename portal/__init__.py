@@ -70,28 +70,22 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal.auth.routes import bp as auth_bp
-    from portal.core.routes import bp as core_bp
-    from portal.staff.routes import bp as staff_bp
     from portal.accounts.routes import bp as accounts_bp
-
-    for blueprint in (core_bp, auth_bp, staff_bp, accounts_bp):
-        app.register_blueprint(blueprint)
-    from portal.disputes.blueprints import register as register_disputes
-    register_disputes(app)
-    from portal.payments.routes import bp as payments_bp
-    app.register_blueprint(payments_bp)
-    from portal.policy.routes import bp as policy_bp
-    app.register_blueprint(policy_bp)
-    from portal.plans.blueprint import blueprints as plan_blueprints
-    for blueprint in plan_blueprints():
-        app.register_blueprint(blueprint)
-    from portal.contact.routes import bp as contact_bp
-    app.register_blueprint(contact_bp)
+    from portal.auth.routes import bp as auth_bp
     from portal.collections.routes import bp as collections_bp
-    app.register_blueprint(collections_bp)
+    from portal.contact.routes import bp as contact_bp
+    from portal.core.routes import bp as core_bp
+    from portal.disputes.blueprints import register as register_disputes
     from portal.legal.routes import bp as legal_bp
-    app.register_blueprint(legal_bp)
+    from portal.payments.routes import bp as payments_bp
+    from portal.plans.blueprint import blueprints as plan_blueprints
+    from portal.policy.routes import bp as policy_bp
+    from portal.staff.routes import bp as staff_bp
+
+    for blueprint in (core_bp, auth_bp, staff_bp, accounts_bp, payments_bp, policy_bp,
+                      *plan_blueprints(), contact_bp, collections_bp, legal_bp):
+        app.register_blueprint(blueprint)
+    register_disputes(app)
 
 
 def register_cli(app: Flask) -> None:
