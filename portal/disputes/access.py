@@ -63,15 +63,6 @@ def staff_dispute_or_404(staff, dispute_id: int, *, work: bool = False) -> Dispu
     return dispute
 
 
-def owned_account_or_404(cardholder, account_id: int):
-    from portal.accounts.models import Account
-
-    account = db.session.get(Account, account_id)
-    if account is None or account.cardholder_id != cardholder.id:
-        abort(404)
-    return account
-
-
 def workspace_disputes(staff, *, view: str, queue_id: int | None = None,
                        include_closed: bool = False, limit: int = 200) -> list[Dispute]:
     """The disputes a staff member may see in a view ("mine", "queue", "legal"), open ones

@@ -6,6 +6,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal.accounts.queries import owned_account_or_404
 from portal.auth.session import cardholder_required
 from portal.core.nav import cardholder_entry
 from portal.disputes import access, labels, services, uploads
@@ -42,7 +43,7 @@ def _entry_choices(account):
 @bp.route("/accounts/<int:account_id>/disputes/new", methods=["GET", "POST"])
 @cardholder_required
 def new(account_id):
-    account = access.owned_account_or_404(current_user, account_id)
+    account = owned_account_or_404(account_id)
     form = RaiseDisputeForm()
     form.entries.choices = _entry_choices(account)
     if form.validate_on_submit():

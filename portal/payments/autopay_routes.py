@@ -10,7 +10,8 @@ from portal.extensions import db
 from portal.payments import autopay, plan_link, services
 from portal.payments.forms import AutopaySetupForm, StripeSetupConsentForm, ToggleForm
 from portal.payments.gateway import ProviderRefused, ProviderUnavailable, get_gateway
-from portal.payments.routes import STRIPE_CSP, bp, owned_account_or_404
+from portal.accounts.queries import owned_account_or_404
+from portal.payments.routes import STRIPE_CSP, bp
 from portal.payments.sandbox import SandboxGateway, luhn_ok
 
 

@@ -7,7 +7,7 @@ from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import DBAPIError
 
-from portal.accounts.models import Account
+from portal.accounts.queries import owned_account_or_404
 from portal.auth.session import cardholder_required
 from portal.core.nav import cardholder_entry
 from portal.core.security import extend_csp
@@ -25,13 +25,6 @@ cardholder_entry("payments.pay_start", _l("Make a payment"), order=20)
 STRIPE_CSP = {"script_src": ["https://js.stripe.com"],
               "frame_src": ["https://js.stripe.com", "https://hooks.stripe.com"],
               "connect_src": ["https://api.stripe.com"]}
-
-
-def owned_account_or_404(account_id: int) -> Account:
-    account = db.session.get(Account, account_id)
-    if account is None or account.cardholder_id != current_user.id:
-        abort(404)
-    return account
 
 
 def owned_payment_or_404(payment_id: int) -> Payment:
