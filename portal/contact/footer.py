@@ -2,10 +2,11 @@
 §1006.6(e): a clear, simple way to opt out), and the signed link behind it."""
 from __future__ import annotations
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from flask_babel import force_locale, gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from portal.core.urls import external_url
 from portal.outbox.models import Channel
 
 _SALT = "contact-opt-out"
@@ -31,11 +32,7 @@ def read_token(token: str) -> tuple[int, Channel] | None:
 
 
 def opt_out_link(cardholder_id: int) -> str:
-    token = opt_out_token(cardholder_id, Channel.EMAIL)
-    if has_request_context():
-        return url_for("contact.opt_out", token=token, _external=True)
-    base = current_app.config.get("PORTAL_BASE_URL") or ""
-    return f"{base.rstrip('/')}/contact/opt-out/{token}"
+    return external_url("contact.opt_out", token=opt_out_token(cardholder_id, Channel.EMAIL))
 
 
 def with_opt_out(channel: Channel, body: str, cardholder_id: int, locale: str | None) -> str:

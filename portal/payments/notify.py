@@ -1,20 +1,16 @@
 """Messages to the cardholder about payments, in their language, through the outbox."""
 from __future__ import annotations
 
-from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale, gettext as _
 
+from portal.core.urls import external_url
 from portal.domain.money import format_money
 from portal.outbox.models import MessageKind
 from portal.outbox.services import queue_email, queue_sms
 
 
 def _link(payment) -> str:
-    path = f"/payments/{payment.id}"
-    if has_request_context():
-        return url_for("payments.status", payment_id=payment.id, _external=True)
-    base = current_app.config.get("PORTAL_BASE_URL") or ""
-    return base.rstrip("/") + path
+    return external_url("payments.status", payment_id=payment.id)
 
 
 def _send(payment, subject_fn, body_fn, purpose, kind=MessageKind.TRANSACTIONAL):

@@ -76,3 +76,14 @@ def test_a_request_body_above_the_upload_limit_is_refused_unread(client, app):
     response = client.post("/login", data=b"x" * too_big,
                            headers={"Content-Type": "application/octet-stream"})
     assert response.status_code == 413
+
+
+def test_links_in_job_sent_messages_use_the_configured_base_url(app):
+    from portal.core.urls import external_url
+
+    app.config["PORTAL_BASE_URL"] = "https://pay.example.com/"
+    try:
+        with app.app_context():
+            assert external_url("payments.status", payment_id=7) == "https://pay.example.com/payments/7"
+    finally:
+        app.config["PORTAL_BASE_URL"] = ""
