@@ -32,9 +32,11 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
-    PERMANENT_SESSION_LIFETIME = timedelta(minutes=15)
     CARDHOLDER_IDLE_TIMEOUT = timedelta(minutes=15)
     STAFF_IDLE_TIMEOUT = timedelta(minutes=30)
+    # The cookie lives as long as the longest idle limit; each kind's own limit is enforced on
+    # the server (portal.auth.session.enforce_idle_timeout).
+    PERMANENT_SESSION_LIFETIME = max(CARDHOLDER_IDLE_TIMEOUT, STAFF_IDLE_TIMEOUT)
     WTF_CSRF_TIME_LIMIT = None  # the session itself expires; a stale token would only annoy
     # Login protection: these numbers are policy, kept here so operators can tune them.
     LOGIN_LOCKOUT_FAILURES = 5
@@ -64,7 +66,6 @@ class Config:
     PAYMENT_PROVIDER_RETRIES = int(_env("PAYMENT_PROVIDER_RETRIES", "1"))
     PAYMENT_SANDBOX_WEBHOOK_SECRET = _env("PAYMENT_SANDBOX_WEBHOOK_SECRET")
     MAIL_FROM = _env("MAIL_FROM", "Repayment portal <no-reply@portal.example>")
-    PORTAL_NAME = _env("PORTAL_NAME", "Card repayment")
     FORCE_HTTPS_HEADERS = True
     # Behind a load balancer: how many proxies set X-Forwarded-For/-Proto (0 = trust none),
     # so rate limits and the audit log see the cardholder's address, not the balancer's.

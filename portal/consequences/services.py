@@ -177,13 +177,3 @@ def notice_for(account, notice_id: int) -> Notice | None:
     """One notice of this account; None for an unknown id or another account's notice."""
     return db.session.scalar(select(Notice).where(Notice.id == notice_id,
                                                   Notice.account_id == account.id))
-
-
-def formal_notice_text(notice: Notice) -> dict[str, str]:
-    """The policy's explanation of the formal notice (locale -> text) for the version issued."""
-    try:
-        policy = policy_version(notice.policy_profile, notice.policy_version)
-    except UnknownProfile:
-        return {}
-    consequence = policy.consequence(notice.kind)
-    return dict(consequence.explanation) if consequence else {}

@@ -11,17 +11,13 @@ from decimal import Decimal
 
 from portal.consequences.pauses import Pause
 
-# Kinds of consequence a policy profile can schedule (see portal/policy).
-KINDS = ("late_fee", "penalty_interest", "credit_report", "card_block", "formal_notice",
-         "legal_referral", "charge_off")
-# Steps legal records (portal.legal); past items only, shown with their date.
-LEGAL_KINDS = ("formal_notice_sent", "claim_filed", "hearing_scheduled", "judgment_entered",
-               "judgment_satisfied", "referral_withdrawn")
 
 
 @dataclass(frozen=True)
 class TimelineItem:
-    kind: str  # one of KINDS or LEGAL_KINDS, or "stage" for "your account is now N days late"
+    # a policy consequence (portal.policy.rules.KINDS), a legal step (portal.legal), or
+    # "stage" for "your account is now N days late"
+    kind: str
     on: date
     past: bool
     days_late: int  # the days-past-due figure at which it happens / happened

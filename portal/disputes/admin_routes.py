@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from portal.staff.services import find_by_email
 from portal.auth.session import staff_required
 from portal.core.nav import staff_entry
 from portal.disputes import access, labels, routing
@@ -13,7 +14,6 @@ from portal.disputes.models import DisputeQueue, DisputeRoutingRule, StaffLangua
 from portal.domain.money import MoneyError, parse_major, precision, to_major
 from portal.disputes.views import template_helpers
 from portal.extensions import db
-from portal.staff.models import StaffUser
 
 bp = Blueprint("dispute_admin", __name__, url_prefix="/staff/disputes/setup")
 bp.context_processor(template_helpers)
@@ -137,8 +137,7 @@ def queues():
     form.queue.choices = [(q.id, labels.queue_label(q.code)) for q in queues]
     status = 200
     if form.validate_on_submit():
-        staff = db.session.scalar(select(StaffUser).where(
-            func.lower(StaffUser.email) == form.email.data.strip().lower()))
+        staff = find_by_email(form.email.data)
         queue = db.session.get(DisputeQueue, form.queue.data)
         if staff is None:
             form.email.errors.append(_("No staff member has that email."))

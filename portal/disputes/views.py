@@ -14,10 +14,9 @@ def when(moment) -> str:
 
 
 def entry_kind(kind) -> str:
-    try:  # the cardholder pages' wording for ledger kinds, when that module is present
-        from portal.accounts.views import entry_label
-    except ImportError:
-        return getattr(kind, "value", str(kind))
+    """The cardholder pages' wording for a ledger kind."""
+    from portal.accounts.views import entry_label
+
     return entry_label(kind)
 
 

@@ -10,7 +10,6 @@ value is written, so the same rows always give the same bytes.
 from __future__ import annotations
 
 import csv
-import io
 import os
 import tempfile
 from datetime import date, datetime, timezone
@@ -134,9 +133,3 @@ def write_file(rows: Iterable[dict], columns: tuple[str, ...], path: str) -> int
             os.unlink(tmp)
         raise
     return count
-
-
-def to_text(rows: Iterable[dict], columns: tuple[str, ...]) -> str:
-    buffer = io.StringIO(newline="")
-    write_csv(rows, columns, buffer)
-    return buffer.getvalue()

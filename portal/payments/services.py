@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import Account
 from portal.audit.services import record
-from portal.balances.services import balance_of, today_for
+from portal.balances.services import balance_of
 from portal.extensions import db
 from portal.payments import notify, plan_link
 from portal.payments.gateway import Intent, ProviderRefused, get_gateway
@@ -235,7 +235,3 @@ def failure_reason(payment: Payment):
     return _REASONS.get(payment.failure_code or "",
                         _l("The payment did not go through and no money was taken. "
                            "Please try again or use another card."))
-
-
-def account_today(account: Account):
-    return today_for(account)

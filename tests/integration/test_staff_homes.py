@@ -74,3 +74,14 @@ def test_staff_nav_shows_only_own_role_pages(client, make_staff, login_as):
 
 def test_every_role_has_a_home():
     assert set(HOMES) == {r.value for r in Role}
+
+
+def test_staff_stay_signed_in_for_their_longer_idle_limit(app, client, make_staff, login_as):
+    """Staff get 30 idle minutes; the session cookie must not end them at the cardholders' 15."""
+    from portal.timeutil import utcnow
+
+    assert app.config["PERMANENT_SESSION_LIFETIME"] >= app.config["STAFF_IDLE_TIMEOUT"]
+    login_as(client, make_staff("risk"))
+    with client.session_transaction() as sess:
+        sess["last_seen"] = utcnow().timestamp() - 20 * 60
+    assert client.get("/staff/risk").status_code == 200
