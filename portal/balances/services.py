@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 
 from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
+from portal.domain.balance import overdue_amount
 from portal.domain.dates import days_past_due, local_date
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -43,17 +44,24 @@ def today_for(account: Account, now: datetime | None = None) -> date:
     return local_date(now or utcnow(), account.cardholder.timezone)
 
 
+def after_feed():
+    """SQL: the entry is later than the issuer's last statement (all are, when none came)."""
+    return or_(Account.feed_as_of.is_(None), LedgerEntry.effective_date > Account.feed_as_of)
+
+
+IS_FEE = LedgerEntry.kind == EntryKind.FEE
+IS_PAYMENT = LedgerEntry.kind.in_([EntryKind.PAYMENT, EntryKind.REVERSAL])
+
+
 def _sums_query(account_ids, as_of: date):
-    after_feed = LedgerEntry.effective_date > Account.feed_as_of
-    is_fee = LedgerEntry.kind == EntryKind.FEE
-    is_payment = LedgerEntry.kind.in_([EntryKind.PAYMENT, EntryKind.REVERSAL])
+    after = after_feed()
     return (
         select(
             Account.id,
             *[func.coalesce(func.sum(case((LedgerEntry.component == c, LedgerEntry.amount), else_=0)), 0)
               for c in (Component.PRINCIPAL, Component.INTEREST, Component.FEE)],
-            func.coalesce(func.sum(case((is_fee & after_feed, LedgerEntry.amount), else_=0)), 0),
-            func.coalesce(func.sum(case((is_payment & after_feed, LedgerEntry.amount), else_=0)), 0),
+            func.coalesce(func.sum(case((IS_FEE & after, LedgerEntry.amount), else_=0)), 0),
+            func.coalesce(func.sum(case((IS_PAYMENT & after, LedgerEntry.amount), else_=0)), 0),
         )
         .select_from(Account)
         .outerjoin(LedgerEntry, (LedgerEntry.account_id == Account.id)
@@ -77,8 +85,7 @@ def balances_for(accounts: list[Account], as_of: date) -> dict[int, Balance]:
         principal, interest, fees, new_fees, payments = map(
             int, (principal, interest, fees, new_fees, payments))
         total = principal + interest + fees
-        # payments are negative entries: adding them reduces what is overdue
-        overdue = max(0, min(total, account.minimum_due + new_fees + payments))
+        overdue = overdue_amount(total, account.minimum_due, new_fees, payments)
         dpd = days_past_due(account.oldest_unpaid_due_date, as_of) if overdue else 0
         result[account_id] = Balance(account_id, account.currency, as_of, principal, interest,
                                      fees, overdue, dpd)

@@ -23,20 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from portal.domain.balance import overdue_amount
 from portal.domain.dates import days_past_due
 from portal.domain.interest import daily_interest
 from portal.policy.rules import Policy
 
 OPEN, BLOCKED, CHARGED_OFF = "open", "blocked", "charged_off"
-
-
-def overdue_amount(total: int, minimum_due: int, fees_after_feed: int,
-                   payments_after_feed: int) -> int:
-    """The statement's minimum due plus later fees less later payments, within 0..total.
-
-    Same definition as portal.balances.services (payments are negative amounts).
-    """
-    return max(0, min(total, minimum_due + fees_after_feed + payments_after_feed))
 
 
 @dataclass

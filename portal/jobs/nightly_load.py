@@ -7,7 +7,8 @@ from datetime import date
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import joinedload
 
-from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
+from portal.balances.services import IS_FEE, IS_PAYMENT, after_feed
+from portal.accounts.models import Account, Component, LedgerEntry
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent
 from portal.extensions import db
 
@@ -48,9 +49,7 @@ def ledger_figures(starts: dict[int, date], feeds: dict[int, date | None], end: 
     opening = or_(*[and_(LedgerEntry.account_id.in_(ids), LedgerEntry.effective_date <= start)
                     for start, ids in by_start.items()])
     bucket = case((opening, literal(_NO_DAY)), else_=LedgerEntry.effective_date).label("bucket")
-    after_feed = or_(Account.feed_as_of.is_(None), LedgerEntry.effective_date > Account.feed_as_of)
-    is_fee = LedgerEntry.kind == EntryKind.FEE
-    is_payment = LedgerEntry.kind.in_([EntryKind.PAYMENT, EntryKind.REVERSAL])
+    after = after_feed()
 
     def total(condition):
         return func.coalesce(func.sum(case((condition, LedgerEntry.amount), else_=0)), 0)
@@ -60,7 +59,7 @@ def ledger_figures(starts: dict[int, date], feeds: dict[int, date | None], end: 
                total(LedgerEntry.component == Component.PRINCIPAL),
                total(LedgerEntry.component == Component.INTEREST),
                total(LedgerEntry.component == Component.FEE),
-               total(is_fee & after_feed), total(is_payment & after_feed))
+               total(IS_FEE & after), total(IS_PAYMENT & after))
         .join(Account, Account.id == LedgerEntry.account_id)
         .where(LedgerEntry.account_id.in_(list(starts)), LedgerEntry.effective_date <= end)
         .group_by(LedgerEntry.account_id, bucket))
