@@ -32,9 +32,10 @@ def entry_label(kind: EntryKind | str) -> str:
     return str(ENTRY_KIND_LABELS[EntryKind(kind)])
 
 
-def load_timelines(accounts: list[Account], as_of: date) -> dict[int, Timeline | None]:
+def load_timelines(accounts: list[Account], as_of: date,
+                   balances: dict | None = None) -> dict[int, Timeline | None]:
     """Each account's consequence timeline by account id (a fixed number of queries)."""
-    return timelines_for(accounts, as_of)
+    return timelines_for(accounts, as_of, balances)
 
 
 def load_next_instalments(accounts: list[Account]) -> dict:
@@ -90,7 +91,7 @@ def account_summaries(accounts: list[Account], as_of: date) -> list[AccountSumma
     """Balance, timeline and active plan's next instalment for each of a cardholder's
     accounts; the number of queries does not grow with the number of accounts."""
     balances = balances_for(accounts, as_of)
-    timelines = load_timelines(accounts, as_of)
+    timelines = load_timelines(accounts, as_of, balances)
     instalments = load_next_instalments(accounts)
     return [AccountSummary(a, balances[a.id], timelines.get(a.id), instalments.get(a.id))
             for a in accounts]

@@ -114,18 +114,20 @@ def _grouped(rows) -> dict[int, list]:
     return found
 
 
-def timelines_for(accounts, as_of: date) -> dict[int, Timeline]:
+def timelines_for(accounts, as_of: date, balances: dict | None = None) -> dict[int, Timeline]:
     """`timeline_for` for several accounts on one day, keyed by account id.
 
     The number of queries does not grow with the number of accounts: balances, policies in
     force, events, notices, stage moves and recorded legal steps are one query each, and the
-    pause providers answer in batch (see `portal.consequences.pauses.pauses_for`).
+    pause providers answer in batch (see `portal.consequences.pauses.pauses_for`). A caller
+    that already has `balances_for(accounts, as_of)` passes it instead of a second query.
     """
     accounts = list(accounts)
     if not accounts:
         return {}
     ids = [a.id for a in accounts]
-    balances = balances_for(accounts, as_of)
+    if balances is None:
+        balances = balances_for(accounts, as_of)
     policies = policies_for({a.policy_profile for a in accounts}, as_of)
     events = _grouped(db.session.scalars(
         select(ConsequenceEvent).where(ConsequenceEvent.account_id.in_(ids),

@@ -44,7 +44,8 @@ def sample_timeline(account, *, pause: Pause | None = None, overdue: int = 50_00
 def use_timeline(monkeypatch, build=sample_timeline, **kwargs) -> None:
     """Make the pages show `build(account)` instead of asking the timeline service."""
     monkeypatch.setattr("portal.accounts.views.load_timelines",
-                        lambda accounts, as_of: {a.id: build(a, **kwargs) for a in accounts})
+                        lambda accounts, as_of, balances=None: {a.id: build(a, **kwargs)
+                                                                for a in accounts})
 
 
 def make_notice(account, *, reference="FN-2026-000123", issued_on=date(2026, 11, 27),
