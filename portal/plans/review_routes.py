@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.session import staff_required
@@ -30,6 +31,7 @@ staff_entry("plan_review.agreed", _l("Agreed plans"), ROLES, order=21)
 @staff_required(*ROLES)
 def queue():
     plans = db.session.scalars(select(Plan).where(Plan.status == PlanStatus.IN_REVIEW)
+                               .options(joinedload(Plan.account))  # the list shows its number
                                .order_by(Plan.accepted_at, Plan.id)).all()
     return render_template("plans/staff_queue.html", plans=plans)
 
@@ -148,7 +150,8 @@ AGREED = (PlanStatus.ACTIVE, PlanStatus.COMPLETED, PlanStatus.BROKEN, PlanStatus
 def agreed():
     form = StatusFilterForm(request.args)
     form.status.choices = [("", _("All"))] + [(s.value, STATUS[s.value]) for s in AGREED]
-    query = select(Plan).where(Plan.status.in_(AGREED), Plan.started_on.is_not(None))
+    query = (select(Plan).where(Plan.status.in_(AGREED), Plan.started_on.is_not(None))
+             .options(joinedload(Plan.account)))
     if form.status.data and form.status.data in {s.value for s in AGREED}:
         query = query.where(Plan.status == PlanStatus(form.status.data))
     plans = db.session.scalars(query.order_by(Plan.id.desc()).limit(200)).all()
