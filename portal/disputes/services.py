@@ -16,7 +16,7 @@ from portal.disputes.models import Dispute, DisputeAttachment, DisputeEntry, Dis
 from portal.disputes.rules import DisputeStatus, TERMINAL, is_contesting, sla_deadlines, transition
 from portal.extensions import db
 from portal.outbox.models import MessageKind
-from portal.outbox.services import queue_email, queue_sms
+from portal.outbox.services import queue_to_cardholder
 from portal.timeutil import utcnow
 
 CONTESTABLE_KINDS = (EntryKind.STATEMENT_BALANCE, EntryKind.INTEREST, EntryKind.FEE)
@@ -183,9 +183,5 @@ def notify(dispute, kind=MessageKind.SERVICE) -> None:
         body = gettext("The status of your dispute %(ref)s is now: %(status)s. Sign in to the portal "
                  "to read the messages and see what happens next.",
                  ref=f"D-{dispute.id}", status=status)
-    if holder.email:
-        queue_email(holder.email, subject, body, purpose="dispute", cardholder_id=holder.id,
-                    kind=kind, account_id=dispute.account_id)
-    elif holder.phone:
-        queue_sms(holder.phone, body, purpose="dispute", cardholder_id=holder.id, kind=kind,
-                  account_id=dispute.account_id)
+    queue_to_cardholder(holder, subject, body, purpose="dispute", kind=kind,
+                        account_id=dispute.account_id)

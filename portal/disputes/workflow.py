@@ -16,7 +16,7 @@ from portal.disputes.rules import (DisputeStatus as S, IllegalTransition, check_
 from portal.disputes.services import DisputeRefused, add_message, change_status, notify
 from portal.extensions import db
 from portal.outbox.models import MessageKind
-from portal.outbox.services import queue_email, queue_sms
+from portal.outbox.services import queue_to_cardholder
 from portal.staff.models import Role, StaffUser
 
 DEFAULT_APPROVAL_THRESHOLD = 100_000  # minor units; config DISPUTE_APPROVAL_THRESHOLD
@@ -65,12 +65,9 @@ def _tell_new_message(dispute) -> None:
         body = gettext("There is a new message about your dispute %(ref)s. Sign in to the portal to "
                  "read it.", ref=f"D-{dispute.id}")
         subject = gettext("New message about your dispute %(ref)s", ref=f"D-{dispute.id}")
-    if holder.email:  # a staff reply: a service message (quiet hours, opt-outs)
-        queue_email(holder.email, subject, body, purpose="dispute", cardholder_id=holder.id,
-                    kind=MessageKind.SERVICE, account_id=dispute.account_id)
-    elif holder.phone:
-        queue_sms(holder.phone, body, purpose="dispute", cardholder_id=holder.id,
-                  kind=MessageKind.SERVICE, account_id=dispute.account_id)
+    # a staff reply: a service message (quiet hours, opt-outs)
+    queue_to_cardholder(holder, subject, body, purpose="dispute", kind=MessageKind.SERVICE,
+                        account_id=dispute.account_id)
 
 
 def request_documents(dispute, staff, body, template=None) -> None:

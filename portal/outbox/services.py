@@ -38,6 +38,18 @@ def queue_sms(recipient, body, *, purpose, cardholder_id=None,
                   kind=kind, account_id=account_id)
 
 
+def queue_to_cardholder(holder, subject, body, *, purpose, kind=MessageKind.TRANSACTIONAL,
+                        account_id=None) -> OutboxMessage | None:
+    """Email the cardholder, or text them when there is no email on file; None when neither."""
+    if holder.email:
+        return queue_email(holder.email, subject, body, purpose=purpose, cardholder_id=holder.id,
+                           kind=kind, account_id=account_id)
+    if holder.phone:
+        return queue_sms(holder.phone, body, purpose=purpose, cardholder_id=holder.id, kind=kind,
+                         account_id=account_id)
+    return None
+
+
 def _queue(channel, recipient, body, *, subject=None, purpose, cardholder_id, kind,
            account_id):
     from portal.contact import clock, services as contact

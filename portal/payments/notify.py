@@ -6,7 +6,7 @@ from flask_babel import force_locale, gettext as _
 from portal.core.urls import external_url
 from portal.domain.money import format_money
 from portal.outbox.models import MessageKind
-from portal.outbox.services import queue_email, queue_sms
+from portal.outbox.services import queue_to_cardholder
 
 
 def _link(payment) -> str:
@@ -18,12 +18,8 @@ def _send(payment, subject_fn, body_fn, purpose, kind=MessageKind.TRANSACTIONAL)
     with force_locale(holder.locale or "en"):
         amount = format_money(payment.amount, payment.currency, holder.locale or "en")
         subject, body = subject_fn(amount), body_fn(amount)
-    if holder.email:
-        queue_email(holder.email, subject, body, purpose=purpose, cardholder_id=holder.id,
-                    kind=kind, account_id=payment.account_id)
-    elif holder.phone:
-        queue_sms(holder.phone, body, purpose=purpose, cardholder_id=holder.id, kind=kind,
-                  account_id=payment.account_id)
+    queue_to_cardholder(holder, subject, body, purpose=purpose, kind=kind,
+                        account_id=payment.account_id)
 
 
 def payment_confirmed(payment) -> None:

@@ -14,7 +14,7 @@ from portal.balances.services import balance_of
 from portal.domain.schedule import Instalment
 from portal.extensions import db
 from portal.outbox.models import MessageKind
-from portal.outbox.services import queue_email, queue_sms
+from portal.outbox.services import queue_to_cardholder
 from portal.plans import agreement
 from portal.plans.models import Plan, PlanInstalment, PlanStatus
 from portal.plans.offers import Decision, PlanSpec, Terms, decide
@@ -333,9 +333,5 @@ def notify(plan: Plan, purpose: str) -> None:
     with force_locale(holder.locale or "en"):
         subject, body = MESSAGES[purpose]()
     kind = KINDS.get(purpose, MessageKind.TRANSACTIONAL)
-    if holder.email:
-        queue_email(holder.email, subject, body, purpose=purpose, cardholder_id=holder.id,
-                    kind=kind, account_id=plan.account_id)
-    elif holder.phone:
-        queue_sms(holder.phone, body, purpose=purpose, cardholder_id=holder.id, kind=kind,
-                  account_id=plan.account_id)
+    queue_to_cardholder(holder, subject, body, purpose=purpose, kind=kind,
+                        account_id=plan.account_id)
