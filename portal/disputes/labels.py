@@ -1,6 +1,8 @@
 """Words for codes: categories, statuses, queues. Lazy, so they translate when shown."""
 from flask_babel import lazy_gettext as _l
 
+from portal.i18n import LANGUAGE_NAMES
+
 CATEGORY_LABELS = {
     "wrong_amount": _l("The amount is wrong"),
     "not_my_debt": _l("This is not my debt (identity theft)"),
@@ -59,7 +61,7 @@ LEGAL_STEP_LABELS = {
     "court_papers": _l("Court papers received"),
 }
 COMPONENT_LABELS = {"principal": _l("Principal"), "interest": _l("Interest"), "fee": _l("Fees")}
-LANGUAGE_LABELS = {"en": "English", "zh_Hans": "简体中文"}
+LANGUAGE_LABELS = LANGUAGE_NAMES  # each language named in itself, as in the picker
 
 RESOLUTION_ERRORS = {
     "above_contested": _l("The amount is more than the contested amount."),
