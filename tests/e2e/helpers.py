@@ -8,6 +8,7 @@ import re
 import time
 
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 BLOCKING_IMPACTS = ("serious", "critical")
 _axe = Axe()
@@ -59,7 +60,9 @@ def assert_no_horizontal_scroll(page, width: int = 360) -> None:
 
 
 def check_page(page) -> None:
-    """Everything every visited page must pass."""
+    """Everything every visited page must pass, once the page has finished loading (axe run
+    on a document still being replaced by a navigation finds no document at all)."""
+    page.wait_for_load_state("load")
     axe_check(page)
     assert_no_horizontal_scroll(page)
 
@@ -86,13 +89,24 @@ def read_code(outbox_dir: str, to: str, timeout: float = 5.0) -> str:
         time.sleep(0.1)
 
 
+def path_of_url(url: str) -> str:
+    """A URL's path, without origin or query."""
+    return re.sub(r"^https?://[^/]+", "", url).split("?")[0]
+
+
 def path_of(page) -> str:
     """The current page's path, without origin or query."""
-    return re.sub(r"^https?://[^/]+", "", page.url).split("?")[0]
+    return path_of_url(page.url)
 
 
 def expect_path(page, expected: str) -> None:
-    """Assert the browser is on `expected`; when not, say what the page told the user."""
+    """Assert the browser reaches `expected` (a click on a link navigates without the test
+    waiting for it); when not, say what the page told the user."""
+    try:
+        page.wait_for_url(lambda url: path_of_url(url) == expected, timeout=5_000)
+    except PlaywrightTimeoutError:
+        pass
+    page.wait_for_load_state("load")
     actual = path_of(page)
     if actual != expected:
         said = page.locator(".error-summary, .error-message, .flash, h1").all_inner_texts()

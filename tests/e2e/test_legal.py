@@ -64,7 +64,8 @@ def test_legal_records_a_claim_from_the_workspace(page, make_cardholder, make_ac
     assert action.amount == 1_200_000
     check_page(page)
 
-    page.get_by_role("link", name=f"Correct entry {action.id}").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"Correct entry {action.id}").click()
     check_page(page)
     page.fill("#reason", "Filed on another account.")
     submit(page, "reason")

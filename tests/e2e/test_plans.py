@@ -54,7 +54,8 @@ def test_cardholder_chooses_an_offer_on_a_phone(page, make_cardholder, make_acco
     assert page.get_attribute("html", "lang") == lang
     check_page(page)
     page.locator("section.offer details summary").nth(1).click()
-    page.locator("section.offer a.button").nth(1).click()
+    with page.expect_navigation():
+        page.locator("section.offer a.button").nth(1).click()
     expect_path(page, f"/accounts/{account.id}/plans/confirm")
     _agree(page)
     plan = _plan()
@@ -92,7 +93,8 @@ def test_proposal_reviewed_countered_and_accepted(page, browser, live_server, ma
     _staff_sign_in(staff_page, make_staff("collector"))
     staff_page.goto("/staff/plans/review")
     check_page(staff_page)
-    staff_page.locator(f"a[href='/staff/plans/{plan.id}']").click()
+    with staff_page.expect_navigation():
+        staff_page.locator(f"a[href='/staff/plans/{plan.id}']").click()
     check_page(staff_page)
     staff_page.fill("#count", "18")
     staff_page.fill("#reason", "18 months keeps each payment affordable.")
