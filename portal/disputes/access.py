@@ -6,6 +6,7 @@ from flask import abort
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.disputes import routing
 from portal.disputes.models import Dispute, DisputeQueueMember
 from portal.disputes.rules import ACTIVE, DisputeStatus
 from portal.extensions import db
@@ -31,7 +32,7 @@ def can_view(staff, dispute, queue_ids: set[int] | None = None) -> bool:
     if staff.has_role(Role.CUSTOMER_SERVICE) and (
             dispute.assignee_id == staff.id or dispute.queue_id in (
                 member_queue_ids(staff) if queue_ids is None else queue_ids)):
-        return not (dispute.queue.managers_only and staff.has_role(Role.COLLECTOR))
+        return routing.conduct_eligible(dispute.queue, staff=staff)
     return staff.has_role(Role.LEGAL) and dispute.escalated_to == "legal"
 
 

@@ -52,11 +52,24 @@ def languages_of(staff_ids) -> dict[int, frozenset]:
     return {sid: frozenset(langs) for sid, langs in result.items()}
 
 
+CONDUCT_COMPLAINT = "conduct_complaint"
+
+
+def conduct_eligible(queue: DisputeQueue, *, category: str | None = None,
+                     staff: StaffUser | None = None) -> bool:
+    """The conduct rule, the one place it is written: a conduct complaint goes only to a
+    queue managers see (`managers_only`), and nobody who is a collector works, sees or is
+    given a dispute in such a queue, whatever other roles they hold. Pass the dispute's
+    `category`, the `staff` member, or both; what is not passed is not judged. Routing,
+    reassignment, queue membership and the staff access check all ask this."""
+    if category == CONDUCT_COMPLAINT and not queue.managers_only:
+        return False
+    return not (staff is not None and queue.managers_only and staff.has_role(Role.COLLECTOR))
+
+
 def can_work(staff: StaffUser, queue: DisputeQueue) -> bool:
     """Customer service (or a manager) may work a queue; a collector never a conduct one."""
-    if not staff.active:
-        return False
-    if queue.managers_only and staff.has_role(Role.COLLECTOR):
+    if not staff.active or not conduct_eligible(queue, staff=staff):
         return False
     return staff.has_role(Role.CUSTOMER_SERVICE, Role.COLLECTIONS_MANAGER)
 
@@ -88,15 +101,11 @@ def route(category: str, language: str, amount: int | None,
     rules = [Rule(r.id, r.priority, r.category, r.language, r.min_amount, r.max_amount,
                   r.queue_id, r.currency) for r in all_rules()]
     matched = match_rule(rules, category, language, amount, currency)
-    if category == "conduct_complaint":
+    queue = by_id[matched.queue] if matched else queues.get(data.FALLBACK_QUEUE[category])
+    if queue is None or not conduct_eligible(queue, category=category):
         # whatever the rules say, a complaint about conduct lands where managers look
-        conduct = [q for q in queues.values() if q.managers_only]
-        queue = by_id[matched.queue] if matched and by_id[matched.queue].managers_only else (
-            conduct[0] if conduct else queues[data.FALLBACK_QUEUE[category]])
-    elif matched:
-        queue = by_id[matched.queue]
-    else:
-        queue = queues.get(data.FALLBACK_QUEUE[category]) or next(iter(queues.values()))
+        fits = [q for q in queues.values() if conduct_eligible(q, category=category)]
+        queue = fits[0] if fits else queues[data.FALLBACK_QUEUE[category]]
     return queue, pick_agent(queue, language)
 
 

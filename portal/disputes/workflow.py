@@ -85,7 +85,7 @@ def reassign(dispute, staff, queue: DisputeQueue, assignee: StaffUser | None, *,
              automatic: bool = False) -> None:
     """Move the dispute to a queue and agent. The agent must be able to work that queue (a
     collector never gets a conduct complaint); `automatic` picks the least-loaded one."""
-    if dispute.category == "conduct_complaint" and not queue.managers_only:
+    if not routing.conduct_eligible(queue, category=dispute.category):
         raise DisputeRefused("queue", _("A conduct complaint stays in a queue managers see."))
     if automatic:
         assignee_id = routing.pick_agent(queue, dispute.language)
