@@ -5,6 +5,7 @@ AuditEvent and queues a message to the cardholder in their language.
 """
 from __future__ import annotations
 
+from babel.dates import format_date
 from flask_babel import force_locale, gettext, lazy_gettext as _
 from sqlalchemy import select
 
@@ -14,6 +15,7 @@ from portal.balances.services import balance_of
 from portal.disputes import data, labels, routing, sla, uploads
 from portal.disputes.models import Dispute, DisputeAttachment, DisputeEntry, DisputeMessage
 from portal.disputes.rules import DisputeStatus, TERMINAL, is_contesting, sla_deadlines, transition
+from portal.domain.dates import local_date
 from portal.extensions import db
 from portal.outbox.models import MessageKind
 from portal.outbox.services import queue_to_cardholder
@@ -79,7 +81,7 @@ def raise_dispute(cardholder, account, *, category, amount, entry_ids, descripti
     contested, entries = _contested(account, category, amount, entry_ids)
     checked = uploads.check_files(files)
     now = now or utcnow()
-    language = cardholder.locale if cardholder.locale in labels.LANGUAGE_LABELS else "en"
+    language = _locale(cardholder)
     queue, assignee = routing.route(category, language, contested, account.currency)
     deadlines = sla_deadlines(account.policy_profile, category, now)
     dispute = Dispute(account_id=account.id, cardholder_id=cardholder.id, category=category,
@@ -99,7 +101,7 @@ def raise_dispute(cardholder, account, *, category, amount, entry_ids, descripti
         "category": category, "contested_amount": contested, "currency": dispute.currency,
         "entries": [e.id for e in entries], "queue": queue.code, "assignee_id": assignee,
         "attachments": len(checked)})
-    notify(dispute, MessageKind.TRANSACTIONAL)  # acknowledges the cardholder's own action
+    notify(dispute, MessageKind.TRANSACTIONAL, now=now)  # acknowledges their own action
     return dispute
 
 
@@ -142,7 +144,7 @@ def change_status(dispute, target: DisputeStatus, *, action: str, details=None) 
     record(action, subject=dispute, before={"status": before.value},
            after={"status": target.value, **clock, **(details or {})})
     notify(dispute, MessageKind.TRANSACTIONAL if action in _CARDHOLDER_ACTIONS
-           else MessageKind.SERVICE)
+           else MessageKind.SERVICE, now=now)
 
 
 def customer_reply(dispute, cardholder, body, files=()) -> None:
@@ -173,15 +175,43 @@ def withdraw(dispute, cardholder) -> None:
 _CARDHOLDER_ACTIONS = {"dispute.withdrawn", "dispute.documents_received"}
 
 
-def notify(dispute, kind=MessageKind.SERVICE) -> None:
-    """Queue an email (or text) telling the cardholder the dispute's status, in their language."""
+def answer_day(dispute, now=None) -> str | None:
+    """The date the cardholder can expect an answer (`sla.expected_answer`, which moves while
+    we wait for them) as a day in their time zone, written in their language, as the dispute
+    pages show it; None once the dispute is closed."""
+    if dispute.status in TERMINAL:
+        return None
     holder = dispute.cardholder
-    locale = holder.locale if holder.locale in labels.LANGUAGE_LABELS else "en"
-    with force_locale(locale):
+    due = sla.expected_answer(dispute, now or utcnow())
+    return format_date(local_date(due, holder.timezone), "long", locale=_locale(holder))
+
+
+def _locale(holder) -> str:
+    return holder.locale if holder.locale in labels.LANGUAGE_LABELS else "en"
+
+
+def notify(dispute, kind=MessageKind.SERVICE, *, now=None) -> None:
+    """Queue an email (or text) telling the cardholder the dispute's status, in their language,
+    with the date they can expect an answer while the dispute is open (the resolve deadline,
+    moved by the time we waited for them)."""
+    holder = dispute.cardholder
+    day = answer_day(dispute, now)
+    with force_locale(_locale(holder)):
         status = str(labels.CUSTOMER_STATUS[dispute.status.value])
         subject = gettext("Your dispute %(ref)s: %(status)s", ref=f"D-{dispute.id}", status=status)
-        body = gettext("The status of your dispute %(ref)s is now: %(status)s. Sign in to the portal "
-                 "to read the messages and see what happens next.",
-                 ref=f"D-{dispute.id}", status=status)
+        if day is None:
+            body = gettext("The status of your dispute %(ref)s is now: %(status)s. Sign in to "
+                           "the portal to read the messages and see what happens next.",
+                           ref=f"D-{dispute.id}", status=status)
+        elif dispute.status == DisputeStatus.AWAITING_CUSTOMER:
+            body = gettext("The status of your dispute %(ref)s is now: %(status)s. We will "
+                           "answer by %(date)s; this date moves later for as long as we wait "
+                           "for your information. Sign in to the portal to read what we need.",
+                           ref=f"D-{dispute.id}", status=status, date=day)
+        else:
+            body = gettext("The status of your dispute %(ref)s is now: %(status)s. We will "
+                           "answer by %(date)s. Sign in to the portal to read the messages and "
+                           "see what happens next.", ref=f"D-{dispute.id}", status=status,
+                           date=day)
     queue_to_cardholder(holder, subject, body, purpose="dispute", kind=kind,
                         account_id=dispute.account_id)
