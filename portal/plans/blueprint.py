@@ -6,6 +6,8 @@ staff_bp = Blueprint("plan_review", __name__, url_prefix="/staff")
 
 
 def blueprints():
-    from portal.plans import hardship_routes, review_routes, risk_routes, routes  # noqa: F401
+    from portal.plans import (  # noqa: F401
+        hardship_routes, proposal_routes, review_routes, risk_routes, routes,
+    )
 
     return bp, staff_bp

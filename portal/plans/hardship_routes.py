@@ -18,7 +18,7 @@ from portal.plans.blueprint import bp
 from portal.plans.choices import EXPENSE_FIELDS, suggest_for_budget
 from portal.plans.forms import HardshipForm, parse_money_fields
 from portal.plans.models import HardshipStatement, ProofDocument
-from portal.plans.routes import spec_args
+from portal.plans.proposal_routes import cardholder_spec, spec_args
 
 PROOF_ROLES = ("collector", "collections_manager")
 
@@ -56,8 +56,6 @@ def hardship(account_id):
                                     policy, today)
     args = None
     if suggestion is not None:
-        from portal.plans.routes import cardholder_spec
-
         spec = cardholder_spec(policy, "instalment", suggestion.spec.count,
                                suggestion.spec.frequency, suggestion.spec.first_date,
                                suggestion.spec.down_payment)

@@ -30,7 +30,7 @@ class MonitoringSummary:
 def check_plan(plan: Plan, as_of: date, summary: MonitoringSummary) -> None:
     """One plan on `as_of`: an unpaid instalment after its due date is missed; one still
     unpaid more than the plan's grace days after its due date breaks the plan."""
-    from portal.plans.lifecycle import break_plan, complete
+    from portal.plans.endings import break_plan, complete
 
     from portal.audit.services import record
 

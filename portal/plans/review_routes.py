@@ -14,7 +14,7 @@ from portal.auth.session import staff_required
 from portal.balances.services import balance_of, today_for
 from portal.core.nav import staff_entry
 from portal.extensions import db
-from portal.plans import lifecycle, services
+from portal.plans import decisions, lifecycle, services
 from portal.plans.blueprint import staff_bp
 from portal.plans.forms import EXPENSES, ConfirmForm, CounterForm, RejectForm, StatusFilterForm, \
     parse_money_fields
@@ -80,7 +80,7 @@ def approve(plan_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        lifecycle.approve(plan, current_user, today_for(plan.account))
+        decisions.approve(plan, current_user, today_for(plan.account))
         db.session.commit()
     except lifecycle.PlanError as exc:
         flash(_fail(plan, exc), "error")
@@ -115,7 +115,7 @@ def counter(plan_id):
                     plan.interest_mode,
                     Decimal(plan.interest_rate_percent) if plan.interest_rate_percent else None)
     try:
-        lifecycle.counter(plan, current_user, spec, today_for(plan.account), form.reason.data)
+        decisions.counter(plan, current_user, spec, today_for(plan.account), form.reason.data)
         db.session.commit()
     except lifecycle.PlanError as exc:
         form.form_errors.append(_fail(plan, exc))
@@ -133,7 +133,7 @@ def reject(plan_id):
     if not form.validate_on_submit():
         return detail(plan_id, reject_form=form, status=422)
     try:
-        lifecycle.reject(plan, current_user, form.reason.data)
+        decisions.reject(plan, current_user, form.reason.data)
         db.session.commit()
     except lifecycle.PlanError as exc:
         flash(_fail(plan, exc), "error")

@@ -1,7 +1,7 @@
-"""Cardholder plan pages: offers, proposals, consent, the plan itself, cancel, agreement PDF."""
+"""Cardholder plan pages for plans they have: the list, one plan, accepting or declining a
+counter-offer, cancelling, the agreement PDF. Choosing a plan is in `proposal_routes`; staff
+pages are in `review_routes`."""
 from __future__ import annotations
-
-from datetime import date
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
@@ -13,14 +13,11 @@ from portal.auth.session import cardholder_required
 from portal.balances.services import balance_of, today_for
 from portal.core.nav import cardholder_entry
 from portal.extensions import db
-from portal.plans import agreement, lifecycle, services
+from portal.plans import agreement, decisions, endings, lifecycle, services
 from portal.plans.blueprint import bp
-from portal.plans.choices import offers_for, saving
-from portal.plans.forms import ConfirmForm, ConsentForm, CounterConsentForm, ProposeForm, \
-    parse_money_fields
-from portal.plans.messages import ERRORS, reason_text
-from portal.plans.models import HardshipStatement, Plan, PlanStatus
-from portal.plans.offers import PlanSpec, count_for_budget
+from portal.plans.forms import ConfirmForm, CounterConsentForm
+from portal.plans.messages import ERRORS
+from portal.plans.models import Plan, PlanStatus
 from portal.timeutil import utcnow
 
 cardholder_entry("plans.index", _l("Repayment plans"), order=30)
@@ -31,42 +28,6 @@ def owned_plan_or_404(account, plan_id: int) -> Plan:
     if plan is None or plan.account_id != account.id:
         abort(404)
     return plan
-
-
-def cardholder_spec(policy, kind, count, frequency, first_date, down_payment) -> PlanSpec:
-    """A cardholder chooses the shape; the concessions always come from the envelope."""
-    env = policy.envelope
-    return PlanSpec(kind=kind, count=count, frequency=frequency, first_date=first_date,
-                    down_payment=down_payment, fees_waived=env.fees_waived,
-                    discount_percent=env.settlement_discount_percent,
-                    interest=env.interest, interest_rate_percent=env.interest_rate_percent)
-
-
-def spec_from(values, policy) -> PlanSpec:
-    """A spec from query or hidden-form values; 400 for anything malformed."""
-    try:
-        kind = values.get("kind", "")
-        frequency = values.get("frequency", "monthly")
-        if kind not in ("instalment", "settlement", "deferral") or \
-                frequency not in ("weekly", "fortnightly", "monthly"):
-            raise ValueError(kind)
-        count = int(values.get("count", "1"))
-        down_payment = int(values.get("down_payment") or 0)
-        if not 1 <= count <= 600 or down_payment < 0:
-            raise ValueError(count)
-        first = date.fromisoformat(values.get("first_date", ""))
-    except (TypeError, ValueError):
-        abort(400)
-    return cardholder_spec(policy, kind, count, frequency, first, down_payment)
-
-
-def spec_args(spec: PlanSpec, source: str, statement: int | None = None) -> dict:
-    args = {"kind": spec.kind, "count": spec.count, "frequency": spec.frequency,
-            "first_date": spec.first_date.isoformat(), "down_payment": spec.down_payment,
-            "source": source}
-    if statement:
-        args["statement"] = statement
-    return args
 
 
 @bp.get("/plans")
@@ -85,141 +46,6 @@ def account_plans(account_id):
                            active=services.active_plan(account),
                            pending=services.open_proposal(account),
                            plans=services.plans_of(account))
-
-
-@bp.get("/accounts/<int:account_id>/plans/offers")
-@cardholder_required
-def offers(account_id):
-    account = owned_account_or_404(account_id)
-    active = services.active_plan(account)
-    if active is not None:
-        return redirect(url_for("plans.show", account_id=account.id, plan_id=active.id))
-    today = today_for(account)
-    policy = services.plan_policy(account, today)
-    history = services.history_for(account, today)
-    from portal.plans.offers import check_eligibility
-
-    blocked = check_eligibility(history, policy.limits, today)
-    offer_list = [] if blocked else offers_for(services.owed_for(account, today), policy, today,
-                                               history)
-    return render_template("plans/offers.html", account=account, offers=offer_list,
-                           blocked=[reason_text(r, account.currency) for r in blocked],
-                           balance=balance_of(account, today), spec_args=spec_args,
-                           statement_day=_statement_day(account))
-
-
-def _statement_day(account) -> date | None:
-    """The cardholder's day of their latest statement not yet used by a plan, if any."""
-    from portal.domain.dates import local_date
-    from portal.timeutil import as_aware
-
-    statement = services.latest_statement(account)
-    if statement is None:
-        return None
-    return local_date(as_aware(statement.created_at), account.cardholder.timezone)
-
-
-@bp.route("/accounts/<int:account_id>/plans/propose", methods=["GET", "POST"])
-@cardholder_required
-def propose(account_id):
-    account = owned_account_or_404(account_id)
-    today = today_for(account)
-    policy = services.plan_policy(account, today)
-    form = ProposeForm()
-    refused = None
-    if form.validate_on_submit() and parse_money_fields(form, account.currency,
-                                                        ("amount", "down_payment")):
-        down = form.down_payment.minor or 0
-        count = form.count.data
-        owed = services.owed_for(account, today)
-        if form.mode.data == "amount":
-            if not form.amount.minor:
-                form.amount.errors = [_("Enter an amount greater than zero.")]
-                return render_template("plans/propose.html", account=account, form=form), 422
-            fees = owed.fees if policy.envelope.fees_waived else 0
-            count = count_for_budget(max(owed.total - fees, 1), form.amount.minor,
-                                     min(down, max(owed.total - fees - 1, 0)))
-        spec = cardholder_spec(policy, "instalment", count, form.frequency.data,
-                               form.first_date.data, down)
-        decision, _policy = lifecycle.evaluate(account, spec, today)
-        if decision.outcome != "refused":
-            return redirect(url_for("plans.confirm", account_id=account.id,
-                                    **spec_args(spec, "proposal")))
-        refused = decision
-    status = 422 if request.method == "POST" else 200
-    return render_template("plans/propose.html", account=account, form=form, refused=refused,
-                           reasons=[reason_text(r, account.currency)
-                                    for r in (refused.reasons if refused else [])],
-                           spec_args=spec_args), status
-
-
-def _consent_page(account, spec, source, statement, form, status=200):
-    today = today_for(account)
-    decision, policy = lifecycle.evaluate(account, spec, today)
-    if decision.outcome == "refused":
-        flash(" ".join(reason_text(r, account.currency) for r in decision.reasons), "error")
-        return redirect(url_for("plans.propose", account_id=account.id))
-    locale = str(get_locale())
-    ctx = lifecycle.context_for(account, policy.version, policy.limits.grace_days)
-    lines = agreement.terms_lines(decision.terms, ctx, locale)
-    values = spec_args(spec, source, statement)
-    for key, value in values.items():
-        getattr(form, key).data = value
-    form.terms_hash.data = agreement.terms_hash(decision.terms, ctx, locale)
-    return render_template("plans/confirm.html", account=account, decision=decision,
-                           terms=decision.terms, lines=lines, form=form,
-                           saving=saving(decision.terms, policy, today)), status
-
-
-@bp.route("/accounts/<int:account_id>/plans/confirm", methods=["GET", "POST"])
-@cardholder_required
-def confirm(account_id):
-    account = owned_account_or_404(account_id)
-    today = today_for(account)
-    policy = services.plan_policy(account, today)
-    values = request.form if request.method == "POST" else request.args
-    spec = spec_from(values, policy)
-    source = values.get("source") if values.get("source") in ("offer", "proposal", "hardship") \
-        else "proposal"
-    statement = _statement(account, values.get("statement"))
-    form = ConsentForm()
-    if request.method == "GET" or not form.validate_on_submit():
-        return _consent_page(account, spec, source, statement.id if statement else None, form,
-                             200 if request.method == "GET" else 422)
-    consent = lifecycle.Consent(form.terms_hash.data, str(get_locale()), request.remote_addr,
-                                request.user_agent.string, utcnow())
-    try:
-        plan = lifecycle.submit(account, spec, consent, source=source, today=today,
-                                statement=statement)
-        db.session.commit()
-    except lifecycle.PlanError as exc:
-        db.session.rollback()
-        if exc.code == "refused":
-            flash(" ".join(reason_text(r, account.currency) for r in exc.decision.reasons), "error")
-            return redirect(url_for("plans.propose", account_id=account.id))
-        flash(str(ERRORS[exc.code]), "error")
-        if exc.code == "terms_changed":
-            return _consent_page(account, spec, source, statement.id if statement else None,
-                                 ConsentForm(formdata=None), 409)
-        return redirect(url_for("plans.account_plans", account_id=account.id))
-    except IntegrityError:  # another tab made a plan active first
-        db.session.rollback()
-        flash(str(ERRORS["already_active"]), "error")
-        return redirect(url_for("plans.account_plans", account_id=account.id))
-    if plan.status == PlanStatus.ACTIVE:
-        flash(_("Your plan is agreed. Thank you."), "success")
-    else:
-        flash(_("Thank you. We will review your proposal and reply in the portal."), "success")
-    return redirect(url_for("plans.show", account_id=account.id, plan_id=plan.id))
-
-
-def _statement(account, raw) -> HardshipStatement | None:
-    if not raw:
-        return None
-    statement = db.session.get(HardshipStatement, int(raw)) if str(raw).isdigit() else None
-    if statement is None or statement.account_id != account.id or statement.plan_id:
-        abort(404)
-    return statement
 
 
 @bp.get("/accounts/<int:account_id>/plans/<int:plan_id>")
@@ -252,7 +78,7 @@ def accept_counter(account_id, plan_id):
     consent = lifecycle.Consent(form.terms_hash.data, str(get_locale()), request.remote_addr,
                                 request.user_agent.string, utcnow())
     try:
-        lifecycle.accept_counter(plan, consent, today_for(account))
+        decisions.accept_counter(plan, consent, today_for(account))
         db.session.commit()
         flash(_("Your plan is agreed. Thank you."), "success")
     except (lifecycle.PlanError, IntegrityError) as exc:
@@ -269,7 +95,7 @@ def decline_counter(account_id, plan_id):
     if not ConfirmForm().validate_on_submit() or plan.status != PlanStatus.COUNTERED:
         abort(400)
     try:
-        lifecycle.cancel(plan, today_for(account), "plan.counter_declined")
+        endings.cancel(plan, today_for(account), "plan.counter_declined")
     except lifecycle.PlanError as exc:
         db.session.rollback()
         flash(str(ERRORS[exc.code]), "error")
@@ -289,7 +115,7 @@ def cancel(account_id, plan_id):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            lifecycle.cancel(plan, today_for(account))
+            endings.cancel(plan, today_for(account))
         except lifecycle.PlanError as exc:
             db.session.rollback()
             flash(str(ERRORS[exc.code]), "error")

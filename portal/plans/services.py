@@ -137,7 +137,7 @@ def apply_payment(account: Account, amount: int, paid_on: date) -> list[tuple[in
     record("plan.payment_applied", subject=plan,
            after={"amount": amount, "paid_on": paid_on, "applied": applied})
     if not _unpaid(plan):
-        from portal.plans.lifecycle import complete
+        from portal.plans.endings import complete
 
         complete(plan, paid_on)
     return applied
@@ -171,7 +171,7 @@ def reverse_payment(account: Account, applied: list[tuple[int, int]]) -> None:
     for plan in plans:
         record("plan.payment_reversed", subject=plan, after={"applied": applied})
         if plan.status == PlanStatus.COMPLETED and active_plan(account) is None:
-            from portal.plans.lifecycle import reopen
+            from portal.plans.endings import reopen
 
             reopen(plan, today)
 

@@ -10,7 +10,7 @@ from portal.balances.services import balance_of
 from portal.consequences.pauses import escalation_pause
 from portal.domain.statemachine import IllegalTransition
 from portal.extensions import db as _db
-from portal.plans import lifecycle, services
+from portal.plans import decisions, endings, lifecycle, services
 from portal.plans.jobs import run_plan_monitoring
 from portal.plans.models import InstalmentStatus, PlanStatus
 from tests.integration.plan_helpers import TODAY, agree, consent_for, spec
@@ -122,11 +122,11 @@ def test_counter_offer_accepted_becomes_active(app, account, make_staff):
     collector = make_staff("collector")
     with app.test_request_context():
         plan = agree(account, spec(count=24), source="proposal")
-        lifecycle.counter(plan, collector, spec(count=18), TODAY, "A shorter plan fits better.")
+        decisions.counter(plan, collector, spec(count=18), TODAY, "A shorter plan fits better.")
         assert plan.status == PlanStatus.COUNTERED and plan.instalment_count == 18
         consent = lifecycle.Consent(lifecycle.plan_hash(plan, "en"), "en", None, None,
                                     plan.created_at)
-        lifecycle.accept_counter(plan, consent, TODAY)
+        decisions.accept_counter(plan, consent, TODAY)
     assert plan.status == PlanStatus.ACTIVE
     assert actions(plan)[-2:] == ["plan.countered", "plan.counter_accepted"]
 
@@ -137,9 +137,9 @@ def test_collector_cannot_approve_beyond_authority(app, account, make_staff):
         plan = agree(account, spec(count=48), source="proposal")
         assert plan.required_role == "collections_manager"
         with pytest.raises(lifecycle.PlanError) as caught:
-            lifecycle.approve(plan, collector, TODAY)
+            decisions.approve(plan, collector, TODAY)
         assert caught.value.code == "beyond_authority"
-        lifecycle.approve(plan, manager, TODAY)
+        decisions.approve(plan, manager, TODAY)
     assert plan.status == PlanStatus.ACTIVE
 
 
@@ -147,16 +147,16 @@ def test_reject_and_illegal_transition(app, account, make_staff):
     collector = make_staff("collector")
     with app.test_request_context():
         plan = agree(account, spec(count=24), source="proposal")
-        lifecycle.reject(plan, collector, "Please send proof of income.")
+        decisions.reject(plan, collector, "Please send proof of income.")
         assert plan.status == PlanStatus.REJECTED
         with pytest.raises(IllegalTransition):
-            lifecycle.cancel(plan, TODAY)
+            endings.cancel(plan, TODAY)
 
 
 def test_cancel_active_plan_resumes_escalation(app, account):
     with app.test_request_context():
         plan = agree(account)
-        lifecycle.cancel(plan, TODAY)
+        endings.cancel(plan, TODAY)
     assert plan.status == PlanStatus.CANCELLED
     assert escalation_pause(account, TODAY) is None
 
@@ -165,11 +165,11 @@ def test_cardholder_withdraws_proposal_and_declines_counter(app, account, make_s
     collector = make_staff("collector")
     with app.test_request_context():
         first = agree(account, spec(count=24), source="proposal")
-        lifecycle.cancel(first, TODAY)
+        endings.cancel(first, TODAY)
         assert first.status == PlanStatus.CANCELLED
         second = agree(account, spec(count=24), source="proposal")
-        lifecycle.counter(second, collector, spec(count=18), TODAY, "Shorter.")
-        lifecycle.cancel(second, TODAY, "plan.counter_declined")
+        decisions.counter(second, collector, spec(count=18), TODAY, "Shorter.")
+        endings.cancel(second, TODAY, "plan.counter_declined")
     assert second.status == PlanStatus.CANCELLED
     assert actions(second)[-1] == "plan.counter_declined"
 

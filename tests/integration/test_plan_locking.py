@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from portal.extensions import db as _db
-from portal.plans import lifecycle
+from portal.plans import decisions, endings, lifecycle
 from portal.plans.models import Plan, PlanStatus
 from tests.integration.plan_helpers import TODAY, agree, spec
 
@@ -38,7 +38,7 @@ def test_cancel_of_a_proposal_approved_meanwhile_is_refused(app, proposal):
     assert proposal.status == PlanStatus.IN_REVIEW  # what the cardholder's request saw
     _meanwhile(proposal, PlanStatus.ACTIVE)
     with app.test_request_context(), pytest.raises(lifecycle.PlanError) as caught:
-        lifecycle.cancel(proposal, TODAY)
+        endings.cancel(proposal, TODAY)
     assert caught.value.code == "plan_changed"
 
 
@@ -47,7 +47,7 @@ def test_approval_of_a_proposal_cancelled_meanwhile_is_refused(app, proposal, ma
     assert proposal.status == PlanStatus.IN_REVIEW
     _meanwhile(proposal, PlanStatus.CANCELLED)
     with app.test_request_context(), pytest.raises(lifecycle.PlanError) as caught:
-        lifecycle.approve(proposal, manager, TODAY)
+        decisions.approve(proposal, manager, TODAY)
     assert caught.value.code == "not_in_review"
     assert proposal.status == PlanStatus.CANCELLED
 
@@ -69,9 +69,9 @@ def test_cancel_racing_approve_ends_with_exactly_one_of_them(app, proposal, make
                 assert plan.status == PlanStatus.IN_REVIEW  # both saw the proposal waiting
                 barrier.wait()
                 if name == "approve":
-                    lifecycle.approve(plan, _db.session.get(StaffUser, manager_id), TODAY)
+                    decisions.approve(plan, _db.session.get(StaffUser, manager_id), TODAY)
                 else:
-                    lifecycle.cancel(plan, TODAY)
+                    endings.cancel(plan, TODAY)
                 _db.session.commit()
                 outcomes[name] = "ok"
             except lifecycle.PlanError as exc:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import EntryKind, LedgerEntry
 from portal.extensions import db as _db
-from portal.plans import lifecycle
+from portal.plans import endings, lifecycle
 from portal.plans.models import PlanStatus
 from portal.plans.unearned import unearned_interest
 from tests.integration.plan_helpers import TODAY, agree, spec
@@ -25,7 +25,7 @@ def plan(app, account):
     with app.test_request_context():
         plan = agree(account, spec(interest="reduced", interest_rate_percent=Decimal("6")))
         if plan.status == PlanStatus.IN_REVIEW:  # outside the envelope: approved
-            lifecycle._activate(plan, TODAY, "plan.approved")
+            lifecycle.activate(plan, TODAY, "plan.approved")
         _db.session.commit()
     assert plan.status == PlanStatus.ACTIVE and plan.interest_added > 0
     return plan
@@ -39,7 +39,7 @@ def _interest_entries(plan):
 
 def test_cancelling_on_the_first_day_reverses_all_the_up_front_interest(app, plan):
     with app.test_request_context():
-        lifecycle.cancel(plan, TODAY)
+        endings.cancel(plan, TODAY)
         _db.session.commit()
     original, reversal = _interest_entries(plan)
     assert original.amount == plan.interest_added
@@ -52,7 +52,7 @@ def test_breaking_half_way_reverses_only_the_interest_not_yet_earned(app, plan):
     unearned = unearned_interest(plan, day)
     assert 0 < unearned < plan.interest_added
     with app.test_request_context():
-        lifecycle.break_plan(plan, day)
+        endings.break_plan(plan, day)
         _db.session.commit()
     original, reversal = _interest_entries(plan)
     assert reversal.amount == -unearned

@@ -1,0 +1,83 @@
+"""How a plan ends: cancelled, broken (not kept) or completed (kept), and a completed plan
+reopened when a payment under it is reversed. Services add and flush; the caller commits."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from portal.accounts.models import Component, EntryKind, LedgerEntry
+from portal.balances.services import balance_of
+from portal.extensions import db
+from portal.plans.lifecycle import PlanError
+from portal.plans.models import Plan, PlanStatus
+from portal.plans.notify import notify
+from portal.plans.services import lock_plan, set_status
+from portal.plans.unearned import reverse_unearned_interest
+
+def cancel(plan: Plan, today: date, action: str = "plan.cancelled") -> None:
+    """Cancel a proposal, a counter-offer or an active plan; escalation resumes for an
+    active one. What was paid stays paid; up-front interest not yet earned is reversed.
+    Raises PlanError('plan_changed') if the plan moved on since the caller looked at it
+    (e.g. a reviewer approved the proposal being cancelled)."""
+    seen = plan.status
+    if lock_plan(plan).status != seen:
+        raise PlanError("plan_changed")
+    plan.cancelled_on = today
+    set_status(plan, PlanStatus.CANCELLED, action, cancelled_on=today)
+    reverse_unearned_interest(plan, today)
+
+
+def break_plan(plan: Plan, today: date) -> None:
+    """End a plan that was not kept; up-front interest not yet earned is reversed."""
+    if lock_plan(plan).status != PlanStatus.ACTIVE:
+        raise PlanError("plan_changed")
+    plan.broken_on = today
+    set_status(plan, PlanStatus.BROKEN, "plan.broken", broken_on=today)
+    reverse_unearned_interest(plan, today)
+    notify(plan, "plan_broken")
+
+
+def _waiver_round(plan: Plan) -> int:
+    prefix = f"plan:{plan.id}:waiver:"
+    return (db.session.scalar(select(func.count(LedgerEntry.id)).where(
+        LedgerEntry.account_id == plan.account_id, LedgerEntry.source_ref.like(prefix + "%"),
+        LedgerEntry.kind == EntryKind.WAIVER)) or 0) + 1
+
+
+def complete(plan: Plan, today: date) -> None:
+    """All paid: the plan completes and its concessions are posted as waivers (fees, then
+    interest, then principal), never more than is still owed."""
+    plan.completed_on = today
+    set_status(plan, PlanStatus.COMPLETED, "plan.completed", completed_on=today)
+    balance = balance_of(plan.account, today)
+    left = min(plan.concession, int(balance.total))
+    n = _waiver_round(plan)
+    for component, owed in ((Component.FEE, balance.fees), (Component.INTEREST, balance.interest),
+                            (Component.PRINCIPAL, balance.principal)):
+        amount = min(left, max(int(owed), 0))
+        if amount > 0:
+            db.session.add(LedgerEntry(
+                account_id=plan.account_id, kind=EntryKind.WAIVER, component=component,
+                amount=-amount, currency=plan.currency, effective_date=today,
+                source_ref=f"plan:{plan.id}:waiver:{n}:{component.value}"))
+            left -= amount
+    db.session.flush()
+    notify(plan, "plan_completed")
+
+
+def reopen(plan: Plan, today: date) -> None:
+    """A completed plan is active again after a reversal; its waivers are reversed."""
+    waivers = db.session.scalars(select(LedgerEntry).where(
+        LedgerEntry.account_id == plan.account_id, LedgerEntry.kind == EntryKind.WAIVER,
+        LedgerEntry.source_ref.like(f"plan:{plan.id}:waiver:%"))).all()
+    reversed_ids = set(db.session.scalars(select(LedgerEntry.reversal_of_id).where(
+        LedgerEntry.account_id == plan.account_id, LedgerEntry.reversal_of_id.is_not(None))))
+    for entry in waivers:
+        if entry.id not in reversed_ids:
+            db.session.add(LedgerEntry(
+                account_id=entry.account_id, kind=EntryKind.REVERSAL, component=entry.component,
+                amount=-entry.amount, currency=entry.currency, effective_date=today,
+                source_ref=f"plan:{plan.id}:waiver-reversal:{entry.id}", reversal_of_id=entry.id))
+    plan.completed_on = None
+    set_status(plan, PlanStatus.ACTIVE, "plan.reopened")
