@@ -12,7 +12,7 @@ from portal.plans.lifecycle import (
 from portal.plans.models import Plan, PlanStatus
 from portal.plans.notify import notify
 from portal.plans.offers import PlanSpec, decide
-from portal.plans.services import lock_plan, owed_for, plan_policy, set_status
+from portal.plans.services import balance_on, lock_plan, owed_for, plan_policy, set_status
 from portal.timeutil import utcnow
 
 
@@ -36,8 +36,9 @@ def counter(plan: Plan, staff, spec: PlanSpec, today: date, reason: str) -> None
     if plan.status != PlanStatus.IN_REVIEW:
         raise PlanError("not_in_review")
     account = plan.account
-    policy = plan_policy(account, today)
-    decision = decide(spec, owed_for(account, today), policy, today)
+    balance = balance_on(account, today)
+    policy = plan_policy(account, today, balance=balance)
+    decision = decide(spec, owed_for(account, today, balance), policy, today)
     if decision.outcome == "refused":
         raise PlanError("refused", decision)
     role = required_role(decision.terms, policy)

@@ -10,7 +10,7 @@ from portal.accounts.models import Account
 from portal.accounts.queries import owned_account_or_404
 from portal.audit.services import record
 from portal.auth.session import cardholder_required
-from portal.balances.services import today_for
+from portal.balances.services import balance_of, today_for
 from portal.disputes.uploads import UploadRefused, check_files, path_of, store
 from portal.extensions import db
 from portal.plans import services
@@ -51,9 +51,10 @@ def hardship(account_id):
            after={"disposable": statement.disposable, "documents": len(files)})
     db.session.commit()
     today = today_for(account)
-    policy = services.plan_policy(account, today)
-    suggestion = suggest_for_budget(statement.disposable, services.owed_for(account, today),
-                                    policy, today)
+    balance = balance_of(account, today)
+    policy = services.plan_policy(account, today, balance=balance)
+    suggestion = suggest_for_budget(statement.disposable,
+                                    services.owed_for(account, today, balance), policy, today)
     args = None
     if suggestion is not None:
         spec = cardholder_spec(policy, "instalment", suggestion.spec.count,

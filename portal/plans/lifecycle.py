@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
+from portal.balances.services import Balance
 from portal.domain.schedule import Instalment
 from portal.extensions import db
 from portal.plans import agreement
@@ -17,7 +18,7 @@ from portal.plans.notify import notify
 from portal.plans.offers import Decision, PlanSpec, Terms, decide
 from portal.plans.rules import PlanPolicy
 from portal.plans.services import (
-    active_plan, history_for, latest_statement, open_proposal, owed_for, plan_policy,
+    active_plan, balance_on, history_for, latest_statement, open_proposal, owed_for, plan_policy,
     set_status,
 )
 
@@ -47,9 +48,15 @@ def context_for(account: Account, policy_version: int, grace_days: int) -> agree
         policy_version=policy_version, grace_days=grace_days)
 
 
-def evaluate(account: Account, spec: PlanSpec, today: date) -> tuple[Decision, PlanPolicy]:
-    policy = plan_policy(account, today)
-    return decide(spec, owed_for(account, today), policy, today, history_for(account, today)), policy
+def evaluate(account: Account, spec: PlanSpec, today: date, *,
+             balance: Balance | None = None) -> tuple[Decision, PlanPolicy]:
+    """What policy says to `spec` for the account on `today`, and that policy. Pass the
+    account's `balance` on `today` when the caller already has it (it is read otherwise)."""
+    balance = balance_on(account, today, balance)
+    policy = plan_policy(account, today, balance=balance)
+    decision = decide(spec, owed_for(account, today, balance), policy, today,
+                      history_for(account, today))
+    return decision, policy
 
 
 def terms_of(plan: Plan) -> Terms:
@@ -90,12 +97,12 @@ def terms_summary(plan: Plan) -> dict:
 
 
 def submit(account: Account, spec: PlanSpec, consent: Consent, *, source: str, today: date,
-           statement=None) -> Plan:
+           statement=None, balance: Balance | None = None) -> Plan:
     """Record a cardholder's accepted terms: active at once inside the auto-approval envelope,
     in review when within policy but outside it. Raises PlanError('refused' with the decision,
     'terms_changed' when the hash of the terms shown differs, 'already_active',
-    'proposal_pending')."""
-    decision, policy = evaluate(account, spec, today)
+    'proposal_pending'). `balance`: as for `evaluate`."""
+    decision, policy = evaluate(account, spec, today, balance=balance)
     if decision.outcome == "refused":
         raise PlanError("refused", decision)
     ctx = context_for(account, policy.version, policy.limits.grace_days)

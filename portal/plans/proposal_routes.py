@@ -66,16 +66,17 @@ def offers(account_id):
     if active is not None:
         return redirect(url_for("plans.show", account_id=account.id, plan_id=active.id))
     today = today_for(account)
-    policy = services.plan_policy(account, today)
+    balance = balance_of(account, today)  # read once; policy, offers and page share it
+    policy = services.plan_policy(account, today, balance=balance)
     history = services.history_for(account, today)
     from portal.plans.offers import check_eligibility
 
     blocked = check_eligibility(history, policy.limits, today)
-    offer_list = [] if blocked else offers_for(services.owed_for(account, today), policy, today,
-                                               history)
+    offer_list = [] if blocked else offers_for(services.owed_for(account, today, balance), policy,
+                                               today, history)
     return render_template("plans/offers.html", account=account, offers=offer_list,
                            blocked=[reason_text(r, account.currency) for r in blocked],
-                           balance=balance_of(account, today), spec_args=spec_args,
+                           balance=balance, spec_args=spec_args,
                            statement_day=_statement_day(account))
 
 
@@ -95,14 +96,15 @@ def _statement_day(account) -> date | None:
 def propose(account_id):
     account = owned_account_or_404(account_id)
     today = today_for(account)
-    policy = services.plan_policy(account, today)
+    balance = balance_of(account, today)  # read once for the policy, the budget and the decision
+    policy = services.plan_policy(account, today, balance=balance)
     form = ProposeForm()
     refused = None
     if form.validate_on_submit() and parse_money_fields(form, account.currency,
                                                         ("amount", "down_payment")):
         down = form.down_payment.minor or 0
         count = form.count.data
-        owed = services.owed_for(account, today)
+        owed = services.owed_for(account, today, balance)
         if form.mode.data == "amount":
             if not form.amount.minor:
                 form.amount.errors = [_("Enter an amount greater than zero.")]
@@ -112,7 +114,7 @@ def propose(account_id):
                                      min(down, max(owed.total - fees - 1, 0)))
         spec = cardholder_spec(policy, "instalment", count, form.frequency.data,
                                form.first_date.data, down)
-        decision, _policy = lifecycle.evaluate(account, spec, today)
+        decision, _policy = lifecycle.evaluate(account, spec, today, balance=balance)
         if decision.outcome != "refused":
             return redirect(url_for("plans.confirm", account_id=account.id,
                                     **spec_args(spec, "proposal")))
@@ -124,9 +126,8 @@ def propose(account_id):
                            spec_args=spec_args), status
 
 
-def _consent_page(account, spec, source, statement, form, status=200):
-    today = today_for(account)
-    decision, policy = lifecycle.evaluate(account, spec, today)
+def _consent_page(account, today, balance, spec, source, statement, form, status=200):
+    decision, policy = lifecycle.evaluate(account, spec, today, balance=balance)
     if decision.outcome == "refused":
         flash(" ".join(reason_text(r, account.currency) for r in decision.reasons), "error")
         return redirect(url_for("plans.propose", account_id=account.id))
@@ -147,7 +148,8 @@ def _consent_page(account, spec, source, statement, form, status=200):
 def confirm(account_id):
     account = owned_account_or_404(account_id)
     today = today_for(account)
-    policy = services.plan_policy(account, today)
+    balance = balance_of(account, today)  # read once for the page and the decision
+    policy = services.plan_policy(account, today, balance=balance)
     values = request.form if request.method == "POST" else request.args
     spec = spec_from(values, policy)
     source = values.get("source") if values.get("source") in ("offer", "proposal", "hardship") \
@@ -155,13 +157,14 @@ def confirm(account_id):
     statement = _statement(account, values.get("statement"))
     form = ConsentForm()
     if request.method == "GET" or not form.validate_on_submit():
-        return _consent_page(account, spec, source, statement.id if statement else None, form,
+        return _consent_page(account, today, balance, spec, source,
+                             statement.id if statement else None, form,
                              200 if request.method == "GET" else 422)
     consent = lifecycle.Consent(form.terms_hash.data, str(get_locale()), request.remote_addr,
                                 request.user_agent.string, utcnow())
     try:
         plan = lifecycle.submit(account, spec, consent, source=source, today=today,
-                                statement=statement)
+                                statement=statement, balance=balance)
         db.session.commit()
     except lifecycle.PlanError as exc:
         db.session.rollback()
@@ -170,7 +173,8 @@ def confirm(account_id):
             return redirect(url_for("plans.propose", account_id=account.id))
         flash(str(ERRORS[exc.code]), "error")
         if exc.code == "terms_changed":
-            return _consent_page(account, spec, source, statement.id if statement else None,
+            return _consent_page(account, today, balance, spec, source,
+                                 statement.id if statement else None,
                                  ConsentForm(formdata=None), 409)
         return redirect(url_for("plans.account_plans", account_id=account.id))
     except IntegrityError:  # another tab made a plan active first

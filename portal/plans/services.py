@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import Account
 from portal.audit.services import record
-from portal.balances.services import balance_of, today_for
+from portal.balances.services import Balance, balance_of, today_for
 from portal.consequences.pauses import Pause, register
 from portal.domain.allocation import allocate_to_instalments
 from portal.extensions import db
@@ -24,20 +24,34 @@ from portal.plans.offers import History, Owed
 from portal.plans.rules import PlanPolicy, parse_plans_section
 
 
-def plan_policy(account: Account, today: date, *, version: int | None = None) -> PlanPolicy:
+def balance_on(account: Account, today: date, balance: Balance | None = None) -> Balance:
+    """`balance` when the caller already read it for this account on `today` (a page reads it
+    once and passes it down), else the balance read now. Raises ValueError for a balance of
+    another account or day, which would silently decide on the wrong figures."""
+    if balance is None:
+        return balance_of(account, today)
+    if balance.account_id != account.id or balance.as_of != today:
+        raise ValueError("balance is of another account or day")
+    return balance
+
+
+def plan_policy(account: Account, today: date, *, version: int | None = None,
+                balance: Balance | None = None) -> PlanPolicy:
     """The plan limits in force for the account's profile and current stage on `today`
-    (or of a given policy `version`, e.g. the one a plan was made under)."""
+    (or of a given policy `version`, e.g. the one a plan was made under). `balance`: the
+    account's balance on `today` if the caller has it (see `balance_on`)."""
     from portal.policy.services import policy_for, policy_version
 
     policy = (policy_version(account.policy_profile, version) if version
               else policy_for(account.policy_profile, today))
-    stage = policy.stage_for(balance_of(account, today).days_past_due)
+    stage = policy.stage_for(balance_on(account, today, balance).days_past_due)
     return parse_plans_section(policy.section("plans"), stage=stage, version=policy.version,
                                profile=account.policy_profile)
 
 
-def owed_for(account: Account, today: date) -> Owed:
-    balance = balance_of(account, today)
+def owed_for(account: Account, today: date, balance: Balance | None = None) -> Owed:
+    """What the account owes on `today` by component (`balance` as for `plan_policy`)."""
+    balance = balance_on(account, today, balance)
     # int(): PostgreSQL sums BIGINT columns as NUMERIC, which arrives as Decimal.
     return Owed(account.currency, int(balance.principal), int(balance.interest),
                 int(balance.fees))
