@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from portal.domain.allocation import DEFAULT_ORDER, UNAPPLIED, allocate
+from portal.domain.allocation import DEFAULT_ORDER, UNAPPLIED, allocate, allocate_to_instalments
 
 
 def payment_split(amount: int, owed: Mapping[str, int]) -> dict[str, int]:
@@ -26,30 +26,22 @@ def reversal_split(amount: int, reversible: Sequence[tuple[object, int]]) -> lis
         raise ValueError("a reversal must be positive")
     if amount > sum(max(0, r) for _, r in reversible):
         raise ValueError("cannot reverse more than was paid")
-    taken, remaining = [], amount
-    for key, still in reversible:
-        part = min(remaining, max(0, still))
-        if part:
-            taken.append((key, part))
-            remaining -= part
-        if remaining == 0:
-            break
-    return taken
+    # The allocator takes money in the order given; positions stand in for the keys, which
+    # need be neither unique nor ints.
+    portions, _rest = allocate_to_instalments(
+        amount, [(i, max(0, still)) for i, (_key, still) in enumerate(reversible)])
+    return [(reversible[i][0], part) for i, part in portions]
 
 
 def plan_unwind(amount: int, applied: Sequence[Sequence[int]],
                 already: Sequence[Sequence[int]] = ()) -> list[list[int]]:
     """Which instalment amounts to reopen for a reversal of `amount`: newest instalment first,
-    never more than the payment put on each (less what earlier reversals reopened)."""
+    never more than the payment put on each (less what earlier reversals reopened). Raises
+    ValueError for a negative amount or an instalment listed twice in `applied` (a payment
+    applies to each instalment once; reopening it twice would reopen more than was paid)."""
     left = {int(i): int(a) for i, a in applied}
     for i, a in already:
         left[int(i)] = left.get(int(i), 0) - int(a)
-    out, remaining = [], amount
-    for instalment_id, _ in reversed(list(applied)):
-        part = min(remaining, max(0, left[int(instalment_id)]))
-        if part:
-            out.append([int(instalment_id), part])
-            remaining -= part
-        if remaining == 0:
-            break
-    return out
+    newest_first = [(int(i), max(0, left[int(i)])) for i, _ in reversed(list(applied))]
+    portions, _rest = allocate_to_instalments(amount, newest_first)
+    return [[instalment_id, part] for instalment_id, part in portions]

@@ -2,18 +2,24 @@
 reopened when a payment under it is reversed. Services add and flush; the caller commits."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from sqlalchemy import func, select
 
 from portal.accounts.models import Component, EntryKind, LedgerEntry
 from portal.balances.services import balance_of
+from portal.domain.allocation import allocate
 from portal.extensions import db
 from portal.plans.lifecycle import PlanError
 from portal.plans.models import Plan, PlanStatus
 from portal.plans.notify import notify
 from portal.plans.services import lock_plan, set_status
 from portal.plans.unearned import reverse_unearned_interest
+
+# Concessions are waived fees first, then interest, then principal.
+WAIVER_ORDER = (Component.FEE.value, Component.INTEREST.value, Component.PRINCIPAL.value)
+
 
 def cancel(plan: Plan, today: date, action: str = "plan.cancelled") -> None:
     """Cancel a proposal, a counter-offer or an active plan; escalation resumes for an
@@ -38,6 +44,15 @@ def break_plan(plan: Plan, today: date) -> None:
     notify(plan, "plan_broken")
 
 
+def waiver_split(concession: int, total: int, owed: Mapping[str, int]) -> dict[str, int]:
+    """What to waive per component ("fee", "interest", "principal", in that order): at most
+    `concession`, at most the `total` still owed, and never more than a component owes (a
+    negative component, a credit, owes nothing). Pure."""
+    cap = max(0, min(concession, total))
+    split = allocate(cap, {c: max(0, int(owed.get(c, 0))) for c in WAIVER_ORDER}, WAIVER_ORDER)
+    return {c: split[c] for c in WAIVER_ORDER}
+
+
 def _waiver_round(plan: Plan) -> int:
     prefix = f"plan:{plan.id}:waiver:"
     return (db.session.scalar(select(func.count(LedgerEntry.id)).where(
@@ -51,17 +66,17 @@ def complete(plan: Plan, today: date) -> None:
     plan.completed_on = today
     set_status(plan, PlanStatus.COMPLETED, "plan.completed", completed_on=today)
     balance = balance_of(plan.account, today)
-    left = min(plan.concession, int(balance.total))
+    split = waiver_split(plan.concession, int(balance.total),
+                         {"fee": balance.fees, "interest": balance.interest,
+                          "principal": balance.principal})
     n = _waiver_round(plan)
-    for component, owed in ((Component.FEE, balance.fees), (Component.INTEREST, balance.interest),
-                            (Component.PRINCIPAL, balance.principal)):
-        amount = min(left, max(int(owed), 0))
+    for component in (Component.FEE, Component.INTEREST, Component.PRINCIPAL):
+        amount = split[component.value]
         if amount > 0:
             db.session.add(LedgerEntry(
                 account_id=plan.account_id, kind=EntryKind.WAIVER, component=component,
                 amount=-amount, currency=plan.currency, effective_date=today,
                 source_ref=f"plan:{plan.id}:waiver:{n}:{component.value}"))
-            left -= amount
     db.session.flush()
     notify(plan, "plan_completed")
 
