@@ -4,14 +4,16 @@ A fixed number of aggregate queries (grouped by collector, never one per collect
 assembly. Attribution rules (also in the README):
 - accounts held: distinct accounts whose assignment overlaps the period;
 - contacts and promises: counted for the staff member who logged them, by the contact's time
-  (promises: by the cardholder's date the promise was made); a promise is judged as of `today`;
+  (promises: by the cardholder's date the promise was made); a promise is judged on the
+  cardholder's own date at `now` (due "today" in Shanghai is not yet broken at 01:00 there,
+  whatever the UTC date);
 - plan decisions: by `Plan.decided_by_id` and `decided_at`; rejected when the plan is rejected,
   countered when the decision carried a reason and the plan was not rejected (a counter-offer
   always has one, an approval never), approved otherwise;
 - agreed plans, money collected and conduct complaints count for the collector who held the
   account on the plan's start date, the payment's date or when the complaint was raised.
-Days are UTC days (staff pages show UTC), except ledger and plan dates, which are the
-cardholder's calendar dates.
+Days are UTC days (staff pages show UTC, `portal.core.today`), except ledger, plan and
+promise dates, which are the cardholder's calendar dates.
 """
 from __future__ import annotations
 
@@ -22,11 +24,13 @@ from fractions import Fraction
 
 from sqlalchemy import and_, case, distinct, func, or_, select
 
-from portal.accounts.models import Account
+from portal.accounts.models import Account, Cardholder
 from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay
 from portal.collections.rules import BEHIND, BROKEN, CANCELLED, KEPT, kept_rate, plan_outcome
 from portal.collections.services import payments_posted, promise_paid_query
+from portal.core.today import staff_today
 from portal.disputes.models import Dispute
+from portal.domain.dates import local_date
 from portal.extensions import db
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
 from portal.staff.models import Role, StaffRole, StaffUser
@@ -111,9 +115,17 @@ def _decision(status, has_reason: bool) -> str:
     return "countered" if has_reason else "approved"
 
 
-def collector_report(period: Period, today: date) -> tuple[list[CollectorKpi], CollectorKpi]:
+def _candidate_days(now: datetime) -> tuple[date, ...]:
+    """Every calendar date it can be somewhere at `now`: every time zone is within a day of
+    UTC, so a cardholder's today is one of these three."""
+    utc_day = staff_today(now)
+    return tuple(utc_day + timedelta(days=n) for n in (-1, 0, 1))
+
+
+def collector_report(period: Period, now: datetime) -> tuple[list[CollectorKpi], CollectorKpi]:
     """One row per collector (switched-off ones included) and the team row, in nine queries
-    whatever the number of collectors."""
+    whatever the number of collectors. Promises are judged kept or broken on each
+    cardholder's own date at `now` (aware)."""
     start, end, at0, at1 = period.start, period.end, period.start_at, period.end_before
     people = db.session.execute(
         select(StaffUser.id, StaffUser.name, StaffUser.active).join(StaffRole)
@@ -138,18 +150,24 @@ def collector_report(period: Period, today: date) -> tuple[list[CollectorKpi], C
             .group_by(ContactLog.staff_id)):
         put(sid, "contacts", n)
 
+    # Broken: unpaid and due before the cardholder's today. Counted in SQL for each day their
+    # today can be, per collector and time zone; the zone then says which count applies.
     paid = promise_paid_query().subquery()
     kept = paid.c.paid >= PromiseToPay.amount
-    for sid, made, n_kept, n_broken in db.session.execute(
-            select(PromiseToPay.staff_id, func.count(),
+    days = _candidate_days(now)
+    for sid, zone, made, n_kept, *broken_if in db.session.execute(
+            select(PromiseToPay.staff_id, Cardholder.timezone, func.count(),
                    func.sum(case((kept, 1), else_=0)),
-                   func.sum(case((and_(~kept, PromiseToPay.promised_on < today), 1), else_=0)))
+                   *[func.sum(case((and_(~kept, PromiseToPay.promised_on < day), 1), else_=0))
+                     for day in days])
             .join(paid, paid.c.promise_id == PromiseToPay.id)
+            .join(Account, Account.id == PromiseToPay.account_id)
+            .join(Cardholder, Cardholder.id == Account.cardholder_id)
             .where(PromiseToPay.made_on >= start, PromiseToPay.made_on <= end)
-            .group_by(PromiseToPay.staff_id)):
+            .group_by(PromiseToPay.staff_id, Cardholder.timezone)):
         put(sid, "promises_made", made)
         put(sid, "promises_kept", n_kept)
-        put(sid, "promises_broken", n_broken)
+        put(sid, "promises_broken", broken_if[days.index(local_date(now, zone))])
 
     has_reason = Plan.decision_reason.is_not(None)
     for sid, status, reason, n in db.session.execute(

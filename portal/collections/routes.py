@@ -22,6 +22,7 @@ from portal.collections.forms import (BUCKET_LABELS, CHANNELS, DIRECTIONS, OUTCO
 from portal.collections.models import ContactChannel, ContactDirection, ContactOutcome
 from portal.collections.rules import percent
 from portal.core.nav import staff_entry
+from portal.core.today import staff_today
 from portal.extensions import db
 from portal.plans.forms import parse_money_fields
 from portal.plans.limits_form import TYPE_LABELS
@@ -50,10 +51,6 @@ def show_percent(rate) -> str | None:
     """A rate as a whole percentage in the reader's locale (None stays None)."""
     whole = percent(rate)
     return None if whole is None else format_percent(Decimal(whole) / 100)
-
-
-def _today():
-    return utcnow().date()  # staff pages work in UTC days
 
 
 def _assign_filter(form) -> worklists.DelinquentFilter:
@@ -88,7 +85,7 @@ def assign():
                 return redirect(url_for(".assign", **request.args))
         status = 422
     flt = _assign_filter(filters)
-    rows, has_next = worklists.delinquent(flt, _today())
+    rows, has_next = worklists.delinquent(flt, staff_today())
     names = {c.id: c.name for c in services.collectors(active_only=False)}
     return render_template("collections/assign.html", filters=filters, form=form, rows=rows,
                            has_next=has_next, page=flt.page, names=names,
@@ -100,7 +97,7 @@ def assign():
 @staff_required(*WORKERS)
 def my_accounts():
     team = current_user.has_role(MANAGER)
-    rows = worklists.assigned_accounts(None if team else current_user.id, _today())
+    rows = worklists.assigned_accounts(None if team else current_user.id, staff_today())
     names = {c.id: c.name for c in services.collectors(active_only=False)} if team else {}
     return render_template("collections/my_accounts.html", rows=rows, team=team, names=names,
                            plan_status=PLAN_STATUS)
@@ -158,8 +155,7 @@ def account_page_again(account_id, form):
     return account(account_id, form=form, status=422)
 
 
-def _period(form) -> reports.Period:
-    today = _today()
+def _period(form, today) -> reports.Period:
     start = form.date_from.data if form.date_from.data else today.replace(day=1)
     end = form.date_to.data if form.date_to.data else today
     return reports.Period(start, end) if start <= end else reports.Period(today.replace(day=1), today)
@@ -170,8 +166,9 @@ def _period(form) -> reports.Period:
 def reports_page():
     form = ReportForm(request.args)
     form.validate()
-    period = _period(form)
-    collectors, team = reports.collector_report(period, _today())
+    now = utcnow()
+    period = _period(form, staff_today(now))
+    collectors, team = reports.collector_report(period, now)
     plans = reports.plans_report(period)
     if request.args.get("format") == "csv":
         return _csv(period, collectors, team)

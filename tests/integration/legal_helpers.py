@@ -24,10 +24,12 @@ ZH = {
 
 
 def freeze(monkeypatch, now: datetime = NOW) -> None:
-    """Pin "today" for the balance service, the cardholder pages and the legal workspace."""
+    """Pin "today" for the balance service, the cardholder pages and the legal workspace
+    (whether it asks portal.core.today.staff_today or the clock directly)."""
     monkeypatch.setattr("portal.balances.services.utcnow", lambda: now)
     monkeypatch.setattr("portal.accounts.queries.utcnow", lambda: now)
     monkeypatch.setattr("portal.legal.routes.utcnow", lambda: now)
+    monkeypatch.setattr("portal.core.today.utcnow", lambda: now)  # staff pages' "today"
 
 
 def refer(account, on: date = date(2026, 10, 29), days_late: int = 120) -> ConsequenceEvent:

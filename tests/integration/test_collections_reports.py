@@ -2,7 +2,7 @@
 hand, the plans report, the page itself, and a query count that does not grow with the team."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
 
 import pytest
@@ -15,7 +15,7 @@ from portal.extensions import db
 from tests.integration.collections_helpers import at, complaint, hold, make_plan, pay, refund
 
 NOV = Period(date(2026, 11, 1), date(2026, 11, 30))
-TODAY = date(2026, 12, 5)
+NOW = datetime(2026, 12, 5, 4, tzinfo=timezone.utc)  # noon on 5 December in Shanghai
 
 
 def contact(account, staff, when, promise=None):
@@ -100,7 +100,7 @@ def _figures(row):
 
 
 def test_every_collector_kpi_matches_the_hand_count(world):
-    rows, team = collector_report(NOV, TODAY)
+    rows, team = collector_report(NOV, NOW)
     by_name = {r.name: r for r in rows}
     assert list(by_name) == ["Ann", "Bo", "Cy"]
     assert _figures(by_name["Ann"]) == dict(
@@ -121,7 +121,7 @@ def test_every_collector_kpi_matches_the_hand_count(world):
 
 
 def test_team_row_adds_up_and_counts_each_account_once(world):
-    _, team = collector_report(NOV, TODAY)
+    _, team = collector_report(NOV, NOW)
     assert _figures(team) == dict(
         accounts_held=4, contacts=4, promises_made=4, promises_kept=2, promises_broken=1,
         promises_pending=1, approved=2, countered=2, rejected=1, plans_kept=3, plans_behind=1,
@@ -190,7 +190,7 @@ def _queries(fn):
 
 def test_report_query_count_does_not_grow_with_the_team(make_account, make_staff):
     def run():
-        rows, _ = collector_report(NOV, TODAY)
+        rows, _ = collector_report(NOV, NOW)
         plans_report(NOV)
         return rows
 
@@ -200,6 +200,6 @@ def test_report_query_count_does_not_grow_with_the_team(make_account, make_staff
     _world_of(7, make_account, make_staff)
     db.session.expire_all()
     ten = _queries(run)
-    rows, team = collector_report(NOV, TODAY)
+    rows, team = collector_report(NOV, NOW)
     assert len(rows) == 10 and team.contacts == 10 and team.plans_kept == 10
     assert three == ten <= 11
