@@ -24,7 +24,7 @@ from portal.collections.rules import percent
 from portal.core.nav import staff_entry
 from portal.core.today import staff_today
 from portal.extensions import db
-from portal.plans.forms import parse_money_fields
+from portal.core.forms import parse_money_fields
 from portal.plans.limits_form import TYPE_LABELS
 from portal.plans.messages import STATUS as PLAN_STATUS
 from portal.staff.models import Role

@@ -1,4 +1,4 @@
-"""Plan forms. Amounts are typed in major units and parsed with portal.domain.money."""
+"""Plan forms. Amounts are MoneyFields (portal.core.forms), typed in major units."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -10,47 +10,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, \
     ValidationError
 
-from portal.domain.money import MoneyError, parse_major
+# parse_money_fields is re-exported for the plans routes, which import it from here.
+from portal.core.forms import MoneyField, parse_money_fields  # noqa: F401
 
 
 def frequency_choices():
     return [("monthly", _l("Monthly")), ("fortnightly", _l("Every two weeks")),
             ("weekly", _l("Weekly"))]
-
-
-class MoneyField(StringField):
-    """A money amount in major units; `.minor` holds the parsed minor units."""
-
-    minor: int | None = None
-
-    def parse(self, currency: str) -> None:
-        self.minor = None
-        if not (self.data or "").strip():
-            return
-        try:
-            self.minor = parse_major(self.data, currency)
-        except MoneyError as exc:
-            raise ValidationError(MONEY_ERRORS.get(exc.code, _l("Enter an amount such as 1250.50.")))
-
-
-MONEY_ERRORS = {
-    "invalid": _l("Enter an amount in numbers only, such as 1250.50."),
-    "negative": _l("Enter an amount of zero or more."),
-    "too_many_decimals": _l("Enter the amount with no more decimal places than the currency has."),
-    "too_large": _l("That amount is too large."),
-}
-
-
-def parse_money_fields(form, currency: str, names) -> bool:
-    ok = True
-    for name in names:
-        field = getattr(form, name)
-        try:
-            field.parse(currency)
-        except ValidationError as exc:
-            field.errors = list(field.errors) + [str(exc)]
-            ok = False
-    return ok
 
 
 class ProposeForm(FlaskForm):
