@@ -7,11 +7,12 @@ from sqlalchemy import select
 
 from portal.staff.services import find_by_email
 from portal.auth.session import staff_required
+from portal.core.forms import parse_money_fields
 from portal.core.nav import staff_entry
 from portal.disputes import access, labels, routing
 from portal.disputes.forms import MemberForm, RuleForm
 from portal.disputes.models import DisputeQueue, DisputeRoutingRule, StaffLanguage
-from portal.domain.money import MoneyError, parse_major, precision, to_major
+from portal.domain.money import MoneyError, precision, to_major
 from portal.disputes.views import template_helpers
 from portal.extensions import db
 
@@ -48,26 +49,19 @@ def _rule_form(rule=None):
 def _bounds(form):
     """(currency, low, high) in minor units of the rule's currency, or None with form errors."""
     currency = (form.currency.data or "").strip().upper() or None
-    typed = [(field, (field.data or "").strip()) for field in (form.min_amount, form.max_amount)]
-    if currency is not None:
-        try:
-            precision(currency)
-        except MoneyError:
-            form.currency.errors.append(_("Enter a currency code such as CNY, USD or JPY."))
+    if currency is None:
+        if any((f.data or "").strip() for f in (form.min_amount, form.max_amount)):
+            form.currency.errors.append(_("Say which currency the amounts are in."))
             return None
-    if any(text for _field, text in typed) and currency is None:
-        form.currency.errors.append(_("Say which currency the amounts are in."))
+        return None, None, None
+    try:
+        precision(currency)
+    except MoneyError:
+        form.currency.errors.append(_("Enter a currency code such as CNY, USD or JPY."))
         return None
-    amounts = []
-    for field, text in typed:
-        try:
-            amounts.append(parse_major(text, currency) if text else None)
-        except MoneyError:
-            example = _major(1000 * 10 ** precision(currency), currency)
-            field.errors.append(_("Enter an amount in %(currency)s like %(example)s.",
-                                  currency=currency, example=example))
-            return None
-    return currency, amounts[0], amounts[1]
+    if not parse_money_fields(form, currency, ("min_amount", "max_amount")):
+        return None
+    return currency, form.min_amount.minor, form.max_amount.minor
 
 
 def _save(form, rule):

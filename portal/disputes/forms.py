@@ -6,6 +6,7 @@ from wtforms import (IntegerField, MultipleFileField, SelectField, SelectMultipl
                      StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from portal.core.forms import MoneyField
 from portal.disputes import data, labels
 
 MAX_TEXT = 4000
@@ -18,7 +19,7 @@ def category_choices():
 class RaiseDisputeForm(FlaskForm):
     category = SelectField(_l("What is the problem?"), choices=category_choices(),
                            validators=[DataRequired()])
-    amount = StringField(_l("Amount you dispute (optional)"), validators=[Optional()])
+    amount = MoneyField(_l("Amount you dispute (optional)"), validators=[Optional()])
     entries = SelectMultipleField(_l("Entries you dispute (optional)"), coerce=int,
                                   validators=[Optional()])
     description = TextAreaField(_l("Tell us what happened"),
@@ -77,7 +78,7 @@ class EscalateForm(FlaskForm):
 
 class ResolveForm(FlaskForm):
     outcome = SelectField(_l("Outcome"), choices=list(labels.OUTCOME_LABELS.items()))
-    amount = StringField(_l("Amount to credit"), validators=[Optional()])
+    amount = MoneyField(_l("Amount to credit"), validators=[Optional()])
     reason = TextAreaField(_l("Reason the cardholder will read"),
                            validators=[DataRequired(), Length(max=MAX_TEXT)])
     submit = SubmitField(_l("Resolve"))
@@ -111,8 +112,8 @@ class RuleForm(FlaskForm):
     category = SelectField(_l("Category"), choices=any_choice(category_choices()))
     language = SelectField(_l("Language"),
                            choices=any_choice(labels.LANGUAGE_LABELS.items()))
-    min_amount = StringField(_l("Smallest amount"), validators=[Optional()])
-    max_amount = StringField(_l("Largest amount"), validators=[Optional()])
+    min_amount = MoneyField(_l("Smallest amount"), validators=[Optional()])
+    max_amount = MoneyField(_l("Largest amount"), validators=[Optional()])
     currency = StringField(_l("Currency of the amounts"), validators=[Optional(), Length(max=3)])
     queue = SelectField(_l("Queue"), coerce=int)
     submit = SubmitField(_l("Save rule"))

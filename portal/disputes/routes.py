@@ -8,12 +8,12 @@ from sqlalchemy import select
 
 from portal.accounts.queries import owned_account_or_404
 from portal.auth.session import cardholder_required
+from portal.core.forms import parse_money_fields
 from portal.core.nav import cardholder_entry
 from portal.disputes import access, labels, services, uploads
 from portal.disputes.forms import CustomerReplyForm, RaiseDisputeForm, WithdrawForm
 from portal.disputes.models import Dispute, DisputeAttachment
 from portal.disputes.rules import TERMINAL, IllegalTransition
-from portal.domain.money import MoneyError, parse_major
 from portal.disputes.views import template_helpers
 from portal.extensions import db
 
@@ -46,29 +46,24 @@ def new(account_id):
     account = owned_account_or_404(account_id)
     form = RaiseDisputeForm()
     form.entries.choices = _entry_choices(account)
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if parse_money_fields(form, account.currency, ("amount",)) and valid:
         try:
-            amount = (parse_major(form.amount.data, account.currency)
-                      if form.amount.data else None)
-        except MoneyError:
-            form.amount.errors.append(_("Enter an amount like 120.50."))
+            dispute = services.raise_dispute(
+                current_user, account, category=form.category.data, amount=form.amount.minor,
+                entry_ids=form.entries.data or [], description=form.description.data,
+                files=form.attachments.data)
+        except uploads.UploadRefused as exc:
+            db.session.rollback()
+            form.attachments.errors.append(str(exc))
+        except services.DisputeRefused as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "category").errors.append(exc.message)
         else:
-            try:
-                dispute = services.raise_dispute(
-                    current_user, account, category=form.category.data, amount=amount,
-                    entry_ids=form.entries.data or [], description=form.description.data,
-                    files=form.attachments.data)
-            except uploads.UploadRefused as exc:
-                db.session.rollback()
-                form.attachments.errors.append(str(exc))
-            except services.DisputeRefused as exc:
-                db.session.rollback()
-                getattr(form, exc.field or "category").errors.append(exc.message)
-            else:
-                db.session.commit()
-                flash(_("Your dispute has been sent. We will answer by the date shown below."),
-                      "success")
-                return redirect(url_for("disputes.show", dispute_id=dispute.id))
+            db.session.commit()
+            flash(_("Your dispute has been sent. We will answer by the date shown below."),
+                  "success")
+            return redirect(url_for("disputes.show", dispute_id=dispute.id))
     return render_template("disputes/new.html", form=form, account=account), (
         400 if form.errors else 200)
 

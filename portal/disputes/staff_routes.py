@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal.auth.session import staff_required
+from portal.core.forms import parse_money_fields
 from portal.core.nav import staff_entry
 from portal.disputes import access, context, data, labels, sla, workflow
 from portal.disputes import forms as f
@@ -16,7 +17,6 @@ from portal.disputes.routes import send_attachment
 from portal.disputes.rules import (ACTIVE, IllegalTransition, ResolutionRefused, TERMINAL,
                                    time_left)
 from portal.disputes.services import DisputeRefused
-from portal.domain.money import MoneyError, parse_major
 from portal.disputes.views import template_helpers
 from portal.extensions import db
 from portal.staff.models import Role, StaffRole, StaffUser
@@ -95,30 +95,42 @@ def _forms(dispute):
 @bp.get("/<int:dispute_id>")
 @staff_required(*ROLES)
 def show(dispute_id):
-    dispute = access.staff_dispute_or_404(current_user, dispute_id)
+    return _render_show(access.staff_dispute_or_404(current_user, dispute_id))
+
+
+def _render_show(dispute, status=200, **posted):
+    """The dispute page; `posted` forms (by name in _forms) replace the empty ones, so a
+    refused amount is shown next to its field with what was typed."""
     can_work = access.can_work(current_user, dispute)
+    forms = _forms(dispute) | posted
     return render_template(
         "disputes/staff/show.html", dispute=dispute, ctx=context.account_context(dispute),
-        forms=_forms(dispute), can_work=can_work, closed=dispute.status in TERMINAL,
+        forms=forms, can_work=can_work, closed=dispute.status in TERMINAL,
         is_manager=access.is_manager(current_user), clock=sla_clock(dispute), labels=labels,
         pause=sla.open_pause(dispute) if sla.is_paused(dispute) else None,
         can_legal=access.can_act_as_legal(current_user, dispute),
         templates=data.REPLY_TEMPLATES, active=ACTIVE,
-        threshold=workflow.approval_threshold())
+        threshold=workflow.approval_threshold()), status
 
 
-def _act(dispute_id, form, action, *, manager=False):
-    """Validate the form, run one workflow action, commit once; refusals come back as a flash."""
+def _act(dispute_id, form, action, *, manager=False, money=None):
+    """Validate the form, run one workflow action, commit once; refusals come back as a flash.
+    `money` is (form name, field names): a refused amount re-renders the page with the
+    message on the field instead."""
     dispute = access.staff_dispute_or_404(current_user, dispute_id, work=True)
     if manager and not access.is_manager(current_user):
         abort(403)
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if money and not parse_money_fields(form, dispute.currency, money[1]):
+        flash(_("Please check the form."), "error")
+        return _render_show(dispute, 422, **{money[0]: form})
+    if not valid:
         problems = [str(e) for errs in form.errors.values() for e in errs]
         flash(" ".join(problems) or _("Please check the form."), "error")
         return redirect(url_for(".show", dispute_id=dispute.id))
     try:
         action(dispute)
-    except (DisputeRefused, ResolutionRefused, MoneyError, IllegalTransition) as exc:
+    except (DisputeRefused, ResolutionRefused, IllegalTransition) as exc:
         db.session.rollback()
         flash(_message_for(exc), "error")
     else:
@@ -132,8 +144,6 @@ def _message_for(exc) -> str:
         return exc.message
     if isinstance(exc, ResolutionRefused):
         return str(labels.RESOLUTION_ERRORS.get(exc.code, exc.code))
-    if isinstance(exc, MoneyError):
-        return _("Enter an amount like 120.50.")
     return _("That action is not possible in the dispute's current status.")
 
 
@@ -194,9 +204,8 @@ def resolve(dispute_id):
     form = f.ResolveForm(prefix="res")
 
     def action(d):
-        amount = parse_major(form.amount.data, d.currency) if _text(form.amount) else None
-        workflow.resolve(d, current_user, form.outcome.data, amount, _text(form.reason))
-    return _act(dispute_id, form, action)
+        workflow.resolve(d, current_user, form.outcome.data, form.amount.minor, _text(form.reason))
+    return _act(dispute_id, form, action, money=("resolve", ("amount",)))
 
 
 @bp.post("/<int:dispute_id>/legal")

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.core.forms import MoneyField
 from portal.legal.models import LegalActionKind
 from portal.legal.services import MAX_NOTE, MAX_REFERENCE
 
@@ -29,7 +30,6 @@ REFUSAL_MESSAGES = {
     "hearing_before_step": _l("The hearing cannot be before the day it was scheduled."),
     "amount_not_for_kind": _l("An amount applies only to a claim or a judgment."),
     "amount_not_positive": _l("Enter an amount greater than zero."),
-    "amount_invalid": _l("Enter an amount such as 12000.00, in the account's currency."),
     "reference_too_long": _l("Keep the court and reference under 200 characters."),
     "note_too_long": _l("Keep the note under 4000 characters."),
     "reason_missing": _l("Say why this entry is wrong."),
@@ -57,8 +57,8 @@ class LegalActionForm(FlaskForm):
                                      "cardholder)"), validators=[Optional(), Length(
                                          max=MAX_REFERENCE, message=REFUSAL_MESSAGES[
                                              "reference_too_long"])])
-    amount = StringField(_l("Amount (optional, for a claim or a judgment)"),
-                         validators=[Optional()])
+    amount = MoneyField(_l("Amount (optional, for a claim or a judgment)"),
+                        validators=[Optional()])
     note = TextAreaField(_l("Internal note (staff only, never shown to the cardholder)"),
                          validators=[Optional(), Length(max=MAX_NOTE, message=REFUSAL_MESSAGES[
                              "note_too_long"])])

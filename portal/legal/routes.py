@@ -4,8 +4,6 @@ Legal records steps; collections managers may read everything here but record no
 """
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
@@ -15,10 +13,10 @@ from portal.accounts.models import Account
 from portal.accounts.views import entry_label
 from portal.auth.session import staff_required
 from portal.balances.services import today_for
+from portal.core.forms import parse_money_fields
 from portal.core.nav import staff_entry
 from portal.disputes import labels as dispute_labels
 from portal.domain.dates import local_date
-from portal.domain.money import MoneyError, parse_major
 from portal.extensions import db
 from portal.legal import services, workspace
 from portal.legal.forms import (KIND_LABELS, REFUSAL_MESSAGES, CorrectionForm, LegalActionForm,
@@ -29,7 +27,6 @@ from portal.staff.models import Role
 from portal.timeutil import utcnow
 
 bp = Blueprint("legal", __name__, url_prefix="/staff/legal")
-_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 READERS = (Role.LEGAL, Role.COLLECTIONS_MANAGER)
 staff_entry("legal.index", _l("Accounts with legal"), [Role.COLLECTIONS_MANAGER], order=58)
 
@@ -38,12 +35,6 @@ def workspace_today():
     """The day the list's balances are taken on: today in UTC (one date for every account,
     so the balances come from one query)."""
     return local_date(utcnow(), "UTC")
-
-
-def _ungrouped(text: str) -> str:
-    """"12,000.00" -> "12000.00": thousands separators typed by habit are fine."""
-    text = text.strip().replace(" ", "")
-    return text.replace(",", "") if _GROUPED.match(text) else text
 
 
 def _account_or_404(account_id: int) -> Account:
@@ -90,19 +81,14 @@ def account(account_id):
 def record(account_id):
     account = _account_or_404(account_id)
     form = LegalActionForm()
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if not (parse_money_fields(form, account.currency, ("amount",)) and valid):
         return _render_account(account, form, 422)
     try:
-        amount = None
-        if (form.amount.data or "").strip():
-            try:
-                amount = parse_major(_ungrouped(form.amount.data), account.currency)
-            except MoneyError:
-                raise services.LegalActionRefused("amount_invalid", "amount") from None
         step = services.StepInput(
             kind=form.kind.data, occurred_on=form.occurred_on.data,
             hearing_on=form.hearing_on.data, court_reference=form.court_reference.data,
-            amount=amount, note=form.note.data)
+            amount=form.amount.minor, note=form.note.data)
         services.record_action(account, current_user, step, today_for(account))
     except services.LegalActionRefused as refused:
         db.session.rollback()

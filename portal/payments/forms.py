@@ -2,16 +2,23 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp, ValidationError
+
+from portal.core.forms import MoneyField
+from portal.payments.models import PaymentChoice
 
 
 class PayForm(FlaskForm):
     choice = RadioField(_l("What would you like to pay?"),
                         validators=[InputRequired(message=_l("Please choose what to pay."))])
-    other_amount = StringField(_l("Other amount"), validators=[Optional(), Length(max=24)])
+    other_amount = MoneyField(_l("Other amount"), validators=[Length(max=24)])
     currency = HiddenField()
     nonce = HiddenField(validators=[DataRequired()])
     submit = SubmitField(_l("Continue to payment"))
+
+    def validate_other_amount(self, field):
+        if self.choice.data == PaymentChoice.OTHER.value and not (field.data or "").strip():
+            raise ValidationError(_l("Please enter an amount such as 100.00."))
 
 
 class SandboxCardForm(FlaskForm):
@@ -48,7 +55,7 @@ class ToggleForm(FlaskForm):
 
 
 class RefundForm(FlaskForm):
-    amount = StringField(_l("Amount to refund"), validators=[DataRequired()])
+    amount = MoneyField(_l("Amount to refund"), validators=[DataRequired()])
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     request_key = HiddenField(validators=[DataRequired()])
     submit = SubmitField(_l("Refund"))

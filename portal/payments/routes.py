@@ -9,9 +9,9 @@ from sqlalchemy.exc import DBAPIError
 
 from portal.accounts.queries import owned_account_or_404
 from portal.auth.session import cardholder_required
+from portal.core.forms import parse_money_fields
 from portal.core.nav import cardholder_entry
 from portal.core.security import extend_csp
-from portal.domain.money import MoneyError, parse_major
 from portal.extensions import csrf, db
 from portal.payments import receipts, services, webhooks
 from portal.payments.forms import PayForm, SandboxAuthForm, SandboxCardForm
@@ -66,22 +66,18 @@ def pay(account_id):
         form.nonce.data = services.issue_nonce(account)
         form.currency.data = account.currency
         form.choice.data = form.choice.choices[0][0] if form.choice.choices else None
-    elif form.validate_on_submit():
-        other = None
-        if form.choice.data == PaymentChoice.OTHER.value:
-            try:
-                other = parse_major(form.other_amount.data or "", account.currency)
-            except MoneyError:
-                form.other_amount.errors.append(_("Please enter an amount such as 100.00."))
-        if not form.other_amount.errors:
-            try:
-                payment = services.open_payment(account, choice=form.choice.data, other_amount=other,
-                                                currency=form.currency.data, nonce=form.nonce.data)
-                db.session.commit()  # the row and its key exist before the provider hears of it
-                return redirect(url_for("payments.checkout", payment_id=payment.id))
-            except services.PaymentRefused as exc:
-                db.session.rollback()
-                form.form_errors.append(exc.message)
+    elif form.validate_on_submit() and (form.choice.data != PaymentChoice.OTHER.value or
+                                        parse_money_fields(form, account.currency,
+                                                           ("other_amount",))):
+        try:
+            payment = services.open_payment(account, choice=form.choice.data,
+                                            other_amount=form.other_amount.minor,
+                                            currency=form.currency.data, nonce=form.nonce.data)
+            db.session.commit()  # the row and its key exist before the provider hears of it
+            return redirect(url_for("payments.checkout", payment_id=payment.id))
+        except services.PaymentRefused as exc:
+            db.session.rollback()
+            form.form_errors.append(exc.message)
     return render_template("payments/pay.html", account=account, options=options, form=form), (
         422 if form.errors or form.form_errors else 200)
 

@@ -6,8 +6,8 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from portal.auth.session import staff_required
+from portal.core.forms import parse_money_fields
 from portal.core.nav import staff_entry
-from portal.domain.money import MoneyError, parse_major
 from portal.extensions import db
 from portal.payments import refunds
 from portal.payments.forms import RefundForm
@@ -50,9 +50,12 @@ def staff_payments():
 @staff_required(*VIEWERS)
 def staff_payment(payment_id):
     payment = _payment_or_404(payment_id)
-    form = RefundForm(request_key=refunds.request_key(payment))
+    return _render_payment(payment, RefundForm(request_key=refunds.request_key(payment)))
+
+
+def _render_payment(payment, form, status=200):
     return render_template("payments/staff_payment.html", payment=payment, form=form,
-                           can_refund=current_user.has_role(Role.COLLECTIONS_MANAGER))
+                           can_refund=current_user.has_role(Role.COLLECTIONS_MANAGER)), status
 
 
 @bp.post("/staff/payments/<int:payment_id>/refund")
@@ -60,16 +63,19 @@ def staff_payment(payment_id):
 def staff_refund(payment_id):
     payment = _payment_or_404(payment_id)
     form = RefundForm()
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if not parse_money_fields(form, payment.currency, ("amount",)):
+        # What was typed stays, with the message on the field; the same key is resent.
+        flash(_("Please check the form."), "error")
+        return _render_payment(payment, form, 422)
+    if not valid:
         flash(_("Please give an amount and a reason."), "error")
         return redirect(url_for("payments.staff_payment", payment_id=payment.id))
     try:
-        amount = parse_major(form.amount.data, payment.currency)
-        refunds.refund(payment, amount, form.reason.data, current_user, form.request_key.data)
+        refunds.refund(payment, form.amount.minor, form.reason.data, current_user,
+                       form.request_key.data)
         db.session.commit()
         flash(_("The refund was made and posted."), "success")
-    except MoneyError:
-        flash(_("Please enter an amount such as 100.00."), "error")
     except refunds.RefundRefused as exc:
         db.session.rollback()
         flash(exc.message, "error")

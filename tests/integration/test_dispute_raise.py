@@ -48,8 +48,8 @@ def test_cardholder_raises_a_dispute_with_a_pdf_and_sees_it(client, login_as, ma
 
 @pytest.mark.parametrize("amount,message", [
     ("6000.01", "cannot be more than what the account shows as owed"),
-    ("-5", "Enter an amount like 120.50."),
-    ("12.345", "Enter an amount like 120.50."),
+    ("-5", "Enter an amount of zero or more."),
+    ("12.345", "no more decimal places than the currency has"),
     ("0", "must be more than zero"),
     ("", "Enter the amount you are disputing"),
 ])
