@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Account
 from portal.audit.services import record
@@ -88,7 +89,12 @@ def set_active(account: Account, active: bool) -> AutopayMandate | None:
 
 
 def _retry_days(account) -> list[int]:
-    return sorted({0, *[int(d) for d in payments_policy(account.policy_profile)["autopay_retry_days"]]})
+    return _retry_days_of(account.policy_profile)
+
+
+def _retry_days_of(profile: str | None) -> list[int]:
+    """Days after the due date on which autopay charges (0, then the policy's retry days)."""
+    return sorted({0, *[int(d) for d in payments_policy(profile)["autopay_retry_days"]]})
 
 
 def next_retry_date(payment: Payment):
@@ -144,22 +150,49 @@ def _charge(mandate: AutopayMandate, instalment, today) -> str:
     return payment.status.value
 
 
+def _next_instalments(accounts) -> dict:
+    """Each account's next unpaid instalment, by account id, in one query (`plan_link` has
+    the one-account version, and the same rule: without a plans module there is no plan)."""
+    try:
+        from portal.plans.services import next_instalments_for
+    except ImportError:
+        return {}
+    return next_instalments_for(accounts)
+
+
+def _charge_due(instalment, today, retry_days) -> bool:
+    """Whether autopay charges `instalment` on `today`: something is still due and today is
+    its due date or one of the retry days after it."""
+    if instalment is None or plan_link.instalment_due(instalment) <= 0:
+        return False
+    return (today - instalment.due_date).days in retry_days
+
+
 def run_autopay(now=None) -> dict:
     """Charge every active mandate's instalment that is due today in the account's time zone (or
     on a retry day after a decline). Each instalment is charged at most once a day; the key makes
-    a second run, or a second worker, a no-op."""
+    a second run, or a second worker, a no-op. Finding what is due takes a fixed number of
+    queries however many mandates there are."""
     now = now or utcnow()
     counts: dict[str, int] = {}
-    mandate_ids = list(db.session.scalars(
-        select(AutopayMandate.id).where(AutopayMandate.active.is_(True)).order_by(AutopayMandate.id)))
-    for mandate_id in mandate_ids:
+    mandates = db.session.scalars(
+        select(AutopayMandate).where(AutopayMandate.active.is_(True)).order_by(AutopayMandate.id)
+        .options(joinedload(AutopayMandate.account).joinedload(Account.cardholder))).all()
+    accounts = [m.account for m in mandates]
+    instalments = _next_instalments(accounts)
+    retry_days = {p: _retry_days_of(p) for p in {a.policy_profile for a in accounts}}
+    due = [m.id for m in mandates
+           if _charge_due(instalments.get(m.account_id), today_for(m.account, now),
+                          retry_days[m.account.policy_profile])]
+    for mandate_id in due:
+        # Each charge commits and may wait on the provider: read this one again before
+        # charging it, as the scan above may be out of date by now.
         mandate = db.session.get(AutopayMandate, mandate_id)
         account = mandate.account
         instalment = plan_link.next_instalment(account)
         today = today_for(account, now)
-        if instalment is None or plan_link.instalment_due(instalment) <= 0:
-            continue
-        if (today - instalment.due_date).days not in _retry_days(account):
+        days = retry_days.get(account.policy_profile) or _retry_days(account)
+        if not _charge_due(instalment, today, days):
             continue
         outcome = _charge(mandate, instalment, today)
         counts[outcome] = counts.get(outcome, 0) + 1
