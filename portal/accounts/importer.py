@@ -20,7 +20,7 @@ from portal.accounts.feed_io import (
 )
 from portal.accounts.feed_rules import FeedRow, RowError, validate_row
 from portal.accounts.models import Account, Cardholder, Component, EntryKind, LedgerEntry
-from portal.audit.services import record
+from portal.audit.services import record_many
 from portal.extensions import db
 
 ACTOR = ("system", "import")
@@ -184,8 +184,8 @@ def _apply_batch(batch, result: ImportResult, reject: RejectFn) -> None:
         result.entries_posted += posted
         setattr(result, outcome, getattr(result, outcome) + 1)
     db.session.flush()  # ids for the audit events' subjects
-    for action, account, before, after in state.events:
-        record(action, subject=account, before=before, after=after, actor=ACTOR)
+    record_many([dict(action=action, subject=account, before=before, after=after, actor=ACTOR)
+                 for action, account, before, after in state.events])
 
 
 def _has_entries(number: str, state: _Batch) -> bool:

@@ -61,28 +61,51 @@ def record(action, *, subject=None, subject_type=None, subject_id=None,
     `subject` may be a model instance; its table name and id become the subject.
     `actor` is a (type, id) pair; by default the signed-in user, else anonymous/system.
     """
-    if subject is not None:
-        subject_type = subject_type or subject.__tablename__
-        subject_id = subject_id if subject_id is not None else subject.id
-    actor_type, actor_id = actor or _current_actor()
+    return record_many([dict(action=action, subject=subject, subject_type=subject_type,
+                             subject_id=subject_id, before=before, after=after, actor=actor)])[0]
+
+
+def record_many(events: list[dict]) -> list[AuditEvent]:
+    """Append several events, in order, with one chain lock, one read of the chain's head and
+    one flush: for batch jobs (the feed import) that record an event per account. Each dict
+    takes `record`'s keyword arguments plus `action`."""
+    if not events:
+        return []
     _lock_chain()
     prev = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    event = AuditEvent(
-        created_at=utcnow().replace(microsecond=0),
-        actor_type=actor_type,
-        actor_id=None if actor_id is None else str(actor_id),
-        action=action,
-        subject_type=subject_type,
-        subject_id=None if subject_id is None else str(subject_id),
-        before=_normalise(before),
-        after=_normalise(after),
-        ip=request.remote_addr if has_request_context() else None,
-        prev_hash=prev or GENESIS,
-    )
-    event.hash = _digest(event)
-    db.session.add(event)
+    at = utcnow().replace(microsecond=0)
+    ip = request.remote_addr if has_request_context() else None
+    default_actor = None
+    made = []
+    for spec in events:
+        subject = spec.get("subject")
+        subject_type, subject_id = spec.get("subject_type"), spec.get("subject_id")
+        if subject is not None:
+            subject_type = subject_type or subject.__tablename__
+            subject_id = subject_id if subject_id is not None else subject.id
+        actor = spec.get("actor")
+        if actor is None:
+            default_actor = default_actor or _current_actor()
+            actor = default_actor
+        actor_type, actor_id = actor
+        event = AuditEvent(
+            created_at=at,
+            actor_type=actor_type,
+            actor_id=None if actor_id is None else str(actor_id),
+            action=spec["action"],
+            subject_type=subject_type,
+            subject_id=None if subject_id is None else str(subject_id),
+            before=_normalise(spec.get("before")),
+            after=_normalise(spec.get("after")),
+            ip=ip,
+            prev_hash=prev or GENESIS,
+        )
+        event.hash = _digest(event)
+        prev = event.hash
+        db.session.add(event)
+        made.append(event)
     db.session.flush()
-    return event
+    return made
 
 
 @dataclass

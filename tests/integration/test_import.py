@@ -236,6 +236,18 @@ def test_import_keeps_the_audit_chain_intact(runner, db, tmp_path):
     assert verify.exit_code == 0 and "2 audit events" in verify.output
 
 
+def test_batched_audit_events_chain_in_file_order_across_batches(runner, db, tmp_path):
+    rows = [feed_row(n) for n in range(1, 12)]
+    result = run_import(runner, write_csv(tmp_path / "f.csv", rows), "--batch-size", "4")
+    assert result.exit_code == 0, result.output
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    numbers = {str(a.id): a.account_number for a in db.session.scalars(select(Account))}
+    assert [numbers[e.subject_id] for e in events] == [r["account_number"] for r in rows]
+    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:]))
+    verify = runner.invoke(args=["audit", "verify"])
+    assert verify.exit_code == 0 and "11 audit events" in verify.output
+
+
 
 def test_a_portal_payment_after_the_feed_date_survives_the_next_import(runner, db, tmp_path):
     """The feed is the issuer's view as of its date; a later portal payment is not in it."""
