@@ -6,23 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pyotp
 import pytest
 
 from portal.timeutil import utcnow
-from tests.conftest import STAFF_PASSWORD
-from tests.e2e.helpers import check_page, expect_path, path_of, submit
+from tests.e2e.helpers import check_page, expect_path, submit
+from tests.e2e.test_disputes import _staff_sign_in
 from tests.integration.collections_helpers import hold
-
-
-def _staff_sign_in(page, staff):
-    page.goto("/staff/login")
-    page.fill("#email", staff.email)
-    page.fill("#password", STAFF_PASSWORD)
-    submit(page, "email")
-    page.fill("#code", pyotp.TOTP(staff.totp_secret).now())
-    submit(page, "code")
-    assert "/login" not in path_of(page), page.url
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"], indirect=True)
