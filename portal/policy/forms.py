@@ -10,6 +10,7 @@ from wtforms import BooleanField, DateField, IntegerField, SelectField, StringFi
     SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from portal.core.forms import ungrouped
 from portal.domain.money import MoneyError, parse_major, to_major
 from portal.policy.rules import LANGUAGES
 
@@ -122,7 +123,7 @@ def form_to_document(form, base: dict) -> tuple[dict, list[tuple[str, str]]]:
         if not text:
             return None if optional else 0
         try:
-            return parse_major(text, currency)
+            return parse_major(ungrouped(text), currency)
         except MoneyError:
             problems.append((name, "invalid"))
             return None

@@ -108,6 +108,16 @@ def test_invalid_edit_shows_messages_and_changes_nothing(risk):
     assert _db.session.scalar(select(func.count()).select_from(AuditEvent)) == before
 
 
+def test_fee_amounts_read_like_every_other_money_field(risk):
+    data = _form(risk)
+    data.update(fee_max="12,0000", publish="Publish new version")
+    assert risk.post(f"{URL}cn/new", data=data).status_code == 422
+    assert _db.session.scalar(select(func.count()).select_from(PolicyVersion)) == 0
+    data.update(fee_max="1,200.50")
+    assert risk.post(f"{URL}cn/new", data=data).status_code == 302
+    assert policy_for("cn", date.fromisoformat(data["effective_from"])).late_fee.maximum == 120_050
+
+
 def test_effective_date_in_the_past_is_refused(risk):
     data = _form(risk)
     data.update(effective_from=(utcnow().date() - timedelta(days=1)).isoformat(),
