@@ -15,8 +15,8 @@ from portal.auth.session import staff_required
 from portal.balances.services import today_for
 from portal.core.forms import parse_money_fields
 from portal.core.nav import staff_entry
+from portal.core.today import staff_today
 from portal.disputes import labels as dispute_labels
-from portal.domain.dates import local_date
 from portal.extensions import db
 from portal.legal import services, workspace
 from portal.legal.forms import (KIND_LABELS, REFUSAL_MESSAGES, CorrectionForm, LegalActionForm,
@@ -24,17 +24,10 @@ from portal.legal.forms import (KIND_LABELS, REFUSAL_MESSAGES, CorrectionForm, L
 from portal.legal.models import LegalAction, LegalActionKind
 from portal.policy.services import shipped_profiles
 from portal.staff.models import Role
-from portal.timeutil import utcnow
 
 bp = Blueprint("legal", __name__, url_prefix="/staff/legal")
 READERS = (Role.LEGAL, Role.COLLECTIONS_MANAGER)
 staff_entry("legal.index", _l("Accounts with legal"), [Role.COLLECTIONS_MANAGER], order=58)
-
-
-def workspace_today():
-    """The day the list's balances are taken on: today in UTC (one date for every account,
-    so the balances come from one query)."""
-    return local_date(utcnow(), "UTC")
 
 
 def _account_or_404(account_id: int) -> Account:
@@ -53,7 +46,7 @@ def index():
     if profile and not form.validate():
         return render_template("legal/workspace.html", form=form, result=None,
                                page_args={}, kind_labels=KIND_LABELS), 422
-    result = workspace.referred_page(workspace_today(), profile,
+    result = workspace.referred_page(staff_today(), profile,
                                      request.args.get("page", 1, type=int))
     return render_template("legal/workspace.html", form=form, result=result,
                            page_args={"profile": profile} if profile else {},

@@ -4,7 +4,6 @@ publish a new version of the profile document through the policy service."""
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -14,11 +13,11 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from portal.core.nav import staff_entry
+from portal.core.today import staff_today
 from portal.auth.session import staff_required
 from portal.extensions import db
 from portal.plans.blueprint import staff_bp
 from portal.plans.rules import validate_plans_section
-from portal.timeutil import utcnow
 
 staff_entry("plan_review.plan_limits", _l("Plan limits"), ("risk",), order=60)
 
@@ -49,7 +48,7 @@ def _plan_limits_json():
     profile = request.values.get("profile") or profiles[0]
     if profile not in profiles:
         abort(404)
-    today = utcnow().date()
+    today = staff_today()
     current = policy_for(profile, today)
     form = PlanLimitsForm()
     form.profile.choices = [(p, p) for p in profiles]

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from portal.auth.session import staff_required
 from portal.core.nav import staff_entry
+from portal.core.today import staff_today
 from portal.extensions import db
 from portal.policy.forms import KIND_LABELS, attach_errors, fill_form, form_to_document, \
     policy_form
@@ -16,21 +17,16 @@ from portal.policy.preview import preview_change
 from portal.policy.rules import PolicyInvalid, parse_policy
 from portal.policy.services import UnknownProfile, all_profiles, policy_for, policy_version, \
     policy_versions, publish
-from portal.timeutil import utcnow
 
 bp = Blueprint("policy", __name__, url_prefix="/staff/risk/policies")
 staff_entry("policy.index", _l("Policies"), roles=("risk",), order=40)
 risk_only = staff_required("risk")
 
 
-def _today():
-    return utcnow().date()
-
-
 @bp.get("/")
 @risk_only
 def index():
-    today = _today()
+    today = staff_today()
     profiles = [(p, policy_for(p, today).version, policy_versions(p)) for p in all_profiles()]
     return render_template("policy/index.html", profiles=profiles)
 
@@ -49,7 +45,7 @@ def version(profile, version):
 @bp.route("/<profile>/new", methods=["GET", "POST"])
 @risk_only
 def edit(profile):
-    today = _today()
+    today = staff_today()
     try:
         current = policy_for(profile, today)
     except UnknownProfile:

@@ -25,10 +25,9 @@ ZH = {
 
 def freeze(monkeypatch, now: datetime = NOW) -> None:
     """Pin "today" for the balance service, the cardholder pages and the legal workspace
-    (whether it asks portal.core.today.staff_today or the clock directly)."""
+    (staff pages ask portal.core.today.staff_today)."""
     monkeypatch.setattr("portal.balances.services.utcnow", lambda: now)
     monkeypatch.setattr("portal.accounts.queries.utcnow", lambda: now)
-    monkeypatch.setattr("portal.legal.routes.utcnow", lambda: now)
     monkeypatch.setattr("portal.core.today.utcnow", lambda: now)  # staff pages' "today"
 
 
