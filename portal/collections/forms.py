@@ -8,7 +8,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from portal.collections.models import ContactChannel, ContactDirection, ContactOutcome
 from portal.collections.rules import BUCKETS
-from portal.plans.forms import MoneyField
+from portal.core.forms import MoneyField
 
 CHANNELS = {
     ContactChannel.PHONE: _l("Phone"),

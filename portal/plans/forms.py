@@ -10,8 +10,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, \
     ValidationError
 
-# parse_money_fields is re-exported for the plans routes, which import it from here.
-from portal.core.forms import MoneyField, parse_money_fields  # noqa: F401
+from portal.core.forms import MoneyField
 
 
 def frequency_choices():

@@ -11,12 +11,13 @@ from portal.accounts.queries import owned_account_or_404
 from portal.audit.services import record
 from portal.auth.session import cardholder_required
 from portal.balances.services import balance_of, today_for
+from portal.core.forms import parse_money_fields
 from portal.disputes.uploads import UploadRefused, check_files, path_of, store
 from portal.extensions import db
 from portal.plans import services
 from portal.plans.blueprint import bp
 from portal.plans.choices import EXPENSE_FIELDS, suggest_for_budget
-from portal.plans.forms import HardshipForm, parse_money_fields
+from portal.plans.forms import HardshipForm
 from portal.plans.models import HardshipStatement, ProofDocument
 from portal.plans.proposal_routes import cardholder_spec, spec_args
 

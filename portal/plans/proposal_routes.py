@@ -11,11 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from portal.accounts.queries import owned_account_or_404
 from portal.auth.session import cardholder_required
 from portal.balances.services import balance_of, today_for
+from portal.core.forms import parse_money_fields
 from portal.extensions import db
 from portal.plans import agreement, lifecycle, services
 from portal.plans.blueprint import bp
 from portal.plans.choices import offers_for, saving
-from portal.plans.forms import ConsentForm, ProposeForm, parse_money_fields
+from portal.plans.forms import ConsentForm, ProposeForm
 from portal.plans.messages import ERRORS, reason_text
 from portal.plans.models import HardshipStatement, PlanStatus
 from portal.plans.offers import PlanSpec, count_for_budget

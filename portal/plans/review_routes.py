@@ -12,12 +12,12 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.auth.session import staff_required
 from portal.balances.services import balance_of, today_for
+from portal.core.forms import parse_money_fields
 from portal.core.nav import staff_entry
 from portal.extensions import db
 from portal.plans import decisions, lifecycle, services
 from portal.plans.blueprint import staff_bp
-from portal.plans.forms import EXPENSES, ConfirmForm, CounterForm, RejectForm, StatusFilterForm, \
-    parse_money_fields
+from portal.plans.forms import EXPENSES, ConfirmForm, CounterForm, RejectForm, StatusFilterForm
 from portal.plans.messages import ERRORS, STATUS, reason_text
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
 from portal.plans.offers import PlanSpec, Reason
