@@ -150,16 +150,6 @@ def _charge(mandate: AutopayMandate, instalment, today) -> str:
     return payment.status.value
 
 
-def _next_instalments(accounts) -> dict:
-    """Each account's next unpaid instalment, by account id, in one query (`plan_link` has
-    the one-account version, and the same rule: without a plans module there is no plan)."""
-    try:
-        from portal.plans.services import next_instalments_for
-    except ImportError:
-        return {}
-    return next_instalments_for(accounts)
-
-
 def _charge_due(instalment, today, retry_days) -> bool:
     """Whether autopay charges `instalment` on `today`: something is still due and today is
     its due date or one of the retry days after it."""
@@ -179,7 +169,7 @@ def run_autopay(now=None) -> dict:
         select(AutopayMandate).where(AutopayMandate.active.is_(True)).order_by(AutopayMandate.id)
         .options(joinedload(AutopayMandate.account).joinedload(Account.cardholder))).all()
     accounts = [m.account for m in mandates]
-    instalments = _next_instalments(accounts)
+    instalments = plan_link.next_instalments(accounts)
     retry_days = {p: _retry_days_of(p) for p in {a.policy_profile for a in accounts}}
     due = [m.id for m in mandates
            if _charge_due(instalments.get(m.account_id), today_for(m.account, now),

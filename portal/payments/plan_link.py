@@ -25,6 +25,14 @@ def next_instalment(account):
     return services.next_instalment(account)
 
 
+def next_instalments(accounts) -> dict:
+    """`next_instalment` for many accounts in one query, by account id (absent: none)."""
+    services = _services()
+    if services is None or not hasattr(services, "next_instalments_for"):
+        return {}
+    return services.next_instalments_for(accounts)
+
+
 def instalment_due(instalment) -> int:
     return max(0, int(instalment.amount) - int(instalment.paid_amount or 0))
 
