@@ -35,6 +35,11 @@ def ungrouped(text: str) -> str:
     return sign + body.replace(",", "") if _GROUPED.fullmatch(body) else text
 
 
+def money_error(exc: MoneyError):
+    """The shared message for a refused amount, for forms that parse amounts themselves."""
+    return MONEY_ERRORS.get(exc.code, FALLBACK_ERROR)
+
+
 class MoneyField(StringField):
     """A money amount typed in major units; after `parse(currency)`, `.minor` holds it in
     integer minor units, or None when the field was left empty.
@@ -59,7 +64,7 @@ class MoneyField(StringField):
         try:
             self.minor = parse_major(ungrouped(text), currency)
         except MoneyError as exc:
-            raise ValidationError(MONEY_ERRORS.get(exc.code, FALLBACK_ERROR)) from None
+            raise ValidationError(money_error(exc)) from None
 
 
 def parse_money_fields(form, currency: str, names) -> bool:

@@ -13,6 +13,7 @@ from wtforms import (DateField, Form, FormField, IntegerField, SelectField, Sele
                      StringField, widgets)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from portal.core.forms import money_error, ungrouped
 from portal.domain.money import MoneyError, parse_major, to_major
 from portal.plans.rules import FREQUENCIES, PLAN_TYPES, validate_plans_section
 
@@ -171,9 +172,9 @@ def _read_section(sub, currencies, required: bool, errors: dict) -> dict:
             if field is None or not (field.data or "").strip():
                 continue
             try:
-                amounts[cur] = parse_major(field.data, cur)
-            except MoneyError:
-                errors[field] = _l("Enter an amount such as 100.00.")
+                amounts[cur] = parse_major(ungrouped(field.data), cur)
+            except MoneyError as exc:
+                errors[field] = money_error(exc)
         if amounts:
             values[key] = amounts
     return values
@@ -206,9 +207,9 @@ def to_section(form, current: dict, currencies: list[str]) -> tuple[dict, dict]:
     for cur in currencies:
         field = form.authority[f"max_concession_{cur}"]
         try:
-            concession[cur] = parse_major(field.data or "", cur)
-        except MoneyError:
-            errors[field] = _l("Enter an amount such as 100.00.")
+            concession[cur] = parse_major(ungrouped(field.data or ""), cur)
+        except MoneyError as exc:
+            errors[field] = money_error(exc)
     collector["max_concession"] = concession
     section["authority"] = authority
     return section, errors

@@ -173,14 +173,17 @@ def test_unreadable_amounts_and_missing_values_get_field_messages(risk):
     response = _post(risk, data)
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Enter an amount such as 100.00." in page or "Enter a value." in page
+    assert "Enter an amount in numbers only, such as 1250.50." in page or "Enter a value." in page
     assert 'id="limits-grace_days-error"' in page
     assert _versions() == []
     data = form_of(_get(risk))
     data["limits-min_instalment_CNY"] = ["a hundred"]
     page = _post(risk, data).get_data(as_text=True)
     assert 'id="limits-min_instalment_CNY-error"' in page
-    assert "Enter an amount such as 100.00." in page
+    assert "Enter an amount in numbers only, such as 1250.50." in page
+    data["limits-min_instalment_CNY"] = ["1,00"]  # a comma that does not group thousands
+    assert 'id="limits-min_instalment_CNY-error"' in _post(risk, data).get_data(as_text=True)
+    assert _versions() == []
     data = form_of(_get(risk))
     data["limits-plan_types"] = []
     page = _post(risk, data).get_data(as_text=True)
