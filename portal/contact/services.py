@@ -1,9 +1,9 @@
 """Whether and when a message may go to a cardholder, and the cardholder's choices.
 
-`decide` is the single place the contact rules are applied. The outbox calls it when a
-message is queued (inside the caller's transaction) and `deliver_due` calls it again right
-before a deferred message goes out, so a choice made or a dispute raised in between still
-counts. Rules by kind (portal.outbox.models.MessageKind):
+`decide` (`decide_many` for a batch) is the single place the contact rules are applied. The
+outbox calls it when a message is queued (inside the caller's transaction) and `deliver_due`
+calls it again right before a deferred message goes out, so a choice made or a dispute raised
+in between still counts. Rules by kind (portal.outbox.models.MessageKind):
 
 - transactional: always at once;
 - service: opt-outs, then quiet hours;
@@ -14,23 +14,19 @@ readable in the portal, and a backlog of stale reminders sent later would be wor
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from portal.accounts.models import Account, Cardholder
 from portal.audit.services import record
 from portal.contact import clock
+from portal.contact.batch import ContactFacts, contact_rules, rules_key
 from portal.contact.models import ContactPreference
-from portal.contact.rules import ContactRules, next_allowed, parse_contact
-from portal.domain.dates import local_date
+from portal.contact.rules import ContactRules, next_allowed
 from portal.extensions import db
 from portal.outbox.models import Channel, MessageKind, OutboxMessage
-
-log = logging.getLogger(__name__)
-DEFAULT_PROFILE = "us"  # the stricter shipped rules, for a cardholder with no account
 
 
 @dataclass(frozen=True)
@@ -42,20 +38,8 @@ class Decision:
 def rules_for(holder: Cardholder, account: Account | None, now: datetime) -> ContactRules:
     """The contact section of the policy in force for the account (or the cardholder's first
     account) on the cardholder's local date."""
-    from portal.policy.services import UnknownProfile, policy_for
-
-    account = account or (holder.accounts[0] if holder.accounts else None)
-    profile = account.policy_profile if account else DEFAULT_PROFILE
-    try:
-        day = local_date(now, holder.timezone or "UTC")
-    except ValueError:
-        log.warning("cardholder %s has unknown time zone %r; using UTC", holder.id,
-                    holder.timezone)
-        day = now.date()
-    try:
-        return parse_contact(policy_for(profile, day).section("contact"))
-    except UnknownProfile:
-        return parse_contact(policy_for(DEFAULT_PROFILE, day).section("contact"))
+    key = rules_key(holder, account, now)
+    return contact_rules([key])[key]
 
 
 def opted_out(cardholder_id: int, channel: Channel | str) -> bool:
@@ -64,47 +48,47 @@ def opted_out(cardholder_id: int, channel: Channel | str) -> bool:
         ContactPreference.channel == Channel(channel))))
 
 
-def _on_hold(account_id: int) -> bool:
-    from portal.disputes.holds import accounts_on_hold
-
-    return account_id in accounts_on_hold([account_id])
-
-
-def _over_cap(message: OutboxMessage, rules: ContactRules, now: datetime) -> bool:
-    cap = rules.cap(message.channel.value)
-    since = now - timedelta(days=cap.period_days)
-    counted = db.session.scalar(select(func.count(OutboxMessage.id)).where(
-        OutboxMessage.cardholder_id == message.cardholder_id,
-        OutboxMessage.channel == message.channel,
-        OutboxMessage.kind == MessageKind.COLLECTION,
-        OutboxMessage.suppressed_at.is_(None),
-        OutboxMessage.id != message.id,
-        or_(OutboxMessage.delivered_at >= since,
-            (OutboxMessage.delivered_at.is_(None)) & (OutboxMessage.id < message.id))))
-    return counted >= cap.max_messages
-
-
 def decide(message: OutboxMessage, now: datetime | None = None) -> Decision:
     """What the contact rules say about `message` at `now`: suppressed (with the reason) or
     the earliest moment it may be delivered (`now` itself when allowed at once)."""
+    return decide_many([message], now)[message.id]
+
+
+def decide_many(messages, now: datetime | None = None) -> dict[int, Decision]:
+    """`decide` for each of `messages` (by id), as if each were decided and applied in id
+    order: a message suppressed here no longer counts towards a later one's cap. Reads a
+    fixed number of queries however many messages there are; writes nothing."""
     now = clock.utc(now) if now else clock.now()
+    messages = sorted(messages, key=lambda m: m.id)
+    facts = ContactFacts([m for m in messages if m.kind != MessageKind.TRANSACTIONAL], now)
+    decisions = {}
+    for message in messages:
+        decision = _decide(message, facts, now)
+        if decision.suppressed:
+            facts.forget(message)
+        decisions[message.id] = decision
+    return decisions
+
+
+def _decide(message: OutboxMessage, facts: ContactFacts, now: datetime) -> Decision:
     if message.kind == MessageKind.TRANSACTIONAL or message.cardholder_id is None:
         return Decision(not_before=now)
-    holder = db.session.get(Cardholder, message.cardholder_id)
-    if opted_out(holder.id, message.channel):
+    if facts.opted_out(message):
         return Decision(suppressed="opted_out")
-    account = db.session.get(Account, message.account_id) if message.account_id else None
-    rules = rules_for(holder, account, now)
     if message.kind == MessageKind.COLLECTION:
-        if account is not None and _on_hold(account.id):
+        if message.account_id is not None and facts.on_hold(message):
             return Decision(suppressed="hold")
-        if _over_cap(message, rules, now):
+        if facts.over_cap(message):
             return Decision(suppressed="cap")
-    return Decision(not_before=next_allowed(now, holder.timezone, rules.start, rules.end))
+    rules = facts.rules(message)
+    return Decision(not_before=next_allowed(now, facts.holder(message).timezone, rules.start,
+                                            rules.end))
 
 
-def apply(message: OutboxMessage, decision: Decision, now: datetime) -> None:
-    """Store a decision on the message (flushed). Suppression is audited."""
+def apply(message: OutboxMessage, decision: Decision, now: datetime, *,
+          flush: bool = True) -> None:
+    """Store a decision on the message (flushed unless `flush` is False and it is not a
+    suppression). Suppression is always flushed and audited."""
     if decision.suppressed:
         message.suppressed_at, message.suppressed_reason = now, decision.suppressed
         db.session.flush()
@@ -113,21 +97,31 @@ def apply(message: OutboxMessage, decision: Decision, now: datetime) -> None:
                       "channel": message.channel.value})
     else:
         message.not_before = decision.not_before
-        db.session.flush()
+        if flush:
+            db.session.flush()
 
 
 def recheck_due(now: datetime | None = None, limit: int = 500) -> int:
     """Re-apply the rules to every undelivered, unsuppressed service or collection message
     due at `now` (deferred messages: the cardholder may have opted out, a hold may have
-    started, or the window may have closed again). Flushes; returns how many it looked at."""
+    started, or the window may have closed again). Flushes; returns how many it looked at.
+
+    A fixed number of queries per batch (plus the audit entry of each suppression). On
+    PostgreSQL a message another worker is re-checking is skipped."""
     now = clock.utc(now) if now else clock.now()
-    due = db.session.scalars(select(OutboxMessage).where(
+    query = (select(OutboxMessage).where(
         OutboxMessage.delivered_at.is_(None), OutboxMessage.suppressed_at.is_(None),
         OutboxMessage.kind != MessageKind.TRANSACTIONAL,
         or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now))
-        .order_by(OutboxMessage.id).limit(limit)).all()
-    for message in due:
-        apply(message, decide(message, now), now)
+        .order_by(OutboxMessage.id).limit(limit))
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    due = db.session.scalars(query).all()
+    decisions = decide_many(due, now)
+    # Suppressions first (each is audited), then every new not_before in one flush.
+    for message in sorted(due, key=lambda m: decisions[m.id].suppressed is None):
+        apply(message, decisions[message.id], now, flush=False)
+    db.session.flush()
     return len(due)
 
 
