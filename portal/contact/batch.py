@@ -3,7 +3,8 @@ queries however many messages the batch holds: the cardholders and their account
 contact rules in force for each message, opt-outs, collection holds, and the collection
 messages that count towards each cardholder's caps.
 
-`portal.contact.services` decides with it (one message when queued, a batch when re-checked).
+`portal.contact.services` decides with it (one message when queued, a batch when re-checked);
+the outbox uses it again at the moment of sending, under the cardholders' delivery locks.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from functools import cached_property
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Account, Cardholder
@@ -26,6 +27,7 @@ from portal.timeutil import as_aware
 
 log = logging.getLogger("portal.contact.services")
 DEFAULT_PROFILE = "us"  # the stricter shipped rules, for a cardholder with no account
+_DELIVERY_LOCK = 7262002  # pg_advisory_xact_lock(_DELIVERY_LOCK, cardholder id)
 
 
 def rules_key(holder: Cardholder, account: Account | None, now: datetime) -> tuple[str, date]:
@@ -67,17 +69,30 @@ def contact_rules(keys) -> dict[tuple[str, date], ContactRules]:
     return found
 
 
+def lock_cardholders(cardholder_ids) -> None:
+    """Take each cardholder's delivery lock until the transaction ends (PostgreSQL advisory
+    locks, in ascending id order so two workers cannot deadlock). On SQLite the delivery's
+    first write already holds the database's only write lock."""
+    ids = sorted(set(cardholder_ids))
+    if ids and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, k) FROM unnest(CAST(:ids AS integer[])) k"),
+            {"space": _DELIVERY_LOCK, "ids": ids})
+
+
 class ContactFacts:
     """The facts for `messages` (service or collection messages with a cardholder) at `now`.
 
-    Each kind of fact is read once, on first use. A message's cap counts collection messages
-    sent in the cap's period plus those queued before it and neither sent nor suppressed;
-    `forget` keeps the counts right as the caller decides the batch in id order.
+    Each kind of fact is read once, on first use. With `count_waiting` (deciding), a message's
+    cap counts collection messages sent in the cap's period plus those queued before it and
+    neither sent nor suppressed; without it (sending), only those sent. `forget` and `sent`
+    keep the counts right as the caller decides or sends the batch in id order.
     """
 
-    def __init__(self, messages, now: datetime):
+    def __init__(self, messages, now: datetime, *, count_waiting: bool = True):
         self.now = now
         self.messages = [m for m in messages if m.cardholder_id is not None]
+        self._count_waiting = count_waiting
         self._suppressed: set[int] = set()
         holder_ids = {m.cardholder_id for m in self.messages}
         self.holders = {h.id: h for h in db.session.scalars(
@@ -134,9 +149,10 @@ class ContactFacts:
         if not collection:
             return sent, waiting
         since = min(self.now - timedelta(days=self._cap(m).period_days) for m in collection)
-        counts = or_(OutboxMessage.delivered_at >= since,
-                     and_(OutboxMessage.delivered_at.is_(None),
-                          OutboxMessage.id < max(m.id for m in collection)))
+        counts = OutboxMessage.delivered_at >= since
+        if self._count_waiting:
+            counts = or_(counts, and_(OutboxMessage.delivered_at.is_(None),
+                                      OutboxMessage.id < max(m.id for m in collection)))
         rows = db.session.execute(
             select(OutboxMessage.id, OutboxMessage.cardholder_id, OutboxMessage.channel,
                    OutboxMessage.delivered_at)
@@ -165,7 +181,8 @@ class ContactFacts:
         sent, waiting = self._counted
         key = (message.cardholder_id, Channel(message.channel))
         counted = sum(1 for moment in sent[key] if moment >= since)
-        counted += bisect_left(waiting[key], message.id)
+        if self._count_waiting:
+            counted += bisect_left(waiting[key], message.id)
         return counted >= cap.max_messages
 
     def forget(self, message) -> None:
@@ -175,3 +192,8 @@ class ContactFacts:
             waiting = self._counted[1][(message.cardholder_id, Channel(message.channel))]
             if message.id in waiting:
                 waiting.remove(message.id)
+
+    def sent(self, message) -> None:
+        """`message` was just sent at `now`: it counts towards the next ones' caps."""
+        if message.kind == MessageKind.COLLECTION and message.cardholder_id is not None:
+            self._counted[0][(message.cardholder_id, Channel(message.channel))].append(self.now)

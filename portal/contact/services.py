@@ -3,7 +3,9 @@
 `decide` (`decide_many` for a batch) is the single place the contact rules are applied. The
 outbox calls it when a message is queued (inside the caller's transaction) and `deliver_due`
 calls it again right before a deferred message goes out, so a choice made or a dispute raised
-in between still counts. Rules by kind (portal.outbox.models.MessageKind):
+in between still counts. At the moment of sending, the outbox checks the caps once more under
+a per-cardholder lock (`send_guard`), so two workers sending at once never break them. Rules
+by kind (portal.outbox.models.MessageKind):
 
 - transactional: always at once;
 - service: opt-outs, then quiet hours;
@@ -22,7 +24,7 @@ from sqlalchemy import or_, select
 from portal.accounts.models import Account, Cardholder
 from portal.audit.services import record
 from portal.contact import clock
-from portal.contact.batch import ContactFacts, contact_rules, rules_key
+from portal.contact.batch import ContactFacts, contact_rules, lock_cardholders, rules_key
 from portal.contact.models import ContactPreference
 from portal.contact.rules import ContactRules, next_allowed
 from portal.extensions import db
@@ -107,7 +109,7 @@ def recheck_due(now: datetime | None = None, limit: int = 500) -> int:
     started, or the window may have closed again). Flushes; returns how many it looked at.
 
     A fixed number of queries per batch (plus the audit entry of each suppression). On
-    PostgreSQL a message another worker is re-checking is skipped."""
+    PostgreSQL a message another worker is sending or re-checking is skipped."""
     now = clock.utc(now) if now else clock.now()
     query = (select(OutboxMessage).where(
         OutboxMessage.delivered_at.is_(None), OutboxMessage.suppressed_at.is_(None),
@@ -123,6 +125,18 @@ def recheck_due(now: datetime | None = None, limit: int = 500) -> int:
         apply(message, decisions[message.id], now, flush=False)
     db.session.flush()
     return len(due)
+
+
+def send_guard(messages, now: datetime) -> ContactFacts:
+    """Make check-and-send atomic for the caps: call it in the delivery transaction before
+    sending `messages` at `now`. It takes the delivery lock of every cardholder with a
+    collection message among them (held until the transaction ends), then returns facts
+    whose `over_cap(message)` says whether sending it would break its cap, counting what
+    was sent in the cap's period; call `sent(message)` after each send."""
+    collection = [m for m in messages
+                  if m.kind == MessageKind.COLLECTION and m.cardholder_id is not None]
+    lock_cardholders(m.cardholder_id for m in collection)
+    return ContactFacts(collection, now, count_waiting=False)
 
 
 def set_preference(holder: Cardholder, channel: Channel | str, *, on: bool, source: str,

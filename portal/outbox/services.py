@@ -5,9 +5,10 @@ import json
 import os
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import event, or_, select
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
@@ -103,36 +104,73 @@ def _write_file(message: OutboxMessage) -> str:
     return path
 
 
+class _Round(NamedTuple):
+    claimed: int
+    sent: int
+    failed: int
+
+
 def deliver_pending(ids=None, limit: int = 500, now=None) -> int:
     """Deliver undelivered, unsuppressed messages due at `now` (those in `ids`, or all);
     returns how many were sent. A message whose `not_before` is later stays queued.
 
-    Runs in its own session so it can be called after the request's commit. It does not
-    re-apply the contact rules: `deliver_due` does that first for deferred messages.
+    Several workers may run it at once: each message is claimed before it is written, so it
+    is written once, and a collection message goes only if its cardholder's cap still allows
+    it, checked under that cardholder's lock until the sends are committed (else it is
+    suppressed, reason "cap"). Opt-outs, holds and quiet hours are not re-applied here:
+    `deliver_due` does that first for deferred messages.
+
+    Runs in an app context (so a session) of its own, so it can be called after the caller's
+    commit.
     """
-    from portal.contact import clock
+    return _deliver_round(ids, limit, now).sent
+
+
+def _deliver_round(ids, limit, now) -> _Round:
+    from portal.contact import clock, services as contact
 
     now = clock.utc(now) if now else clock.now()
-    delivered = 0
-    with Session(db.engine) as session:
-        query = select(OutboxMessage).where(
-            OutboxMessage.delivered_at.is_(None), OutboxMessage.suppressed_at.is_(None),
-            or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now))
-        if ids is not None:
-            query = query.where(OutboxMessage.id.in_(ids))
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        for message in session.scalars(query.order_by(OutboxMessage.id).limit(limit)):
-            message.attempts += 1
+    sent = failed = 0
+    with current_app.app_context():  # its own db.session, removed when the context ends
+        messages = _claim(ids, limit, now)
+        guard = contact.send_guard(messages, now)
+        for message in messages:
+            if guard.over_cap(message):
+                contact.apply(message, contact.Decision(suppressed="cap"), now)
+                continue
             try:
                 _write_file(message)
             except OSError as exc:  # keep it queued; `flask outbox deliver` retries
                 message.last_error = str(exc)
+                failed += 1
                 continue
             message.delivered_at = now
-            delivered += 1
-        session.commit()
-    return delivered
+            guard.sent(message)
+            sent += 1
+        db.session.commit()
+    return _Round(len(messages), sent, failed)
+
+
+def _claim(ids, limit, now) -> list[OutboxMessage]:
+    """Due messages (of `ids`, or any) that this transaction now owns, oldest first, with
+    their attempt counted. On PostgreSQL rows another worker holds are skipped (FOR UPDATE
+    SKIP LOCKED); on SQLite the claiming UPDATE takes the database's write lock until commit,
+    and another worker's claim then finds those messages delivered."""
+    due = [OutboxMessage.delivered_at.is_(None), OutboxMessage.suppressed_at.is_(None),
+           or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now)]
+    if ids is not None:
+        due.append(OutboxMessage.id.in_(ids))
+    pick = select(OutboxMessage.id).where(*due).order_by(OutboxMessage.id).limit(limit)
+    if db.session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    chosen = db.session.scalars(pick).all()
+    if not chosen:
+        return []
+    claimed = db.session.scalars(
+        update(OutboxMessage).where(OutboxMessage.id.in_(chosen), *due)
+        .values(attempts=OutboxMessage.attempts + 1).returning(OutboxMessage),
+        execution_options={"synchronize_session": False}).all()
+    return sorted(claimed, key=lambda m: m.id)
 
 
 def deliver_due(now=None, limit: int = 500) -> int:
@@ -147,9 +185,10 @@ def deliver_due(now=None, limit: int = 500) -> int:
     while True:
         contact.recheck_due(now, limit=limit)
         db.session.commit()
-        sent = deliver_pending(limit=limit, now=now)
-        total += sent
-        if sent < limit:
+        round_ = _deliver_round(None, limit, now)
+        total += round_.sent
+        # Stop when the queue is drained (or left to other workers), or nothing moved.
+        if round_.claimed < limit or round_.failed == round_.claimed:
             return total
 
 
