@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from portal.extensions import db as _db
+from tests.helpers import csrf_token
 
 STAFF_ROLES = ("customer_service", "collector", "collections_manager", "risk", "legal", "admin")
 # A customer-service agent who is not in the queue of A's dispute: per-queue isolation.
@@ -28,7 +28,6 @@ ROLE_OF = {name: name for name in STAFF_ROLES} | {OUTSIDER: "customer_service"}
 CSRF_FIELDS = ("csrf_token", "wd-csrf_token", "msg-csrf_token", "doc-csrf_token",
                "ack-csrf_token", "re-csrf_token", "esc-csrf_token", "res-csrf_token",
                "ap-csrf_token", "rf-csrf_token")
-_TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
 @dataclass
@@ -117,10 +116,8 @@ def client_for(app, login_as, scenario: Scenario, principal: str):
 
 def csrf_fields(client) -> dict:
     """A valid CSRF token for this client's session, under every field name forms use."""
-    html = client.get("/", follow_redirects=True).get_data(as_text=True)
-    match = _TOKEN.search(html)
-    assert match, "no csrf_token on the landing page"
-    return {name: match.group(1) for name in CSRF_FIELDS}
+    token = csrf_token(client, "/", follow_redirects=True)
+    return {name: token for name in CSRF_FIELDS}
 
 
 def fingerprint() -> dict[str, str]:

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import io
-import re
 
 from PIL import Image
 
 from portal.disputes import routing, services
 from portal.disputes.models import DisputeQueue, StaffLanguage
 from portal.extensions import db
+from tests.helpers import csrf_token
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -53,5 +53,4 @@ def raise_dispute(account, category="wrong_amount", amount=10_000, entry_ids=(),
 
 
 def csrf(client, path="/login") -> str:
-    html = client.get(path, follow_redirects=True).get_data(as_text=True)
-    return re.search(r'name="[\w-]*csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
+    return csrf_token(client, path, follow_redirects=True)

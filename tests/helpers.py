@@ -3,15 +3,21 @@ from __future__ import annotations
 
 import re
 
-_TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+# A form's token field, plain or prefixed ("wd-csrf_token" on a page with several forms).
+_TOKEN = re.compile(r'name="(?:[\w-]+-)?csrf_token" (?:type="hidden" )?value="([^"]+)"')
+_TOKEN_BY_ID = re.compile(r'id="csrf_token"[^>]*value="([^"]+)"')
 
 
-def csrf_token(client, path: str) -> str:
-    """The CSRF token a browser would get from the form page at `path`."""
-    html = client.get(path).get_data(as_text=True)
-    match = _TOKEN.search(html) or re.search(r'id="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, f"no csrf_token on {path}"
+def token_in(html: str) -> str:
+    """The CSRF token in a page's HTML (every form of one session carries the same one)."""
+    match = _TOKEN.search(html) or _TOKEN_BY_ID.search(html)
+    assert match, "no csrf_token on the page"
     return match.group(1)
+
+
+def csrf_token(client, path: str, *, follow_redirects: bool = False) -> str:
+    """The CSRF token a browser would get from the form page at `path`."""
+    return token_in(client.get(path, follow_redirects=follow_redirects).get_data(as_text=True))
 
 
 def post_form(client, path: str, data: dict | None = None, *, form_page: str | None = None,

@@ -10,7 +10,7 @@ from sqlalchemy import event
 from portal.consequences.pauses import Pause
 from portal.extensions import db as _db
 from tests.integration.account_pages_helpers import (
-    STAFF_ROLES, freeze_today, sample_timeline, use_timeline,
+    STAFF_ROLES, freeze_today, use_timeline,
 )
 
 ACCOUNT_PAGES = ("/accounts/{id}", "/accounts/{id}/history", "/accounts/{id}/timeline",

@@ -2,7 +2,7 @@
 broken or not yet due (computed from the ledger, never stored)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select

@@ -2,7 +2,7 @@
 hand, the plans report, the page itself, and a query count that does not grow with the team."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from fractions import Fraction
 
 import pytest

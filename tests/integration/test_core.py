@@ -3,6 +3,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from portal.extensions import db as _db
+from tests.helpers import csrf_token
 
 
 def test_healthz_says_db_ok(client):
@@ -35,7 +36,7 @@ def test_language_choice_is_remembered_in_a_cookie(client):
     page = client.get("/login")
     assert b'lang="en"' in page.data
     client.post("/locale", data={"locale": "zh_Hans", "next": "/login",
-                                 "csrf_token": _csrf(client, "/login")})
+                                 "csrf_token": csrf_token(client, "/login")})
     page = client.get("/login")
     assert b'lang="zh-Hans"' in page.data
     assert "登录".encode() in page.data
@@ -48,7 +49,7 @@ def test_accept_language_picks_chinese_for_a_new_visitor(client):
 
 def test_language_switch_refuses_offsite_redirect(client):
     response = client.post("/locale", data={"locale": "en", "next": "https://evil.example/",
-                                            "csrf_token": _csrf(client, "/login")})
+                                            "csrf_token": csrf_token(client, "/login")})
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
 
@@ -62,13 +63,6 @@ def test_migrations_from_empty_equal_the_models(app, db):
     with _db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), _db.metadata)
     assert diff == []
-
-
-def _csrf(client, path):
-    import re
-
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def test_a_request_body_above_the_upload_limit_is_refused_unread(client, app):

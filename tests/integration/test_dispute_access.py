@@ -36,7 +36,7 @@ def test_anonymous_is_sent_to_sign_in_everywhere(client, world):
         response = client.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
     d = world["dispute"]
-    for path in (f"/staff/disputes/", f"/staff/disputes/{d.id}", "/staff/disputes/setup/rules",
+    for path in ("/staff/disputes/", f"/staff/disputes/{d.id}", "/staff/disputes/setup/rules",
                  "/staff/disputes/setup/queues", f"/staff/disputes/{d.id}/files/1"):
         response = client.get(path)
         assert response.status_code == 302 and "/staff/login" in response.headers["Location"]

@@ -12,8 +12,6 @@ from portal.balances.services import today_for
 from portal.extensions import db
 from portal.payments import autopay, reconcile as reconcile_mod
 from portal.payments.models import AutopayMandate, Payment, WebhookEvent
-from portal.payments.sandbox import SandboxGateway
-from portal.plans.models import PlanInstalment
 from tests.integration.payment_helpers import (form_tokens, intent_event, make_active_plan,
                                                only_payment, pay_with_card, payment_entries,
                                                signed_event, start_payment)

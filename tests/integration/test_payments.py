@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from portal.accounts.models import EntryKind, LedgerEntry
 from portal.balances.services import balance_of
 from portal.extensions import db
 from portal.payments.models import Payment

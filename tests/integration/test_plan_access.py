@@ -1,5 +1,4 @@
 """Who may open each plan page: anonymous, the owner, another cardholder, each staff role."""
-import io
 from datetime import timedelta
 
 import pytest

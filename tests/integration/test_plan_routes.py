@@ -9,6 +9,7 @@ from sqlalchemy import select
 from portal.balances.services import today_for
 from portal.extensions import db as _db
 from portal.plans.models import Plan, PlanStatus, ProofDocument
+from tests.helpers import token_in
 
 def _png() -> bytes:
     import io
@@ -30,8 +31,6 @@ def holder_account(make_account, make_cardholder):
     return holder, account
 
 
-def csrf(html):
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
 
 
 def hidden(html, name):
@@ -42,7 +41,7 @@ def consent_post(client, page, account_id):
     html = page.get_data(as_text=True)
     data = {k: hidden(html, k) for k in ("kind", "count", "frequency", "first_date",
                                          "down_payment", "source", "statement", "terms_hash")}
-    data.update(csrf_token=csrf(html), consent="y")
+    data.update(csrf_token=token_in(html), consent="y")
     return client.post(f"/accounts/{account_id}/plans/confirm", data=data)
 
 
@@ -64,7 +63,7 @@ def test_choosing_an_offer_needs_consent_and_records_it(client, login_as, holder
     html = page.get_data(as_text=True)
     no_consent = client.post(f"/accounts/{account.id}/plans/confirm", data={
         k: hidden(html, k) for k in ("kind", "count", "frequency", "first_date", "down_payment",
-                                     "source", "terms_hash")} | {"csrf_token": csrf(html)})
+                                     "source", "terms_hash")} | {"csrf_token": token_in(html)})
     assert no_consent.status_code == 422
     response = consent_post(client, page, account.id)
     assert response.status_code == 302
@@ -86,7 +85,7 @@ def test_tampered_terms_hash_is_refused(client, login_as, holder_account):
     response = client.post(f"/accounts/{account.id}/plans/confirm", data={
         **{k: hidden(html, k) for k in ("kind", "count", "frequency", "first_date",
                                         "down_payment", "source", "terms_hash")},
-        "csrf_token": csrf(html), "consent": "y"})
+        "csrf_token": token_in(html), "consent": "y"})
     assert response.status_code == 409
     assert _db.session.scalar(select(Plan)) is None
 
@@ -97,7 +96,7 @@ def test_proposal_outside_policy_shows_reason_and_nearest(client, login_as, hold
     page = client.get(f"/accounts/{account.id}/plans/propose")
     first = (today_for(account) + timedelta(days=7)).isoformat()
     response = client.post(f"/accounts/{account.id}/plans/propose", data={
-        "csrf_token": csrf(page.get_data(as_text=True)), "mode": "count", "count": "80",
+        "csrf_token": token_in(page.get_data(as_text=True)), "mode": "count", "count": "80",
         "frequency": "monthly", "first_date": first})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -111,7 +110,7 @@ def test_i_can_pay_per_month_works_out_count_and_goes_to_review(client, login_as
     page = client.get(f"/accounts/{account.id}/plans/propose")
     first = (today_for(account) + timedelta(days=7)).isoformat()
     response = client.post(f"/accounts/{account.id}/plans/propose", data={
-        "csrf_token": csrf(page.get_data(as_text=True)), "mode": "amount", "amount": "250.00",
+        "csrf_token": token_in(page.get_data(as_text=True)), "mode": "amount", "amount": "250.00",
         "frequency": "monthly", "first_date": first})
     assert response.status_code == 302 and "count=22" in response.headers["Location"]
     page = client.get(response.headers["Location"])
@@ -125,7 +124,7 @@ def test_bad_amount_is_refused_with_a_message(client, login_as, holder_account):
     login_as(client, holder)
     page = client.get(f"/accounts/{account.id}/plans/propose")
     response = client.post(f"/accounts/{account.id}/plans/propose", data={
-        "csrf_token": csrf(page.get_data(as_text=True)), "mode": "amount", "amount": "1e5",
+        "csrf_token": token_in(page.get_data(as_text=True)), "mode": "amount", "amount": "1e5",
         "frequency": "monthly", "first_date": "2026-12-05"})
     assert response.status_code == 422
     assert "Enter an amount in numbers only" in response.get_data(as_text=True)
@@ -135,7 +134,7 @@ def test_hardship_form_suggests_affordable_plan_and_keeps_proof(client, login_as
     holder, account = holder_account
     login_as(client, holder)
     page = client.get(f"/accounts/{account.id}/plans/hardship")
-    data = {"csrf_token": csrf(page.get_data(as_text=True)), "income": "8000", "housing": "3000",
+    data = {"csrf_token": token_in(page.get_data(as_text=True)), "income": "8000", "housing": "3000",
             "utilities": "300", "food": "1500", "transport": "400", "childcare": "0",
             "other_debts": "500", "proof": [(__import__("io").BytesIO(PNG), "payslip.png")]}
     response = client.post(f"/accounts/{account.id}/plans/hardship", data=data,
@@ -152,7 +151,7 @@ def test_upload_that_is_not_pdf_jpeg_png_is_refused(client, login_as, holder_acc
     login_as(client, holder)
     page = client.get(f"/accounts/{account.id}/plans/hardship")
     response = client.post(f"/accounts/{account.id}/plans/hardship", data={
-        "csrf_token": csrf(page.get_data(as_text=True)), "income": "8000",
+        "csrf_token": token_in(page.get_data(as_text=True)), "income": "8000",
         "proof": [(__import__("io").BytesIO(b"MZ\x90\x00 not a pdf"), "payslip.pdf")]},
         content_type="multipart/form-data")
     assert response.status_code == 422
@@ -176,7 +175,7 @@ def test_counter_offer_reaches_cardholder_who_accepts(app, login_as, holder_acco
     page = staff.get(f"/staff/plans/{plan.id}")
     first = (today_for(account) + timedelta(days=7)).isoformat()
     response = staff.post(f"/staff/plans/{plan.id}/counter", data={
-        "csrf_token": csrf(page.get_data(as_text=True)), "kind": "instalment", "count": "18",
+        "csrf_token": token_in(page.get_data(as_text=True)), "kind": "instalment", "count": "18",
         "frequency": "monthly", "first_date": first, "discount_percent": "0",
         "reason": "Eighteen months keeps each payment affordable."})
     assert response.status_code == 302
@@ -186,7 +185,7 @@ def test_counter_offer_reaches_cardholder_who_accepts(app, login_as, holder_acco
     html = page.get_data(as_text=True)
     assert "Eighteen months keeps" in html
     response = holder_client.post(f"/accounts/{account.id}/plans/{plan.id}/accept", data={
-        "csrf_token": csrf(html), "terms_hash": hidden(html, "terms_hash"), "consent": "y"})
+        "csrf_token": token_in(html), "terms_hash": hidden(html, "terms_hash"), "consent": "y"})
     _db.session.expire_all()
     assert _db.session.get(Plan, plan.id).status == PlanStatus.ACTIVE
 
@@ -199,7 +198,7 @@ def test_collector_crafted_approve_beyond_authority_is_refused(app, login_as, ho
     login_as(staff, make_staff("collector"))
     page = staff.get(f"/staff/plans/{plan.id}").get_data(as_text=True)
     assert "beyond your approval authority" in page
-    response = staff.post(f"/staff/plans/{plan.id}/approve", data={"csrf_token": csrf(page)})
+    response = staff.post(f"/staff/plans/{plan.id}/approve", data={"csrf_token": token_in(page)})
     assert response.status_code == 403
     _db.session.expire_all()
     assert _db.session.get(Plan, plan.id).status == PlanStatus.IN_REVIEW
@@ -207,7 +206,7 @@ def test_collector_crafted_approve_beyond_authority_is_refused(app, login_as, ho
     login_as(manager, make_staff("collections_manager"))
     page = manager.get(f"/staff/plans/{plan.id}").get_data(as_text=True)
     assert manager.post(f"/staff/plans/{plan.id}/approve",
-                        data={"csrf_token": csrf(page)}).status_code == 302
+                        data={"csrf_token": token_in(page)}).status_code == 302
     _db.session.expire_all()
     assert _db.session.get(Plan, plan.id).status == PlanStatus.ACTIVE
     agreed = manager.get("/staff/plans?status=active").get_data(as_text=True)
@@ -221,7 +220,7 @@ def test_reject_reason_is_shown_to_cardholder(app, login_as, holder_account, mak
     staff = app.test_client()
     login_as(staff, make_staff("collector"))
     page = staff.get(f"/staff/plans/{plan.id}").get_data(as_text=True)
-    staff.post(f"/staff/plans/{plan.id}/reject", data={"csrf_token": csrf(page),
+    staff.post(f"/staff/plans/{plan.id}/reject", data={"csrf_token": token_in(page),
                                                        "reason": "Please send a payslip."})
     html = client.get(f"/accounts/{account.id}/plans/{plan.id}").get_data(as_text=True)
     assert "Please send a payslip." in html
@@ -234,7 +233,7 @@ def test_cancel_shows_consequences_first(client, login_as, holder_account):
     page = client.get(f"/accounts/{account.id}/plans/{plan.id}/cancel")
     html = page.get_data(as_text=True)
     assert "start again" in html and "What you have paid stays paid." in html
-    client.post(f"/accounts/{account.id}/plans/{plan.id}/cancel", data={"csrf_token": csrf(html)})
+    client.post(f"/accounts/{account.id}/plans/{plan.id}/cancel", data={"csrf_token": token_in(html)})
     _db.session.expire_all()
     assert _db.session.get(Plan, plan.id).status == PlanStatus.CANCELLED
 
@@ -259,12 +258,12 @@ def test_risk_publishes_new_plan_limits_version(client, login_as, make_staff):
                                                      re.S).group(1)))
     section["limits"]["max_instalments"] = 48
     response = client.post("/staff/risk/plan-limits", data={
-        "csrf_token": csrf(page), "profile": "cn", "advanced": "1", "section": json.dumps(section),
+        "csrf_token": token_in(page), "profile": "cn", "advanced": "1", "section": json.dumps(section),
         "effective_from": "2026-12-01", "note": "Shorter plans"})
     assert response.status_code == 302
     section["auto_approval"]["max_instalments"] = 50
     bad = client.post("/staff/risk/plan-limits", data={
-        "csrf_token": csrf(page), "profile": "cn", "advanced": "1", "section": json.dumps(section),
+        "csrf_token": token_in(page), "profile": "cn", "advanced": "1", "section": json.dumps(section),
         "effective_from": "2026-12-01"})
     assert bad.status_code == 422 and "envelope_wider" in bad.get_data(as_text=True)
 
@@ -277,7 +276,7 @@ def test_proof_whose_file_is_missing_is_404_not_an_error(client, login_as, holde
     holder, account = holder_account
     login_as(client, holder)
     page = client.get(f"/accounts/{account.id}/plans/hardship")
-    data = {"csrf_token": csrf(page.get_data(as_text=True)), "income": "8000", "housing": "3000",
+    data = {"csrf_token": token_in(page.get_data(as_text=True)), "income": "8000", "housing": "3000",
             "utilities": "300", "food": "1500", "transport": "400", "childcare": "0",
             "other_debts": "500", "proof": [(__import__("io").BytesIO(PNG), "payslip.png")]}
     client.post(f"/accounts/{account.id}/plans/hardship", data=data,

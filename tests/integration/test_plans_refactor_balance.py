@@ -11,6 +11,7 @@ from portal.balances.services import balance_of, today_for
 from portal.extensions import db as _db
 from portal.plans import services
 from portal.plans.models import Plan, PlanStatus
+from tests.helpers import token_in
 
 
 @pytest.fixture()
@@ -34,8 +35,6 @@ def balance_reads(monkeypatch):
     return calls
 
 
-def _csrf(html):
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
 
 
 def _hidden(html, name):
@@ -59,7 +58,7 @@ def test_proposal_and_consent_read_the_balance_once_per_request(client, login_as
     first = (today_for(account) + timedelta(days=7)).isoformat()
     balance_reads.clear()
     proposed = client.post(f"/accounts/{account.id}/plans/propose", data={
-        "csrf_token": _csrf(page.get_data(as_text=True)), "mode": "amount", "amount": "250.00",
+        "csrf_token": token_in(page.get_data(as_text=True)), "mode": "amount", "amount": "250.00",
         "frequency": "monthly", "first_date": first})
     assert proposed.status_code == 302 and "count=22" in proposed.headers["Location"]
     assert balance_reads == [[account.id]]
@@ -72,7 +71,7 @@ def test_proposal_and_consent_read_the_balance_once_per_request(client, login_as
 
     data = {k: _hidden(html, k) for k in ("kind", "count", "frequency", "first_date",
                                           "down_payment", "source", "statement", "terms_hash")}
-    data.update(csrf_token=_csrf(html), consent="y")
+    data.update(csrf_token=token_in(html), consent="y")
     balance_reads.clear()
     agreed = client.post(f"/accounts/{account.id}/plans/confirm", data=data)
     assert agreed.status_code == 302

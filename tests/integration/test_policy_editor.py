@@ -14,11 +14,6 @@ from portal.timeutil import utcnow
 URL = "/staff/risk/policies/"
 
 
-def _csrf(html):
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                     r'name="csrf_token" value="([^"]+)"', html).group(1) or ""
-
-
 def _form(client, profile="cn"):
     """The edit form as a browser would submit it, prefilled."""
     html = client.get(f"{URL}{profile}/new").get_data(as_text=True)

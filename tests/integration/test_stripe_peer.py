@@ -3,7 +3,6 @@ declines, saved cards charged off-session, refunds, and signed webhooks delivere
 the portal's endpoint."""
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from werkzeug.serving import make_server
 from portal.accounts.models import EntryKind, LedgerEntry
 from portal.extensions import db
 from portal.payments import services
-from portal.payments.gateway import ProviderRefused, get_gateway
+from portal.payments.gateway import get_gateway
 from portal.payments.models import Payment
 
 pytestmark = pytest.mark.stripe_peer

@@ -1,7 +1,5 @@
 """Every visible string is translated: an untranslated or fuzzy catalogue entry fails here."""
 import os
-import subprocess
-import sys
 
 import pytest
 from babel.messages.catalog import Catalog
