@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 # A form's token field, plain or prefixed ("wd-csrf_token" on a page with several forms).
 _TOKEN = re.compile(r'name="(?:[\w-]+-)?csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -35,3 +36,34 @@ def last_code(outbox) -> str:
     match = re.search(r"\b(\d{6})\b", messages[-1]["body"])
     assert match, messages[-1]["body"]
     return match.group(1)
+
+
+def run_together(app, work, n: int, *, request_context: bool = False, timeout: float = 60):
+    """Run `work(i)` for i in range(n) in n threads released at the same instant, each in its
+    own app (or request) context and database session, committing after `work` and rolling
+    back when it raises. Returns (results, errors): what the calls returned and what they
+    raised. Fails if a thread is still running after `timeout` seconds (a deadlock)."""
+    barrier = threading.Barrier(n)
+    results, errors = [], []
+    from portal.extensions import db
+
+    def run(i):
+        context = app.test_request_context() if request_context else app.app_context()
+        with context:
+            try:
+                barrier.wait()
+                results.append(work(i))
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - returned to the test
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), f"a thread still runs after {timeout} s"
+    return results, errors

@@ -1,6 +1,5 @@
 """Try limits hold when guesses arrive in parallel (needs PostgreSQL: real concurrent sessions)."""
 import os
-import threading
 
 import pyotp
 import pytest
@@ -13,6 +12,7 @@ from portal.extensions import db as _db
 from portal.staff import services as staff_services
 from portal.staff.models import StaffUser
 from tests.conftest import CARDHOLDER_PASSWORD
+from tests.helpers import run_together
 
 pytestmark = [pytest.mark.postgres,
               pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
@@ -22,24 +22,9 @@ PARALLEL = 12
 
 
 def _in_parallel(app, work, count=PARALLEL):
-    """Run `work(n)` in `count` threads released together; each commits its own session."""
-    barrier = threading.Barrier(count)
-    results = []
-
-    def run(n):
-        with app.test_request_context():
-            try:
-                barrier.wait()
-                results.append(work(n))
-                _db.session.commit()
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    """`work(n)` in `count` threads at once, each in a request context; what they returned."""
+    results, errors = run_together(app, work, count, request_context=True)
+    assert errors == []
     return results
 
 

@@ -3,7 +3,6 @@ send a cardholder more collection messages than the cap allows."""
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from portal.extensions import db as _db
 from portal.outbox import services as outbox
 from portal.outbox.models import Channel, MessageKind, OutboxMessage
+from tests.helpers import run_together
 
 pytestmark = [pytest.mark.postgres,
               pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
@@ -50,29 +50,6 @@ def _message(holder, kind, *, channel=Channel.EMAIL, account=None, delivered_at=
     return message.id
 
 
-def _in_threads(app, work, n):
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def run(i):
-        with app.app_context():
-            try:
-                barrier.wait()
-                results.append(work(i))
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    return results
-
-
 def test_workers_delivering_at_once_write_each_message_once(app, make_account, written):
     ids = []
     for _ in range(8):
@@ -84,7 +61,8 @@ def test_workers_delivering_at_once_write_each_message_once(app, make_account, w
                 _message(holder, MessageKind.COLLECTION, channel=Channel.SMS, account=account)]
     _db.session.commit()
 
-    sent = _in_threads(app, lambda i: outbox.deliver_due(NOW, limit=5), n=3)
+    sent, errors = run_together(app, lambda i: outbox.deliver_due(NOW, limit=5), 3)
+    assert errors == []
 
     assert sorted(written) == sorted(ids)  # every message written, none twice
     assert sum(sent) == len(ids)
@@ -108,7 +86,9 @@ def test_workers_sending_at_once_never_break_the_cap(app, make_account, written)
                         for _ in range(4)])
     _db.session.commit()
 
-    _in_threads(app, lambda i: outbox.deliver_pending([p[i] for p in pending], now=NOW), n=4)
+    _, errors = run_together(
+        app, lambda i: outbox.deliver_pending([p[i] for p in pending], now=NOW), 4)
+    assert errors == []
 
     assert len(written) == len(set(written)) == 2 * len(pending)
     _db.session.expire_all()

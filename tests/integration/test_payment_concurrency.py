@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +11,7 @@ from portal.extensions import db
 from portal.payments import services, webhooks
 from portal.payments.models import Payment, SandboxIntent
 from portal.payments.sandbox import event_for, signed
+from tests.helpers import run_together
 
 pytestmark = pytest.mark.postgres
 if not os.environ.get("TEST_DATABASE_URL"):
@@ -29,30 +29,6 @@ def _started(account):
     return payment
 
 
-def _in_threads(app, work, n=6):
-    barrier = threading.Barrier(n)
-    errors = []
-
-    def run(i):
-        with app.app_context():
-            try:
-                barrier.wait()
-                work(i)
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-                db.session.rollback()
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return errors
-
-
 def _posted(account_id):
     return int(db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
         LedgerEntry.account_id == account_id, LedgerEntry.kind == EntryKind.PAYMENT)))
@@ -62,7 +38,7 @@ def test_simultaneous_confirmations_post_once(app, db, make_account):
     account = make_account()
     payment = _started(account)
     payment_id, amount, account_id = payment.id, payment.amount, account.id
-    errors = _in_threads(app, lambda i: services.refresh(db.session.get(Payment, payment_id)))
+    _, errors = run_together(app, lambda i: services.refresh(db.session.get(Payment, payment_id)), 6)
     assert not errors
     assert _posted(account_id) == -amount
 
@@ -76,6 +52,6 @@ def test_duplicate_webhooks_at_once_post_once(app, db, make_account):
     amount, account_id = payment.amount, account.id
     others = [signed(event_for(row, "payment_intent.succeeded")) for _ in range(3)]
     deliveries = [(payload, signature)] * 3 + others
-    errors = _in_threads(app, lambda i: webhooks.receive(*deliveries[i]))
+    _, errors = run_together(app, lambda i: webhooks.receive(*deliveries[i]), len(deliveries))
     assert not errors
     assert _posted(account_id) == -amount
