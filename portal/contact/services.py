@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from portal.accounts.models import Account, Cardholder
-from portal.audit.services import record
+from portal.audit.services import record, record_many
 from portal.contact import clock
 from portal.contact.batch import ContactFacts, contact_rules, lock_cardholders, rules_key
 from portal.contact.models import ContactPreference
@@ -91,16 +91,28 @@ def apply(message: OutboxMessage, decision: Decision, now: datetime, *,
           flush: bool = True) -> None:
     """Store a decision on the message (flushed unless `flush` is False and it is not a
     suppression). Suppression is always flushed and audited."""
-    if decision.suppressed:
-        message.suppressed_at, message.suppressed_reason = now, decision.suppressed
+    apply_many([(message, decision)], now, flush=flush)
+
+
+def apply_many(decided, now: datetime, *, flush: bool = True) -> None:
+    """Store (message, decision) pairs; the suppressions are audited together, with one
+    read of the audit chain, and flushed; other decisions only set `not_before` (flushed
+    unless `flush` is False)."""
+    suppressed = []
+    for message, decision in decided:
+        if decision.suppressed:
+            message.suppressed_at, message.suppressed_reason = now, decision.suppressed
+            suppressed.append((message, decision))
+        else:
+            message.not_before = decision.not_before
+    if suppressed:
         db.session.flush()
-        record("outbox.suppressed", subject=message, actor=("system", "contact"),
-               after={"reason": decision.suppressed, "purpose": message.purpose,
-                      "channel": message.channel.value})
-    else:
-        message.not_before = decision.not_before
-        if flush:
-            db.session.flush()
+        record_many([dict(action="outbox.suppressed", subject=message, actor=("system", "contact"),
+                          after={"reason": decision.suppressed, "purpose": message.purpose,
+                                 "channel": message.channel.value})
+                     for message, decision in suppressed])
+    elif flush:
+        db.session.flush()
 
 
 def recheck_due(now: datetime | None = None, limit: int = 500) -> int:
@@ -108,7 +120,7 @@ def recheck_due(now: datetime | None = None, limit: int = 500) -> int:
     due at `now` (deferred messages: the cardholder may have opted out, a hold may have
     started, or the window may have closed again). Flushes; returns how many it looked at.
 
-    A fixed number of queries per batch (plus the audit entry of each suppression). On
+    A fixed number of queries per batch, suppressions and their audit entries included. On
     PostgreSQL a message another worker is sending or re-checking is skipped."""
     now = clock.utc(now) if now else clock.now()
     query = (select(OutboxMessage).where(
@@ -120,9 +132,7 @@ def recheck_due(now: datetime | None = None, limit: int = 500) -> int:
         query = query.with_for_update(skip_locked=True)
     due = db.session.scalars(query).all()
     decisions = decide_many(due, now)
-    # Suppressions first (each is audited), then every new not_before in one flush.
-    for message in sorted(due, key=lambda m: decisions[m.id].suppressed is None):
-        apply(message, decisions[message.id], now, flush=False)
+    apply_many([(m, decisions[m.id]) for m in due], now, flush=False)
     db.session.flush()
     return len(due)
 

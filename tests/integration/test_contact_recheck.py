@@ -3,6 +3,7 @@ applying the rules one message at a time decides (opt-outs, holds, caps, quiet h
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import event, select
@@ -170,3 +171,32 @@ def test_recheck_queries_do_not_grow_with_the_number_of_messages(at_noon, make_c
         _add(None, {}, make_cardholder(timezone="Europe/London"), S, SMS)
     _db.session.commit()
     assert _recheck_counting_queries() == (few + 30, queries)
+
+
+def test_suppressions_and_their_audit_entries_do_not_add_queries(at_noon, make_cardholder):
+    made = make_cardholder()
+    contact.set_preference(made, SMS, on=False, source="page")
+    holder = SimpleNamespace(id=made.id)  # _recheck_counting_queries empties the session
+    _add(None, {}, holder, S, SMS)
+    _add(None, {}, holder, S, SMS)
+    _db.session.commit()
+    few, queries = _recheck_counting_queries()
+    for _ in range(20):  # twenty more messages to an opted-out channel: each is suppressed
+        _add(None, {}, holder, S, SMS)
+    _db.session.commit()
+    looked, more = _recheck_counting_queries()
+    # PostgreSQL inserts the audit entries in one statement; SQLite, to return each new id
+    # in order, inserts them one by one.
+    allowed = 20 if _db.engine.dialect.name == "sqlite" else 0
+    assert looked == few + 20 and queries <= more <= queries + allowed
+    contact.recheck_due(NOW)
+    _db.session.commit()
+    rows = _db.session.scalars(select(OutboxMessage)).all()
+    assert {m.suppressed_reason for m in rows} == {"opted_out"}
+    from portal.audit.models import AuditEvent
+    from portal.audit.services import verify_chain
+
+    events = _db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "outbox.suppressed").order_by(AuditEvent.id)).all()
+    assert [int(e.subject_id) for e in events] == sorted(m.id for m in rows)
+    assert verify_chain()[1] is None
