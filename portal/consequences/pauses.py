@@ -51,20 +51,36 @@ def register(provider: PauseProvider = None, *, candidates: Candidates | None = 
 def pause_checker(accounts) -> Callable[[object, date], "Pause | None"]:
     """`escalation_pause` for a batch of accounts, skipping providers that said "not these".
 
-    One `candidates` query per provider that offers one; the returned function answers
-    exactly as `escalation_pause` would.
+    One `candidates` query per provider that offers one; a provider with a `batch` function
+    is then asked once per day for all its candidate accounts (the nightly run asks about
+    one day for thousands of accounts), the others once per account and day. The returned
+    function answers exactly as `escalation_pause` would.
     """
+    accounts = list(accounts)
     ids = [a.id for a in accounts]
     narrowed = {p: fn(ids) for p, fn in _candidates.items() if p in _providers}
+    answered: dict[tuple, dict[int, Pause]] = {}
+
+    def batch_answer(provider, account, as_of: date) -> Pause | None:
+        key = (provider, as_of)
+        if key not in answered:
+            pool = [a for a in accounts
+                    if provider not in narrowed or a.id in narrowed[provider]]
+            answered[key] = _batches[provider](pool, as_of) if pool else {}
+        return answered[key].get(account.id)
 
     def check(account, as_of: date) -> Pause | None:
         for provider in _providers:
             if provider in narrowed and account.id not in narrowed[provider]:
                 continue
-            pause = provider(account, as_of)
+            if provider in _batches and account.id in ids_set:
+                pause = batch_answer(provider, account, as_of)
+            else:
+                pause = provider(account, as_of)
             if pause is not None:
                 return pause
         return None
+    ids_set = set(ids)
     return check
 
 

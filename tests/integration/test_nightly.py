@@ -198,3 +198,31 @@ def test_providers_with_candidates_are_only_asked_about_candidate_accounts(
     run_nightly(date(2026, 11, 3))
     assert set(asked) == {second.id}
     assert _entries(second) == [] and len(_entries(first)) == 3
+
+
+def test_providers_with_a_batch_are_asked_once_per_day_for_all_candidates(
+        make_account, monkeypatch):
+    accounts = [make_account(principal=500_000, minimum_due=50_000, oldest_unpaid_due_date=DUE,
+                             effective=DUE) for _ in range(4)]
+    kept = {accounts[1].id, accounts[3].id}
+    one_by_one, batches = [], []
+
+    def provider(account, day):
+        one_by_one.append(account.id)
+        return pauses.Pause("plan") if account.id in kept else None
+
+    def batch(found, day):
+        batches.append((sorted(a.id for a in found), day))
+        return {a.id: pauses.Pause("plan") for a in found if a.id in kept}
+
+    monkeypatch.setattr(pauses, "_providers", [])
+    monkeypatch.setattr(pauses, "_candidates", {})
+    monkeypatch.setattr(pauses, "_batches", {})
+    candidates = {a.id for a in accounts[1:]}
+    pauses.register(provider, candidates=lambda ids: candidates & set(ids), batch=batch)
+    run_nightly(date(2026, 11, 3))  # two days walked: 2 and 3 November
+    assert one_by_one == []
+    assert batches == [(sorted(candidates), date(2026, 11, 2)),
+                       (sorted(candidates), date(2026, 11, 3))]
+    for account in accounts:
+        assert (_entries(account) == []) == (account.id in kept)
