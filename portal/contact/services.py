@@ -17,6 +17,7 @@ readable in the portal, and a backlog of stale reminders sent later would be wor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -118,7 +119,18 @@ def apply_many(decided, now: datetime, *, flush: bool = True) -> None:
 def recheck_due(now: datetime | None = None, limit: int = 500) -> int:
     """Re-apply the rules to every undelivered, unsuppressed service or collection message
     due at `now` (deferred messages: the cardholder may have opted out, a hold may have
-    started, or the window may have closed again). Flushes; returns how many it looked at.
+    started, or the window may have closed again). Flushes; returns how many it looked at."""
+    return len(recheck_batch(now, limit).looked)
+
+
+class Rechecked(NamedTuple):
+    looked: list[int]  # ids of the messages re-checked
+    cleared: list[int]  # of those, the ones still due now: only these may be sent
+
+
+def recheck_batch(now: datetime | None = None, limit: int = 500) -> Rechecked:
+    """`recheck_due` for one batch of at most `limit` messages, oldest first, saying which
+    it looked at and which it cleared for sending now.
 
     A fixed number of queries per batch, suppressions and their audit entries included. On
     PostgreSQL a message another worker is sending or re-checking is skipped."""
@@ -134,7 +146,9 @@ def recheck_due(now: datetime | None = None, limit: int = 500) -> int:
     decisions = decide_many(due, now)
     apply_many([(m, decisions[m.id]) for m in due], now, flush=False)
     db.session.flush()
-    return len(due)
+    cleared = [m.id for m in due if m.suppressed_at is None
+               and (m.not_before is None or clock.utc(m.not_before) <= now)]
+    return Rechecked([m.id for m in due], cleared)
 
 
 def send_guard(messages, now: datetime) -> ContactFacts:

@@ -108,6 +108,7 @@ class _Round(NamedTuple):
     claimed: int
     sent: int
     failed: int
+    suppressed: int
 
 
 def deliver_pending(ids=None, limit: int = 500, now=None) -> int:
@@ -126,17 +127,21 @@ def deliver_pending(ids=None, limit: int = 500, now=None) -> int:
     return _deliver_round(ids, limit, now).sent
 
 
-def _deliver_round(ids, limit, now) -> _Round:
+def _deliver_round(ids, limit, now, cleared=None) -> _Round:
+    """One claim-and-send round. With `cleared` (ids the contact rules just re-checked),
+    only those and transactional messages may go: a service or collection message nobody
+    re-checked this round waits for the next."""
     from portal.contact import clock, services as contact
 
     now = clock.utc(now) if now else clock.now()
     sent = failed = 0
+    over_cap = []
     with current_app.app_context():  # its own db.session, removed when the context ends
-        messages = _claim(ids, limit, now)
+        messages = _claim(ids, limit, now, cleared)
         guard = contact.send_guard(messages, now)
         for message in messages:
             if guard.over_cap(message):
-                contact.apply(message, contact.Decision(suppressed="cap"), now)
+                over_cap.append(message)
                 continue
             try:
                 _write_file(message)
@@ -147,19 +152,24 @@ def _deliver_round(ids, limit, now) -> _Round:
             message.delivered_at = now
             guard.sent(message)
             sent += 1
+        # audited after the sends, so the audit chain's lock is not held while files are written
+        contact.apply_many([(m, contact.Decision(suppressed="cap")) for m in over_cap], now)
         db.session.commit()
-    return _Round(len(messages), sent, failed)
+    return _Round(len(messages), sent, failed, len(over_cap))
 
 
-def _claim(ids, limit, now) -> list[OutboxMessage]:
-    """Due messages (of `ids`, or any) that this transaction now owns, oldest first, with
-    their attempt counted. On PostgreSQL rows another worker holds are skipped (FOR UPDATE
+def _claim(ids, limit, now, cleared=None) -> list[OutboxMessage]:
+    """Due messages (of `ids`, or any; with `cleared`, only transactional ones and those ids)
+    that this transaction now owns, oldest first, with their attempt counted. On PostgreSQL rows another worker holds are skipped (FOR UPDATE
     SKIP LOCKED); on SQLite the claiming UPDATE takes the database's write lock until commit,
     and another worker's claim then finds those messages delivered."""
     due = [OutboxMessage.delivered_at.is_(None), OutboxMessage.suppressed_at.is_(None),
            or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now)]
     if ids is not None:
         due.append(OutboxMessage.id.in_(ids))
+    if cleared is not None:
+        due.append(or_(OutboxMessage.kind == MessageKind.TRANSACTIONAL,
+                       OutboxMessage.id.in_(cleared)))
     pick = select(OutboxMessage.id).where(*due).order_by(OutboxMessage.id).limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
@@ -174,21 +184,26 @@ def _claim(ids, limit, now) -> list[OutboxMessage]:
 
 
 def deliver_due(now=None, limit: int = 500) -> int:
-    """Send everything due at `now` (default: the contact clock): first re-check deferred
-    service and collection messages against the contact rules (commit), then deliver.
-    Returns how many were sent. Operators run it every few minutes (`flask outbox deliver`).
+    """Send everything due at `now` (default: the contact clock): each round re-checks a batch
+    of deferred service and collection messages against the contact rules (commit), then
+    sends the ones it cleared and any due transactional message; a service or collection
+    message is never sent without that re-check. Returns how many were sent. Operators run
+    it every few minutes (`flask outbox deliver`).
     """
     from portal.contact import clock, services as contact
 
     now = clock.utc(now) if now else clock.now()
     total = 0
     while True:
-        contact.recheck_due(now, limit=limit)
+        rechecked = contact.recheck_batch(now, limit=limit)
         db.session.commit()
-        round_ = _deliver_round(None, limit, now)
+        round_ = _deliver_round(None, limit, now, cleared=rechecked.cleared)
         total += round_.sent
+        more = len(rechecked.looked) == limit or round_.claimed == limit
+        moved = (len(rechecked.looked) - len(rechecked.cleared) + round_.sent
+                 + round_.suppressed)
         # Stop when the queue is drained (or left to other workers), or nothing moved.
-        if round_.claimed < limit or round_.failed == round_.claimed:
+        if not more or not moved:
             return total
 
 

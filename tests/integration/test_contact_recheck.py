@@ -200,3 +200,36 @@ def test_suppressions_and_their_audit_entries_do_not_add_queries(at_noon, make_c
         AuditEvent.action == "outbox.suppressed").order_by(AuditEvent.id)).all()
     assert [int(e.subject_id) for e in events] == sorted(m.id for m in rows)
     assert verify_chain()[1] is None
+
+
+def test_delivery_never_sends_a_message_its_round_did_not_recheck(at_noon, make_cardholder,
+                                                                   make_account, outbox):
+    """An opt-out recorded after three collection emails were deferred: with batches of two,
+    the third must not slip into a round whose re-check looked only at the first two."""
+    from portal.outbox.services import deliver_due
+
+    holder = make_cardholder()
+    account = make_account(holder)
+    made: dict[str, int] = {}
+    for n in range(3):
+        _add(f"m{n}", made, holder, C, EMAIL, account)
+    contact.set_preference(holder, EMAIL, on=False, source="page")
+    _db.session.commit()
+    assert deliver_due(NOW, limit=2) == 0
+    assert outbox() == []
+    assert {reason for reason, _ in _decisions(made).values()} == {"opted_out"}
+
+
+def test_delivery_in_small_batches_still_sends_everything_cleared(at_noon, make_cardholder,
+                                                                 make_account, outbox):
+    holder = make_cardholder()
+    account = make_account(holder)
+    for _ in range(3):
+        _add(None, {}, holder, C, EMAIL, account)
+        _add(None, {}, holder, S, SMS, account)
+        _add(None, {}, holder, T, EMAIL)
+    _db.session.commit()
+    from portal.outbox.services import deliver_due
+
+    assert deliver_due(NOW, limit=2) == 9
+    assert len(outbox()) == 9
