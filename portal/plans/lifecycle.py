@@ -18,8 +18,8 @@ from portal.plans.notify import notify
 from portal.plans.offers import Decision, PlanSpec, Terms, decide
 from portal.plans.rules import PlanPolicy
 from portal.plans.services import (
-    active_plan, balance_on, history_for, latest_statement, open_proposal, owed_for, plan_policy,
-    set_status,
+    active_plan, balance_on, history_for, latest_statement, lock_account_plans, lock_plan,
+    open_proposal, owed_for, plan_policy, set_status,
 )
 
 
@@ -101,7 +101,10 @@ def submit(account: Account, spec: PlanSpec, consent: Consent, *, source: str, t
     """Record a cardholder's accepted terms: active at once inside the auto-approval envelope,
     in review when within policy but outside it. Raises PlanError('refused' with the decision,
     'terms_changed' when the hash of the terms shown differs, 'already_active',
-    'proposal_pending'). `balance`: as for `evaluate`."""
+    'proposal_pending', 'plan_changed' when the open proposal it would supersede was decided
+    meanwhile). Submissions on one account run one at a time (`lock_account_plans`), so two
+    tabs cannot both leave a proposal in review. `balance`: as for `evaluate`."""
+    lock_account_plans(account)
     decision, policy = evaluate(account, spec, today, balance=balance)
     if decision.outcome == "refused":
         raise PlanError("refused", decision)
@@ -113,6 +116,10 @@ def submit(account: Account, spec: PlanSpec, consent: Consent, *, source: str, t
     pending = open_proposal(account)
     if decision.outcome == "review" and pending is not None:
         raise PlanError("proposal_pending")
+    if pending is not None:  # superseded below: lock it first, as a reviewer's decision does
+        seen = pending.status
+        if lock_plan(pending).status != seen:
+            raise PlanError("plan_changed")
     plan = Plan(account=account, status=PlanStatus.PROPOSED, source=source,
                 policy_profile=account.policy_profile, policy_version=policy.version,
                 stage=policy.stage, grace_days=policy.limits.grace_days,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from portal.accounts.models import Account
 from portal.audit.services import record
@@ -106,6 +106,21 @@ def next_instalment(account: Account) -> PlanInstalment | None:
         return None
     unpaid = _unpaid(plan)
     return unpaid[0] if unpaid else None
+
+
+# pg_advisory_xact_lock(_PLANS_LOCK, account id); 7262001 is the audit chain's, 7262002 contact's.
+_PLANS_LOCK = 7262003
+
+
+def lock_account_plans(account: Account) -> None:
+    """Serialise plan submissions on one account until the transaction ends: a second
+    request waits here, then sees the plan or proposal the first one made. A PostgreSQL
+    advisory lock rather than a row lock, so the nightly run's SKIP LOCKED claim of account
+    rows never passes over an account because a cardholder is submitting a plan. On SQLite
+    tests run one request at a time and the database has a single writer anyway."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                           {"space": _PLANS_LOCK, "key": account.id})
 
 
 def _locked_active_plan(account: Account) -> Plan | None:
