@@ -40,3 +40,36 @@ def test_downgrade_to_nothing_and_upgrade_again_equals_the_models(scratch_url, t
         with _db.engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), _db.metadata) == []
         _db.engine.dispose()
+
+
+def test_upgrading_an_existing_audit_log_writes_its_head_so_later_deletions_show(scratch_url):
+    from sqlalchemy import text
+
+    from portal.audit.models import AuditEvent, AuditHead
+    from portal.audit.services import GENESIS, _digest, verify_chain
+    from portal.timeutil import utcnow
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": scratch_url,
+                      "RATELIMIT_STORAGE_URI": "memory://"})
+    with app.app_context():
+        upgrade(revision="0011_refund_seq")  # a database from before the head existed
+        prev = GENESIS
+        for n in range(3):
+            event = AuditEvent(created_at=utcnow().replace(microsecond=0), actor_type="system",
+                               action="test.before_upgrade", after={"n": n}, prev_hash=prev)
+            event.hash = prev = _digest(event)
+            _db.session.add(event)
+            _db.session.flush()
+        _db.session.commit()
+        newest_id = event.id
+
+        upgrade()
+        head = _db.session.get(AuditHead, 1)
+        assert (head.event_count, head.last_id, head.last_hash) == (3, newest_id, prev)
+        assert verify_chain() == (3, None)
+        _db.session.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": newest_id})
+        _db.session.commit()
+        checked, broken = verify_chain()
+        assert checked == 2 and "the newest event was deleted" in broken.reason
+        _db.session.remove()
+        _db.engine.dispose()
