@@ -26,21 +26,26 @@ def member_queue_ids(staff) -> set[int]:
 
 
 def can_view(staff, dispute, queue_ids: set[int] | None = None) -> bool:
-    """`queue_ids`: the staff member's queues when already known (a list checks many)."""
+    """`queue_ids`: the staff member's queues when already known (a list checks many).
+    The conduct rule comes first: a collector never sees a dispute in a managers' queue,
+    whatever other roles (manager, legal) they also hold."""
+    if dispute.queue is not None and not routing.conduct_eligible(dispute.queue, staff=staff):
+        return False
     if is_manager(staff):
         return True
     if staff.has_role(Role.CUSTOMER_SERVICE) and (
             dispute.assignee_id == staff.id or dispute.queue_id in (
                 member_queue_ids(staff) if queue_ids is None else queue_ids)):
-        return routing.conduct_eligible(dispute.queue, staff=staff)
+        return True
     return staff.has_role(Role.LEGAL) and dispute.escalated_to == "legal"
 
 
 def can_work(staff, dispute) -> bool:
-    """Reply, ask, reassign, escalate, resolve: customer service in the queue, or a manager."""
-    if is_manager(staff):
-        return True
-    return staff.has_role(Role.CUSTOMER_SERVICE) and can_view(staff, dispute)
+    """Reply, ask, reassign, escalate, resolve: customer service in the queue, or a manager
+    (never a collector on a conduct complaint, see `can_view`)."""
+    if not can_view(staff, dispute):
+        return False
+    return is_manager(staff) or staff.has_role(Role.CUSTOMER_SERVICE)
 
 
 def can_act_as_legal(staff, dispute) -> bool:

@@ -78,3 +78,17 @@ def test_a_stricter_rule_in_the_one_place_is_obeyed_everywhere(monkeypatch, make
     assert not access.can_view(agent, before)
     with pytest.raises(DisputeRefused):
         workflow.reassign(before, agent, queue("conduct"), agent)
+
+
+@pytest.mark.parametrize("other_role", ["collections_manager", "legal"])
+def test_a_collector_who_is_also_a_manager_or_legal_cannot_open_a_conduct_complaint(
+        client, login_as, make_account, make_staff, other_role):
+    dual = make_staff("collector", other_role)
+    complaint = raise_dispute(make_account(), "conduct_complaint", amount=None)
+    complaint.escalated_to = "legal"
+    _db.session.commit()
+    assert not access.can_view(dual, complaint) and not access.can_work(dual, complaint)
+    login_as(client, dual)
+    assert client.get(f"/staff/disputes/{complaint.id}").status_code == 404
+    manager = make_staff("collections_manager")
+    assert access.can_view(manager, complaint) and access.can_work(manager, complaint)
