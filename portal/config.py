@@ -46,7 +46,8 @@ class Config:
     OTP_TTL_MINUTES = 10
     OTP_MAX_ATTEMPTS = 5
     REDIS_URL = _env("REDIS_URL")
-    RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
+    # Flask-Limiter's own variable wins; else the shared Redis; else per-process memory.
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI") or _env("REDIS_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     OUTBOX_DIR = _env("OUTBOX_DIR")  # default: <instance>/outbox
     UPLOAD_DIR = _env("UPLOAD_DIR")  # default: <instance>/uploads

@@ -1,0 +1,70 @@
+"""What the portal refuses at start-up in production, read from the environment as an operator
+sets it (a fresh process each time: the configuration classes read it on import)."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from portal import ROOT
+from portal.config import DEFAULT_SECRET_KEY
+
+START = ("from portal import create_app; app = create_app(); "
+         "print('started with rate limits in', app.config['RATELIMIT_STORAGE_URI'])")
+OURS = ("PORTAL_ENV", "SECRET_KEY", "REDIS_URL", "RATELIMIT_STORAGE_URI", "DATABASE_URL",
+        "PORTAL_INSTANCE_PATH")
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture()
+def start(tmp_path):
+    def _start(**env):
+        environ = {k: v for k, v in os.environ.items() if k not in OURS}
+        environ.update(PORTAL_INSTANCE_PATH=str(tmp_path),
+                       DATABASE_URL=f"sqlite:///{tmp_path / 'portal.db'}", **env)
+        return subprocess.run([sys.executable, "-c", START], cwd=ROOT, env=environ,
+                              capture_output=True, text=True, timeout=120)
+    return _start
+
+
+def test_production_starts_with_rate_limits_in_ratelimit_storage_uri(start):
+    done = start(PORTAL_ENV="production", SECRET_KEY="s3cret-for-this-test",
+                 RATELIMIT_STORAGE_URI=REDIS)
+    assert done.returncode == 0, done.stderr
+    assert f"started with rate limits in {REDIS}" in done.stdout
+
+
+def test_production_starts_with_rate_limits_in_redis_url(start):
+    done = start(PORTAL_ENV="production", SECRET_KEY="s3cret-for-this-test", REDIS_URL=REDIS)
+    assert done.returncode == 0, done.stderr
+    assert f"started with rate limits in {REDIS}" in done.stdout
+
+
+def test_ratelimit_storage_uri_wins_over_redis_url(start):
+    done = start(PORTAL_ENV="production", SECRET_KEY="s3cret-for-this-test",
+                 REDIS_URL="redis://127.0.0.1:6379/1", RATELIMIT_STORAGE_URI=REDIS)
+    assert done.returncode == 0, done.stderr
+    assert f"started with rate limits in {REDIS}" in done.stdout
+
+
+def test_production_refuses_to_start_with_per_process_rate_limits(start):
+    done = start(PORTAL_ENV="production", SECRET_KEY="s3cret-for-this-test")
+    assert done.returncode != 0 and "started" not in done.stdout
+    assert "REDIS_URL (or RATELIMIT_STORAGE_URI) must be set in production" in done.stderr
+
+
+@pytest.mark.parametrize("secret", [None, "", DEFAULT_SECRET_KEY],
+                         ids=["unset", "empty", "the-default"])
+def test_production_refuses_to_start_with_the_default_secret_key(start, secret):
+    env = {"PORTAL_ENV": "production", "REDIS_URL": REDIS}
+    if secret is not None:
+        env["SECRET_KEY"] = secret
+    done = start(**env)
+    assert done.returncode != 0 and "started" not in done.stdout
+    assert "SECRET_KEY must be set in production" in done.stderr
+
+
+def test_development_starts_without_a_secret_key_or_redis(start):
+    done = start(PORTAL_ENV="development")
+    assert done.returncode == 0, done.stderr
+    assert "started with rate limits in memory://" in done.stdout
