@@ -187,7 +187,22 @@ def _envelope_wider(env: Limits, lim: Limits) -> list[str]:
         wider.append("fees_waived")
     if any(env.min_instalment_for(c) < v for c, v in lim.min_instalment.items()):
         wider.append("min_instalment")
+    wider.extend(_interest_wider(env, lim))
     return wider
+
+
+def _interest_wider(env: Limits, lim: Limits) -> list[str]:
+    """Where the envelope's interest gives up more than the limits allow, judged as
+    `offers.check_terms` judges a plan: a frozen plan pays rate 0, a reduced one its rate, and
+    neither may go below the limits' rate (their floor when they reduce interest). Else every
+    instalment offer built from the envelope breaks the limits and none is shown."""
+    if env.interest != "reduced" and lim.interest != "reduced":
+        return []
+    floor = lim.interest_rate_percent or Decimal(0)
+    if env.interest != "reduced":
+        return ["interest"] if floor > 0 else []
+    rate = env.interest_rate_percent
+    return ["interest_rate_percent"] if rate is not None and rate < floor else []
 
 
 def parse_plans_section(section: Any, *, stage: str = "", version: int = 0,

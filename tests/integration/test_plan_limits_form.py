@@ -165,6 +165,29 @@ def test_rule_errors_are_shown_on_their_fields_and_nothing_is_published(risk):
     assert _versions() == []
 
 
+@pytest.mark.parametrize("envelope,field", [
+    ({"auto_approval-interest": ["reduced"], "auto_approval-interest_rate_percent": ["2"]},
+     "auto_approval-interest_rate_percent"),
+    ({"auto_approval-interest": ["frozen"], "auto_approval-interest_rate_percent": [""]},
+     "auto_approval-interest"),
+])
+def test_automatic_approval_cannot_give_up_more_interest_than_the_limits(risk, envelope, field):
+    data = form_of(_get(risk))
+    data["limits-interest"] = ["reduced"]
+    data["limits-interest_rate_percent"] = ["5"]
+    data.update(envelope)
+    response = _post(risk, data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in page
+    assert "Automatic approval cannot allow more than the plan limits." in page
+    assert _versions() == []
+    data["auto_approval-interest"] = [""]  # same as the plan limits: 5 % is allowed
+    data["auto_approval-interest_rate_percent"] = [""]
+    assert _post(risk, data).status_code == 302
+    assert _versions()[0].document["plans"]["limits"]["interest_rate_percent"] == "5"
+
+
 def test_unreadable_amounts_and_missing_values_get_field_messages(risk):
     data = form_of(_get(risk))
     data["limits-min_instalment_CNY"] = ["a hundred"]
