@@ -3,6 +3,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
+from portal.audit.services import record
 from portal.extensions import db
 from portal.i18n import LOCALE_COOKIE
 from portal.core.urls import safe_next
@@ -40,6 +41,9 @@ def set_locale():
     response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax",
                         secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True)
     if current_user.is_authenticated and not current_user.is_staff and current_user.locale != locale:
-        current_user.locale = locale
+        holder = current_user._get_current_object()
+        before, holder.locale = holder.locale, locale  # later messages and letters follow it
+        record("cardholder.locale_changed", subject=holder,
+               before={"locale": before}, after={"locale": locale})
         db.session.commit()
     return response

@@ -81,3 +81,50 @@ def test_links_in_job_sent_messages_use_the_configured_base_url(app):
             assert external_url("payments.status", payment_id=7) == "https://pay.example.com/payments/7"
     finally:
         app.config["PORTAL_BASE_URL"] = ""
+
+
+def _locale_events():
+    from sqlalchemy import select
+
+    from portal.audit.models import AuditEvent
+
+    return list(_db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "cardholder.locale_changed")))
+
+
+def _choose(client, locale, page="/home"):
+    token = csrf_token(client, page, follow_redirects=True)
+    return client.post("/locale", data={"locale": locale, "next": page, "csrf_token": token})
+
+
+def test_a_cardholder_changing_language_is_audited_with_before_and_after(client, login_as,
+                                                                        make_cardholder):
+    from portal.audit.services import verify_chain
+
+    holder = make_cardholder(locale="en")
+    login_as(client, holder)
+    _choose(client, "zh_Hans")
+    _db.session.refresh(holder)
+    assert holder.locale == "zh_Hans"
+    [event] = _locale_events()
+    assert (event.actor_type, event.actor_id) == ("cardholder", str(holder.id))
+    assert (event.subject_type, event.subject_id) == ("cardholder", str(holder.id))
+    assert event.before == {"locale": "en"} and event.after == {"locale": "zh_Hans"}
+    assert verify_chain()[1] is None
+
+
+def test_choosing_the_language_already_on_file_records_nothing(client, login_as,
+                                                               make_cardholder):
+    holder = make_cardholder(locale="zh_Hans")
+    login_as(client, holder)
+    _choose(client, "zh_Hans")
+    _choose(client, "fr")  # not offered: ignored
+    assert _locale_events() == []
+
+
+def test_visitors_and_staff_changing_language_change_no_profile_and_record_nothing(
+        client, login_as, make_staff):
+    _choose(client, "zh_Hans", page="/login")
+    login_as(client, make_staff("admin"))
+    _choose(client, "en", page="/staff/")
+    assert _locale_events() == []
