@@ -16,7 +16,7 @@ from sqlalchemy import (
     BigInteger,
     event,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -167,3 +167,11 @@ def _refuse_update(mapper, connection, target):
 @event.listens_for(LedgerEntry, "before_delete")
 def _refuse_delete(mapper, connection, target):
     raise LedgerImmutable(f"ledger entry {target.id} cannot be deleted; post a reversal")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_change(state):
+    # `update(LedgerEntry)` / `delete(LedgerEntry)` statements skip the two hooks above.
+    if (state.is_update or state.is_delete) and any(
+            mapper.class_ is LedgerEntry for mapper in state.all_mappers):
+        raise LedgerImmutable("ledger entries cannot be edited or deleted; post a reversal")
