@@ -10,17 +10,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
 
+from portal.accounts.views import entry_label
 from portal.auth.session import staff_required
-from portal.balances.services import balance_of, today_for
+from portal.balances.services import today_for
 from portal.core.forms import parse_money_fields
 from portal.core.nav import staff_entry
+from portal.disputes import labels as dispute_labels
 from portal.extensions import db
-from portal.plans import decisions, lifecycle, services
+from portal.plans import decisions, lifecycle
 from portal.plans.blueprint import staff_bp
 from portal.plans.forms import EXPENSES, ConfirmForm, CounterForm, RejectForm, StatusFilterForm
 from portal.plans.messages import ERRORS, STATUS, reason_text
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
 from portal.plans.offers import PlanSpec, Reason
+from portal.staff.account_context import account_context
 
 ROLES = ("collector", "collections_manager")
 staff_entry("plan_review.queue", _l("Plan proposals"), ROLES, order=20)
@@ -59,8 +62,8 @@ def detail(plan_id, counter_form=None, reject_form=None, status=200):
         fees_waived=plan.fees_waived > 0)
     return render_template(
         "plans/staff_detail.html", plan=plan, account=account,
-        balance=balance_of(account), history=services.plans_of(account),
-        reasons=_review_reasons(plan), approve_form=ConfirmForm(),
+        ctx=account_context(account, today_for(account)), labels=dispute_labels,
+        entry_kind=entry_label, reasons=_review_reasons(plan), approve_form=ConfirmForm(),
         counter_form=counter_form, reject_form=reject_form or RejectForm(formdata=None),
         may_decide=lifecycle.may_decide(current_user, plan.required_role or "collections_manager"),
         expense_labels={k: str(v) for k, v in EXPENSES}), status
