@@ -13,8 +13,9 @@ def autopay_command():
 
 
 @click.command("reconcile")
-@click.option("--older-than", "minutes", type=int, default=None,
-              help="Minutes a payment must have been left unfinished (default from config).")
+@click.option("--older-than", "minutes", type=click.IntRange(min=0), default=None,
+              help="Minutes a payment must have been left unfinished (default from config; "
+                   "0: every unfinished payment).")
 @with_appcontext
 def reconcile_command(minutes):
     """Ask the provider about unfinished payments and post or fail them, once."""

@@ -52,7 +52,8 @@ def reconcile(now=None, older_than_minutes: int | None = None) -> dict:
     Returns counts by outcome. Running it twice (or on two workers) posts nothing twice: each
     payment is locked and posting is idempotent."""
     now = now or utcnow()
-    minutes = older_than_minutes or current_app.config.get("PAYMENT_RECONCILE_MINUTES", 15)
+    minutes = (older_than_minutes if older_than_minutes is not None
+               else current_app.config.get("PAYMENT_RECONCILE_MINUTES", 15))
     abandon = timedelta(hours=current_app.config.get("PAYMENT_ABANDON_HOURS", 24))
     counts = {"posted": 0, "failed": 0, "canceled": 0, "unchanged": 0, "unavailable": 0}
     gateway = get_gateway()
