@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.payments import plan_link
 from portal.payments.gateway import ProviderRefused, ProviderUnavailable, get_gateway
 from portal.payments.models import AutopayMandate, Payment, PaymentChoice
-from portal.payments.policy import payments_policy
+from portal.payments.policy import payments_policy, retry_days as policy_retry_days
 from portal.payments.services import apply_intent, fail_refused, metadata_for
 from portal.payments.states import PaymentStatus
 from portal.timeutil import utcnow
@@ -88,13 +88,10 @@ def set_active(account: Account, active: bool) -> AutopayMandate | None:
     return mandate
 
 
-def _retry_days(account) -> list[int]:
-    return _retry_days_of(account.policy_profile)
-
-
-def _retry_days_of(profile: str | None) -> list[int]:
-    """Days after the due date on which autopay charges (0, then the policy's retry days)."""
-    return sorted({0, *[int(d) for d in payments_policy(profile)["autopay_retry_days"]]})
+def _retry_days_of(profile: str | None, day) -> list[int]:
+    """Days after the due date on which autopay charges (0, then the retry days of the policy
+    in force on `day`, the account's local date)."""
+    return policy_retry_days(payments_policy(profile, day))
 
 
 def next_retry_date(payment: Payment):
@@ -103,7 +100,7 @@ def next_retry_date(payment: Payment):
     if instalment is None or payment.paid_on is None and payment.created_at is None:
         return None
     today = today_for(payment.account)
-    for days in _retry_days(payment.account):
+    for days in _retry_days_of(payment.account.policy_profile, today):
         day = instalment.due_date + timedelta(days=days)
         if day > today:
             return day
@@ -170,10 +167,19 @@ def run_autopay(now=None) -> dict:
         .options(joinedload(AutopayMandate.account).joinedload(Account.cardholder))).all()
     accounts = [m.account for m in mandates]
     instalments = plan_link.next_instalments(accounts)
-    retry_days = {p: _retry_days_of(p) for p in {a.policy_profile for a in accounts}}
-    due = [m.id for m in mandates
-           if _charge_due(instalments.get(m.account_id), today_for(m.account, now),
-                          retry_days[m.account.policy_profile])]
+    days_for: dict = {}  # (profile, local date) -> retry days: one policy read per pair
+
+    def retry_days(account, today):
+        pair = (account.policy_profile, today)
+        if pair not in days_for:
+            days_for[pair] = _retry_days_of(*pair)
+        return days_for[pair]
+
+    due = []
+    for m in mandates:
+        today = today_for(m.account, now)
+        if _charge_due(instalments.get(m.account_id), today, retry_days(m.account, today)):
+            due.append(m.id)
     for mandate_id in due:
         # Each charge commits and may wait on the provider: read this one again before
         # charging it, as the scan above may be out of date by now.
@@ -181,8 +187,7 @@ def run_autopay(now=None) -> dict:
         account = mandate.account
         instalment = plan_link.next_instalment(account)
         today = today_for(account, now)
-        days = retry_days.get(account.policy_profile) or _retry_days(account)
-        if not _charge_due(instalment, today, days):
+        if not _charge_due(instalment, today, retry_days(account, today)):
             continue
         outcome = _charge(mandate, instalment, today)
         counts[outcome] = counts.get(outcome, 0) + 1

@@ -1,9 +1,16 @@
-"""Payment policy: defaults here, overridden by an optional "payments" section of the account's
-policy profile (the ledger feature's profile documents) when that exists."""
+"""Payment policy: the "payments" section of the account's policy profile (in force on the day
+asked about), with the defaults below only for what a version lacks (versions published before
+the section existed) or carries in a shape this code cannot use."""
 from __future__ import annotations
 
 import copy
+import logging
 from datetime import date
+
+from portal.policy.services import UnknownProfile, policy_for
+from portal.timeutil import utcnow
+
+log = logging.getLogger(__name__)
 
 DEFAULTS = {
     # The smallest "other amount" a cardholder may pay, in minor units per currency.
@@ -15,19 +22,44 @@ DEFAULTS = {
 }
 
 
-def payments_policy(profile: str | None, as_of: date | None = None) -> dict:
-    """The effective payment policy for a profile: defaults, overlaid by its "payments" section."""
-    result = copy.deepcopy(DEFAULTS)
-    section = None
-    if profile:
-        try:
-            from portal.policy.services import policy_for
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
-            section = policy_for(profile, as_of or date.today()).section("payments")
-        except Exception:  # no policy module, unknown profile: the defaults stand
-            section = None
-    if isinstance(section, dict):
-        result.update({k: v for k, v in section.items() if k in DEFAULTS})
+
+def _usable(key: str, value) -> bool:
+    """Whether a section's value has the shape the payment code reads."""
+    if key == "minimum_other_amount":
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and _whole(v) and v > 0 for k, v in value.items())
+    if key == "autopay_retry_days":
+        return isinstance(value, list) and all(_whole(d) and d > 0 for d in value)
+    if key == "wallets":
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(w, str) for w in v)
+            for k, v in value.items())
+    return False
+
+
+def payments_policy(profile: str | None, as_of: date | None = None) -> dict:
+    """The payment policy in force for `profile` on `as_of` (the account's local date; today in
+    UTC if not given): the profile's "payments" section, each key the section lacks (or holds
+    in an unusable shape, logged) taken from DEFAULTS. An unknown profile gets the defaults."""
+    result = copy.deepcopy(DEFAULTS)
+    if not profile:
+        return result
+    try:
+        section = policy_for(profile, as_of or utcnow().date()).section("payments")
+    except UnknownProfile:
+        return result
+    if not isinstance(section, dict):
+        return result
+    for key in DEFAULTS:
+        if key not in section:
+            continue
+        if _usable(key, section[key]):
+            result[key] = section[key]
+        else:
+            log.warning("policy %s: payments.%s is not usable; the default applies", profile, key)
     return result
 
 
@@ -38,3 +70,8 @@ def minimum_other_amount(policy: dict, currency: str) -> int:
 
 def wallets_for(policy: dict, currency: str) -> list[str]:
     return list(policy.get("wallets", {}).get(currency, []))
+
+
+def retry_days(policy: dict) -> list[int]:
+    """Days after the due date on which autopay charges: 0 (the due date), then the retries."""
+    return sorted({0, *(int(d) for d in policy["autopay_retry_days"])})

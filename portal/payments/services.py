@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import Account
 from portal.audit.services import record
-from portal.balances.services import balance_of
+from portal.balances.services import balance_of, today_for
 from portal.extensions import db
 from portal.payments import notify, plan_link
 from portal.payments.gateway import Intent, ProviderRefused, get_gateway
@@ -139,7 +139,7 @@ def ensure_intent(payment: Payment) -> Intent:
     gateway = get_gateway()
     if payment.provider_ref:
         return gateway.retrieve_payment_intent(payment.provider_ref)
-    policy = payments_policy(payment.account.policy_profile)
+    policy = payments_policy(payment.account.policy_profile, today_for(payment.account))
     intent = gateway.create_payment_intent(
         amount=payment.amount, currency=payment.currency, key=payment.idempotency_key,
         metadata=metadata_for(payment), wallets=wallets_for(policy, payment.currency))
