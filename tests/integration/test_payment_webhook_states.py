@@ -1,0 +1,161 @@
+"""Webhooks that do not post: `payment_intent.canceled`, `.processing` and `.payment_failed`, each
+followed by what the cardholder sees, and a later success posting exactly once."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from portal.balances.services import today_for
+from portal.extensions import db
+from portal.payments import autopay
+from portal.payments.models import SandboxIntent
+from tests.integration.payment_helpers import (form_tokens, intent_event, make_active_plan,
+                                               only_payment, payment_entries, signed_event,
+                                               start_payment)
+
+
+@pytest.fixture()
+def account(make_account, login_as, client):
+    account = make_account(principal=400_000, interest=20_000, fees=10_000, minimum_due=50_000)
+    login_as(client, account.cardholder)
+    return account
+
+
+@pytest.fixture()
+def started(client, account):
+    """A payment whose sandbox intent exists but that nobody has paid yet."""
+    start_payment(client, account, "overdue")
+    client.get(f"/payments/{only_payment(account.id).id}/checkout")
+    return only_payment(account.id)
+
+
+def _deliver(client, event) -> str:
+    payload, headers = signed_event(event)
+    response = client.post("/webhooks/payments", data=payload, headers=headers)
+    assert response.status_code == 200
+    return response.get_json()["outcome"]
+
+
+def _at_provider(payment, status, failure=(None, None)):
+    """What the (sandbox) provider itself says about the intent, so the return page, which
+    asks it again, agrees with the events."""
+    row = db.session.get(SandboxIntent, payment.provider_ref)
+    row.status = status
+    row.failure_code, row.failure_message = failure
+    db.session.commit()
+
+
+def _confirmations(outbox) -> list[dict]:
+    return [m for m in outbox() if "has been received and applied" in m["body"]]
+
+
+def test_canceled_event_marks_the_payment_canceled_and_posts_nothing(client, started, outbox):
+    _at_provider(started, "canceled")
+    event = intent_event(started, "payment_intent.canceled", "evt_c1", status="canceled")
+    assert _deliver(client, event) == "processed"
+    payment = only_payment(started.account_id)
+    assert payment.status.value == "canceled"
+    assert payment_entries(started.account_id) == 0 and payment.receipt_number is None
+    page = client.get(f"/payments/{started.id}").get_data(as_text=True)
+    assert 'data-payment-status="canceled"' in page
+    assert "cancelled and no money was taken" in page
+    assert "has been received" not in page and _confirmations(outbox) == []
+
+
+def test_processing_then_succeeded_posts_once(client, started, outbox):
+    _at_provider(started, "processing")
+    processing = intent_event(started, "payment_intent.processing", "evt_p1", status="processing")
+    assert _deliver(client, processing) == "processed"
+    assert only_payment(started.account_id).status.value == "processing"
+    assert payment_entries(started.account_id) == 0
+
+    page = client.get(f"/payments/{started.id}").get_data(as_text=True)
+    assert 'data-payment-status="processing"' in page
+    assert "Your payment is being processed" in page and "you do not need to pay again" in page
+    assert "has been received" not in page and "/receipt" not in page
+    assert client.get(f"/payments/{started.id}/receipt").status_code == 404
+    assert only_payment(started.account_id).status.value == "processing"  # asking changed nothing
+
+    _at_provider(started, "succeeded")
+    assert _deliver(client, intent_event(started, event_id="evt_s1")) == "processed"
+    assert _deliver(client, intent_event(started, event_id="evt_s2")) == "processed"
+    assert _deliver(client, processing) == "duplicate"
+    payment = only_payment(started.account_id)
+    assert payment.status.value == "succeeded" and payment.receipt_number
+    assert payment_entries(started.account_id) == -50_000
+    assert len(_confirmations(outbox)) == 1
+    page = client.get(f"/payments/{started.id}").get_data(as_text=True)
+    assert 'data-payment-status="succeeded"' in page
+
+
+def test_late_processing_event_after_success_changes_nothing(client, started):
+    _at_provider(started, "succeeded")
+    _deliver(client, intent_event(started, event_id="evt_s1"))
+    _deliver(client, intent_event(started, "payment_intent.processing", "evt_p1",
+                                  status="processing"))
+    assert only_payment(started.account_id).status.value == "succeeded"
+    assert payment_entries(started.account_id) == -50_000
+
+
+def test_failed_before_success_says_why_then_the_retry_posts_once(client, started, outbox):
+    failure = ("insufficient_funds", "Your card has insufficient funds.")
+    _at_provider(started, "requires_payment_method", failure)
+    failed = intent_event(started, "payment_intent.payment_failed", "evt_f1",
+                          status="requires_payment_method",
+                          error={"code": "card_declined", "decline_code": "insufficient_funds",
+                                 "message": failure[1]})
+    assert _deliver(client, failed) == "processed"
+    payment = only_payment(started.account_id)
+    assert payment.status.value == "failed" and payment.failure_code == "insufficient_funds"
+    assert payment_entries(started.account_id) == 0
+    # The cardholder is told on the return page, in plain words, and may try again.
+    page = client.get(f"/payments/{started.id}").get_data(as_text=True)
+    assert 'data-payment-status="failed"' in page
+    assert "not enough money available on the card. No money was taken." in page
+    assert f"/accounts/{started.account_id}/pay" in page
+    assert _confirmations(outbox) == []
+
+    _at_provider(started, "succeeded")  # a second card on the same intent went through
+    assert _deliver(client, intent_event(started, event_id="evt_s1")) == "processed"
+    assert _deliver(client, failed) == "duplicate"
+    payment = only_payment(started.account_id)
+    assert payment.status.value == "succeeded" and payment.receipt_number
+    assert payment_entries(started.account_id) == -50_000
+    assert len(_confirmations(outbox)) == 1
+
+
+def test_failed_event_for_an_autopay_charge_tells_the_cardholder_when_it_is_retried(
+        client, account, outbox):
+    make_active_plan(account, [30_000, 30_000], today_for(account))
+    page = client.get(f"/accounts/{account.id}/autopay").get_data(as_text=True)
+    tokens = form_tokens(page)
+    client.post(f"/accounts/{account.id}/autopay", data={
+        "csrf_token": tokens["csrf_token"], "nonce": tokens["nonce"],
+        "card_number": "4000002760003184", "expiry": "12/30", "cvc": "123", "consent": "y"})
+    assert autopay.run_autopay() == {"requires_action": 1}
+    payment = only_payment(account.id)
+    failure = ("payment_intent_authentication_failure",
+               "The provided payment method has failed authentication.")
+    _at_provider(payment, "requires_payment_method", failure)
+    event = intent_event(payment, "payment_intent.payment_failed", "evt_f1",
+                         status="requires_payment_method",
+                         error={"code": failure[0], "message": failure[1]})
+    assert _deliver(client, event) == "processed"
+    assert only_payment(account.id).status.value == "failed"
+    assert payment_entries(account.id) == 0
+    retry_on = (today_for(account) + timedelta(days=2)).isoformat()
+    declined = [m for m in outbox() if "did not go through" in (m["body"] or "")]
+    assert len(declined) == 1 and f"We will try again on {retry_on}" in declined[0]["body"]
+    assert f"/payments/{payment.id}" in declined[0]["body"]
+    assert _deliver(client, event) == "duplicate"
+    assert len([m for m in outbox() if "did not go through" in (m["body"] or "")]) == 1
+
+
+def test_events_about_an_unknown_intent_are_recorded_and_ignored(client, account):
+    event = {"id": "evt_x", "type": "payment_intent.canceled", "data": {"object": {
+        "id": "pi_nobody", "object": "payment_intent", "status": "canceled", "metadata": {}}}}
+    assert _deliver(client, event) == "ignored"
+    assert _deliver(client, event) == "duplicate"
+    assert db.session.scalars(select(SandboxIntent)).all() == []
