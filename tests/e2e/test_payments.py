@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from portal.balances.services import today_for
 from tests.conftest import CARDHOLDER_PASSWORD
 from tests.e2e.helpers import check_page
+from tests.integration.payment_helpers import make_active_plan
 
 pytestmark = pytest.mark.parametrize("viewport", ["phone"], indirect=True)
 
@@ -82,3 +84,31 @@ def test_the_authentication_step_can_be_passed(page, signed_in, locale):
     with page.expect_navigation():
         page.locator("#approve").click()
     assert page.locator("[data-payment-status=succeeded]").count() == 1
+
+
+def _schedule_rows(page) -> list[list[str]]:
+    """The plan page's schedule: per instalment, [#, due date, amount, paid, status]."""
+    return [[cell.strip() for cell in row.locator("td").all_inner_texts()]
+            for row in page.locator("table tbody tr").all()]
+
+
+@pytest.mark.parametrize("locale,paid,due", [("en", "Paid", "Due"), ("zh_Hans", "已还", "待还")])
+def test_paying_the_next_instalment_marks_it_paid(page, signed_in, locale, paid, due):
+    account = signed_in
+    plan = make_active_plan(account, [30_000, 30_000, 30_000], today_for(account))
+    _choose_language(page, locale)
+    page.goto(f"/accounts/{account.id}/plans/{plan.id}")
+    check_page(page)
+    assert [row[4] for row in _schedule_rows(page)] == [due, due, due]
+
+    _pay(page, account, "instalment", "4242 4242 4242 4242")
+    assert page.locator("[data-payment-status=succeeded]").count() == 1
+    assert "300.00" in page.locator("[data-payment-status] .amount").inner_text()
+    check_page(page)
+
+    page.goto(f"/accounts/{account.id}/plans/{plan.id}")
+    check_page(page)
+    rows = _schedule_rows(page)
+    assert [row[4] for row in rows] == [paid, due, due]
+    assert rows[0][3] == rows[0][2] and "300.00" in rows[0][3]  # paid in full, nothing more
+    assert "0.00" in rows[1][3]
