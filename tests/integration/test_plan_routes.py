@@ -8,8 +8,10 @@ from sqlalchemy import select
 
 from portal.balances.services import today_for
 from portal.extensions import db as _db
+from portal.plans import endings
 from portal.plans.models import Plan, PlanStatus, ProofDocument
 from tests.helpers import token_in
+from tests.integration.plan_helpers import TODAY, agree, spec
 
 def _png() -> bytes:
     import io
@@ -191,7 +193,7 @@ def test_counter_offer_reaches_cardholder_who_accepts(app, login_as, holder_acco
 
 
 def test_collector_crafted_approve_beyond_authority_is_refused(app, login_as, holder_account,
-                                                                make_staff):
+                                                                make_staff, make_account):
     holder, account = holder_account
     plan = _in_review(app.test_client(), login_as, holder, account, count=48)
     staff = app.test_client()
@@ -209,8 +211,14 @@ def test_collector_crafted_approve_beyond_authority_is_refused(app, login_as, ho
                         data={"csrf_token": token_in(page)}).status_code == 302
     _db.session.expire_all()
     assert _db.session.get(Plan, plan.id).status == PlanStatus.ACTIVE
+    with app.test_request_context():  # another account's plan, agreed and then cancelled
+        gone = agree(make_account(), spec(count=6))
+        endings.cancel(gone, TODAY)
+        _db.session.commit()
     agreed = manager.get("/staff/plans?status=active").get_data(as_text=True)
-    assert f"#{plan.id}" in agreed
+    assert f">#{plan.id}</a>" in agreed and f">#{gone.id}</a>" not in agreed
+    cancelled = manager.get("/staff/plans?status=cancelled").get_data(as_text=True)
+    assert f">#{gone.id}</a>" in cancelled and f">#{plan.id}</a>" not in cancelled
 
 
 def test_reject_reason_is_shown_to_cardholder(app, login_as, holder_account, make_staff):
