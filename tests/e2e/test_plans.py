@@ -91,15 +91,20 @@ def test_proposal_reviewed_countered_and_accepted(page, browser, live_server, ma
     staff_context = browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844})
     staff_page = staff_context.new_page()
     _staff_sign_in(staff_page, make_staff("collector"))
+    _choose_language(staff_page, locale)  # the collector reads the same language
     staff_page.goto("/staff/plans/review")
+    assert staff_page.get_attribute("html", "lang") == lang
     check_page(staff_page)
     with staff_page.expect_navigation():
         staff_page.locator(f"a[href='/staff/plans/{plan.id}']").click()
+    assert staff_page.get_attribute("html", "lang") == lang
     check_page(staff_page)
     staff_page.fill("#count", "18")
     staff_page.fill("#reason", "18 months keeps each payment affordable.")
     submit(staff_page, "reason")
     expect_path(staff_page, "/staff/plans/review")
+    assert staff_page.get_attribute("html", "lang") == lang
+    check_page(staff_page)
     staff_context.close()
 
     page.goto(f"/accounts/{account.id}/plans/{plan.id}")
