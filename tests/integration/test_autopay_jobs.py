@@ -12,13 +12,16 @@ from portal.extensions import db
 from portal.payments import autopay
 from portal.payments.models import Payment, SandboxIntent
 from portal.payments.sandbox import SandboxGateway
-from tests.integration.payment_helpers import (make_active_plan, only_payment, payment_entries,
-                                               start_payment)
+from tests.integration import test_payment_webhooks as webhook_tests
+from tests.integration.payment_helpers import make_active_plan, only_payment, payment_entries
 
 # 17:00 UTC on 9 December is 01:00 on 10 December in Shanghai and 12:00 on 9 December in
 # New York.
 NOW = datetime(2026, 12, 9, 17, 0, tzinfo=timezone.utc)
 UTC_DAY, SHANGHAI_DAY = date(2026, 12, 9), date(2026, 12, 10)
+# The webhook tests' fixtures: a signed-in cardholder's account, and a payment whose sandbox
+# intent exists but that nobody has paid yet.
+account, started = webhook_tests.account, webhook_tests.started
 
 
 def autopay_on(account, card="4242424242424242"):
@@ -98,19 +101,13 @@ def test_jobs_autopay_from_the_cli_reports_a_decline(runner, make_account, outbo
 
 
 @pytest.fixture()
-def lost_webhook(client, make_account, login_as):
+def lost_webhook(started):
     """A payment the provider took, whose webhook never arrived, last touched 20 minutes ago."""
-    account = make_account(principal=400_000, minimum_due=50_000)
-    login_as(client, account.cardholder)
-    start_payment(client, account, "overdue")
-    payment = only_payment(account.id)
-    client.get(f"/payments/{payment.id}/checkout")
-    payment = only_payment(account.id)
-    db.session.get(SandboxIntent, payment.provider_ref).status = "succeeded"
-    db.session.execute(Payment.__table__.update().where(Payment.__table__.c.id == payment.id)
+    db.session.get(SandboxIntent, started.provider_ref).status = "succeeded"
+    db.session.execute(Payment.__table__.update().where(Payment.__table__.c.id == started.id)
                        .values(updated_at=datetime.now(timezone.utc) - timedelta(minutes=20)))
     db.session.commit()
-    return payment
+    return started
 
 
 def _summary(**posted) -> str:
@@ -132,13 +129,8 @@ def test_jobs_reconcile_from_the_cli_posts_a_lost_payment_once(runner, lost_webh
     assert payment_entries(lost_webhook.account_id) == -lost_webhook.amount
 
 
-def test_reconcile_older_than_zero_means_every_unfinished_payment(runner, client, make_account,
-                                                                   login_as):
-    account = make_account(principal=400_000, minimum_due=50_000)
-    login_as(client, account.cardholder)
-    start_payment(client, account, "overdue")
-    payment = only_payment(account.id)
-    client.get(f"/payments/{payment.id}/checkout")  # just now: not 15 minutes old
+def test_reconcile_older_than_zero_means_every_unfinished_payment(runner, started):
+    # `started` was opened just now: not 15 minutes old.
     assert runner.invoke(args=["jobs", "reconcile"]).output == _summary()
     result = runner.invoke(args=["jobs", "reconcile", "--older-than", "0"])
     assert result.output == _summary(unchanged=1)

@@ -4,31 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from portal.balances.services import today_for
 from portal.extensions import db
 from portal.payments import autopay
 from portal.payments.models import SandboxIntent
+from tests.integration import test_payment_webhooks as webhook_tests
 from tests.integration.payment_helpers import (form_tokens, intent_event, make_active_plan,
-                                               only_payment, payment_entries, signed_event,
-                                               start_payment)
+                                               only_payment, payment_entries, signed_event)
 
 
-@pytest.fixture()
-def account(make_account, login_as, client):
-    account = make_account(principal=400_000, interest=20_000, fees=10_000, minimum_due=50_000)
-    login_as(client, account.cardholder)
-    return account
-
-
-@pytest.fixture()
-def started(client, account):
-    """A payment whose sandbox intent exists but that nobody has paid yet."""
-    start_payment(client, account, "overdue")
-    client.get(f"/payments/{only_payment(account.id).id}/checkout")
-    return only_payment(account.id)
+# The webhook tests' fixtures: a signed-in cardholder's account, and a payment whose sandbox
+# intent exists but that nobody has paid yet.
+account, started = webhook_tests.account, webhook_tests.started
 
 
 def _deliver(client, event) -> str:
@@ -49,6 +38,19 @@ def _at_provider(payment, status, failure=(None, None)):
 
 def _confirmations(outbox) -> list[dict]:
     return [m for m in outbox() if "has been received and applied" in m["body"]]
+
+
+def _succeeds_once(client, payment, outbox, *replayed):
+    """The provider reports success (twice, and replays `replayed`): posted exactly once."""
+    _at_provider(payment, "succeeded")
+    assert _deliver(client, intent_event(payment, event_id="evt_s1")) == "processed"
+    assert _deliver(client, intent_event(payment, event_id="evt_s2")) == "processed"
+    for event in replayed:
+        assert _deliver(client, event) == "duplicate"
+    posted = only_payment(payment.account_id)
+    assert posted.status.value == "succeeded" and posted.receipt_number
+    assert payment_entries(payment.account_id) == -50_000
+    assert len(_confirmations(outbox)) == 1
 
 
 def test_canceled_event_marks_the_payment_canceled_and_posts_nothing(client, started, outbox):
@@ -78,14 +80,7 @@ def test_processing_then_succeeded_posts_once(client, started, outbox):
     assert client.get(f"/payments/{started.id}/receipt").status_code == 404
     assert only_payment(started.account_id).status.value == "processing"  # asking changed nothing
 
-    _at_provider(started, "succeeded")
-    assert _deliver(client, intent_event(started, event_id="evt_s1")) == "processed"
-    assert _deliver(client, intent_event(started, event_id="evt_s2")) == "processed"
-    assert _deliver(client, processing) == "duplicate"
-    payment = only_payment(started.account_id)
-    assert payment.status.value == "succeeded" and payment.receipt_number
-    assert payment_entries(started.account_id) == -50_000
-    assert len(_confirmations(outbox)) == 1
+    _succeeds_once(client, started, outbox, processing)
     page = client.get(f"/payments/{started.id}").get_data(as_text=True)
     assert 'data-payment-status="succeeded"' in page
 
@@ -117,13 +112,7 @@ def test_failed_before_success_says_why_then_the_retry_posts_once(client, starte
     assert f"/accounts/{started.account_id}/pay" in page
     assert _confirmations(outbox) == []
 
-    _at_provider(started, "succeeded")  # a second card on the same intent went through
-    assert _deliver(client, intent_event(started, event_id="evt_s1")) == "processed"
-    assert _deliver(client, failed) == "duplicate"
-    payment = only_payment(started.account_id)
-    assert payment.status.value == "succeeded" and payment.receipt_number
-    assert payment_entries(started.account_id) == -50_000
-    assert len(_confirmations(outbox)) == 1
+    _succeeds_once(client, started, outbox, failed)  # a second card on the same intent
 
 
 def test_failed_event_for_an_autopay_charge_tells_the_cardholder_when_it_is_retried(

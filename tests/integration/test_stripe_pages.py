@@ -7,7 +7,6 @@ import re
 import pytest
 
 from portal.balances.services import today_for
-from portal.extensions import db
 from portal.payments.gateway import Intent, StripeGateway
 from tests.integration import test_stripe_peer as peer
 from tests.integration.payment_helpers import (form_tokens, make_active_plan, only_payment,
@@ -68,6 +67,14 @@ def stripe_configured(app, monkeypatch):
     return made
 
 
+def _checkout(client, account):
+    """Choose the overdue amount and open the checkout page: (payment, response, its text)."""
+    start_payment(client, account, "overdue")
+    payment = only_payment(account.id)
+    response = client.get(f"/payments/{payment.id}/checkout")
+    return only_payment(account.id), response, response.get_data(as_text=True)
+
+
 @pytest.fixture()
 def holder(make_account, login_as, client):
     account = make_account(principal=400_000, fees=10_000, minimum_due=50_000)
@@ -77,10 +84,7 @@ def holder(make_account, login_as, client):
 
 def test_stripe_checkout_loads_stripe_js_with_the_key_and_a_csp_that_allows_stripe(
         client, holder, stripe_configured):
-    start_payment(client, holder, "overdue")
-    payment = only_payment(holder.id)
-    response = client.get(f"/payments/{payment.id}/checkout")
-    page = response.get_data(as_text=True)
+    payment, response, page = _checkout(client, holder)
     assert response.status_code == 200
     assert page.count(STRIPE_JS) == 1
     assert 'data-key="pk_test_pages"' in page and 'data-secret="pi_pages_1_secret_abc"' in page
@@ -109,9 +113,7 @@ def test_stripe_setup_page_loads_stripe_js_with_a_csp_that_allows_stripe(
 
 def test_other_pages_keep_the_plain_csp_and_no_stripe_js_with_stripe_configured(
         client, holder, stripe_configured):
-    start_payment(client, holder, "overdue")
-    payment = only_payment(holder.id)
-    client.get(f"/payments/{payment.id}/checkout")
+    payment, _response, _page = _checkout(client, holder)
     for path in ("/home", f"/accounts/{holder.id}", f"/accounts/{holder.id}/pay",
                  f"/payments/{payment.id}"):
         response = client.get(path)
@@ -122,10 +124,7 @@ def test_other_pages_keep_the_plain_csp_and_no_stripe_js_with_stripe_configured(
 
 def test_sandbox_checkout_has_no_stripe_js_and_the_plain_csp(client, holder, app):
     assert app.config["PAYMENT_PROVIDER"] == "sandbox"
-    start_payment(client, holder, "overdue")
-    payment = only_payment(holder.id)
-    response = client.get(f"/payments/{payment.id}/checkout")
-    page = response.get_data(as_text=True)
+    payment, response, page = _checkout(client, holder)
     assert response.status_code == 200 and 'name="card_number"' in page
     assert "stripe" not in page.lower()
     assert_plain_csp(response)
@@ -138,12 +137,7 @@ def test_sandbox_checkout_has_no_stripe_js_and_the_plain_csp(client, holder, app
 @pytest.mark.stripe_peer
 def test_checkout_against_the_peer_renders_the_peers_client_secret(
         stripe_app, client, holder):
-    start_payment(client, holder, "overdue")
-    payment = only_payment(holder.id)
-    response = client.get(f"/payments/{payment.id}/checkout")
-    page = response.get_data(as_text=True)
-    db.session.expire_all()
-    payment = only_payment(holder.id)
+    payment, response, page = _checkout(client, holder)
     assert response.status_code == 200 and payment.provider_ref.startswith("pi_")
     secret = re.search(r'data-secret="([^"]+)"', page).group(1)
     assert secret.startswith(payment.provider_ref + "_secret")
