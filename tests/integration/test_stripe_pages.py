@@ -3,6 +3,7 @@ pages (card payment, saving a card) and only there, and only when Stripe is conf
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 
@@ -77,7 +78,8 @@ def _checkout(client, account):
 
 @pytest.fixture()
 def holder(make_account, login_as, client):
-    account = make_account(principal=400_000, fees=10_000, minimum_due=50_000)
+    account = make_account(principal=400_000, fees=10_000, minimum_due=50_000,
+                           oldest_unpaid_due_date=date(2026, 11, 1))  # something is overdue
     login_as(client, account.cardholder)
     return account
 
