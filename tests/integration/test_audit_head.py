@@ -32,6 +32,13 @@ def _tamper(sql, **params):
     _db.session.expire_all()
 
 
+def _broken(runner) -> str:
+    """What `flask audit verify` says, having failed."""
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "chain intact" not in result.output
+    return result.output
+
+
 def _head():
     _db.session.expire_all()
     return _db.session.get(AuditHead, 1)
@@ -54,11 +61,9 @@ def test_deleting_the_newest_events_is_a_break_naming_what_is_missing(runner, db
     _append(30)
     ids = _ids()
     _tamper("DELETE FROM audit_event WHERE id >= :first", first=ids[24])
-    result = runner.invoke(args=["audit", "verify"])
-    assert result.exit_code == 1
-    assert "chain intact" not in result.output
-    assert f"BROKEN at audit event {ids[-1]}: the newest 6 events were deleted" in result.output
-    assert f"the log ends at audit event {ids[23]}" in result.output
+    said = _broken(runner)
+    assert f"BROKEN at audit event {ids[-1]}: the newest 6 events were deleted" in said
+    assert f"the log ends at audit event {ids[23]}" in said
 
 
 def test_deleting_only_the_newest_event_is_a_break(db):
@@ -71,26 +76,21 @@ def test_deleting_only_the_newest_event_is_a_break(db):
 def test_deleting_every_event_is_a_break(runner, db):
     _append(3)
     _tamper("DELETE FROM audit_event")
-    result = runner.invoke(args=["audit", "verify"])
-    assert result.exit_code == 1 and "the log is empty" in result.output
+    assert "the log is empty" in _broken(runner)
 
 
 def test_deleting_a_middle_event_breaks_the_link_of_the_next(runner, db):
     _append(10)
     ids = _ids()
     _tamper("DELETE FROM audit_event WHERE id = :id", id=ids[4])
-    result = runner.invoke(args=["audit", "verify"])
-    assert result.exit_code == 1
-    assert f"BROKEN at audit event {ids[5]}: links to a hash" in result.output
+    assert f"BROKEN at audit event {ids[5]}: links to a hash" in _broken(runner)
 
 
 def test_editing_an_event_is_a_break_at_that_event(runner, db):
     _append(10)
     ids = _ids()
     _tamper("UPDATE audit_event SET action = 'test.other' WHERE id = :id", id=ids[7])
-    result = runner.invoke(args=["audit", "verify"])
-    assert result.exit_code == 1
-    assert f"BROKEN at audit event {ids[7]}: content does not match its hash" in result.output
+    assert f"BROKEN at audit event {ids[7]}: content does not match its hash" in _broken(runner)
 
 
 def test_events_appended_after_a_deletion_do_not_hide_it(db):
@@ -117,9 +117,7 @@ def test_a_rewritten_newest_event_with_a_fresh_hash_is_a_break(db):
 def test_a_missing_head_row_is_a_break(runner, db):
     _append(3)
     _tamper("DELETE FROM audit_head")
-    result = runner.invoke(args=["audit", "verify"])
-    assert result.exit_code == 1
-    assert "BROKEN: the chain's head row (table audit_head) is missing" in result.output
+    assert "BROKEN: the chain's head row (table audit_head) is missing" in _broken(runner)
     _append(1)  # a new head row starts counting at the new event: still a break
     assert verify_chain()[1] is not None
 

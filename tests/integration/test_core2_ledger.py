@@ -17,38 +17,39 @@ def _stored(account):
     return [tuple(row) for row in rows]
 
 
+def _fee(account) -> LedgerEntry:
+    return _db.session.scalars(select(LedgerEntry).where(
+        LedgerEntry.account_id == account.id, LedgerEntry.component == Component.FEE)).one()
+
+
 @pytest.fixture()
 def ledger(make_account):
     account = make_account(principal=500_000, fees=2_500)
     return account, _stored(account)
 
 
-def test_editing_a_ledger_entry_is_refused_and_changes_nothing(ledger):
-    account, before = ledger
-    entry = _db.session.scalars(select(LedgerEntry).where(
-        LedgerEntry.account_id == account.id, LedgerEntry.component == Component.FEE)).one()
+def _edit(entry):
     entry.amount = 1
-    with pytest.raises(LedgerImmutable, match=f"ledger entry {entry.id} cannot be edited"):
-        _db.session.commit()
-    _db.session.rollback()
-    assert _stored(account) == before
 
 
-def test_deleting_a_ledger_entry_is_refused_and_changes_nothing(ledger):
+@pytest.mark.parametrize("change, refusal", [(_edit, "cannot be edited"),
+                                             (lambda entry: _db.session.delete(entry),
+                                              "cannot be deleted")],
+                         ids=["edit", "delete"])
+def test_editing_or_deleting_a_ledger_entry_is_refused_and_changes_nothing(ledger, change,
+                                                                            refusal):
     account, before = ledger
-    entry = _db.session.scalars(select(LedgerEntry).where(
-        LedgerEntry.account_id == account.id, LedgerEntry.component == Component.FEE)).one()
-    _db.session.delete(entry)
-    with pytest.raises(LedgerImmutable, match=f"ledger entry {entry.id} cannot be deleted"):
-        _db.session.flush()
+    entry = _fee(account)
+    change(entry)
+    with pytest.raises(LedgerImmutable, match=f"ledger entry {entry.id} {refusal}"):
+        _db.session.commit()
     _db.session.rollback()
     assert _stored(account) == before
 
 
 def test_a_correction_is_a_new_entry_beside_the_original(ledger):
     account, before = ledger
-    fee = _db.session.scalars(select(LedgerEntry).where(
-        LedgerEntry.account_id == account.id, LedgerEntry.component == Component.FEE)).one()
+    fee = _fee(account)
     _db.session.add(LedgerEntry(account_id=account.id, kind=EntryKind.REVERSAL,
                                 component=Component.FEE, amount=-fee.amount,
                                 currency=fee.currency, effective_date=date(2026, 11, 2),
