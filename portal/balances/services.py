@@ -3,9 +3,12 @@
 Definitions (documented here because plans, payments and disputes rely on them):
 - *components*: the ledger summed per component (principal, interest, fee) for entries whose
   effective date is on or before `as_of`; *total* is their sum.
-- *overdue*: what the issuer's last statement said was past due (`Account.minimum_due`, as of
-  `Account.feed_as_of`), plus fees posted after that date, less payments (net of reversals)
-  posted after that date; never below zero nor above the total.
+- *overdue*: 0 until the statement's due date (`Account.oldest_unpaid_due_date`) has passed, or
+  when there is none; after it, the statement's minimum due (`Account.minimum_due`, as of
+  `Account.feed_as_of`) plus fees posted after that date, less payments (net of reversals)
+  posted after that date; never below zero nor above the total (`portal.domain.balance`).
+- *next due*: while the due date has not passed, the minimum due less payments since the
+  statement (`next_due_on` is the due date, None when the feed gave none); 0 once it is overdue.
 - *days past due*: 0 when nothing is overdue, else days since `Account.oldest_unpaid_due_date`.
 - "Today" for an account is the calendar date in the cardholder's time zone.
 """
@@ -17,7 +20,7 @@ from datetime import date, datetime
 from sqlalchemy import case, func, or_, select
 
 from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
-from portal.domain.balance import overdue_amount
+from portal.domain.balance import next_due_amount, overdue_amount
 from portal.domain.dates import days_past_due, local_date
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -33,6 +36,8 @@ class Balance:
     fees: int
     overdue: int
     days_past_due: int
+    next_due: int = 0  # minimum payment due but not yet past due
+    next_due_on: date | None = None  # its due date, when the feed gave one
 
     @property
     def total(self) -> int:
@@ -85,10 +90,15 @@ def balances_for(accounts: list[Account], as_of: date) -> dict[int, Balance]:
         principal, interest, fees, new_fees, payments = map(
             int, (principal, interest, fees, new_fees, payments))
         total = principal + interest + fees
-        overdue = overdue_amount(total, account.minimum_due, new_fees, payments)
-        dpd = days_past_due(account.oldest_unpaid_due_date, as_of) if overdue else 0
+        due_on = account.oldest_unpaid_due_date
+        overdue = overdue_amount(total, account.minimum_due, new_fees, payments,
+                                 due_date=due_on, as_of=as_of)
+        next_due = next_due_amount(total, account.minimum_due, payments,
+                                   due_date=due_on, as_of=as_of)
+        dpd = days_past_due(due_on, as_of) if overdue else 0
         result[account_id] = Balance(account_id, account.currency, as_of, principal, interest,
-                                     fees, overdue, dpd)
+                                     fees, overdue, dpd, next_due,
+                                     due_on if next_due else None)
     return result
 
 

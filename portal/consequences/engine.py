@@ -47,18 +47,24 @@ class AccountDay:
     stage: str = "current"
     status: str = OPEN
     recorded: set[str] = field(default_factory=set)  # kinds already recorded this cycle
+    day: date | None = None  # the last day `run_day` walked through
 
     @property
     def total(self) -> int:
         return self.principal + self.interest + self.fees
 
+    def overdue_on(self, day: date) -> int:
+        """What is past due on `day` (0 while the due date has not passed)."""
+        return overdue_amount(self.total, self.minimum_due, self.fees_after_feed,
+                              self.payments_after_feed, due_date=self.cycle, as_of=day)
+
     @property
     def overdue(self) -> int:
-        return overdue_amount(self.total, self.minimum_due, self.fees_after_feed,
-                              self.payments_after_feed)
+        """What is past due on the last day walked (0 before the first)."""
+        return self.overdue_on(self.day) if self.day is not None else 0
 
     def dpd(self, day: date) -> int:
-        return days_past_due(self.cycle, day) if self.overdue > 0 else 0
+        return days_past_due(self.cycle, day) if self.overdue_on(day) > 0 else 0
 
     @property
     def baseline_dpd(self) -> int:
@@ -117,6 +123,7 @@ def consequences_due(policy: Policy, dpd: int, baseline_dpd: int, recorded: set[
 
 def run_day(state: AccountDay, policy: Policy, day: date, paused: bool) -> DayOutcome:
     """Advance `state` through `day` under `policy`; returns what to write. Mutates `state`."""
+    state.day = day
     dpd = state.dpd(day)
     out = DayOutcome(day=day, dpd=dpd)
     stage = policy.stage_for(dpd)
@@ -146,8 +153,8 @@ def _apply_consequence(state, policy, kind, day, dpd, out):
                              CHARGED_OFF)
         state.status = CHARGED_OFF
     elif kind == "formal_notice":
-        out.notice = NoticeDue(kind, state.overdue, day + timedelta(days=policy.notice_pay_by_days),
-                               dpd)
+        out.notice = NoticeDue(kind, state.overdue_on(day),
+                               day + timedelta(days=policy.notice_pay_by_days), dpd)
     out.events.append(Event(kind, dpd, amount or None))
     state.recorded.add(kind)
 

@@ -101,3 +101,24 @@ def test_history_filter_works_without_javascript_errors(page, late_account):
     rows = page.locator("table.history tbody tr")
     assert rows.count() == 1 and "Payment received" in rows.first.inner_text()
     check_page(page)
+
+
+@pytest.mark.parametrize("locale,lang", [("en", "en"), ("zh_Hans", "zh-Hans")])
+def test_current_account_shows_its_next_minimum_payment_accessibly(page, make_cardholder,
+                                                                  make_account, monkeypatch,
+                                                                  locale, lang):
+    """A minimum payment due next week: nothing overdue, the payment and its date shown."""
+    freeze_today(monkeypatch)
+    holder = make_cardholder(password=CARDHOLDER_PASSWORD, locale=locale)
+    account = make_account(holder, principal=820_000, minimum_due=82_000,
+                           oldest_unpaid_due_date=date(2026, 12, 5), card_last4="1001")
+    _sign_in(page, holder.phone)
+    assert page.get_attribute("html", "lang") == lang
+    if locale == "en":
+        assert page.get_by_text("Nothing is overdue on this account.").is_visible()
+        assert page.get_by_text("Next minimum payment").is_visible()
+        assert page.get_by_text("Pay by December 5, 2026").is_visible()
+        assert page.get_by_role("link", name="Pay the overdue amount").count() == 0
+    check_page(page)
+    page.goto(f"/accounts/{account.id}/timeline")
+    check_page(page)
