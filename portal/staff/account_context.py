@@ -12,6 +12,7 @@ from portal.consequences.models import Notice
 from portal.disputes.models import Dispute
 from portal.extensions import db
 from portal.payments.models import Payment
+from portal.payments.staff_list import STATUS_LABELS
 from portal.plans.models import Plan
 
 RECENT = 20
@@ -37,4 +38,5 @@ def account_context(account, as_of: date | None = None) -> dict:
         "payments": _latest(Payment, account.id, Payment.id.desc()),
         "notices": _latest(Notice, account.id, Notice.issued_on.desc(), Notice.id.desc()),
         "disputes": _latest(Dispute, account.id, Dispute.id.desc()),
+        "payment_status_labels": STATUS_LABELS,
     }

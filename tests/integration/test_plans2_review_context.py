@@ -46,3 +46,13 @@ def test_review_page_shows_recent_ledger_entries_and_payments(client, login_as, 
     payments = _section(html, "Payments", "Letters")
     assert "November 20, 2026" in payments and "123.45" in payments
     assert "Approve" in html or "beyond your approval authority" in html  # still the review page
+
+
+def test_account_context_names_plan_and_payment_statuses_in_the_readers_language(
+        client, login_as, make_staff, proposal):
+    login_as(client, make_staff("collector"))
+    html = client.get(f"/staff/plans/{proposal.id}").get_data(as_text=True)
+    plans = _section(html, "Plans", "Payments")
+    assert "in_review" not in plans and "Waiting for our review" in plans
+    payments = _section(html, "Payments", "Letters")
+    assert "succeeded" not in payments and "Posted" in payments
