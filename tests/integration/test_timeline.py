@@ -1,12 +1,17 @@
 """The consequence timeline: what happened, what happens next and when, and what stops it."""
 from datetime import date
+from decimal import Decimal
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy import event, select
 
+from portal.accounts.models import EntryKind, LedgerEntry
 from portal.consequences import pauses
 from portal.consequences.services import notice_for, notices_for, timeline_for
+from portal.consequences.types import TimelineItem
 from portal.extensions import db as _db
 from portal.jobs.nightly import run_nightly
+from tests.integration.account_pages_helpers import freeze_today
 
 DUE = date(2026, 11, 1)
 
@@ -91,3 +96,59 @@ def _count_queries(app, fn):
     finally:
         event.remove(engine, "before_cursor_execute", count)
     return len(seen)
+
+
+# --- what the cardholder reads about penalty interest and about earlier steps -----------------
+
+PENALTY_WRONG = ("charged on the overdue amount", "对逾期金额按罚息利率")
+
+
+def _sentence(app, macro, item, locale="en"):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale(locale):
+        return " ".join(render_template_string(
+            '{% from "accounts/_sentences.html" import ' + macro + ' %}{{ ' + macro + '(item) }}',
+            item=item).split())
+
+
+@pytest.mark.parametrize("locale", ("en", "zh_Hans"))
+@pytest.mark.parametrize("macro, item, english", [
+    ("past_sentence", TimelineItem("penalty_interest", DUE, True, 1),
+     "Since November 1, 2026 interest at the penalty rate has been charged every day on the "
+     "whole unpaid amount spent and borrowed."),
+    ("upcoming_sentence", TimelineItem("penalty_interest", DUE, False, 60, currency="USD"),
+     "From November 1, 2026 interest at the penalty rate will be charged every day on the "
+     "whole unpaid amount spent and borrowed."),
+    ("upcoming_sentence", TimelineItem("penalty_interest", DUE, False, 60, currency="USD",
+                                       annual_rate=Decimal("29.99"), daily_amount=411),
+     "From November 1, 2026 interest of 29.99% a year will be charged on the whole unpaid "
+     "amount spent and borrowed, about $4.11 a day."),
+])
+def test_penalty_interest_is_said_to_be_charged_on_the_whole_unpaid_principal(
+        app, macro, item, english, locale):
+    # The engine charges it daily on the whole principal (AccountDay.principal), as the
+    # policies' own explanations say: never "on the overdue amount".
+    text = _sentence(app, macro, item, locale)
+    assert not any(wrong in text for wrong in PENALTY_WRONG)
+    if locale == "en":
+        assert text == english
+    else:  # the Chinese catalogue states the same fact (English until the catalogue has it)
+        assert "全部未还的消费及借款本金" in text or "whole unpaid amount spent and borrowed" in text
+
+
+def test_timeline_page_states_the_penalty_interest_the_nightly_charged(
+        client, login_as, make_account, monkeypatch):
+    freeze_today(monkeypatch)  # 28 November 2026 in Shanghai
+    account = _account(make_account)
+    run_nightly(date(2026, 11, 28))
+    login_as(client, account.cardholder)
+    page = client.get(f"/accounts/{account.id}/timeline").get_data(as_text=True)
+    assert ("Since November 2, 2026 interest at the penalty rate has been charged every day on "
+            "the whole unpaid amount spent and borrowed.") in page
+    # and it is the principal's figure the nightly used: 5,000.00 x 18.25% / 365 = 2.50 a day
+    interest = _db.session.scalars(select(LedgerEntry.amount).where(
+        LedgerEntry.account_id == account.id, LedgerEntry.kind == EntryKind.INTEREST)).all()
+    assert set(interest) == {250}
+
