@@ -8,6 +8,7 @@ from portal.accounts.forms import HistoryFilterForm
 from portal.accounts.queries import HistoryFilter
 from portal.auth.session import cardholder_required
 from portal.core.nav import cardholder_entry
+from portal.consequences.engine import AccountDay
 from portal.consequences.services import notice_for, notices_for
 from portal.notices.letters import letter_for
 from portal.notices.pdf import render_pdf
@@ -61,7 +62,17 @@ def timeline(account_id):
     summary = views.account_summaries([account], queries.cardholder_today())[0]
     locale = str(get_locale())
     return render_template("accounts/timeline.html", account=account, summary=summary,
-                           explain=lambda item: views.explanation_for(item, locale))
+                           explain=lambda item: views.explanation_for(item, locale),
+                           shown_from=_steps_shown_from(account))
+
+
+def _steps_shown_from(account):
+    """The statement date of an account fed in already late, else None: the issuer's own system
+    took the steps due before that date, and the timeline (which records only later ones, see
+    `AccountDay.baseline_dpd`) does not show them."""
+    baseline = AccountDay(account.id, account.currency, account.minimum_due,
+                          account.oldest_unpaid_due_date, account.feed_as_of).baseline_dpd
+    return account.feed_as_of if baseline > 0 else None
 
 
 @bp.get("/accounts/<int:account_id>/notices")

@@ -152,3 +152,15 @@ def test_timeline_page_states_the_penalty_interest_the_nightly_charged(
         LedgerEntry.account_id == account.id, LedgerEntry.kind == EntryKind.INTEREST)).all()
     assert set(interest) == {250}
 
+
+def test_timeline_says_earlier_steps_of_an_account_fed_in_late_are_not_shown(
+        client, login_as, make_account, monkeypatch):
+    freeze_today(monkeypatch)
+    late = _account(make_account, oldest_unpaid_due_date=date(2026, 10, 1))  # 31 days late
+    on_time = _account(make_account, cardholder=late.cardholder)  # due on the statement day
+    run_nightly(date(2026, 11, 28))
+    login_as(client, late.cardholder)
+    page = client.get(f"/accounts/{late.id}/timeline").get_data(as_text=True)
+    assert "Steps the card issuer took before November 1, 2026 are not shown here." in page
+    page = client.get(f"/accounts/{on_time.id}/timeline").get_data(as_text=True)
+    assert "Steps the card issuer took before" not in page
