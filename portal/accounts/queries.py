@@ -10,7 +10,7 @@ from datetime import date
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.accounts.models import Account, EntryKind, LedgerEntry
 from portal.domain.dates import local_date
@@ -18,6 +18,8 @@ from portal.extensions import db
 from portal.timeutil import utcnow
 
 PER_PAGE = 20
+# Far beyond any account's history, and small enough that the row offset fits every database.
+MAX_PAGE = 100_000
 
 
 def owned_account_or_404(account_id: int) -> Account:
@@ -69,9 +71,11 @@ def history_page(account: Account, filters: HistoryFilter, page: int = 1,
     """One page of the account's ledger, newest first, in a single query.
 
     The query count does not depend on how many entries the account has: one SELECT fetches
-    `per_page + 1` rows, the extra row only telling whether a next page exists.
+    `per_page + 1` rows, the extra row only telling whether a next page exists. A page number
+    below 1 reads as the first page; one past the end (an old bookmark, a hand-edited link,
+    however large) shows the last page, which costs a count and one more SELECT.
     """
-    page = max(1, page)
+    page = min(max(1, page), MAX_PAGE)
     query = select(LedgerEntry).where(LedgerEntry.account_id == account.id)
     if filters.kind is not None:
         query = query.where(LedgerEntry.kind == filters.kind)
@@ -79,8 +83,16 @@ def history_page(account: Account, filters: HistoryFilter, page: int = 1,
         query = query.where(LedgerEntry.effective_date >= filters.date_from)
     if filters.date_to is not None:
         query = query.where(LedgerEntry.effective_date <= filters.date_to)
-    query = (query.order_by(LedgerEntry.effective_date.desc(), LedgerEntry.id.desc())
-             .offset((page - 1) * per_page).limit(per_page + 1))
-    rows = list(db.session.scalars(query))
+    rows = _page_rows(query, page, per_page)
+    if not rows and page > 1:
+        found = db.session.scalar(select(func.count()).select_from(query.subquery()))
+        page = max(1, -(-found // per_page))
+        rows = _page_rows(query, page, per_page)
     return HistoryPage(entries=rows[:per_page], page=page, has_previous=page > 1,
                        has_next=len(rows) > per_page)
+
+
+def _page_rows(query, page: int, per_page: int) -> list[LedgerEntry]:
+    query = (query.order_by(LedgerEntry.effective_date.desc(), LedgerEntry.id.desc())
+             .offset((page - 1) * per_page).limit(per_page + 1))
+    return list(db.session.scalars(query))

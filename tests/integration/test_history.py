@@ -159,3 +159,31 @@ def test_query_count_does_not_grow_with_the_number_of_entries(client, login_as, 
     small_id, big_id = small.id, big.id
     statements_for(small_id)  # warm-up: the first request loads what every request loads
     assert statements_for(small_id) == statements_for(big_id)
+
+
+@pytest.mark.parametrize("asked", ["99999999999999999999", str(2**63), "100001", "4"])
+def test_a_page_past_the_end_shows_the_last_page(signed_in, account, asked):
+    add_entries(account, 45)  # 46 entries: pages of 20, 20 and 6
+    page = history(signed_in, account, page=asked)
+    assert len(rows(page)) == 6 and "statement" in rows(page)[-1]
+    assert "Newer entries" in page and "Older entries" not in page
+    link = re.search(r'rel="prev" href="([^"]*)"', page).group(1).replace("&amp;", "&")
+    assert "page=2" in link
+
+
+@pytest.mark.parametrize("asked", ["0", "-3", "abc", "1.5", "", "9" * 5000])
+def test_a_page_number_that_is_not_a_page_shows_the_first_page(signed_in, account, asked):
+    add_entries(account, 45)
+    page = history(signed_in, account, page=asked)
+    assert len(rows(page)) == 20 and rows(page)[0].startswith("Nov 27, 2026")
+    assert "Newer entries" not in page
+
+
+def test_a_far_page_of_a_filtered_or_empty_list_is_never_an_error(signed_in, account):
+    page = history(signed_in, account, kind="waiver", page="99999999999999999999")
+    assert "No entries match your filter." in page
+    add_entries(account, 30, kind=EntryKind.INTEREST)
+    page = history(signed_in, account, kind="interest", page="99999999999999999999")
+    assert len(rows(page)) == 10 and all("Interest charged" in r for r in rows(page))
+    link = re.search(r'rel="prev" href="([^"]*)"', page).group(1).replace("&amp;", "&")
+    assert "kind=interest" in link and "page=1" in link
