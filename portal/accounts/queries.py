@@ -13,13 +13,12 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from portal.accounts.models import Account, EntryKind, LedgerEntry
+from portal.core.pagination import clamp_page
 from portal.domain.dates import local_date
 from portal.extensions import db
 from portal.timeutil import utcnow
 
 PER_PAGE = 20
-# Far beyond any account's history, and small enough that the row offset fits every database.
-MAX_PAGE = 100_000
 
 
 def owned_account_or_404(account_id: int) -> Account:
@@ -75,7 +74,7 @@ def history_page(account: Account, filters: HistoryFilter, page: int = 1,
     below 1 reads as the first page; one past the end (an old bookmark, a hand-edited link,
     however large) shows the last page, which costs a count and one more SELECT.
     """
-    page = min(max(1, page), MAX_PAGE)
+    page = clamp_page(page)
     query = select(LedgerEntry).where(LedgerEntry.account_id == account.id)
     if filters.kind is not None:
         query = query.where(LedgerEntry.kind == filters.kind)

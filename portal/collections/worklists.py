@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, select
 from portal.accounts.models import Account, AccountStatus
 from portal.balances.services import Balance, balances_for
 from portal.collections.models import AccountAssignment, ContactLog
+from portal.core.pagination import clamp_page
 from portal.collections.rules import bucket_dates
 from portal.extensions import db
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
@@ -58,7 +59,7 @@ def delinquent(flt: DelinquentFilter, as_of: date) -> tuple[list[AccountRow], bo
         query = query.where(AccountAssignment.id.is_(None))
     elif flt.collector:
         query = query.where(AccountAssignment.collector_id == int(flt.collector))
-    page = max(flt.page, 1)
+    page = clamp_page(flt.page)
     rows = db.session.execute(query.order_by(Account.oldest_unpaid_due_date, Account.id)
                               .offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
     has_next = len(rows) > PER_PAGE

@@ -10,6 +10,7 @@ from sqlalchemy.orm import contains_eager
 from portal.accounts.models import Account
 from portal.balances.services import Balance, balances_for
 from portal.consequences.models import ConsequenceEvent
+from portal.core.pagination import clamp_page
 from portal.extensions import db
 from portal.legal.models import LegalAction
 from portal.legal.services import effective_steps
@@ -41,7 +42,7 @@ def referred_page(as_of: date, profile: str | None = None, page: int = 1,
     or any legal action on record), newest referral first, with cardholder, balance as of
     `as_of` and last step. Three queries whatever the page size: the page, the balances,
     the legal actions of the page's accounts."""
-    page = max(1, page)
+    page = clamp_page(page)
     referral = (select(ConsequenceEvent.account_id.label("account_id"),
                        func.max(ConsequenceEvent.occurred_on).label("referred_on"))
                 .where(ConsequenceEvent.kind == "legal_referral")

@@ -13,6 +13,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from portal.accounts.models import Account
+from portal.core.pagination import clamp_page
 from portal.extensions import db
 from portal.payments.models import Payment
 from portal.payments.states import PaymentStatus
@@ -81,7 +82,7 @@ def _start_of(day: date) -> datetime:
 def payments_page(filters: PaymentFilter, page: int = 1, per_page: int = PER_PAGE) -> PaymentPage:
     """One page of payments, newest first, with their accounts, in a single query whatever
     the page size (one extra row only tells whether a next page exists)."""
-    page = max(1, page)
+    page = clamp_page(page)
     query = (select(Payment).join(Payment.account).options(contains_eager(Payment.account)))
     if filters.status is not None:
         query = query.where(Payment.status == filters.status)
