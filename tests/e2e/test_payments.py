@@ -2,6 +2,8 @@
 instalment, a decline, the authentication step and the receipt; axe-core on each page."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from portal.balances.services import today_for
@@ -16,7 +18,8 @@ def _sign_in_with_account(page, make_account, make_cardholder, profile="cn", cur
                           timezone="Asia/Shanghai"):
     holder = make_cardholder(password=CARDHOLDER_PASSWORD, timezone=timezone)
     account = make_account(holder, principal=400_000, fees=10_000, minimum_due=50_000,
-                           profile=profile, currency=currency)
+                           profile=profile, currency=currency,
+                           oldest_unpaid_due_date=date(2026, 10, 1))
     page.goto("/login")
     page.fill("#identity", holder.email)
     page.fill("#password", CARDHOLDER_PASSWORD)

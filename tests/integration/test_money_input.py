@@ -2,6 +2,8 @@
 messages on the field for what is refused, nothing saved, and "12,000.00" read as 12000.00."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select
 
@@ -105,14 +107,14 @@ def post_dispute(client, account, amount):
 @pytest.mark.parametrize("typed, message", BAD)
 def test_dispute_with_a_bad_amount_is_refused_on_the_field(client, login_as, make_account, typed,
                                                            message):
-    account = make_account(principal=500_000)
+    account = make_account(principal=500_000, oldest_unpaid_due_date=date(2026, 10, 1))
     login_as(client, account.cardholder)
     posted = post_dispute(client, account, typed)
     assert_refused_on_field(posted, 400, message, typed)
 
 
 def test_dispute_with_a_good_amount_is_raised(client, login_as, make_account):
-    account = make_account(principal=500_000)
+    account = make_account(principal=500_000, oldest_unpaid_due_date=date(2026, 10, 1))
     login_as(client, account.cardholder)
     _, response = post_dispute(client, account, "120.50")
     assert response.status_code == 302
@@ -203,7 +205,8 @@ def test_rule_with_a_good_bound_is_saved(client, login_as, make_staff):
 
 @pytest.fixture()
 def payer(client, login_as, make_account):
-    account = make_account(principal=400_000, interest=20_000, fees=10_000, minimum_due=50_000)
+    account = make_account(principal=400_000, interest=20_000, fees=10_000, minimum_due=50_000,
+                           oldest_unpaid_due_date=date(2026, 10, 1))
     login_as(client, account.cardholder)
     return account
 

@@ -21,7 +21,8 @@ SUCCEEDED = datetime(2026, 11, 28, 15, 30, tzinfo=timezone.utc)
 
 @pytest.fixture()
 def started(make_account, login_as, client):
-    account = make_account(principal=400_000, minimum_due=50_000)  # cardholder in Shanghai
+    account = make_account(principal=400_000, minimum_due=50_000,
+                           oldest_unpaid_due_date=date(2026, 10, 1))  # cardholder in Shanghai
     login_as(client, account.cardholder)
     start_payment(client, account, "overdue")
     payment = only_payment(account.id)

@@ -2,7 +2,7 @@
 intent, and money the provider reports after we gave up is still posted."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -21,7 +21,8 @@ MUCH_LATER = datetime.now(timezone.utc) + timedelta(days=2)
 
 @pytest.fixture()
 def account(make_account, login_as, client):
-    account = make_account(principal=400_000, interest=20_000, fees=10_000, minimum_due=50_000)
+    account = make_account(principal=400_000, interest=20_000, fees=10_000, minimum_due=50_000,
+                           oldest_unpaid_due_date=date(2026, 10, 1))
     login_as(client, account.cardholder)
     return account
 

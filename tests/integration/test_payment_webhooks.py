@@ -1,7 +1,7 @@
 """Webhooks, reconciliation, refunds, chargebacks and autopay, with the sandbox provider."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -19,7 +19,8 @@ from tests.integration.payment_helpers import (form_tokens, intent_event, make_a
 
 @pytest.fixture()
 def account(make_account, login_as, client):
-    account = make_account(principal=400_000, interest=20_000, fees=10_000, minimum_due=50_000)
+    account = make_account(principal=400_000, interest=20_000, fees=10_000, minimum_due=50_000,
+                           oldest_unpaid_due_date=date(2026, 10, 1))
     login_as(client, account.cardholder)
     return account
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date
 
 import pytest
 import requests
@@ -22,6 +23,7 @@ from portal.payments.models import Payment
 
 pytestmark = pytest.mark.stripe_peer
 WEBHOOK_SECRET = "whsec_portal_peer_test"
+OVERDUE_SINCE = date(2026, 10, 1)  # something is overdue, so there is something to pay
 # localstripe always pickles its store to /tmp; the wrapper turns that off (and starts empty).
 RUN_PEER = ("import sys; from localstripe import resources; "
             "resources.Store.dump_to_disk = lambda self: None; "
@@ -94,7 +96,7 @@ def _payments_posted(account_id) -> int:
 
 
 def test_intent_created_with_a_card_and_confirmed_server_side_is_posted(stripe_app, make_account):
-    account = make_account()
+    account = make_account(oldest_unpaid_due_date=OVERDUE_SINCE)
     payment = _payment(account)
     gateway = get_gateway()
     intent = gateway.create_payment_intent(
@@ -109,7 +111,7 @@ def test_intent_created_with_a_card_and_confirmed_server_side_is_posted(stripe_a
 
 def test_three_d_secure_needs_the_step_then_succeeds(stripe_app, make_account):
     peer = stripe_app.config["STRIPE_API_BASE"]
-    account = make_account()
+    account = make_account(oldest_unpaid_due_date=OVERDUE_SINCE)
     payment = _payment(account)
     gateway = get_gateway()
     intent = gateway.create_payment_intent(
@@ -129,7 +131,7 @@ def test_three_d_secure_needs_the_step_then_succeeds(stripe_app, make_account):
 
 def test_card_declined_at_charge_time_fails_and_posts_nothing(stripe_app, make_account):
     peer = stripe_app.config["STRIPE_API_BASE"]
-    account = make_account()
+    account = make_account(oldest_unpaid_due_date=OVERDUE_SINCE)
     payment = _payment(account)
     gateway = get_gateway()
     intent = gateway.create_payment_intent(
@@ -146,7 +148,7 @@ def test_card_declined_at_charge_time_fails_and_posts_nothing(stripe_app, make_a
 
 def test_saved_card_is_charged_off_session_and_refunded(stripe_app, make_account):
     peer = stripe_app.config["STRIPE_API_BASE"]
-    account = make_account()
+    account = make_account(oldest_unpaid_due_date=OVERDUE_SINCE)
     gateway = get_gateway()
     customer = gateway.create_customer(key="customer:test", metadata={})
     setup = gateway.create_setup_intent(customer=customer, key="setup:test", metadata={})
@@ -183,7 +185,7 @@ def test_signed_webhook_from_the_peer_posts_the_payment_once(stripe_app, live_po
     peer = stripe_app.config["STRIPE_API_BASE"]
     requests.post(f"{peer}/_config/webhooks/portal", auth=("sk_test_peer", ""), timeout=5, data={
         "url": live_portal + "/webhooks/payments", "secret": WEBHOOK_SECRET}).raise_for_status()
-    account = make_account()
+    account = make_account(oldest_unpaid_due_date=OVERDUE_SINCE)
     payment = _payment(account)
     gateway = get_gateway()
     intent = gateway.create_payment_intent(
@@ -211,7 +213,7 @@ def test_reconcile_makes_no_intent_for_a_payment_without_one(stripe_app, make_ac
 
     from portal.payments import reconcile
 
-    account = make_account()
+    account = make_account(oldest_unpaid_due_date=OVERDUE_SINCE)
     payment = _payment(account)
     gateway = get_gateway()
     before = _intent_count(gateway)
@@ -228,7 +230,7 @@ def test_reconcile_cancels_an_abandoned_intent_at_the_provider(stripe_app, make_
 
     from portal.payments import reconcile
 
-    account = make_account()
+    account = make_account(oldest_unpaid_due_date=OVERDUE_SINCE)
     payment = _payment(account)
     intent = services.ensure_intent(payment)
     db.session.commit()
