@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -35,16 +36,17 @@ def _posted(account_id):
 
 
 def test_simultaneous_confirmations_post_once(app, db, make_account):
-    account = make_account()
+    account = make_account(oldest_unpaid_due_date=date(2026, 10, 1))  # something overdue
     payment = _started(account)
     payment_id, amount, account_id = payment.id, payment.amount, account.id
-    _, errors = run_together(app, lambda i: services.refresh(db.session.get(Payment, payment_id)), 6)
+    _, errors = run_together(
+        app, lambda i: services.refresh(db.session.get(Payment, payment_id)), 6)
     assert not errors
     assert _posted(account_id) == -amount
 
 
 def test_duplicate_webhooks_at_once_post_once(app, db, make_account):
-    account = make_account()
+    account = make_account(oldest_unpaid_due_date=date(2026, 10, 1))  # something overdue
     payment = _started(account)
     row = db.session.get(SandboxIntent, payment.provider_ref)
     event = event_for(row, "payment_intent.succeeded")
