@@ -19,7 +19,7 @@ from portal.domain.dates import local_date
 from portal.extensions import db
 from portal.outbox.models import MessageKind
 from portal.outbox.services import queue_to_cardholder
-from portal.timeutil import utcnow
+from portal.timeutil import as_aware, utcnow
 
 CONTESTABLE_KINDS = (EntryKind.STATEMENT_BALANCE, EntryKind.INTEREST, EntryKind.FEE)
 
@@ -175,15 +175,17 @@ def withdraw(dispute, cardholder) -> None:
 _CARDHOLDER_ACTIONS = {"dispute.withdrawn", "dispute.documents_received"}
 
 
-def answer_day(dispute, now=None) -> str | None:
+def answer_day(dispute, now=None) -> tuple[str, bool] | None:
     """The date the cardholder can expect an answer (`sla.expected_answer`, which moves while
     we wait for them) as a day in their time zone, written in their language, as the dispute
-    pages show it; None once the dispute is closed."""
+    pages show it, and whether that moment has passed; None once the dispute is closed."""
     if dispute.status in TERMINAL:
         return None
     holder = dispute.cardholder
-    due = sla.expected_answer(dispute, now or utcnow())
-    return format_date(local_date(due, holder.timezone), "long", locale=_locale(holder))
+    now = now or utcnow()
+    due = sla.expected_answer(dispute, now)
+    day = format_date(local_date(due, holder.timezone), "long", locale=_locale(holder))
+    return day, as_aware(due) < as_aware(now)
 
 
 def _locale(holder) -> str:
@@ -195,7 +197,8 @@ def notify(dispute, kind=MessageKind.SERVICE, *, now=None) -> None:
     with the date they can expect an answer while the dispute is open (the resolve deadline,
     moved by the time we waited for them)."""
     holder = dispute.cardholder
-    day = answer_day(dispute, now)
+    answer = answer_day(dispute, now)
+    day, late = answer if answer else (None, False)
     with force_locale(_locale(holder)):
         status = str(labels.CUSTOMER_STATUS[dispute.status.value])
         subject = gettext("Your dispute %(ref)s: %(status)s", ref=f"D-{dispute.id}", status=status)
@@ -203,6 +206,11 @@ def notify(dispute, kind=MessageKind.SERVICE, *, now=None) -> None:
             body = gettext("The status of your dispute %(ref)s is now: %(status)s. Sign in to "
                            "the portal to read the messages and see what happens next.",
                            ref=f"D-{dispute.id}", status=status)
+        elif late:
+            body = gettext("The status of your dispute %(ref)s is now: %(status)s. We should "
+                           "have answered by %(date)s; we are sorry for the delay and will "
+                           "answer as soon as we can. Sign in to the portal to read the "
+                           "messages.", ref=f"D-{dispute.id}", status=status, date=day)
         elif dispute.status == DisputeStatus.AWAITING_CUSTOMER:
             body = gettext("The status of your dispute %(ref)s is now: %(status)s. We will "
                            "answer by %(date)s; this date moves later for as long as we wait "

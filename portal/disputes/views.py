@@ -20,14 +20,18 @@ def entry_kind(kind) -> str:
     return entry_label(kind)
 
 
-def expected_answer(dispute):
-    """The answer date the cardholder sees; while we wait for them it moves later."""
+def answer_due(dispute) -> tuple:
+    """(the answer date the cardholder sees, whether it has passed): while we wait for them
+    the date moves later; once it has passed, the pages say we are late instead of promising
+    a day already gone."""
     from portal.disputes import sla
     from portal.timeutil import utcnow
 
-    return sla.expected_answer(dispute, utcnow())
+    now = utcnow()
+    due = sla.expected_answer(dispute, now)
+    return due, as_aware(due) < now
 
 
 def template_helpers() -> dict:
     return {"d_day": day, "d_when": when, "labels": labels, "entry_kind": entry_kind,
-            "expected_answer": expected_answer}
+            "answer_due": answer_due}

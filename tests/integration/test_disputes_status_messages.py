@@ -127,3 +127,23 @@ def test_every_open_status_names_the_date(clock, make_account, agent, outbox):
     assert len(messages) == len(statuses)
     for status, body in zip(statuses, messages):
         assert f"{status}. We will answer by December 14, 2026." in body
+
+
+def test_a_dispute_past_its_answer_date_says_we_are_late_in_messages_and_pages(
+        clock, make_account, agent, outbox, client, login_as):
+    clock(datetime(2026, 11, 30, 10, tzinfo=SH))  # answer due 14 December
+    account = make_account()
+    dispute = raise_dispute(account)
+    _db.session.commit()
+    clock(datetime(2026, 12, 16, 10, tzinfo=SH))
+    workflow.acknowledge(dispute, agent)
+    _db.session.commit()
+    late = bodies(outbox, dispute)[-1]
+    assert ("Being reviewed. We should have answered by December 14, 2026; we are sorry for the "
+            "delay and will answer as soon as we can.") in late
+    assert "We will answer by" not in late
+    login_as(client, account.cardholder)
+    for path in (f"/disputes/{dispute.id}", "/disputes"):
+        page = client.get(path).get_data(as_text=True)
+        assert "We should have answered by" in page and "We will answer by" not in page
+        assert "December 14, 2026" in page
