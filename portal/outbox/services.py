@@ -145,8 +145,10 @@ def _deliver_round(ids, limit, now, cleared=None) -> _Round:
                 continue
             try:
                 _write_file(message)
-            except OSError as exc:  # keep it queued; `flask outbox deliver` retries
-                message.last_error = str(exc)
+            except Exception as exc:  # noqa: BLE001 - one bad message must not undo the others
+                # keep it queued with the error; `flask outbox deliver` retries it
+                current_app.logger.exception("outbox message %s not delivered", message.id)
+                message.last_error = f"{type(exc).__name__}: {exc}"[:500]
                 failed += 1
                 continue
             message.delivered_at = now
