@@ -34,6 +34,9 @@ class Config:
     REMEMBER_COOKIE_SECURE = True
     CARDHOLDER_IDLE_TIMEOUT = timedelta(minutes=15)
     STAFF_IDLE_TIMEOUT = timedelta(minutes=30)
+    # However active, a session ends this long after sign-in (then sign in again).
+    CARDHOLDER_MAX_SESSION = timedelta(hours=2)
+    STAFF_MAX_SESSION = timedelta(hours=10)  # a working day
     # The cookie lives as long as the longest idle limit; each kind's own limit is enforced on
     # the server (portal.auth.session.enforce_idle_timeout).
     PERMANENT_SESSION_LIFETIME = max(CARDHOLDER_IDLE_TIMEOUT, STAFF_IDLE_TIMEOUT)

@@ -126,7 +126,7 @@ def login_as(app):
             sess["_fresh"] = True
             sess["sid"] = "test"
             sess["sv"] = user.session_version
-            sess["last_seen"] = utcnow().timestamp()
+            sess["started"] = sess["last_seen"] = utcnow().timestamp()
         return client
     return _login
 

@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.timeutil import utcnow
 
 _LAST_SEEN = "last_seen"
+_STARTED = "started"
 _VERSION = "sv"
 
 
@@ -44,7 +45,7 @@ def start_session(user) -> None:
     if locale:
         session["locale"] = locale
     session["sid"] = secrets.token_urlsafe(16)  # new value, new cookie: the old one is useless
-    session[_LAST_SEEN] = utcnow().timestamp()
+    session[_STARTED] = session[_LAST_SEEN] = utcnow().timestamp()
     session.permanent = True
     session[_VERSION] = user.session_version
     login_user(user)
@@ -62,21 +63,26 @@ def end_session() -> None:
 
 
 def enforce_idle_timeout():
-    """Sign out a user idle longer than their kind's limit; otherwise note the activity."""
+    """Sign out a user idle longer than their kind's limit, or signed in longer than their
+    kind's session limit however active; otherwise note the activity."""
     if request.endpoint in (None, "static", "core.healthz") or not current_user.is_authenticated:
         return None
-    limit = current_app.config[
-        "STAFF_IDLE_TIMEOUT" if current_user.is_staff else "CARDHOLDER_IDLE_TIMEOUT"
-    ]
+    staff = current_user.is_staff
+    config = current_app.config
+    idle = config["STAFF_IDLE_TIMEOUT" if staff else "CARDHOLDER_IDLE_TIMEOUT"]
+    longest = config["STAFF_MAX_SESSION" if staff else "CARDHOLDER_MAX_SESSION"]
     now = utcnow().timestamp()
-    last_seen = session.get(_LAST_SEEN)
-    if last_seen is None or now - last_seen > limit.total_seconds():
-        staff = current_user.is_staff
-        end_session()
-        flash(_l("You were signed out after a period of inactivity."), "info")
-        return redirect(url_for("staff.login" if staff else "auth.login"))
-    session[_LAST_SEEN] = now
-    return None
+    last_seen, started = session.get(_LAST_SEEN), session.get(_STARTED)
+    if last_seen is None or now - last_seen > idle.total_seconds():
+        message = _l("You were signed out after a period of inactivity.")
+    elif started is None or now - started > longest.total_seconds():
+        message = _l("For your security you were signed out; please sign in again.")
+    else:
+        session[_LAST_SEEN] = now
+        return None
+    end_session()
+    flash(message, "info")
+    return redirect(url_for("staff.login" if staff else "auth.login"))
 
 
 def cardholder_required(view):

@@ -50,6 +50,32 @@ def test_cardholder_active_within_fifteen_minutes_stays_signed_in(client, make_c
     assert client.get("/home").status_code == 200
 
 
+@pytest.mark.parametrize("kind,hours", [("cardholder", 2), ("staff", 10)])
+def test_a_session_ends_at_its_limit_however_active(client, make_cardholder, make_staff,
+                                                    login_as, kind, hours):
+    user = make_cardholder() if kind == "cardholder" else make_staff("collector")
+    home = "/home" if kind == "cardholder" else "/staff/collections"
+    login_as(client, user)
+    assert client.get(home).status_code == 200
+    with client.session_transaction() as sess:  # signed in long ago, active a minute ago
+        sess["started"] = utcnow().timestamp() - hours * 3600 + 60
+        sess["last_seen"] = utcnow().timestamp() - 60
+    assert client.get(home).status_code == 200
+    with client.session_transaction() as sess:
+        sess["started"] = utcnow().timestamp() - hours * 3600 - 1
+    response = client.get(home)
+    assert response.status_code == 302 and "login" in response.headers["Location"]
+    assert client.get(home).status_code == 302
+    assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_a_session_from_before_the_limit_existed_is_ended(client, make_cardholder, login_as):
+    login_as(client, make_cardholder())
+    with client.session_transaction() as sess:
+        del sess["started"]
+    assert client.get("/home").status_code == 302
+
+
 def test_session_cookie_is_httponly_and_samesite_lax(client, make_cardholder):
     holder = make_cardholder(password=CARDHOLDER_PASSWORD)
     header = _sign_in(client, holder).headers["Set-Cookie"]
