@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     _refuse_default_secret(app)
     _refuse_per_process_rate_limits(app)
+    _refuse_sandbox_payments(app)
     if app.config["TRUST_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -51,6 +52,13 @@ def _refuse_per_process_rate_limits(app: Flask) -> None:
     if os.environ.get("PORTAL_ENV") == "production" and storage.startswith("memory://"):
         raise RuntimeError("REDIS_URL (or RATELIMIT_STORAGE_URI) must be set in production "
                            "(PORTAL_ENV=production): in-memory rate limits are per process")
+
+
+def _refuse_sandbox_payments(app: Flask) -> None:
+    # The sandbox takes test cards and posts them as payments: never on real accounts.
+    if os.environ.get("PORTAL_ENV") == "production" and app.config.get("PAYMENT_PROVIDER") != "stripe":
+        raise RuntimeError("STRIPE_SECRET_KEY must be set in production (PORTAL_ENV=production): "
+                           "the sandbox payment provider would post test-card payments")
 
 
 def register_extensions(app: Flask) -> None:

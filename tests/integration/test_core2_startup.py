@@ -12,7 +12,8 @@ from portal.config import DEFAULT_SECRET_KEY
 START = ("from portal import create_app; app = create_app(); "
          "print('started with rate limits in', app.config['RATELIMIT_STORAGE_URI'])")
 OURS = ("PORTAL_ENV", "SECRET_KEY", "REDIS_URL", "RATELIMIT_STORAGE_URI", "DATABASE_URL",
-        "PORTAL_INSTANCE_PATH")
+        "PORTAL_INSTANCE_PATH", "STRIPE_SECRET_KEY")
+STRIPE = "sk_test_for_this_test"
 REDIS = "redis://127.0.0.1:6379/0"
 
 
@@ -21,7 +22,12 @@ def start(tmp_path):
     def _start(**env):
         environ = {k: v for k, v in os.environ.items() if k not in OURS}
         environ.update(PORTAL_INSTANCE_PATH=str(tmp_path),
-                       DATABASE_URL=f"sqlite:///{tmp_path / 'portal.db'}", **env)
+                       DATABASE_URL=f"sqlite:///{tmp_path / 'portal.db'}")
+        if env.get("PORTAL_ENV") == "production":
+            environ["STRIPE_SECRET_KEY"] = STRIPE  # what production needs besides the test's point
+        environ.update({k: v for k, v in env.items() if v is not None})
+        for name in [k for k, v in env.items() if v is None]:
+            environ.pop(name, None)
         return subprocess.run([sys.executable, "-c", START], cwd=ROOT, env=environ,
                               capture_output=True, text=True, timeout=120)
     return _start
@@ -68,3 +74,10 @@ def test_development_starts_without_a_secret_key_or_redis(start):
     done = start(PORTAL_ENV="development")
     assert done.returncode == 0, done.stderr
     assert "started with rate limits in memory://" in done.stdout
+
+
+def test_production_refuses_to_start_with_the_sandbox_payment_provider(start):
+    done = start(PORTAL_ENV="production", SECRET_KEY="s3cret-for-this-test", REDIS_URL=REDIS,
+                 STRIPE_SECRET_KEY=None)
+    assert done.returncode != 0 and "started" not in done.stdout
+    assert "STRIPE_SECRET_KEY must be set in production" in done.stderr
