@@ -1,5 +1,5 @@
 """Security headers on every response."""
-from flask import current_app, g
+from flask import current_app, g, request
 
 # No inline script or style anywhere: every script and stylesheet is a file we serve.
 BASE_CSP = {
@@ -42,7 +42,8 @@ def set_security_headers(response):
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if current_app.config.get("FORCE_HTTPS_HEADERS"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if response.mimetype == "text/html":
-        # Pages carry personal data: never keep them in shared or back-button caches.
-        headers.setdefault("Cache-Control", "no-store")
+    if request.endpoint != "static":
+        # Pages, letters, agreements and uploaded documents carry personal data: never keep
+        # them in shared or back-button caches (send_file's own "no-cache" still stores them).
+        headers["Cache-Control"] = "no-store"
     return response
