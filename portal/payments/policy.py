@@ -1,16 +1,14 @@
 """Payment policy: the "payments" section of the account's policy profile (in force on the day
 asked about), with the defaults below only for what a version lacks (versions published before
-the section existed) or carries in a shape this code cannot use."""
+the section existed). A section this code cannot read is refused when the version is parsed."""
 from __future__ import annotations
 
 import copy
-import logging
 from datetime import date
 
+from portal.policy.rules import register_section_check
 from portal.policy.services import UnknownProfile, policy_for
 from portal.timeutil import utcnow
-
-log = logging.getLogger(__name__)
 
 DEFAULTS = {
     # The smallest "other amount" a cardholder may pay, in minor units per currency.
@@ -40,10 +38,22 @@ def _usable(key: str, value) -> bool:
     return False
 
 
+def unusable_keys(section) -> list[str]:
+    """The keys of a "payments" section this code cannot read ("" when it is not a table):
+    the policy refuses to publish such a version."""
+    if not isinstance(section, dict):
+        return [""]
+    return [key for key in DEFAULTS if key in section and not _usable(key, section[key])]
+
+
+register_section_check("payments", unusable_keys)
+
+
 def payments_policy(profile: str | None, as_of: date | None = None) -> dict:
     """The payment policy in force for `profile` on `as_of` (the account's local date; today in
-    UTC if not given): the profile's "payments" section, each key the section lacks (or holds
-    in an unusable shape, logged) taken from DEFAULTS. An unknown profile gets the defaults."""
+    UTC if not given): the profile's "payments" section, each key the section lacks taken from
+    DEFAULTS (a version with a value this code cannot read is never published: see
+    `unusable_keys`). An unknown profile gets the defaults."""
     result = copy.deepcopy(DEFAULTS)
     if not profile:
         return result
@@ -51,15 +61,8 @@ def payments_policy(profile: str | None, as_of: date | None = None) -> dict:
         section = policy_for(profile, as_of or utcnow().date()).section("payments")
     except UnknownProfile:
         return result
-    if not isinstance(section, dict):
-        return result
-    for key in DEFAULTS:
-        if key not in section:
-            continue
-        if _usable(key, section[key]):
-            result[key] = section[key]
-        else:
-            log.warning("policy %s: payments.%s is not usable; the default applies", profile, key)
+    if section:
+        result.update({key: section[key] for key in DEFAULTS if key in section})
     return result
 
 

@@ -19,7 +19,7 @@ import copy
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Callable
 
 from portal.domain.money import percent_of
 from portal.domain.stages import StageThreshold, stage_for, validate_thresholds
@@ -258,6 +258,17 @@ def validate_document(doc: Any) -> list[PolicyError]:
     return []
 
 
+# Sections owned by a feature (e.g. "payments"), checked by that feature: each check takes the
+# section and returns the keys whose value it cannot use ("" for the section itself).
+_SECTION_CHECKS: dict[str, Callable[[Any], list[str]]] = {}
+
+
+def register_section_check(section: str, check: Callable[[Any], list[str]]) -> None:
+    """Have `parse_policy` refuse a document whose `section` fails `check` (so a version a
+    feature could not read is never published)."""
+    _SECTION_CHECKS[section] = check
+
+
 def parse_policy(doc: Any, *, profile: str, version: int, effective_from: date) -> Policy:
     """A validated Policy from a document; raises PolicyInvalid listing every error."""
     c = _Checker()
@@ -272,6 +283,10 @@ def parse_policy(doc: Any, *, profile: str, version: int, effective_from: date) 
     consequences = _consequences(doc, c)
     notices = _section(doc, "notices", c) or {}
     pay_by = c.int_field(notices, "pay_by_days", "notices", positive=True) if notices else None
+    for name, check in _SECTION_CHECKS.items():
+        if name in doc:
+            for key in check(doc[name]):
+                c.add("invalid", f"{name}.{key}" if key else name)
     if c.errors:
         raise PolicyInvalid(c.errors)
     return Policy(profile=profile, version=version, effective_from=effective_from,

@@ -3,7 +3,6 @@ account's own date); the code defaults only fill what a version lacks."""
 from __future__ import annotations
 
 import copy
-import logging
 from datetime import date, timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from portal.balances.services import today_for
 from portal.extensions import db as _db
 from portal.payments import autopay, policy as payment_policy, services
-from portal.policy.rules import validate_document
+from portal.policy.rules import PolicyInvalid, validate_document
 from portal.policy.services import publish, shipped_document
 from portal.timeutil import utcnow
 from tests.integration.payment_helpers import make_active_plan, only_payment
@@ -71,14 +70,13 @@ def test_a_partial_section_keeps_the_defaults_for_what_it_lacks(db):
                                      ("autopay_retry_days", [2, -1]),
                                      ("minimum_other_amount", {"CNY": 10.5}),
                                      ("wallets", {"CNY": "alipay"})])
-def test_an_unusable_value_is_logged_and_its_default_applies(db, caplog, monkeypatch, key, bad):
-    # The migrations' logging setup (run by the app fixture) disables loggers made before it.
-    monkeypatch.setattr(payment_policy.log, "disabled", False)
-    _publish("cn", **{key: bad})
-    with caplog.at_level(logging.WARNING, logger="portal.payments.policy"):
-        read = payment_policy.payments_policy("cn", utcnow().date() + timedelta(days=1))
-    assert read[key] == CURRENT[key]
-    assert f"payments.{key}" in caplog.text
+def test_a_version_with_an_unusable_value_is_not_published(db, key, bad):
+    doc = shipped_document("cn")
+    doc["payments"] = dict(doc["payments"], **{key: bad})
+    with pytest.raises(PolicyInvalid) as refused:
+        publish("cn", doc, utcnow().date())
+    assert [(e.code, e.path) for e in refused.value.errors] == [("invalid", f"payments.{key}")]
+    assert payment_policy.payments_policy("cn", utcnow().date() + timedelta(days=1)) == CURRENT
 
 
 def test_an_unknown_profile_gets_the_defaults(db):
