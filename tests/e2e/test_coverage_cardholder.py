@@ -15,7 +15,7 @@ from portal.payments.gateway import ProviderUnavailable
 from portal.payments.models import Payment
 from portal.payments.sandbox import SandboxGateway
 from tests.conftest import CARDHOLDER_PASSWORD
-from tests.e2e.helpers import check_page, expect_path, submit
+from tests.e2e.helpers import check_page, expect_path, read_code, submit
 from tests.e2e.test_disputes import _choose_language, _sign_in
 from tests.integration.payment_helpers import make_active_plan
 
@@ -88,8 +88,6 @@ def test_plan_autopay_choose_account_and_error_pages(page, app, monkeypatch, mak
 @pytest.mark.parametrize("viewport", ["phone", "desktop"], indirect=True)
 @pytest.mark.parametrize("locale,lang", LOCALES)
 def test_forgot_password_pages(page, app, make_cardholder, locale, lang):
-    from tests.e2e.helpers import read_code
-
     holder = make_cardholder(password=CARDHOLDER_PASSWORD, locale=locale)
     page.goto("/login")
     _choose_language(page, locale)
