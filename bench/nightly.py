@@ -38,8 +38,10 @@ def _copy(conn, table, columns, rows):
             copy.write_row(row)
 
 
-def build(engine, n: int) -> None:
-    """N cardholders, N accounts (days late spread over 0..200) and their opening balances."""
+def build(engine, n: int, contesting: float = 0.0) -> None:
+    """N cardholders, N accounts (days late spread over 0..200) and their opening balances;
+    with `contesting` > 0, that share of accounts has an open dispute contesting part of the
+    debt (a collection hold: the disputes pause provider answers for them every night)."""
     rnd = random.Random(42)
     feed = AS_OF - timedelta(days=1)
     now = "2026-11-30 00:00:00+00"
@@ -68,6 +70,17 @@ def build(engine, n: int) -> None:
                                      "effective_date", "source_ref", "posted_at"],
               ((a[0], "statement_balance", "principal", rnd.randint(50_000, 2_000_000), a[4],
                 feed, "bench:opening", now) for a in accounts))
+        every = round(1 / contesting) if contesting > 0 else 0
+        if every:
+            conn.execute("INSERT INTO dispute_queue (id, code, managers_only) "
+                         "VALUES (9001, 'bench', false) ON CONFLICT DO NOTHING")
+            _copy(conn, "dispute", ["account_id", "cardholder_id", "category", "status",
+                                    "contested_amount", "currency", "description", "language",
+                                    "queue_id", "acknowledge_by", "resolve_by", "created_at",
+                                    "updated_at"],
+                  ((a[0], a[3], "already_paid", "acknowledged", 10_000, a[4], "bench", "en",
+                    9001, "2026-12-30 00:00:00+00", "2027-01-30 00:00:00+00", now, now)
+                   for a in accounts[::every]))
         for table in ("cardholder", "account"):
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {n})")
         conn.execute("ANALYZE")
@@ -80,6 +93,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--contesting-share", type=float, default=0.0,
+                        help="share of accounts with an open contesting dispute (e.g. 0.1)")
     parser.add_argument("--without-pause-providers", action="store_true",
                         help="measure the run's own cost: ask no pause provider")
     args = parser.parse_args()
@@ -102,7 +117,7 @@ def main() -> None:
     with app.app_context():
         upgrade(revision="heads")
         started = time.perf_counter()
-        build(db.engine, args.accounts)
+        build(db.engine, args.accounts, args.contesting_share)
         print(f"built {args.accounts} accounts in {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
         first = run_nightly(AS_OF, batch_size=args.batch_size)
