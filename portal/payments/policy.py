@@ -1,14 +1,18 @@
 """Payment policy: the "payments" section of the account's policy profile (in force on the day
-asked about), with the defaults below only for what a version lacks (versions published before
-the section existed). A section this code cannot read is refused when the version is parsed."""
+asked about), with the defaults below for what a version lacks (versions published before the
+section existed). A section this code cannot read is refused at publishing; a version stored
+before that check keeps working, the defaults standing in (logged) for what it cannot use."""
 from __future__ import annotations
 
 import copy
+import logging
 from datetime import date
 
 from portal.policy.rules import register_section_check
 from portal.policy.services import UnknownProfile, policy_for
 from portal.timeutil import utcnow
+
+log = logging.getLogger(__name__)
 
 DEFAULTS = {
     # The smallest "other amount" a cardholder may pay, in minor units per currency.
@@ -30,7 +34,7 @@ def _usable(key: str, value) -> bool:
         return isinstance(value, dict) and all(
             isinstance(k, str) and _whole(v) and v > 0 for k, v in value.items())
     if key == "autopay_retry_days":
-        return isinstance(value, list) and all(_whole(d) and d > 0 for d in value)
+        return isinstance(value, list) and all(_whole(d) and d >= 0 for d in value)
     if key == "wallets":
         return isinstance(value, dict) and all(
             isinstance(k, str) and isinstance(v, list) and all(isinstance(w, str) for w in v)
@@ -51,9 +55,9 @@ register_section_check("payments", unusable_keys)
 
 def payments_policy(profile: str | None, as_of: date | None = None) -> dict:
     """The payment policy in force for `profile` on `as_of` (the account's local date; today in
-    UTC if not given): the profile's "payments" section, each key the section lacks taken from
-    DEFAULTS (a version with a value this code cannot read is never published: see
-    `unusable_keys`). An unknown profile gets the defaults."""
+    UTC if not given): the profile's "payments" section, each key the section lacks, or holds in
+    a shape this code cannot read (only in versions stored before publishing checked it:
+    `unusable_keys`; logged), taken from DEFAULTS. An unknown profile gets the defaults."""
     result = copy.deepcopy(DEFAULTS)
     if not profile:
         return result
@@ -61,8 +65,14 @@ def payments_policy(profile: str | None, as_of: date | None = None) -> dict:
         section = policy_for(profile, as_of or utcnow().date()).section("payments")
     except UnknownProfile:
         return result
-    if section:
-        result.update({key: section[key] for key in DEFAULTS if key in section})
+    if not isinstance(section, dict):
+        return result
+    unusable = set(unusable_keys(section))
+    for key in DEFAULTS:
+        if key in unusable:
+            log.warning("policy %s: payments.%s is not usable; the default applies", profile, key)
+        elif key in section:
+            result[key] = section[key]
     return result
 
 

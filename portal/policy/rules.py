@@ -250,12 +250,14 @@ def _consequences(doc, c: _Checker) -> tuple[Consequence, ...]:
 
 
 def validate_document(doc: Any) -> list[PolicyError]:
-    """Every problem with a document (empty list: it is usable)."""
+    """Every problem with a document about to be published (empty list: it is usable),
+    the sections features check included."""
+    errors = section_errors(doc)
     try:
         parse_policy(doc, profile="check", version=0, effective_from=date.min)
     except PolicyInvalid as exc:
-        return exc.errors
-    return []
+        return exc.errors + [e for e in errors if e not in exc.errors]
+    return errors
 
 
 # Sections owned by a feature (e.g. "payments"), checked by that feature: each check takes the
@@ -264,9 +266,19 @@ _SECTION_CHECKS: dict[str, Callable[[Any], list[str]]] = {}
 
 
 def register_section_check(section: str, check: Callable[[Any], list[str]]) -> None:
-    """Have `parse_policy` refuse a document whose `section` fails `check` (so a version a
-    feature could not read is never published)."""
+    """Have publishing refuse a document whose `section` fails `check`, so a version a
+    feature could not read is never published. Versions already stored are not re-judged
+    when read (`parse_policy` does not ask): the feature falls back for what it cannot use."""
     _SECTION_CHECKS[section] = check
+
+
+def section_errors(doc: Any) -> list[PolicyError]:
+    """What the registered section checks find in `doc` (see `register_section_check`)."""
+    if not isinstance(doc, dict):
+        return []
+    return [PolicyError("invalid", f"{name}.{key}" if key else name)
+            for name, check in _SECTION_CHECKS.items() if name in doc
+            for key in check(doc[name])]
 
 
 def parse_policy(doc: Any, *, profile: str, version: int, effective_from: date) -> Policy:
@@ -283,10 +295,6 @@ def parse_policy(doc: Any, *, profile: str, version: int, effective_from: date) 
     consequences = _consequences(doc, c)
     notices = _section(doc, "notices", c) or {}
     pay_by = c.int_field(notices, "pay_by_days", "notices", positive=True) if notices else None
-    for name, check in _SECTION_CHECKS.items():
-        if name in doc:
-            for key in check(doc[name]):
-                c.add("invalid", f"{name}.{key}" if key else name)
     if c.errors:
         raise PolicyInvalid(c.errors)
     return Policy(profile=profile, version=version, effective_from=effective_from,

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from portal.audit.services import record
 from portal.extensions import db
 from portal.policy.models import PolicyVersion
-from portal.policy.rules import Policy, PolicyError, PolicyInvalid, parse_policy
+from portal.policy.rules import Policy, PolicyError, PolicyInvalid, parse_policy, section_errors
 
 PROFILE_DIR = os.path.join(os.path.dirname(__file__), "profiles")
 SHIPPED_VERSION = 1
@@ -167,6 +167,7 @@ def publish(profile: str, document: dict, effective_from: date, actor=None, *,
         parse_policy(doc, profile=profile, version=version, effective_from=effective_from)
     except PolicyInvalid as exc:
         errors.extend(exc.errors)
+    errors.extend(e for e in section_errors(doc) if e not in errors)
     if errors:
         raise PolicyInvalid(errors)
     before = policy_for(profile, effective_from)

@@ -3,6 +3,7 @@ account's own date); the code defaults only fill what a version lacks."""
 from __future__ import annotations
 
 import copy
+import logging
 from datetime import date, timedelta
 
 import pytest
@@ -77,6 +78,31 @@ def test_a_version_with_an_unusable_value_is_not_published(db, key, bad):
         publish("cn", doc, utcnow().date())
     assert [(e.code, e.path) for e in refused.value.errors] == [("invalid", f"payments.{key}")]
     assert payment_policy.payments_policy("cn", utcnow().date() + timedelta(days=1)) == CURRENT
+
+
+def test_a_version_stored_before_the_check_still_loads_and_falls_back(db, caplog, monkeypatch):
+    from portal.policy.models import PolicyVersion
+    from portal.policy.services import policy_for
+
+    # The migrations' logging setup (run by the app fixture) disables loggers made before it.
+    monkeypatch.setattr(payment_policy.log, "disabled", False)
+    doc = shipped_document("cn")
+    doc["payments"] = dict(doc["payments"], wallets={"CNY": "alipay"})
+    tomorrow = utcnow().date() + timedelta(days=1)
+    doc.update(version=2, effective_from=tomorrow.isoformat())
+    _db.session.add(PolicyVersion(profile="cn", version=2, effective_from=tomorrow, document=doc))
+    _db.session.commit()
+    assert policy_for("cn", tomorrow).version == 2  # the profile keeps working
+    with caplog.at_level(logging.WARNING, logger="portal.payments.policy"):
+        read = payment_policy.payments_policy("cn", tomorrow)
+    assert read["wallets"] == CURRENT["wallets"] and "payments.wallets" in caplog.text
+    assert read["autopay_retry_days"] == CURRENT["autopay_retry_days"]
+
+
+def test_retry_days_may_name_the_due_date_itself(db):
+    _publish("cn", autopay_retry_days=[0, 2, 5])
+    read = payment_policy.payments_policy("cn", utcnow().date() + timedelta(days=1))
+    assert payment_policy.retry_days(read) == [0, 2, 5]
 
 
 def test_an_unknown_profile_gets_the_defaults(db):
