@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import NamedTuple
@@ -146,18 +147,26 @@ def _deliver_round(ids, limit, now, cleared=None) -> _Round:
             try:
                 _write_file(message)
             except Exception as exc:  # noqa: BLE001 - one bad message must not undo the others
-                # keep it queued with the error; `flask outbox deliver` retries it
+                # keep it queued with the error, out of the way of the messages behind it
+                # until its retry time; `flask outbox deliver` tries it again then
                 current_app.logger.exception("outbox message %s not delivered", message.id)
                 message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                message.not_before = now + retry_delay(message.attempts)
                 failed += 1
                 continue
-            message.delivered_at = now
+            message.delivered_at, message.last_error = now, None
             guard.sent(message)
             sent += 1
         # audited after the sends, so the audit chain's lock is not held while files are written
         contact.apply_many([(m, contact.Decision(suppressed="cap")) for m in over_cap], now)
         db.session.commit()
     return _Round(len(messages), sent, failed, len(over_cap))
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long a message that failed its `attempts`-th delivery waits before the next one:
+    5 minutes, doubling, at most 6 hours."""
+    return min(timedelta(minutes=5) * 2 ** min(max(0, attempts - 1), 7), timedelta(hours=6))
 
 
 def _claim(ids, limit, now, cleared=None) -> list[OutboxMessage]:
@@ -203,7 +212,7 @@ def deliver_due(now=None, limit: int = 500) -> int:
         total += round_.sent
         more = len(rechecked.looked) == limit or round_.claimed == limit
         moved = (len(rechecked.looked) - len(rechecked.cleared) + round_.sent
-                 + round_.suppressed)
+                 + round_.suppressed + round_.failed)  # a failed one waits for its retry time
         # Stop when the queue is drained (or left to other workers), or nothing moved.
         if not more or not moved:
             return total
