@@ -206,16 +206,16 @@ def notify(dispute, kind=MessageKind.SERVICE, *, now=None) -> None:
             body = gettext("The status of your dispute %(ref)s is now: %(status)s. Sign in to "
                            "the portal to read the messages and see what happens next.",
                            ref=f"D-{dispute.id}", status=status)
-        elif late:
-            body = gettext("The status of your dispute %(ref)s is now: %(status)s. We should "
-                           "have answered by %(date)s; we are sorry for the delay and will "
-                           "answer as soon as we can. Sign in to the portal to read the "
-                           "messages.", ref=f"D-{dispute.id}", status=status, date=day)
         elif dispute.status == DisputeStatus.AWAITING_CUSTOMER:
             body = gettext("The status of your dispute %(ref)s is now: %(status)s. We will "
                            "answer by %(date)s; this date moves later for as long as we wait "
                            "for your information. Sign in to the portal to read what we need.",
                            ref=f"D-{dispute.id}", status=status, date=day)
+        elif late:
+            body = gettext("The status of your dispute %(ref)s is now: %(status)s. We should "
+                           "have answered by %(date)s; we are sorry for the delay and will "
+                           "answer as soon as we can. Sign in to the portal to read the "
+                           "messages.", ref=f"D-{dispute.id}", status=status, date=day)
         else:
             body = gettext("The status of your dispute %(ref)s is now: %(status)s. We will "
                            "answer by %(date)s. Sign in to the portal to read the messages and "
