@@ -65,9 +65,12 @@ def _past(account, policy, events, notices, stage_changes, cache,
 
 
 def _upcoming(account, policy, balance, recorded, as_of) -> list[TimelineItem]:
-    if balance.overdue <= 0 or account.oldest_unpaid_due_date is None:
+    """What the policy does next if what is owed stays unpaid: while something is overdue,
+    or while a minimum payment is due but not yet late (then dated from its due date)."""
+    due = account.oldest_unpaid_due_date
+    if due is None or (balance.overdue <= 0 and balance.next_due <= 0):
         return []
-    dpd = balance.days_past_due
+    dpd = balance.days_past_due if balance.overdue > 0 else (as_of - due).days
     baseline = AccountDay(account.id, account.currency, account.minimum_due,
                           account.oldest_unpaid_due_date, account.feed_as_of).baseline_dpd
     items = []
@@ -86,7 +89,7 @@ def _upcoming(account, policy, balance, recorded, as_of) -> list[TimelineItem]:
             explanation=dict(c.explanation), rule=c.rule, annual_rate=rate, daily_amount=daily,
             cycle=account.oldest_unpaid_due_date))
     for threshold in policy.stages:
-        if threshold.min_dpd > dpd:
+        if threshold.min_dpd > max(dpd, 0):
             items.append(TimelineItem(kind="stage", on=as_of + timedelta(threshold.min_dpd - dpd),
                                       past=False, days_late=threshold.min_dpd,
                                       stage=threshold.code))
@@ -164,7 +167,8 @@ def _timeline(account, as_of, balance, policy, events, notices, stage_changes,
         past=_past(account, policy, events, notices, stage_changes, cache, legal),
         upcoming=upcoming,
         pause=pause, stage=policy.stage_for(balance.days_past_due),
-        policy_profile=policy.profile, policy_version=policy.version)
+        policy_profile=policy.profile, policy_version=policy.version,
+        next_due=balance.next_due, due_on=balance.next_due_on)
 
 
 def notices_for(account, as_of: date | None = None) -> list[Notice]:

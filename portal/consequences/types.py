@@ -48,3 +48,7 @@ class Timeline:
     stage: str = "current"  # internal stage code, for staff pages only
     policy_profile: str | None = None
     policy_version: int | None = None
+    # Not yet overdue: the minimum payment still to pay and its due date (what the upcoming
+    # steps would follow if it stayed unpaid); 0 / None once it is overdue.
+    next_due: int = 0
+    due_on: date | None = None

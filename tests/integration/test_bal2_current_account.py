@@ -63,8 +63,13 @@ def test_dashboard_and_timeline_agree_for_a_current_account(client, login_as, cu
         assert figure(home, label) == figure(timeline, label)
     assert figure(timeline, "Due date") == "December 5, 2026"
     assert "Nothing is overdue on this account." in timeline
-    assert "days late" not in timeline and "You can prevent this" not in timeline
-    assert "No further steps are scheduled for this account." in timeline
+    assert "Your account is" not in timeline and "You can prevent this" not in timeline
+    # what would follow if the minimum payment stayed unpaid, dated from its due date
+    assert "No further steps are scheduled for this account." not in timeline
+    assert "On December 6, 2026 a late fee of CN¥41.00 will be added to your balance." in timeline
+    assert ("This happens only if the minimum payment of CN¥820.00 is not paid by December 5, "
+            "2026.") in timeline
+    assert "On January 4, 2027 your account will be reported to the credit bureau" in timeline
 
 
 def test_overview_and_payment_page_offer_no_overdue_amount(client, login_as, current_account):
@@ -85,6 +90,7 @@ def test_on_the_due_date_it_is_still_due_and_the_day_after_it_is_overdue(client,
     home = page(client, "/home")
     assert figure(home, "Overdue now") == "CN¥0.00"
     assert figure(home, "Next minimum payment") == "CN¥820.00"
+    assert "On December 6, 2026 a late fee of CN¥41.00 will be added" in home  # tomorrow
     on_day(DUE + timedelta(days=1))
     home = page(client, "/home")
     timeline = page(client, f"/accounts/{current_account.id}/timeline")
