@@ -1,9 +1,13 @@
-"""Helpers shared by the payment tests: page tokens, signed events, ledger sums."""
+"""Helpers shared by the payment tests: page tokens, signed events, ledger sums, and the
+fixtures `account` (a signed-in cardholder with something overdue) and `started` (a payment
+whose sandbox intent exists, unpaid); a test module imports the fixtures it uses."""
 from __future__ import annotations
 
 import json
 import re
+from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
 from portal.accounts.models import EntryKind, LedgerEntry
@@ -77,3 +81,21 @@ def make_active_plan(account, amounts, first_due):
     db.session.add(plan)
     db.session.commit()
     return plan
+
+
+@pytest.fixture()
+def account(make_account, login_as, client):
+    """A cardholder signed in on `client` whose account has CN¥500.00 overdue since October."""
+    account = make_account(principal=400_000, interest=20_000, fees=10_000, minimum_due=50_000,
+                           oldest_unpaid_due_date=date(2026, 10, 1))
+    login_as(client, account.cardholder)
+    return account
+
+
+@pytest.fixture()
+def started(client, account):
+    """A payment whose sandbox intent exists but that nobody has paid yet."""
+    start_payment(client, account, "overdue")
+    payment = only_payment(account.id)
+    client.get(f"/payments/{payment.id}/checkout")
+    return only_payment(account.id)

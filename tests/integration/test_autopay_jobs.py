@@ -12,16 +12,13 @@ from portal.extensions import db
 from portal.payments import autopay
 from portal.payments.models import Payment, SandboxIntent
 from portal.payments.sandbox import SandboxGateway
-from tests.integration import test_payment_webhooks as webhook_tests
 from tests.integration.payment_helpers import make_active_plan, only_payment, payment_entries
+from tests.integration.payment_helpers import account, started  # noqa: F401  (fixtures)
 
 # 17:00 UTC on 9 December is 01:00 on 10 December in Shanghai and 12:00 on 9 December in
 # New York.
 NOW = datetime(2026, 12, 9, 17, 0, tzinfo=timezone.utc)
 UTC_DAY, SHANGHAI_DAY = date(2026, 12, 9), date(2026, 12, 10)
-# The webhook tests' fixtures: a signed-in cardholder's account, and a payment whose sandbox
-# intent exists but that nobody has paid yet.
-account, started = webhook_tests.account, webhook_tests.started
 
 
 def autopay_on(account, card="4242424242424242"):

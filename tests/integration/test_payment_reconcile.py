@@ -2,9 +2,8 @@
 intent, and money the provider reports after we gave up is still posted."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEvent
@@ -15,24 +14,9 @@ from portal.payments.sandbox import SandboxGateway
 from portal.payments.states import PaymentStatus
 from tests.integration.payment_helpers import (intent_event, only_payment, pay_with_card,
                                                payment_entries, signed_event, start_payment)
+from tests.integration.payment_helpers import account, started  # noqa: F401  (fixtures)
 
 MUCH_LATER = datetime.now(timezone.utc) + timedelta(days=2)
-
-
-@pytest.fixture()
-def account(make_account, login_as, client):
-    account = make_account(principal=400_000, interest=20_000, fees=10_000, minimum_due=50_000,
-                           oldest_unpaid_due_date=date(2026, 10, 1))
-    login_as(client, account.cardholder)
-    return account
-
-
-@pytest.fixture()
-def started(client, account):
-    start_payment(client, account, "overdue")
-    payment = only_payment(account.id)
-    client.get(f"/payments/{payment.id}/checkout")
-    return only_payment(account.id)
 
 
 def _provider_status(payment) -> str:

@@ -2,8 +2,6 @@
 charge.refunded webhook), and a retry after a time-out never refunds the card twice."""
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy import func, select
 
@@ -13,14 +11,7 @@ from portal.payments.models import PaymentReversal, SandboxIntent
 from portal.payments.sandbox import SandboxGateway
 from tests.integration.payment_helpers import (form_tokens, only_payment, pay_with_card,
                                                payment_entries, signed_event, start_payment)
-
-
-@pytest.fixture()
-def account(make_account, login_as, client):
-    account = make_account(principal=400_000, interest=20_000, fees=10_000, minimum_due=50_000,
-                           oldest_unpaid_due_date=date(2026, 10, 1))
-    login_as(client, account.cardholder)
-    return account
+from tests.integration.payment_helpers import account  # noqa: F401  (fixtures)
 
 
 @pytest.fixture()

@@ -10,14 +10,10 @@ from portal.balances.services import today_for
 from portal.extensions import db
 from portal.payments import autopay
 from portal.payments.models import SandboxIntent
-from tests.integration import test_payment_webhooks as webhook_tests
 from tests.integration.payment_helpers import (form_tokens, intent_event, make_active_plan,
                                                only_payment, payment_entries, signed_event)
+from tests.integration.payment_helpers import account, started  # noqa: F401  (fixtures)
 
-
-# The webhook tests' fixtures: a signed-in cardholder's account, and a payment whose sandbox
-# intent exists but that nobody has paid yet.
-account, started = webhook_tests.account, webhook_tests.started
 
 
 def _deliver(client, event) -> str:

@@ -1,7 +1,7 @@
 """Webhooks, reconciliation, refunds, chargebacks and autopay, with the sandbox provider."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -15,23 +15,7 @@ from portal.payments.models import AutopayMandate, Payment, WebhookEvent
 from tests.integration.payment_helpers import (form_tokens, intent_event, make_active_plan,
                                                only_payment, pay_with_card, payment_entries,
                                                signed_event, start_payment)
-
-
-@pytest.fixture()
-def account(make_account, login_as, client):
-    account = make_account(principal=400_000, interest=20_000, fees=10_000, minimum_due=50_000,
-                           oldest_unpaid_due_date=date(2026, 10, 1))
-    login_as(client, account.cardholder)
-    return account
-
-
-@pytest.fixture()
-def started(client, account):
-    """A payment whose sandbox intent exists but that nobody has paid yet."""
-    start_payment(client, account, "overdue")
-    payment = only_payment(account.id)
-    client.get(f"/payments/{payment.id}/checkout")
-    return only_payment(account.id)
+from tests.integration.payment_helpers import account, started  # noqa: F401  (fixtures)
 
 
 def _succeed_at_provider(payment):
