@@ -67,3 +67,21 @@ def run_together(app, work, n: int, *, request_context: bool = False, timeout: f
         t.join(timeout)
     assert not any(t.is_alive() for t in threads), f"a thread still runs after {timeout} s"
     return results, errors
+
+
+def statements_for(client, path: str) -> int:
+    """How many SQL statements a GET of `path` sends (it must answer 200)."""
+    from sqlalchemy import event
+
+    from portal.extensions import db
+
+    seen = []
+
+    def listener(conn, cursor, statement, params, context, executemany):
+        seen.append(statement)
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return len(seen)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import event
 
 from portal.extensions import db as _db
 from portal.legal import services
+from tests.helpers import statements_for
 from tests.integration.legal_helpers import TODAY, freeze, late_account, refer
 
 
@@ -85,19 +85,6 @@ def test_pages_of_25(client, legal, make_account):
     assert "6200000000100001" in second and "6200000000100026" not in second
 
 
-def _count(client, path) -> int:
-    seen = []
-
-    def listener(conn, cursor, statement, params, context, executemany):
-        seen.append(statement)
-    event.listen(_db.engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", listener)
-    return len(seen)
-
-
 def test_query_count_is_the_same_for_3_and_30_accounts(client, legal, make_account):
     def add():
         account = late_account(make_account)
@@ -105,10 +92,10 @@ def test_query_count_is_the_same_for_3_and_30_accounts(client, legal, make_accou
         _step(account, legal)
     for _ in range(3):
         add()
-    few = _count(client, "/staff/legal")
+    few = statements_for(client, "/staff/legal")
     for _ in range(27):
         add()
-    assert _count(client, "/staff/legal") == few
+    assert statements_for(client, "/staff/legal") == few
 
 
 def test_account_page_shows_context_steps_and_the_form_for_legal_only(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import event
 
 from portal.extensions import db as _db
 from portal.payments.models import Payment, PaymentChoice
 from portal.payments.states import PaymentStatus
+from tests.helpers import statements_for
 
 STARTED = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
 
@@ -106,30 +106,17 @@ def test_pages_of_25_newest_first(client, login_as, make_staff, make_account):
     assert "Newer payments" in second and "Older payments" not in second
 
 
-def _count_queries(client, path) -> int:
-    seen = []
-
-    def listener(conn, cursor, statement, params, context, executemany):
-        seen.append(statement)
-    event.listen(_db.engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", listener)
-    return len(seen)
-
-
 def test_query_count_does_not_grow_with_payments_or_accounts(client, login_as, make_staff,
                                                              make_account):
     login_as(client, make_staff("collector"))
     for n in range(3):
         _payment(make_account(), 200 + n)
     _db.session.commit()
-    few = _count_queries(client, "/staff/payments")
+    few = statements_for(client, "/staff/payments")
     for n in range(27):
         _payment(make_account(), 300 + n)
     _db.session.commit()
-    assert _count_queries(client, "/staff/payments") == few
+    assert statements_for(client, "/staff/payments") == few
 
 
 @pytest.mark.parametrize("role, home", (("collector", "/staff/collections"),
