@@ -5,6 +5,7 @@ import os
 
 from flask import Flask
 
+from portal import timeutil
 from portal.config import DEFAULT_SECRET_KEY, config_class
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -28,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     _refuse_default_secret(app)
     _refuse_per_process_rate_limits(app)
     _refuse_sandbox_payments(app)
+    _set_clock(app)
     if app.config["TRUST_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -59,6 +61,18 @@ def _refuse_sandbox_payments(app: Flask) -> None:
     if os.environ.get("PORTAL_ENV") == "production" and app.config.get("PAYMENT_PROVIDER") != "stripe":
         raise RuntimeError("STRIPE_SECRET_KEY must be set in production (PORTAL_ENV=production): "
                            "the sandbox payment provider would post test-card payments")
+
+
+def _set_clock(app: Flask) -> None:
+    # A moved clock in production would date real payments and charges wrongly.
+    moment = app.config.get("PORTAL_NOW")
+    if os.environ.get("PORTAL_ENV") == "production" and moment:
+        raise RuntimeError("PORTAL_NOW must not be set in production (PORTAL_ENV=production): "
+                           "the portal's clock is the system clock there")
+    try:
+        timeutil.set_now(moment)
+    except (TypeError, ValueError) as exc:
+        raise RuntimeError(f"PORTAL_NOW is not an ISO 8601 moment: {moment!r}") from exc
 
 
 def register_extensions(app: Flask) -> None:

@@ -63,6 +63,9 @@ class Config:
     STRIPE_API_BASE = _env("STRIPE_API_BASE")
     # Operators' knobs read by features (every one settable from the environment).
     PORTAL_BASE_URL = _env("PORTAL_BASE_URL", "")  # absolute links in job-sent messages
+    # Rehearsals and replays: the portal's clock reads this moment at start-up and runs on from
+    # there (portal.timeutil); refused in production.
+    PORTAL_NOW = _env("PORTAL_NOW")
     DISPUTE_APPROVAL_THRESHOLD = int(_env("DISPUTE_APPROVAL_THRESHOLD", "100000"))
     PAYMENT_RECONCILE_MINUTES = int(_env("PAYMENT_RECONCILE_MINUTES", "15"))
     PAYMENT_ABANDON_HOURS = int(_env("PAYMENT_ABANDON_HOURS", "24"))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import date
 
 import pyotp
 import pytest
@@ -15,6 +14,7 @@ os.environ["PORTAL_ENV"] = "testing"
 
 from portal import create_app  # noqa: E402
 from portal.extensions import db as _db, limiter  # noqa: E402
+from tests.clock import BASE, TODAY, Clock  # noqa: E402,F401  (TODAY: tests import it from here)
 
 pytest_plugins = ["tests.factories", "tests.required_plugin"]
 
@@ -75,9 +75,7 @@ def app(tmp_path_factory):
         "UPLOAD_DIR": str(root / "uploads"),
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": None,
-        # Contact rules judge "now" by this pinned daytime moment (09:00 Shanghai, 20:00 New
-        # York), so tests do not depend on when they run; contact tests move it.
-        "CONTACT_NOW": "2026-11-28T01:00:00+00:00",
+        "PORTAL_NOW": None,  # the tests' clock is the `clock` fixture, never the environment
     })
     with application.app_context():
         from flask_migrate import upgrade
@@ -86,6 +84,14 @@ def app(tmp_path_factory):
 
     application.test_client_class = FreshContextClient
     return application
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """The test's "now": BASE (09:00 in Shanghai on TODAY), ticking; see tests/clock.py."""
+    test_clock = Clock(BASE)
+    yield test_clock
+    test_clock.stop()
 
 
 @pytest.fixture()
@@ -116,9 +122,25 @@ def runner(app, db):
 
 
 @pytest.fixture()
-def login_as(app):
-    """Sign a client in as a cardholder or staff user without going through the forms."""
+def login_as(app, clock):
+    """Sign a client in as a cardholder or staff user without going through the forms.
+
+    Such a session starts afresh whenever the test moves the clock, as if the person signed in
+    again then: tests of session ages sign in and age the session themselves.
+    """
     from portal.timeutil import utcnow
+
+    def _kept(client):
+        # Read before the move: afterwards the test client may have dropped the cookie as expired.
+        with client.session_transaction() as sess:
+            return dict(sess)
+
+    def _restamp(client, kept):
+        if "_user_id" not in kept:
+            return  # signed out meanwhile: stays signed out
+        with client.session_transaction() as sess:
+            sess.update(kept)
+            sess["started"] = sess["last_seen"] = utcnow().timestamp()
 
     def _login(client, user):
         with client.session_transaction() as sess:
@@ -127,6 +149,7 @@ def login_as(app):
             sess["sid"] = "test"
             sess["sv"] = user.session_version
             sess["started"] = sess["last_seen"] = utcnow().timestamp()
+        clock.on_move(lambda: _kept(client), lambda kept: _restamp(client, kept))
         return client
     return _login
 
@@ -145,5 +168,3 @@ def outbox(app):
 
     return lambda: read_outbox(app.config["OUTBOX_DIR"])
 
-
-TODAY = date(2026, 11, 28)

@@ -1,9 +1,7 @@
-""""Now" for contact decisions: the real clock, unless CONTACT_NOW pins it (tests, replays)."""
+""""Now" for contact decisions: the portal's clock (`portal.timeutil`), as UTC."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-
-from flask import current_app, has_app_context
 
 from portal.timeutil import utcnow
 
@@ -19,6 +17,5 @@ def utc(moment: datetime | str) -> datetime:
 
 
 def now() -> datetime:
-    """An aware UTC datetime: `CONTACT_NOW` (datetime or ISO string) when set, else the clock."""
-    pinned = current_app.config.get("CONTACT_NOW") if has_app_context() else None
-    return utcnow() if pinned is None else utc(pinned)
+    """An aware UTC datetime: the portal's "now"."""
+    return utcnow()

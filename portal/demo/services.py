@@ -83,7 +83,7 @@ def load_demo(today: date | None = None) -> DemoResult:
         select(Account.id).where(Account.account_number.in_(demo_account_numbers())).limit(1))
     feed = ImportResult()
     if first_load:
-        day = today or date.today()
+        day = today or utcnow().date()  # the portal's clock, so a rehearsal date moves it too
         statement = day - timedelta(days=STATEMENT_AGE_DAYS)
         rows = (RawRow(line, values)
                 for line, values in enumerate(feed_rows(day, statement), start=1))

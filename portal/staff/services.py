@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 import hmac
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from functools import lru_cache
 
 import pyotp
@@ -17,7 +18,6 @@ from portal.auth.passwords import password_problem, personal_inputs
 from portal.auth.session import end_all_sessions
 from portal.extensions import db
 from portal.staff.models import Role, StaffRole, StaffUser
-from portal.timeutil import utcnow
 
 TOTP_ISSUER = "Repayment portal"
 
@@ -135,7 +135,9 @@ def check_password(email: str, password: str) -> StaffLoginResult:
 
 def _matching_step(staff: StaffUser, code: str) -> int | None:
     totp = pyotp.TOTP(staff.totp_secret)
-    now_step = totp.timecode(utcnow())
+    # The system clock, not the portal's: the authenticator app on the phone keeps real time,
+    # even while an operator rehearses on a moved clock (portal.timeutil).
+    now_step = totp.timecode(datetime.now(timezone.utc))
     for step in (now_step - 1, now_step, now_step + 1):  # valid_window=1
         if hmac.compare_digest(totp.generate_otp(step), code):
             return step

@@ -13,6 +13,8 @@ import pytest
 from flask import got_request_exception
 from werkzeug.serving import make_server
 
+from tests.clock import BASE, ProductClock
+
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -37,6 +39,14 @@ class LiveServer(str):
     """The base URL; `.errors` holds tracebacks of exceptions the served app raised."""
 
     errors: list[str]
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """The portal's clock at BASE, as in every other test; Chromium keeps the real one."""
+    test_clock = ProductClock(BASE)
+    yield test_clock
+    test_clock.stop()
 
 
 @pytest.fixture(scope="session")

@@ -23,9 +23,9 @@ def _sign_in(page, phone):
 
 
 @pytest.fixture()
-def late_account(make_cardholder, make_account, monkeypatch):
+def late_account(make_cardholder, make_account, monkeypatch, clock):
     """A cardholder 58 days late with a late fee and a credit report behind them and a notice."""
-    freeze_today(monkeypatch)
+    freeze_today(clock)
 
     def build(locale):
         holder = make_cardholder(password=CARDHOLDER_PASSWORD, locale=locale,
@@ -106,9 +106,9 @@ def test_history_filter_works_without_javascript_errors(page, late_account):
 @pytest.mark.parametrize("locale,lang", [("en", "en"), ("zh_Hans", "zh-Hans")])
 def test_current_account_shows_its_next_minimum_payment_accessibly(page, make_cardholder,
                                                                   make_account, monkeypatch,
-                                                                  locale, lang):
+                                                                  locale, lang, clock):
     """A minimum payment due next week: nothing overdue, the payment and its date shown."""
-    freeze_today(monkeypatch)
+    freeze_today(clock)
     holder = make_cardholder(password=CARDHOLDER_PASSWORD, locale=locale)
     account = make_account(holder, principal=820_000, minimum_due=82_000,
                            oldest_unpaid_due_date=date(2026, 12, 5), card_last4="1001")

@@ -30,8 +30,8 @@ def _staff_sign_in(page, staff):
 
 @pytest.mark.parametrize("viewport", ["desktop"], indirect=True)
 def test_legal_records_a_claim_from_the_workspace(page, make_cardholder, make_account,
-                                                  make_staff, monkeypatch):
-    freeze(monkeypatch)
+                                                  make_staff, monkeypatch, clock):
+    freeze(clock)
     legal = make_staff("legal", name="Lena Legal")
     account = late_account(make_account, make_cardholder(full_name="Wang Fang"),
                            account_number="6200000000077001")
@@ -78,8 +78,8 @@ def test_legal_records_a_claim_from_the_workspace(page, make_cardholder, make_ac
 @pytest.mark.parametrize("locale,lang", LANGS)
 def test_cardholder_reads_legal_steps_on_the_timeline_on_a_phone(page, make_cardholder,
                                                                  make_account, make_staff,
-                                                                 monkeypatch, locale, lang):
-    freeze(monkeypatch)
+                                                                 monkeypatch, locale, lang, clock):
+    freeze(clock)
     holder = make_cardholder(password=CARDHOLDER_PASSWORD, locale=locale)
     account = late_account(make_account, holder)
     refer(account)

@@ -7,15 +7,16 @@ from portal.consequences.models import Notice
 from portal.consequences.pauses import Pause
 from portal.consequences.types import Timeline, TimelineItem
 from portal.extensions import db as _db
+from tests.clock import TODAY  # 28 November 2026
 
 # 28 November 2026, 04:00 UTC: noon in Shanghai, so the cardholder's day is the 28th.
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=timezone.utc)
-TODAY = date(2026, 11, 28)
 STAFF_ROLES = ("customer_service", "collector", "collections_manager", "risk", "legal", "admin")
 
 
-def freeze_today(monkeypatch, now: datetime = NOW) -> None:
-    monkeypatch.setattr("portal.accounts.queries.utcnow", lambda: now)
+def freeze_today(clock, now: datetime = NOW) -> None:
+    """Stop the test's clock at `now` (default: noon in Shanghai on TODAY)."""
+    clock.move_to(now)
 
 
 def sample_timeline(account, *, pause: Pause | None = None, overdue: int = 50_000) -> Timeline:

@@ -6,10 +6,10 @@ from datetime import date, datetime, timezone
 from portal.consequences.models import ConsequenceEvent
 from portal.extensions import db as _db
 from tests.helpers import csrf_token
+from tests.clock import TODAY  # noqa: F401  (28 November 2026; legal tests import it from here)
 
 # 28 November 2026, 04:00 UTC: noon in Shanghai, the same day in UTC.
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=timezone.utc)
-TODAY = date(2026, 11, 28)
 DUE = date(2026, 7, 1)
 
 # The Chinese the lead merges from /work/notes/zh-legal.json, for the sentences tests read.
@@ -23,12 +23,9 @@ ZH = {
 }
 
 
-def freeze(monkeypatch, now: datetime = NOW) -> None:
-    """Pin "today" for the balance service, the cardholder pages and the legal workspace
-    (staff pages ask portal.core.today.staff_today)."""
-    monkeypatch.setattr("portal.balances.services.utcnow", lambda: now)
-    monkeypatch.setattr("portal.accounts.queries.utcnow", lambda: now)
-    monkeypatch.setattr("portal.core.today.utcnow", lambda: now)  # staff pages' "today"
+def freeze(clock, now: datetime = NOW) -> None:
+    """Stop the test's clock at `now` (default: noon in Shanghai on TODAY)."""
+    clock.move_to(now)
 
 
 def refer(account, on: date = date(2026, 10, 29), days_late: int = 120) -> ConsequenceEvent:

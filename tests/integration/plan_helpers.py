@@ -1,13 +1,13 @@
 """Helpers for plan tests: a fixed today, consent and an agreed plan."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from portal.plans import lifecycle
 from portal.plans.agreement import terms_hash
 from portal.plans.offers import PlanSpec
+from tests.clock import TODAY  # 28 November 2026
 
-TODAY = date(2026, 11, 28)
 
 
 def spec(**kw) -> PlanSpec:

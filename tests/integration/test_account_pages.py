@@ -18,8 +18,8 @@ ACCOUNT_PAGES = ("/accounts/{id}", "/accounts/{id}/history", "/accounts/{id}/tim
 
 
 @pytest.fixture()
-def overdue_account(make_account, monkeypatch):
-    freeze_today(monkeypatch)
+def overdue_account(make_account, monkeypatch, clock):
+    freeze_today(clock)
     use_timeline(monkeypatch)
     return make_account(principal=480_000, interest=15_000, fees=5_000, minimum_due=50_000,
                         oldest_unpaid_due_date=date(2026, 10, 1), card_last4="4242")
@@ -106,8 +106,8 @@ def test_dashboard_uses_no_internal_codes(client, login_as, overdue_account):
 
 def test_dashboard_in_chinese_formats_money_and_dates_for_the_reader(client, login_as,
                                                                      make_cardholder,
-                                                                     make_account, monkeypatch):
-    freeze_today(monkeypatch)
+                                                                     make_account, monkeypatch, clock):
+    freeze_today(clock)
     use_timeline(monkeypatch)
     holder = make_cardholder(locale="zh_Hans")
     make_account(holder, principal=500_000, minimum_due=50_000,
@@ -120,8 +120,8 @@ def test_dashboard_in_chinese_formats_money_and_dates_for_the_reader(client, log
 
 
 def test_dashboard_lists_every_account_with_one_balance_query(client, login_as, make_cardholder,
-                                                              make_account, monkeypatch):
-    freeze_today(monkeypatch)
+                                                              make_account, monkeypatch, clock):
+    freeze_today(clock)
     use_timeline(monkeypatch)
     holder = make_cardholder()
 
@@ -158,8 +158,8 @@ def test_dashboard_says_escalation_is_paused_while_a_plan_is_kept(client, login_
     assert "You can prevent this" not in page
 
 
-def test_account_with_nothing_overdue_says_so(client, login_as, make_account, monkeypatch):
-    freeze_today(monkeypatch)
+def test_account_with_nothing_overdue_says_so(client, login_as, make_account, monkeypatch, clock):
+    freeze_today(clock)
     use_timeline(monkeypatch, build=lambda account: None)
     account = make_account(minimum_due=0)
     login_as(client, account.cardholder)
@@ -184,8 +184,8 @@ def test_timeline_lists_past_and_upcoming_steps_with_dates(client, login_as, ove
 
 
 def test_timeline_explanation_is_in_the_readers_language_with_english_fallback(
-        client, login_as, make_cardholder, make_account, monkeypatch):
-    freeze_today(monkeypatch)
+        client, login_as, make_cardholder, make_account, monkeypatch, clock):
+    freeze_today(clock)
     use_timeline(monkeypatch)
     holder = make_cardholder(locale="zh_Hans")
     account = make_account(holder, oldest_unpaid_due_date=date(2026, 10, 1))
@@ -208,8 +208,8 @@ def test_timeline_says_escalation_is_paused_during_a_dispute(client, login_as, o
 # --- with the real timeline service ---------------------------------------------------------
 
 def test_dashboard_and_timeline_work_with_the_real_timeline_service(client, login_as,
-                                                                     make_account, monkeypatch):
-    freeze_today(monkeypatch)
+                                                                     make_account, monkeypatch, clock):
+    freeze_today(clock)
     account = make_account(principal=500_000, minimum_due=50_000,
                            oldest_unpaid_due_date=date(2026, 10, 1))  # 58 days late
     login_as(client, account.cardholder)

@@ -13,12 +13,10 @@ DUE = date(2026, 12, 5)  # a week after "today", 28 November 2026
 
 
 @pytest.fixture()
-def on_day(monkeypatch):
+def on_day(clock):
     """Pages and balances read "today" as noon in Shanghai on `day` (default 28 Nov 2026)."""
     def _freeze(day: date = TODAY):
-        now = NOW + timedelta(days=(day - TODAY).days)
-        freeze_today(monkeypatch, now)
-        monkeypatch.setattr("portal.balances.services.utcnow", lambda: now)
+        freeze_today(clock, NOW + timedelta(days=(day - TODAY).days))
     _freeze()
     return _freeze
 

@@ -13,10 +13,10 @@ from portal.collections import services
 from portal.collections.models import AccountAssignment, RecordImmutable
 from portal.extensions import db
 from portal.timeutil import utcnow
+from tests.clock import TODAY
 from tests.helpers import post_form
 from tests.integration.collections_helpers import at
 
-TODAY = utcnow().date()
 
 
 def _late(make_account, days, **kw):

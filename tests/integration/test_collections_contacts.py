@@ -13,10 +13,10 @@ from portal.collections.models import (ContactChannel, ContactDirection, Contact
                                        ContactOutcome, PromiseToPay, RecordImmutable)
 from portal.extensions import db
 from portal.timeutil import utcnow
+from tests.clock import TODAY
 from tests.helpers import post_form
 from tests.integration.collections_helpers import pay, refund
 
-TODAY = utcnow().date()
 
 
 @pytest.fixture()

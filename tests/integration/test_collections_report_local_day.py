@@ -80,8 +80,8 @@ def test_a_promise_due_today_is_judged_on_the_cardholders_own_date(promises, now
 
 
 def test_the_report_page_judges_promises_at_the_moment_it_is_read(promises, client, login_as,
-                                                                  make_staff, monkeypatch):
-    monkeypatch.setattr("portal.collections.routes.utcnow", lambda: utc(5, 0, 30))
+                                                                  make_staff, clock):
+    clock.move_to(utc(5, 0, 30))
     login_as(client, make_staff("collections_manager"))
     response = client.get("/staff/collections/reports?date_from=2026-12-01&date_to=2026-12-31"
                           "&format=csv")
@@ -93,8 +93,8 @@ def test_the_report_page_judges_promises_at_the_moment_it_is_read(promises, clie
 
 
 def test_the_report_period_defaults_to_the_staff_month_so_far(promises, client, login_as,
-                                                               make_staff, monkeypatch):
-    monkeypatch.setattr("portal.collections.routes.utcnow", lambda: utc(31, 23, 30))
+                                                               make_staff, clock):
+    clock.move_to(utc(31, 23, 30))
     login_as(client, make_staff("collections_manager"))
     response = client.get("/staff/collections/reports?format=csv")
     assert 'filename="collections-2026-12-01-2026-12-31.csv"' in response.headers[

@@ -22,9 +22,9 @@ EIGHT = datetime(2026, 12, 31, 0, 0, tzinfo=UTC)  # 08:00 on 31 Dec in Shanghai
 
 
 @pytest.fixture()
-def at(app, monkeypatch):
-    """Move the contact clock: at("2026-...+00:00")."""
-    return lambda moment: monkeypatch.setitem(app.config, "CONTACT_NOW", moment)
+def at(clock):
+    """Move the clock: at("2026-...+00:00")."""
+    return clock.move_to
 
 
 @pytest.fixture()

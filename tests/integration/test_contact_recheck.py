@@ -22,8 +22,8 @@ EMAIL, SMS = Channel.EMAIL, Channel.SMS
 
 
 @pytest.fixture()
-def at_noon(app, monkeypatch):
-    monkeypatch.setitem(app.config, "CONTACT_NOW", NOW.isoformat())
+def at_noon(clock):
+    clock.move_to(NOW)
 
 
 def _add(label, made, holder, kind, channel=EMAIL, account=None, *, not_before=NOW - timedelta(

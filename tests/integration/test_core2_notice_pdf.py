@@ -21,8 +21,8 @@ HOW_TO_OBJECT = (
 
 @pytest.mark.parametrize("locale", ["en", "zh_Hans"])
 def test_the_downloaded_notice_says_how_to_object(app, client, login_as, make_cardholder,
-                                                  make_account, monkeypatch, locale):
-    freeze_today(monkeypatch)
+                                                  make_account, monkeypatch, locale, clock):
+    freeze_today(clock)
     use_timeline(monkeypatch, build=lambda account: None)
     holder = make_cardholder(locale=locale)
     account = make_account(holder, oldest_unpaid_due_date=date(2026, 10, 1))

@@ -15,6 +15,7 @@ from sqlalchemy import func, select as sql_select
 from portal import ROOT
 from portal.accounts.models import Account
 from portal.extensions import db as _db
+from portal.timeutil import utcnow
 from tests.integration.test_import import feed_row, write_csv
 
 ROWS = 40
@@ -22,8 +23,8 @@ ROWS = 40
 
 def on_terminal(app, *args, timeout=120) -> str:
     """Run `flask --app wsgi ARGS` with stdout and stderr on a pseudo-terminal, against the
-    tests' database; return what the terminal showed."""
-    env = dict(os.environ, PORTAL_ENV="testing",
+    tests' database, at the test's moment; return what the terminal showed."""
+    env = dict(os.environ, PORTAL_ENV="testing", PORTAL_NOW=utcnow().isoformat(),
                DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
                OUTBOX_DIR=app.config["OUTBOX_DIR"], UPLOAD_DIR=app.config["UPLOAD_DIR"])
     master, slave = pty.openpty()

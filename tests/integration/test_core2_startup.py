@@ -12,7 +12,7 @@ from portal.config import DEFAULT_SECRET_KEY
 START = ("from portal import create_app; app = create_app(); "
          "print('started with rate limits in', app.config['RATELIMIT_STORAGE_URI'])")
 OURS = ("PORTAL_ENV", "SECRET_KEY", "REDIS_URL", "RATELIMIT_STORAGE_URI", "DATABASE_URL",
-        "PORTAL_INSTANCE_PATH", "STRIPE_SECRET_KEY")
+        "PORTAL_INSTANCE_PATH", "STRIPE_SECRET_KEY", "PORTAL_NOW")
 STRIPE = "sk_test_for_this_test"
 REDIS = "redis://127.0.0.1:6379/0"
 
@@ -81,3 +81,25 @@ def test_production_refuses_to_start_with_the_sandbox_payment_provider(start):
                  STRIPE_SECRET_KEY=None)
     assert done.returncode != 0 and "started" not in done.stdout
     assert "STRIPE_SECRET_KEY must be set in production" in done.stderr
+
+
+def test_production_refuses_to_start_on_a_moved_clock(start):
+    done = start(PORTAL_ENV="production", SECRET_KEY="s3cret-for-this-test", REDIS_URL=REDIS,
+                 PORTAL_NOW="2027-01-31T23:50:00+08:00")
+    assert done.returncode != 0 and "started" not in done.stdout
+    assert "PORTAL_NOW must not be set in production" in done.stderr
+
+
+def test_a_rehearsal_clock_moves_every_now_in_a_fresh_process(tmp_path):
+    environ = {k: v for k, v in os.environ.items() if k not in OURS}
+    environ.update(PORTAL_INSTANCE_PATH=str(tmp_path), PORTAL_ENV="development",
+                   DATABASE_URL=f"sqlite:///{tmp_path / 'portal.db'}",
+                   PORTAL_NOW="2027-01-31T23:50:00+08:00")
+    script = ("from portal import create_app; from portal.contact import clock; "
+              "from portal.timeutil import utcnow; create_app(); "
+              "print(utcnow().isoformat(), clock.now().isoformat())")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=environ,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    portal_now, contact_now = done.stdout.split()
+    assert portal_now.startswith("2027-01-31T15:5") and contact_now.startswith("2027-01-31T15:5")

@@ -16,10 +16,8 @@ DUE = date(2026, 10, 1)
 
 
 @pytest.fixture()
-def late_account(make_account, monkeypatch):
-    freeze_today(monkeypatch)
-    monkeypatch.setattr("portal.balances.services.utcnow",
-                        lambda: datetime(2026, 11, 28, 4, tzinfo=timezone.utc))
+def late_account(make_account, clock):
+    freeze_today(clock)
     return make_account(principal=480_000, interest=15_000, fees=5_000, minimum_due=50_000,
                         oldest_unpaid_due_date=DUE)
 

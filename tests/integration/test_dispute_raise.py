@@ -15,8 +15,8 @@ from portal.disputes.services import DisputeRefused
 from portal.disputes.uploads import MAX_BYTES, UploadRefused
 from portal.extensions import db as _db
 from tests.dispute_helpers import PDF, csrf, jpeg_bytes, join, png_bytes, raise_dispute
+from tests.clock import TODAY  # 28 November 2026
 
-TODAY = date(2026, 11, 28)
 
 
 def post_new(client, account, **fields):

@@ -1,7 +1,7 @@
 """Every status message about an open dispute tells the cardholder the date they can expect an
 answer, as a day in their own time zone and language; when waiting for their documents moves
 that date, the next message carries the new one. Read from the outbox, as they would."""
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,19 +12,6 @@ from tests.dispute_helpers import join, raise_dispute
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")
-
-
-@pytest.fixture()
-def clock(monkeypatch):
-    """Set what "now" is for the dispute services (status changes and the SLA clock)."""
-    state = {}
-
-    def now():
-        return state["now"].astimezone(timezone.utc)
-
-    for target in ("portal.disputes.services.utcnow", "portal.timeutil.utcnow"):
-        monkeypatch.setattr(target, now)
-    return lambda moment: state.update(now=moment)
 
 
 @pytest.fixture()
@@ -40,15 +27,15 @@ def bodies(outbox, dispute):
 
 def test_waiting_for_documents_moves_the_answer_date_and_the_next_message_says_so(
         clock, make_account, agent, outbox):
-    clock(datetime(2026, 11, 30, 10, tzinfo=SH))  # Monday; cn: resolve within 10 business days
+    clock.move_to(datetime(2026, 11, 30, 10, tzinfo=SH))  # Monday; cn: resolve within 10 business days
     account = make_account()
     dispute = raise_dispute(account)
     workflow.acknowledge(dispute, agent)
     _db.session.commit()
-    clock(datetime(2026, 12, 1, 10, tzinfo=SH))
+    clock.move_to(datetime(2026, 12, 1, 10, tzinfo=SH))
     workflow.request_documents(dispute, agent, "Please send the receipt.")
     _db.session.commit()
-    clock(datetime(2026, 12, 3, 15, tzinfo=SH))  # 23 office hours waited
+    clock.move_to(datetime(2026, 12, 3, 15, tzinfo=SH))  # 23 office hours waited
     services.customer_reply(dispute, account.cardholder, "Here it is.")
     _db.session.commit()
 
@@ -66,7 +53,7 @@ def test_the_answer_date_is_the_cardholders_day_in_their_own_zone(clock, make_ac
                                                                    outbox):
     """A us-profile deadline is 17:00 in New York: for a cardholder living in Shanghai that is
     the next morning, so their message names the next day."""
-    clock(datetime(2026, 11, 30, 10, tzinfo=NY))
+    clock.move_to(datetime(2026, 11, 30, 10, tzinfo=NY))
     in_new_york = raise_dispute(make_account(make_cardholder(timezone="America/New_York"),
                                              currency="USD", profile="us"))
     in_shanghai = raise_dispute(make_account(make_cardholder(timezone="Asia/Shanghai"),
@@ -78,7 +65,7 @@ def test_the_answer_date_is_the_cardholders_day_in_their_own_zone(clock, make_ac
 
 def test_a_chinese_cardholder_reads_the_date_in_chinese(clock, make_account, make_cardholder,
                                                         agent, outbox):
-    clock(datetime(2026, 11, 30, 10, tzinfo=SH))
+    clock.move_to(datetime(2026, 11, 30, 10, tzinfo=SH))
     dispute = raise_dispute(make_account(make_cardholder(locale="zh_Hans")))
     workflow.acknowledge(dispute, agent)
     _db.session.commit()
@@ -87,7 +74,7 @@ def test_a_chinese_cardholder_reads_the_date_in_chinese(clock, make_account, mak
 
 def test_a_text_message_carries_the_date_too(clock, make_account, make_cardholder, agent,
                                              outbox):
-    clock(datetime(2026, 11, 30, 10, tzinfo=SH))
+    clock.move_to(datetime(2026, 11, 30, 10, tzinfo=SH))
     holder = make_cardholder(email=None)
     dispute = raise_dispute(make_account(holder))
     workflow.acknowledge(dispute, agent)
@@ -99,7 +86,7 @@ def test_a_text_message_carries_the_date_too(clock, make_account, make_cardholde
 
 @pytest.mark.parametrize("close", ["resolve", "withdraw"])
 def test_a_closed_dispute_names_no_answer_date(clock, make_account, agent, outbox, close):
-    clock(datetime(2026, 11, 30, 10, tzinfo=SH))
+    clock.move_to(datetime(2026, 11, 30, 10, tzinfo=SH))
     account = make_account()
     dispute = raise_dispute(account)
     if close == "resolve":
@@ -114,7 +101,7 @@ def test_a_closed_dispute_names_no_answer_date(clock, make_account, agent, outbo
 
 
 def test_every_open_status_names_the_date(clock, make_account, agent, outbox):
-    clock(datetime(2026, 11, 30, 10, tzinfo=SH))
+    clock.move_to(datetime(2026, 11, 30, 10, tzinfo=SH))
     dispute = raise_dispute(make_account(), amount=200_000)  # above the approval threshold
     workflow.escalate(dispute, agent, "manager", "Needs a second look.")
     workflow.acknowledge(dispute, agent)
@@ -131,11 +118,11 @@ def test_every_open_status_names_the_date(clock, make_account, agent, outbox):
 
 def test_a_dispute_past_its_answer_date_says_we_are_late_in_messages_and_pages(
         clock, make_account, agent, outbox, client, login_as):
-    clock(datetime(2026, 11, 30, 10, tzinfo=SH))  # answer due 14 December
+    clock.move_to(datetime(2026, 11, 30, 10, tzinfo=SH))  # answer due 14 December
     account = make_account()
     dispute = raise_dispute(account)
     _db.session.commit()
-    clock(datetime(2026, 12, 16, 10, tzinfo=SH))
+    clock.move_to(datetime(2026, 12, 16, 10, tzinfo=SH))
     workflow.acknowledge(dispute, agent)
     _db.session.commit()
     late = bodies(outbox, dispute)[-1]

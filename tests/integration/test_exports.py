@@ -17,8 +17,8 @@ NOW = datetime(2026, 11, 28, 4, tzinfo=timezone.utc)  # noon, 28 November, in Sh
 
 
 @pytest.fixture(autouse=True)
-def fixed_now(monkeypatch):
-    monkeypatch.setattr("portal.balances.services.utcnow", lambda: NOW)
+def fixed_now(clock):
+    clock.move_to(NOW)
 
 
 @pytest.fixture()

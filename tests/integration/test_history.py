@@ -29,8 +29,8 @@ def rows(page: str) -> list[str]:
 
 
 @pytest.fixture()
-def account(make_account, monkeypatch):
-    freeze_today(monkeypatch)
+def account(make_account, monkeypatch, clock):
+    freeze_today(clock)
     use_timeline(monkeypatch, build=lambda account: None)
     return make_account(principal=500_000, fees=0, effective=date(2026, 11, 1))
 
@@ -64,8 +64,8 @@ def test_entries_have_plain_language_descriptions(signed_in, account):
 
 
 def test_history_in_chinese_uses_chinese_descriptions_and_dates(client, login_as, make_cardholder,
-                                                               make_account, monkeypatch):
-    freeze_today(monkeypatch)
+                                                               make_account, monkeypatch, clock):
+    freeze_today(clock)
     holder = make_cardholder(locale="zh_Hans")
     account = make_account(holder, principal=500_000)
     login_as(client, holder)
@@ -135,8 +135,8 @@ def test_no_match_says_so(signed_in, account):
 
 
 def test_query_count_does_not_grow_with_the_number_of_entries(client, login_as, make_account,
-                                                              monkeypatch):
-    freeze_today(monkeypatch)
+                                                              monkeypatch, clock):
+    freeze_today(clock)
     use_timeline(monkeypatch, build=lambda account: None)
     small = make_account()
     big = make_account(small.cardholder)

@@ -18,8 +18,8 @@ READ = {"legal", "collections_manager"}
 
 
 @pytest.fixture()
-def world(make_cardholder, make_account, make_staff, monkeypatch):
-    freeze(monkeypatch)
+def world(make_cardholder, make_account, make_staff, monkeypatch, clock):
+    freeze(clock)
     owner = make_cardholder(password="Correct-Horse-42")
     account = late_account(make_account, owner)
     refer(account)

@@ -17,8 +17,8 @@ from tests.integration.legal_helpers import TODAY, freeze, late_account, post_st
 
 
 @pytest.fixture()
-def referred(make_account, monkeypatch):
-    freeze(monkeypatch)
+def referred(make_account, monkeypatch, clock):
+    freeze(clock)
     account = late_account(make_account)
     refer(account)
     return account

@@ -43,8 +43,8 @@ def chinese_sentences(monkeypatch):
 
 
 @pytest.fixture()
-def with_steps(make_cardholder, make_account, make_staff, monkeypatch):
-    freeze(monkeypatch)
+def with_steps(make_cardholder, make_account, make_staff, monkeypatch, clock):
+    freeze(clock)
 
     def build(locale="en"):
         holder = make_cardholder(password="Correct-Horse-42", locale=locale)
@@ -127,8 +127,8 @@ def test_a_step_after_the_day_shown_is_not_yet_on_the_timeline(with_steps):
 
 
 def test_nothing_to_do_box_without_legal_steps(client, login_as, make_cardholder, make_account,
-                                               monkeypatch):
-    freeze(monkeypatch)
+                                               monkeypatch, clock):
+    freeze(clock)
     holder = make_cardholder(password="Correct-Horse-42")
     account = late_account(make_account, holder)
     refer(account)

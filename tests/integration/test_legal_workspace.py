@@ -13,8 +13,8 @@ from tests.integration.legal_helpers import TODAY, freeze, late_account, refer
 
 
 @pytest.fixture()
-def legal(client, login_as, make_staff, monkeypatch):
-    freeze(monkeypatch)
+def legal(client, login_as, make_staff, monkeypatch, clock):
+    freeze(clock)
     staff = make_staff("legal")
     login_as(client, staff)
     return staff

@@ -64,8 +64,8 @@ def test_only_commas_grouping_digits_in_threes_are_dropped(text, expected):
 # Legal: recording a step with an amount ----------------------------------------------------
 
 @pytest.fixture()
-def referred(make_account, monkeypatch):
-    freeze(monkeypatch)
+def referred(make_account, monkeypatch, clock):
+    freeze(clock)
     account = late_account(make_account)  # CNY 12,350.00 outstanding
     refer(account)
     return account

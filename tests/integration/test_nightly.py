@@ -67,9 +67,9 @@ def test_us_default_interest_starts_at_sixty_days_and_rounds_half_up_once_per_da
 
 
 def test_stage_moves_consequences_block_and_formal_notice_with_messages(cn_account, outbox, app,
-                                                                       monkeypatch):
+                                                                       clock):
     # The run happens at 02:30 in Shanghai: its messages wait for 08:00 there (contact rules).
-    monkeypatch.setitem(app.config, "CONTACT_NOW", "2026-12-30T18:30:00+00:00")
+    clock.move_to("2026-12-30T18:30:00+00:00")
     summary = run_nightly(date(2026, 12, 31))  # 60 days late on 31 Dec
     moves = _db.session.execute(select(StageChange.changed_on, StageChange.to_stage)
                                 .order_by(StageChange.changed_on)).all()
@@ -167,15 +167,8 @@ def test_cli_prints_summary_and_refuses_a_bad_as_of(runner, cn_account):
     assert "Invalid value for '--as-of'" in bad.output
 
 
-def test_default_as_of_is_today_in_the_cardholders_time_zone(cn_account, monkeypatch):
-    from datetime import datetime, timezone
-
-    import portal.jobs.nightly as nightly
-    import portal.balances.services as balances
-
-    moment = datetime(2026, 11, 2, 17, 0, tzinfo=timezone.utc)  # 3 Nov 01:00 in Shanghai
-    monkeypatch.setattr(nightly, "utcnow", lambda: moment)
-    monkeypatch.setattr(balances, "utcnow", lambda: moment)
+def test_default_as_of_is_today_in_the_cardholders_time_zone(cn_account, clock):
+    clock.move_to("2026-11-02T17:00:00+00:00")  # 3 Nov 01:00 in Shanghai
     run_nightly()
     assert [d for d, _, _ in _entries(cn_account, EntryKind.INTEREST)][-1] == date(2026, 11, 3)
 

@@ -28,8 +28,8 @@ def pdf_text(data: bytes) -> bytes:
 
 
 @pytest.fixture()
-def account(make_account, monkeypatch):
-    freeze_today(monkeypatch)
+def account(make_account, monkeypatch, clock):
+    freeze_today(clock)
     use_timeline(monkeypatch, build=lambda account: None)
     return make_account(oldest_unpaid_due_date=date(2026, 10, 1), card_last4="4242")
 
@@ -113,8 +113,8 @@ def test_notice_page_restates_amount_date_and_how_to_object(client, login_as, ac
 
 
 def test_notice_page_in_chinese_formats_amounts_and_dates_for_the_reader(
-        client, login_as, make_cardholder, make_account, monkeypatch):
-    freeze_today(monkeypatch)
+        client, login_as, make_cardholder, make_account, monkeypatch, clock):
+    freeze_today(clock)
     holder = make_cardholder(locale="zh_Hans", full_name="张伟")
     account = make_account(holder)
     notice = make_notice(account)
@@ -141,8 +141,8 @@ def test_pdf_download_is_an_attachment_with_a_safe_name_and_the_amount(client, l
 
 
 def test_pdf_in_chinese_uses_the_built_in_chinese_font(client, login_as, make_cardholder,
-                                                       make_account, monkeypatch):
-    freeze_today(monkeypatch)
+                                                       make_account, monkeypatch, clock):
+    freeze_today(clock)
     holder = make_cardholder(locale="zh_Hans")
     account = make_account(holder)
     notice = make_notice(account)

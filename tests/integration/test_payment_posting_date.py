@@ -33,8 +33,8 @@ def started(make_account, login_as, client):
     return payment
 
 
-def _deliver(client, payment, monkeypatch, created=None, event_id="evt_late"):
-    monkeypatch.setattr("portal.balances.services.utcnow", lambda: ARRIVAL)
+def _deliver(client, payment, clock, created=None, event_id="evt_late"):
+    clock.move_to(ARRIVAL)
     event = intent_event(payment, event_id=event_id)
     if created is not None:
         event["created"] = int(created.timestamp())
@@ -50,22 +50,22 @@ def _payment_entry_dates(account_id):
 
 
 def test_payment_at_2330_shanghai_with_webhook_after_midnight_counts_for_that_day(
-        client, started, monkeypatch):
-    paid = _deliver(client, started, monkeypatch, created=SUCCEEDED)
+        client, started, clock):
+    paid = _deliver(client, started, clock, created=SUCCEEDED)
     assert paid.paid_on == date(2026, 11, 28)
     assert _payment_entry_dates(started.account_id) == {date(2026, 11, 28)}
     assert paid.receipt_number.startswith("R20261128-")
 
 
 def test_without_a_provider_time_the_payment_counts_for_the_day_we_saw_it(
-        client, started, monkeypatch):
-    paid = _deliver(client, started, monkeypatch, created=None)
+        client, started, clock):
+    paid = _deliver(client, started, clock, created=None)
     assert paid.paid_on == date(2026, 11, 29)
     assert _payment_entry_dates(started.account_id) == {date(2026, 11, 29)}
 
 
 def test_a_provider_time_in_the_future_never_dates_a_payment_after_today(
-        client, started, monkeypatch):
-    paid = _deliver(client, started, monkeypatch,
+        client, started, clock):
+    paid = _deliver(client, started, clock,
                     created=datetime(2026, 12, 5, 4, tzinfo=timezone.utc))
     assert paid.paid_on == date(2026, 11, 29)

@@ -139,8 +139,8 @@ def test_penalty_interest_is_said_to_be_charged_on_the_whole_unpaid_principal(
 
 
 def test_timeline_page_states_the_penalty_interest_the_nightly_charged(
-        client, login_as, make_account, monkeypatch):
-    freeze_today(monkeypatch)  # 28 November 2026 in Shanghai
+        client, login_as, make_account, monkeypatch, clock):
+    freeze_today(clock)  # 28 November 2026 in Shanghai
     account = _account(make_account)
     run_nightly(date(2026, 11, 28))
     login_as(client, account.cardholder)
@@ -154,8 +154,8 @@ def test_timeline_page_states_the_penalty_interest_the_nightly_charged(
 
 
 def test_timeline_says_earlier_steps_of_an_account_fed_in_late_are_not_shown(
-        client, login_as, make_account, monkeypatch):
-    freeze_today(monkeypatch)
+        client, login_as, make_account, monkeypatch, clock):
+    freeze_today(clock)
     late = _account(make_account, oldest_unpaid_due_date=date(2026, 10, 1))  # 31 days late
     on_time = _account(make_account, cardholder=late.cardholder)  # due on the statement day
     run_nightly(date(2026, 11, 28))
