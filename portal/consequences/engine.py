@@ -15,7 +15,9 @@ Rules:
   day passed during the pause is produced on the first day after it. Stage moves are facts
   and are still recorded. Penalty interest stops too if the policy says `freeze_while_paused`.
 - Penalty interest accrues from the `penalty_interest` DPD day, daily on the principal,
-  rounded half-up once per posting; none after charge-off or on a zero principal.
+  exactly: whole minor units are posted and the fraction carried (`interest_carry`, kept by
+  the nightly state between runs), so postings never exceed the disclosed rate; none after
+  charge-off or on a zero principal.
 - Status only escalates: open -> blocked (card_block) -> charged_off (charge_off).
 """
 from __future__ import annotations
@@ -25,7 +27,7 @@ from datetime import date, timedelta
 
 from portal.domain.balance import overdue_amount
 from portal.domain.dates import days_past_due
-from portal.domain.interest import daily_interest
+from portal.domain.interest import accrue_day
 from portal.policy.rules import Policy
 
 OPEN, BLOCKED, CHARGED_OFF = "open", "blocked", "charged_off"
@@ -47,6 +49,7 @@ class AccountDay:
     stage: str = "current"
     status: str = OPEN
     recorded: set[str] = field(default_factory=set)  # kinds already recorded this cycle
+    interest_carry: int = 0  # penalty interest accrued but not yet posted (CARRY_SCALE units)
     day: date | None = None  # the last day `run_day` walked through
 
     @property
@@ -166,7 +169,8 @@ def _accrue(state, policy, day, dpd, paused, out):
         return
     if paused and rule.freeze_while_paused:
         return
-    amount = daily_interest(state.principal, rule.annual_rate, rule.day_count)
+    amount, state.interest_carry = accrue_day(state.principal, rule.annual_rate, rule.day_count,
+                                              state.interest_carry)
     if amount:
         out.postings.append(Posting("interest", "interest", amount, f"nightly:{day}:interest"))
         state.apply(interest=amount)

@@ -85,5 +85,8 @@ class AccountNightlyState(db.Model):
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), primary_key=True)
     last_processed_day: Mapped[date] = mapped_column(Date)
     stage: Mapped[str] = mapped_column(String(32))
+    # Penalty interest accrued but not yet posted, in billionths of a minor unit
+    # (portal.domain.interest.CARRY_SCALE): the next run starts from it.
+    interest_carry: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)

@@ -143,7 +143,8 @@ def _walk(account, state_row, start, end, opening, deltas, recorded, policies, p
           summary):
     run = AccountDay(account.id, account.currency, account.minimum_due,
                      account.oldest_unpaid_due_date, account.feed_as_of,
-                     status=account.status.value, recorded=set(recorded))
+                     status=account.status.value, recorded=set(recorded),
+                     interest_carry=state_row.interest_carry if state_row else 0)
     if opening:
         run.apply(*opening)
     first_policy = _policy(policies, account.policy_profile, start)
@@ -177,7 +178,7 @@ def _walk(account, state_row, start, end, opening, deltas, recorded, policies, p
                 and outcome.notice else None))
     summary.accounts_processed += 1
     row = dict(account_id=account.id, last_processed_day=end, stage=run.stage,
-               updated_at=utcnow())
+               interest_carry=run.interest_carry, updated_at=utcnow())
     (writes.old_states if state_row else writes.new_states).append(row)
     if run.status != status_before:
         writes.statuses.append((account, status_before, run.status))

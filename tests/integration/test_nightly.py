@@ -55,11 +55,12 @@ def test_first_late_day_posts_the_late_fee_and_daily_interest_per_hand_computed_
     assert summary.entries_posted == 3 and summary.consequences == 2 and summary.stage_moves == 1
 
 
-def test_us_default_interest_starts_at_sixty_days_and_rounds_half_up_once_per_day(make_account):
+def test_us_default_interest_starts_at_sixty_days_and_carries_the_fraction(make_account):
     account = make_account(currency="USD", profile="us", principal=123_457, minimum_due=5_000,
                            oldest_unpaid_due_date=date(2026, 9, 1), effective=date(2026, 10, 29))
     run_nightly(date(2026, 11, 1))
-    # 59 days late on 30 Oct: nothing; 60 on 31 Oct: 1,234.57 x 29.99% / 365 = 1.0144 -> 1.01.
+    # 59 days late on 30 Oct: nothing; 60 on 31 Oct: 1,234.57 x 29.99% / 365 = 1.0144 a day,
+    # 1.01 posted and 0.0044 carried to the next day.
     assert _entries(account, EntryKind.INTEREST) == [
         (date(2026, 10, 31), "interest", 101), (date(2026, 11, 1), "interest", 101)]
     # the late fee's day passed before the statement was fed in: the issuer charged it already
@@ -219,3 +220,16 @@ def test_providers_with_a_batch_are_asked_once_per_day_for_all_candidates(
                        (sorted(candidates), date(2026, 11, 3))]
     for account in accounts:
         assert (_entries(account) == []) == (account.id in kept)
+
+
+def test_penalty_interest_on_a_small_principal_carries_its_fraction_from_one_run_to_the_next(
+        make_account):
+    # CN\u00a510.00 at 18.25% accrues half a fen a day. Rounding each day half-up charged 1 fen a
+    # day (36.5% a year); carried over, it is 1 fen every other day, across separate runs too.
+    account = make_account(principal=1_000, minimum_due=1_000, oldest_unpaid_due_date=DUE,
+                           effective=DUE)
+    for day in range(2, 12):  # one run a night, 2 to 11 November
+        run_nightly(date(2026, 11, day))
+    interest = _entries(account, EntryKind.INTEREST)
+    assert sum(amount for _, _, amount in interest) == 5  # 10 days x 0.5 fen
+    assert [d.day for d, _, _ in interest] == [3, 5, 7, 9, 11]

@@ -1,9 +1,12 @@
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from portal.domain.interest import daily_interest, interest_between
+from portal.domain.interest import (CARRY_SCALE, DAY_COUNTS, accrue_day, daily_interest,
+                                    interest_between)
 
 
 @pytest.mark.parametrize(
@@ -51,16 +54,51 @@ def test_float_rate_is_refused():
         daily_interest(1000, 18.0)
 
 
-def test_interest_between_posts_each_day_rounded_separately():
+def test_interest_between_carries_the_fraction_from_day_to_day():
+    # 123,457 at 18% accrues 60.8829... a day: day 1 posts 60 and carries 0.88, day 2 posts
+    # 61 and carries 0.77, day 3 posts 61 (182.65 exact over three days, 182 posted).
     postings = interest_between(123_457, Decimal("18"), date(2026, 2, 27), date(2026, 3, 2))
     assert postings == [
-        (date(2026, 2, 27), 61),
+        (date(2026, 2, 27), 60),
         (date(2026, 2, 28), 61),
         (date(2026, 3, 1), 61),
     ]
-    # Per-day rounding is what the ledger sees: 1,824 at 10% accrues 0.4997 a day, which
-    # rounds to 0 each day, so 10 days post 0 (rounding the period once would give 5).
-    assert sum(a for _, a in interest_between(1_824, Decimal("10"), date(2026, 1, 1), date(2026, 1, 11))) == 0
+    # 1,824 at 10% accrues 0.4997 a day: nothing on most days, 4 posted over ten days (4.997).
+    assert sum(a for _, a in interest_between(1_824, Decimal("10"), date(2026, 1, 1),
+                                              date(2026, 1, 11))) == 4
+
+
+@pytest.mark.parametrize("principal", [1_000, 1_500, 2_000, 2_999])
+def test_small_principals_pay_the_disclosed_rate_not_a_fen_a_day(principal):
+    # Rounding each day half-up charged 1 fen a day on CN\u00a510.00-29.99 at 18.25% (36.5% a year).
+    year = interest_between(principal, Decimal("18.25"), date(2027, 1, 1), date(2028, 1, 1))
+    assert sum(a for _, a in year) == principal * 1825 // 10000  # 18.25% of it, rounded down
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(principals=st.lists(st.integers(0, 10**10), min_size=1, max_size=60),
+       rate=st.decimals(min_value=0, max_value=100, places=4),
+       day_count=st.sampled_from(DAY_COUNTS))
+def test_postings_never_exceed_the_exact_interest_and_trail_it_by_under_one_unit(
+        principals, rate, day_count):
+    """Whatever the balance does day by day, what is posted up to any day is at most the exact
+    interest at the disclosed rate, and short of it by less than one minor unit (plus a
+    billionth a day of rounding in the carry)."""
+    carry, posted, exact = 0, 0, Fraction(0)
+    for day, principal in enumerate(principals, start=1):
+        amount, carry = accrue_day(principal, rate, day_count, carry)
+        assert amount >= 0 and 0 <= carry < CARRY_SCALE
+        posted += amount
+        exact += Fraction(principal) * Fraction(rate) / 100 / day_count
+        assert posted <= exact
+        assert exact - posted < 1 + Fraction(day, CARRY_SCALE)
+
+
+def test_a_carry_outside_its_range_is_refused():
+    with pytest.raises(ValueError):
+        accrue_day(1_000, Decimal("18"), 365, CARRY_SCALE)
+    with pytest.raises(ValueError):
+        accrue_day(1_000, Decimal("18"), 365, -1)
 
 
 def test_interest_between_covers_leap_day_with_end_exclusive():
