@@ -14,12 +14,18 @@ from portal.payments.models import Payment
 from portal.payments.posting import lock_payment
 from portal.payments.services import apply_intent, metadata_for
 from portal.payments.states import OPEN_STATES, PAYMENT_MACHINE, PaymentStatus
+
+RETRYABLE_STATES = (*OPEN_STATES, PaymentStatus.FAILED)
 from portal.timeutil import as_aware, utcnow
 
 
 def _stale_ids(cutoff) -> list[int]:
+    """Payments that can still succeed at the provider and have not changed since `cutoff`:
+    the open ones, and the declined ones too, since the cardholder may try again on the same
+    intent (a success whose webhook is lost must still be posted). Both are given up on, and
+    their intents cancelled, after PAYMENT_ABANDON_HOURS."""
     return list(db.session.scalars(select(Payment.id).where(
-        Payment.status.in_(OPEN_STATES), Payment.updated_at < cutoff).order_by(Payment.id)))
+        Payment.status.in_(RETRYABLE_STATES), Payment.updated_at < cutoff).order_by(Payment.id)))
 
 
 def _give_up(payment: Payment, gateway) -> None:
@@ -39,7 +45,7 @@ def _give_up(payment: Payment, gateway) -> None:
                 intent = None
     if intent is not None:
         apply_intent(payment, intent)
-    elif payment.status in OPEN_STATES:
+    elif payment.status in RETRYABLE_STATES:
         payment.status = PAYMENT_MACHINE.check(payment.status, PaymentStatus.CANCELED)
     if payment.status == PaymentStatus.CANCELED:
         record("payment.abandoned", subject=payment, before={"status": before},
@@ -59,9 +65,10 @@ def reconcile(now=None, older_than_minutes: int | None = None) -> dict:
     gateway = get_gateway()
     for payment_id in _stale_ids(now - timedelta(minutes=minutes)):
         payment = lock_payment(payment_id)
-        if payment.status not in OPEN_STATES:
+        if payment.status not in RETRYABLE_STATES:
             db.session.commit()
             continue
+        status_before = payment.status
         try:
             if payment.provider_ref:
                 intent = gateway.retrieve_payment_intent(payment.provider_ref)
@@ -77,15 +84,16 @@ def reconcile(now=None, older_than_minutes: int | None = None) -> dict:
             intent = None
         if intent is not None:
             apply_intent(payment, intent)
-        if payment.status in OPEN_STATES and now - as_aware(payment.created_at) > abandon:
+        if payment.status in RETRYABLE_STATES and now - as_aware(payment.created_at) > abandon:
             try:
                 _give_up(payment, gateway)
             except ProviderUnavailable:
                 db.session.rollback()
                 counts["unavailable"] += 1
                 continue
-        outcome = {PaymentStatus.SUCCEEDED: "posted", PaymentStatus.FAILED: "failed",
-                   PaymentStatus.CANCELED: "canceled"}.get(payment.status, "unchanged")
+        outcome = "unchanged" if payment.status == status_before else {
+            PaymentStatus.SUCCEEDED: "posted", PaymentStatus.FAILED: "failed",
+            PaymentStatus.CANCELED: "canceled"}.get(payment.status, "unchanged")
         counts[outcome] += 1
         db.session.commit()
     return counts

@@ -10,13 +10,16 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.extensions import db
-from portal.payments.gateway import get_gateway, intent_from_object
+from portal.payments.gateway import ProviderUnavailable, get_gateway, intent_from_object
 from portal.payments.models import Payment, ReversalKind, WebhookEvent
 from portal.payments.posting import lock_payment, post_reversal
 from portal.payments.services import apply_intent
+from portal.payments.states import PaymentStatus
+from portal.timeutil import utcnow
 
 INTENT_EVENTS = {"payment_intent.succeeded", "payment_intent.payment_failed",
                  "payment_intent.processing", "payment_intent.canceled",
@@ -33,17 +36,30 @@ def handle_event(event: dict, provider: str | None = None) -> str:
     """Record a verified event under its unique id and apply it. Returns "duplicate" for an
     event seen before, "ignored" for one about nothing we know, else "processed"."""
     obj = (event.get("data") or {}).get("object") or {}
-    row = WebhookEvent(provider=provider or get_gateway().name, event_id=str(event["id"]),
-                       type=str(event.get("type"))[:64], object_ref=obj.get("id"))
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-    except IntegrityError:
+    if not _record_once(provider or get_gateway().name, str(event["id"]),
+                        str(event.get("type"))[:64], obj.get("id")):
         return "duplicate"
     handler = _HANDLERS.get(event.get("type"))
     if handler is None:
         return "ignored"
     return "processed" if handler(obj, _event_time(event)) else "ignored"
+
+
+def _record_once(provider: str, event_id: str, kind: str, object_ref) -> bool:
+    """Insert the event's row unless its id is known; True when this call inserted it.
+
+    One INSERT .. ON CONFLICT DO NOTHING in the request's transaction, so the row goes when the
+    transaction rolls back. (A savepoint did not: on SQLite, releasing a savepoint opened
+    before any write commits, so a failed event stayed recorded and its retry was dropped.)
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
+    inserted = db.session.scalar(
+        insert(WebhookEvent).values(provider=provider, event_id=event_id, type=kind,
+                                    object_ref=str(object_ref)[:128] if object_ref else None,
+                                    received_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["event_id"]).returning(WebhookEvent.id))
+    return inserted is not None
 
 
 def _event_time(event: dict) -> datetime | None:
@@ -85,13 +101,30 @@ def _refunds_of(obj: dict, payment: Payment) -> list[tuple[str, int]]:
             if r.get("id") and r.get("amount") and r.get("status") not in ("failed", "canceled")]
 
 
+def _posted(payment: Payment) -> Payment:
+    """The payment locked, with its success posted: an event about a refund or a dispute means
+    the charge succeeded, though the success event may come later (providers do not promise
+    an order). Asks the provider when we have not heard of the success yet; raises
+    ProviderUnavailable (the event is not kept, so its retry is handled anew) while the
+    provider cannot confirm it."""
+    payment = lock_payment(payment.id)
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED):
+        return payment
+    if payment.provider_ref:
+        apply_intent(payment, get_gateway().retrieve_payment_intent(payment.provider_ref))
+    if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED):
+        raise ProviderUnavailable(f"payment {payment.id}: its success is not confirmed yet")
+    return payment
+
+
 def _on_charge_refunded(obj: dict, created: datetime | None = None) -> bool:
     """Post each of the charge's refunds not yet posted, under its own refund id (the same
-    reference a staff refund is posted under), so no refund is ever posted twice."""
+    reference a staff refund is posted under), so no refund is ever posted twice. A refund
+    reported before the payment's success posts the success first."""
     payment = _payment_for(obj.get("payment_intent"), obj.get("metadata"))
     if payment is None:
         return False
-    payment = lock_payment(payment.id)
+    payment = _posted(payment)
     for refund_id, amount in _refunds_of(obj, payment):
         post_reversal(payment, amount, kind=ReversalKind.REFUND, external_ref=refund_id,
                       reason="refunded at the provider")

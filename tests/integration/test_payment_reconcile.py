@@ -2,7 +2,7 @@
 intent, and money the provider reports after we gave up is still posted."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -12,11 +12,12 @@ from portal.payments import reconcile as reconcile_mod
 from portal.payments.models import Payment, SandboxIntent
 from portal.payments.sandbox import SandboxGateway
 from portal.payments.states import PaymentStatus
+from tests.clock import BASE
 from tests.integration.payment_helpers import (intent_event, only_payment, pay_with_card,
                                                payment_entries, signed_event, start_payment)
 from tests.integration.payment_helpers import account, started  # noqa: F401  (fixtures)
 
-MUCH_LATER = datetime.now(timezone.utc) + timedelta(days=2)
+MUCH_LATER = BASE + timedelta(days=2)
 
 
 def _provider_status(payment) -> str:
@@ -73,3 +74,31 @@ def test_payment_the_provider_never_heard_of_is_cancelled_here_without_making_an
     assert reconcile_mod.reconcile(now=MUCH_LATER)["canceled"] == 1
     assert only_payment(account.id).status == PaymentStatus.CANCELED
     assert db.session.scalar(select(func.count()).select_from(SandboxIntent)) == 0
+
+
+def test_a_declined_payment_that_later_succeeds_on_the_same_intent_is_posted(client, started):
+    # Issue 11, item 7: the card is declined, the cardholder tries again on the same intent and
+    # it succeeds, but that webhook is lost. Reconciliation looked only at open payments.
+    db.session.get(SandboxIntent, started.provider_ref).status = "requires_payment_method"
+    db.session.commit()
+    payload, headers = signed_event(intent_event(
+        started, kind="payment_intent.payment_failed", event_id="evt_declined",
+        status="requires_payment_method", error={"code": "card_declined"}))
+    assert client.post("/webhooks/payments", data=payload, headers=headers).status_code == 200
+    assert only_payment(started.account_id).status == PaymentStatus.FAILED
+    db.session.get(SandboxIntent, started.provider_ref).status = "succeeded"
+    db.session.commit()
+    assert reconcile_mod.reconcile(now=BASE + timedelta(hours=1))["posted"] == 1
+    assert only_payment(started.account_id).status == PaymentStatus.SUCCEEDED
+    assert payment_entries(started.account_id) == -50_000
+
+
+def test_a_declined_payment_is_given_up_on_and_its_intent_cancelled_after_the_abandon_time(
+        started):
+    db.session.get(Payment, started.id).status = PaymentStatus.FAILED
+    db.session.get(SandboxIntent, started.provider_ref).status = "requires_payment_method"
+    db.session.commit()
+    assert reconcile_mod.reconcile(now=BASE + timedelta(hours=1))["unchanged"] == 1
+    assert reconcile_mod.reconcile(now=MUCH_LATER)["canceled"] == 1
+    assert _provider_status(started) == "canceled"
+    assert only_payment(started.account_id).status == PaymentStatus.CANCELED

@@ -7,11 +7,13 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.payments.gateway import ProviderUnavailable
-from portal.payments.models import PaymentReversal, SandboxIntent
+from portal.payments.models import PaymentReversal, SandboxIntent, WebhookEvent
 from portal.payments.sandbox import SandboxGateway
-from tests.integration.payment_helpers import (form_tokens, only_payment, pay_with_card,
-                                               payment_entries, signed_event, start_payment)
-from tests.integration.payment_helpers import account  # noqa: F401  (fixtures)
+from portal.payments.states import PaymentStatus
+from tests.integration.payment_helpers import (form_tokens, intent_event, only_payment,
+                                               pay_with_card, payment_entries, signed_event,
+                                               start_payment)
+from tests.integration.payment_helpers import account, started  # noqa: F401  (fixtures)
 
 
 @pytest.fixture()
@@ -134,3 +136,30 @@ def test_charge_refunded_without_the_list_asks_the_provider(client, paid):
         "amount_refunded": 10_000}}})
     assert payment_entries(paid.account_id) == -40_000
     assert db.session.scalar(select(PaymentReversal.external_ref)) == refund_id
+
+
+def test_a_refund_reported_before_the_payments_success_posts_both(client, started):
+    # Issue 11, item 8: the provider's refund event overtook its success event; the refund was
+    # marked processed and dropped, and the success posted later without it.
+    db.session.get(SandboxIntent, started.provider_ref).status = "succeeded"
+    db.session.commit()
+    response = _deliver(client, _refunded_event(started, [("re_early", 10_000)]))
+    assert response.status_code == 200
+    payment = only_payment(started.account_id)
+    assert payment.status == PaymentStatus.SUCCEEDED and payment.refunded_amount == 10_000
+    assert payment_entries(started.account_id) == -40_000
+    payload, headers = signed_event(intent_event(started, event_id="evt_success_late"))
+    assert client.post("/webhooks/payments", data=payload, headers=headers).status_code == 200
+    assert payment_entries(started.account_id) == -40_000  # the success is not posted twice
+
+
+def test_a_refund_whose_payment_the_provider_cannot_confirm_yet_is_retried_later(client, started):
+    response = _deliver(client, _refunded_event(started, [("re_early", 10_000)], "evt_r9"))
+    assert response.status_code == 503  # the provider retries; nothing kept, nothing posted
+    assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 0
+    assert db.session.scalar(select(func.count()).select_from(PaymentReversal)) == 0
+    db.session.get(SandboxIntent, started.provider_ref).status = "succeeded"
+    db.session.commit()
+    again = _deliver(client, _refunded_event(started, [("re_early", 10_000)], "evt_r9"))
+    assert again.status_code == 200 and again.json["outcome"] == "processed", again.json
+    assert payment_entries(started.account_id) == -40_000
