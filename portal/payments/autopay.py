@@ -18,7 +18,7 @@ from portal.payments.gateway import ProviderRefused, ProviderUnavailable, get_ga
 from portal.payments.models import AutopayMandate, Payment, PaymentChoice
 from portal.payments.policy import payments_policy, retry_days as policy_retry_days
 from portal.payments.services import apply_intent, fail_refused, metadata_for
-from portal.payments.states import PaymentStatus
+from portal.payments.states import OPEN_STATES
 from portal.timeutil import utcnow
 
 CONSENT_TEXT = _l("I allow the card issuer to charge the card I save here for each instalment of "
@@ -112,10 +112,11 @@ def _charge(mandate: AutopayMandate, instalment, today) -> str:
     key = f"autopay:{account.id}:{instalment.id}:{today.isoformat()}"
     if db.session.scalar(select(Payment.id).where(Payment.idempotency_key == key)):
         return "already"
+    # Any payment still open on the account may yet pay this instalment (a manual payment
+    # waiting for 3-D Secure, another tab's full balance): charging now could take the money
+    # twice. Skip today; the next retry day looks again.
     busy = db.session.scalar(select(Payment.id).where(
-        Payment.account_id == account.id, Payment.instalment_id == instalment.id,
-        Payment.status.in_([PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_ACTION,
-                            PaymentStatus.CREATED])))
+        Payment.account_id == account.id, Payment.status.in_(OPEN_STATES)).limit(1))
     if busy:
         return "busy"
     gateway = get_gateway()

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from portal.balances.services import today_for
 from portal.extensions import db
 from portal.payments import autopay
-from portal.payments.models import Payment, SandboxIntent
+from portal.payments.models import Payment, PaymentChoice, SandboxIntent
 from portal.payments.sandbox import SandboxGateway
+from portal.payments.states import PaymentStatus
 from tests.integration.payment_helpers import make_active_plan, only_payment, payment_entries
 from tests.integration.payment_helpers import account, started  # noqa: F401  (fixtures)
 
@@ -141,3 +142,19 @@ def test_the_payment_jobs_are_also_under_flask_payments(runner, make_account):
     autopay_on(account)
     assert runner.invoke(args=["payments", "autopay"]).output == "autopay: {'succeeded': 1}\n"
     assert runner.invoke(args=["payments", "reconcile"]).output == _summary()
+
+
+def test_autopay_skips_an_instalment_while_a_manual_payment_waits_for_3d_secure(
+        make_account, make_cardholder):
+    # Issue 11, item 6: the cardholder pays the instalment by hand and is asked to authenticate;
+    # meanwhile autopay charged the same instalment again (CN¥600 taken for CN¥300).
+    account = make_account(make_cardholder(timezone="Asia/Shanghai"))
+    make_active_plan(account, [30_000, 30_000], SHANGHAI_DAY)
+    autopay_on(account)
+    manual = Payment(account_id=account.id, choice=PaymentChoice.INSTALMENT, amount=30_000,
+                     currency=account.currency, provider="sandbox", idempotency_key="tab-1",
+                     status=PaymentStatus.REQUIRES_ACTION)
+    db.session.add(manual)
+    db.session.commit()
+    assert autopay.run_autopay(now=NOW) == {"busy": 1}
+    assert [p.id for p in _payments()] == [manual.id]
