@@ -50,6 +50,10 @@ class StripeSetupConsentForm(FlaskForm):
     submit = SubmitField(_l("Continue"))
 
 
+class CancelPaymentForm(FlaskForm):
+    submit = SubmitField(_l("Cancel this payment"))
+
+
 class ToggleForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 

@@ -7,13 +7,13 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from portal.audit.services import record
 from portal.extensions import db
 from portal.payments.gateway import ProviderRefused, ProviderUnavailable, get_gateway
 from portal.payments.models import Payment
 from portal.payments.posting import lock_payment
+from portal.payments.cancel import cancel_open_payment
 from portal.payments.services import apply_intent, metadata_for
-from portal.payments.states import OPEN_STATES, PAYMENT_MACHINE, PaymentStatus
+from portal.payments.states import OPEN_STATES, PaymentStatus
 
 RETRYABLE_STATES = (*OPEN_STATES, PaymentStatus.FAILED)
 from portal.timeutil import as_aware, utcnow
@@ -26,31 +26,6 @@ def _stale_ids(cutoff) -> list[int]:
     their intents cancelled, after PAYMENT_ABANDON_HOURS."""
     return list(db.session.scalars(select(Payment.id).where(
         Payment.status.in_(RETRYABLE_STATES), Payment.updated_at < cutoff).order_by(Payment.id)))
-
-
-def _give_up(payment: Payment, gateway) -> None:
-    """Cancel an abandoned payment's intent at the provider first, so that it can no longer
-    take money, and mark the payment canceled only once the provider says it is (an intent
-    that succeeded meanwhile is posted instead). A payment the provider has no intent for is
-    canceled here alone. Raises ProviderUnavailable (nothing changed)."""
-    before = payment.status.value
-    intent = None
-    if payment.provider_ref:
-        try:
-            intent = gateway.cancel_payment_intent(payment.provider_ref)
-        except ProviderRefused:  # succeeded, processing or already canceled: ask what it is
-            try:
-                intent = gateway.retrieve_payment_intent(payment.provider_ref)
-            except ProviderRefused:  # the provider does not know it
-                intent = None
-    if intent is not None:
-        apply_intent(payment, intent)
-    elif payment.status in RETRYABLE_STATES:
-        payment.status = PAYMENT_MACHINE.check(payment.status, PaymentStatus.CANCELED)
-    if payment.status == PaymentStatus.CANCELED:
-        record("payment.abandoned", subject=payment, before={"status": before},
-               after={"status": "canceled", "canceled_at_provider": intent is not None},
-               actor=("system", "reconcile"))
 
 
 def reconcile(now=None, older_than_minutes: int | None = None) -> dict:
@@ -86,7 +61,7 @@ def reconcile(now=None, older_than_minutes: int | None = None) -> dict:
             apply_intent(payment, intent)
         if payment.status in RETRYABLE_STATES and now - as_aware(payment.created_at) > abandon:
             try:
-                _give_up(payment, gateway)
+                cancel_open_payment(payment, actor=("system", "reconcile"))
             except ProviderUnavailable:
                 db.session.rollback()
                 counts["unavailable"] += 1

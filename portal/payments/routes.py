@@ -14,7 +14,8 @@ from portal.core.nav import cardholder_entry
 from portal.core.security import extend_csp
 from portal.extensions import csrf, db
 from portal.payments import receipts, services, webhooks
-from portal.payments.forms import PayForm, SandboxAuthForm, SandboxCardForm
+from portal.payments.cancel import cancel_open_payment
+from portal.payments.forms import CancelPaymentForm, PayForm, SandboxAuthForm, SandboxCardForm
 from portal.payments.gateway import BadSignature, ProviderRefused, ProviderUnavailable, get_gateway
 from portal.payments.models import Payment, PaymentChoice
 from portal.payments.sandbox import SandboxGateway, luhn_ok, signed
@@ -171,7 +172,28 @@ def status(payment_id):
     payment = db.session.get(Payment, payment_id)
     return render_template("payments/status.html", payment=payment,
                            reason=services.failure_reason(payment),
-                           sandbox=isinstance(get_gateway(), SandboxGateway))
+                           sandbox=isinstance(get_gateway(), SandboxGateway),
+                           cancel_form=CancelPaymentForm())
+
+
+@bp.post("/payments/<int:payment_id>/cancel")
+@cardholder_required
+def cancel(payment_id):
+    """Give up a payment that has not taken money (an old tab's, say), so a new one can start."""
+    payment = owned_payment_or_404(payment_id)
+    if not CancelPaymentForm().validate_on_submit():
+        abort(400)
+    try:
+        cancelled = cancel_open_payment(payment)
+        db.session.commit()
+    except ProviderUnavailable:
+        db.session.rollback()
+        flash(_("The payment service is not answering right now, so the payment could not be "
+                "cancelled. Please try again in a moment."), "error")
+        return redirect(url_for("payments.status", payment_id=payment_id))
+    if cancelled:
+        flash(_("The payment was cancelled. No money was taken."), "info")
+    return redirect(url_for("payments.status", payment_id=payment_id))
 
 
 @bp.get("/payments/<int:payment_id>/receipt")

@@ -10,9 +10,9 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_datetime, get_locale, gettext, lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import Account
@@ -20,13 +20,16 @@ from portal.audit.services import record
 from portal.balances.services import balance_of, today_for
 from portal.extensions import db
 from portal.payments import notify, plan_link
+from portal.domain.money import format_money
 from portal.payments.gateway import Intent, ProviderRefused, get_gateway
 from portal.payments.models import Payment, PaymentChoice
 from portal.payments.policy import minimum_other_amount, payments_policy, wallets_for
 from portal.payments.posting import lock_payment, post_success
 from portal.payments.states import OPEN_STATES, PAYMENT_MACHINE, PaymentStatus
+from portal.timeutil import as_aware
 
 S = PaymentStatus
+_PAYMENTS_LOCK = 7262004  # pg_advisory_xact_lock space; plans use 7262003
 
 
 class PaymentRefused(Exception):
@@ -116,7 +119,10 @@ def open_payment(account: Account, *, choice: str, other_amount: int | None, cur
         raise PaymentRefused("choice", _l("Please choose what to pay.")) from None
     if choice == PaymentChoice.AUTOPAY:
         raise PaymentRefused("choice", _l("Please choose what to pay."))
-    amount = _amount_for(account, payment_options(account), choice, other_amount)
+    lock_account_payments(account)
+    options = payment_options(account)
+    amount = _amount_for(account, options, choice, other_amount)
+    _refuse_if_covered(account, options, choice, amount)
     payment = Payment(account_id=account.id, account=account, choice=choice, amount=amount,
                       currency=account.currency, provider=get_gateway().name, idempotency_key=key)
     try:
@@ -127,6 +133,40 @@ def open_payment(account: Account, *, choice: str, other_amount: int | None, cur
     record("payment.created", subject=payment,
            after={"amount": amount, "currency": payment.currency, "choice": choice.value})
     return payment
+
+
+def lock_account_payments(account: Account) -> None:
+    """Serialise the opening of payments on one account until the transaction ends (autopay
+    takes it too): of two tabs submitting at once, the second sees the first one's payment.
+    A PostgreSQL advisory lock; SQLite has a single writer anyway."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                           {"space": _PAYMENTS_LOCK, "key": account.id})
+
+
+def in_flight(account: Account) -> list[Payment]:
+    """The account's payments that may still take money (oldest first)."""
+    return list(db.session.scalars(select(Payment).where(
+        Payment.account_id == account.id, Payment.status.in_(OPEN_STATES))
+        .order_by(Payment.id)))
+
+
+def _refuse_if_covered(account: Account, options: PaymentOptions, choice: PaymentChoice,
+                       amount: int) -> None:
+    """One amount owed is paid once: refuse a payment that, with those in flight, would pay
+    more than the balance, or pay an overdue amount or instalment they already cover."""
+    flying = in_flight(account)
+    if not flying:
+        return
+    pending = sum(p.amount for p in flying)
+    covered = choice in (PaymentChoice.OVERDUE, PaymentChoice.INSTALMENT) and pending >= amount
+    if covered or amount + pending > options.full:
+        first = flying[0]
+        raise PaymentRefused("in_flight", gettext(
+            "Your payment of %(amount)s started on %(started)s has not finished yet, so this one "
+            "could pay the same money twice. Finish or cancel that payment first.",
+            amount=format_money(first.amount, first.currency, str(get_locale())),
+            started=format_datetime(as_aware(first.created_at), "short")))
 
 
 def metadata_for(payment: Payment) -> dict:

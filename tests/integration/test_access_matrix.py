@@ -168,6 +168,7 @@ MATRIX: dict[str, Route] = {
                                                      "currency": "CNY"}),
     "payments.checkout": cardholder_object(PAYMENT, owner=REDIRECT),  # posted: to its status
     "payments.status": cardholder_object(PAYMENT),
+    "payments.cancel": cardholder_object(PAYMENT, owner=REDIRECT),  # to its status
     "payments.receipt": cardholder_object(PAYMENT),
     "payments.receipt_pdf": cardholder_object(PAYMENT),
     "payments.sandbox_card": cardholder_object(PAYMENT, data={

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from portal.accounts.models import EntryKind, LedgerEntry
+from portal.accounts.models import Account, EntryKind, LedgerEntry
 from portal.extensions import db
 from portal.payments import services, webhooks
 from portal.payments.models import Payment, SandboxIntent
@@ -57,3 +57,24 @@ def test_duplicate_webhooks_at_once_post_once(app, db, make_account):
     _, errors = run_together(app, lambda i: webhooks.receive(*deliveries[i]), len(deliveries))
     assert not errors
     assert _posted(account_id) == -amount
+
+
+def test_two_tabs_opening_the_full_balance_at_once_open_one_payment(app, db, make_account):
+    account = make_account(oldest_unpaid_due_date=date(2026, 10, 1))
+    account_id = account.id
+
+    def open_full(i):
+        holder = db.session.get(Account, account_id)
+        try:
+            services.open_payment(holder, choice="full", other_amount=None,
+                                  currency=holder.currency, nonce=services.issue_nonce(holder))
+            db.session.commit()
+            return "opened"
+        except services.PaymentRefused as exc:
+            db.session.rollback()
+            return exc.code
+
+    outcomes, errors = run_together(app, open_full, 4, request_context=True)
+    assert not errors
+    assert sorted(outcomes) == ["in_flight", "in_flight", "in_flight", "opened"]
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
