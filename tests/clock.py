@@ -13,6 +13,9 @@ portal's clock (`portal.timeutil.set_now`), which every product decision reads, 
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import threading
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
@@ -106,3 +109,32 @@ class ProductClock(Clock):
 
     def stop(self) -> None:
         timeutil.set_now(None)
+
+
+# libfaketime's variables: a child process started by a test runs on the test's moment
+# (PORTAL_NOW) instead of under libfaketime.
+_FAKETIME_VARIABLES = ("LD_PRELOAD", "FAKETIME", "DONT_FAKE_MONOTONIC", "FAKETIME_NO_CACHE")
+
+
+def child_environ(base: dict | None = None, **overrides) -> dict:
+    """The environment for a process a test starts: the portal's clock at the test's moment."""
+    environ = {k: v for k, v in (os.environ if base is None else base).items()
+               if k not in _FAKETIME_VARIABLES}
+    environ["PORTAL_NOW"] = datetime.now(timezone.utc).isoformat()
+    environ.update(overrides)
+    return environ
+
+
+def run_child(args: list[str], *, env: dict, timeout: float = 120, **kwargs):
+    """`subprocess.run(args, capture_output=True, text=True)` that never sleeps: a timer kills
+    a child still running after `timeout` seconds. (subprocess's own timed wait polls with
+    time.sleep, which libfaketime breaks in the run at a later date; a timer's wait is fine.)"""
+    with subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, **kwargs) as proc:
+        killer = threading.Timer(timeout, proc.kill)
+        killer.start()
+        try:
+            out, err = proc.communicate()
+        finally:
+            killer.cancel()
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select as sql_select
 from portal import ROOT
 from portal.accounts.models import Account
 from portal.extensions import db as _db
-from portal.timeutil import utcnow
+from tests.clock import child_environ
 from tests.integration.test_import import feed_row, write_csv
 
 ROWS = 40
@@ -24,9 +24,8 @@ ROWS = 40
 def on_terminal(app, *args, timeout=120) -> str:
     """Run `flask --app wsgi ARGS` with stdout and stderr on a pseudo-terminal, against the
     tests' database, at the test's moment; return what the terminal showed."""
-    env = dict(os.environ, PORTAL_ENV="testing", PORTAL_NOW=utcnow().isoformat(),
-               DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-               OUTBOX_DIR=app.config["OUTBOX_DIR"], UPLOAD_DIR=app.config["UPLOAD_DIR"])
+    env = child_environ(PORTAL_ENV="testing", DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+                        OUTBOX_DIR=app.config["OUTBOX_DIR"], UPLOAD_DIR=app.config["UPLOAD_DIR"])
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
                             env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
@@ -44,10 +43,14 @@ def on_terminal(app, *args, timeout=120) -> str:
             if not chunk:
                 break
             shown.append(chunk)
-        assert proc.wait(timeout=max(1, deadline - time.monotonic())) == 0, b"".join(shown)
+        else:
+            proc.kill()  # still talking at the deadline
+        # A plain wait: a timed one polls with time.sleep, which libfaketime breaks.
+        assert proc.wait() == 0, b"".join(shown)
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
         os.close(master)
     return b"".join(shown).decode("utf-8", "replace")
 

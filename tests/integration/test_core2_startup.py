@@ -1,13 +1,13 @@
 """What the portal refuses at start-up in production, read from the environment as an operator
 sets it (a fresh process each time: the configuration classes read it on import)."""
 import os
-import subprocess
 import sys
 
 import pytest
 
 from portal import ROOT
 from portal.config import DEFAULT_SECRET_KEY
+from tests.clock import child_environ, run_child
 
 START = ("from portal import create_app; app = create_app(); "
          "print('started with rate limits in', app.config['RATELIMIT_STORAGE_URI'])")
@@ -20,7 +20,8 @@ REDIS = "redis://127.0.0.1:6379/0"
 @pytest.fixture()
 def start(tmp_path):
     def _start(**env):
-        environ = {k: v for k, v in os.environ.items() if k not in OURS}
+        environ = child_environ({k: v for k, v in os.environ.items() if k not in OURS})
+        environ.pop("PORTAL_NOW")  # production refuses it: tests that want it say so
         environ.update(PORTAL_INSTANCE_PATH=str(tmp_path),
                        DATABASE_URL=f"sqlite:///{tmp_path / 'portal.db'}")
         if env.get("PORTAL_ENV") == "production":
@@ -28,8 +29,7 @@ def start(tmp_path):
         environ.update({k: v for k, v in env.items() if v is not None})
         for name in [k for k, v in env.items() if v is None]:
             environ.pop(name, None)
-        return subprocess.run([sys.executable, "-c", START], cwd=ROOT, env=environ,
-                              capture_output=True, text=True, timeout=120)
+        return run_child([sys.executable, "-c", START], cwd=ROOT, env=environ)
     return _start
 
 
@@ -91,15 +91,14 @@ def test_production_refuses_to_start_on_a_moved_clock(start):
 
 
 def test_a_rehearsal_clock_moves_every_now_in_a_fresh_process(tmp_path):
-    environ = {k: v for k, v in os.environ.items() if k not in OURS}
+    environ = child_environ({k: v for k, v in os.environ.items() if k not in OURS})
     environ.update(PORTAL_INSTANCE_PATH=str(tmp_path), PORTAL_ENV="development",
                    DATABASE_URL=f"sqlite:///{tmp_path / 'portal.db'}",
                    PORTAL_NOW="2027-01-31T23:50:00+08:00")
     script = ("from portal import create_app; from portal.contact import clock; "
               "from portal.timeutil import utcnow; create_app(); "
               "print(utcnow().isoformat(), clock.now().isoformat())")
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=environ,
-                          capture_output=True, text=True, timeout=120)
+    done = run_child([sys.executable, "-c", script], cwd=ROOT, env=environ)
     assert done.returncode == 0, done.stderr
     portal_now, contact_now = done.stdout.split()
     assert portal_now.startswith("2027-01-31T15:5") and contact_now.startswith("2027-01-31T15:5")
