@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from portal.core.inputs import PortalForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
@@ -11,7 +11,7 @@ from portal.accounts.queries import HistoryFilter
 from portal.accounts.views import ENTRY_KIND_LABELS
 
 
-class HistoryFilterForm(FlaskForm):
+class HistoryFilterForm(PortalForm):
     """The history filter: a GET form, so no CSRF token (it changes nothing)."""
 
     class Meta:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from portal.core.inputs import PortalForm
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 from wtforms import DateField, SelectField, StringField
@@ -30,7 +30,7 @@ STATUS_LABELS = {
 }
 
 
-class PaymentFilterForm(FlaskForm):
+class PaymentFilterForm(PortalForm):
     """GET filters; nothing changes, so no CSRF token."""
 
     class Meta:

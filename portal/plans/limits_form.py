@@ -8,7 +8,7 @@ import copy
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from portal.core.inputs import PortalForm
 from wtforms import (DateField, Form, FormField, IntegerField, SelectField, SelectMultipleField,
                      StringField, widgets)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -98,7 +98,7 @@ def build_form_class(currencies: list[str]):
                 _text(_l("Largest concession a collector may approve (%(currency)s)",
                          currency=cur), True))
 
-    class PlanLimitsForm(FlaskForm):
+    class PlanLimitsForm(PortalForm):
         limits = FormField(_section_form(currencies, True), label=_l("Plan limits"))
         auto_approval = FormField(_section_form(currencies, False),
                                   label=_l("Automatic approval"))

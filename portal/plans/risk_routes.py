@@ -8,7 +8,7 @@ import json
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from portal.core.inputs import PortalForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -22,7 +22,7 @@ from portal.plans.rules import validate_plans_section
 staff_entry("plan_review.plan_limits", _l("Plan limits"), ("risk",), order=60)
 
 
-class PlanLimitsForm(FlaskForm):
+class PlanLimitsForm(PortalForm):
     profile = SelectField(_l("Policy profile"))
     section = TextAreaField(_l("Plan limits (JSON)"), validators=[DataRequired(), Length(max=50_000)])
     effective_from = DateField(_l("In force from"), validators=[InputRequired()])

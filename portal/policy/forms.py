@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from portal.core.inputs import PortalForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, \
     SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -37,7 +37,7 @@ MESSAGES = {
 }
 
 
-class _Base(FlaskForm):
+class _Base(PortalForm):
     fee_fixed = StringField(_l("Fixed late fee (leave empty to use a percentage)"),
                             validators=[Optional()])
     fee_percent = StringField(_l("Late fee as a percentage of the minimum due"),
