@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from portal.core.inputs import PortalForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
 from portal.accounts.models import EntryKind
 from portal.accounts.queries import HistoryFilter
 from portal.accounts.views import ENTRY_KIND_LABELS
+from portal.core.inputs import PortalForm
 
 
 class HistoryFilterForm(PortalForm):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from portal.core.inputs import PortalForm
 from wtforms import DateField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from portal.auth.passwords import MAX_LENGTH, MIN_LENGTH, PasswordProblem, password_problem
+from portal.core.inputs import PortalForm
 
 PASSWORD_MESSAGES = {
     PasswordProblem.TOO_SHORT: _l("Use at least 10 characters."),

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from portal.core.inputs import PortalForm
 from wtforms import DateField, DateTimeLocalField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from portal.collections.models import ContactChannel, ContactDirection, ContactOutcome
 from portal.collections.rules import BUCKETS
 from portal.core.forms import MoneyField
+from portal.core.inputs import PortalForm
 
 CHANNELS = {
     ContactChannel.PHONE: _l("Phone"),

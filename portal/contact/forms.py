@@ -1,7 +1,8 @@
 """Contact preference forms: the signed-in page and the no-login opt-out confirmation."""
 from flask_babel import lazy_gettext as _l
-from portal.core.inputs import PortalForm
 from wtforms import BooleanField, SubmitField
+
+from portal.core.inputs import PortalForm
 
 
 class PreferencesForm(PortalForm):

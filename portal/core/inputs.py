@@ -23,7 +23,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.routing import BaseConverter, ValidationError
 from wtforms import IntegerField
-from wtforms.validators import NumberRange
 
 from portal.core.pagination import clamp_page
 
@@ -88,28 +87,16 @@ class IdConverter(BaseConverter):
         return str(int(value))
 
 
-def _bounds(field) -> tuple[int, int]:
-    for check in field.validators:
-        if isinstance(check, NumberRange):
-            low = MIN_INT if check.min is None else int(check.min)
-            high = MAX_INT if check.max is None else int(check.max)
-            return max(low, MIN_INT), min(high, MAX_INT)
-    return MIN_INT, MAX_INT
-
-
 def field_problem(field) -> str | None:
     """The message for a field whose submitted text the portal does not accept, else None."""
     texts = [v for v in (field.raw_data or []) if isinstance(v, str)]
     if any(has_control_characters(t) for t in texts):
         return str(CONTROL_MESSAGE)
     if isinstance(field, IntegerField) and texts and texts[0].strip():
-        low, high = _bounds(field)
-        try:
-            parse_whole(texts[0])
-        except ValueError:
+        if not _WHOLE.fullmatch(texts[0].strip()):
             return str(WHOLE_MESSAGE)
-        if not low <= int(texts[0]) <= high:
-            return str(RANGE_MESSAGE % {"min": low, "max": high})
+        if not MIN_INT <= int(texts[0]) <= MAX_INT:  # a field's own NumberRange says more
+            return str(RANGE_MESSAGE % {"min": MIN_INT, "max": MAX_INT})
     return None
 
 

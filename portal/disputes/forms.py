@@ -1,12 +1,12 @@
 """Forms for cardholders and staff. Staff forms carry a prefix so several fit on one page
 without clashing ids."""
 from flask_babel import lazy_gettext as _l
-from portal.core.inputs import PortalForm
 from wtforms import (IntegerField, MultipleFileField, SelectField, SelectMultipleField,
                      StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.core.forms import MoneyField
+from portal.core.inputs import PortalForm
 from portal.disputes import data, labels
 
 MAX_TEXT = 4000

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from portal.core.inputs import PortalForm
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.core.forms import MoneyField
+from portal.core.inputs import PortalForm
 from portal.legal.models import LegalActionKind
 from portal.legal.services import MAX_NOTE, MAX_REFERENCE
 

@@ -1,10 +1,10 @@
 """Payment forms. Card fields exist only on the sandbox's test-mode page."""
 from flask_babel import lazy_gettext as _l
-from portal.core.inputs import PortalForm
 from wtforms import BooleanField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp, ValidationError
 
 from portal.core.forms import MoneyField
+from portal.core.inputs import PortalForm
 from portal.payments.models import PaymentChoice
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from portal.core.inputs import PortalForm
 from wtforms import (
     BooleanField, DateField, HiddenField, IntegerField, MultipleFileField, RadioField,
     SelectField, StringField, TextAreaField,
@@ -11,6 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
     ValidationError
 
 from portal.core.forms import MoneyField
+from portal.core.inputs import PortalForm
 
 
 def frequency_choices():

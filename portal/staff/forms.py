@@ -1,8 +1,9 @@
 """Staff sign-in forms. Field names are a contract for the browser tests."""
 from flask_babel import lazy_gettext as _l
-from portal.core.inputs import PortalForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
+
+from portal.core.inputs import PortalForm
 
 
 def _strip(value):
