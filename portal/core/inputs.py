@@ -16,7 +16,6 @@ message beside it; `refuse_control_characters` applies the first to every query 
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from flask import abort, request
 from flask_babel import lazy_gettext as _l
@@ -28,7 +27,9 @@ from portal.core.pagination import clamp_page
 
 MAX_ID = 2**31 - 1  # a PostgreSQL INTEGER column, the type of every id
 MIN_INT, MAX_INT = -(2**31 - 1), 2**31 - 1  # integer fields without stated bounds
-_ALLOWED_CONTROLS = frozenset("\t\n\r")
+# Unicode category Cc is exactly U+0000-U+001F and U+007F-U+009F; a regex scans a 10 MB
+# field in milliseconds.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _WHOLE = re.compile(r"-?[0-9]{1,12}", re.ASCII)
 _ID = re.compile(r"[0-9]{1,12}", re.ASCII)
 
@@ -39,7 +40,7 @@ RANGE_MESSAGE = _l("Enter a number from %(min)s to %(max)s.")
 
 def has_control_characters(text: str) -> bool:
     """Whether `text` holds a control character other than tab and line breaks."""
-    return any(unicodedata.category(c) == "Cc" and c not in _ALLOWED_CONTROLS for c in text)
+    return _CONTROL.search(text) is not None
 
 
 def parse_whole(text: str, low: int = MIN_INT, high: int = MAX_INT) -> int:

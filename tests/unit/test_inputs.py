@@ -55,3 +55,11 @@ def test_every_form_of_the_portal_follows_the_input_rules(app):
     strays = [f"{c.__module__}.{c.__name__}" for c in subclasses(FlaskForm)
               if c.__module__.startswith("portal.") and not issubclass(c, PortalForm)]
     assert strays == []
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x2FF), max_size=20))
+def test_control_characters_are_exactly_unicode_category_cc_but_tab_and_line_breaks(text):
+    import unicodedata
+
+    expected = any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in text)
+    assert has_control_characters(text) == expected
