@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
         hops = app.config["TRUST_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
+    register_input_rules(app)
     register_blueprints(app)
     register_cli(app)
     register_request_hooks(app)
@@ -89,6 +90,14 @@ def register_extensions(app: Flask) -> None:
     from portal.auth import session as auth_session
 
     auth_session.init_login_manager(login_manager)
+
+
+def register_input_rules(app: Flask) -> None:
+    """Before any route exists: ids in URLs and query strings follow `portal.core.inputs`."""
+    from portal.core.inputs import IdConverter, refuse_control_characters
+
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(refuse_control_characters)
 
 
 def register_blueprints(app: Flask) -> None:

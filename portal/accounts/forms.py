@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
 from portal.accounts.models import EntryKind
 from portal.accounts.queries import HistoryFilter
 from portal.accounts.views import ENTRY_KIND_LABELS
+from portal.core.inputs import PortalForm
 
 
-class HistoryFilterForm(FlaskForm):
+class HistoryFilterForm(PortalForm):
     """The history filter: a GET form, so no CSRF token (it changes nothing)."""
 
     class Meta:

@@ -10,6 +10,7 @@ from portal.auth.session import cardholder_required
 from portal.core.nav import cardholder_entry
 from portal.consequences.engine import AccountDay
 from portal.consequences.services import notice_for, notices_for
+from portal.core.inputs import arg_page
 from portal.notices.letters import letter_for
 from portal.notices.pdf import render_pdf
 
@@ -46,7 +47,7 @@ def history(account_id):
         return render_template("accounts/history.html", account=account, form=form,
                                result=None, filters=None, invalid=True)
     filters = form.to_filter() if submitted else HistoryFilter()
-    page = request.args.get("page", 1, type=int)
+    page = arg_page()
     result = queries.history_page(account, filters, page)
     page_args = {k: request.args[k] for k in FILTER_ARGS if request.args.get(k)}
     return render_template("accounts/history.html", account=account, form=form,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from portal.auth.passwords import MAX_LENGTH, MIN_LENGTH, PasswordProblem, password_problem
+from portal.core.inputs import PortalForm
 
 PASSWORD_MESSAGES = {
     PasswordProblem.TOO_SHORT: _l("Use at least 10 characters."),
@@ -30,7 +30,7 @@ def _digits_only(value):
     return re.sub(r"\s", "", value) if isinstance(value, str) else value
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(PortalForm):
     account_number = StringField(_l("Account number"), filters=[_digits_only],
                                  validators=[DataRequired(_l("Enter your account number.")),
                                              Length(max=32)])
@@ -41,7 +41,7 @@ class EnrolForm(FlaskForm):
                                          Length(min=4, max=4, message=_l("Enter four digits."))])
 
 
-class CodeForm(FlaskForm):
+class CodeForm(PortalForm):
     code = StringField(_l("6-digit code"), filters=[_digits_only],
                        validators=[DataRequired(_l("Enter the code we sent you."))])
 
@@ -50,7 +50,7 @@ class CodeForm(FlaskForm):
             raise ValidationError(_l("The code has 6 digits."))
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(PortalForm):
     """Choose a password; `user_inputs` (name, phone, ...) must be set before validating."""
 
     password = PasswordField(_l("New password"),
@@ -69,7 +69,7 @@ class NewPasswordForm(FlaskForm):
             raise ValidationError(PASSWORD_MESSAGES[problem])
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     identity = StringField(_l("Mobile number or email"), filters=[_strip],
                            validators=[DataRequired(_l("Enter your mobile number or email.")),
                                        Length(max=254)])
@@ -78,13 +78,13 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class ForgotForm(FlaskForm):
+class ForgotForm(PortalForm):
     identity = StringField(_l("Mobile number or email"), filters=[_strip],
                            validators=[DataRequired(_l("Enter your mobile number or email.")),
                                        Length(max=254)])
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(PortalForm):
     """Only the CSRF token: for buttons such as "send a new code"."""
 
 

@@ -1,8 +1,8 @@
 """Cardholder sign-in, first-time enrolment ("set up online access") and password reset."""
 from __future__ import annotations
 
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, current_app, flash, g, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -38,14 +38,21 @@ def _account_key():
     return "account:" + "".join((request.form.get("account_number") or "").split())
 
 
-def limited(key=None):
-    """Per-IP limit on POST, plus a per-identity one when `key` names the identity."""
+def limited(key=None, deduct_when=None):
+    """Per-IP limit on POST, plus a per-identity one when `key` names the identity. With
+    `deduct_when(response)`, only the attempts it picks use up the allowance."""
     def decorator(view):
-        view = limiter.limit(_ip_limit, methods=["POST"])(view)
+        view = limiter.limit(_ip_limit, methods=["POST"], deduct_when=deduct_when)(view)
         if key is not None:
-            view = limiter.limit(_identity_limit, key_func=key, methods=["POST"])(view)
+            view = limiter.limit(_identity_limit, key_func=key, methods=["POST"],
+                                 deduct_when=deduct_when)(view)
         return view
     return decorator
+
+
+def _not_signed_in(_response) -> bool:
+    """A sign-in that succeeded is no guess: only the others count against the limits."""
+    return not g.get("signed_in")
 
 
 def _dashboard():
@@ -84,7 +91,7 @@ def _masked_destination(holder) -> dict:
 # ---- sign in / out -------------------------------------------------------------------------
 
 @bp.route("/login", methods=["GET", "POST"])
-@limited(_identity_key)
+@limited(_identity_key, deduct_when=_not_signed_in)
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("core.index"))
@@ -94,6 +101,7 @@ def login():
         db.session.commit()
         if result.status == services.LoginStatus.OK:
             start_session(result.user)
+            g.signed_in = True
             return redirect(safe_next(form.next.data) or _dashboard())
         if result.status == services.LoginStatus.LOCKED:
             form.form_errors.append(_("Too many attempts. Please try again later, or reset "

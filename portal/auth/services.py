@@ -142,7 +142,13 @@ def _match_account(account_number: str, date_of_birth: date, card_last4: str) ->
 
 def start_enrolment(account_number: str, date_of_birth: date, card_last4: str) -> EnrolStart:
     """Match all three details to one not-yet-enrolled cardholder and send them a code.
-    Any mismatch, or an already enrolled cardholder, gives NO_MATCH and sends nothing."""
+    Any mismatch, or an already enrolled cardholder, gives NO_MATCH and sends nothing.
+    THROTTLED once the typed account number asked for MAX_CODES_PER_WINDOW codes, counted
+    whether or not the details match, so that answer never tells that they are right."""
+    typed = "".join((account_number or "").split())
+    if not take_code_allowance(CodePurpose.ENROL, identity_token(f"enrol:{typed}")):
+        record("auth.enrol_failed", after={"reason": "throttled"})
+        return EnrolStart(EnrolStatus.THROTTLED)
     account = _match_account(account_number, date_of_birth, card_last4)
     if account is None or account.cardholder.is_enrolled:
         reason = "no_match" if account is None else "already_enrolled"

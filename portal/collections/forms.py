@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from portal.collections.models import ContactChannel, ContactDirection, ContactOutcome
 from portal.collections.rules import BUCKETS
 from portal.core.forms import MoneyField
+from portal.core.inputs import PortalForm
 
 CHANNELS = {
     ContactChannel.PHONE: _l("Phone"),
@@ -40,7 +40,7 @@ BUCKET_LABELS = {
 assert set(BUCKET_LABELS) == {key for key, _, _ in BUCKETS}
 
 
-class AssignFilterForm(FlaskForm):
+class AssignFilterForm(PortalForm):
     """GET filters of the assignment page; nothing changes, so no CSRF token."""
 
     class Meta:
@@ -57,7 +57,7 @@ class AssignFilterForm(FlaskForm):
                                   + [(str(c.id), c.name) for c in collectors])
 
 
-class AssignForm(FlaskForm):
+class AssignForm(PortalForm):
     account_ids = SelectMultipleField(_l("Accounts"), coerce=int, validate_choice=False)
     to = SelectField(_l("Assign the selected accounts to"),
                      validators=[InputRequired(_l("Choose a collector."))])
@@ -80,7 +80,7 @@ def _choices(labels):
     return [(key.value, label) for key, label in labels.items()]
 
 
-class ContactForm(FlaskForm):
+class ContactForm(PortalForm):
     channel = SelectField(_l("Channel"), choices=_choices(CHANNELS))
     direction = SelectField(_l("Who made contact"), choices=_choices(DIRECTIONS))
     outcome = SelectField(_l("Outcome"), choices=_choices(OUTCOMES))
@@ -110,7 +110,7 @@ class ContactForm(FlaskForm):
         return ok
 
 
-class ReportForm(FlaskForm):
+class ReportForm(PortalForm):
     class Meta:
         csrf = False
 

@@ -25,6 +25,7 @@ from portal.core.nav import staff_entry
 from portal.core.today import staff_today
 from portal.extensions import db
 from portal.core.forms import parse_money_fields
+from portal.core.inputs import arg_page
 from portal.plans.limits_form import TYPE_LABELS
 from portal.plans.messages import STATUS as PLAN_STATUS
 from portal.staff.models import Role
@@ -55,11 +56,10 @@ def show_percent(rate) -> str | None:
 
 def _assign_filter(form) -> worklists.DelinquentFilter:
     valid = form.validate()
-    page = request.args.get("page", "1")
     return worklists.DelinquentFilter(
         profile=form.profile.data if valid else None, bucket=form.bucket.data if valid else None,
         collector=form.collector.data if valid else None,
-        page=int(page) if page.isdigit() and int(page) < 100_000 else 1)
+        page=arg_page())
 
 
 @bp.route("/assign", methods=["GET", "POST"])

@@ -1,12 +1,12 @@
 """Forms for cardholders and staff. Staff forms carry a prefix so several fit on one page
 without clashing ids."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (IntegerField, MultipleFileField, SelectField, SelectMultipleField,
                      StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.core.forms import MoneyField
+from portal.core.inputs import PortalForm
 from portal.disputes import data, labels
 
 MAX_TEXT = 4000
@@ -16,7 +16,7 @@ def category_choices():
     return [(c, labels.CATEGORY_LABELS[c]) for c in data.CATEGORIES]
 
 
-class RaiseDisputeForm(FlaskForm):
+class RaiseDisputeForm(PortalForm):
     category = SelectField(_l("What is the problem?"), choices=category_choices(),
                            validators=[DataRequired()])
     amount = MoneyField(_l("Amount you dispute (optional)"), validators=[Optional()])
@@ -29,13 +29,13 @@ class RaiseDisputeForm(FlaskForm):
     submit = SubmitField(_l("Send dispute"))
 
 
-class CustomerReplyForm(FlaskForm):
+class CustomerReplyForm(PortalForm):
     body = TextAreaField(_l("Your message"), validators=[Length(max=MAX_TEXT)])
     attachments = MultipleFileField(_l("Add documents"))
     submit = SubmitField(_l("Send"))
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(PortalForm):
     submit = SubmitField(_l("Withdraw this dispute"))
 
 
@@ -44,7 +44,7 @@ def template_choices():
                                        for k in data.REPLY_TEMPLATES]
 
 
-class StaffMessageForm(FlaskForm):
+class StaffMessageForm(PortalForm):
     kind = SelectField(_l("Type"), choices=[("reply", _l("Reply to the cardholder")),
                                             ("note", _l("Internal note"))])
     template = SelectField(_l("Reply template"), choices=template_choices(),
@@ -53,30 +53,30 @@ class StaffMessageForm(FlaskForm):
     submit = SubmitField(_l("Add message"))
 
 
-class RequestDocumentsForm(FlaskForm):
+class RequestDocumentsForm(PortalForm):
     template = SelectField(_l("Reply template"), choices=template_choices(),
                            validators=[Optional()])
     body = TextAreaField(_l("Documents needed"), validators=[Length(max=MAX_TEXT)])
     submit = SubmitField(_l("Ask for documents"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     submit = SubmitField(_l("Acknowledge"))
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(PortalForm):
     queue = SelectField(_l("Queue"), coerce=int)
     assignee = SelectField(_l("Agent"))
     submit = SubmitField(_l("Reassign"))
 
 
-class EscalateForm(FlaskForm):
+class EscalateForm(PortalForm):
     to = SelectField(_l("Escalate to"), choices=list(labels.ESCALATION_LABELS.items()))
     note = TextAreaField(_l("Why (internal)"), validators=[DataRequired(), Length(max=MAX_TEXT)])
     submit = SubmitField(_l("Escalate"))
 
 
-class ResolveForm(FlaskForm):
+class ResolveForm(PortalForm):
     outcome = SelectField(_l("Outcome"), choices=list(labels.OUTCOME_LABELS.items()))
     amount = MoneyField(_l("Amount to credit"), validators=[Optional()])
     reason = TextAreaField(_l("Reason the cardholder will read"),
@@ -84,7 +84,7 @@ class ResolveForm(FlaskForm):
     submit = SubmitField(_l("Resolve"))
 
 
-class LegalForm(FlaskForm):
+class LegalForm(PortalForm):
     step = SelectField(_l("Legal step"), choices=[("", _l("None, just a note"))]
                        + list(labels.LEGAL_STEP_LABELS.items()), validators=[Optional()])
     note = TextAreaField(_l("Note (internal, never shown to the cardholder)"),
@@ -92,11 +92,11 @@ class LegalForm(FlaskForm):
     submit = SubmitField(_l("Record"))
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(PortalForm):
     submit = SubmitField(_l("Approve and apply"))
 
 
-class RefuseForm(FlaskForm):
+class RefuseForm(PortalForm):
     note = TextAreaField(_l("Why not (internal)"), validators=[DataRequired(),
                                                                Length(max=MAX_TEXT)])
     submit = SubmitField(_l("Send back"))
@@ -106,7 +106,7 @@ def any_choice(pairs):
     return [("", _l("Any"))] + list(pairs)
 
 
-class RuleForm(FlaskForm):
+class RuleForm(PortalForm):
     priority = IntegerField(_l("Priority (lower is tried first)"), default=100,
                             validators=[DataRequired(), NumberRange(min=0, max=10_000)])
     category = SelectField(_l("Category"), choices=any_choice(category_choices()))
@@ -119,7 +119,7 @@ class RuleForm(FlaskForm):
     submit = SubmitField(_l("Save rule"))
 
 
-class MemberForm(FlaskForm):
+class MemberForm(PortalForm):
     queue = SelectField(_l("Queue"), coerce=int)
     email = StringField(_l("Staff email"), validators=[DataRequired(), Length(max=254)])
     languages = SelectMultipleField(_l("Languages spoken"),

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal.auth.session import staff_required
 from portal.core.forms import parse_money_fields
+from portal.core.inputs import parse_id
 from portal.core.nav import staff_entry
 from portal.disputes import access, context, data, labels, sla, workflow
 from portal.disputes import forms as f
@@ -56,7 +57,9 @@ def index():
     view = request.args.get("view") or (
         "mine" if current_user.has_role(Role.CUSTOMER_SERVICE)
         else "queue" if access.is_manager(current_user) else "legal")
-    queue_id = request.args.get("queue", type=int)
+    queue_id = request.args.get("queue")
+    if queue_id is not None:
+        queue_id = parse_id(queue_id)
     if queue_id is not None and queue_id not in {q.id for q in queues}:
         abort(404)
     disputes = access.workspace_disputes(current_user, view=view, queue_id=queue_id)
@@ -185,7 +188,7 @@ def reassign(dispute_id):
     def action(d):
         queue = db.session.get(DisputeQueue, form.queue.data)
         choice = form.assignee.data
-        assignee = db.session.get(StaffUser, int(choice)) if choice.isdigit() else None
+        assignee = db.session.get(StaffUser, parse_id(choice)) if parse_id(choice) else None
         workflow.reassign(d, current_user, queue, assignee, automatic=choice == "auto")
     return _act(dispute_id, form, action)
 

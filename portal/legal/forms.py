@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.core.forms import MoneyField
+from portal.core.inputs import PortalForm
 from portal.legal.models import LegalActionKind
 from portal.legal.services import MAX_NOTE, MAX_REFERENCE
 
@@ -38,7 +38,7 @@ REFUSAL_MESSAGES = {
 }
 
 
-class ProfileFilterForm(FlaskForm):
+class ProfileFilterForm(PortalForm):
     """GET filter; nothing changes, so no CSRF token."""
 
     class Meta:
@@ -47,7 +47,7 @@ class ProfileFilterForm(FlaskForm):
     profile = SelectField(_l("Policy profile"), validators=[Optional()])
 
 
-class LegalActionForm(FlaskForm):
+class LegalActionForm(PortalForm):
     kind = SelectField(_l("Step taken"), validators=[
         DataRequired(message=_l("Choose the step that was taken."))])
     occurred_on = DateField(_l("Date of the step"), validators=[
@@ -71,7 +71,7 @@ class LegalActionForm(FlaskForm):
             if k is not LegalActionKind.CORRECTION]
 
 
-class CorrectionForm(FlaskForm):
+class CorrectionForm(PortalForm):
     reason = TextAreaField(_l("Why is this entry wrong?"), validators=[
         DataRequired(message=REFUSAL_MESSAGES["reason_missing"]),
         Length(max=MAX_NOTE, message=REFUSAL_MESSAGES["note_too_long"])])

@@ -14,6 +14,7 @@ from portal.accounts.views import entry_label
 from portal.auth.session import staff_required
 from portal.balances.services import today_for
 from portal.core.forms import parse_money_fields
+from portal.core.inputs import arg_page
 from portal.core.nav import staff_entry
 from portal.core.today import staff_today
 from portal.disputes import labels as dispute_labels
@@ -47,7 +48,7 @@ def index():
         return render_template("legal/workspace.html", form=form, result=None,
                                page_args={}, kind_labels=KIND_LABELS), 422
     result = workspace.referred_page(staff_today(), profile,
-                                     request.args.get("page", 1, type=int))
+                                     arg_page())
     return render_template("legal/workspace.html", form=form, result=result,
                            page_args={"profile": profile} if profile else {},
                            kind_labels=KIND_LABELS)

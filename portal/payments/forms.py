@@ -1,14 +1,14 @@
 """Payment forms. Card fields exist only on the sandbox's test-mode page."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp, ValidationError
 
 from portal.core.forms import MoneyField
+from portal.core.inputs import PortalForm
 from portal.payments.models import PaymentChoice
 
 
-class PayForm(FlaskForm):
+class PayForm(PortalForm):
     choice = RadioField(_l("What would you like to pay?"),
                         validators=[InputRequired(message=_l("Please choose what to pay."))])
     other_amount = MoneyField(_l("Other amount"), validators=[Length(max=24)])
@@ -21,7 +21,7 @@ class PayForm(FlaskForm):
             raise ValidationError(_l("Please enter an amount such as 100.00."))
 
 
-class SandboxCardForm(FlaskForm):
+class SandboxCardForm(PortalForm):
     card_number = StringField(_l("Card number"), validators=[
         DataRequired(message=_l("Please enter the card number.")),
         Regexp(r"^[0-9 ]{12,23}$", message=_l("Please enter the card number in digits."))])
@@ -34,7 +34,7 @@ class SandboxCardForm(FlaskForm):
     submit = SubmitField(_l("Pay now"))
 
 
-class SandboxAuthForm(FlaskForm):
+class SandboxAuthForm(PortalForm):
     approve = SubmitField(_l("Confirm the payment"))
     decline = SubmitField(_l("Do not confirm"))
 
@@ -45,20 +45,20 @@ class AutopaySetupForm(SandboxCardForm):
     submit = SubmitField(_l("Save the card and turn on automatic payments"))
 
 
-class StripeSetupConsentForm(FlaskForm):
+class StripeSetupConsentForm(PortalForm):
     consent = BooleanField(validators=[DataRequired(message=_l("Please tick the box to agree."))])
     submit = SubmitField(_l("Continue"))
 
 
-class CancelPaymentForm(FlaskForm):
+class CancelPaymentForm(PortalForm):
     submit = SubmitField(_l("Cancel this payment"))
 
 
-class ToggleForm(FlaskForm):
+class ToggleForm(PortalForm):
     submit = SubmitField(_l("Save"))
 
 
-class RefundForm(FlaskForm):
+class RefundForm(PortalForm):
     amount = MoneyField(_l("Amount to refund"), validators=[DataRequired()])
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     request_key = HiddenField(validators=[DataRequired()])

@@ -137,9 +137,16 @@ def sandbox_card(payment_id):
         form.card_number.errors.append(_("This card number is not valid."))
     if form.errors or not payment.provider_ref:
         return render_template("payments/sandbox_card.html", payment=payment, form=form), 422
-    intent, events = gateway.confirm_with_card(payment.provider_ref, number)
-    db.session.commit()
-    _deliver(events)
+    try:
+        intent, events = gateway.confirm_with_card(payment.provider_ref, number)
+        db.session.commit()
+        _deliver(events)
+    except DBAPIError:
+        # "Pay now" clicked twice: on SQLite the second click cannot write (the database is
+        # locked, or the ledger's unique key refuses a second posting). The first click carries
+        # the payment; the status page asks the provider and shows what is true.
+        db.session.rollback()
+        return redirect(url_for("payments.status", payment_id=payment_id))
     if intent.status == "requires_action":
         return redirect(url_for("payments.sandbox_authenticate", payment_id=payment.id))
     return redirect(url_for("payments.status", payment_id=payment.id))

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from portal.accounts.models import Account
+from portal.core.inputs import PortalForm
 from portal.core.pagination import clamp_page
 from portal.extensions import db
 from portal.payments.models import Payment
@@ -30,7 +30,7 @@ STATUS_LABELS = {
 }
 
 
-class PaymentFilterForm(FlaskForm):
+class PaymentFilterForm(PortalForm):
     """GET filters; nothing changes, so no CSRF token."""
 
     class Meta:

@@ -14,7 +14,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.extensions import db
-from portal.payments.gateway import ProviderUnavailable, get_gateway, intent_from_object
+from portal.core.inputs import parse_id
+from portal.payments.gateway import (BadSignature, ProviderUnavailable, get_gateway,
+                                     intent_from_object)
 from portal.payments.models import Payment, ReversalKind, WebhookEvent
 from portal.payments.posting import lock_payment, post_reversal
 from portal.payments.services import apply_intent
@@ -26,9 +28,30 @@ INTENT_EVENTS = {"payment_intent.succeeded", "payment_intent.payment_failed",
                  "payment_intent.requires_action"}
 
 
+class MalformedEvent(BadSignature):
+    """A verified body that is not an event we can record (no id, not an object): refused
+    like a bad signature, with a 400, rather than failing on the way to the database."""
+
+
+def _is_text(value, most: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= most and "\x00" not in value
+
+
+def check_shape(event) -> dict:
+    """`event` if it has what `handle_event` records (MalformedEvent otherwise)."""
+    data = event.get("data") if isinstance(event, dict) else None
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(event, dict) or not _is_text(event.get("id"), 128) \
+            or not isinstance(data or {}, dict) or not isinstance(obj or {}, dict) \
+            or (obj and obj.get("id") is not None and not _is_text(obj.get("id"), 128)):
+        raise MalformedEvent("not an event")
+    return event
+
+
 def receive(payload: bytes, signature: str | None) -> str:
-    """Verify (raises BadSignature), record and handle one event; returns what happened."""
-    event = get_gateway().construct_event(payload, signature)
+    """Verify (raises BadSignature, or MalformedEvent for a body that is not an event), record
+    and handle one event; returns what happened."""
+    event = check_shape(get_gateway().construct_event(payload, signature))
     return handle_event(event)
 
 
@@ -71,9 +94,9 @@ def _event_time(event: dict) -> datetime | None:
 
 
 def _payment_for(intent_ref: str | None, metadata: dict | None = None) -> Payment | None:
-    payment_id = (metadata or {}).get("payment_id")
-    if payment_id and str(payment_id).isdigit():
-        payment = db.session.get(Payment, int(payment_id))
+    payment_id = parse_id((metadata or {}).get("payment_id"))
+    if payment_id:
+        payment = db.session.get(Payment, payment_id)
         if payment is not None and payment.provider_ref in (None, intent_ref):
             return payment
     if intent_ref:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from portal.plans.lifecycle import (
-    Consent, PlanError, activate, may_decide, plan_hash, record_consent, required_role, set_terms,
+    Consent, PlanError, activate, may_decide, may_decide_plan, plan_hash, record_consent, required_role, set_terms,
     terms_summary,
 )
 from portal.plans.models import Plan, PlanStatus
@@ -17,11 +17,12 @@ from portal.timeutil import utcnow
 
 
 def approve(plan: Plan, staff, today: date) -> None:
-    """A collector or manager approves a proposal in review, within their authority."""
+    """A collector or manager approves a proposal in review, within their authority
+    (`may_decide_plan`, the rule counter-offers and rejections follow too)."""
     lock_plan(plan)
     if plan.status != PlanStatus.IN_REVIEW:
         raise PlanError("not_in_review")
-    if not may_decide(staff, plan.required_role or "collections_manager"):
+    if not may_decide_plan(staff, plan):
         raise PlanError("beyond_authority")
     if plan.first_date < today:
         raise PlanError("first_date_passed")
@@ -35,6 +36,8 @@ def counter(plan: Plan, staff, spec: PlanSpec, today: date, reason: str) -> None
     lock_plan(plan)
     if plan.status != PlanStatus.IN_REVIEW:
         raise PlanError("not_in_review")
+    if not may_decide_plan(staff, plan):
+        raise PlanError("beyond_authority")
     account = plan.account
     balance = balance_on(account, today)
     policy = plan_policy(account, today, balance=balance)
@@ -42,7 +45,7 @@ def counter(plan: Plan, staff, spec: PlanSpec, today: date, reason: str) -> None
     if decision.outcome == "refused":
         raise PlanError("refused", decision)
     role = required_role(decision.terms, policy)
-    if not may_decide(staff, role) or not may_decide(staff, plan.required_role or role):
+    if not may_decide(staff, role):  # the new terms must be within the decider's authority too
         raise PlanError("beyond_authority", decision)
     plan.proposed_terms = {k: str(v) for k, v in terms_summary(plan).items()}
     set_terms(plan, decision.terms)
@@ -57,10 +60,13 @@ def counter(plan: Plan, staff, spec: PlanSpec, today: date, reason: str) -> None
 
 
 def reject(plan: Plan, staff, reason: str) -> None:
-    """Refuse a proposal in review; the cardholder sees `reason` (required)."""
+    """Refuse a proposal in review, within the staff member's authority; the cardholder sees
+    `reason` (required)."""
     lock_plan(plan)
     if plan.status != PlanStatus.IN_REVIEW:
         raise PlanError("not_in_review")
+    if not may_decide_plan(staff, plan):
+        raise PlanError("beyond_authority")
     if not reason.strip():
         raise PlanError("reason_required")
     plan.decided_by_id, plan.decided_at, plan.decision_reason = staff.id, utcnow(), reason

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField, DateField, HiddenField, IntegerField, MultipleFileField, RadioField,
     SelectField, StringField, TextAreaField,
@@ -11,6 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
     ValidationError
 
 from portal.core.forms import MoneyField
+from portal.core.inputs import PortalForm
 
 
 def frequency_choices():
@@ -18,7 +18,7 @@ def frequency_choices():
             ("weekly", _l("Weekly"))]
 
 
-class ProposeForm(FlaskForm):
+class ProposeForm(PortalForm):
     mode = RadioField(_l("How do you want to choose your plan?"), default="count",
                       choices=[("count", _l("Choose the number of payments")),
                                ("amount", _l("Tell us how much you can pay each time"))])
@@ -38,7 +38,7 @@ class ProposeForm(FlaskForm):
             raise ValidationError(_l("Enter the amount you can pay each time."))
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(PortalForm):
     kind = HiddenField()
     count = HiddenField()
     frequency = HiddenField()
@@ -51,13 +51,13 @@ class ConsentForm(FlaskForm):
                            validators=[DataRequired(_l("Tick the box to agree to the terms."))])
 
 
-class CounterConsentForm(FlaskForm):
+class CounterConsentForm(PortalForm):
     terms_hash = HiddenField(validators=[DataRequired()])
     consent = BooleanField(_l("I have read the new terms and the payment schedule and I agree to them."),
                            validators=[DataRequired(_l("Tick the box to agree to the terms."))])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """A POST with nothing but the CSRF token (decline, cancel, approve)."""
 
 
@@ -66,7 +66,7 @@ EXPENSES = (("housing", _l("Housing (rent or mortgage)")), ("utilities", _l("Uti
             ("childcare", _l("Childcare")), ("other_debts", _l("Payments on other debts")))
 
 
-class HardshipForm(FlaskForm):
+class HardshipForm(PortalForm):
     income = MoneyField(_l("Monthly income after tax"))
     housing = MoneyField(EXPENSES[0][1])
     utilities = MoneyField(EXPENSES[1][1])
@@ -81,7 +81,7 @@ class HardshipForm(FlaskForm):
             raise ValidationError(_l("Enter your monthly income (0 if you have none)."))
 
 
-class CounterForm(FlaskForm):
+class CounterForm(PortalForm):
     kind = SelectField(_l("Plan type"), choices=[
         ("instalment", _l("Instalment plan")), ("settlement", _l("Settlement (one payment)")),
         ("deferral", _l("Pay later (one payment)"))])
@@ -96,12 +96,12 @@ class CounterForm(FlaskForm):
         DataRequired(_l("Explain the counter-offer to the cardholder.")), Length(max=2000)])
 
 
-class RejectForm(FlaskForm):
+class RejectForm(PortalForm):
     reason = TextAreaField(_l("Reason the cardholder will see"), validators=[
         DataRequired(_l("Give the reason the cardholder will see.")), Length(max=2000)])
 
 
-class StatusFilterForm(FlaskForm):
+class StatusFilterForm(PortalForm):
     class Meta:
         csrf = False
     status = SelectField(_l("Status"), validators=[Optional()])

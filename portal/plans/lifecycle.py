@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.plans import agreement
 from portal.plans.models import Plan, PlanInstalment, PlanStatus
 from portal.plans.notify import notify
-from portal.plans.offers import Decision, PlanSpec, Terms, decide
+from portal.plans.offers import Decision, PlanSpec, Reason, Terms, decide
 from portal.plans.rules import PlanPolicy
 from portal.plans.services import (
     active_plan, balance_on, history_for, latest_statement, lock_account_plans, lock_plan,
@@ -168,6 +168,32 @@ def may_decide(staff, role_needed: str) -> bool:
     if staff.has_role("collections_manager"):
         return True
     return role_needed == "collector" and staff.has_role("collector")
+
+
+def may_decide_plan(staff, plan: Plan) -> bool:
+    """The one authority rule for a proposal in review: approving, rejecting and counter-offering
+    are all deciding it, so all need the role it was sent to review for (a manager's when
+    unknown). The review page asks this too, so it never offers what the server refuses."""
+    return may_decide(staff, plan.required_role or "collections_manager")
+
+
+# Review reasons are stored as JSON text; these parameters are dates and amounts again.
+_DATE_PARAMS = frozenset({"latest", "until"})
+_MONEY_REASONS = frozenset({"instalment_too_small", "down_payment_too_small", "total_too_large"})
+
+
+def stored_reasons(plan: Plan) -> list[Reason]:
+    """Why the plan went to review, with each parameter typed as when it was decided."""
+    reasons = []
+    for stored in plan.review_reasons or []:
+        params = dict(stored.get("params") or {})
+        for key, value in params.items():
+            if key in _DATE_PARAMS:
+                params[key] = date.fromisoformat(value)
+            elif stored["code"] in _MONEY_REASONS:
+                params[key] = int(value)
+        reasons.append(Reason(stored["code"], params))
+    return reasons
 
 
 def activate(plan: Plan, today: date, action: str) -> None:

@@ -8,12 +8,12 @@ import copy
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import (DateField, Form, FormField, IntegerField, SelectField, SelectMultipleField,
-                     StringField, widgets)
+from wtforms import (BooleanField, DateField, Form, FormField, HiddenField, IntegerField,
+                     SelectField, SelectMultipleField, StringField, widgets)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from portal.core.forms import money_error, ungrouped
+from portal.core.inputs import PortalForm
 from portal.domain.money import MoneyError, parse_major, to_major
 from portal.plans.rules import FREQUENCIES, PLAN_TYPES, validate_plans_section
 
@@ -98,7 +98,7 @@ def build_form_class(currencies: list[str]):
                 _text(_l("Largest concession a collector may approve (%(currency)s)",
                          currency=cur), True))
 
-    class PlanLimitsForm(FlaskForm):
+    class PlanLimitsForm(PortalForm):
         limits = FormField(_section_form(currencies, True), label=_l("Plan limits"))
         auto_approval = FormField(_section_form(currencies, False),
                                   label=_l("Automatic approval"))
@@ -107,6 +107,8 @@ def build_form_class(currencies: list[str]):
             InputRequired(message=_l("Enter the date the new limits take effect."))])
         note = StringField(_l("Note for the version history"),
                            validators=[Optional(), Length(max=500)])
+        draft = HiddenField()  # the previewed draft's fingerprint (portal.policy.drafts)
+        confirm = BooleanField(_l("I have read the changes above and want to publish them"))
 
     return PlanLimitsForm
 

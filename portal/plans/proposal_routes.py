@@ -12,6 +12,8 @@ from portal.accounts.queries import owned_account_or_404
 from portal.auth.session import cardholder_required
 from portal.balances.services import balance_of, today_for
 from portal.core.forms import parse_money_fields
+from portal.core.inputs import parse_id, parse_whole
+from portal.domain.money import MAX_MINOR
 from portal.extensions import db
 from portal.plans import agreement, lifecycle, services
 from portal.plans.blueprint import bp
@@ -40,10 +42,8 @@ def spec_from(values, policy) -> PlanSpec:
         if kind not in ("instalment", "settlement", "deferral") or \
                 frequency not in ("weekly", "fortnightly", "monthly"):
             raise ValueError(kind)
-        count = int(values.get("count", "1"))
-        down_payment = int(values.get("down_payment") or 0)
-        if not 1 <= count <= 600 or down_payment < 0:
-            raise ValueError(count)
+        count = parse_whole(values.get("count", "1"), 1, 600)
+        down_payment = parse_whole(values.get("down_payment") or "0", 0, MAX_MINOR)
         first = date.fromisoformat(values.get("first_date", ""))
     except (TypeError, ValueError):
         abort(400)
@@ -192,7 +192,8 @@ def confirm(account_id):
 def _statement(account, raw) -> HardshipStatement | None:
     if not raw:
         return None
-    statement = db.session.get(HardshipStatement, int(raw)) if str(raw).isdigit() else None
+    statement_id = parse_id(raw)
+    statement = db.session.get(HardshipStatement, statement_id) if statement_id else None
     if statement is None or statement.account_id != account.id or statement.plan_id:
         abort(404)
     return statement

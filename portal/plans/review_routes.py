@@ -22,7 +22,7 @@ from portal.plans.blueprint import staff_bp
 from portal.plans.forms import EXPENSES, ConfirmForm, CounterForm, RejectForm, StatusFilterForm
 from portal.plans.messages import ERRORS, STATUS, reason_text
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
-from portal.plans.offers import PlanSpec, Reason
+from portal.plans.offers import PlanSpec
 from portal.staff.account_context import account_context
 
 ROLES = ("collector", "collections_manager")
@@ -47,8 +47,7 @@ def _plan_or_404(plan_id) -> Plan:
 
 
 def _review_reasons(plan):
-    return [reason_text(Reason(r["code"], r.get("params", {})), plan.currency)
-            for r in plan.review_reasons or []]
+    return [reason_text(r, plan.currency) for r in lifecycle.stored_reasons(plan)]
 
 
 @staff_bp.get("/plans/<int:plan_id>")
@@ -65,7 +64,7 @@ def detail(plan_id, counter_form=None, reject_form=None, status=200):
         ctx=account_context(account, today_for(account)), labels=dispute_labels,
         entry_kind=entry_label, reasons=_review_reasons(plan), approve_form=ConfirmForm(),
         counter_form=counter_form, reject_form=reject_form or RejectForm(formdata=None),
-        may_decide=lifecycle.may_decide(current_user, plan.required_role or "collections_manager"),
+        may_decide=lifecycle.may_decide_plan(current_user, plan),
         expense_labels={k: str(v) for k, v in EXPENSES}), status
 
 
@@ -140,6 +139,8 @@ def reject(plan_id):
         db.session.commit()
     except lifecycle.PlanError as exc:
         flash(_fail(plan, exc), "error")
+        if exc.code == "beyond_authority":
+            return detail(plan_id, status=403)
         return redirect(url_for(".detail", plan_id=plan_id))
     flash(_("The proposal is rejected; the cardholder sees your reason."), "success")
     return redirect(url_for(".queue"))

@@ -5,28 +5,29 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from portal.core.inputs import PortalForm
 from portal.core.nav import staff_entry
 from portal.core.today import staff_today
 from portal.auth.session import staff_required
-from portal.extensions import db
 from portal.plans.blueprint import staff_bp
 from portal.plans.rules import validate_plans_section
 
 staff_entry("plan_review.plan_limits", _l("Plan limits"), ("risk",), order=60)
 
 
-class PlanLimitsForm(FlaskForm):
+class PlanLimitsForm(PortalForm):
     profile = SelectField(_l("Policy profile"))
     section = TextAreaField(_l("Plan limits (JSON)"), validators=[DataRequired(), Length(max=50_000)])
     effective_from = DateField(_l("In force from"), validators=[InputRequired()])
     note = StringField(_l("Note for the version history"), validators=[Optional(), Length(max=500)])
+    draft = HiddenField()  # the previewed draft's fingerprint (portal.policy.drafts)
+    confirm = BooleanField(_l("I have read the changes above and want to publish them"))
 
 
 @staff_bp.route("/risk/plan-limits", methods=["GET", "POST"])
@@ -41,8 +42,10 @@ def plan_limits():
 
 
 def _plan_limits_json():
-    from portal.policy.rules import PolicyInvalid
-    from portal.policy.services import all_profiles, policy_for, publish
+    from portal.plans.limits_preview import changes
+    from portal.plans.limits_view import publish_limits
+    from portal.policy import drafts
+    from portal.policy.services import all_profiles, policy_for
 
     profiles = all_profiles()
     profile = request.values.get("profile") or profiles[0]
@@ -57,6 +60,7 @@ def _plan_limits_json():
         form.section.data = json.dumps(current.section("plans", {}), indent=2, ensure_ascii=False)
         form.effective_from.data = today
     errors: list[str] = []
+    diff = None
     if form.validate_on_submit():
         try:
             section = json.loads(form.section.data)
@@ -69,17 +73,16 @@ def _plan_limits_json():
             document = {k: v for k, v in current.document.items()
                         if k not in ("profile", "version", "effective_from", "note")}
             document["plans"] = section
-            try:
-                row = publish(profile, document, form.effective_from.data, actor=current_user,
-                              today=today, note=form.note.data or None)
-                db.session.commit()
-            except PolicyInvalid as exc:
-                db.session.rollback()
-                errors += [f"{e.path}: {e.code}" for e in exc.errors]
-            else:
-                flash(_("Version %(version)s of %(profile)s is published.", version=row.version,
-                        profile=profile), "success")
-                return redirect(url_for(".plan_limits", profile=profile, advanced=1))
-    status = 422 if form.is_submitted() else 200
+            refusal = drafts.check_draft(form, profile, document, current_user,
+                                         publishing="publish" in request.form)
+            if "publish" in request.form and not refusal:
+                failed = publish_limits(profile, document, form, today)
+                if not failed:
+                    return redirect(url_for(".plan_limits", profile=profile, advanced=1))
+                errors += [f"{path}: {code}" for path, code in failed]
+            else:  # the preview: what changes, and the fingerprint publishing asks back
+                errors += [str(drafts.MESSAGES[refusal])] if refusal else []
+                diff = changes(current.section("plans", {}), section)
+    status = 422 if form.is_submitted() and (errors or diff is None) else 200
     return render_template("plans/risk_limits_json.html", form=form, profile=profile,
-                           version=current.version, errors=errors), status
+                           version=current.version, errors=errors, diff=diff), status

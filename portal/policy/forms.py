@@ -5,12 +5,12 @@ from __future__ import annotations
 import copy
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, \
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, \
     SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.core.forms import ungrouped
+from portal.core.inputs import PortalForm
 from portal.domain.money import MoneyError, parse_major, to_major
 from portal.policy.rules import LANGUAGES
 
@@ -34,10 +34,12 @@ MESSAGES = {
     "invalid": _l("Enter a valid value."),
     "missing": _l("This value is required."),
     "unknown_kind": _l("This consequence is not supported."),
+    "day_too_large": _l("That is more days than a policy allows."),
+    "amount_too_large": _l("Enter a smaller amount."),
 }
 
 
-class _Base(FlaskForm):
+class _Base(PortalForm):
     fee_fixed = StringField(_l("Fixed late fee (leave empty to use a percentage)"),
                             validators=[Optional()])
     fee_percent = StringField(_l("Late fee as a percentage of the minimum due"),
@@ -55,6 +57,8 @@ class _Base(FlaskForm):
     effective_from = DateField(_l("Effective from"), validators=[InputRequired()])
     note = StringField(_l("Note for the version history"), validators=[Optional(),
                                                                         Length(max=500)])
+    draft = HiddenField()  # the previewed draft's fingerprint (portal.policy.drafts)
+    confirm = BooleanField(_l("I have read the effect above and want to publish this version"))
     preview = SubmitField(_l("Preview the effect"))
     publish = SubmitField(_l("Publish new version"))
 

@@ -11,6 +11,7 @@ from portal.auth.session import staff_required
 from portal.core.nav import staff_entry
 from portal.core.today import staff_today
 from portal.extensions import db
+from portal.policy import drafts
 from portal.policy.forms import KIND_LABELS, attach_errors, fill_form, form_to_document, \
     policy_form
 from portal.policy.preview import preview_change
@@ -71,7 +72,9 @@ def edit(profile):
     if errors:
         attach_errors(form, errors)
         return _render(form, current), 422
-    if form.publish.data:
+    refusal = drafts.check_draft(form, profile, document, current_user,
+                                 publishing=bool(form.publish.data))
+    if form.publish.data and not refusal:
         try:
             row = publish(profile, document, form.effective_from.data, current_user,
                           today=today, note=form.note.data or None)
@@ -83,9 +86,13 @@ def edit(profile):
         flash(_("Version %(version)s of %(profile)s is published.", version=row.version,
                 profile=profile), "success")
         return redirect(url_for("policy.version", profile=profile, version=row.version))
+    if refusal == "not_confirmed":
+        form.confirm.errors = [drafts.MESSAGES[refusal]]
+    elif refusal:
+        form.form_errors.append(drafts.MESSAGES[refusal])
     before = policy_for(profile, form.effective_from.data)
     preview = preview_change(profile, before, proposed, today)
-    return _render(form, current, preview=preview)
+    return _render(form, current, preview=preview), 422 if refusal else 200
 
 
 def _render(form, current, preview=None):

@@ -11,7 +11,8 @@ Error codes (PolicyError.code): ``missing`` (a required field is absent), ``inva
 type or format), ``thresholds_not_increasing``, ``rate_out_of_range`` (outside 0-100),
 ``day_not_positive``, ``day_count_invalid`` (not 360/365), ``missing_text`` (an explanation
 is empty in a language), ``missing_rule`` (a consequence cites no rule), ``unknown_kind``,
-``fee_min_above_max``, ``amount_negative``.
+``fee_min_above_max``, ``amount_negative``, ``day_too_large`` (beyond MAX_DAYS),
+``amount_too_large`` (beyond MAX_AMOUNT).
 """
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ KINDS = ("late_fee", "penalty_interest", "credit_report", "card_block", "formal_
          "legal_referral", "charge_off")
 LANGUAGES = ("en", "zh_Hans")
 DAY_COUNTS = (360, 365)
+# Sane bounds for every number a policy holds: ten years past due, and an amount no fee
+# comes near (a million in major units of a two-decimal currency).
+MAX_DAYS = 3650
+MAX_AMOUNT = 100_000_000
+MAX_PAY_BY_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -136,7 +142,8 @@ class _Checker:
         if error not in self.errors:
             self.errors.append(error)
 
-    def int_field(self, section: dict, key: str, path: str, *, positive=False, optional=False):
+    def int_field(self, section: dict, key: str, path: str, *, positive=False, optional=False,
+                  most: int | None = None):
         value = section.get(key)
         if value is None:
             if not optional:
@@ -149,6 +156,8 @@ class _Checker:
             self.add("day_not_positive", f"{path}.{key}")
         elif value < 0:
             self.add("amount_negative", f"{path}.{key}")
+        elif value > (most or (MAX_DAYS if positive else MAX_AMOUNT)):
+            self.add("day_too_large" if positive else "amount_too_large", f"{path}.{key}")
         return value
 
     def rate(self, section: dict, key: str, path: str) -> Decimal | None:
@@ -185,6 +194,9 @@ def _stages(doc, c: _Checker) -> tuple[StageThreshold, ...]:
         if not isinstance(item, dict) or not isinstance(item.get("code"), str) \
                 or not is_whole_number(item.get("min_dpd")):
             c.add("invalid", f"stages.{i}")
+            continue
+        if not 0 <= item["min_dpd"] <= MAX_DAYS:
+            c.add("day_too_large" if item["min_dpd"] > 0 else "invalid", f"stages.{i}")
             continue
         stages.append(StageThreshold(item["code"], item["min_dpd"]))
     for code in validate_thresholds(stages):
@@ -294,7 +306,8 @@ def parse_policy(doc: Any, *, profile: str, version: int, effective_from: date) 
     penalty = _penalty(doc, c)
     consequences = _consequences(doc, c)
     notices = _section(doc, "notices", c) or {}
-    pay_by = c.int_field(notices, "pay_by_days", "notices", positive=True) if notices else None
+    pay_by = c.int_field(notices, "pay_by_days", "notices", positive=True,
+                         most=MAX_PAY_BY_DAYS) if notices else None
     if c.errors:
         raise PolicyInvalid(c.errors)
     return Policy(profile=profile, version=version, effective_from=effective_from,

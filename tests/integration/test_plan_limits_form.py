@@ -75,7 +75,13 @@ def _get(client, profile="cn"):
 
 
 def _post(client, data, button="publish"):
+    """Press `button`; publishing previews the draft first and ticks the confirmation, as
+    the page asks."""
     payload = {k: v for k, v in data.items()}
+    if button == "publish":
+        preview = client.post(URL, data={**payload, "preview": "1"}).get_data(as_text=True)
+        draft = form_of(preview).get("draft", [""])
+        payload.update(draft=draft, confirm="y")
     payload[button] = "1"
     return client.post(URL, data=payload)
 

@@ -265,14 +265,21 @@ def test_risk_publishes_new_plan_limits_version(client, login_as, make_staff):
     section = json.loads(html_lib.unescape(re.search(r"<textarea[^>]*>(.*?)</textarea>", page,
                                                      re.S).group(1)))
     section["limits"]["max_instalments"] = 48
+    draft = {"csrf_token": token_in(page), "profile": "cn", "advanced": "1",
+             "section": json.dumps(section), "effective_from": "2030-01-01",
+             "note": "Shorter plans"}
+    preview = client.post("/staff/risk/plan-limits", data={**draft, "preview": "1"})
+    assert preview.status_code == 200 and "limits.max_instalments" in preview.get_data(as_text=True)
+    fingerprint = re.search(r'name="draft"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="draft"',
+                            preview.get_data(as_text=True))
     response = client.post("/staff/risk/plan-limits", data={
-        "csrf_token": token_in(page), "profile": "cn", "advanced": "1", "section": json.dumps(section),
-        "effective_from": "2026-12-01", "note": "Shorter plans"})
+        **draft, "draft": fingerprint.group(1) or fingerprint.group(2), "confirm": "y",
+        "publish": "1"})
     assert response.status_code == 302
     section["auto_approval"]["max_instalments"] = 50
     bad = client.post("/staff/risk/plan-limits", data={
         "csrf_token": token_in(page), "profile": "cn", "advanced": "1", "section": json.dumps(section),
-        "effective_from": "2026-12-01"})
+        "effective_from": "2030-01-01"})
     assert bad.status_code == 422 and "envelope_wider" in bad.get_data(as_text=True)
 
 

@@ -41,6 +41,17 @@ def _form(client, profile="cn"):
     return data
 
 
+def previewed(client, data, profile="cn"):
+    """`data` with the fingerprint its preview shows and the confirmation ticked, ready to
+    publish."""
+    page = client.post(f"{URL}{profile}/new", data={**data, "preview": "Preview the effect"})
+    draft = re.search(r'name="draft"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="draft"',
+                      page.get_data(as_text=True))
+    assert draft, "the preview shows no draft fingerprint"
+    return {**data, "draft": draft.group(1) or draft.group(2), "confirm": "y",
+            "publish": "Publish new version"}
+
+
 def _unescape(text):
     import html
 
@@ -109,7 +120,7 @@ def test_fee_amounts_read_like_every_other_money_field(risk):
     assert risk.post(f"{URL}cn/new", data=data).status_code == 422
     assert _db.session.scalar(select(func.count()).select_from(PolicyVersion)) == 0
     data.update(fee_max="1,200.50")
-    assert risk.post(f"{URL}cn/new", data=data).status_code == 302
+    assert risk.post(f"{URL}cn/new", data=previewed(risk, data)).status_code == 302
     assert policy_for("cn", date.fromisoformat(data["effective_from"])).late_fee.maximum == 120_050
 
 
@@ -141,8 +152,8 @@ def test_preview_counts_accounts_that_would_change_stage_or_dates(risk, make_acc
 def test_publish_creates_version_2_with_an_audit_event_and_it_takes_effect(risk, make_staff):
     data = _form(risk)
     effective = date.fromisoformat(data["effective_from"])
-    data.update(day_card_block="75", note="Block later", publish="Publish new version")
-    response = risk.post(f"{URL}cn/new", data=data)
+    data.update(day_card_block="75", note="Block later")
+    response = risk.post(f"{URL}cn/new", data=previewed(risk, data))
     assert response.status_code == 302 and response.headers["Location"].endswith("/cn/v2")
     row = _db.session.scalar(select(PolicyVersion))
     assert (row.version, row.effective_from, row.note) == (2, effective, "Block later")
