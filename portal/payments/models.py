@@ -52,6 +52,9 @@ class Payment(db.Model):
     # Staff refunds made so far through the portal: the provider's idempotency key of the next
     # one includes it, so a retry after an unknown result reuses the key until it is known.
     refund_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The cardholder's bank contests the charge: the provider's dispute status (needs_response,
+    # warning_needs_response for an inquiry, won, lost, ...); None when never contested.
+    dispute_status: Mapped[str | None] = mapped_column(String(32))
     paid_on: Mapped[date | None] = mapped_column(Date)
     posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -84,6 +87,8 @@ class PaymentReversal(db.Model):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     plan_reversal: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A chargeback the issuer won: its money came back and was posted again (once).
+    reinstated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     payment: Mapped[Payment] = relationship(back_populates="reversals")
 

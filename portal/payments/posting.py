@@ -119,7 +119,8 @@ def post_reversal(payment: Payment, amount: int, *, kind: ReversalKind, external
         return None
     reversible = _reversible_entries(payment)
     taken = reversal_split(amount, [(entry, still) for entry, still in reversible])
-    already = [pair for r in payment.reversals for pair in (r.plan_reversal or [])]
+    already = [pair for r in payment.reversals if r.reinstated_at is None
+               for pair in (r.plan_reversal or [])]
     unwind = plan_unwind(amount, payment.plan_application or [], already)
     reversal = PaymentReversal(payment=payment, kind=kind, amount=amount, reason=reason[:500],
                                external_ref=external_ref, staff_id=staff_id, plan_reversal=unwind)
@@ -143,3 +144,35 @@ def post_reversal(payment: Payment, amount: int, *, kind: ReversalKind, external
     notify.payment_reversed(payment, reversal)
     db.session.flush()
     return reversal
+
+
+def reinstate_reversal(payment: Payment, external_ref: str, reason: str) -> bool:
+    """Post again what a reversal took back (a chargeback the issuer won): entries opposite to
+    the reversal's, each referencing the payment entry it restores, the plan's instalments
+    paid again, an audit event. Returns False, changing nothing, if there is no such reversal
+    or it was reinstated already. Call with the payment locked; flushes, the caller commits."""
+    reversal = db.session.scalar(select(PaymentReversal).where(
+        PaymentReversal.external_ref == external_ref, PaymentReversal.payment_id == payment.id))
+    if reversal is None or reversal.reinstated_at is not None:
+        return False
+    taken = db.session.scalars(select(LedgerEntry).where(
+        LedgerEntry.account_id == payment.account_id,
+        LedgerEntry.source_ref.like(f"reversal:{reversal.id}:%")).order_by(LedgerEntry.id)).all()
+    today = today_for(payment.account)
+    for entry in taken:
+        db.session.add(LedgerEntry(account_id=payment.account_id, kind=EntryKind.REVERSAL,
+                                   component=entry.component, amount=-entry.amount,
+                                   currency=payment.currency, effective_date=today,
+                                   source_ref=f"reinstated:{reversal.id}:{entry.reversal_of_id}",
+                                   reversal_of_id=entry.reversal_of_id))
+    reapplied = plan_link.apply_payment(payment.account, reversal.amount, today)
+    before = {"status": payment.status.value, "refunded_amount": payment.refunded_amount}
+    reversal.reinstated_at = utcnow()
+    payment.refunded_amount -= reversal.amount
+    if payment.status == S.REFUNDED:
+        payment.status = PAYMENT_MACHINE.check(payment.status, S.SUCCEEDED)
+    record("payment.chargeback_reinstated", subject=payment, before=before,
+           after={"status": payment.status.value, "refunded_amount": payment.refunded_amount,
+                  "reversal_id": reversal.id, "reason": reason, "plan_application": reapplied})
+    db.session.flush()
+    return True

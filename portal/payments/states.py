@@ -27,6 +27,8 @@ PAYMENT_MACHINE = StateMachine("payment", {
     S.PROCESSING: {S.SUCCEEDED, S.FAILED, S.CANCELED},
     S.FAILED: {S.REQUIRES_ACTION, S.PROCESSING, S.SUCCEEDED, S.CANCELED},
     S.SUCCEEDED: {S.REFUNDED},
+    # A chargeback the issuer won: the money is back and the payment stands again.
+    S.REFUNDED: {S.SUCCEEDED},
     # Money the provider took after we gave up on the payment must still be posted.
     S.CANCELED: {S.SUCCEEDED},
 })

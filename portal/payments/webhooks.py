@@ -13,12 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from portal.audit.services import record
 from portal.extensions import db
 from portal.core.inputs import parse_id
 from portal.payments.gateway import (BadSignature, ProviderUnavailable, get_gateway,
                                      intent_from_object)
 from portal.payments.models import Payment, ReversalKind, WebhookEvent
-from portal.payments.posting import lock_payment, post_reversal
+from portal.payments.posting import lock_payment, post_reversal, reinstate_reversal
 from portal.payments.services import apply_intent
 from portal.payments.states import PaymentStatus
 from portal.timeutil import utcnow
@@ -154,17 +155,72 @@ def _on_charge_refunded(obj: dict, created: datetime | None = None) -> bool:
     return True
 
 
-def _on_dispute(obj: dict, created: datetime | None = None) -> bool:
+_FINAL_DISPUTE = ("won", "lost", "warning_closed")
+
+
+def _dispute_payment(obj: dict) -> Payment | None:
+    """The posted payment a dispute event is about, locked and marked with the dispute's status
+    (None for a payment we do not know)."""
     payment = _payment_for(obj.get("payment_intent"), obj.get("metadata"))
     if payment is None:
+        return None
+    payment = _posted(payment)
+    status = obj.get("status")
+    if payment.dispute_status in _FINAL_DISPUTE and status not in _FINAL_DISPUTE:
+        return payment  # an older event, delivered late: the outcome stands
+    if isinstance(status, str) and status and status != payment.dispute_status:
+        record("payment.dispute_status", subject=payment,
+               before={"dispute_status": payment.dispute_status},
+               after={"dispute_status": status[:32], "dispute": str(obj.get("id"))[:128]})
+        payment.dispute_status = status[:32]
+    return payment
+
+
+def _on_dispute_opened(obj: dict, created: datetime | None = None) -> bool:
+    """A dispute (or an inquiry) is opened or updated: the payment is marked contested; no money
+    moves until the provider withdraws the funds."""
+    return _dispute_payment(obj) is not None
+
+
+def _on_funds_withdrawn(obj: dict, created: datetime | None = None) -> bool:
+    """The provider took the disputed amount back: the payment is reversed (once per dispute),
+    unless the dispute is already known to be won (the events came out of order)."""
+    payment = _dispute_payment(obj)
+    if payment is None:
         return False
-    payment = lock_payment(payment.id)
-    post_reversal(payment, int(obj.get("amount") or payment.amount), kind=ReversalKind.CHARGEBACK,
-                  external_ref=f"dispute:{obj.get('id')}",
-                  reason=f"chargeback: {obj.get('reason') or 'unspecified'}")
+    if payment.dispute_status != "won":
+        post_reversal(payment, int(obj.get("amount") or payment.amount),
+                      kind=ReversalKind.CHARGEBACK, external_ref=f"dispute:{obj.get('id')}",
+                      reason=f"chargeback: {obj.get('reason') or 'unspecified'}")
     return True
+
+
+def _on_funds_reinstated(obj: dict, created: datetime | None = None) -> bool:
+    """The issuer won: what the chargeback took back is posted again, once."""
+    payment = _dispute_payment(obj)
+    if payment is None:
+        return False
+    if obj.get("status") in (None, "won"):
+        payment.dispute_status = "won"
+    reinstate_reversal(payment, f"dispute:{obj.get('id')}", "chargeback won")
+    return True
+
+
+def _on_dispute_closed(obj: dict, created: datetime | None = None) -> bool:
+    """Won: as funds reinstated; lost: the reversal stands (made now if the withdrawal was never
+    reported); an inquiry closed (warning_closed): marked only."""
+    status = obj.get("status")
+    if status == "won":
+        return _on_funds_reinstated(obj, created)
+    if status == "lost":
+        return _on_funds_withdrawn(obj, created)
+    return _dispute_payment(obj) is not None
 
 
 _HANDLERS = {**{name: _on_intent for name in INTENT_EVENTS},
              "charge.refunded": _on_charge_refunded,
-             "charge.dispute.created": _on_dispute}
+             "charge.dispute.created": _on_dispute_opened,
+             "charge.dispute.updated": _on_dispute_opened,
+             "charge.dispute.funds_withdrawn": _on_funds_withdrawn,
+             "charge.dispute.funds_reinstated": _on_funds_reinstated,
+             "charge.dispute.closed": _on_dispute_closed}

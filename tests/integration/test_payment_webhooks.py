@@ -159,7 +159,20 @@ def test_collector_cannot_refund(client, account, app, make_staff, login_as):
     assert payment_entries(account.id) == -50_000
 
 
-def test_chargeback_reverses_the_payment_once_and_reopens_the_instalment(client, account):
+def _dispute_event(payment, kind, event_id, status="needs_response", amount=50_000):
+    return {"id": event_id, "type": f"charge.dispute.{kind}", "data": {"object": {
+        "id": "dp_1", "object": "dispute", "amount": amount, "status": status,
+        "payment_intent": payment.provider_ref, "reason": "fraudulent"}}}
+
+
+def _send(client, *events):
+    for event in events:
+        payload, headers = signed_event(event)
+        assert client.post("/webhooks/payments", data=payload, headers=headers).status_code == 200
+
+
+@pytest.fixture()
+def paid_instalment(client, account):
     plan = make_active_plan(account, [50_000, 50_000], today_for(account))
     start_payment(client, account, "instalment")
     payment = only_payment(account.id)
@@ -167,16 +180,80 @@ def test_chargeback_reverses_the_payment_once_and_reopens_the_instalment(client,
     pay_with_card(client, payment.id)
     db.session.expire_all()
     assert plan.instalments[0].status.value == "paid"
-    dispute = {"id": "evt_d1", "type": "charge.dispute.created", "data": {"object": {
-        "id": "dp_1", "object": "dispute", "amount": 50_000, "payment_intent": payment.provider_ref,
-        "reason": "fraudulent"}}}
-    for event_id in ("evt_d1", "evt_d2"):
-        payload, headers = signed_event(dict(dispute, id=event_id))
-        client.post("/webhooks/payments", data=payload, headers=headers)
+    return plan, only_payment(account.id)
+
+
+def test_a_chargeback_reverses_the_payment_once_when_the_funds_are_withdrawn(
+        client, account, paid_instalment):
+    plan, payment = paid_instalment
+    _send(client, _dispute_event(payment, "created", "evt_d0"))
+    db.session.expire_all()
+    assert payment_entries(account.id) == -50_000  # contested: no money has moved yet
+    assert only_payment(account.id).dispute_status == "needs_response"
+    _send(client, _dispute_event(payment, "funds_withdrawn", "evt_d1"),
+          _dispute_event(payment, "funds_withdrawn", "evt_d2"))
     db.session.expire_all()
     assert payment_entries(account.id) == 0
     assert only_payment(account.id).status.value == "refunded"
     assert plan.instalments[0].status.value != "paid"
+
+
+def test_an_inquiry_marks_the_payment_contested_and_reverses_nothing(client, account,
+                                                                     paid_instalment):
+    # Issue 11, item 9: every dispute, inquiries included, was reversed when it was opened.
+    _, payment = paid_instalment
+    _send(client, _dispute_event(payment, "created", "evt_i1", status="warning_needs_response"),
+          _dispute_event(payment, "closed", "evt_i2", status="warning_closed"))
+    db.session.expire_all()
+    assert payment_entries(account.id) == -50_000
+    assert only_payment(account.id).status.value == "succeeded"
+    assert only_payment(account.id).dispute_status == "warning_closed"
+
+
+def test_a_chargeback_the_issuer_wins_is_posted_again_once(client, account, paid_instalment):
+    # Issue 11, item 9: nothing re-posted the payment when the issuer won the dispute.
+    plan, payment = paid_instalment
+    _send(client, _dispute_event(payment, "created", "evt_w0"),
+          _dispute_event(payment, "funds_withdrawn", "evt_w1"),
+          _dispute_event(payment, "funds_reinstated", "evt_w2", status="won"),
+          _dispute_event(payment, "closed", "evt_w3", status="won"))
+    db.session.expire_all()
+    assert payment_entries(account.id) == -50_000
+    restored = only_payment(account.id)
+    assert restored.status.value == "succeeded" and restored.refunded_amount == 0
+    assert restored.dispute_status == "won"
+    assert plan.instalments[0].status.value == "paid"
+
+
+def test_a_won_dispute_reported_before_the_withdrawal_moves_no_money(client, account,
+                                                                     paid_instalment):
+    _, payment = paid_instalment
+    _send(client, _dispute_event(payment, "closed", "evt_o1", status="won"),
+          _dispute_event(payment, "funds_withdrawn", "evt_o2"))
+    db.session.expire_all()
+    assert payment_entries(account.id) == -50_000
+
+
+def test_a_lost_dispute_keeps_the_reversal_even_without_the_withdrawal_event(client, account,
+                                                                             paid_instalment):
+    _, payment = paid_instalment
+    _send(client, _dispute_event(payment, "closed", "evt_l1", status="lost"))
+    db.session.expire_all()
+    assert payment_entries(account.id) == 0
+
+
+def test_a_reinstated_payment_can_still_be_refunded_in_full(client, account, paid_instalment):
+    _, payment = paid_instalment
+    _send(client, _dispute_event(payment, "funds_withdrawn", "evt_f1"),
+          _dispute_event(payment, "funds_reinstated", "evt_f2", status="won"),
+          {"id": "evt_f3", "type": "charge.refunded", "data": {"object": {
+              "id": "ch_1", "object": "charge", "payment_intent": payment.provider_ref,
+              "amount_refunded": 50_000, "refunds": {"object": "list", "has_more": False,
+                                                     "data": [{"id": "re_all", "amount": 50_000,
+                                                               "status": "succeeded"}]}}}})
+    db.session.expire_all()
+    assert payment_entries(account.id) == 0
+    assert only_payment(account.id).status.value == "refunded"
 
 
 def test_charge_refunded_at_the_provider_is_posted(client, account):
