@@ -65,7 +65,7 @@ class Clock:
     """'Now' for the code paths these tests touch, moved by the test (`clock.now = ...`)."""
 
     TARGETS = ("portal.balances.services.utcnow", "portal.payments.posting.utcnow",
-               "portal.accounts.models.utcnow")
+               "portal.accounts.models.utcnow", "portal.journal.cli.utcnow")
 
     def __init__(self, monkeypatch, now: datetime):
         self.now = now
