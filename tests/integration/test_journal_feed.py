@@ -8,8 +8,10 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import EntryKind, LedgerEntry
 from portal.balances.services import balance_of
+from portal.consequences.models import AccountNightlyState
 from portal.disputes import workflow
 from portal.extensions import db as _db
+from portal.jobs.nightly import run_nightly
 from portal.journal.models import AckSource, JournalAck
 from tests.dispute_helpers import join, raise_dispute
 from tests.integration.journal_helpers import Clock, account, feed, movement_ids, pay, utc
@@ -113,3 +115,15 @@ def test_next_days_feed_keeps_an_upheld_dispute_credit(db, clock, agent):
     kinds = set(_db.session.scalars(select(LedgerEntry.kind).where(
         LedgerEntry.source_ref.startswith("feed:"))))
     assert kinds == {EntryKind.STATEMENT_BALANCE}  # no adjustment undid the credit
+
+
+def test_nightly_run_stops_counting_days_late_after_a_payment_on_the_statements_date(db, clock):
+    feed(D, 430_000)  # 40 days late on D, CN¥500 overdue
+    acct = account()
+    pay(acct, 50_000, "paid-before-the-night", NOON)
+    run_nightly(date(2026, 12, 1))
+    nightly = _db.session.scalars(select(LedgerEntry.source_ref).where(
+        LedgerEntry.account_id == acct.id, LedgerEntry.source_ref.startswith("nightly:"))).all()
+    assert nightly == []  # no penalty interest or fee for days on which nothing was overdue
+    assert _db.session.get(AccountNightlyState, acct.id).stage == "current"
+    assert balance_of(acct, date(2026, 12, 1)).days_past_due == 0
