@@ -9,12 +9,13 @@ def register(app):
     from portal.disputes.cli import disputes_cli
     from portal.exports.cli import exports_cli
     from portal.jobs.cli import jobs_cli
+    from portal.journal.cli import journal_cli
     from portal.outbox.cli import outbox_cli
     from portal.payments.cli import register as register_payments
     from portal.staff.cli import staff_cli
     import portal.plans.cli  # noqa: F401  (adds `flask jobs plans` to the jobs group)
 
     for group in (audit_cli, outbox_cli, accounts_cli, demo_cli, staff_cli, jobs_cli,
-                  exports_cli, disputes_cli, contact_cli):
+                  exports_cli, disputes_cli, contact_cli, journal_cli):
         app.cli.add_command(group)
     register_payments(app)  # `flask payments ...`, and `jobs autopay` / `jobs reconcile`

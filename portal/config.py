@@ -72,6 +72,11 @@ class Config:
     PAYMENT_PROVIDER_TIMEOUT = int(_env("PAYMENT_PROVIDER_TIMEOUT", "20"))
     PAYMENT_PROVIDER_RETRIES = int(_env("PAYMENT_PROVIDER_RETRIES", "1"))
     PAYMENT_SANDBOX_WEBHOOK_SECRET = _env("PAYMENT_SANDBOX_WEBHOOK_SECRET")
+    # The journal with the issuer (docs/money.md): days an old feed (no applied_portal_ids)
+    # must be dated after a movement's posting day to count it as applied, and the age in days
+    # at which an unacknowledged portal movement is reported by `flask journal ageing`.
+    JOURNAL_OLD_FEED_LAG_DAYS = int(_env("JOURNAL_OLD_FEED_LAG_DAYS", "2"))
+    JOURNAL_ACK_DAYS = int(_env("JOURNAL_ACK_DAYS", "3"))
     MAIL_FROM = _env("MAIL_FROM", "Repayment portal <no-reply@portal.example>")
     FORCE_HTTPS_HEADERS = True
     # Behind a load balancer: how many proxies set X-Forwarded-For/-Proto (0 = trust none),

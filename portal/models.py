@@ -12,3 +12,4 @@ from portal.plans.models import HardshipStatement, Plan, PlanInstalment, ProofDo
 from portal.contact.models import ContactPreference  # noqa: F401
 from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay  # noqa: F401
 from portal.legal.models import LegalAction  # noqa: F401
+from portal.journal.models import JournalAck  # noqa: F401

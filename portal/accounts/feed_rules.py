@@ -16,12 +16,16 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from portal.domain.money import MoneyError, parse_major, precision
+from portal.journal.rules import MovementIdError, parse_movement_ids
 
 FIELDS = (
     "account_number", "card_last4", "cardholder_id", "full_name", "date_of_birth", "phone",
     "email", "locale", "timezone", "policy_profile", "currency", "credit_limit", "principal",
     "interest", "fees", "minimum_due", "oldest_unpaid_due_date", "as_of",
 )
+# Optional: the portal movements the issuer has applied (docs/money.md). A file without the
+# column (an old feed) falls under the date rule in portal.journal.rules.
+APPLIED_FIELD = "applied_portal_ids"
 AMOUNT_FIELDS = ("credit_limit", "principal", "interest", "fees", "minimum_due")
 # The ledger components each balance field feeds.
 COMPONENT_FIELDS = (("principal", "principal"), ("interest", "interest"), ("fees", "fee"))
@@ -67,6 +71,8 @@ class FeedRow:
     minimum_due: int
     oldest_unpaid_due_date: date | None
     as_of: date
+    # Ledger entry ids of portal movements the issuer has applied; None: the feed does not say.
+    applied_portal_ids: tuple[int, ...] | None = None
 
     def component_amounts(self) -> dict[str, int]:
         """Feed balance per ledger component name (principal, interest, fee)."""
@@ -179,6 +185,12 @@ def validate_row(raw: dict) -> FeedRow:
                 values[name] = parse_major(text[name], text["currency"])
             except MoneyError as exc:
                 reasons.append(_money_reason(name, text[name], text["currency"], exc))
+
+    if APPLIED_FIELD in raw:
+        try:
+            values[APPLIED_FIELD] = parse_movement_ids(raw[APPLIED_FIELD] or "")
+        except MovementIdError as exc:
+            reasons.append(f"{APPLIED_FIELD}: {exc}")
 
     dob, as_of = values["date_of_birth"], values["as_of"]
     if dob and as_of and dob > as_of:

@@ -1,10 +1,13 @@
 """Loading the issuer's account feed: upsert cardholders and accounts, post balance changes.
 
 The ledger is never edited: when the feed's balance for a component differs from what the
-ledger sums to on the feed's date, the difference is posted as one entry (``statement_balance`` when the account
-is first loaded, ``adjustment`` afterwards). Replaying a file therefore posts nothing and
-changes nothing. Rows are committed in batches; each batch reads what it needs with one
-query per table.
+ledger holds *in the issuer's figures* on the feed's date, the difference is posted as one entry
+(``statement_balance`` when the account is first loaded, ``adjustment`` afterwards). The issuer's
+figures are the issuer's own entries and accruals up to the feed's date plus the portal
+movements it has applied (`applied_portal_ids`, or the old-feed date rule); portal movements it
+has not applied stay on top of its figure and are never undone (docs/money.md). Replaying a
+file therefore posts nothing and changes nothing. Rows are committed in batches; each batch
+reads what it needs with one query per table.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from flask import current_app
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -22,6 +26,10 @@ from portal.accounts.feed_rules import FeedRow, RowError, validate_row
 from portal.accounts.models import Account, Cardholder, Component, EntryKind, LedgerEntry
 from portal.audit.services import record_many
 from portal.extensions import db
+from portal.journal.acks import (
+    Pending, acknowledge, in_issuer_figures, named_entries, pending_movements,
+)
+from portal.journal.rules import movement_id
 
 ACTOR = ("system", "import")
 BATCH_SIZE = 500
@@ -62,6 +70,10 @@ class _Batch:
     holders: dict[str, Cardholder]
     # (account_number, component) -> [ledger sum, number of entries]
     sums: dict[tuple[str, str], list[int]]
+    # account_number -> portal movements the issuer has not applied yet
+    pending: dict[str, Pending] = field(default_factory=dict)
+    # ledger entry id named by a row's applied_portal_ids -> (account_number, is a movement)
+    named: dict[int, tuple[str, bool]] = field(default_factory=dict)
     created: set[str] = field(default_factory=set)
     events: list[tuple[str, Account, dict | None, dict]] = field(default_factory=list)
 
@@ -160,17 +172,20 @@ def _load_batch(batch) -> _Batch:
     for _, row in batch:
         as_of[row.account_number] = max(row.as_of, as_of.get(row.account_number, row.as_of))
     cutoff = case(as_of, value=Account.account_number)
+    # Portal movements count once the issuer has applied them, whatever their date; until
+    # then they are not in its figures and the adjustment must leave them alone.
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for number, component, total, count in db.session.execute(
         select(Account.account_number, LedgerEntry.component,
-               func.sum(case((LedgerEntry.effective_date <= cutoff, LedgerEntry.amount), else_=0)),
+               func.sum(case((in_issuer_figures(cutoff), LedgerEntry.amount), else_=0)),
                func.count(LedgerEntry.id))
         .join(Account, LedgerEntry.account_id == Account.id)
         .where(Account.account_number.in_(numbers))
         .group_by(Account.account_number, LedgerEntry.component)
     ):
         sums[(number, Component(component).value)] = [int(total), int(count)]
-    return _Batch(accounts, holders, sums)
+    return _Batch(accounts, holders, sums, pending_movements(numbers),
+                  named_entries({i for _, row in batch for i in row.applied_portal_ids or ()}))
 
 
 def _apply_batch(batch, result: ImportResult, reject: RejectFn) -> None:
@@ -195,10 +210,17 @@ def _has_entries(number: str, state: _Batch) -> bool:
 def _refusal(row: FeedRow, state: _Batch) -> str | None:
     account = state.accounts.get(row.account_number)
     if account is None:
+        if row.applied_portal_ids:
+            return ("applied_portal_ids names portal movements, but the portal has none on an "
+                    "account it does not know yet")
         return None
     if account.feed_as_of and row.as_of < account.feed_as_of:
         return (f"as_of {row.as_of.isoformat()} is older than data already loaded for this "
                 f"account ({account.feed_as_of.isoformat()})")
+    for entry_id in row.applied_portal_ids or ():
+        if state.named.get(entry_id) != (row.account_number, True):
+            return (f"applied_portal_ids names {movement_id(entry_id)}, which is not a portal "
+                    "movement on this account")
     if account.currency != row.currency and _has_entries(row.account_number, state):
         return (f"currency cannot change from {account.currency} to {row.currency} on an "
                 "account that already has ledger entries")
@@ -250,6 +272,9 @@ def _apply_row(row: FeedRow, state: _Batch) -> tuple[str, int]:
         _update(account, account_values, changes)
 
     first_load = row.account_number in state.created
+    applied = [] if first_load else _acknowledge(row, account, state)
+    if applied:
+        changes["applied_portal_ids"] = (None, applied)
     posted = {}
     for component, amount in row.component_amounts().items():
         running = state.sums[(row.account_number, component)]
@@ -280,3 +305,13 @@ def _apply_row(row: FeedRow, state: _Batch) -> tuple[str, int]:
         after["ledger"] = posted
     state.events.append(("account.feed_updated", account, before, after))
     return "updated", len(posted)
+
+
+def _acknowledge(row: FeedRow, account: Account, state: _Batch) -> list[str]:
+    """The portal movements the issuer has applied by this row join its figures."""
+    done = acknowledge(account.id, state.pending.get(row.account_number, {}),
+                       row.applied_portal_ids, row.as_of,
+                       current_app.config["JOURNAL_OLD_FEED_LAG_DAYS"])
+    for _, component, amount in done:
+        state.sums[(row.account_number, component)][0] += amount
+    return [movement_id(entry_id) for entry_id, _, _ in done]

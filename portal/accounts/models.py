@@ -150,7 +150,10 @@ class LedgerEntry(db.Model):
     effective_date: Mapped[date] = mapped_column(Date, index=True)
     source_ref: Mapped[str] = mapped_column(String(128))
     reversal_of_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"))
-    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Exports of the journal with the issuer select by it (docs/money.md).
+    # Looked up at each insert (not bound once) so a test clock can stand in for utcnow.
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                default=lambda: utcnow(), index=True)
 
     account: Mapped[Account] = relationship()
 

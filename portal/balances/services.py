@@ -5,10 +5,13 @@ Definitions (documented here because plans, payments and disputes rely on them):
   effective date is on or before `as_of`; *total* is their sum.
 - *overdue*: 0 until the statement's due date (`Account.oldest_unpaid_due_date`) has passed, or
   when there is none; after it, the statement's minimum due (`Account.minimum_due`, as of
-  `Account.feed_as_of`) plus fees posted after that date, less payments (net of reversals)
-  posted after that date; never below zero nor above the total (`portal.domain.balance`).
-- *next due*: while the due date has not passed, the minimum due less payments since the
-  statement (`next_due_on` is the due date, None when the feed gave none); 0 once it is overdue.
+  `Account.feed_as_of`) plus fees posted after that date, less the payments (net of reversals)
+  not yet in the issuer's figures, whatever their date: the portal's payments the issuer has not
+  applied (docs/money.md). A payment made on the statement's own date therefore counts, and one
+  the issuer has applied (already in its minimum due) does not count twice. Never below zero
+  nor above the total (`portal.domain.balance`).
+- *next due*: while the due date has not passed, the minimum due less those same payments
+  (`next_due_on` is the due date, None when the feed gave none); 0 once it is overdue.
 - *days past due*: 0 when nothing is overdue, else days since `Account.oldest_unpaid_due_date`.
 - "Today" for an account is the calendar date in the cardholder's time zone.
 """
@@ -23,6 +26,7 @@ from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
 from portal.domain.balance import next_due_amount, overdue_amount
 from portal.domain.dates import days_past_due, local_date
 from portal.extensions import db
+from portal.journal.models import not_in_issuer_figures
 from portal.timeutil import utcnow
 
 
@@ -58,6 +62,11 @@ IS_FEE = LedgerEntry.kind == EntryKind.FEE
 IS_PAYMENT = LedgerEntry.kind.in_([EntryKind.PAYMENT, EntryKind.REVERSAL])
 
 
+def unapplied_payment():
+    """SQL: a payment or reversal the issuer's figures (its minimum due) do not include yet."""
+    return IS_PAYMENT & not_in_issuer_figures()
+
+
 def _sums_query(account_ids, as_of: date):
     after = after_feed()
     return (
@@ -66,7 +75,7 @@ def _sums_query(account_ids, as_of: date):
             *[func.coalesce(func.sum(case((LedgerEntry.component == c, LedgerEntry.amount), else_=0)), 0)
               for c in (Component.PRINCIPAL, Component.INTEREST, Component.FEE)],
             func.coalesce(func.sum(case((IS_FEE & after, LedgerEntry.amount), else_=0)), 0),
-            func.coalesce(func.sum(case((IS_PAYMENT & after, LedgerEntry.amount), else_=0)), 0),
+            func.coalesce(func.sum(case((unapplied_payment(), LedgerEntry.amount), else_=0)), 0),
         )
         .select_from(Account)
         .outerjoin(LedgerEntry, (LedgerEntry.account_id == Account.id)

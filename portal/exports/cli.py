@@ -1,4 +1,7 @@
-"""`flask exports plans|payments --since YYYY-MM-DD [--until ...] [--out PATH]`."""
+"""`flask exports plans|payments|journal --since YYYY-MM-DD [--until ...] [--out PATH]`.
+
+Payments and the journal are selected by posting time (UTC days); export a day once it has
+ended, so that re-running it gives the same file (docs/money.md)."""
 from __future__ import annotations
 
 import sys
@@ -18,11 +21,12 @@ def _date(ctx, param, value):
 
 
 def _run(kind: str, since: date, until: date | None, out: str | None) -> None:
-    from portal.exports import services
+    from portal.exports import journal, services
 
     rows, columns = {
         "plans": (services.plan_rows, services.PLAN_COLUMNS),
         "payments": (services.payment_rows, services.PAYMENT_COLUMNS),
+        "journal": (journal.journal_rows, journal.JOURNAL_COLUMNS),
     }[kind]
     if until is not None and until < since:
         raise click.BadParameter("--until is before --since.")
@@ -64,5 +68,14 @@ def plans_command(since, until, out):
 @_with_options
 @with_appcontext
 def payments_command(since, until, out):
-    """Posted payments whose ledger date is on or after --since, as CSV."""
+    """Payments the portal posted (UTC) from --since to --until, as CSV."""
     _run("payments", since, until, out)
+
+
+@exports_cli.command("journal")
+@_with_options
+@with_appcontext
+def journal_command(since, until, out):
+    """Every portal movement (payments, refunds, chargebacks, credits, waivers) posted (UTC)
+    from --since to --until, as CSV, one row per ledger entry with its movement id."""
+    _run("journal", since, until, out)

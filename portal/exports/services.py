@@ -6,21 +6,28 @@ major unit (`portal.domain.money.to_major`: 12345 CNY -> "123.45"), dates ISO 86
 (YYYY-MM-DD), moments ISO 8601 in UTC. The columns and their order are fixed (`PLAN_COLUMNS`,
 `PAYMENT_COLUMNS`); new columns are only ever added at the end. No run time or other varying
 value is written, so the same rows always give the same bytes.
+
+Payments are selected by when the portal *posted* them (`Payment.posted_at`, UTC days), not by
+their value date (`paid_on`): a payment posted after an export ran but dated inside its window
+goes out with the next window instead of never. `refunded_amount` and `status` are stated as of
+the window's end, so a closed window always gives the same file; refunds and chargebacks made
+later go out in the journal export of the window in which they were made
+(`portal.exports.journal`, docs/money.md).
 """
 from __future__ import annotations
 
 import csv
 import os
 import tempfile
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.accounts.models import Account
 from portal.domain.money import to_major
 from portal.extensions import db
-from portal.payments.models import Payment
+from portal.payments.models import Payment, PaymentReversal
 from portal.payments.states import PaymentStatus
 from portal.plans.models import AGREED_STATUSES, Plan
 from portal.timeutil import as_aware
@@ -54,6 +61,14 @@ def _moment(value: datetime | None) -> str:
     return as_aware(value).astimezone(timezone.utc).replace(microsecond=0).isoformat()
 
 
+def window(since: date, until: date | None) -> tuple[datetime, datetime | None]:
+    """Posting-time bounds in UTC: from the start of `since` to the end of `until` (none)."""
+    start = datetime.combine(since, time(0), tzinfo=timezone.utc)
+    end = (datetime.combine(until + timedelta(days=1), time(0), tzinfo=timezone.utc)
+           if until is not None else None)
+    return start, end
+
+
 def plan_rows(since: date, until: date | None = None) -> Iterator[dict]:
     """Agreed plans (active, completed, broken or cancelled after agreement) that started on
     or after `since` (and on or before `until`), in id order, streamed in batches."""
@@ -81,27 +96,36 @@ def plan_rows(since: date, until: date | None = None) -> Iterator[dict]:
 
 
 def payment_rows(since: date, until: date | None = None) -> Iterator[dict]:
-    """Posted payments (succeeded, or later refunded) whose ledger date is on or after
-    `since` (and on or before `until`), in id order, with their allocation per component."""
-    query = (select(Payment, Account.account_number).join(Account, Payment.account_id == Account.id)
-             .where(Payment.status.in_(POSTED), Payment.paid_on.is_not(None),
-                    Payment.paid_on >= since))
-    if until is not None:
-        query = query.where(Payment.paid_on <= until)
+    """Payments posted (UTC) from `since` to `until` inclusive that had succeeded, in id order,
+    with their allocation per component and what was refunded of them by the window's end."""
+    start, end = window(since, until)
+    reversed_by_end = select(func.coalesce(func.sum(PaymentReversal.amount), 0)).where(
+        PaymentReversal.payment_id == Payment.id)
+    if end is not None:
+        reversed_by_end = reversed_by_end.where(PaymentReversal.created_at < end)
+    query = (select(Payment, Account.account_number, reversed_by_end.scalar_subquery())
+             .join(Account, Payment.account_id == Account.id)
+             .where(Payment.status.in_(POSTED), Payment.posted_at.is_not(None),
+                    Payment.posted_at >= start))
+    if end is not None:
+        query = query.where(Payment.posted_at < end)
     rows = db.session.execute(query.order_by(Payment.id).execution_options(yield_per=BATCH))
-    for payment, number in rows:
+    for payment, number, refunded in rows:
         cur = payment.currency
+        refunded = int(refunded)
+        status = (PaymentStatus.REFUNDED if refunded >= payment.amount
+                  else PaymentStatus.SUCCEEDED)
         split = payment.allocation or {}
         yield {
             "payment_id": payment.id, "account_number": number,
             "receipt_number": payment.receipt_number or "", "paid_on": _day(payment.paid_on),
             "currency": cur, "amount": _money(payment.amount, cur),
-            "refunded_amount": _money(payment.refunded_amount, cur),
+            "refunded_amount": _money(refunded, cur),
             **{name: _money(split.get(key, 0), cur)
                for name, key in (("fees", "fee"), ("interest", "interest"),
                                  ("principal", "principal"), ("unapplied", "unapplied"))},
             "choice": payment.choice.value, "provider": payment.provider,
-            "provider_ref": payment.provider_ref or "", "status": payment.status.value,
+            "provider_ref": payment.provider_ref or "", "status": status.value,
             "posted_at": _moment(payment.posted_at),
         }
 

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import joinedload
 
-from portal.balances.services import IS_FEE, IS_PAYMENT, after_feed
+from portal.balances.services import IS_FEE, after_feed, unapplied_payment
 from portal.accounts.models import Account, Component, LedgerEntry
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent
 from portal.extensions import db
@@ -40,7 +40,8 @@ def start_day(account: Account, state: AccountNightlyState | None, end: date) ->
 def ledger_figures(starts: dict[int, date], feeds: dict[int, date | None], end: date):
     """Per account: (opening sums as of its start day, {day: sums} for later days up to end).
 
-    Sums are tuples (principal, interest, fees, fees_after_feed, payments_after_feed).
+    Sums are tuples (principal, interest, fees, fees_after_feed, payments_after_feed), where
+    payments_after_feed are those not in the issuer's figures (`unapplied_payment`).
     One grouped query: entries up to the start day fold into one bucket, later ones by day.
     """
     by_start = defaultdict(list)
@@ -59,7 +60,7 @@ def ledger_figures(starts: dict[int, date], feeds: dict[int, date | None], end: 
                total(LedgerEntry.component == Component.PRINCIPAL),
                total(LedgerEntry.component == Component.INTEREST),
                total(LedgerEntry.component == Component.FEE),
-               total(IS_FEE & after), total(IS_PAYMENT & after))
+               total(IS_FEE & after), total(unapplied_payment()))
         .join(Account, Account.id == LedgerEntry.account_id)
         .where(LedgerEntry.account_id.in_(list(starts)), LedgerEntry.effective_date <= end)
         .group_by(LedgerEntry.account_id, bucket))

@@ -68,15 +68,17 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
     parts = [(Component(c), c, amount) for c, amount in split.items() if c != UNAPPLIED and amount]
     if split[UNAPPLIED]:
         parts.append((Component.PRINCIPAL, UNAPPLIED, split[UNAPPLIED]))
+    # One posting moment for the payment and its entries: exports select both by it.
+    now = utcnow()
     for component, tag, amount in parts:
         db.session.add(LedgerEntry(account_id=account.id, kind=EntryKind.PAYMENT,
                                    component=component, amount=-amount,
                                    currency=payment.currency, effective_date=paid_on,
-                                   source_ref=_source(payment, tag)))
+                                   source_ref=_source(payment, tag), posted_at=now))
     payment.allocation = split
     payment.plan_application = plan_link.apply_payment(account, payment.amount, paid_on)
     payment.paid_on = paid_on
-    payment.posted_at = utcnow()
+    payment.posted_at = now
     payment.status = S.SUCCEEDED
     payment.failure_code = payment.failure_message = None
     db.session.flush()
@@ -122,8 +124,10 @@ def post_reversal(payment: Payment, amount: int, *, kind: ReversalKind, external
     already = [pair for r in payment.reversals if r.reinstated_at is None
                for pair in (r.plan_reversal or [])]
     unwind = plan_unwind(amount, payment.plan_application or [], already)
+    now = utcnow()  # the reversal and its entries share one moment (journal export windows)
     reversal = PaymentReversal(payment=payment, kind=kind, amount=amount, reason=reason[:500],
-                               external_ref=external_ref, staff_id=staff_id, plan_reversal=unwind)
+                               external_ref=external_ref, staff_id=staff_id, plan_reversal=unwind,
+                               created_at=now)
     db.session.add(reversal)
     db.session.flush()
     today = today_for(payment.account)
@@ -132,7 +136,7 @@ def post_reversal(payment: Payment, amount: int, *, kind: ReversalKind, external
                                    component=entry.component, amount=part,
                                    currency=payment.currency, effective_date=today,
                                    source_ref=f"reversal:{reversal.id}:{entry.id}",
-                                   reversal_of_id=entry.id))
+                                   reversal_of_id=entry.id, posted_at=now))
     plan_link.reverse_payment(payment.account, unwind)
     before = {"status": payment.status.value, "refunded_amount": payment.refunded_amount}
     payment.refunded_amount += amount

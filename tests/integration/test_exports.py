@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 import pytest
 
 from portal.extensions import db as _db
-from portal.exports.services import PAYMENT_COLUMNS, PLAN_COLUMNS
 from portal.payments.models import Payment, PaymentChoice
-from portal.payments.posting import lock_payment, post_success
+from portal.exports.services import PAYMENT_COLUMNS, PLAN_COLUMNS
+from tests.integration.journal_helpers import pay
 from tests.integration.plan_helpers import agree
 
 NOW = datetime(2026, 11, 28, 4, tzinfo=timezone.utc)  # noon, 28 November, in Shanghai
@@ -28,14 +28,7 @@ def account(make_account):
 
 
 def _posted_payment(account, amount, key):
-    payment = Payment(account_id=account.id, account=account, choice=PaymentChoice.OTHER,
-                      amount=amount, currency=account.currency, provider="sandbox",
-                      idempotency_key=key, provider_ref=f"pi_{key}")
-    _db.session.add(payment)
-    _db.session.flush()
-    post_success(lock_payment(payment.id), succeeded_at=NOW)
-    _db.session.commit()
-    return payment
+    return pay(account, amount, key, NOW)
 
 
 def _read(path) -> list[dict]:
