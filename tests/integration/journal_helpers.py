@@ -62,12 +62,16 @@ def utc(*args) -> datetime:
 
 
 class Clock:
-    """'Now' for the code paths these tests touch, moved by the test (`clock.now = ...`)."""
+    """'Now' as these tests set it (`clock.now = ...`): moves the tests' one clock."""
 
-    TARGETS = ("portal.balances.services.utcnow", "portal.payments.posting.utcnow",
-               "portal.accounts.models.utcnow", "portal.journal.cli.utcnow")
-
-    def __init__(self, monkeypatch, now: datetime):
+    def __init__(self, clock, now: datetime):
+        self._clock = clock
         self.now = now
-        for target in self.TARGETS:
-            monkeypatch.setattr(target, lambda: self.now)
+
+    @property
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    @now.setter
+    def now(self, moment: datetime) -> None:
+        self._clock.move_to(moment)

@@ -10,8 +10,8 @@ from tests.integration.journal_helpers import Clock, account, feed, movement_ids
 
 
 @pytest.fixture()
-def clock(monkeypatch):
-    return Clock(monkeypatch, utc(2026, 11, 27, 4))
+def clock(clock):
+    return Clock(clock, utc(2026, 11, 27, 4))
 
 
 @pytest.fixture()

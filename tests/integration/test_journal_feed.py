@@ -21,8 +21,8 @@ NOON = utc(2026, 11, 28, 4)  # noon in Shanghai on D
 
 
 @pytest.fixture()
-def clock(monkeypatch):
-    return Clock(monkeypatch, NOON)
+def clock(clock):
+    return Clock(clock, NOON)
 
 
 @pytest.fixture()

@@ -10,7 +10,8 @@ in the last export, old feeds without the field, and stale feeds. After every st
   movement, once;
 - what is overdue is the issuer's minimum due less the payments it has not applied;
 - re-running an export for a closed window gives the same bytes.
-First slice of issue 11; later slices add webhooks, autopay, the nightly run and plans.
+The provider refunds part of a payment or the cardholder's bank disputes one (withdrawn, then
+won or lost), each event delivered twice. Later slices add autopay, the nightly run and plans.
 """
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ from portal.exports.services import write_csv
 from portal.extensions import db as _db
 from portal.journal.models import JournalAck
 from portal.journal.rules import movement_id
+from portal.payments import webhooks
+from portal.payments.models import Payment, PaymentReversal
 from tests.dispute_helpers import join, raise_dispute
 from tests.integration.journal_helpers import Clock, account, feed, movement_ids, pay
 
@@ -73,6 +76,7 @@ class JournalMachine(RuleBasedStateMachine):
         self.exports: list[tuple[date, date, bytes]] = []
         # Caps on repeats steer every example through a mix of steps, not one step 20 times.
         self.done: Counter = Counter()
+        self.refunds: dict[int, list[dict]] = {}  # payment id -> the charge's refunds so far
 
     # -- the issuer's figure as it would state it ----------------------------------------
     def _figures(self, applied: set[int]) -> tuple[int, int]:
@@ -207,11 +211,11 @@ class JournalMachine(RuleBasedStateMachine):
             assert self._export(since, until) == data
 
 
-def test_journal_with_the_issuer_holds_under_any_interleaving(db, monkeypatch, make_staff):
+def test_journal_with_the_issuer_holds_under_any_interleaving(db, clock, make_staff):
     agent = make_staff("customer_service")
     join("billing", agent, "en")
     JournalMachine.agent = agent
-    JournalMachine.clock = Clock(monkeypatch, _noon(START))
+    JournalMachine.clock = Clock(clock, _noon(START))
     JournalMachine.seen = Counter()
     run_state_machine_as_test(JournalMachine, settings=settings(
         max_examples=20, stateful_step_count=20, deadline=None, derandomize=True,
@@ -220,3 +224,80 @@ def test_journal_with_the_issuer_holds_under_any_interleaving(db, monkeypatch, m
     assert all(reached[path] > 0 for path in (
         "payment dated on or before the last feed", "exported movement",
         "acknowledged by a feed", "acknowledged by an old feed", "stale feed refused")), reached
+
+
+class ProviderJournalMachine(JournalMachine):
+    """The same, and the provider refunds part of a payment or the cardholder's bank disputes one
+    (funds withdrawn, then won or lost), each event delivered twice."""
+
+    # -- the provider: refunds and chargebacks, delivered twice ----------------------------
+    def _deliver(self, event: dict) -> None:
+        """The provider's event, delivered twice under two ids (a retry after a time-out)."""
+        for suffix in ("a", "b"):
+            webhooks.handle_event(dict(event, id=f"{event['id']}-{suffix}"), provider="sandbox")
+            _db.session.commit()
+
+    def _record_reversals(self, payment_id: int) -> None:
+        for reversal in _db.session.scalars(select(PaymentReversal).where(
+                PaymentReversal.payment_id == payment_id)):
+            for prefix in (f"reversal:{reversal.id}:", f"reinstated:{reversal.id}:"):
+                if any(i not in self.movements for i in movement_ids(self.account, prefix)):
+                    self._record(prefix, payment=True)
+
+    def _payments_left(self) -> list[Payment]:
+        return [p for p in _db.session.scalars(select(Payment).where(
+            Payment.account_id == self.account.id).order_by(Payment.id))
+            if p.amount > p.refunded_amount and p.dispute_status is None]
+
+    @precondition(lambda self: self.done["refund"] < 3)
+    @rule(data=st.data())
+    def provider_refunds_part_of_a_payment(self, data):
+        left = self._payments_left()
+        if not left:
+            return
+        self.done["refund"] += 1
+        payment = data.draw(st.sampled_from(left))
+        amount = data.draw(st.integers(1, payment.amount - payment.refunded_amount))
+        refunds = self.refunds.setdefault(payment.id, [])
+        refunds.append({"id": f"re_{payment.id}_{len(refunds)}", "amount": amount,
+                        "status": "succeeded"})
+        self._deliver({"id": f"evt_refund_{payment.id}_{len(refunds)}", "type": "charge.refunded",
+                       "data": {"object": {"id": f"ch_{payment.id}", "object": "charge",
+                                           "payment_intent": payment.provider_ref,
+                                           "refunds": {"object": "list", "has_more": False,
+                                                       "data": list(refunds)}}}})
+        self._record_reversals(payment.id)
+        self.seen["refund"] += 1
+
+    @precondition(lambda self: self.done["chargeback"] < 2)
+    @rule(data=st.data(), won=st.booleans())
+    def bank_disputes_a_payment(self, data, won):
+        left = [p for p in self._payments_left() if not p.refunded_amount]
+        if not left:
+            return
+        self.done["chargeback"] += 1
+        payment = data.draw(st.sampled_from(left))
+        dispute = {"id": f"dp_{payment.id}", "object": "dispute", "amount": payment.amount,
+                   "payment_intent": payment.provider_ref, "reason": "fraudulent"}
+        steps = [("created", "needs_response"), ("funds_withdrawn", "needs_response")]
+        steps += [("funds_reinstated", "won"), ("closed", "won")] if won else [("closed", "lost")]
+        for kind, status in steps:
+            self._deliver({"id": f"evt_{kind}_{payment.id}", "type": f"charge.dispute.{kind}",
+                           "data": {"object": dict(dispute, status=status)}})
+        self._record_reversals(payment.id)
+        self.seen["chargeback won" if won else "chargeback lost"] += 1
+
+
+def test_refunds_and_chargebacks_keep_the_journal_true_under_any_interleaving(db, clock,
+                                                                            make_staff):
+    agent = make_staff("customer_service")
+    join("billing", agent, "en")
+    ProviderJournalMachine.agent = agent
+    ProviderJournalMachine.clock = Clock(clock, _noon(START))
+    ProviderJournalMachine.seen = Counter()
+    run_state_machine_as_test(ProviderJournalMachine, settings=settings(
+        max_examples=20, stateful_step_count=20, deadline=None, derandomize=True,
+        database=None))
+    reached = ProviderJournalMachine.seen
+    assert all(reached[path] > 0 for path in (
+        "refund", "chargeback won", "chargeback lost", "exported movement")), reached
