@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
         hops = app.config["TRUST_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
+    wire_registries()
     register_blueprints(app)
     register_cli(app)
     register_request_hooks(app)
@@ -75,6 +76,12 @@ def register_extensions(app: Flask) -> None:
     from portal.auth import session as auth_session
 
     auth_session.init_login_manager(login_manager)
+
+
+def wire_registries() -> None:
+    from portal.wiring import wire
+
+    wire()  # pause providers, nav entries, section checks, event listeners: see portal.wiring
 
 
 def register_blueprints(app: Flask) -> None:

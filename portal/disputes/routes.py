@@ -19,7 +19,9 @@ from portal.extensions import db
 
 bp = Blueprint("disputes", __name__)
 bp.context_processor(template_helpers)
-cardholder_entry("disputes.index", _l("My disputes"), order=60)
+NAV = (
+    cardholder_entry("disputes.index", _l("My disputes"), order=60),
+)
 
 
 @bp.get("/disputes")

@@ -21,7 +21,9 @@ from portal.payments.sandbox import SandboxGateway, luhn_ok, signed
 from portal.payments.states import PaymentStatus
 
 bp = Blueprint("payments", __name__)
-cardholder_entry("payments.pay_start", _l("Make a payment"), order=20)
+NAV = (
+    cardholder_entry("payments.pay_start", _l("Make a payment"), order=20),
+)
 STRIPE_CSP = {"script_src": ["https://js.stripe.com"],
               "frame_src": ["https://js.stripe.com", "https://hooks.stripe.com"],
               "connect_src": ["https://api.stripe.com"]}

@@ -21,7 +21,9 @@ from portal.staff.models import Role
 VIEWERS = (Role.COLLECTOR, Role.COLLECTIONS_MANAGER, Role.CUSTOMER_SERVICE)
 LIST_VIEWERS = (Role.COLLECTOR, Role.COLLECTIONS_MANAGER)
 FILTER_ARGS = ("status", "date_from", "date_to", "account")
-staff_entry("payments.staff_payments", _l("Payments"), LIST_VIEWERS, order=55)
+NAV = (
+    staff_entry("payments.staff_payments", _l("Payments"), LIST_VIEWERS, order=55),
+)
 
 
 def _payment_or_404(payment_id):

@@ -19,7 +19,9 @@ from portal.extensions import db
 from portal.plans.blueprint import staff_bp
 from portal.plans.rules import validate_plans_section
 
-staff_entry("plan_review.plan_limits", _l("Plan limits"), ("risk",), order=60)
+NAV = (
+    staff_entry("plan_review.plan_limits", _l("Plan limits"), ("risk",), order=60),
+)
 
 
 class PlanLimitsForm(FlaskForm):

@@ -20,7 +20,9 @@ from portal.plans.messages import ERRORS
 from portal.plans.models import Plan, PlanStatus
 from portal.timeutil import utcnow
 
-cardholder_entry("plans.index", _l("Repayment plans"), order=30)
+NAV = (
+    cardholder_entry("plans.index", _l("Repayment plans"), order=30),
+)
 
 
 def owned_plan_or_404(account, plan_id: int) -> Plan:

@@ -1,8 +1,9 @@
 """Plan queries, the policy for an account, and the payments interface.
 
-Payments call `active_plan`, `next_instalment`, `apply_payment` and `reverse_payment`; these
-add and flush, never commit. Importing this module registers the escalation-pause provider:
-while an account has an active (kept) plan, escalation is paused.
+Payments ask `active_plan` and `next_instalment`; `apply_payment` and `reverse_payment` are
+what plans do when a payment is posted or reversed (see `portal.plans.listeners`); these add
+and flush, never commit. `plan_pause` is the escalation-pause provider (wired by
+`portal.wiring`): while an account has an active (kept) plan, escalation is paused.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import func, select, text
 from portal.accounts.models import Account
 from portal.audit.services import record
 from portal.balances.services import Balance, balance_of, today_for
-from portal.consequences.pauses import Pause, register
+from portal.consequences.pauses import Pause
 from portal.domain.allocation import allocate_to_instalments
 from portal.extensions import db
 from portal.plans.models import (
@@ -214,7 +215,7 @@ def set_status(plan: Plan, target: PlanStatus, action: str, **after) -> None:
            after={"status": target.value, **after})
 
 
-def _accounts_with_plans(account_ids: list) -> set[int]:
+def accounts_with_plans(account_ids: list) -> set[int]:
     """Accounts that have ever had an agreed plan: the only ones this provider can pause."""
     if not account_ids:
         return set()
@@ -222,7 +223,7 @@ def _accounts_with_plans(account_ids: list) -> set[int]:
         Plan.account_id.in_(account_ids), Plan.started_on.is_not(None))))
 
 
-def _plan_pauses(accounts, as_of: date) -> dict[int, Pause]:
+def plan_pauses(accounts, as_of: date) -> dict[int, Pause]:
     """`plan_pause` for many accounts in one query."""
     rows = db.session.scalars(select(Plan).where(
         Plan.account_id.in_([a.id for a in accounts]), Plan.status == PlanStatus.ACTIVE,
@@ -248,7 +249,6 @@ def next_instalments_for(accounts) -> dict[int, PlanInstalment]:
     return found
 
 
-@register(candidates=_accounts_with_plans, batch=_plan_pauses)
 def plan_pause(account, as_of: date) -> Pause | None:
     """Escalation is paused while the account has an active plan that started by `as_of`."""
     plan = db.session.scalar(select(Plan).where(

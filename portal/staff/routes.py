@@ -38,8 +38,8 @@ ROLE_NAMES = {
     Role.LEGAL: _l("Legal"),
     Role.ADMIN: _l("Administrator"),
 }
-for _order, (_role, (_endpoint, _label)) in enumerate(ROLE_HOMES.items()):
-    staff_entry(_endpoint, _label, roles=[_role], order=10 + _order)
+NAV = tuple(staff_entry(endpoint, label, roles=[role], order=10 + order)
+            for order, (role, (endpoint, label)) in enumerate(ROLE_HOMES.items()))
 
 
 def _ip_limit():

@@ -1,0 +1,106 @@
+"""Registries are wired by one call that every entry point makes, never by import side effects:
+a job worker that imports only the nightly job sees every pause the web app sees."""
+import json
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from portal.consequences import pauses
+from portal.core import nav
+from portal.extensions import db as _db
+from portal.policy import rules as policy_rules
+from tests.integration.plan_helpers import TODAY, agree
+from tests.integration.test_dispute_hold import DUE, _raise
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# A worker process: the nightly job, the wiring call and a database; no create_app, no blueprints.
+BARE_WORKER = """
+import json, sys
+from datetime import date
+from flask import Flask
+from sqlalchemy import select
+import portal.jobs.nightly as nightly
+from portal.accounts.models import Account, EntryKind, LedgerEntry
+from portal.config import config_class
+from portal.consequences.pauses import pause_checker
+from portal.extensions import db
+settings = json.loads(sys.argv[1])
+if settings["wire"]:
+    from portal.wiring import wire
+    wire()
+app = Flask("worker")
+app.config.from_object(config_class())
+app.config.update(settings["config"])
+db.init_app(app)
+with app.app_context():
+    accounts = db.session.scalars(select(Account).order_by(Account.id)).all()
+    paused = pause_checker(accounts)
+    reasons = {a.id: getattr(paused(a, date.fromisoformat(settings["day"])), "reason", None)
+               for a in accounts}
+    nightly.run_nightly(date.fromisoformat(settings["run_to"]))
+    fees = db.session.scalars(select(LedgerEntry.account_id).where(
+        LedgerEntry.kind == EntryKind.FEE, LedgerEntry.source_ref.like("nightly:%"))).all()
+print(json.dumps({"reasons": reasons, "fees": sorted(set(fees))}))
+"""
+
+
+def _bare_worker(app, *, wire: bool, day: date, run_to: date) -> dict:
+    config = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "OUTBOX_DIR", "UPLOAD_DIR",
+                                         "CONTACT_NOW", "SECRET_KEY")}
+    settings = {"wire": wire, "config": config, "day": day.isoformat(),
+                "run_to": run_to.isoformat()}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", BARE_WORKER, json.dumps(settings)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_bare_worker_sees_the_plan_and_dispute_pauses_and_escalates_neither(
+        app, db, make_account):
+    disputed = make_account(principal=500_000, minimum_due=50_000, oldest_unpaid_due_date=DUE,
+                            effective=DUE)
+    _raise(disputed)
+    on_plan = make_account(principal=500_000, interest=20_000, fees=15_000,
+                           oldest_unpaid_due_date=TODAY - timedelta(days=40))
+    with app.test_request_context():
+        agree(on_plan)
+        _db.session.commit()
+
+    seen = _bare_worker(app, wire=True, day=TODAY, run_to=date(2026, 11, 10))
+
+    assert seen["reasons"] == {str(disputed.id): "dispute", str(on_plan.id): "plan"}
+    assert disputed.id not in seen["fees"]  # the dispute holds escalation in the worker too
+
+
+def test_without_the_wiring_call_a_worker_would_see_no_pause(app, db, make_account):
+    # The bug this wiring fixes: providers used to register only when blueprints imported them.
+    disputed = make_account(principal=500_000, minimum_due=50_000, oldest_unpaid_due_date=DUE,
+                            effective=DUE)
+    _raise(disputed)
+
+    seen = _bare_worker(app, wire=False, day=TODAY, run_to=date(2026, 11, 10))
+
+    assert seen["reasons"] == {str(disputed.id): None}
+    assert seen["fees"] == [disputed.id]
+
+
+def test_the_web_app_is_wired_with_every_registry(app):
+    names = [f"{p.__module__}.{p.__name__}" for p in pauses._providers]
+    assert names == ["portal.disputes.holds.hold_pause", "portal.plans.services.plan_pause"]
+    assert "payments" in policy_rules._SECTION_CHECKS
+    assert {e.endpoint for e in nav._CARDHOLDER} >= {"accounts.dashboard", "payments.pay_start",
+                                                     "plans.index", "disputes.index"}
+    assert {"legal.index", "policy.index", "plan_review.queue"} <= {e.endpoint for e in nav._STAFF}
+
+
+def test_wiring_twice_adds_nothing_twice(app):
+    from portal.wiring import wire
+
+    before = (list(pauses._providers), list(nav._CARDHOLDER), list(nav._STAFF))
+    wire()
+    assert (list(pauses._providers), list(nav._CARDHOLDER), list(nav._STAFF)) == before
+
