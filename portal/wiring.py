@@ -1,7 +1,7 @@
 """Every registry and event listener of the portal, wired in one place.
 
-Escalation-pause providers, policy sections checked at publishing and navigation entries are
-added here and nowhere else: never as a side effect of
+Escalation-pause providers, policy sections checked at publishing, navigation entries and
+the listeners of `portal.events` are added here and nowhere else: never as a side effect of
 importing a module, so a process sees the same rules whatever it happened to import. Every
 entry point calls `wire()` before doing work: the web app and the CLI (`create_app`), a job
 worker (`import portal.jobs.nightly` and `wire()`, no blueprints), the bench scripts (through
@@ -9,6 +9,7 @@ worker (`import portal.jobs.nightly` and `wire()`, no blueprints), the bench scr
 """
 from __future__ import annotations
 
+from portal import events
 from portal.accounts.routes import NAV as ACCOUNTS_NAV
 from portal.collections.routes import NAV as COLLECTIONS_NAV
 from portal.consequences import pauses
@@ -22,7 +23,7 @@ from portal.legal.routes import NAV as LEGAL_NAV
 from portal.payments.policy import unusable_keys
 from portal.payments.routes import NAV as PAYMENTS_NAV
 from portal.payments.staff_routes import NAV as PAYMENTS_STAFF_NAV
-from portal.plans import services as plan_services
+from portal.plans import listeners as plan_listeners, services as plan_services
 from portal.plans.review_routes import NAV as PLAN_REVIEW_NAV
 from portal.plans.risk_routes import NAV as PLAN_LIMITS_NAV
 from portal.plans.routes import NAV as PLANS_NAV
@@ -34,7 +35,7 @@ _wired = False
 
 
 def wire() -> None:
-    """Fill every registry, once per process."""
+    """Fill every registry and connect every listener, once per process."""
     global _wired
     if _wired:
         return
@@ -43,6 +44,7 @@ def wire() -> None:
     nav.add(*ACCOUNTS_NAV, *PAYMENTS_NAV, *PLANS_NAV, *DISPUTES_NAV, *CONTACT_NAV,
             *STAFF_NAV, *PLAN_REVIEW_NAV, *COLLECTIONS_NAV, *DISPUTE_WORK_NAV,
             *DISPUTE_ADMIN_NAV, *POLICY_NAV, *PAYMENTS_STAFF_NAV, *LEGAL_NAV, *PLAN_LIMITS_NAV)
+    _listeners()
     _wired = True
 
 
@@ -53,3 +55,8 @@ def _pause_providers() -> None:
     pauses.register(plan_services.plan_pause, candidates=plan_services.accounts_with_plans,
                     batch=plan_services.plan_pauses)
 
+
+def _listeners() -> None:
+    # weak=False: the listeners are module functions, kept for the life of the process.
+    events.payment_posted.connect(plan_listeners.on_payment_posted, weak=False)
+    events.payment_reversed.connect(plan_listeners.on_payment_reversed, weak=False)
