@@ -1,6 +1,7 @@
 """Every registry and event listener of the portal, wired in one place.
 
-Escalation-pause providers, policy sections checked at publishing, navigation entries and
+Escalation-pause providers, collection-message holds (contact rules), other features' items
+on the consequences timeline, policy sections checked at publishing, navigation entries and
 the listeners of `portal.events` are added here and nowhere else: never as a side effect of
 importing a module, so a process sees the same rules whatever it happened to import. Every
 entry point calls `wire()` before doing work: the web app and the CLI (`create_app`), a job
@@ -12,7 +13,8 @@ from __future__ import annotations
 from portal import events
 from portal.accounts.routes import NAV as ACCOUNTS_NAV
 from portal.collections.routes import NAV as COLLECTIONS_NAV
-from portal.consequences import pauses
+from portal.consequences import pauses, services as consequences
+from portal.contact import batch as contact_batch
 from portal.contact.routes import NAV as CONTACT_NAV
 from portal.core import nav
 from portal.disputes import holds
@@ -20,6 +22,7 @@ from portal.disputes.admin_routes import NAV as DISPUTE_ADMIN_NAV
 from portal.disputes.routes import NAV as DISPUTES_NAV
 from portal.disputes.staff_routes import NAV as DISPUTE_WORK_NAV
 from portal.legal.routes import NAV as LEGAL_NAV
+from portal.legal.timeline import legal_items_for
 from portal.payments.policy import unusable_keys
 from portal.payments.routes import NAV as PAYMENTS_NAV
 from portal.payments.staff_routes import NAV as PAYMENTS_STAFF_NAV
@@ -40,6 +43,8 @@ def wire() -> None:
     if _wired:
         return
     _pause_providers()
+    contact_batch.register_hold(holds.accounts_on_hold)  # no collection message while contested
+    consequences.register_item_source(legal_items_for)  # legal steps on the timeline
     register_section_check("payments", unusable_keys)
     nav.add(*ACCOUNTS_NAV, *PAYMENTS_NAV, *PLANS_NAV, *DISPUTES_NAV, *CONTACT_NAV,
             *STAFF_NAV, *PLAN_REVIEW_NAV, *COLLECTIONS_NAV, *DISPUTE_WORK_NAV,

@@ -7,9 +7,12 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from portal.consequences import pauses
+from portal.consequences import pauses, services as consequences
+from portal.contact import batch as contact_batch
 from portal.core import nav
+from portal.disputes import holds
 from portal.extensions import db as _db
+from portal.legal.timeline import legal_items_for
 from portal.policy import rules as policy_rules
 from tests.integration.plan_helpers import TODAY, agree
 from tests.integration.test_dispute_hold import DUE, _raise
@@ -43,7 +46,11 @@ with app.app_context():
     nightly.run_nightly(date.fromisoformat(settings["run_to"]))
     fees = db.session.scalars(select(LedgerEntry.account_id).where(
         LedgerEntry.kind == EntryKind.FEE, LedgerEntry.source_ref.like("nightly:%"))).all()
-print(json.dumps({"reasons": reasons, "fees": sorted(set(fees))}))
+from portal.consequences.services import _ITEM_SOURCES
+from portal.contact.batch import _HOLDS
+names = lambda fns: [f"{f.__module__}.{f.__name__}" for f in fns]
+print(json.dumps({"reasons": reasons, "fees": sorted(set(fees)), "holds": names(_HOLDS),
+                  "timeline": names(_ITEM_SOURCES)}))
 """
 
 
@@ -74,6 +81,8 @@ def test_a_bare_worker_sees_the_plan_and_dispute_pauses_and_escalates_neither(
 
     assert seen["reasons"] == {str(disputed.id): "dispute", str(on_plan.id): "plan"}
     assert disputed.id not in seen["fees"]  # the dispute holds escalation in the worker too
+    assert seen["holds"] == ["portal.disputes.holds.accounts_on_hold"]
+    assert seen["timeline"] == ["portal.legal.timeline.legal_items_for"]
 
 
 def test_without_the_wiring_call_a_worker_would_see_no_pause(app, db, make_account):
@@ -86,12 +95,15 @@ def test_without_the_wiring_call_a_worker_would_see_no_pause(app, db, make_accou
 
     assert seen["reasons"] == {str(disputed.id): None}
     assert seen["fees"] == [disputed.id]
+    assert seen["holds"] == [] and seen["timeline"] == []
 
 
 def test_the_web_app_is_wired_with_every_registry(app):
     names = [f"{p.__module__}.{p.__name__}" for p in pauses._providers]
     assert names == ["portal.disputes.holds.hold_pause", "portal.plans.services.plan_pause"]
     assert "payments" in policy_rules._SECTION_CHECKS
+    assert contact_batch._HOLDS == [holds.accounts_on_hold]
+    assert consequences._ITEM_SOURCES == [legal_items_for]
     assert {e.endpoint for e in nav._CARDHOLDER} >= {"accounts.dashboard", "payments.pay_start",
                                                      "plans.index", "disputes.index"}
     assert {"legal.index", "policy.index", "plan_review.queue"} <= {e.endpoint for e in nav._STAFF}
