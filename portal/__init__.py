@@ -1,4 +1,8 @@
-"""The repayment portal: `create_app` builds a configured Flask application."""
+"""The repayment portal: `create_app` builds a configured Flask application.
+
+Imports of portal modules in this file are lazy, inside the functions that need them:
+`import portal.<anything>` runs this file first, so importing the features here would load
+the whole web app (every blueprint) into every job worker and every pure module."""
 from __future__ import annotations
 
 import os
@@ -63,6 +67,7 @@ def _refuse_sandbox_payments(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    # Lazy imports: see the module docstring.
     from portal import models  # noqa: F401  (every table known to metadata and Alembic)
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
     from portal.i18n import select_locale, select_timezone
@@ -79,12 +84,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def wire_registries() -> None:
+    # Lazy imports: see the module docstring.
     from portal.wiring import wire
 
     wire()  # pause providers, nav entries, section checks, event listeners: see portal.wiring
 
 
 def register_blueprints(app: Flask) -> None:
+    # Lazy imports: see the module docstring.
     from portal.accounts.routes import bp as accounts_bp
     from portal.auth.routes import bp as auth_bp
     from portal.collections.routes import bp as collections_bp
@@ -92,24 +99,26 @@ def register_blueprints(app: Flask) -> None:
     from portal.core.routes import bp as core_bp
     from portal.disputes.blueprints import register as register_disputes
     from portal.legal.routes import bp as legal_bp
-    from portal.payments.routes import bp as payments_bp
-    from portal.plans.blueprint import blueprints as plan_blueprints
+    from portal.payments.web import blueprints as payment_blueprints
+    from portal.plans.web import blueprints as plan_blueprints
     from portal.policy.routes import bp as policy_bp
     from portal.staff.routes import bp as staff_bp
 
-    for blueprint in (core_bp, auth_bp, staff_bp, accounts_bp, payments_bp, policy_bp,
+    for blueprint in (core_bp, auth_bp, staff_bp, accounts_bp, *payment_blueprints(), policy_bp,
                       *plan_blueprints(), contact_bp, collections_bp, legal_bp):
         app.register_blueprint(blueprint)
     register_disputes(app)
 
 
 def register_cli(app: Flask) -> None:
+    # Lazy imports: see the module docstring.
     from portal.cli import register
 
     register(app)
 
 
 def register_request_hooks(app: Flask) -> None:
+    # Lazy imports: see the module docstring.
     from portal.auth.session import enforce_idle_timeout
     from portal.core.security import set_security_headers
     from portal.i18n import inject_i18n
@@ -126,6 +135,7 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
+    # Lazy imports: see the module docstring.
     from portal.core.errors import register
 
     register(app)

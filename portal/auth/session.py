@@ -8,7 +8,9 @@ from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
+from portal.accounts.models import Cardholder
 from portal.extensions import db
+from portal.staff.models import StaffUser
 from portal.timeutil import utcnow
 
 _LAST_SEEN = "last_seen"
@@ -24,9 +26,6 @@ def init_login_manager(manager) -> None:
 
     @manager.user_loader
     def load_user(user_id: str):
-        from portal.accounts.models import Cardholder
-        from portal.staff.models import StaffUser
-
         kind, _, raw = user_id.partition(":")
         if not raw.isdigit():
             return None

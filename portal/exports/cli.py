@@ -7,6 +7,8 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
+from portal.exports import services
+
 
 def _date(ctx, param, value):
     if value is None:
@@ -18,8 +20,6 @@ def _date(ctx, param, value):
 
 
 def _run(kind: str, since: date, until: date | None, out: str | None) -> None:
-    from portal.exports import services
-
     rows, columns = {
         "plans": (services.plan_rows, services.PLAN_COLUMNS),
         "payments": (services.payment_rows, services.PAYMENT_COLUMNS),

@@ -10,12 +10,13 @@ from portal.core.forms import parse_money_fields
 from portal.core.nav import staff_entry
 from portal.extensions import db
 from portal.payments import refunds
+from portal.payments.blueprint import bp
 from portal.payments.forms import RefundForm
 from portal.payments.gateway import ProviderRefused, ProviderUnavailable
 from portal.payments.models import Payment
-from portal.payments.routes import bp
-from portal.payments.staff_list import (STATUS_LABELS, PaymentFilter, PaymentFilterForm,
-                                        payments_page)
+from portal.payments.staff_list import (
+    PaymentFilter, PaymentFilterForm, STATUS_LABELS, payments_page,
+)
 from portal.staff.models import Role
 
 VIEWERS = (Role.COLLECTOR, Role.COLLECTIONS_MANAGER, Role.CUSTOMER_SERVICE)

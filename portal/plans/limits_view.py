@@ -7,6 +7,8 @@ from flask_login import current_user
 
 from portal.extensions import db
 from portal.plans import limits_form, limits_preview
+from portal.policy.rules import PolicyInvalid
+from portal.policy.services import all_profiles, policy_for, publish
 from portal.timeutil import utcnow
 
 
@@ -14,9 +16,6 @@ def edit_limits():
     """GET: the form prefilled from the version in force today. POST `preview`: the form with
     what would change. POST `publish`: a new version from the effective date (nothing is
     written while any field has an error)."""
-    from portal.policy.rules import PolicyInvalid
-    from portal.policy.services import all_profiles, policy_for, publish
-
     profiles = all_profiles()
     profile = request.values.get("profile") or profiles[0]
     if profile not in profiles:

@@ -12,12 +12,15 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from portal.auth.session import staff_required
 from portal.core.nav import staff_entry
 from portal.core.today import staff_today
-from portal.auth.session import staff_required
 from portal.extensions import db
 from portal.plans.blueprint import staff_bp
+from portal.plans.limits_view import edit_limits
 from portal.plans.rules import validate_plans_section
+from portal.policy.rules import PolicyInvalid
+from portal.policy.services import all_profiles, policy_for, publish
 
 NAV = (
     staff_entry("plan_review.plan_limits", _l("Plan limits"), ("risk",), order=60),
@@ -37,15 +40,11 @@ def plan_limits():
     """The form; with `advanced=1` the JSON editor (every key, per-stage overrides too)."""
     if request.values.get("advanced"):
         return _plan_limits_json()
-    from portal.plans.limits_view import edit_limits
 
     return edit_limits()
 
 
 def _plan_limits_json():
-    from portal.policy.rules import PolicyInvalid
-    from portal.policy.services import all_profiles, policy_for, publish
-
     profiles = all_profiles()
     profile = request.values.get("profile") or profiles[0]
     if profile not in profiles:

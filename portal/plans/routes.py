@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.plans import agreement, decisions, endings, lifecycle, services
 from portal.plans.blueprint import bp
 from portal.plans.forms import ConfirmForm, CounterConsentForm
-from portal.plans.messages import ERRORS
+from portal.plans.messages import ERRORS, STATUS
 from portal.plans.models import Plan, PlanStatus
 from portal.timeutil import utcnow
 
@@ -154,6 +154,4 @@ def agreement_pdf(account_id, plan_id):
 
 @bp.app_context_processor
 def _plan_template_helpers():
-    from portal.plans.messages import STATUS
-
     return {"status_label": lambda s: str(STATUS.get(getattr(s, "value", s), s))}

@@ -23,6 +23,7 @@ from portal.plans.models import (
 )
 from portal.plans.offers import History, Owed
 from portal.plans.rules import PlanPolicy, parse_plans_section
+from portal.policy.services import policy_for, policy_version
 
 
 def balance_on(account: Account, today: date, balance: Balance | None = None) -> Balance:
@@ -41,8 +42,6 @@ def plan_policy(account: Account, today: date, *, version: int | None = None,
     """The plan limits in force for the account's profile and current stage on `today`
     (or of a given policy `version`, e.g. the one a plan was made under). `balance`: the
     account's balance on `today` if the caller has it (see `balance_on`)."""
-    from portal.policy.services import policy_for, policy_version
-
     policy = (policy_version(account.policy_profile, version) if version
               else policy_for(account.policy_profile, today))
     stage = policy.stage_for(balance_on(account, today, balance).days_past_due)
@@ -167,6 +166,7 @@ def apply_payment(account: Account, amount: int, paid_on: date) -> list[tuple[in
     record("plan.payment_applied", subject=plan,
            after={"amount": amount, "paid_on": paid_on, "applied": applied})
     if not _unpaid(plan):
+        # Lazy: portal.plans.endings imports this module (lock_plan, set_status).
         from portal.plans.endings import complete
 
         complete(plan, paid_on)
@@ -201,6 +201,7 @@ def reverse_payment(account: Account, applied: list[tuple[int, int]]) -> None:
     for plan in plans:
         record("plan.payment_reversed", subject=plan, after={"applied": applied})
         if plan.status == PlanStatus.COMPLETED and active_plan(account) is None:
+            # Lazy: portal.plans.endings imports this module (lock_plan, set_status).
             from portal.plans.endings import reopen
 
             reopen(plan, today)

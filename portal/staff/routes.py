@@ -11,6 +11,7 @@ from portal.auth.session import end_session, staff_required, start_session
 from portal.core.nav import staff_entry, staff_tools
 from portal.core.urls import safe_next
 from portal.extensions import db, limiter
+from portal.legal.routes import index as legal_workspace
 from portal.staff import services
 from portal.staff.forms import StaffLoginForm, TotpForm
 from portal.staff.models import Role
@@ -153,9 +154,7 @@ def risk_home():
 @bp.get("/legal")
 @staff_required(Role.LEGAL)
 def legal_home():
-    from portal.legal.routes import index  # the legal workspace (portal.legal)
-
-    return index()
+    return legal_workspace()
 
 
 @bp.get("/admin")
