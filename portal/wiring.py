@@ -1,8 +1,8 @@
 """Every registry and event listener of the portal, wired in one place.
 
 Escalation-pause providers, collection-message holds (contact rules), other features' items
-on the consequences timeline, policy sections checked at publishing, navigation entries and
-the listeners of `portal.events` are added here and nowhere else: never as a side effect of
+on the consequences timeline, policy sections checked at publishing, who may sign in,
+navigation entries and the listeners of `portal.events` are added here and nowhere else: never as a side effect of
 importing a module, so a process sees the same rules whatever it happened to import. Every
 entry point calls `wire()` before doing work: the web app and the CLI (`create_app`), a job
 worker (`import portal.jobs.nightly` and `wire()`, no blueprints), the bench scripts (through
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from portal import events
 from portal.accounts.routes import NAV as ACCOUNTS_NAV
+from portal.auth import session as auth_session
 from portal.collections.routes import NAV as COLLECTIONS_NAV
 from portal.consequences import pauses, services as consequences
 from portal.contact import batch as contact_batch
@@ -32,6 +33,7 @@ from portal.plans.risk_routes import NAV as PLAN_LIMITS_NAV
 from portal.plans.routes import NAV as PLANS_NAV
 from portal.policy.routes import NAV as POLICY_NAV
 from portal.policy.rules import register_section_check
+from portal.staff.models import StaffUser
 from portal.staff.routes import NAV as STAFF_NAV
 
 _wired = False
@@ -46,6 +48,7 @@ def wire() -> None:
     contact_batch.register_hold(holds.accounts_on_hold)  # no collection message while contested
     consequences.register_item_source(legal_items_for)  # legal steps on the timeline
     register_section_check("payments", unusable_keys)
+    auth_session.register_user_kind("s", StaffUser)  # staff sign in too
     nav.add(*ACCOUNTS_NAV, *PAYMENTS_NAV, *PLANS_NAV, *DISPUTES_NAV, *CONTACT_NAV,
             *STAFF_NAV, *PLAN_REVIEW_NAV, *COLLECTIONS_NAV, *DISPUTE_WORK_NAV,
             *DISPUTE_ADMIN_NAV, *POLICY_NAV, *PAYMENTS_STAFF_NAV, *LEGAL_NAV, *PLAN_LIMITS_NAV)

@@ -7,6 +7,8 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+from portal.accounts.models import Cardholder
+from portal.auth import session as auth_session
 from portal.consequences import pauses, services as consequences
 from portal.contact import batch as contact_batch
 from portal.core import nav
@@ -14,6 +16,7 @@ from portal.disputes import holds
 from portal.extensions import db as _db
 from portal.legal.timeline import legal_items_for
 from portal.policy import rules as policy_rules
+from portal.staff.models import StaffUser
 from tests.integration.plan_helpers import TODAY, agree
 from tests.integration.test_dispute_hold import DUE, _raise
 
@@ -102,6 +105,7 @@ def test_the_web_app_is_wired_with_every_registry(app):
     names = [f"{p.__module__}.{p.__name__}" for p in pauses._providers]
     assert names == ["portal.disputes.holds.hold_pause", "portal.plans.services.plan_pause"]
     assert "payments" in policy_rules._SECTION_CHECKS
+    assert auth_session._USER_KINDS == {"c": Cardholder, "s": StaffUser}
     assert contact_batch._HOLDS == [holds.accounts_on_hold]
     assert consequences._ITEM_SOURCES == [legal_items_for]
     assert {e.endpoint for e in nav._CARDHOLDER} >= {"accounts.dashboard", "payments.pay_start",
