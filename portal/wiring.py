@@ -2,11 +2,11 @@
 
 Escalation-pause providers, collection-message holds (contact rules), other features' items
 on the consequences timeline, policy sections checked at publishing, who may sign in,
-navigation entries and the listeners of `portal.events` are added here and nowhere else: never as a side effect of
-importing a module, so a process sees the same rules whatever it happened to import. Every
-entry point calls `wire()` before doing work: the web app and the CLI (`create_app`), a job
-worker (`import portal.jobs.nightly` and `wire()`, no blueprints), the bench scripts (through
-`create_app`). It is idempotent.
+navigation entries and the listeners of `portal.events` are added here and nowhere else,
+never as a side effect of importing a module, so a process sees the same rules whatever it
+happened to import. Every entry point calls `wire()` before doing work: the web app and the
+CLI (`create_app`), a job worker (`import portal.jobs.nightly` and `wire()`, no blueprints),
+the bench scripts (through `create_app`). It is idempotent.
 """
 from __future__ import annotations
 
