@@ -42,7 +42,9 @@ run: demo
 	@$(FLASK) demo logins
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# lint-imports: the import contracts in .importlinter (layers, no cycles, a pure core).
 test: install-dev translations
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-auto} --dist loadgroup $(PYTEST_ARGS)
 
 # For developers: refresh the catalogues after changing visible strings.

@@ -1,4 +1,8 @@
-"""The repayment portal: `create_app` builds a configured Flask application."""
+"""The repayment portal: `create_app` builds a configured Flask application.
+
+Imports of portal modules in this file are lazy, inside the functions that need them:
+`import portal.<anything>` runs this file first, so importing the features here would load
+the whole web app (every blueprint) into every job worker and every pure module."""
 from __future__ import annotations
 
 import os
@@ -37,6 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_input_rules(app)
+    wire_registries()
     register_blueprints(app)
     register_cli(app)
     register_request_hooks(app)
@@ -77,6 +82,7 @@ def _set_clock(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    # Lazy imports: see the module docstring.
     from portal import models  # noqa: F401  (every table known to metadata and Alembic)
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
     from portal.i18n import select_locale, select_timezone
@@ -94,13 +100,22 @@ def register_extensions(app: Flask) -> None:
 
 def register_input_rules(app: Flask) -> None:
     """Before any route exists: ids in URLs and query strings follow `portal.core.inputs`."""
+    # Lazy imports: see the module docstring.
     from portal.core.inputs import IdConverter, refuse_control_characters
 
     app.url_map.converters["int"] = IdConverter
     app.before_request(refuse_control_characters)
 
 
+def wire_registries() -> None:
+    # Lazy imports: see the module docstring.
+    from portal.wiring import wire
+
+    wire()  # pause providers, nav entries, section checks, event listeners: see portal.wiring
+
+
 def register_blueprints(app: Flask) -> None:
+    # Lazy imports: see the module docstring.
     from portal.accounts.routes import bp as accounts_bp
     from portal.auth.routes import bp as auth_bp
     from portal.collections.routes import bp as collections_bp
@@ -108,24 +123,26 @@ def register_blueprints(app: Flask) -> None:
     from portal.core.routes import bp as core_bp
     from portal.disputes.blueprints import register as register_disputes
     from portal.legal.routes import bp as legal_bp
-    from portal.payments.routes import bp as payments_bp
-    from portal.plans.blueprint import blueprints as plan_blueprints
+    from portal.payments.web import blueprints as payment_blueprints
+    from portal.plans.web import blueprints as plan_blueprints
     from portal.policy.routes import bp as policy_bp
     from portal.staff.routes import bp as staff_bp
 
-    for blueprint in (core_bp, auth_bp, staff_bp, accounts_bp, payments_bp, policy_bp,
+    for blueprint in (core_bp, auth_bp, staff_bp, accounts_bp, *payment_blueprints(), policy_bp,
                       *plan_blueprints(), contact_bp, collections_bp, legal_bp):
         app.register_blueprint(blueprint)
     register_disputes(app)
 
 
 def register_cli(app: Flask) -> None:
+    # Lazy imports: see the module docstring.
     from portal.cli import register
 
     register(app)
 
 
 def register_request_hooks(app: Flask) -> None:
+    # Lazy imports: see the module docstring.
     from portal.auth.session import enforce_idle_timeout
     from portal.core.security import set_security_headers
     from portal.i18n import inject_i18n
@@ -142,6 +159,7 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
+    # Lazy imports: see the module docstring.
     from portal.core.errors import register
 
     register(app)

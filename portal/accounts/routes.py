@@ -15,7 +15,9 @@ from portal.notices.letters import letter_for
 from portal.notices.pdf import render_pdf
 
 bp = Blueprint("accounts", __name__)
-cardholder_entry("accounts.dashboard", _l("My accounts"), order=10)
+NAV = (
+    cardholder_entry("accounts.dashboard", _l("My accounts"), order=10),
+)
 FILTER_ARGS = ("kind", "date_from", "date_to")
 bp.add_app_template_global(views.percent, "percent")
 

@@ -15,6 +15,7 @@ from portal.accounts.models import Account, EntryKind
 from portal.balances.services import Balance, balances_for
 from portal.consequences.services import timelines_for
 from portal.consequences.types import Timeline, TimelineItem
+from portal.plans.services import next_instalments_for
 
 # Plain-language description of each kind of ledger entry, as the cardholder reads it.
 ENTRY_KIND_LABELS = {
@@ -40,8 +41,6 @@ def load_timelines(accounts: list[Account], as_of: date,
 
 def load_next_instalments(accounts: list[Account]) -> dict:
     """The next unpaid instalment of each account's active plan (one query)."""
-    from portal.plans.services import next_instalments_for
-
     return next_instalments_for(accounts)
 
 

@@ -8,12 +8,21 @@ from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
+from portal.accounts.models import Cardholder
 from portal.extensions import db
 from portal.timeutil import utcnow
 
 _LAST_SEEN = "last_seen"
 _STARTED = "started"
 _VERSION = "sv"
+# Who may sign in, by the prefix of the id a user's get_id() keeps in the session: "c" for
+# cardholders; portal.wiring adds "s" for staff users (auth imports no staff module).
+_USER_KINDS: dict[str, type] = {"c": Cardholder}
+
+
+def register_user_kind(prefix: str, model: type) -> None:
+    """Load users whose session id starts with `prefix:` as `model` rows."""
+    _USER_KINDS[prefix] = model
 
 
 def init_login_manager(manager) -> None:
@@ -24,13 +33,10 @@ def init_login_manager(manager) -> None:
 
     @manager.user_loader
     def load_user(user_id: str):
-        from portal.accounts.models import Cardholder
-        from portal.staff.models import StaffUser
-
         kind, _, raw = user_id.partition(":")
         if not raw.isdigit():
             return None
-        model = {"c": Cardholder, "s": StaffUser}.get(kind)
+        model = _USER_KINDS.get(kind)
         user = db.session.get(model, int(raw)) if model else None
         if user is None or session.get(_VERSION) != user.session_version:
             return None  # signed out, password reset or enrolled since: this session is over

@@ -34,9 +34,11 @@ from portal.timeutil import utcnow
 bp = Blueprint("collections", __name__, url_prefix="/staff/collections")
 MANAGER = Role.COLLECTIONS_MANAGER
 WORKERS = (Role.COLLECTOR, Role.COLLECTIONS_MANAGER)
-staff_entry("collections.my_accounts", _l("Assigned accounts"), [Role.COLLECTOR, MANAGER], order=22)
-staff_entry("collections.assign", _l("Assign accounts"), [MANAGER], order=23)
-staff_entry("collections.reports", _l("Collections reports"), [MANAGER], order=24)
+NAV = (
+    staff_entry("collections.my_accounts", _l("Assigned accounts"), [Role.COLLECTOR, MANAGER], order=22),
+    staff_entry("collections.assign", _l("Assign accounts"), [MANAGER], order=23),
+    staff_entry("collections.reports", _l("Collections reports"), [MANAGER], order=24),
+)
 
 ERRORS = {
     "not_a_collector": _l("Choose an active collector."),

@@ -1,6 +1,7 @@
 """Why escalation is paused for an account, asked of every feature that can pause it.
 
-Plans (a kept plan) and disputes (a collection hold) register a provider at import time;
+Plans (a kept plan) and disputes (a collection hold) offer a provider, which `portal.wiring`
+registers (never an import side effect, so a bare worker sees the same pauses as the web app);
 the nightly run and the timeline ask `escalation_pause` and never know who answered.
 """
 from __future__ import annotations

@@ -7,6 +7,7 @@ policy in force, events, notices and stage moves (one each), plus the pause prov
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Callable
 
 from sqlalchemy import select
 
@@ -17,9 +18,29 @@ from portal.consequences.pauses import pauses_for
 from portal.consequences.types import Timeline, TimelineItem
 from portal.domain.interest import daily_interest
 from portal.extensions import db
-from portal.legal.timeline import legal_items_for
 from portal.policy.rules import Policy
 from portal.policy.services import UnknownProfile, policies_for, policy_version
+
+
+# Other features' items on an account's timeline (legal steps), each a function answering for
+# many accounts at once: (account ids, as_of) -> {account id: items}. Registered by
+# portal.wiring, so consequences imports none of those features.
+ItemSource = Callable[[list[int], date], dict[int, list[TimelineItem]]]
+_ITEM_SOURCES: list[ItemSource] = []
+
+
+def register_item_source(source: ItemSource) -> None:
+    """Show what `source` returns on the timelines (in the order sources were registered)."""
+    if source not in _ITEM_SOURCES:
+        _ITEM_SOURCES.append(source)
+
+
+def _other_items(ids: list[int], as_of: date) -> dict[int, list[TimelineItem]]:
+    found: dict[int, list[TimelineItem]] = {}
+    for source in _ITEM_SOURCES:
+        for account_id, items in source(ids, as_of).items():
+            found.setdefault(account_id, []).extend(items)
+    return found
 
 
 def _explanations(current: Policy, cache: dict):
@@ -144,7 +165,7 @@ def timelines_for(accounts, as_of: date, balances: dict | None = None) -> dict[i
                                   StageChange.changed_on <= as_of)
         .order_by(StageChange.changed_on)))
     pauses = pauses_for(accounts, as_of)
-    legal = legal_items_for(ids, as_of)
+    legal = _other_items(ids, as_of)
     cache: dict = {}
     return {a.id: _timeline(a, as_of, balances[a.id], policies[a.policy_profile],
                             events.get(a.id, []), notices.get(a.id, []),

@@ -13,6 +13,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from functools import cached_property
+from typing import Callable
 
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import selectinload
@@ -23,11 +24,21 @@ from portal.contact.rules import ContactRules, parse_contact
 from portal.domain.dates import local_date
 from portal.extensions import db
 from portal.outbox.models import Channel, MessageKind, OutboxMessage
+from portal.policy.services import UnknownProfile, policies_for, policy_for
 from portal.timeutil import as_aware
 
 log = logging.getLogger("portal.contact.services")
 DEFAULT_PROFILE = "us"  # the stricter shipped rules, for a cardholder with no account
 _DELIVERY_LOCK = 7262002  # pg_advisory_xact_lock(_DELIVERY_LOCK, cardholder id)
+# Checks naming, of some account ids, those whose collection messages are held (disputes: an
+# open dispute contesting the debt). Registered by portal.wiring; contact imports none of them.
+_HOLDS: list[Callable[[set[int]], set[int]]] = []
+
+
+def register_hold(check: Callable[[set[int]], set[int]]) -> None:
+    """Hold collection messages about the accounts `check` names (asked once per batch)."""
+    if check not in _HOLDS:
+        _HOLDS.append(check)
 
 
 def rules_key(holder: Cardholder, account: Account | None, now: datetime) -> tuple[str, date]:
@@ -48,8 +59,6 @@ def contact_rules(keys) -> dict[tuple[str, date], ContactRules]:
     """The contact rules in force for each (profile, day): one query per distinct day (a
     moment falls on at most three local dates); a profile no policy knows takes
     DEFAULT_PROFILE's rules."""
-    from portal.policy.services import UnknownProfile, policies_for, policy_for
-
     by_day: dict[date, set[str]] = defaultdict(set)
     for profile, day in keys:
         by_day[day].add(profile)
@@ -128,10 +137,9 @@ class ContactFacts:
 
     @cached_property
     def _held(self) -> set[int]:
-        from portal.disputes.holds import accounts_on_hold
-
-        return accounts_on_hold({m.account_id for m in self.messages
-                                 if m.account_id and m.kind == MessageKind.COLLECTION})
+        ids = {m.account_id for m in self.messages
+               if m.account_id and m.kind == MessageKind.COLLECTION}
+        return set().union(*(check(ids) for check in _HOLDS))
 
     def on_hold(self, message) -> bool:
         """A collection message about an account with an open dispute contesting the debt."""

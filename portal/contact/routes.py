@@ -16,7 +16,9 @@ from portal.extensions import db
 from portal.outbox.models import Channel
 
 bp = Blueprint("contact", __name__, url_prefix="/contact")
-cardholder_entry("contact.preferences", _l("Contact preferences"), order=80)
+NAV = (
+    cardholder_entry("contact.preferences", _l("Contact preferences"), order=80),
+)
 
 
 @bp.route("/preferences", methods=["GET", "POST"])

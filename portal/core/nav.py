@@ -1,4 +1,5 @@
-"""Navigation entries, registered by each feature so base.html needs no edits per feature."""
+"""Navigation entries: each feature declares its own (a `NAV` tuple beside its routes) and
+`portal.wiring` adds them here, so base.html needs no edits per feature."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,18 +14,29 @@ class NavEntry:
     label: object  # a lazy string, translated when rendered
     roles: tuple = ()  # staff entries: shown to holders of any of these roles
     order: int = 100
+    staff: bool = False
 
 
 _CARDHOLDER: list[NavEntry] = []
 _STAFF: list[NavEntry] = []
 
 
-def cardholder_entry(endpoint, label, order=100):
-    _CARDHOLDER.append(NavEntry(endpoint, label, order=order))
+def cardholder_entry(endpoint, label, order=100) -> NavEntry:
+    """An entry of the cardholder menu (declared, not yet shown: see `add`)."""
+    return NavEntry(endpoint, label, order=order)
 
 
-def staff_entry(endpoint, label, roles, order=100):
-    _STAFF.append(NavEntry(endpoint, label, tuple(roles), order))
+def staff_entry(endpoint, label, roles, order=100) -> NavEntry:
+    """An entry of the staff menu for holders of any of `roles` (see `add`)."""
+    return NavEntry(endpoint, label, tuple(roles), order, staff=True)
+
+
+def add(*entries: NavEntry) -> None:
+    """Show `entries` in their menus; an endpoint already shown is not added twice."""
+    for entry in entries:
+        menu = _STAFF if entry.staff else _CARDHOLDER
+        if all(e.endpoint != entry.endpoint for e in menu):
+            menu.append(entry)
 
 
 def _items(entries):

@@ -16,6 +16,11 @@ from portal.audit.services import record
 from portal.demo.data import (
     CARDHOLDER_PASSWORD, CARDHOLDERS, STAFF, STAFF_PASSWORD, bucket_for, feed_rows,
 )
+from portal.disputes.cli import setup_queues
+from portal.extensions import db
+from portal.jobs.nightly import run_nightly
+from portal.staff.models import StaffRole, StaffUser
+from portal.timeutil import utcnow
 
 # The demo statement is this old on the first load; the nightly job fills in the days since.
 STATEMENT_AGE_DAYS = 40
@@ -23,9 +28,6 @@ STATEMENT_AGE_DAYS = 40
 
 def demo_account_numbers() -> list[str]:
     return [account.number for holder in CARDHOLDERS for account in holder.accounts]
-from portal.extensions import db
-from portal.staff.models import StaffRole, StaffUser
-from portal.timeutil import utcnow
 
 ACTOR = ("system", "demo")
 # None: werkzeug's default (scrypt), as for real users. Tests swap in a cheaper method.
@@ -75,9 +77,6 @@ def load_demo(today: date | None = None) -> DemoResult:
     with the demo password and each staff role has a user with a fixed TOTP secret.
     Commits. Raises DemoRefused in production or if the importer refused a demo row.
     """
-    from portal.disputes.cli import setup_queues
-    from portal.jobs.nightly import run_nightly
-
     refuse_in_production()
     first_load = not db.session.scalar(
         select(Account.id).where(Account.account_number.in_(demo_account_numbers())).limit(1))

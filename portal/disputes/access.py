@@ -11,6 +11,7 @@ from portal.disputes.models import Dispute, DisputeQueueMember
 from portal.disputes.rules import ACTIVE, DisputeStatus
 from portal.extensions import db
 from portal.staff.models import Role
+from portal.timeutil import as_aware
 
 WORKSPACE_ROLES = (Role.CUSTOMER_SERVICE, Role.COLLECTIONS_MANAGER, Role.LEGAL)
 RULE_EDITORS = (Role.COLLECTIONS_MANAGER, Role.ADMIN)
@@ -106,7 +107,5 @@ def workspace_disputes(staff, *, view: str, queue_id: int | None = None,
 
 def next_deadline(dispute):
     """The deadline that runs now: acknowledge until acknowledged, then resolve."""
-    from portal.timeutil import as_aware
-
     due = dispute.acknowledge_by if dispute.acknowledged_at is None else dispute.resolve_by
     return as_aware(due)

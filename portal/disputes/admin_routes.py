@@ -18,7 +18,9 @@ from portal.extensions import db
 
 bp = Blueprint("dispute_admin", __name__, url_prefix="/staff/disputes/setup")
 bp.context_processor(template_helpers)
-staff_entry("dispute_admin.rules", _l("Dispute routing"), access.RULE_EDITORS, order=35)
+NAV = (
+    staff_entry("dispute_admin.rules", _l("Dispute routing"), access.RULE_EDITORS, order=35),
+)
 EDITORS = access.RULE_EDITORS
 
 

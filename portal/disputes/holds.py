@@ -1,13 +1,15 @@
 """The collection hold: while a dispute contesting the debt is open, escalation and reminders
-on the contested amount stop. Registered with portal.consequences.pauses at import."""
+on the contested amount stop. `hold_pause` is an escalation-pause provider, wired by
+`portal.wiring`."""
 from __future__ import annotations
 
 from datetime import date
 
 from sqlalchemy import func, select
 
-from portal.consequences.pauses import Pause, register
+from portal.consequences.pauses import Pause
 from portal.disputes import data
+from portal.disputes.models import Dispute
 from portal.disputes.rules import ACTIVE
 from portal.domain.dates import local_date
 from portal.extensions import db
@@ -15,8 +17,6 @@ from portal.timeutil import as_aware
 
 
 def _contesting(account_id: int):
-    from portal.disputes.models import Dispute
-
     return (select(Dispute)
             .where(Dispute.account_id == account_id,
                    Dispute.category.in_(sorted(data.CONTESTING)))
@@ -57,8 +57,6 @@ def on_hold(account, as_of: date) -> bool:
 
 def accounts_on_hold(account_ids) -> set[int]:
     """Of `account_ids`, those with an open contesting dispute now (one query, for batch jobs)."""
-    from portal.disputes.models import Dispute
-
     if not account_ids:
         return set()
     rows = db.session.execute(
@@ -72,8 +70,6 @@ def accounts_on_hold(account_ids) -> set[int]:
 def accounts_with_contesting_disputes(account_ids) -> set[int]:
     """Of `account_ids`, those with a contesting dispute in any state: the only accounts
     `hold_pause` can answer for on some day (one query, so the nightly run asks no others)."""
-    from portal.disputes.models import Dispute
-
     if not account_ids:
         return set()
     return set(db.session.scalars(
@@ -84,8 +80,6 @@ def accounts_with_contesting_disputes(account_ids) -> set[int]:
 
 def hold_pauses(accounts, as_of: date) -> dict[int, Pause]:
     """`hold_pause` for many accounts in one query (for pages listing several accounts)."""
-    from portal.disputes.models import Dispute
-
     by_account: dict[int, list] = {}
     for d in db.session.scalars(
             select(Dispute).where(Dispute.account_id.in_([a.id for a in accounts]),
@@ -95,5 +89,3 @@ def hold_pauses(accounts, as_of: date) -> dict[int, Pause]:
     pauses = {a.id: _pause_from(by_account.get(a.id, []), a, as_of) for a in accounts}
     return {k: v for k, v in pauses.items() if v is not None}
 
-
-register(hold_pause, candidates=accounts_with_contesting_disputes, batch=hold_pauses)

@@ -7,19 +7,23 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal.accounts.queries import owned_account_or_404
+from portal.accounts.views import entry_label
 from portal.auth.session import cardholder_required
+from portal.core.filters import long_date, money
 from portal.core.forms import parse_money_fields
 from portal.core.nav import cardholder_entry
 from portal.disputes import access, labels, services, uploads
 from portal.disputes.forms import CustomerReplyForm, RaiseDisputeForm, WithdrawForm
 from portal.disputes.models import Dispute, DisputeAttachment
-from portal.disputes.rules import TERMINAL, IllegalTransition
+from portal.disputes.rules import IllegalTransition, TERMINAL
 from portal.disputes.views import template_helpers
 from portal.extensions import db
 
 bp = Blueprint("disputes", __name__)
 bp.context_processor(template_helpers)
-cardholder_entry("disputes.index", _l("My disputes"), order=60)
+NAV = (
+    cardholder_entry("disputes.index", _l("My disputes"), order=60),
+)
 
 
 @bp.get("/disputes")
@@ -32,9 +36,6 @@ def index():
 
 
 def _entry_choices(account):
-    from portal.accounts.views import entry_label
-    from portal.core.filters import long_date, money
-
     return [(e.id, f"{long_date(e.effective_date)} · {entry_label(e.kind)} · "
                    f"{money(e.amount, e.currency)}")
             for e in services.contestable_entries(account)]

@@ -16,6 +16,7 @@ from portal.disputes import data, labels, routing, sla, uploads
 from portal.disputes.models import Dispute, DisputeAttachment, DisputeEntry, DisputeMessage
 from portal.disputes.rules import DisputeStatus, TERMINAL, is_contesting, sla_deadlines, transition
 from portal.domain.dates import local_date
+from portal.events import DisputeClosed, DisputeOpened, dispute_closed, dispute_opened, emit
 from portal.extensions import db
 from portal.outbox.models import MessageKind
 from portal.outbox.services import queue_to_cardholder
@@ -102,6 +103,8 @@ def raise_dispute(cardholder, account, *, category, amount, entry_ids, descripti
         "entries": [e.id for e in entries], "queue": queue.code, "assignee_id": assignee,
         "attachments": len(checked)})
     notify(dispute, MessageKind.TRANSACTIONAL, now=now)  # acknowledges their own action
+    emit(dispute_opened, DisputeOpened(account, dispute.id, category,
+                                       contesting=category in data.CONTESTING))
     return dispute
 
 
@@ -145,6 +148,8 @@ def change_status(dispute, target: DisputeStatus, *, action: str, details=None) 
            after={"status": target.value, **clock, **(details or {})})
     notify(dispute, MessageKind.TRANSACTIONAL if action in _CARDHOLDER_ACTIONS
            else MessageKind.SERVICE, now=now)
+    if target in TERMINAL:
+        emit(dispute_closed, DisputeClosed(dispute.account, dispute.id, target.value))
 
 
 def customer_reply(dispute, cardholder, body, files=()) -> None:

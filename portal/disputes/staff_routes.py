@@ -25,7 +25,9 @@ from portal.timeutil import utcnow
 
 bp = Blueprint("dispute_work", __name__, url_prefix="/staff/disputes")
 bp.context_processor(template_helpers)
-staff_entry("dispute_work.index", _l("Disputes"), access.WORKSPACE_ROLES, order=30)
+NAV = (
+    staff_entry("dispute_work.index", _l("Disputes"), access.WORKSPACE_ROLES, order=30),
+)
 ROLES = access.WORKSPACE_ROLES
 
 

@@ -1,7 +1,9 @@
 """Small display helpers for dispute templates (dates in the reader's zone, money, labels)."""
 from flask_babel import format_date, format_datetime
 
-from portal.disputes import labels
+from portal import timeutil
+from portal.accounts.views import entry_label
+from portal.disputes import labels, sla
 from portal.timeutil import as_aware
 
 
@@ -15,8 +17,6 @@ def when(moment) -> str:
 
 def entry_kind(kind) -> str:
     """The cardholder pages' wording for a ledger kind."""
-    from portal.accounts.views import entry_label
-
     return entry_label(kind)
 
 
@@ -24,10 +24,7 @@ def answer_due(dispute) -> tuple:
     """(the answer date the cardholder sees, whether it has passed): while we wait for them
     the date moves later; once it has passed, the pages say we are late instead of promising
     a day already gone."""
-    from portal.disputes import sla
-    from portal.timeutil import utcnow
-
-    now = utcnow()
+    now = timeutil.utcnow()  # looked up when called, so a moved clock (tests) applies
     due = sla.expected_answer(dispute, now)
     return due, as_aware(due) < now
 

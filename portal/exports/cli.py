@@ -10,6 +10,8 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
+from portal.exports import journal, services
+
 
 def _date(ctx, param, value):
     if value is None:
@@ -21,8 +23,6 @@ def _date(ctx, param, value):
 
 
 def _run(kind: str, since: date, until: date | None, out: str | None) -> None:
-    from portal.exports import journal, services
-
     rows, columns = {
         "plans": (services.plan_rows, services.PLAN_COLUMNS),
         "payments": (services.payment_rows, services.PAYMENT_COLUMNS),

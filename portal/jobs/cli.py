@@ -6,6 +6,9 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from portal.jobs.nightly import count_candidates, run_nightly
+from portal.plans.jobs import run_plan_monitoring
+
 jobs_cli = AppGroup("jobs", help="Batch jobs: nightly accrual and escalation, and more.")
 
 
@@ -18,9 +21,6 @@ jobs_cli = AppGroup("jobs", help="Batch jobs: nightly accrual and escalation, an
 def nightly(as_of, batch_size):
     """Check plans, then post interest and fees, move stages, record consequences and
     issue notices."""
-    from portal.jobs.nightly import count_candidates, run_nightly
-    from portal.plans.jobs import run_plan_monitoring
-
     day = as_of.date() if as_of else None
     # Plans first: a plan broken today must not keep pausing today's escalation.
     click.echo(run_plan_monitoring(day).line())

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask_babel import force_locale, gettext as _
 
+from portal.accounts.models import Account
 from portal.audit.services import record
+from portal.extensions import db
 from portal.outbox.models import MessageKind
 from portal.outbox.services import queue_email, queue_sms
 
@@ -13,9 +15,6 @@ def announce_notices(notices: list[dict]) -> None:
 
     Collection messages: the contact rules hold them until the cardholder's morning, and
     skip them for opted-out channels, accounts on a dispute hold and over the cap."""
-    from portal.accounts.models import Account
-    from portal.extensions import db
-
     for notice in notices:
         account = db.session.get(Account, notice["account_id"])
         holder = account.cardholder

@@ -28,7 +28,9 @@ from portal.staff.models import Role
 
 bp = Blueprint("legal", __name__, url_prefix="/staff/legal")
 READERS = (Role.LEGAL, Role.COLLECTIONS_MANAGER)
-staff_entry("legal.index", _l("Accounts with legal"), [Role.COLLECTIONS_MANAGER], order=58)
+NAV = (
+    staff_entry("legal.index", _l("Accounts with legal"), [Role.COLLECTIONS_MANAGER], order=58),
+)
 
 
 def _account_or_404(account_id: int) -> Account:

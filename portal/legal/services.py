@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.audit.services import record
 from portal.consequences.models import ConsequenceEvent
 from portal.disputes.models import Dispute
+from portal.events import LegalStepRecorded, emit, legal_step_recorded
 from portal.extensions import db
 from portal.legal.models import AMOUNT_KINDS, STEP_KINDS, LegalAction, LegalActionKind
 
@@ -101,6 +102,7 @@ def record_action(account, staff, step: StepInput, today: date) -> LegalAction:
     db.session.add(action)
     db.session.flush()
     record("legal_action.recorded", subject=action, after=_snapshot(action))
+    _recorded(account, action)
     return action
 
 
@@ -130,7 +132,13 @@ def correct_action(account, staff, action_id: int, reason: str, today: date) -> 
         raise LegalActionRefused("already_corrected", "corrects") from None
     record("legal_action.corrected", subject=correction, before=_snapshot(target),
            after=_snapshot(correction))
+    _recorded(account, correction)
     return correction
+
+
+def _recorded(account, action: LegalAction) -> None:
+    emit(legal_step_recorded, LegalStepRecorded(account, action.id, action.kind.value,
+                                                action.occurred_on))
 
 
 @dataclass(frozen=True)

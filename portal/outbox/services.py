@@ -12,6 +12,9 @@ from flask import current_app
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
+from portal.accounts.models import Cardholder
+from portal.contact import clock, services as contact
+from portal.contact.footer import with_opt_out
 from portal.extensions import db
 from portal.outbox.models import Channel, MessageKind, OutboxMessage
 from portal.timeutil import as_aware, utcnow
@@ -54,14 +57,9 @@ def queue_to_cardholder(holder, subject, body, *, purpose, kind=MessageKind.TRAN
 
 def _queue(channel, recipient, body, *, subject=None, purpose, cardholder_id, kind,
            account_id):
-    from portal.contact import clock, services as contact
-    from portal.contact.footer import with_opt_out
-
     kind = MessageKind(kind)
     now = clock.now()
     if kind != MessageKind.TRANSACTIONAL and cardholder_id is not None:
-        from portal.accounts.models import Cardholder
-
         holder = db.session.get(Cardholder, cardholder_id)
         body = with_opt_out(channel, body, cardholder_id, holder.locale if holder else None)
     message = OutboxMessage(channel=channel, recipient=recipient, subject=subject, body=body,
@@ -132,8 +130,6 @@ def _deliver_round(ids, limit, now, cleared=None) -> _Round:
     """One claim-and-send round. With `cleared` (ids the contact rules just re-checked),
     only those and transactional messages may go: a service or collection message nobody
     re-checked this round waits for the next."""
-    from portal.contact import clock, services as contact
-
     now = clock.utc(now) if now else clock.now()
     sent = failed = 0
     over_cap = []
@@ -201,8 +197,6 @@ def deliver_due(now=None, limit: int = 500) -> int:
     message is never sent without that re-check. Returns how many were sent. Operators run
     it every few minutes (`flask outbox deliver`).
     """
-    from portal.contact import clock, services as contact
-
     now = clock.utc(now) if now else clock.now()
     total = 0
     while True:

@@ -4,14 +4,14 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from portal.accounts.queries import owned_account_or_404
 from portal.auth.session import cardholder_required
 from portal.core.security import extend_csp
 from portal.extensions import db
 from portal.payments import autopay, plan_link, services
+from portal.payments.blueprint import STRIPE_CSP, bp
 from portal.payments.forms import AutopaySetupForm, StripeSetupConsentForm, ToggleForm
 from portal.payments.gateway import ProviderRefused, ProviderUnavailable, get_gateway
-from portal.accounts.queries import owned_account_or_404
-from portal.payments.routes import STRIPE_CSP, bp
 from portal.payments.sandbox import SandboxGateway, luhn_ok
 
 

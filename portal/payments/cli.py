@@ -2,13 +2,14 @@
 import click
 from flask.cli import with_appcontext
 
+from portal.payments.autopay import run_autopay
+from portal.payments.reconcile import reconcile
+
 
 @click.command("autopay")
 @with_appcontext
 def autopay_command():
     """Charge autopay instalments due today (in each account's time zone), once."""
-    from portal.payments.autopay import run_autopay
-
     click.echo(f"autopay: {run_autopay()}")
 
 
@@ -19,8 +20,6 @@ def autopay_command():
 @with_appcontext
 def reconcile_command(minutes):
     """Ask the provider about unfinished payments and post or fail them, once."""
-    from portal.payments.reconcile import reconcile
-
     click.echo(f"reconcile: {reconcile(older_than_minutes=minutes)}")
 
 

@@ -176,6 +176,8 @@ def get_gateway():
                              app.config["STRIPE_WEBHOOK_SECRET"], app.config.get("STRIPE_API_BASE"),
                              timeout=app.config.get("PAYMENT_PROVIDER_TIMEOUT", 20),
                              retries=app.config.get("PAYMENT_PROVIDER_RETRIES", 1))
+    # Lazy: the sandbox imports this module (Intent, the errors), and only a test or demo
+    # configuration ever needs it.
     from portal.payments.sandbox import SandboxGateway
 
     return SandboxGateway()

@@ -15,8 +15,9 @@ from portal.audit.services import record
 from portal.balances.services import balance_of, today_for
 from portal.domain.allocation import UNAPPLIED
 from portal.domain.dates import local_date
+from portal.events import PaymentPosted, PaymentReversed, emit, payment_posted, payment_reversed
 from portal.extensions import db
-from portal.payments import notify, plan_link
+from portal.payments import notify
 from portal.payments.models import Payment, PaymentReversal, ReversalKind
 from portal.payments.rules import REVERSAL_ORDER, payment_split, plan_unwind, reversal_split
 from portal.payments.states import PAYMENT_MACHINE, PaymentStatus
@@ -50,7 +51,8 @@ def posting_date(account, succeeded_at: datetime | None = None) -> date:
 def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool:
     """Post a payment the provider reported as succeeded: ledger entries (kind payment, one per
     component, fees then interest then principal, any excess as a principal credit), the plan's
-    instalments, a receipt number, an audit event and a confirmation in the outbox.
+    instalments (through the `payment_posted` event), a receipt number, an audit event and a
+    confirmation in the outbox.
 
     Call with the payment locked (`lock_payment`). Returns False, changing nothing, if it was
     already posted. Flushes; the caller commits. The entries take effect on `posting_date`
@@ -76,7 +78,9 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
                                    currency=payment.currency, effective_date=paid_on,
                                    source_ref=_source(payment, tag), posted_at=now))
     payment.allocation = split
-    payment.plan_application = plan_link.apply_payment(account, payment.amount, paid_on)
+    # Listeners (plans) apply the payment and say what they applied, kept for a reversal.
+    applied = emit(payment_posted, PaymentPosted(account, payment.id, payment.amount, paid_on))
+    payment.plan_application = [pair for result in applied for pair in result]
     payment.paid_on = paid_on
     payment.posted_at = now
     payment.status = S.SUCCEEDED
@@ -109,7 +113,8 @@ def _reversible_entries(payment: Payment) -> list[tuple[LedgerEntry, int]]:
 def post_reversal(payment: Payment, amount: int, *, kind: ReversalKind, external_ref: str,
                   reason: str, staff_id: int | None = None) -> PaymentReversal | None:
     """Reverse up to `amount` of a posted payment: reversal entries that reference the original
-    entries (last-allocated first), the plan's instalments reopened (newest first), an audit
+    entries (last-allocated first), the plan's instalments reopened (newest first, through the
+    `payment_reversed` event), an audit
     event. Returns None, changing nothing, if `external_ref` was already applied or nothing is
     left to reverse. Call with the payment locked; flushes, the caller commits."""
     existing = db.session.scalar(select(PaymentReversal).where(
@@ -137,7 +142,7 @@ def post_reversal(payment: Payment, amount: int, *, kind: ReversalKind, external
                                    currency=payment.currency, effective_date=today,
                                    source_ref=f"reversal:{reversal.id}:{entry.id}",
                                    reversal_of_id=entry.id, posted_at=now))
-    plan_link.reverse_payment(payment.account, unwind)
+    emit(payment_reversed, PaymentReversed(payment.account, payment.id, amount, unwind))
     before = {"status": payment.status.value, "refunded_amount": payment.refunded_amount}
     payment.refunded_amount += amount
     if payment.refunded_amount == payment.amount:
@@ -169,7 +174,10 @@ def reinstate_reversal(payment: Payment, external_ref: str, reason: str) -> bool
                                    currency=payment.currency, effective_date=today,
                                    source_ref=f"reinstated:{reversal.id}:{entry.reversal_of_id}",
                                    reversal_of_id=entry.reversal_of_id))
-    reapplied = plan_link.apply_payment(payment.account, reversal.amount, today)
+    # Listeners (plans) pay the instalments again, as for a new payment of the same amount.
+    applied = emit(payment_posted, PaymentPosted(payment.account, payment.id, reversal.amount,
+                                                 today))
+    reapplied = [pair for result in applied for pair in result]
     before = {"status": payment.status.value, "refunded_amount": payment.refunded_amount}
     reversal.reinstated_at = utcnow()
     payment.refunded_amount -= reversal.amount

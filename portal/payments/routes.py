@@ -1,8 +1,7 @@
 """Cardholder payment pages, the sandbox's test-mode pages and the webhook endpoint."""
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import DBAPIError
@@ -14,6 +13,7 @@ from portal.core.nav import cardholder_entry
 from portal.core.security import extend_csp
 from portal.extensions import csrf, db
 from portal.payments import receipts, services, webhooks
+from portal.payments.blueprint import STRIPE_CSP, bp
 from portal.payments.cancel import cancel_open_payment
 from portal.payments.forms import CancelPaymentForm, PayForm, SandboxAuthForm, SandboxCardForm
 from portal.payments.gateway import BadSignature, ProviderRefused, ProviderUnavailable, get_gateway
@@ -21,11 +21,9 @@ from portal.payments.models import Payment, PaymentChoice
 from portal.payments.sandbox import SandboxGateway, luhn_ok, signed
 from portal.payments.states import PaymentStatus
 
-bp = Blueprint("payments", __name__)
-cardholder_entry("payments.pay_start", _l("Make a payment"), order=20)
-STRIPE_CSP = {"script_src": ["https://js.stripe.com"],
-              "frame_src": ["https://js.stripe.com", "https://hooks.stripe.com"],
-              "connect_src": ["https://api.stripe.com"]}
+NAV = (
+    cardholder_entry("payments.pay_start", _l("Make a payment"), order=20),
+)
 
 
 def owned_payment_or_404(payment_id: int) -> Payment:
@@ -244,5 +242,3 @@ def webhook():
         return {"error": "unavailable"}, 503
     return {"received": True, "outcome": outcome}
 
-
-from portal.payments import autopay_routes, staff_routes  # noqa: E402,F401  (views on bp)

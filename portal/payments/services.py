@@ -232,6 +232,7 @@ def apply_intent(payment: Payment, intent: Intent) -> Payment:
     record("payment.status", subject=payment, before={"status": before},
            after={"status": target.value, "failure_code": payment.failure_code})
     if payment.off_session and target == S.FAILED:
+        # Lazy: portal.payments.autopay imports this module (apply_intent, fail_refused).
         from portal.payments.autopay import next_retry_date
 
         notify.autopay_declined(payment, next_retry_date(payment))

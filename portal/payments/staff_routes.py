@@ -11,18 +11,21 @@ from portal.core.inputs import arg_page
 from portal.core.nav import staff_entry
 from portal.extensions import db
 from portal.payments import refunds
+from portal.payments.blueprint import bp
 from portal.payments.forms import RefundForm
 from portal.payments.gateway import ProviderRefused, ProviderUnavailable
 from portal.payments.models import Payment
-from portal.payments.routes import bp
-from portal.payments.staff_list import (STATUS_LABELS, PaymentFilter, PaymentFilterForm,
-                                        payments_page)
+from portal.payments.staff_list import (
+    PaymentFilter, PaymentFilterForm, STATUS_LABELS, payments_page,
+)
 from portal.staff.models import Role
 
 VIEWERS = (Role.COLLECTOR, Role.COLLECTIONS_MANAGER, Role.CUSTOMER_SERVICE)
 LIST_VIEWERS = (Role.COLLECTOR, Role.COLLECTIONS_MANAGER)
 FILTER_ARGS = ("status", "date_from", "date_to", "account")
-staff_entry("payments.staff_payments", _l("Payments"), LIST_VIEWERS, order=55)
+NAV = (
+    staff_entry("payments.staff_payments", _l("Payments"), LIST_VIEWERS, order=55),
+)
 
 
 def _payment_or_404(payment_id):

@@ -1,13 +1,6 @@
-"""The plans blueprints: cardholder pages and staff pages (routes attach themselves)."""
+"""The plans blueprints: cardholder pages and staff pages. The route modules attach their
+views to them; `portal.plans.web` imports them all for the app factory."""
 from flask import Blueprint
 
 bp = Blueprint("plans", __name__)
 staff_bp = Blueprint("plan_review", __name__, url_prefix="/staff")
-
-
-def blueprints():
-    from portal.plans import (  # noqa: F401
-        hardship_routes, proposal_routes, review_routes, risk_routes, routes,
-    )
-
-    return bp, staff_bp

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from portal.accounts.models import Component, EntryKind, LedgerEntry
 from portal.balances.services import balance_of
 from portal.domain.allocation import allocate
+from portal.events import PlanBroken, emit, plan_broken
 from portal.extensions import db
 from portal.plans.lifecycle import PlanError
 from portal.plans.models import Plan, PlanStatus
@@ -42,6 +43,7 @@ def break_plan(plan: Plan, today: date) -> None:
     set_status(plan, PlanStatus.BROKEN, "plan.broken", broken_on=today)
     reverse_unearned_interest(plan, today)
     notify(plan, "plan_broken")
+    emit(plan_broken, PlanBroken(plan.account, plan.id, today))
 
 
 def waiver_split(concession: int, total: int, owed: Mapping[str, int]) -> dict[str, int]:

@@ -11,7 +11,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from portal.audit.services import record
+from portal.balances.services import today_for
 from portal.extensions import db
+from portal.plans.endings import break_plan, complete
 from portal.plans.models import INSTALMENT_MACHINE, InstalmentStatus, Plan, PlanStatus
 
 
@@ -30,10 +33,6 @@ class MonitoringSummary:
 def check_plan(plan: Plan, as_of: date, summary: MonitoringSummary) -> None:
     """One plan on `as_of`: an unpaid instalment after its due date is missed; one still
     unpaid more than the plan's grace days after its due date breaks the plan."""
-    from portal.plans.endings import break_plan, complete
-
-    from portal.audit.services import record
-
     unpaid = [i for i in plan.instalments if i.status != InstalmentStatus.PAID]
     if not unpaid:
         complete(plan, as_of)
@@ -55,8 +54,6 @@ def check_plan(plan: Plan, as_of: date, summary: MonitoringSummary) -> None:
 def run_plan_monitoring(as_of: date | None = None, *, batch_size: int = 200) -> MonitoringSummary:
     """Check every active plan as of `as_of` (default: each cardholder's own today),
     committing per batch of plans."""
-    from portal.balances.services import today_for
-
     summary = MonitoringSummary()
     last_id = 0
     postgres = db.session.get_bind().dialect.name == "postgresql"

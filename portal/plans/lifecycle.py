@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
+from portal.audit.services import record
 from portal.balances.services import Balance
 from portal.domain.schedule import Instalment
 from portal.extensions import db
@@ -133,7 +134,6 @@ def submit(account: Account, spec: PlanSpec, consent: Consent, *, source: str, t
     statement = statement or latest_statement(account)  # a statement left without a plan
     if statement is not None:
         statement.plan_id = plan.id
-    from portal.audit.services import record
 
     record("plan.proposed", subject=plan, after={**terms_summary(plan), "source": source,
                                                  "terms_hash": consent.terms_hash})

@@ -7,6 +7,9 @@ from flask_login import current_user
 
 from portal.extensions import db
 from portal.plans import limits_form, limits_preview
+from portal.policy import drafts
+from portal.policy.rules import PolicyInvalid
+from portal.policy.services import all_profiles, policy_for, publish
 from portal.timeutil import utcnow
 
 
@@ -14,9 +17,6 @@ def edit_limits():
     """GET: the form prefilled from the version in force today. POST `preview`: the form with
     what would change. POST `publish`: a new version from the effective date (nothing is
     written while any field has an error)."""
-    from portal.policy import drafts
-    from portal.policy.services import all_profiles, policy_for
-
     profiles = all_profiles()
     profile = request.values.get("profile") or profiles[0]
     if profile not in profiles:
@@ -66,9 +66,6 @@ def edit_limits():
 def publish_limits(profile: str, document: dict, form, today) -> list[tuple[str, str]]:
     """Publish a plan-limits draft (committed) and say so; on PolicyInvalid roll back and
     return its (path, code) errors. Both plan-limits pages publish through here."""
-    from portal.policy.rules import PolicyInvalid
-    from portal.policy.services import publish
-
     try:
         row = publish(profile, document, form.effective_from.data, actor=current_user,
                       today=today, note=form.note.data or None)

@@ -13,6 +13,7 @@ from portal.auth.session import cardholder_required
 from portal.balances.services import balance_of, today_for
 from portal.core.forms import parse_money_fields
 from portal.core.inputs import parse_id, parse_whole
+from portal.domain.dates import local_date
 from portal.domain.money import MAX_MINOR
 from portal.extensions import db
 from portal.plans import agreement, lifecycle, services
@@ -21,8 +22,8 @@ from portal.plans.choices import offers_for, saving
 from portal.plans.forms import ConsentForm, ProposeForm
 from portal.plans.messages import ERRORS, reason_text
 from portal.plans.models import HardshipStatement, PlanStatus
-from portal.plans.offers import PlanSpec, count_for_budget
-from portal.timeutil import utcnow
+from portal.plans.offers import PlanSpec, check_eligibility, count_for_budget
+from portal.timeutil import as_aware, utcnow
 
 
 def cardholder_spec(policy, kind, count, frequency, first_date, down_payment) -> PlanSpec:
@@ -70,7 +71,6 @@ def offers(account_id):
     balance = balance_of(account, today)  # read once; policy, offers and page share it
     policy = services.plan_policy(account, today, balance=balance)
     history = services.history_for(account, today)
-    from portal.plans.offers import check_eligibility
 
     blocked = check_eligibility(history, policy.limits, today)
     offer_list = [] if blocked else offers_for(services.owed_for(account, today, balance), policy,
@@ -83,9 +83,6 @@ def offers(account_id):
 
 def _statement_day(account) -> date | None:
     """The cardholder's day of their latest statement not yet used by a plan, if any."""
-    from portal.domain.dates import local_date
-    from portal.timeutil import as_aware
-
     statement = services.latest_statement(account)
     if statement is None:
         return None

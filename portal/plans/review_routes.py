@@ -26,8 +26,10 @@ from portal.plans.offers import PlanSpec
 from portal.staff.account_context import account_context
 
 ROLES = ("collector", "collections_manager")
-staff_entry("plan_review.queue", _l("Plan proposals"), ROLES, order=20)
-staff_entry("plan_review.agreed", _l("Agreed plans"), ROLES, order=21)
+NAV = (
+    staff_entry("plan_review.queue", _l("Plan proposals"), ROLES, order=20),
+    staff_entry("plan_review.agreed", _l("Agreed plans"), ROLES, order=21),
+)
 
 
 @staff_bp.get("/plans/review")

@@ -11,14 +11,20 @@ from flask_login import current_user
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from portal.auth.session import staff_required
 from portal.core.inputs import PortalForm
 from portal.core.nav import staff_entry
 from portal.core.today import staff_today
-from portal.auth.session import staff_required
 from portal.plans.blueprint import staff_bp
+from portal.plans.limits_preview import changes
+from portal.plans.limits_view import edit_limits, publish_limits
+from portal.policy import drafts
 from portal.plans.rules import validate_plans_section
+from portal.policy.services import all_profiles, policy_for
 
-staff_entry("plan_review.plan_limits", _l("Plan limits"), ("risk",), order=60)
+NAV = (
+    staff_entry("plan_review.plan_limits", _l("Plan limits"), ("risk",), order=60),
+)
 
 
 class PlanLimitsForm(PortalForm):
@@ -36,17 +42,11 @@ def plan_limits():
     """The form; with `advanced=1` the JSON editor (every key, per-stage overrides too)."""
     if request.values.get("advanced"):
         return _plan_limits_json()
-    from portal.plans.limits_view import edit_limits
 
     return edit_limits()
 
 
 def _plan_limits_json():
-    from portal.plans.limits_preview import changes
-    from portal.plans.limits_view import publish_limits
-    from portal.policy import drafts
-    from portal.policy.services import all_profiles, policy_for
-
     profiles = all_profiles()
     profile = request.values.get("profile") or profiles[0]
     if profile not in profiles:

@@ -16,11 +16,13 @@ from portal.extensions import db
 from portal.plans import agreement, decisions, endings, lifecycle, services
 from portal.plans.blueprint import bp
 from portal.plans.forms import ConfirmForm, CounterConsentForm
-from portal.plans.messages import ERRORS
+from portal.plans.messages import ERRORS, STATUS
 from portal.plans.models import Plan, PlanStatus
 from portal.timeutil import utcnow
 
-cardholder_entry("plans.index", _l("Repayment plans"), order=30)
+NAV = (
+    cardholder_entry("plans.index", _l("Repayment plans"), order=30),
+)
 
 
 def owned_plan_or_404(account, plan_id: int) -> Plan:
@@ -152,6 +154,4 @@ def agreement_pdf(account_id, plan_id):
 
 @bp.app_context_processor
 def _plan_template_helpers():
-    from portal.plans.messages import STATUS
-
     return {"status_label": lambda s: str(STATUS.get(getattr(s, "value", s), s))}

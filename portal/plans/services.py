@@ -1,8 +1,9 @@
 """Plan queries, the policy for an account, and the payments interface.
 
-Payments call `active_plan`, `next_instalment`, `apply_payment` and `reverse_payment`; these
-add and flush, never commit. Importing this module registers the escalation-pause provider:
-while an account has an active (kept) plan, escalation is paused.
+Payments ask `active_plan` and `next_instalment`; `apply_payment` and `reverse_payment` are
+what plans do when a payment is posted or reversed (see `portal.plans.listeners`); these add
+and flush, never commit. `plan_pause` is the escalation-pause provider (wired by
+`portal.wiring`): while an account has an active (kept) plan, escalation is paused.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import func, select, text
 from portal.accounts.models import Account
 from portal.audit.services import record
 from portal.balances.services import Balance, balance_of, today_for
-from portal.consequences.pauses import Pause, register
+from portal.consequences.pauses import Pause
 from portal.domain.allocation import allocate_to_instalments
 from portal.extensions import db
 from portal.plans.models import (
@@ -22,6 +23,7 @@ from portal.plans.models import (
 )
 from portal.plans.offers import History, Owed
 from portal.plans.rules import PlanPolicy, parse_plans_section
+from portal.policy.services import policy_for, policy_version
 
 
 def balance_on(account: Account, today: date, balance: Balance | None = None) -> Balance:
@@ -40,8 +42,6 @@ def plan_policy(account: Account, today: date, *, version: int | None = None,
     """The plan limits in force for the account's profile and current stage on `today`
     (or of a given policy `version`, e.g. the one a plan was made under). `balance`: the
     account's balance on `today` if the caller has it (see `balance_on`)."""
-    from portal.policy.services import policy_for, policy_version
-
     policy = (policy_version(account.policy_profile, version) if version
               else policy_for(account.policy_profile, today))
     stage = policy.stage_for(balance_on(account, today, balance).days_past_due)
@@ -166,6 +166,7 @@ def apply_payment(account: Account, amount: int, paid_on: date) -> list[tuple[in
     record("plan.payment_applied", subject=plan,
            after={"amount": amount, "paid_on": paid_on, "applied": applied})
     if not _unpaid(plan):
+        # Lazy: portal.plans.endings imports this module (lock_plan, set_status).
         from portal.plans.endings import complete
 
         complete(plan, paid_on)
@@ -200,6 +201,7 @@ def reverse_payment(account: Account, applied: list[tuple[int, int]]) -> None:
     for plan in plans:
         record("plan.payment_reversed", subject=plan, after={"applied": applied})
         if plan.status == PlanStatus.COMPLETED and active_plan(account) is None:
+            # Lazy: portal.plans.endings imports this module (lock_plan, set_status).
             from portal.plans.endings import reopen
 
             reopen(plan, today)
@@ -214,7 +216,7 @@ def set_status(plan: Plan, target: PlanStatus, action: str, **after) -> None:
            after={"status": target.value, **after})
 
 
-def _accounts_with_plans(account_ids: list) -> set[int]:
+def accounts_with_plans(account_ids: list) -> set[int]:
     """Accounts that have ever had an agreed plan: the only ones this provider can pause."""
     if not account_ids:
         return set()
@@ -222,7 +224,7 @@ def _accounts_with_plans(account_ids: list) -> set[int]:
         Plan.account_id.in_(account_ids), Plan.started_on.is_not(None))))
 
 
-def _plan_pauses(accounts, as_of: date) -> dict[int, Pause]:
+def plan_pauses(accounts, as_of: date) -> dict[int, Pause]:
     """`plan_pause` for many accounts in one query."""
     rows = db.session.scalars(select(Plan).where(
         Plan.account_id.in_([a.id for a in accounts]), Plan.status == PlanStatus.ACTIVE,
@@ -248,7 +250,6 @@ def next_instalments_for(accounts) -> dict[int, PlanInstalment]:
     return found
 
 
-@register(candidates=_accounts_with_plans, batch=_plan_pauses)
 def plan_pause(account, as_of: date) -> Pause | None:
     """Escalation is paused while the account has an active plan that started by `as_of`."""
     plan = db.session.scalar(select(Plan).where(

@@ -20,7 +20,9 @@ from portal.policy.services import UnknownProfile, all_profiles, policy_for, pol
     policy_versions, publish
 
 bp = Blueprint("policy", __name__, url_prefix="/staff/risk/policies")
-staff_entry("policy.index", _l("Policies"), roles=("risk",), order=40)
+NAV = (
+    staff_entry("policy.index", _l("Policies"), roles=("risk",), order=40),
+)
 risk_only = staff_required("risk")
 
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from sqlalchemy import func, select
 
+from portal import timeutil
 from portal.audit.services import record
 from portal.extensions import db
 from portal.policy.models import PolicyVersion
@@ -148,9 +149,7 @@ def publish(profile: str, document: dict, effective_from: date, actor=None, *,
     date is before `today`. Records an AuditEvent `policy.publish` with the version in force
     on the effective date as `before` and the new document as `after`.
     """
-    from portal.timeutil import utcnow
-
-    today = today or utcnow().date()
+    today = today or timeutil.utcnow().date()  # looked up when called (a moved clock)
     errors: list[PolicyError] = []
     if effective_from < today:
         errors.append(PolicyError("effective_in_past", "effective_from"))

@@ -11,6 +11,7 @@ from portal.auth.session import end_session, staff_required, start_session
 from portal.core.nav import staff_entry, staff_tools
 from portal.core.urls import safe_next
 from portal.extensions import db, limiter
+from portal.legal.routes import index as legal_workspace
 from portal.staff import services
 from portal.staff.forms import StaffLoginForm, TotpForm
 from portal.staff.models import Role
@@ -38,8 +39,8 @@ ROLE_NAMES = {
     Role.LEGAL: _l("Legal"),
     Role.ADMIN: _l("Administrator"),
 }
-for _order, (_role, (_endpoint, _label)) in enumerate(ROLE_HOMES.items()):
-    staff_entry(_endpoint, _label, roles=[_role], order=10 + _order)
+NAV = tuple(staff_entry(endpoint, label, roles=[role], order=10 + order)
+            for order, (role, (endpoint, label)) in enumerate(ROLE_HOMES.items()))
 
 
 def _ip_limit():
@@ -153,9 +154,7 @@ def risk_home():
 @bp.get("/legal")
 @staff_required(Role.LEGAL)
 def legal_home():
-    from portal.legal.routes import index  # the legal workspace (portal.legal)
-
-    return index()
+    return legal_workspace()
 
 
 @bp.get("/admin")

@@ -17,3 +17,32 @@ def test_domain_modules_import_neither_flask_nor_sqlalchemy():
                 continue
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
     assert offenders == []
+
+
+# Pure modules, and what loading one must never load (a package __init__ importing a service
+# would drag the database in at run time, which the import contracts cannot see).
+PURE = ("portal.domain.money", "portal.domain.schedule", "portal.events",
+        "portal.accounts.feed_rules", "portal.collections.rules", "portal.contact.rules",
+        "portal.disputes.rules", "portal.payments.rules", "portal.plans.rules",
+        "portal.policy.rules")
+LOADED_CHECK = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in
+                        ("sqlalchemy", "flask_sqlalchemy", "flask_login", "flask_wtf")
+                        or m == "portal.extensions")))
+"""
+
+
+def test_loading_a_pure_module_loads_no_database_and_no_web_framework_extension():
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    loaded = {}
+    for module in PURE:
+        done = subprocess.run([sys.executable, "-c", LOADED_CHECK, module], cwd=root,
+                              capture_output=True, text=True, timeout=60, check=True)
+        loaded[module] = json.loads(done.stdout)
+    assert loaded == {module: [] for module in PURE}

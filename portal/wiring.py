@@ -1,0 +1,70 @@
+"""Every registry and event listener of the portal, wired in one place.
+
+Escalation-pause providers, collection-message holds (contact rules), other features' items
+on the consequences timeline, policy sections checked at publishing, who may sign in,
+navigation entries and the listeners of `portal.events` are added here and nowhere else,
+never as a side effect of importing a module, so a process sees the same rules whatever it
+happened to import. Every entry point calls `wire()` before doing work: the web app and the
+CLI (`create_app`), a job worker (`import portal.jobs.nightly` and `wire()`, no blueprints),
+the bench scripts (through `create_app`). It is idempotent.
+"""
+from __future__ import annotations
+
+from portal import events
+from portal.accounts.routes import NAV as ACCOUNTS_NAV
+from portal.auth import session as auth_session
+from portal.collections.routes import NAV as COLLECTIONS_NAV
+from portal.consequences import pauses, services as consequences
+from portal.contact import batch as contact_batch
+from portal.contact.routes import NAV as CONTACT_NAV
+from portal.core import nav
+from portal.disputes import holds
+from portal.disputes.admin_routes import NAV as DISPUTE_ADMIN_NAV
+from portal.disputes.routes import NAV as DISPUTES_NAV
+from portal.disputes.staff_routes import NAV as DISPUTE_WORK_NAV
+from portal.legal.routes import NAV as LEGAL_NAV
+from portal.legal.timeline import legal_items_for
+from portal.payments.policy import unusable_keys
+from portal.payments.routes import NAV as PAYMENTS_NAV
+from portal.payments.staff_routes import NAV as PAYMENTS_STAFF_NAV
+from portal.plans import listeners as plan_listeners, services as plan_services
+from portal.plans.review_routes import NAV as PLAN_REVIEW_NAV
+from portal.plans.risk_routes import NAV as PLAN_LIMITS_NAV
+from portal.plans.routes import NAV as PLANS_NAV
+from portal.policy.routes import NAV as POLICY_NAV
+from portal.policy.rules import register_section_check
+from portal.staff.models import StaffUser
+from portal.staff.routes import NAV as STAFF_NAV
+
+_wired = False
+
+
+def wire() -> None:
+    """Fill every registry and connect every listener, once per process."""
+    global _wired
+    if _wired:
+        return
+    _pause_providers()
+    contact_batch.register_hold(holds.accounts_on_hold)  # no collection message while contested
+    consequences.register_item_source(legal_items_for)  # legal steps on the timeline
+    register_section_check("payments", unusable_keys)
+    auth_session.register_user_kind("s", StaffUser)  # staff sign in too
+    nav.add(*ACCOUNTS_NAV, *PAYMENTS_NAV, *PLANS_NAV, *DISPUTES_NAV, *CONTACT_NAV,
+            *STAFF_NAV, *PLAN_REVIEW_NAV, *COLLECTIONS_NAV, *DISPUTE_WORK_NAV,
+            *DISPUTE_ADMIN_NAV, *POLICY_NAV, *PAYMENTS_STAFF_NAV, *LEGAL_NAV, *PLAN_LIMITS_NAV)
+    _listeners()
+    _wired = True
+
+
+def _pause_providers() -> None:
+    # Order matters where two pauses apply at once: the first one answering is shown.
+    pauses.register(holds.hold_pause, candidates=holds.accounts_with_contesting_disputes,
+                    batch=holds.hold_pauses)
+    pauses.register(plan_services.plan_pause, candidates=plan_services.accounts_with_plans,
+                    batch=plan_services.plan_pauses)
+
+
+def _listeners() -> None:
+    # weak=False: the listeners are module functions, kept for the life of the process.
+    events.payment_posted.connect(plan_listeners.on_payment_posted, weak=False)
+    events.payment_reversed.connect(plan_listeners.on_payment_reversed, weak=False)
