@@ -11,6 +11,7 @@ the bench scripts (through `create_app`). It is idempotent.
 from __future__ import annotations
 
 from portal import events
+from portal.jobs import corrections
 from portal.accounts.routes import NAV as ACCOUNTS_NAV
 from portal.auth import session as auth_session
 from portal.collections.routes import NAV as COLLECTIONS_NAV
@@ -68,3 +69,6 @@ def _listeners() -> None:
     # weak=False: the listeners are module functions, kept for the life of the process.
     events.payment_posted.connect(plan_listeners.on_payment_posted, weak=False)
     events.payment_reversed.connect(plan_listeners.on_payment_reversed, weak=False)
+    # A payment dated on a day the nightly run already charged: take back what it would not
+    # have charged (in the payment's transaction).
+    events.payment_posted.connect(corrections.on_payment_posted, weak=False)

@@ -29,8 +29,19 @@ ENTRY_KIND_LABELS = {
 }
 
 
-def entry_label(kind: EntryKind | str) -> str:
-    return str(ENTRY_KIND_LABELS[EntryKind(kind)])
+# A charge taken back because a payment dated on or before its day arrived later
+# (portal.jobs.corrections writes them with source_ref "correction:...").
+CORRECTION_LABELS = {
+    EntryKind.INTEREST: _l("Interest taken back: your payment had arrived"),
+    EntryKind.FEE: _l("Late fee taken back: your payment had arrived"),
+}
+
+
+def entry_label(kind: EntryKind | str, source_ref: str | None = None) -> str:
+    kind = EntryKind(kind)
+    if source_ref and source_ref.startswith("correction:") and kind in CORRECTION_LABELS:
+        return str(CORRECTION_LABELS[kind])
+    return str(ENTRY_KIND_LABELS[kind])
 
 
 def load_timelines(accounts: list[Account], as_of: date,

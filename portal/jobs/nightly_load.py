@@ -37,12 +37,15 @@ def start_day(account: Account, state: AccountNightlyState | None, end: date) ->
     return max(candidates)
 
 
-def ledger_figures(starts: dict[int, date], feeds: dict[int, date | None], end: date):
+def ledger_figures(starts: dict[int, date], feeds: dict[int, date | None], end: date, *,
+                   leave_out_after_start: tuple[str, ...] = ()):
     """Per account: (opening sums as of its start day, {day: sums} for later days up to end).
 
     Sums are tuples (principal, interest, fees, fees_after_feed, payments_after_feed), where
     payments_after_feed are those not in the issuer's figures (`unapplied_payment`).
     One grouped query: entries up to the start day fold into one bucket, later ones by day.
+    Entries after the start whose source_ref begins with one of `leave_out_after_start` are
+    left out (a replay of days the nightly run already walked leaves out its own postings).
     """
     by_start = defaultdict(list)
     for account_id, start in starts.items():
@@ -64,6 +67,9 @@ def ledger_figures(starts: dict[int, date], feeds: dict[int, date | None], end: 
         .join(Account, Account.id == LedgerEntry.account_id)
         .where(LedgerEntry.account_id.in_(list(starts)), LedgerEntry.effective_date <= end)
         .group_by(LedgerEntry.account_id, bucket))
+    if leave_out_after_start:
+        query = query.where(or_(opening, and_(*[~LedgerEntry.source_ref.startswith(prefix)
+                                                for prefix in leave_out_after_start])))
     openings: dict[int, tuple] = {}
     deltas: dict[int, dict[date, tuple]] = defaultdict(dict)
     for account_id, day, *sums in db.session.execute(query):

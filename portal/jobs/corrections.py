@@ -1,0 +1,133 @@
+"""Corrections for the past: a movement dated on a day the nightly run already processed.
+
+A payment whose provider success came on day D but whose webhook arrived days later is dated D
+(`payments.posting.posting_date`). The nightly runs in between charged as if it had not been
+paid: late fee, penalty interest, stage moves. This replays those days with the pure engine,
+as the nightly run would have walked them had the payment been in the ledger, and takes back
+what would not have been charged: one entry per charge, of the charge's kind and component,
+dated on the charged day, referencing the entry it corrects (`correction:<entry id>`). Nothing
+is ever charged more by a correction. Consequences already acted on (a letter, a credit-bureau
+report) stay on record; the stage is set to what the replay reached. All of it is audited.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlalchemy import and_, func, select
+
+from portal.accounts.models import Account, LedgerEntry
+from portal.audit.services import record
+from portal.consequences.engine import AccountDay, run_day
+from portal.consequences.models import AccountNightlyState, ConsequenceEvent, StageChange
+from portal.consequences.pauses import pause_checker
+from portal.events import PaymentPosted
+from portal.extensions import db
+from portal.jobs.nightly_load import ledger_figures
+from portal.policy.services import UnknownProfile, policy_for
+
+NIGHTLY, CORRECTION = "nightly:", "correction:"
+
+
+def on_payment_posted(event: PaymentPosted) -> None:
+    """Listener (in the payment's transaction): correct the days since the payment's date."""
+    correct_since(event.account, event.paid_on, reason=f"payment {event.payment_id}",
+                  tag=f"payment-{event.payment_id}")
+
+
+def correct_since(account: Account, value_date: date, *, reason: str, tag: str) -> int:
+    """Take back what the nightly run charged from `value_date` on that the ledger as it now
+    stands would not have charged. Returns the minor units taken back. Flushes; the caller
+    commits (with the movement that made the correction due)."""
+    state = db.session.get(AccountNightlyState, account.id, with_for_update=True)
+    if state is None or state.last_processed_day < value_date:
+        return 0  # the nightly run has not charged anything for that day yet
+    start, end = value_date - timedelta(days=1), state.last_processed_day
+    charged = _charged(account, value_date, end)
+    if not charged:
+        return 0
+    try:
+        replayed, run = _replay(account, state, start, end)
+    except UnknownProfile:
+        return 0
+    taken = _take_back(account, charged, replayed, tag)
+    if run.stage != state.stage:
+        db.session.add(StageChange(account_id=account.id, changed_on=end, from_stage=state.stage,
+                                   to_stage=run.stage, days_late=run.dpd(end),
+                                   policy_version=policy_for(account.policy_profile,
+                                                             end).version))
+        state.stage = run.stage
+    state.interest_carry = min(state.interest_carry, run.interest_carry)
+    if taken:
+        record("nightly.corrected", subject=account,
+               after={"reason": reason, "from": value_date.isoformat(), "to": end.isoformat(),
+                      "taken_back": sum(amount for _, amount in taken),
+                      "entries": [entry_id for entry_id, _ in taken]},
+               actor=("system", "corrections"))
+    db.session.flush()
+    return sum(amount for _, amount in taken)
+
+
+def _charged(account: Account, first: date, last: date) -> list[tuple[LedgerEntry, int]]:
+    """The nightly charges dated first..last with what is not yet corrected of each."""
+    entries = db.session.scalars(select(LedgerEntry).where(
+        LedgerEntry.account_id == account.id, LedgerEntry.source_ref.startswith(NIGHTLY),
+        LedgerEntry.effective_date.between(first, last)).order_by(LedgerEntry.id)).all()
+    corrected = dict(db.session.execute(
+        select(LedgerEntry.reversal_of_id, func.sum(LedgerEntry.amount)).where(and_(
+            LedgerEntry.account_id == account.id, LedgerEntry.source_ref.startswith(CORRECTION),
+            LedgerEntry.reversal_of_id.in_([e.id for e in entries])))
+        .group_by(LedgerEntry.reversal_of_id)).all()) if entries else {}
+    return [(e, e.amount + int(corrected.get(e.id, 0))) for e in entries
+            if e.amount + int(corrected.get(e.id, 0)) > 0]
+
+
+def _replay(account: Account, state: AccountNightlyState, start: date, end: date):
+    """What the nightly run posts for start+1..end from the ledger as it now stands: the
+    day-by-day walk of `portal.jobs.nightly`, its own earlier postings for those days left out.
+    Returns ({(day, kind): amount}, the engine's state at the end)."""
+    openings, deltas = ledger_figures({account.id: start}, {account.id: account.feed_as_of}, end,
+                                      leave_out_after_start=(NIGHTLY, CORRECTION))
+    recorded = {kind for kind, in db.session.execute(select(ConsequenceEvent.kind).where(
+        ConsequenceEvent.account_id == account.id,
+        ConsequenceEvent.cycle == account.oldest_unpaid_due_date,
+        ConsequenceEvent.occurred_on <= start))}
+    run = AccountDay(account.id, account.currency, account.minimum_due,
+                     account.oldest_unpaid_due_date, account.feed_as_of,
+                     status=account.status.value, recorded=recorded)
+    if account.id in openings:
+        run.apply(*openings[account.id])
+    run.stage = policy_for(account.policy_profile, start).stage_for(run.dpd(start))
+    paused_on = pause_checker([account])
+    days = deltas.get(account.id, {})
+    replayed: dict[tuple[date, str], int] = defaultdict(int)
+    day = start
+    while day < end:
+        day += timedelta(days=1)
+        if day in days:
+            run.apply(*days[day])
+        outcome = run_day(run, policy_for(account.policy_profile, day), day,
+                          paused_on(account, day) is not None)
+        for posting in outcome.postings:
+            replayed[(day, posting.kind)] += posting.amount
+    return replayed, run
+
+
+def _take_back(account: Account, charged, replayed, tag: str) -> list[tuple[int, int]]:
+    """Correction entries for what was charged beyond the replay, per day and kind."""
+    allowance = dict(replayed)
+    taken = []
+    for entry, still in charged:
+        key = (entry.effective_date, entry.kind.value)
+        keep = min(still, allowance.get(key, 0))
+        allowance[key] = allowance.get(key, 0) - keep
+        excess = still - keep
+        if excess <= 0:
+            continue
+        db.session.add(LedgerEntry(account_id=account.id, kind=entry.kind,
+                                   component=entry.component, amount=-excess,
+                                   currency=entry.currency, effective_date=entry.effective_date,
+                                   source_ref=f"{CORRECTION}{entry.id}:{tag}",
+                                   reversal_of_id=entry.id))
+        taken.append((entry.id, excess))
+    return taken
