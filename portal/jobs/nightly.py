@@ -15,12 +15,14 @@ Guarantees:
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
 from sqlalchemy import func, insert, or_, select, update
 
 from portal.accounts.models import Account, AccountStatus, LedgerEntry
+from portal.audit.services import record
 from portal.balances.services import today_for
 from portal.consequences.engine import AccountDay, run_day
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent, Notice, \
@@ -219,3 +221,18 @@ def _write(writes: _Writes, summary: NightlySummary) -> None:
     summary.entries_posted += len(writes.ledger)
     summary.consequences += len(writes.events)
     summary.stage_moves += len(writes.stages)
+    if writes.ledger or writes.events or writes.stages:
+        # In the batch's transaction: what was posted and its audit entry commit together.
+        record("nightly.batch", subject_type="nightly", actor=("system", "nightly"),
+               after={"entries": len(writes.ledger), "consequences": len(writes.events),
+                      "stage_moves": len(writes.stages),
+                      "amount": sum(row["amount"] for row in writes.ledger),
+                      "digest": posting_digest(writes.ledger)})
+
+
+def posting_digest(rows: list[dict]) -> str:
+    """SHA-256 over the posted entries (account, kind, amount, date, source), in a fixed order:
+    `audit verify`-style checks can recompute it from the ledger's nightly entries."""
+    lines = sorted(f"{r['account_id']}|{r['kind']}|{r['amount']}|{r['effective_date']}|"
+                   f"{r['source_ref']}" for r in rows)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()

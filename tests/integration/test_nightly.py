@@ -10,7 +10,7 @@ from portal.balances.services import balance_of
 from portal.consequences import pauses
 from portal.consequences.models import ConsequenceEvent, Notice, StageChange
 from portal.extensions import db as _db
-from portal.jobs.nightly import run_nightly
+from portal.jobs.nightly import posting_digest, run_nightly
 from portal.outbox.models import OutboxMessage
 from portal.outbox.services import deliver_due
 from portal.timeutil import as_aware
@@ -233,3 +233,17 @@ def test_penalty_interest_on_a_small_principal_carries_its_fraction_from_one_run
     interest = _entries(account, EntryKind.INTEREST)
     assert sum(amount for _, _, amount in interest) == 5  # 10 days x 0.5 fen
     assert [d.day for d, _, _ in interest] == [3, 5, 7, 9, 11]
+
+
+def test_each_nightly_batch_leaves_an_audit_event_with_its_counts_and_a_digest(cn_account):
+    run_nightly(date(2026, 11, 3))
+    event = _db.session.scalar(select(AuditEvent).where(AuditEvent.action == "nightly.batch"))
+    assert event.after["entries"] == 3 and event.after["amount"] == 2_500 + 2 * 250
+    rows = [dict(account_id=cn_account.id, kind=k.value, amount=a, effective_date=d,
+                 source_ref=s) for k, a, d, s in _db.session.execute(
+        select(LedgerEntry.kind, LedgerEntry.amount, LedgerEntry.effective_date,
+               LedgerEntry.source_ref).where(LedgerEntry.source_ref.like("nightly:%")))]
+    assert event.after["digest"] == posting_digest(rows)
+    run_nightly(date(2026, 11, 3))  # nothing new posted: no new event
+    assert _db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "nightly.batch")) == 1
