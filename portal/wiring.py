@@ -34,6 +34,7 @@ from portal.plans.risk_routes import NAV as PLAN_LIMITS_NAV
 from portal.plans.routes import NAV as PLANS_NAV
 from portal.policy.routes import NAV as POLICY_NAV
 from portal.policy.rules import register_section_check
+from portal.policy.services import register_publish_guard
 from portal.staff.models import StaffUser
 from portal.staff.routes import NAV as STAFF_NAV
 
@@ -49,6 +50,7 @@ def wire() -> None:
     contact_batch.register_hold(holds.accounts_on_hold)  # no collection message while contested
     consequences.register_item_source(legal_items_for)  # legal steps on the timeline
     register_section_check("payments", unusable_keys)
+    register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
     auth_session.register_user_kind("s", StaffUser)  # staff sign in too
     nav.add(*ACCOUNTS_NAV, *PAYMENTS_NAV, *PLANS_NAV, *DISPUTES_NAV, *CONTACT_NAV,
             *STAFF_NAV, *PLAN_REVIEW_NAV, *COLLECTIONS_NAV, *DISPUTE_WORK_NAV,

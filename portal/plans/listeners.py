@@ -2,8 +2,17 @@
 events in `portal.events`. They run in the emitter's transaction: add and flush, never commit."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from portal.accounts.models import Account
 from portal.events import PaymentPosted, PaymentReversed
+from portal.extensions import db
 from portal.plans import services
+from portal.plans.models import Plan, PlanStatus
+from portal.policy.rules import PolicyError
+
+# Plans whose terms are promised or about to be: a new policy version must not break them.
+_PROMISED = (PlanStatus.ACTIVE, PlanStatus.IN_REVIEW, PlanStatus.COUNTERED)
 
 
 def on_payment_posted(event: PaymentPosted) -> list[list[int]]:
@@ -20,3 +29,18 @@ def on_payment_reversed(event: PaymentReversed) -> None:
     """Reopen what the reversed part of the payment had paid on the plan's instalments."""
     if event.plan_reversal:
         services.reverse_payment(event.account, [(int(i), int(a)) for i, a in event.plan_reversal])
+
+
+def frozen_plans_keep_their_terms(profile: str, document: dict) -> list[PolicyError]:
+    """Publishing guard: plans that promised frozen interest rely on penalty interest stopping
+    while escalation is paused; a version of their profile that lets it run is refused while
+    any such plan is in force or under review."""
+    interest = document.get("penalty_interest")
+    if not isinstance(interest, dict) or interest.get("freeze_while_paused", True):
+        return []
+    promised = db.session.scalar(select(Plan.id).join(Account, Account.id == Plan.account_id)
+                                 .where(Account.policy_profile == profile,
+                                        Plan.status.in_(_PROMISED),
+                                        Plan.interest_mode == "frozen").limit(1))
+    return [PolicyError("frozen_plans_in_force", "penalty_interest.freeze_while_paused")] \
+        if promised else []

@@ -36,6 +36,8 @@ MESSAGES = {
     "unknown_kind": _l("This consequence is not supported."),
     "day_too_large": _l("That is more days than a policy allows."),
     "amount_too_large": _l("Enter a smaller amount."),
+    "frozen_plans_in_force": _l("Plans in force promise that penalty interest stays frozen "
+                                "while they are kept: keep this ticked while such plans exist."),
 }
 
 
@@ -161,7 +163,8 @@ def field_for(path: str, form) -> str | None:
         return {"fixed": "fee_fixed", "percent_of_minimum_due": "fee_percent", "min": "fee_min",
                 "max": "fee_max"}.get(parts[-1])
     if parts[0] == "penalty_interest":
-        return {"annual_rate": "rate", "day_count": "day_count"}.get(parts[-1])
+        return {"annual_rate": "rate", "day_count": "day_count",
+                "freeze_while_paused": "freeze"}.get(parts[-1])
     if parts[0] == "consequences" and len(parts) >= 3:
         if parts[2] == "dpd":
             return f"day_{parts[1]}"

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import Callable
 
 from sqlalchemy import func, select
 
@@ -141,6 +142,17 @@ def policy_versions(profile: str) -> list[VersionInfo]:
     return result
 
 
+_PUBLISH_GUARDS: list[Callable[[str, dict], list[PolicyError]]] = []
+
+
+def register_publish_guard(guard: Callable[[str, dict], list[PolicyError]]) -> None:
+    """Have publishing ask `guard(profile, document)` for errors: a feature whose records a new
+    version would break (plans promised terms under the old one) refuses it. Wired once, by
+    `portal.wiring`."""
+    if guard not in _PUBLISH_GUARDS:
+        _PUBLISH_GUARDS.append(guard)
+
+
 def publish(profile: str, document: dict, effective_from: date, actor=None, *,
             today: date | None = None, note: str | None = None) -> PolicyVersion:
     """Validate and add the next version of `profile` (flushed, not committed).
@@ -167,6 +179,8 @@ def publish(profile: str, document: dict, effective_from: date, actor=None, *,
     except PolicyInvalid as exc:
         errors.extend(exc.errors)
     errors.extend(e for e in section_errors(doc) if e not in errors)
+    for guard in _PUBLISH_GUARDS:
+        errors.extend(e for e in guard(profile, doc) if e not in errors)
     if errors:
         raise PolicyInvalid(errors)
     before = policy_for(profile, effective_from)

@@ -179,3 +179,27 @@ def test_publish_service_refuses_invalid_document_and_numbers_versions(db, make_
     with pytest.raises(PolicyInvalid):
         publish("us", broken, date(2026, 12, 1), staff, today=today)
     assert policy_for("us", date(2026, 12, 1)).version == 3
+
+
+def test_interest_cannot_be_unfrozen_under_plans_that_promised_it_frozen(db, make_staff,
+                                                                        make_account):
+    # Issue 11: the risk editor could switch off freeze_while_paused under plans that promised
+    # frozen interest, so those plans would start paying penalty interest while kept.
+    from portal.policy.rules import PolicyInvalid
+    from tests.integration.payment_helpers import make_active_plan
+
+    staff = make_staff("risk")
+    doc = policy_for("cn", date(2026, 11, 28)).document
+    unfrozen = dict(doc, penalty_interest=dict(doc["penalty_interest"], freeze_while_paused=False))
+    account = make_account(oldest_unpaid_due_date=date(2026, 10, 1))
+    make_active_plan(account, [30_000, 30_000], date(2026, 12, 5))  # frozen interest, kept
+    with pytest.raises(PolicyInvalid) as refused:
+        publish("cn", unfrozen, date(2026, 12, 1), staff, today=date(2026, 11, 28))
+    assert [(e.code, e.path) for e in refused.value.errors] == [
+        ("frozen_plans_in_force", "penalty_interest.freeze_while_paused")]
+    assert policy_for("cn", date(2026, 12, 1)).version == 1
+    publish("us", dict(policy_for("us", date(2026, 11, 28)).document,
+                       penalty_interest=dict(policy_for("us", date(2026, 11, 28))
+                                             .document["penalty_interest"],
+                                             freeze_while_paused=False)),
+            date(2026, 12, 1), staff, today=date(2026, 11, 28))  # no such plan under us
