@@ -85,3 +85,28 @@ def statements_for(client, path: str) -> int:
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     return len(seen)
+
+
+def tamper(sql: str, **params) -> None:
+    """Change stored rows behind the application's back and commit, as someone with the
+    database owner's rights would: on PostgreSQL with the append-only triggers switched off
+    for the transaction (migration 0016), so the test sees what `audit verify` detects."""
+    from sqlalchemy import text
+
+    from portal.extensions import db
+
+    append_only_triggers_off()
+    db.session.execute(text(sql), params)
+    db.session.commit()
+    db.session.expire_all()
+
+
+def append_only_triggers_off() -> None:
+    """On PostgreSQL, switch off the append-only triggers until the transaction ends (needs a
+    superuser, as the suite's database user is; the portal's must not be)."""
+    from sqlalchemy import text
+
+    from portal.extensions import db
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL session_replication_role = replica"))

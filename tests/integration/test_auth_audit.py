@@ -1,11 +1,12 @@
 """Sign-in leaves an audit trail: every step recorded, no secrets, the chain verifiable."""
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from portal.audit.models import AuditEvent
 from portal.audit.services import verify_chain
 from portal.extensions import db as _db
 from tests.conftest import CARDHOLDER_PASSWORD, STAFF_PASSWORD
 from tests.helpers import last_code, post_form
+from tests.helpers import tamper
 
 NEW_PASSWORD = "plum tractor ocean violet"
 
@@ -79,10 +80,7 @@ def test_chain_verifies_after_a_flow_and_a_tampered_row_is_named(client, runner,
     assert result.exit_code == 0 and "chain intact" in result.output
 
     target = _db.session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.enrolled")).one()
-    _db.session.execute(text("UPDATE audit_event SET actor_id = '999' WHERE id = :id"),
-                        {"id": target.id})
-    _db.session.commit()
-    _db.session.expire_all()
+    tamper("UPDATE audit_event SET actor_id = '999' WHERE id = :id", id=target.id)
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert f"audit event {target.id}" in result.output

@@ -71,3 +71,23 @@ def test_bulk_statements_on_the_ledger_are_refused_and_change_nothing(ledger, st
         _db.session.execute(statement(account))
     _db.session.rollback()
     assert _stored(account) == before
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_raw_updates_and_deletes_of_ledger_and_audit_rows(db, make_account):
+    # Not only the ORM: any client is refused by trigger (migration 0016).
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from portal.audit.services import record
+
+    make_account(principal=10_000)
+    record("test.something", subject_type="test")
+    db.session.commit()
+    for sql in ("UPDATE ledger_entry SET amount = 1", "DELETE FROM ledger_entry",
+                "UPDATE audit_event SET action = 'x'", "DELETE FROM audit_event"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(text(sql))
+        db.session.rollback()

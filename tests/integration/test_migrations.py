@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.extensions import db as _db
+from tests.helpers import tamper
 
 
 @pytest.fixture()
@@ -43,7 +44,6 @@ def test_downgrade_to_nothing_and_upgrade_again_equals_the_models(scratch_url, t
 
 
 def test_upgrading_an_existing_audit_log_writes_its_head_so_later_deletions_show(scratch_url):
-    from sqlalchemy import text
 
     from portal.audit.models import AuditEvent, AuditHead
     from portal.audit.services import GENESIS, _digest, verify_chain
@@ -67,8 +67,7 @@ def test_upgrading_an_existing_audit_log_writes_its_head_so_later_deletions_show
         head = _db.session.get(AuditHead, 1)
         assert (head.event_count, head.last_id, head.last_hash) == (3, newest_id, prev)
         assert verify_chain() == (3, None)
-        _db.session.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": newest_id})
-        _db.session.commit()
+        tamper("DELETE FROM audit_event WHERE id = :id", id=newest_id)
         checked, broken = verify_chain()
         assert checked == 2 and "the newest event was deleted" in broken.reason
         _db.session.remove()
