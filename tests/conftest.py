@@ -7,7 +7,6 @@ import shutil
 import pyotp
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
 os.environ["PORTAL_ENV"] = "testing"
@@ -15,6 +14,7 @@ os.environ["PORTAL_ENV"] = "testing"
 from portal import create_app  # noqa: E402
 from portal.extensions import db as _db, limiter  # noqa: E402
 from tests.clock import BASE, TODAY, Clock  # noqa: E402,F401  (TODAY: tests import it from here)
+from tests.helpers import empty_tables  # noqa: E402
 
 pytest_plugins = ["tests.factories", "tests.required_plugin"]
 
@@ -102,13 +102,9 @@ def db(app):
     yield _db
     _db.session.rollback()
     _db.session.remove()
-    with _db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # The ledger and the audit log refuse DELETE by trigger (migration 0016); the
-            # suite's own cleanup runs as a superuser with triggers off for this transaction.
-            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-        for table in reversed(_db.metadata.sorted_tables):
-            conn.execute(delete(table))
+    # The ledger and the audit log refuse DELETE by trigger on PostgreSQL (migration 0016): the
+    # suite's cleanup runs as a superuser with the triggers off for its transaction.
+    empty_tables()
     limiter.reset()
     shutil.rmtree(app.config["OUTBOX_DIR"], ignore_errors=True)
     shutil.rmtree(app.config["UPLOAD_DIR"], ignore_errors=True)

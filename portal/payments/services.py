@@ -108,6 +108,8 @@ def open_payment(account: Account, *, choice: str, other_amount: int | None, cur
     """The payment row for this page's nonce, created if new (flushed, not committed). A second
     submit with the same nonce returns the first row unchanged. Raises PaymentRefused."""
     key = _key_from_nonce(account, nonce)
+    # Lock first: a second submit of the same page waiting here then finds the first one's row.
+    lock_account_payments(account)
     existing = db.session.scalar(select(Payment).where(Payment.idempotency_key == key))
     if existing is not None:
         return existing
@@ -119,10 +121,13 @@ def open_payment(account: Account, *, choice: str, other_amount: int | None, cur
         raise PaymentRefused("choice", _l("Please choose what to pay.")) from None
     if choice == PaymentChoice.AUTOPAY:
         raise PaymentRefused("choice", _l("Please choose what to pay."))
-    lock_account_payments(account)
     options = payment_options(account)
     amount = _amount_for(account, options, choice, other_amount)
-    _refuse_if_covered(account, options, choice, amount)
+    flying = in_flight(account)
+    same_page = next((p for p in flying if p.idempotency_key == key), None)
+    if same_page is not None:  # the same page submitted twice at once (SQLite has no lock)
+        return same_page
+    _refuse_if_covered(flying, options, choice, amount)
     payment = Payment(account_id=account.id, account=account, choice=choice, amount=amount,
                       currency=account.currency, provider=get_gateway().name, idempotency_key=key)
     try:
@@ -151,11 +156,10 @@ def in_flight(account: Account) -> list[Payment]:
         .order_by(Payment.id)))
 
 
-def _refuse_if_covered(account: Account, options: PaymentOptions, choice: PaymentChoice,
+def _refuse_if_covered(flying: list[Payment], options: PaymentOptions, choice: PaymentChoice,
                        amount: int) -> None:
     """One amount owed is paid once: refuse a payment that, with those in flight, would pay
     more than the balance, or pay an overdue amount or instalment they already cover."""
-    flying = in_flight(account)
     if not flying:
         return
     pending = sum(p.amount for p in flying)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
 from portal.audit.models import AuditEvent
@@ -19,6 +19,7 @@ from portal.consequences.models import AccountNightlyState, ConsequenceEvent, No
 from portal.extensions import db as _db
 from portal.jobs import nightly
 from portal.outbox.models import OutboxMessage
+from tests.helpers import empty_tables
 
 AS_OF = date(2027, 1, 5)
 FEED = date(2026, 11, 1)
@@ -53,9 +54,7 @@ def _build(make_cardholder, make_account) -> None:
 def _wipe() -> None:
     _db.session.rollback()
     _db.session.expunge_all()
-    with _db.engine.begin() as conn:
-        for table in reversed(_db.metadata.sorted_tables):
-            conn.execute(delete(table))
+    empty_tables()
 
 
 def _end_state() -> dict:
