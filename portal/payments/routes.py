@@ -8,6 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from portal.accounts.queries import owned_account_or_404
 from portal.auth.session import cardholder_required
+from portal.core.filters import money
 from portal.core.forms import parse_money_fields
 from portal.core.nav import cardholder_entry
 from portal.core.security import extend_csp
@@ -87,6 +88,8 @@ def checkout(payment_id):
     payment = owned_payment_or_404(payment_id)
     if payment.status not in (PaymentStatus.CREATED, PaymentStatus.FAILED):
         return redirect(url_for("payments.status", payment_id=payment.id))
+    if (refused := _refuse_if_more_than_owed(payment)) is not None:
+        return refused
     try:
         intent = services.ensure_intent(payment)
         db.session.commit()
@@ -107,6 +110,27 @@ def checkout(payment_id):
                            publishable_key=gateway.publishable_key, locale=str(get_locale()),
                            return_url=url_for("payments.status", payment_id=payment.id,
                                               _external=True))
+
+
+def _refuse_if_more_than_owed(payment: Payment):
+    """Before anything is charged: a payment that would now pay more than is owed is cancelled
+    (at the provider first) and the cardholder is sent back to choose the new amount and
+    confirm it. None when the payment may go ahead."""
+    owed = services.more_than_owed(payment)
+    if owed is None:
+        return None
+    try:
+        cancel_open_payment(payment)
+        db.session.commit()
+    except ProviderUnavailable:
+        db.session.rollback()
+        flash(_("The payment service is not answering right now. Nothing has been charged. "
+                "Please try again in a moment."), "error")
+        return render_template("payments/unavailable.html", payment=payment), 503
+    flash(_("Your balance has changed since you started this payment: %(owed)s is owed now. "
+            "Nothing was charged. Please choose the amount again.",
+            owed=money(owed, payment.currency)), "info")
+    return redirect(url_for("payments.pay", account_id=payment.account_id))
 
 
 def _sandbox_or_404() -> SandboxGateway:
@@ -135,6 +159,8 @@ def sandbox_card(payment_id):
         form.card_number.errors.append(_("This card number is not valid."))
     if form.errors or not payment.provider_ref:
         return render_template("payments/sandbox_card.html", payment=payment, form=form), 422
+    if (refused := _refuse_if_more_than_owed(payment)) is not None:
+        return refused
     try:
         intent, events = gateway.confirm_with_card(payment.provider_ref, number)
         db.session.commit()

@@ -173,6 +173,15 @@ def _refuse_if_covered(flying: list[Payment], options: PaymentOptions, choice: P
             started=format_datetime(as_aware(first.created_at), "short")))
 
 
+def more_than_owed(payment: Payment) -> int | None:
+    """What is still owed when `payment` would now pay more than that (the balance less the
+    other payments in flight), else None: the balance changed since the payment was opened
+    (another payment posted, a credit), and charging it as it stands would overpay."""
+    owed = max(0, int(balance_of(payment.account).total))
+    owed -= sum(p.amount for p in in_flight(payment.account) if p.id != payment.id)
+    return max(0, owed) if payment.amount > owed else None
+
+
 def metadata_for(payment: Payment) -> dict:
     return {"payment_id": str(payment.id), "account": payment.account.account_number}
 

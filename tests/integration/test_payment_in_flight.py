@@ -2,11 +2,14 @@
 again is refused and names it; the cardholder can cancel the old one and start afresh."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.payments.models import Payment, SandboxIntent
 from portal.payments.states import PaymentStatus
+from tests.integration.journal_helpers import pay
 from tests.integration.payment_helpers import form_tokens, start_payment
 from tests.integration.payment_helpers import account  # noqa: F401  (fixtures)
 
@@ -77,3 +80,29 @@ def test_cancelling_without_the_form_token_changes_nothing(client, account):
     assert client.post(f"/payments/{first.id}/cancel").status_code == 400
     assert _payments(account)[0].status == PaymentStatus.CREATED
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
+
+
+def test_a_payment_that_would_now_pay_more_than_is_owed_is_not_charged(client, account):
+    # Issue 11, item 5: at card submission the amount is capped at what is still owed, and the
+    # cardholder confirms the new amount before anything is charged.
+    first = _open_in_first_tab(client, account)  # the full balance, 4,300.00
+    page = client.get(f"/payments/{first.id}/checkout").get_data(as_text=True)
+    token = form_tokens(page)["csrf_token"]
+    pay(account, 50_000, "paid-by-phone", datetime(2026, 11, 28, 1, tzinfo=timezone.utc))
+    response = client.post(f"/payments/{first.id}/sandbox/card", data={
+        "csrf_token": token, "card_number": "4242424242424242", "expiry": "12/30", "cvc": "123"})
+    assert response.status_code == 302 and response.location.endswith(f"/accounts/{account.id}/pay")
+    assert db.session.get(SandboxIntent, first.provider_ref).status == "canceled"
+    assert _payments(account)[0].status == PaymentStatus.CANCELED
+    shown = client.get(response.location).get_data(as_text=True)
+    assert "Your balance has changed since you started this payment" in shown
+    assert "3,800.00 is owed now" in shown
+
+
+def test_the_checkout_page_of_a_payment_for_more_than_is_owed_sends_the_cardholder_back(
+        client, account):
+    _, response = start_payment(client, account, "full")
+    first = _payments(account)[0]
+    pay(account, 50_000, "paid-by-phone", datetime(2026, 11, 28, 1, tzinfo=timezone.utc))
+    response = client.get(f"/payments/{first.id}/checkout")
+    assert response.status_code == 302 and _payments(account)[0].status == PaymentStatus.CANCELED
