@@ -94,10 +94,7 @@ def checkout(payment_id):
         intent = services.ensure_intent(payment)
         db.session.commit()
     except ProviderUnavailable:
-        db.session.rollback()
-        flash(_("The payment service is not answering right now. Nothing has been charged. "
-                "Please try again in a moment."), "error")
-        return render_template("payments/unavailable.html", payment=payment), 503
+        return _provider_unavailable(payment)
     except ProviderRefused as exc:
         services.fail_refused(payment, exc)
         db.session.commit()
@@ -112,6 +109,13 @@ def checkout(payment_id):
                                               _external=True))
 
 
+def _provider_unavailable(payment: Payment):
+    db.session.rollback()
+    flash(_("The payment service is not answering right now. Nothing has been charged. "
+            "Please try again in a moment."), "error")
+    return render_template("payments/unavailable.html", payment=payment), 503
+
+
 def _refuse_if_more_than_owed(payment: Payment):
     """Before anything is charged: a payment that would now pay more than is owed is cancelled
     (at the provider first) and the cardholder is sent back to choose the new amount and
@@ -123,10 +127,7 @@ def _refuse_if_more_than_owed(payment: Payment):
         cancel_open_payment(payment)
         db.session.commit()
     except ProviderUnavailable:
-        db.session.rollback()
-        flash(_("The payment service is not answering right now. Nothing has been charged. "
-                "Please try again in a moment."), "error")
-        return render_template("payments/unavailable.html", payment=payment), 503
+        return _provider_unavailable(payment)
     flash(_("Your balance has changed since you started this payment: %(owed)s is owed now. "
             "Nothing was charged. Please choose the amount again.",
             owed=money(owed, payment.currency)), "info")
