@@ -36,13 +36,15 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in
 
 def test_loading_a_pure_module_loads_no_database_and_no_web_framework_extension():
     import json
-    import subprocess
     import sys
+
+    from tests.clock import child_environ, run_child
 
     root = Path(__file__).resolve().parents[2]
     loaded = {}
     for module in PURE:
-        done = subprocess.run([sys.executable, "-c", LOADED_CHECK, module], cwd=root,
-                              capture_output=True, text=True, timeout=60, check=True)
+        done = run_child([sys.executable, "-c", LOADED_CHECK, module], cwd=root,
+                         env=child_environ(), timeout=60)
+        assert done.returncode == 0, done.stderr
         loaded[module] = json.loads(done.stdout)
     assert loaded == {module: [] for module in PURE}
