@@ -84,7 +84,7 @@ def approve(plan_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        decisions.approve(plan, current_user, today_for(plan.account))
+        active = decisions.approve(plan, current_user, today_for(plan.account))
         db.session.commit()
     except lifecycle.PlanError as exc:
         flash(_fail(plan, exc), "error")
@@ -95,6 +95,11 @@ def approve(plan_id):
         db.session.rollback()
         flash(str(ERRORS["already_active"]), "error")
         return redirect(url_for(".detail", plan_id=plan_id))
+    if not active:
+        flash(_("The cardholder's balance changed since they proposed this plan, so its terms "
+                "were worked out again from today's balance. The cardholder is asked to agree "
+                "to the new terms; until then the plan is not active."), "success")
+        return redirect(url_for(".queue"))
     flash(_("The plan is approved and active."), "success")
     return redirect(url_for(".queue"))
 
