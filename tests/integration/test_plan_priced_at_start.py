@@ -137,11 +137,14 @@ def test_staff_approval_page_says_the_cardholder_must_agree_again(
     pay(proposal.account, 50_000, NEXT_DAY)
     login_as(client, make_staff("collector"))
     page = client.get(f"/staff/plans/{proposal.id}").get_data(as_text=True)
+    assert "is CN¥3,800.00 today" in page
     response = client.post(f"/staff/plans/{proposal.id}/approve",
                            data={"csrf_token": token_in(page)}, follow_redirects=True)
     assert "asked to agree to the new terms" in response.get_data(as_text=True)
     _db.session.expire_all()
     assert _db.session.get(Plan, proposal.id).status == PlanStatus.COUNTERED
+    html = client.get(f"/staff/plans/{proposal.id}").get_data(as_text=True)
+    assert "the total was CN¥4,300.00 and is CN¥3,800.00" in html
 
 
 @pytest.mark.parametrize("who", ["other", "staff", "anonymous"])
