@@ -167,3 +167,17 @@ def test_only_the_owner_can_agree_to_repriced_terms(
         assert response.headers["Location"].startswith("/login")
     _db.session.expire_all()
     assert _db.session.get(Plan, proposal.id).status == PlanStatus.COUNTERED
+
+
+def test_approval_is_refused_when_policy_no_longer_allows_the_terms_on_todays_balance(
+        client, clock, login_as, make_staff, proposal):
+    clock.shift(timedelta(days=1))
+    pay(proposal.account, 400_000, NEXT_DAY)  # CN¥300 left: six payments below the minimum
+    login_as(client, make_staff("collector"))
+    page = client.get(f"/staff/plans/{proposal.id}").get_data(as_text=True)
+    response = client.post(f"/staff/plans/{proposal.id}/approve",
+                           data={"csrf_token": token_in(page)}, follow_redirects=True)
+    assert "Each payment must be at least CN¥100.00." in response.get_data(as_text=True)
+    _db.session.expire_all()
+    plan = _db.session.get(Plan, proposal.id)
+    assert plan.status == PlanStatus.IN_REVIEW and plan.total == 430_000
