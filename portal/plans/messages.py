@@ -52,7 +52,30 @@ def reason_text(reason: Reason, currency: str) -> str:
     return _("The amount owed is too small for that many payments.")
 
 
+def repriced_text(plan, currency: str) -> list[str]:
+    """Why a plan's terms were worked out again from a later day's balance, as sentences for
+    the cardholder (empty when they were not)."""
+    r = plan.repriced
+    if not r:
+        return []
+    lines = [_("Your balance changed after you agreed to these terms: it was %(before)s and is "
+               "%(now)s now. So we have worked out the plan again from today's balance.",
+               before=money(r["balance_before"], currency), now=money(r["balance_now"], currency))]
+    if r.get("paid", 0) > 0:
+        lines.append(_("A payment of %(amount)s was received.",
+                       amount=money(r["paid"], currency)))
+    if r.get("interest", 0) > 0:
+        lines.append(_("Interest of %(amount)s was added.", amount=money(r["interest"], currency)))
+    if r.get("fees", 0) > 0:
+        lines.append(_("Fees of %(amount)s were added.", amount=money(r["fees"], currency)))
+    lines.append(_("The total to repay was %(before)s and is now %(now)s.",
+                   before=money(r["total_before"], currency), now=money(r["total_now"], currency)))
+    return lines
+
+
 ERRORS = {
+    "refused": _l("Your balance has changed and these terms are no longer possible. Please "
+                  "choose a new plan."),
     "terms_changed": _l("The terms changed while you were reading them. Please read the "
                         "updated terms and agree again."),
     "already_active": _l("This account already has an active plan."),

@@ -96,6 +96,9 @@ class Plan(db.Model):
     required_role: Mapped[str | None] = mapped_column(String(32))
     review_reasons: Mapped[list | None] = mapped_column(JSON)
     proposed_terms: Mapped[dict | None] = mapped_column(JSON)  # what was asked, before a counter
+    # Set when the terms were priced again on the day the plan would start (decisions.reprice):
+    # the balance before and now and the movements between, so the cardholder sees why.
+    repriced: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Consent: the exact terms shown, hashed, with who/when/where.
     terms_hash: Mapped[str | None] = mapped_column(String(64))

@@ -14,6 +14,10 @@ MESSAGES = {
     "plan_countered": lambda: (_("We have replied to your plan proposal"), _(
         "We could not accept your plan as proposed and have offered different terms. Please "
         "look at them in the portal and accept or decline them.")),
+    "plan_repriced": lambda: (_("Your plan's terms changed with your balance"), _(
+        "Your balance changed after you agreed to your plan's terms, so we have worked them out "
+        "again from today's balance. Please look at the new terms in the portal and accept or "
+        "decline them.")),
     "plan_rejected": lambda: (_("Your plan proposal"), _(
         "We could not accept your plan proposal. The reason is shown in the portal.")),
     "plan_broken": lambda: (_("Your repayment plan has ended"), _(
@@ -28,6 +32,7 @@ MESSAGES = {
 # to a proposal and the completion note are service messages; the confirmation answers the
 # cardholder's own acceptance (or a reviewer's approval of their proposal) and goes at once.
 KINDS = {"plan_broken": MessageKind.COLLECTION, "plan_countered": MessageKind.SERVICE,
+         "plan_repriced": MessageKind.SERVICE,
          "plan_rejected": MessageKind.SERVICE, "plan_completed": MessageKind.SERVICE}
 
 

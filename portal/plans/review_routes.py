@@ -17,7 +17,7 @@ from portal.core.forms import parse_money_fields
 from portal.core.nav import staff_entry
 from portal.disputes import labels as dispute_labels
 from portal.extensions import db
-from portal.plans import decisions, lifecycle
+from portal.plans import decisions, lifecycle, services
 from portal.plans.blueprint import staff_bp
 from portal.plans.forms import EXPENSES, ConfirmForm, CounterForm, RejectForm, StatusFilterForm
 from portal.plans.messages import ERRORS, STATUS, reason_text
@@ -61,9 +61,12 @@ def detail(plan_id, counter_form=None, reject_form=None, status=200):
         formdata=None, kind=plan.kind, count=plan.instalment_count, frequency=plan.frequency,
         first_date=plan.first_date, discount_percent=plan.discount_percent,
         fees_waived=plan.fees_waived > 0)
+    today = today_for(account)
+    owed_now = (services.owed_for(account, today).total
+                if plan.status == PlanStatus.IN_REVIEW else None)
     return render_template(
-        "plans/staff_detail.html", plan=plan, account=account,
-        ctx=account_context(account, today_for(account)), labels=dispute_labels,
+        "plans/staff_detail.html", plan=plan, account=account, owed_now=owed_now,
+        ctx=account_context(account, today), labels=dispute_labels,
         entry_kind=entry_label, reasons=_review_reasons(plan), approve_form=ConfirmForm(),
         counter_form=counter_form, reject_form=reject_form or RejectForm(formdata=None),
         may_decide=lifecycle.may_decide_plan(current_user, plan),
@@ -84,7 +87,7 @@ def approve(plan_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        decisions.approve(plan, current_user, today_for(plan.account))
+        active = decisions.approve(plan, current_user, today_for(plan.account))
         db.session.commit()
     except lifecycle.PlanError as exc:
         flash(_fail(plan, exc), "error")
@@ -95,6 +98,11 @@ def approve(plan_id):
         db.session.rollback()
         flash(str(ERRORS["already_active"]), "error")
         return redirect(url_for(".detail", plan_id=plan_id))
+    if not active:
+        flash(_("The cardholder's balance changed since they proposed this plan, so its terms "
+                "were worked out again from today's balance. The cardholder is asked to agree "
+                "to the new terms; until then the plan is not active."), "success")
+        return redirect(url_for(".queue"))
     flash(_("The plan is approved and active."), "success")
     return redirect(url_for(".queue"))
 

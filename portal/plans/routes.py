@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.plans import agreement, decisions, endings, lifecycle, services
 from portal.plans.blueprint import bp
 from portal.plans.forms import ConfirmForm, CounterConsentForm
-from portal.plans.messages import ERRORS, STATUS
+from portal.plans.messages import ERRORS, STATUS, repriced_text
 from portal.plans.models import Plan, PlanStatus
 from portal.timeutil import utcnow
 
@@ -63,6 +63,8 @@ def show(account_id, plan_id):
         ctx = lifecycle.context_for(account, plan.policy_version, plan.grace_days)
         lines = agreement.terms_lines(lifecycle.terms_of(plan), ctx, locale)
     return render_template("plans/show.html", account=account, plan=plan, lines=lines,
+                           repriced=repriced_text(plan, account.currency)
+                           if plan.status == PlanStatus.COUNTERED else [],
                            counter_form=counter_form, decline_form=ConfirmForm(),
                            next_inst=services.next_instalment(account)
                            if plan.status == PlanStatus.ACTIVE else None)
@@ -80,9 +82,13 @@ def accept_counter(account_id, plan_id):
     consent = lifecycle.Consent(form.terms_hash.data, str(get_locale()), request.remote_addr,
                                 request.user_agent.string, utcnow())
     try:
-        decisions.accept_counter(plan, consent, today_for(account))
+        active = decisions.accept_counter(plan, consent, today_for(account))
         db.session.commit()
-        flash(_("Your plan is agreed. Thank you."), "success")
+        if active:
+            flash(_("Your plan is agreed. Thank you."), "success")
+        else:
+            flash(_("Your balance changed, so the terms changed again. Please read the new "
+                    "terms and agree to them."), "error")
     except (lifecycle.PlanError, IntegrityError) as exc:
         db.session.rollback()
         flash(str(ERRORS.get(getattr(exc, "code", "already_active"))), "error")

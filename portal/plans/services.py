@@ -7,11 +7,11 @@ and flush, never commit. `plan_pause` is the escalation-pause provider (wired by
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, text
 
-from portal.accounts.models import Account
+from portal.accounts.models import Account, EntryKind, LedgerEntry
 from portal.audit.services import record
 from portal.balances.services import Balance, balance_of, today_for
 from portal.consequences.pauses import Pause
@@ -55,6 +55,19 @@ def owed_for(account: Account, today: date, balance: Balance | None = None) -> O
     # int(): PostgreSQL sums BIGINT columns as NUMERIC, which arrives as Decimal.
     return Owed(account.currency, int(balance.principal), int(balance.interest),
                 int(balance.fees))
+
+
+def movements_since(account: Account, since: datetime) -> dict[str, int]:
+    """What was posted to the account's ledger after `since` (by posting time), in plain
+    terms: "paid" (payments less their reversals, positive when money came in), "interest"
+    and "fees" added, and "other" (statement changes, adjustments, waivers)."""
+    rows = db.session.execute(select(LedgerEntry.kind, func.sum(LedgerEntry.amount)).where(
+        LedgerEntry.account_id == account.id, LedgerEntry.posted_at > since)
+        .group_by(LedgerEntry.kind))
+    sums = {kind: int(total or 0) for kind, total in rows}
+    paid = -(sums.pop(EntryKind.PAYMENT, 0) + sums.pop(EntryKind.REVERSAL, 0))
+    interest, fees = sums.pop(EntryKind.INTEREST, 0), sums.pop(EntryKind.FEE, 0)
+    return {"paid": paid, "interest": interest, "fees": fees, "other": sum(sums.values())}
 
 
 def history_for(account: Account, today: date) -> History:

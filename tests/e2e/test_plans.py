@@ -9,12 +9,15 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from portal.accounts.models import Component, EntryKind, LedgerEntry
 from portal.balances.services import today_for
 from portal.extensions import db as _db
+from portal.plans import decisions
 from portal.plans.models import Plan, PlanStatus
 from tests.conftest import CARDHOLDER_PASSWORD
 from tests.e2e.helpers import check_page, expect_path, submit
 from tests.e2e.test_disputes import _choose_language, _sign_in, _staff_sign_in
+from tests.integration.plan_helpers import agree, spec
 
 LANGS = [("en", "en"), ("zh_Hans", "zh-Hans")]
 
@@ -139,3 +142,34 @@ def test_hardship_form_with_an_upload_suggests_a_plan(page, make_cardholder, mak
     _agree(page)
     plan = _plan()
     assert plan.source == "hardship" and plan.statement.documents[0].content_type == "image/png"
+
+
+@pytest.mark.parametrize("viewport", ["phone"], indirect=True)
+@pytest.mark.parametrize("locale,lang", LANGS)
+def test_plan_repriced_at_approval_is_agreed_again_on_a_phone(page, make_cardholder,
+                                                              make_account, make_staff,
+                                                              locale, lang):
+    """A payment came in while the proposal waited for review: approval works the terms out
+    again and the cardholder reads why and agrees to the new ones."""
+    holder, account = _holder(make_cardholder, make_account, locale)
+    today = today_for(account)
+    plan = agree(account, spec(count=6, frequency="weekly", first_date=today + timedelta(days=7)),
+                 today=today, source="proposal")
+    _db.session.commit()
+    _db.session.add(LedgerEntry(account_id=account.id, kind=EntryKind.PAYMENT,
+                                component=Component.PRINCIPAL, amount=-50_000, currency="CNY",
+                                effective_date=today, source_ref="e2e-payment:1",
+                                posted_at=plan.accepted_at + timedelta(minutes=1)))
+    _db.session.commit()
+    assert decisions.approve(plan, make_staff("collector"), today) is False
+    _db.session.commit()
+    _sign_in(page, holder.phone)
+    _choose_language(page, locale)
+    page.goto(f"/accounts/{account.id}/plans/{plan.id}")
+    assert page.get_attribute("html", "lang") == lang
+    check_page(page)
+    page.check("#consent")
+    submit(page, "consent")
+    plan = _plan()
+    assert plan.status == PlanStatus.ACTIVE and plan.total == 485_000
+    check_page(page)

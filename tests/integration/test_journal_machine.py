@@ -11,7 +11,8 @@ in the last export, old feeds without the field, and stale feeds. After every st
 - what is overdue is the issuer's minimum due less the payments it has not applied;
 - re-running an export for a closed window gives the same bytes.
 The provider refunds part of a payment or the cardholder's bank disputes one (withdrawn, then
-won or lost), each event delivered twice. Later slices add autopay, the nightly run and plans.
+won or lost), each event delivered twice. A third machine adds plans proposed, approved after
+review and agreed again when re-priced. Later slices add autopay and the nightly run.
 """
 from __future__ import annotations
 
@@ -39,8 +40,13 @@ from portal.journal.models import JournalAck
 from portal.journal.rules import movement_id
 from portal.payments import webhooks
 from portal.payments.models import Payment, PaymentReversal
+from portal.plans import decisions, endings, lifecycle
+from portal.plans.models import Plan, PlanStatus
+from portal.plans.offers import PlanSpec
+from portal.plans.services import plan_pause
 from tests.dispute_helpers import join, raise_dispute
 from tests.integration.journal_helpers import Clock, account, feed, movement_ids, pay
+from tests.integration.plan_helpers import consent_for
 
 START = date(2026, 11, 2)
 _numbers = itertools.count(1)
@@ -211,16 +217,21 @@ class JournalMachine(RuleBasedStateMachine):
             assert self._export(since, until) == data
 
 
-def test_journal_with_the_issuer_holds_under_any_interleaving(db, clock, make_staff):
+def run_machine(machine: type[JournalMachine], clock, make_staff) -> Counter:
+    """Run `machine` from a fresh start; returns which paths its examples reached."""
     agent = make_staff("customer_service")
     join("billing", agent, "en")
-    JournalMachine.agent = agent
-    JournalMachine.clock = Clock(clock, _noon(START))
-    JournalMachine.seen = Counter()
-    run_state_machine_as_test(JournalMachine, settings=settings(
+    machine.agent = agent
+    machine.clock = Clock(clock, _noon(START))
+    machine.seen = Counter()
+    run_state_machine_as_test(machine, settings=settings(
         max_examples=20, stateful_step_count=20, deadline=None, derandomize=True,
         database=None))
-    reached = JournalMachine.seen
+    return machine.seen
+
+
+def test_journal_with_the_issuer_holds_under_any_interleaving(db, clock, make_staff):
+    reached = run_machine(JournalMachine, clock, make_staff)
     assert all(reached[path] > 0 for path in (
         "payment dated on or before the last feed", "exported movement",
         "acknowledged by a feed", "acknowledged by an old feed", "stale feed refused")), reached
@@ -290,14 +301,106 @@ class ProviderJournalMachine(JournalMachine):
 
 def test_refunds_and_chargebacks_keep_the_journal_true_under_any_interleaving(db, clock,
                                                                             make_staff):
-    agent = make_staff("customer_service")
-    join("billing", agent, "en")
-    ProviderJournalMachine.agent = agent
-    ProviderJournalMachine.clock = Clock(clock, _noon(START))
-    ProviderJournalMachine.seen = Counter()
-    run_state_machine_as_test(ProviderJournalMachine, settings=settings(
-        max_examples=20, stateful_step_count=20, deadline=None, derandomize=True,
-        database=None))
-    reached = ProviderJournalMachine.seen
+    reached = run_machine(ProviderJournalMachine, clock, make_staff)
     assert all(reached[path] > 0 for path in (
         "refund", "chargeback won", "chargeback lost", "exported movement")), reached
+
+
+class PlanJournalMachine(JournalMachine):
+    """The same, and the cardholder proposes a plan that waits for review while payments, the
+    issuer's charges and feeds go on; a collector approves it on a later day and the cardholder
+    agrees again when its terms changed (issue 11, item 4). Checks, besides the journal's: a
+    plan starts with a total equal to what is owed on the day it starts (nothing paid during
+    review is collected again, nothing charged during review is left owing), its schedule sums
+    to that total, and a plan waiting for review or consent never pauses escalation."""
+
+    collector = None
+    plan_id: int | None = None
+
+    def _plan(self) -> Plan | None:
+        return _db.session.get(Plan, self.plan_id) if self.plan_id else None
+
+    def _started(self, plan: Plan) -> None:
+        balance = balance_of(self.account, self.day)
+        assert plan.status == PlanStatus.ACTIVE and plan.started_on == self.day
+        assert plan.total == balance.total, (plan.total, balance.total)
+        assert sum(i.amount for i in plan.instalments) == plan.total
+        self.seen["plan started on today's balance"] += 1
+
+    def _commit(self, decide):
+        """Run a plan decision as a request would: committed, or rolled back when refused
+        (None then, e.g. the first payment date passed or the balance no longer allows it)."""
+        with current_app.test_request_context():
+            try:
+                result = decide()
+            except lifecycle.PlanError:
+                _db.session.rollback()
+                return None
+            _db.session.commit()
+        return result
+
+    @precondition(lambda self: self.done["propose"] < 2)
+    @rule(count=st.integers(2, 8))
+    def cardholder_proposes_a_plan(self, count):
+        plan = self._plan()
+        if plan is not None and plan.status == PlanStatus.ACTIVE:
+            return
+        self.done["propose"] += 1
+        with current_app.test_request_context():
+            if plan is not None and plan.status in (PlanStatus.IN_REVIEW, PlanStatus.COUNTERED):
+                endings.cancel(plan, self.day)
+            # Weekly payments are outside the automatic-approval envelope: it waits for review.
+            plan_spec = PlanSpec("instalment", count, "weekly", self.day + timedelta(days=7))
+            try:
+                plan = lifecycle.submit(self.account, plan_spec,
+                                        consent_for(self.account, plan_spec, self.day),
+                                        source="proposal", today=self.day)
+            except lifecycle.PlanError:
+                _db.session.rollback()
+                return
+            _db.session.commit()
+        assert plan.status == PlanStatus.IN_REVIEW
+        self.plan_id = plan.id
+
+    @precondition(lambda self: self.plan_id is not None)
+    @rule()
+    def collector_approves(self):
+        plan = self._plan()
+        if plan.status != PlanStatus.IN_REVIEW:
+            return
+        consented = plan.total
+        active = self._commit(lambda: decisions.approve(plan, self.collector, self.day))
+        if active:
+            self._started(plan)
+        elif active is False:
+            assert plan.status == PlanStatus.COUNTERED and plan.terms_hash is None
+            assert plan.total != consented or plan.repriced["balance_now"] != \
+                plan.repriced["balance_before"]
+            self.seen["plan repriced at approval"] += 1
+
+    @precondition(lambda self: self.plan_id is not None)
+    @rule()
+    def cardholder_agrees_again(self):
+        plan = self._plan()
+        if plan.status != PlanStatus.COUNTERED:
+            return
+        with current_app.test_request_context():
+            consent = lifecycle.Consent(lifecycle.plan_hash(plan, "en"), "en", None, "machine",
+                                        self.clock.now)
+        if self._commit(lambda: decisions.accept_counter(plan, consent, self.day)):
+            self._started(plan)
+            self.seen["plan started after consent again"] += 1
+
+    @invariant()
+    def a_plan_waiting_never_pauses_escalation(self):
+        plan = self._plan()
+        if plan is not None and plan.status in (PlanStatus.IN_REVIEW, PlanStatus.COUNTERED):
+            assert plan_pause(self.account, self.day) is None
+
+
+def test_plans_approved_after_review_are_priced_on_the_day_they_start(db, clock, make_staff):
+    PlanJournalMachine.collector = make_staff("collections_manager")
+    reached = run_machine(PlanJournalMachine, clock, make_staff)
+    assert all(reached[path] > 0 for path in (
+        "plan started on today's balance", "plan repriced at approval",
+        "plan started after consent again")), reached
