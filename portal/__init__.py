@@ -31,9 +31,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", os.path.join(ROOT, "translations"))
     os.makedirs(app.instance_path, exist_ok=True)
     _refuse_default_secret(app)
-    _refuse_unkeyed_audit(app)
     _refuse_per_process_rate_limits(app)
     _refuse_sandbox_payments(app)
+    _refuse_unkeyed_audit(app)
     _set_clock(app)
     if app.config["TRUST_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -120,19 +120,28 @@ def stream_for(subject=None, subject_type=None, subject_id=None) -> str:
     return (subject_type or SYSTEM_STREAM)[:64]
 
 
-def _lock_stream(stream: str):
-    """Take the stream's head row for this transaction (creating it for a new stream) and read
-    it: appends to the stream queue here, appends to other streams do not. On SQLite the
-    insert takes the database's write lock before the head is read."""
+LOCK_CHUNK = 500  # streams locked per statement by a batch
+
+
+def _lock_streams(streams: list[str]) -> dict:
+    """Take the head rows of `streams` (sorted) for this transaction, creating those of new
+    streams, and read them: appends to these streams queue here, appends to others do not.
+    Rows are created and locked in stream order, so two batches never deadlock. On SQLite the
+    insert takes the database's write lock before the heads are read."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.session.execute(
-        insert(AuditStreamHead).values(stream=stream, event_count=0, last_id=None,
-                                       last_hash=GENESIS)
-        .on_conflict_do_nothing(index_elements=["stream"]))
-    return db.session.execute(
-        select(AuditStreamHead.event_count, AuditStreamHead.last_id, AuditStreamHead.last_hash)
-        .where(AuditStreamHead.stream == stream).with_for_update()).one()
+    heads = {}
+    for start in range(0, len(streams), LOCK_CHUNK):
+        chunk = streams[start:start + LOCK_CHUNK]
+        db.session.execute(
+            insert(AuditStreamHead).values([dict(stream=s, event_count=0, last_id=None,
+                                                  last_hash=GENESIS) for s in chunk])
+            .on_conflict_do_nothing(index_elements=["stream"]))
+        heads.update((row.stream, row) for row in db.session.execute(
+            select(AuditStreamHead.stream, AuditStreamHead.event_count, AuditStreamHead.last_hash)
+            .where(AuditStreamHead.stream.in_(chunk)).order_by(AuditStreamHead.stream)
+            .with_for_update()))
+    return heads
 
 
 def record(action, *, subject=None, subject_type=None, subject_id=None,
@@ -181,7 +190,7 @@ def record_many(events: list[dict]) -> list[AuditEvent]:
             stream=stream_for(subject, subject_type, subject_id),
             key_id=key_id,
         ))
-    heads = {stream: _lock_stream(stream) for stream in sorted({e.stream for e in made})}
+    heads = _lock_streams(sorted({e.stream for e in made}))
     tips = {stream: (head.event_count, head.last_hash) for stream, head in heads.items()}
     for event in made:
         count, prev = tips[event.stream]
@@ -191,11 +200,9 @@ def record_many(events: list[dict]) -> list[AuditEvent]:
         db.session.add(event)
     db.session.flush()
     newest = {event.stream: event for event in made}
-    for stream, event in newest.items():
-        db.session.execute(
-            update(AuditStreamHead).where(AuditStreamHead.stream == stream)
-            .values(event_count=event.seq, last_id=event.id, last_hash=event.hash),
-            execution_options={"synchronize_session": False})
+    db.session.execute(update(AuditStreamHead), [
+        dict(stream=stream, event_count=e.seq, last_id=e.id, last_hash=e.hash)
+        for stream, e in newest.items()], execution_options={"synchronize_session": False})
     return made
 
 

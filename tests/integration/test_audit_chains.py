@@ -75,6 +75,14 @@ def test_each_account_has_its_own_stream_and_head(runner, db):
     assert result.exit_code == 0 and "OK: 281 audit events, chain intact" in result.output
 
 
+def test_one_batch_across_more_streams_than_one_lock_statement_takes_chains_each(db):
+    record_many([dict(action="test.import", subject_type="account", subject_id=k % 700,
+                      actor=SYSTEM) for k in range(1400)])  # as a feed import does
+    _db.session.commit()
+    assert _head("account:699").event_count == 2
+    assert verify_chain() == (1400, None)
+
+
 def test_events_about_what_an_account_owns_join_the_accounts_stream():
     class Plan:
         __tablename__ = "repayment_plan"
