@@ -1,13 +1,17 @@
 """`flask audit verify` and `flask audit anchor`: prove the audit log has not been edited."""
 import json
 import os
+from datetime import timedelta
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal.audit.services import anchor_record, make_anchor, verify_chain
+from portal.audit.services import anchor_record, make_anchor, newest_anchor, verify_chain
 from portal.extensions import db
+from portal.timeutil import as_aware, utcnow
+
+STALE_ANCHOR = timedelta(hours=26)  # anchors are taken at least daily
 
 audit_cli = AppGroup("audit", help="Audit log commands.")
 
@@ -29,6 +33,13 @@ def verify(anchor_file):
                        f"({checked} events before it are intact)", err=True)
         raise SystemExit(1)
     click.echo(f"OK: {checked} audit events, chain intact")
+    anchor = newest_anchor()
+    if anchor is None:
+        click.echo("WARNING: no anchor yet: run `flask audit anchor` (at least daily)", err=True)
+    elif utcnow() - as_aware(anchor.created_at) > STALE_ANCHOR:
+        click.echo(f"WARNING: the newest anchor ({anchor.id}) is from "
+                   f"{as_aware(anchor.created_at):%Y-%m-%d %H:%M} UTC: run `flask audit anchor` "
+                   f"at least daily", err=True)
 
 
 def anchor_dir() -> str:

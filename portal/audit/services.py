@@ -347,10 +347,13 @@ def verify_chain(batch_size: int = 5000, external: dict | None = None
     return checked, _check_heads(heads, tips, at_head)
 
 
+def newest_anchor() -> AuditAnchor | None:
+    return db.session.scalars(select(AuditAnchor).order_by(AuditAnchor.id.desc()).limit(1)).first()
+
+
 def _anchor_to_check(external: dict | None):
-    newest = db.session.scalars(select(AuditAnchor).order_by(AuditAnchor.id.desc()).limit(1)).first()
     if external is None:
-        return newest
+        return newest_anchor()
     stored = db.session.get(AuditAnchor, external.get("anchor"))
     if stored is None or anchor_record(stored) != external:
         return ChainBreak(None, f"anchor {external.get('anchor')} exported outside the database "

@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -227,6 +228,18 @@ def test_events_after_the_newest_anchor_are_checked_by_their_chains(runner, db, 
     assert result.exit_code == 0 and "OK: 7 audit events" in result.output
     tamper("UPDATE audit_event SET action = 'test.other' WHERE id = :id", id=_ids()[-1])
     assert "content does not match its keyed hash" in _broken(runner)
+
+
+def test_verify_warns_when_the_newest_anchor_is_more_than_a_day_old(runner, db, anchors, clock):
+    _append(1)
+    assert "WARNING: no anchor yet" in runner.invoke(args=["audit", "verify"]).output
+    _anchor(runner)
+    clock.shift(timedelta(hours=25))
+    assert "WARNING" not in runner.invoke(args=["audit", "verify"]).output
+    clock.shift(timedelta(hours=2))
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "WARNING: the newest anchor (" in result.output
+    assert "is from 2026-11-28 01:" in result.output
 
 
 def test_a_forged_anchor_is_a_break(runner, db, anchors):
