@@ -109,11 +109,16 @@ def _current_actor():
     return ("anonymous", None) if has_request_context() else ("system", None)
 
 
+# Subjects that act at once in numbers (sign-ins, codes): a stream each, not one per type.
+STREAM_PER_SUBJECT = ("account", "cardholder", "staff_user")
+
+
 def stream_for(subject=None, subject_type=None, subject_id=None) -> str:
-    """An account's events, and events about anything it owns, form the account's stream;
-    others go to a stream per subject type (or "system")."""
-    if subject_type == "account" and subject_id is not None:
-        return f"account:{subject_id}"
+    """An account's events, and events about anything it owns, form the account's stream; a
+    cardholder's and a staff user's events about themselves form theirs; others go to a stream
+    per subject type, or "system"."""
+    if subject_type in STREAM_PER_SUBJECT and subject_id is not None:
+        return f"{subject_type}:{subject_id}"[:64]
     account_id = getattr(subject, "account_id", None) if subject is not None else None
     if isinstance(account_id, int):
         return f"account:{account_id}"

@@ -90,7 +90,9 @@ def test_events_about_what_an_account_owns_join_the_accounts_stream():
         id, account_id = 5, 42
     assert stream_for(Plan(), "repayment_plan", 5) == "account:42"
     assert stream_for(None, "account", "42") == "account:42"
-    assert stream_for(None, "staff_user", "3") == "staff_user"
+    assert stream_for(None, "cardholder", 3) == "cardholder:3"
+    assert stream_for(None, "staff_user", "3") == "staff_user:3"
+    assert stream_for(None, "policy_version", "3") == "policy_version"
     assert stream_for() == "system"
 
 
