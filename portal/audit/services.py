@@ -128,10 +128,17 @@ def stream_for(subject=None, subject_type=None, subject_id=None) -> str:
 LOCK_CHUNK = 500  # streams locked per statement by a batch
 
 
+def lock_order(stream: str) -> tuple[int, str]:
+    """The order in which streams are locked: by length, then name, which for account:<id>
+    is id order, the order in which the nightly run appends to them one call at a time. Every
+    writer taking its streams in one order is what keeps two writers from deadlocking."""
+    return len(stream), stream
+
+
 def _lock_streams(streams: list[str]) -> dict:
-    """Take the head rows of `streams` (sorted) for this transaction, creating those of new
+    """Take the head rows of `streams` (in `lock_order`) for this transaction, creating those of new
     streams, and read them: appends to these streams queue here, appends to others do not.
-    Rows are created and locked in stream order, so two batches never deadlock. On SQLite the
+    Rows are created and locked in `lock_order`, so two batches never deadlock. On SQLite the
     insert takes the database's write lock before the heads are read."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -144,7 +151,8 @@ def _lock_streams(streams: list[str]) -> dict:
             .on_conflict_do_nothing(index_elements=["stream"]))
         heads.update((row.stream, row) for row in db.session.execute(
             select(AuditStreamHead.stream, AuditStreamHead.event_count, AuditStreamHead.last_hash)
-            .where(AuditStreamHead.stream.in_(chunk)).order_by(AuditStreamHead.stream)
+            .where(AuditStreamHead.stream.in_(chunk))
+            .order_by(func.length(AuditStreamHead.stream), AuditStreamHead.stream)
             .with_for_update()))
     return heads
 
@@ -161,7 +169,7 @@ def record(action, *, subject=None, subject_type=None, subject_id=None,
 
 
 def record_many(events: list[dict]) -> list[AuditEvent]:
-    """Append several events, in order, locking each stream they touch once (in stream order,
+    """Append several events, in order, locking each stream they touch once (in `lock_order`,
     so two batches never deadlock) and flushing once: for batch jobs (the feed import) that
     record an event per account. Each dict takes `record`'s keyword arguments plus `action`."""
     if not events:
@@ -195,7 +203,7 @@ def record_many(events: list[dict]) -> list[AuditEvent]:
             stream=stream_for(subject, subject_type, subject_id),
             key_id=key_id,
         ))
-    heads = _lock_streams(sorted({e.stream for e in made}))
+    heads = _lock_streams(sorted({e.stream for e in made}, key=lock_order))
     tips = {stream: (head.event_count, head.last_hash) for stream, head in heads.items()}
     for event in made:
         count, prev = tips[event.stream]
