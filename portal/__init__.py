@@ -57,7 +57,8 @@ def _refuse_default_secret(app: Flask) -> None:
 
 def _refuse_unkeyed_audit(app: Flask) -> None:
     # Without a key of its own, anyone with the database could rewrite the audit log and its
-    # hashes. A malformed AUDIT_KEYS is refused everywhere.
+    # hashes. A malformed AUDIT_KEYS is refused everywhere. A lazy import, as this file's
+    # docstring says.
     from portal.audit.services import parse_keys
 
     keys = parse_keys(app.config.get("AUDIT_KEYS"))
