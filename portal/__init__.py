@@ -10,7 +10,7 @@ import os
 from flask import Flask
 
 from portal import timeutil
-from portal.config import DEFAULT_SECRET_KEY, config_class
+from portal.config import DEFAULT_SECRET_KEY, DEV_AUDIT_KEYS, config_class
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     _refuse_default_secret(app)
     _refuse_per_process_rate_limits(app)
     _refuse_sandbox_payments(app)
+    _refuse_unkeyed_audit(app)
     _set_clock(app)
     if app.config["TRUST_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -52,6 +53,19 @@ def create_app(config: dict | None = None) -> Flask:
 def _refuse_default_secret(app: Flask) -> None:
     if os.environ.get("PORTAL_ENV") == "production" and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
         raise RuntimeError("SECRET_KEY must be set in production (PORTAL_ENV=production)")
+
+
+def _refuse_unkeyed_audit(app: Flask) -> None:
+    # Without a key of its own, anyone with the database could rewrite the audit log and its
+    # hashes. A malformed AUDIT_KEYS is refused everywhere. A lazy import, as this file's
+    # docstring says.
+    from portal.audit.services import parse_keys
+
+    keys = parse_keys(app.config.get("AUDIT_KEYS"))
+    if os.environ.get("PORTAL_ENV") == "production" and (
+            not keys or app.config["AUDIT_KEYS"] == DEV_AUDIT_KEYS):
+        raise RuntimeError("AUDIT_KEYS must be set in production (PORTAL_ENV=production): the "
+                           "audit log is signed with it (docs/audit.md)")
 
 
 def _refuse_per_process_rate_limits(app: Flask) -> None:

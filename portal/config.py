@@ -3,6 +3,8 @@ import os
 from datetime import timedelta
 
 DEFAULT_SECRET_KEY = "dev-only-not-secret"
+# The audit log's key outside production (docs/audit.md); production refuses to start with it.
+DEV_AUDIT_KEYS = "dev:ZGV2LW9ubHktYXVkaXQta2V5LW5vdC1zZWNyZXQ="
 
 
 def _env(name, default=None):
@@ -77,6 +79,10 @@ class Config:
     # at which an unacknowledged portal movement is reported by `flask journal ageing`.
     JOURNAL_OLD_FEED_LAG_DAYS = int(_env("JOURNAL_OLD_FEED_LAG_DAYS", "2"))
     JOURNAL_ACK_DAYS = int(_env("JOURNAL_ACK_DAYS", "3"))
+    # Keys of the audit log's chains, "id:base64secret,..." (the first signs; docs/audit.md),
+    # and where `flask audit anchor` writes signed global heads (default <instance>/audit-anchors).
+    AUDIT_KEYS = _env("AUDIT_KEYS")
+    AUDIT_ANCHOR_DIR = _env("AUDIT_ANCHOR_DIR")
     MAIL_FROM = _env("MAIL_FROM", "Repayment portal <no-reply@portal.example>")
     FORCE_HTTPS_HEADERS = True
     # Behind a load balancer: how many proxies set X-Forwarded-For/-Proto (0 = trust none),
@@ -89,6 +95,7 @@ class Config:
 
 
 class DevelopmentConfig(Config):
+    AUDIT_KEYS = _env("AUDIT_KEYS", DEV_AUDIT_KEYS)
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     FORCE_HTTPS_HEADERS = False

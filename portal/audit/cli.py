@@ -1,16 +1,30 @@
-"""`flask audit verify`: prove the audit log has not been edited."""
+"""`flask audit verify` and `flask audit anchor`: prove the audit log has not been edited."""
+import json
+import os
+from datetime import timedelta
+
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
-from portal.audit.services import verify_chain
+from portal.audit.services import anchor_record, make_anchor, newest_anchor, verify_chain
+from portal.extensions import db
+from portal.timeutil import as_aware, utcnow
+
+STALE_ANCHOR = timedelta(hours=26)  # anchors are taken at least daily
 
 audit_cli = AppGroup("audit", help="Audit log commands.")
 
 
 @audit_cli.command("verify")
-def verify():
-    """Check every link of the hash chain and its head; exit 1 naming the first broken one."""
-    checked, broken = verify_chain()
+@click.option("--anchor", "anchor_file", type=click.File("r"), default=None,
+              help="An anchor file written by `flask audit anchor`, read back from outside the "
+                   "database: the log must match it too.")
+def verify(anchor_file):
+    """Check every stream's keyed chain, its head and the newest anchor; exit 1 naming the
+    first break."""
+    external = json.load(anchor_file) if anchor_file else None
+    checked, broken = verify_chain(external=external)
     if broken:
         if broken.event_id is None:
             click.echo(f"BROKEN: {broken.reason} ({checked} events checked)", err=True)
@@ -19,3 +33,31 @@ def verify():
                        f"({checked} events before it are intact)", err=True)
         raise SystemExit(1)
     click.echo(f"OK: {checked} audit events, chain intact")
+    anchor = newest_anchor()
+    if anchor is None:
+        click.echo("WARNING: no anchor yet: run `flask audit anchor` (at least daily)", err=True)
+    elif utcnow() - as_aware(anchor.created_at) > STALE_ANCHOR:
+        click.echo(f"WARNING: the newest anchor ({anchor.id}) is from "
+                   f"{as_aware(anchor.created_at):%Y-%m-%d %H:%M} UTC: run `flask audit anchor` "
+                   f"at least daily", err=True)
+
+
+def anchor_dir() -> str:
+    return current_app.config.get("AUDIT_ANCHOR_DIR") or os.path.join(
+        current_app.instance_path, "audit-anchors")
+
+
+@audit_cli.command("anchor")
+def anchor():
+    """Sign every stream's head (a global head) and write it to AUDIT_ANCHOR_DIR, to be copied
+    off the database host. Run at least daily (docs/audit.md)."""
+    made = make_anchor()
+    db.session.commit()
+    record = anchor_record(made)
+    os.makedirs(anchor_dir(), exist_ok=True)
+    path = os.path.join(anchor_dir(), f"audit-anchor-{made.id:06d}.json")
+    with open(path, "x", encoding="utf-8") as out:
+        json.dump(record, out, sort_keys=True)
+        out.write("\n")
+    click.echo(f"anchor {made.id}: {made.event_count} events in {made.stream_count} streams, "
+               f"written to {path}")

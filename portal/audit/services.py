@@ -1,21 +1,68 @@
-"""Writing and verifying the hash-chained audit log."""
+"""Writing and verifying the audit log: keyed hash chains, one per stream, a head per stream
+and signed global anchors (docs/audit.md)."""
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import timezone
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.audit.models import AuditEvent, AuditHead
+from portal.audit.models import AuditAnchor, AuditEvent, AuditStreamHead
 from portal.extensions import db
 from portal.timeutil import as_aware, utcnow
 
 GENESIS = "0" * 64
-HEAD_ID = 1  # audit_head has this one row
+LEGACY_STREAM = "legacy"  # the one unkeyed chain written before keyed streams (migration 0017)
+LEGACY_KEY_ID = "legacy-sha256"
+SYSTEM_STREAM = "system"
+MIN_KEY_BYTES = 16
+
+
+class AuditKeyError(ValueError):
+    """AUDIT_KEYS is missing or malformed."""
+
+
+def parse_keys(spec: str | None) -> dict[str, bytes]:
+    """`id:base64secret,id2:base64secret` -> {id: secret}, in order: the first signs new
+    events and anchors, the others only verify what they signed before a rotation."""
+    keys: dict[str, bytes] = {}
+    for part in (spec or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key_id, sep, secret = part.partition(":")
+        key_id = key_id.strip()
+        if not sep or not key_id or len(key_id) > 32 or key_id == LEGACY_KEY_ID:
+            raise AuditKeyError(f"AUDIT_KEYS entry {key_id or part[:8]!r}: expected id:base64secret")
+        try:
+            raw = base64.b64decode(secret.strip(), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise AuditKeyError(f"AUDIT_KEYS key {key_id!r} is not base64") from exc
+        if len(raw) < MIN_KEY_BYTES:
+            raise AuditKeyError(f"AUDIT_KEYS key {key_id!r} is shorter than {MIN_KEY_BYTES} bytes")
+        if key_id in keys:
+            raise AuditKeyError(f"AUDIT_KEYS names key {key_id!r} twice")
+        keys[key_id] = raw
+    return keys
+
+
+def _keys() -> dict[str, bytes]:
+    keys = parse_keys(current_app.config.get("AUDIT_KEYS"))
+    if not keys:
+        raise AuditKeyError("AUDIT_KEYS is not set: the audit log cannot be signed")
+    return keys
+
+
+def _signing_key() -> tuple[str, bytes]:
+    return next(iter(_keys().items()))
 
 
 def _normalise(value):
@@ -25,8 +72,8 @@ def _normalise(value):
     return json.loads(json.dumps(value, default=str, sort_keys=True))
 
 
-def _digest(event: AuditEvent) -> str:
-    payload = {
+def _payload(event: AuditEvent) -> dict:
+    return {
         "prev": event.prev_hash,
         "at": as_aware(event.created_at).astimezone(timezone.utc).isoformat(),
         "actor_type": event.actor_type,
@@ -38,8 +85,21 @@ def _digest(event: AuditEvent) -> str:
         "after": event.after,
         "ip": event.ip,
     }
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _blob(payload: dict) -> bytes:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
+
+
+def _legacy_digest(event: AuditEvent) -> str:
+    """The unkeyed SHA-256 of events written before keyed streams (verified, never written)."""
+    return hashlib.sha256(_blob(_payload(event))).hexdigest()
+
+
+def _digest(event: AuditEvent, key: bytes) -> str:
+    payload = _payload(event) | {"stream": event.stream, "seq": event.seq, "key": event.key_id}
+    return hmac.new(key, _blob(payload), hashlib.sha256).hexdigest()
 
 
 def _current_actor():
@@ -49,15 +109,57 @@ def _current_actor():
     return ("anonymous", None) if has_request_context() else ("system", None)
 
 
-def _lock_chain():
-    # Two transactions appending at once would both link to the same predecessor.
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(7262001)"))
+# Subjects that act at once in numbers (sign-ins, codes): a stream each, not one per type.
+STREAM_PER_SUBJECT = ("account", "cardholder", "staff_user")
+
+
+def stream_for(subject=None, subject_type=None, subject_id=None) -> str:
+    """An account's events, and events about anything it owns, form the account's stream; a
+    cardholder's and a staff user's events about themselves form theirs; others go to a stream
+    per subject type, or "system"."""
+    if subject_type in STREAM_PER_SUBJECT and subject_id is not None:
+        return f"{subject_type}:{subject_id}"[:64]
+    account_id = getattr(subject, "account_id", None) if subject is not None else None
+    if isinstance(account_id, int):
+        return f"account:{account_id}"
+    return (subject_type or SYSTEM_STREAM)[:64]
+
+
+LOCK_CHUNK = 500  # streams locked per statement by a batch
+
+
+def lock_order(stream: str) -> tuple[int, str]:
+    """The order in which streams are locked: by length, then name, which for account:<id>
+    is id order, the order in which the nightly run appends to them one call at a time. Every
+    writer taking its streams in one order is what keeps two writers from deadlocking."""
+    return len(stream), stream
+
+
+def _lock_streams(streams: list[str]) -> dict:
+    """Take the head rows of `streams` (in `lock_order`) for this transaction, creating those of new
+    streams, and read them: appends to these streams queue here, appends to others do not.
+    Rows are created and locked in `lock_order`, so two batches never deadlock. On SQLite the
+    insert takes the database's write lock before the heads are read."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    heads = {}
+    for start in range(0, len(streams), LOCK_CHUNK):
+        chunk = streams[start:start + LOCK_CHUNK]
+        db.session.execute(
+            insert(AuditStreamHead).values([dict(stream=s, event_count=0, last_id=None,
+                                                  last_hash=GENESIS) for s in chunk])
+            .on_conflict_do_nothing(index_elements=["stream"]))
+        heads.update((row.stream, row) for row in db.session.execute(
+            select(AuditStreamHead.stream, AuditStreamHead.event_count, AuditStreamHead.last_hash)
+            .where(AuditStreamHead.stream.in_(chunk))
+            .order_by(func.length(AuditStreamHead.stream), AuditStreamHead.stream)
+            .with_for_update()))
+    return heads
 
 
 def record(action, *, subject=None, subject_type=None, subject_id=None,
            before=None, after=None, actor=None) -> AuditEvent:
-    """Append one event to the chain in the current transaction (flushed, not committed).
+    """Append one event to its stream in the current transaction (flushed, not committed).
 
     `subject` may be a model instance; its table name and id become the subject.
     `actor` is a (type, id) pair; by default the signed-in user, else anonymous/system.
@@ -67,14 +169,12 @@ def record(action, *, subject=None, subject_type=None, subject_id=None,
 
 
 def record_many(events: list[dict]) -> list[AuditEvent]:
-    """Append several events, in order, with one chain lock, one read of the chain's head and
-    one flush: for batch jobs (the feed import) that record an event per account. Each dict
-    takes `record`'s keyword arguments plus `action`."""
+    """Append several events, in order, locking each stream they touch once (in `lock_order`,
+    so two batches never deadlock) and flushing once: for batch jobs (the feed import) that
+    record an event per account. Each dict takes `record`'s keyword arguments plus `action`."""
     if not events:
         return []
-    _lock_chain()
-    head = _read_head()
-    prev = head.last_hash if head else _newest_hash()
+    key_id, key = _signing_key()
     at = utcnow().replace(microsecond=0)
     ip = request.remote_addr if has_request_context() else None
     default_actor = None
@@ -90,7 +190,7 @@ def record_many(events: list[dict]) -> list[AuditEvent]:
             default_actor = default_actor or _current_actor()
             actor = default_actor
         actor_type, actor_id = actor
-        event = AuditEvent(
+        made.append(AuditEvent(
             created_at=at,
             actor_type=actor_type,
             actor_id=None if actor_id is None else str(actor_id),
@@ -100,97 +200,219 @@ def record_many(events: list[dict]) -> list[AuditEvent]:
             before=_normalise(spec.get("before")),
             after=_normalise(spec.get("after")),
             ip=ip,
-            prev_hash=prev or GENESIS,
-        )
-        event.hash = _digest(event)
-        prev = event.hash
+            stream=stream_for(subject, subject_type, subject_id),
+            key_id=key_id,
+        ))
+    heads = _lock_streams(sorted({e.stream for e in made}, key=lock_order))
+    tips = {stream: (head.event_count, head.last_hash) for stream, head in heads.items()}
+    for event in made:
+        count, prev = tips[event.stream]
+        event.seq, event.prev_hash = count + 1, prev
+        event.hash = _digest(event, key)
+        tips[event.stream] = (event.seq, event.hash)
         db.session.add(event)
-        made.append(event)
     db.session.flush()
-    _advance_head(head, made)
+    newest = {event.stream: event for event in made}
+    db.session.execute(update(AuditStreamHead), [
+        dict(stream=stream, event_count=e.seq, last_id=e.id, last_hash=e.hash)
+        for stream, e in newest.items()], execution_options={"synchronize_session": False})
     return made
 
 
-def _read_head():
-    """The head row as (event_count, last_id, last_hash), read from the database (never a
-    copy cached in the session), or None when there is none."""
-    return db.session.execute(
-        select(AuditHead.event_count, AuditHead.last_id, AuditHead.last_hash)
-        .where(AuditHead.id == HEAD_ID)).first()
+# -- anchors ---------------------------------------------------------------------------------
+
+def _anchor_blob(anchor: AuditAnchor, heads) -> bytes:
+    """What an anchor signs: its cut and every stream's (name, length, newest hash), sorted."""
+    return _blob({
+        "at": as_aware(anchor.created_at).astimezone(timezone.utc).isoformat(),
+        "last_event_id": anchor.last_event_id, "key": anchor.key_id,
+        "heads": [[s, n, h] for s, n, h in sorted(heads)],
+    })
 
 
-def _newest_hash() -> str | None:
-    return db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+def _sign_anchor(anchor: AuditAnchor, heads, key: bytes) -> str:
+    return hmac.new(key, _anchor_blob(anchor, heads), hashlib.sha256).hexdigest()
 
 
-def _advance_head(head, made: list[AuditEvent]) -> None:
-    newest = dict(last_id=made[-1].id, last_hash=made[-1].hash)
-    if head is None:
-        # An empty database (the migration writes the row; tests clear every table). Were
-        # older events left without a head, they are not counted here, so `verify` reports it.
-        db.session.execute(insert(AuditHead).values(id=HEAD_ID, event_count=len(made), **newest))
-        return
-    db.session.execute(
-        update(AuditHead).where(AuditHead.id == HEAD_ID)
-        .values(event_count=AuditHead.event_count + len(made), **newest),
-        execution_options={"synchronize_session": False})
+def _lock_all_streams() -> None:
+    """Wait for appends in flight and hold new ones off until this transaction ends, so the
+    heads read next and the newest event id describe one moment."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("LOCK TABLE audit_stream_head IN EXCLUSIVE MODE"))
+    else:  # a write that changes nothing takes SQLite's write lock
+        db.session.execute(update(AuditStreamHead).where(AuditStreamHead.event_count < 0)
+                           .values(event_count=0),
+                           execution_options={"synchronize_session": False})
 
+
+def make_anchor() -> AuditAnchor:
+    """Sign the heads of every stream as they stand (flushed, not committed). The caller
+    writes `anchor_record(anchor)` outside the database once committed."""
+    key_id, key = _signing_key()
+    _lock_all_streams()
+    heads = db.session.execute(
+        select(AuditStreamHead.stream, AuditStreamHead.event_count, AuditStreamHead.last_hash)
+        .where(AuditStreamHead.event_count > 0)).all()
+    last_event_id = db.session.scalar(select(func.max(AuditEvent.id))) or 0
+    anchor = AuditAnchor(created_at=utcnow().replace(microsecond=0), last_event_id=last_event_id,
+                         stream_count=len(heads), event_count=sum(n for _, n, _ in heads),
+                         key_id=key_id)
+    anchor.signature = _sign_anchor(anchor, heads, key)
+    db.session.add(anchor)
+    db.session.flush()
+    return anchor
+
+
+def anchor_record(anchor: AuditAnchor) -> dict:
+    """The anchor as written outside the database (one JSON object)."""
+    return {"anchor": anchor.id,
+            "at": as_aware(anchor.created_at).astimezone(timezone.utc).isoformat(),
+            "last_event_id": anchor.last_event_id, "streams": anchor.stream_count,
+            "events": anchor.event_count, "key": anchor.key_id, "signature": anchor.signature}
+
+
+# -- verification ----------------------------------------------------------------------------
 
 @dataclass
 class ChainBreak:
-    event_id: int | None  # None when no event can be named (the head row is missing)
+    event_id: int | None  # None when no event can be named
     reason: str
+    stream: str | None = None
 
 
-def verify_chain(batch_size: int = 5000) -> tuple[int, ChainBreak | None]:
-    """Walk the chain in id order, then hold its end against the head row; return (events
-    checked, first break or None). An edited event, a deleted or inserted one anywhere
-    (the newest included) and a missing head are breaks."""
-    # Read before the walk: events appended meanwhile come after the head's newest event.
-    head = _read_head()
-    expected_prev = GENESIS
-    checked = 0
-    last_id = 0
-    at_head = None  # (id, hash) of the event the head counts last: number head.event_count
+@dataclass
+class _Tip:
+    count: int = 0
+    last_id: int | None = None
+    last_hash: str = GENESIS
+
+
+def _check_event(event: AuditEvent, tip: _Tip, keys: dict[str, bytes], keyed_seen: bool
+                 ) -> str | None:
+    if event.key_id == LEGACY_KEY_ID and keyed_seen:
+        return ("is an unkeyed legacy event written after keyed ones (legacy events all "
+                "predate keyed streams: the log was rewritten without the key)")
+    if event.prev_hash != tip.last_hash:
+        return ("links to a hash that is not the previous event's in its stream (an event was "
+                "deleted, inserted or the stream forked)")
+    if event.key_id == LEGACY_KEY_ID:
+        if event.stream != LEGACY_STREAM:
+            return "claims the unkeyed legacy hash outside the legacy stream"
+        if _legacy_digest(event) != event.hash:
+            return "content does not match its hash (the event was edited)"
+        return None
+    if event.seq != tip.count + 1:
+        return f"is number {event.seq} in its stream where number {tip.count + 1} was due"
+    key = keys.get(event.key_id)
+    if key is None:
+        return f"is signed with key {event.key_id!r}, which AUDIT_KEYS does not hold"
+    if not hmac.compare_digest(_digest(event, key), event.hash):
+        return "content does not match its keyed hash (the event was edited)"
+    return None
+
+
+def verify_chain(batch_size: int = 5000, external: dict | None = None
+                 ) -> tuple[int, ChainBreak | None]:
+    """Walk the log in id order, each event against its stream's chain and key; hold each
+    stream's end against its head row and the heads as of the newest anchor (or `external`, an
+    anchor record read back from outside the database) against its signature. Return (events
+    checked, first break or None)."""
+    keys = _keys()
+    # Read before the walk: events appended meanwhile come after the heads' newest events.
+    heads = {row.stream: row for row in db.session.execute(
+        select(AuditStreamHead.stream, AuditStreamHead.event_count, AuditStreamHead.last_id,
+               AuditStreamHead.last_hash))}
+    anchor = _anchor_to_check(external)
+    if isinstance(anchor, ChainBreak):
+        return 0, anchor
+    tips: dict[str, _Tip] = {}
+    at_head: dict[str, tuple[int, str]] = {}  # stream -> (id, hash) of the head's newest event
+    checked = last_id = 0
+    keyed_seen = False
+    anchor_done = anchor is None
     while True:
-        rows = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch_size)
-        ).all()
-        if not rows:
-            return checked, _check_head(head, checked, last_id, at_head)
+        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.id > last_id)
+                                  .order_by(AuditEvent.id).limit(batch_size)).all()
         for event in rows:
-            if event.prev_hash != expected_prev:
-                return checked, ChainBreak(event.id, "links to a hash that is not the previous event's (an event was deleted or inserted)")
-            if _digest(event) != event.hash:
-                return checked, ChainBreak(event.id, "content does not match its hash (the event was edited)")
-            expected_prev = event.hash
+            if not anchor_done and event.id > anchor.last_event_id:
+                broken = _check_anchor(anchor, tips, keys)
+                if broken:
+                    return checked, broken
+                anchor_done = True
+            tip = tips.setdefault(event.stream, _Tip())
+            reason = _check_event(event, tip, keys, keyed_seen)
+            if reason:
+                return checked, ChainBreak(event.id, reason, event.stream)
+            tip.count, tip.last_id, tip.last_hash = tip.count + 1, event.id, event.hash
+            keyed_seen = keyed_seen or event.key_id != LEGACY_KEY_ID
             checked += 1
             last_id = event.id
-            if head is not None and checked == head.event_count:
-                at_head = (event.id, event.hash)
+            head = heads.get(event.stream)
+            if head is not None and tip.count == head.event_count:
+                at_head[event.stream] = (event.id, event.hash)
+        if not rows:
+            break
         db.session.expunge_all()
+    if not anchor_done:
+        broken = _check_anchor(anchor, tips, keys)
+        if broken:
+            return checked, broken
+    return checked, _check_heads(heads, tips, at_head)
+
+
+def newest_anchor() -> AuditAnchor | None:
+    return db.session.scalars(select(AuditAnchor).order_by(AuditAnchor.id.desc()).limit(1)).first()
+
+
+def _anchor_to_check(external: dict | None):
+    if external is None:
+        return newest_anchor()
+    stored = db.session.get(AuditAnchor, external.get("anchor"))
+    if stored is None or anchor_record(stored) != external:
+        return ChainBreak(None, f"anchor {external.get('anchor')} exported outside the database "
+                                f"is not the one the database holds (it was removed or rewritten)")
+    return stored  # an older export is checked as it stands: the events it signed
+
+
+def _check_anchor(anchor: AuditAnchor, tips: dict[str, _Tip], keys) -> ChainBreak | None:
+    key = keys.get(anchor.key_id)
+    where = f"anchor {anchor.id} of {as_aware(anchor.created_at):%Y-%m-%d %H:%M} UTC"
+    if key is None:
+        return ChainBreak(None, f"{where} is signed with key {anchor.key_id!r}, which "
+                                f"AUDIT_KEYS does not hold")
+    heads = [(s, t.count, t.last_hash) for s, t in tips.items() if t.count]
+    if hmac.compare_digest(_sign_anchor(anchor, heads, key), anchor.signature):
+        return None
+    return ChainBreak(None, f"the log up to audit event {anchor.last_event_id} does not match "
+                            f"{where} ({anchor.event_count} events in {anchor.stream_count} "
+                            f"streams were signed; {sum(c for _, c, _ in heads)} in "
+                            f"{len(heads)} are there): events were deleted, added or rewritten "
+                            f"since it was signed")
 
 
 def _events(n: int) -> str:
     return f"{n} event" if n == 1 else f"{n} events"
 
 
-def _check_head(head, checked: int, last_id: int, at_head) -> ChainBreak | None:
-    """The intact chain against the head row written by every append."""
-    if head is None:
-        if checked == 0:
-            return None
-        return ChainBreak(None, "the chain's head row (table audit_head) is missing, so a "
-                                "deletion of the newest events cannot be ruled out")
-    if checked < head.event_count:
-        missing = head.event_count - checked
-        what = "the newest event was" if missing == 1 else f"the newest {missing} events were"
-        end = f"the log ends at audit event {last_id}" if checked else "the log is empty"
-        return ChainBreak(head.last_id, f"{what} deleted: {end}, but its head records "
-                                        f"{_events(head.event_count)} ending at audit event "
-                                        f"{head.last_id}")
-    if head.event_count and at_head[1] != head.last_hash:
-        return ChainBreak(at_head[0], f"is event number {head.event_count}, the newest the "
-                                      f"chain's head records, but its hash is not the head's "
-                                      f"(the newest events were replaced or the head was reset)")
+def _check_heads(heads, tips: dict[str, _Tip], at_head) -> ChainBreak | None:
+    """Each intact stream against the head row written by every append to it."""
+    for stream in sorted(tips):
+        if stream not in heads:
+            return ChainBreak(None, f"stream {stream} has no head row (table audit_stream_head), "
+                                    f"so a deletion of its newest events cannot be ruled out",
+                              stream)
+    for stream in sorted(heads):
+        head, tip = heads[stream], tips.get(stream, _Tip())
+        if tip.count < head.event_count:
+            missing = head.event_count - tip.count
+            what = "the newest event was" if missing == 1 else f"the newest {missing} events were"
+            end = f"it ends at audit event {tip.last_id}" if tip.count else "it is empty"
+            return ChainBreak(head.last_id, f"{what} deleted from stream {stream}: {end}, but "
+                                            f"its head records {_events(head.event_count)} "
+                                            f"ending at audit event {head.last_id}", stream)
+        if head.event_count and at_head[stream][1] != head.last_hash:
+            return ChainBreak(at_head[stream][0],
+                              f"is event number {head.event_count} of stream {stream}, the "
+                              f"newest its head records, but its hash is not the head's (the "
+                              f"newest events were replaced or the head was reset)", stream)
     return None

@@ -1,20 +1,22 @@
 """What the portal refuses at start-up in production, read from the environment as an operator
 sets it (a fresh process each time: the configuration classes read it on import)."""
+import base64
 import os
 import sys
 
 import pytest
 
 from portal import ROOT
-from portal.config import DEFAULT_SECRET_KEY
+from portal.config import DEFAULT_SECRET_KEY, DEV_AUDIT_KEYS
 from tests.clock import child_environ, run_child
 
 START = ("from portal import create_app; app = create_app(); "
          "print('started with rate limits in', app.config['RATELIMIT_STORAGE_URI'])")
 OURS = ("PORTAL_ENV", "SECRET_KEY", "REDIS_URL", "RATELIMIT_STORAGE_URI", "DATABASE_URL",
-        "PORTAL_INSTANCE_PATH", "STRIPE_SECRET_KEY", "PORTAL_NOW")
+        "PORTAL_INSTANCE_PATH", "STRIPE_SECRET_KEY", "PORTAL_NOW", "AUDIT_KEYS")
 STRIPE = "sk_test_for_this_test"
 REDIS = "redis://127.0.0.1:6379/0"
+AUDIT_KEYS = "k2026a:" + base64.b64encode(b"an audit key for this test only").decode()
 
 
 @pytest.fixture()
@@ -25,7 +27,8 @@ def start(tmp_path):
         environ.update(PORTAL_INSTANCE_PATH=str(tmp_path),
                        DATABASE_URL=f"sqlite:///{tmp_path / 'portal.db'}")
         if env.get("PORTAL_ENV") == "production":
-            environ["STRIPE_SECRET_KEY"] = STRIPE  # what production needs besides the test's point
+            # What production needs besides the test's point.
+            environ.update(STRIPE_SECRET_KEY=STRIPE, AUDIT_KEYS=AUDIT_KEYS)
         environ.update({k: v for k, v in env.items() if v is not None})
         for name in [k for k, v in env.items() if v is None]:
             environ.pop(name, None)
@@ -102,3 +105,15 @@ def test_a_rehearsal_clock_moves_every_now_in_a_fresh_process(tmp_path):
     assert done.returncode == 0, done.stderr
     portal_now, contact_now = done.stdout.split()
     assert portal_now.startswith("2027-01-31T15:5") and contact_now.startswith("2027-01-31T15:5")
+
+
+@pytest.mark.parametrize("keys", [None, DEV_AUDIT_KEYS], ids=["unset", "development key"])
+def test_production_refuses_to_start_without_audit_keys_of_its_own(start, keys):
+    done = start(PORTAL_ENV="production", SECRET_KEY="s3cret-for-this-test", REDIS_URL=REDIS,
+                 AUDIT_KEYS=keys)
+    assert done.returncode != 0 and "AUDIT_KEYS must be set in production" in done.stderr
+
+
+def test_a_malformed_audit_key_is_refused_at_start(start):
+    done = start(AUDIT_KEYS="k1:c2hvcnQ=")  # 5 bytes
+    assert done.returncode != 0 and "shorter than 16 bytes" in done.stderr

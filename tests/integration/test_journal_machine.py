@@ -9,7 +9,9 @@ in the last export, old feeds without the field, and stale feeds. After every st
 - no amount is counted twice: that balance also equals the issuer's own base plus every portal
   movement, once;
 - what is overdue is the issuer's minimum due less the payments it has not applied;
-- re-running an export for a closed window gives the same bytes.
+- re-running an export for a closed window gives the same bytes;
+- the account's audit stream is whole (places 1..n, its head at the newest), and at the end
+  `audit verify` holds.
 The provider refunds part of a payment or the cardholder's bank disputes one (withdrawn, then
 won or lost), each event delivered twice. A third machine adds plans proposed, approved after
 review and agreed again when re-priced. Later slices add autopay and the nightly run.
@@ -31,6 +33,8 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from portal.accounts.models import LedgerEntry
+from portal.audit.models import AuditEvent, AuditStreamHead
+from portal.audit.services import verify_chain
 from portal.balances.services import balance_of
 from portal.disputes import workflow
 from portal.exports.journal import JOURNAL_COLUMNS, journal_rows
@@ -212,6 +216,16 @@ class JournalMachine(RuleBasedStateMachine):
         assert (balance.days_past_due > 0) == (balance.overdue > 0)
 
     @invariant()
+    def the_accounts_audit_stream_is_whole_and_never_forks(self):
+        stream = f"account:{self.account.id}"
+        events = _db.session.execute(select(AuditEvent.seq, AuditEvent.hash).where(
+            AuditEvent.stream == stream).order_by(AuditEvent.id)).all()
+        assert [seq for seq, _ in events] == list(range(1, len(events) + 1))
+        head = _db.session.get(AuditStreamHead, stream)
+        if events:
+            assert (head.event_count, head.last_hash) == (len(events), events[-1].hash)
+
+    @invariant()
     def closed_export_windows_give_the_same_file(self):
         for since, until, data in self.exports[-3:]:
             assert self._export(since, until) == data
@@ -235,6 +249,7 @@ def test_journal_with_the_issuer_holds_under_any_interleaving(db, clock, make_st
     assert all(reached[path] > 0 for path in (
         "payment dated on or before the last feed", "exported movement",
         "acknowledged by a feed", "acknowledged by an old feed", "stale feed refused")), reached
+    assert verify_chain()[1] is None
 
 
 class ProviderJournalMachine(JournalMachine):

@@ -5,10 +5,14 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
+from sqlalchemy import JSON, DateTime, String, column, func, insert, select, table
 from sqlalchemy.engine import make_url
 
 from portal import create_app
+from portal.audit.models import AuditEvent, AuditStreamHead
+from portal.audit.services import GENESIS, _legacy_digest, record, verify_chain
 from portal.extensions import db as _db
+from portal.timeutil import utcnow
 from tests.helpers import tamper
 
 
@@ -43,32 +47,37 @@ def test_downgrade_to_nothing_and_upgrade_again_equals_the_models(scratch_url, t
         _db.engine.dispose()
 
 
-def test_upgrading_an_existing_audit_log_writes_its_head_so_later_deletions_show(scratch_url):
-
-    from portal.audit.models import AuditEvent, AuditHead
-    from portal.audit.services import GENESIS, _digest, verify_chain
-    from portal.timeutil import utcnow
-
+def test_an_existing_audit_log_stays_verifiable_as_the_legacy_stream_after_upgrade(scratch_url):
+    """Events written before keyed streams keep their unkeyed chain (stream "legacy"), its
+    head carried over from audit_head: new keyed events verify beside them, and deleting the
+    newest legacy event still shows."""
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": scratch_url,
                       "RATELIMIT_STORAGE_URI": "memory://"})
+    old_event = table("audit_event", column("created_at", DateTime(timezone=True)),
+                      column("actor_type", String), column("action", String),
+                      column("after", JSON), column("prev_hash", String), column("hash", String))
     with app.app_context():
         upgrade(revision="0011_refund_seq")  # a database from before the head existed
         prev = GENESIS
         for n in range(3):
             event = AuditEvent(created_at=utcnow().replace(microsecond=0), actor_type="system",
                                action="test.before_upgrade", after={"n": n}, prev_hash=prev)
-            event.hash = prev = _digest(event)
-            _db.session.add(event)
-            _db.session.flush()
+            prev = _legacy_digest(event)
+            _db.session.execute(insert(old_event).values(
+                created_at=event.created_at, actor_type="system", action=event.action,
+                after=event.after, prev_hash=event.prev_hash, hash=prev))
         _db.session.commit()
-        newest_id = event.id
-
+        upgrade(revision="0016_append_only_triggers")  # audit_head written from the old chain
         upgrade()
-        head = _db.session.get(AuditHead, 1)
+        newest_id = _db.session.scalar(select(func.max(AuditEvent.id)))
+        head = _db.session.get(AuditStreamHead, "legacy")
         assert (head.event_count, head.last_id, head.last_hash) == (3, newest_id, prev)
-        assert verify_chain() == (3, None)
+        assert {e.key_id for e in _db.session.scalars(select(AuditEvent))} == {"legacy-sha256"}
+        record("test.after_upgrade", subject_type="account", subject_id=7, actor=("system", None))
+        _db.session.commit()
+        assert verify_chain() == (4, None)
         tamper("DELETE FROM audit_event WHERE id = :id", id=newest_id)
         checked, broken = verify_chain()
-        assert checked == 2 and "the newest event was deleted" in broken.reason
+        assert checked == 3 and "the newest event was deleted from stream legacy" in broken.reason
         _db.session.remove()
         _db.engine.dispose()
