@@ -18,11 +18,11 @@ from sqlalchemy import and_, func, select
 
 from portal.accounts.models import Account, LedgerEntry
 from portal.audit.services import record
-from portal.consequences.engine import AccountDay, run_day
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent, StageChange
 from portal.consequences.pauses import pause_checker
 from portal.events import PaymentPosted
 from portal.extensions import db
+from portal.jobs.nightly import account_day, walk
 from portal.jobs.nightly_load import ledger_figures
 from portal.policy.services import UnknownProfile, policy_for
 
@@ -92,22 +92,11 @@ def _replay(account: Account, state: AccountNightlyState, start: date, end: date
         ConsequenceEvent.account_id == account.id,
         ConsequenceEvent.cycle == account.oldest_unpaid_due_date,
         ConsequenceEvent.occurred_on <= start))}
-    run = AccountDay(account.id, account.currency, account.minimum_due,
-                     account.oldest_unpaid_due_date, account.feed_as_of,
-                     status=account.status.value, recorded=recorded)
-    if account.id in openings:
-        run.apply(*openings[account.id])
+    run = account_day(account, openings.get(account.id), recorded)
     run.stage = policy_for(account.policy_profile, start).stage_for(run.dpd(start))
-    paused_on = pause_checker([account])
-    days = deltas.get(account.id, {})
     replayed: dict[tuple[date, str], int] = defaultdict(int)
-    day = start
-    while day < end:
-        day += timedelta(days=1)
-        if day in days:
-            run.apply(*days[day])
-        outcome = run_day(run, policy_for(account.policy_profile, day), day,
-                          paused_on(account, day) is not None)
+    for day, _policy, outcome in walk(run, account, start, end, deltas.get(account.id, {}),
+                                      policy_for, pause_checker([account])):
         for posting in outcome.postings:
             replayed[(day, posting.kind)] += posting.amount
     return replayed, run

@@ -141,25 +141,38 @@ def _process_batch(ids, as_of, policies) -> NightlySummary:
     return summary
 
 
-def _walk(account, state_row, start, end, opening, deltas, recorded, policies, paused_on, writes,
-          summary):
+def account_day(account, opening, recorded, *, carry: int = 0) -> AccountDay:
+    """The engine's running figures for `account` from its ledger sums as of the start day."""
     run = AccountDay(account.id, account.currency, account.minimum_due,
                      account.oldest_unpaid_due_date, account.feed_as_of,
-                     status=account.status.value, recorded=set(recorded),
-                     interest_carry=state_row.interest_carry if state_row else 0)
+                     status=account.status.value, recorded=set(recorded), interest_carry=carry)
     if opening:
         run.apply(*opening)
-    first_policy = _policy(policies, account.policy_profile, start)
-    run.stage = state_row.stage if state_row else first_policy.stage_for(run.dpd(start))
-    status_before = run.status
+    return run
+
+
+def walk(run: AccountDay, account, start: date, end: date, deltas, policy_on, paused_on):
+    """Walk `run` through start+1..end as the nightly run does: each day's other ledger
+    movements (`deltas`), then the engine. Yields (day, policy, outcome)."""
     day = start
     while day < end:
         day += timedelta(days=1)
         if day in deltas:
             run.apply(*deltas[day])
-        policy = _policy(policies, account.policy_profile, day)
-        paused = paused_on(account, day) is not None
-        outcome = run_day(run, policy, day, paused)
+        policy = policy_on(account.policy_profile, day)
+        yield day, policy, run_day(run, policy, day, paused_on(account, day) is not None)
+
+
+def _walk(account, state_row, start, end, opening, deltas, recorded, policies, paused_on, writes,
+          summary):
+    run = account_day(account, opening, recorded,
+                      carry=state_row.interest_carry if state_row else 0)
+    first_policy = _policy(policies, account.policy_profile, start)
+    run.stage = state_row.stage if state_row else first_policy.stage_for(run.dpd(start))
+    status_before = run.status
+    for day, policy, outcome in walk(run, account, start, end, deltas,
+                                     lambda profile, on: _policy(policies, profile, on),
+                                     paused_on):
         summary.days += 1
         for p in outcome.postings:
             writes.ledger.append(dict(account_id=account.id, kind=p.kind, component=p.component,

@@ -78,9 +78,7 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
                                    currency=payment.currency, effective_date=paid_on,
                                    source_ref=_source(payment, tag), posted_at=now))
     payment.allocation = split
-    # Listeners (plans) apply the payment and say what they applied, kept for a reversal.
-    applied = emit(payment_posted, PaymentPosted(account, payment.id, payment.amount, paid_on))
-    payment.plan_application = [pair for result in applied for pair in result]
+    payment.plan_application = _announce(payment, payment.amount, paid_on)
     payment.paid_on = paid_on
     payment.posted_at = now
     payment.status = S.SUCCEEDED
@@ -94,6 +92,13 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
     notify.payment_confirmed(payment)
     db.session.flush()
     return True
+
+
+def _announce(payment: Payment, amount: int, paid_on: date) -> list[list[int]]:
+    """Emit payment_posted; listeners (plans) apply the money and say what they applied,
+    [[instalment_id, amount]], which the payment keeps so that a reversal can unwind it."""
+    applied = emit(payment_posted, PaymentPosted(payment.account, payment.id, amount, paid_on))
+    return [pair for result in applied for pair in result]
 
 
 def _reversible_entries(payment: Payment) -> list[tuple[LedgerEntry, int]]:
@@ -174,10 +179,8 @@ def reinstate_reversal(payment: Payment, external_ref: str, reason: str) -> bool
                                    currency=payment.currency, effective_date=today,
                                    source_ref=f"reinstated:{reversal.id}:{entry.reversal_of_id}",
                                    reversal_of_id=entry.reversal_of_id))
-    # Listeners (plans) pay the instalments again, as for a new payment of the same amount.
-    applied = emit(payment_posted, PaymentPosted(payment.account, payment.id, reversal.amount,
-                                                 today))
-    reapplied = [pair for result in applied for pair in result]
+    # Announced as a new payment of the same amount: plans pay the instalments again.
+    reapplied = _announce(payment, reversal.amount, today)
     before = {"status": payment.status.value, "refunded_amount": payment.refunded_amount}
     reversal.reinstated_at = utcnow()
     payment.refunded_amount -= reversal.amount
