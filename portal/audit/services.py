@@ -9,6 +9,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import timezone
+from functools import lru_cache
 
 from flask import current_app, has_request_context, request
 from flask_login import current_user
@@ -54,8 +55,14 @@ def parse_keys(spec: str | None) -> dict[str, bytes]:
     return keys
 
 
+@lru_cache(maxsize=8)
+def _parsed_keys(spec: str | None) -> tuple[tuple[str, bytes], ...]:
+    # Every audit event asks for the keys: parse the setting once per distinct value.
+    return tuple(parse_keys(spec).items())
+
+
 def _keys() -> dict[str, bytes]:
-    keys = parse_keys(current_app.config.get("AUDIT_KEYS"))
+    keys = dict(_parsed_keys(current_app.config.get("AUDIT_KEYS")))
     if not keys:
         raise AuditKeyError("AUDIT_KEYS is not set: the audit log cannot be signed")
     return keys
