@@ -14,10 +14,12 @@ from portal.extensions import db, limiter
 from portal.legal.routes import index as legal_workspace
 from portal.staff import services
 from portal.staff.forms import StaffLoginForm, TotpForm
+from portal.staff.labels import ROLE_NAMES, role_name
 from portal.staff.models import Role
 from portal.timeutil import utcnow
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+bp.add_app_template_global(role_name)  # every page names a role in words, never by its code
 
 _PENDING = "staff_pending"
 _PENDING_SECONDS = 300  # time allowed between the password and the code
@@ -30,14 +32,6 @@ ROLE_HOMES = {
     Role.RISK: ("staff.risk_home", _l("Risk and policy")),
     Role.LEGAL: ("staff.legal_home", _l("Legal")),
     Role.ADMIN: ("staff.admin_home", _l("Staff administration")),
-}
-ROLE_NAMES = {
-    Role.CUSTOMER_SERVICE: _l("Customer service"),
-    Role.COLLECTOR: _l("Collector"),
-    Role.COLLECTIONS_MANAGER: _l("Collections manager"),
-    Role.RISK: _l("Risk"),
-    Role.LEGAL: _l("Legal"),
-    Role.ADMIN: _l("Administrator"),
 }
 NAV = tuple(staff_entry(endpoint, label, roles=[role], order=10 + order)
             for order, (role, (endpoint, label)) in enumerate(ROLE_HOMES.items()))
