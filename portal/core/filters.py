@@ -1,5 +1,6 @@
 """Template filters for money and dates, always through Babel for the reader's locale."""
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from babel.dates import get_datetime_format, get_time_format
 from flask_babel import format_date, format_datetime, format_time, get_locale
@@ -20,17 +21,20 @@ def long_date(value: date | datetime | None) -> str:
     return format_date(value, "long")
 
 
-def date_time(value: datetime | None) -> str:
-    """A moment in the reader's time zone (staff: UTC), in their locale's order, with the
-    zone named ("Nov 28, 2026, 1:00 AM UTC", "2026年11月28日 01:00 UTC"): a time read
-    without its zone is a guess."""
+def date_time(value: datetime | None, zone: str | None = None) -> str:
+    """A moment in the reader's time zone (staff: UTC), or in `zone` when given (an IANA name,
+    e.g. the cardholder's), in the reader's locale's order, with the zone named ("Nov 28,
+    2026, 1:00 AM UTC", "2026年11月28日 01:00 UTC"): a time read without its zone is a guess."""
     if value is None:
         return ""
     locale = get_locale()
     moment = as_aware(value)
-    clock = format_time(moment, get_time_format("short", locale).pattern + " z")
+    rebase = zone is None
+    if zone is not None:
+        moment = moment.astimezone(ZoneInfo(zone))
+    clock = format_time(moment, get_time_format("short", locale).pattern + " z", rebase=rebase)
     return (get_datetime_format("medium", locale)
-            .replace("{1}", format_date(moment, "medium")).replace("{0}", clock))
+            .replace("{1}", format_date(moment, "medium", rebase=rebase)).replace("{0}", clock))
 
 
 def register_filters(app):
