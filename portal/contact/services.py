@@ -208,9 +208,9 @@ class _Probe:
     kind: MessageKind = MessageKind.COLLECTION
 
 
-# Above every real message id: a probe counts every waiting message towards its cap, as a
-# message queued now would.
-_PROBE_ID = 2 ** 62
+# Above every real message id (the column is a 32-bit integer): a probe counts every waiting
+# message towards its cap, as a message queued now would.
+_PROBE_ID = 2 ** 31 - 1 - len(Channel)
 
 
 @dataclass(frozen=True)
