@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from portal import events
 from portal.jobs import corrections
-from portal.accounts.routes import NAV as ACCOUNTS_NAV
+from portal.account_pages.routes import NAV as ACCOUNTS_NAV
 from portal.auth import session as auth_session
 from portal.collections.routes import NAV as COLLECTIONS_NAV
 from portal.consequences import pauses, services as consequences
