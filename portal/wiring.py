@@ -19,7 +19,7 @@ from portal.consequences import pauses, services as consequences
 from portal.contact import batch as contact_batch
 from portal.contact.routes import NAV as CONTACT_NAV
 from portal.core import nav
-from portal.disputes import holds
+from portal.disputes import context as dispute_context, holds
 from portal.disputes.admin_routes import NAV as DISPUTE_ADMIN_NAV
 from portal.disputes.routes import NAV as DISPUTES_NAV
 from portal.disputes.staff_routes import NAV as DISPUTE_WORK_NAV
@@ -27,6 +27,7 @@ from portal.legal.routes import NAV as LEGAL_NAV
 from portal.legal.timeline import legal_items_for
 from portal.payments.policy import unusable_keys
 from portal.payments.routes import NAV as PAYMENTS_NAV
+from portal.payments.staff_list import staff_context_section as payments_section
 from portal.payments.staff_routes import NAV as PAYMENTS_STAFF_NAV
 from portal.plans import listeners as plan_listeners, services as plan_services
 from portal.plans.review_routes import NAV as PLAN_REVIEW_NAV
@@ -35,6 +36,7 @@ from portal.plans.routes import NAV as PLANS_NAV
 from portal.policy.routes import NAV as POLICY_NAV
 from portal.policy.rules import register_section_check
 from portal.policy.services import register_publish_guard
+from portal.staff import account_context
 from portal.staff.models import StaffUser
 from portal.staff.routes import NAV as STAFF_NAV
 
@@ -52,6 +54,7 @@ def wire() -> None:
     register_section_check("payments", unusable_keys)
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
     auth_session.register_user_kind("s", StaffUser)  # staff sign in too
+    _staff_account_context()
     nav.add(*ACCOUNTS_NAV, *PAYMENTS_NAV, *PLANS_NAV, *DISPUTES_NAV, *CONTACT_NAV,
             *STAFF_NAV, *PLAN_REVIEW_NAV, *COLLECTIONS_NAV, *DISPUTE_WORK_NAV,
             *DISPUTE_ADMIN_NAV, *POLICY_NAV, *PAYMENTS_STAFF_NAV, *LEGAL_NAV, *PLAN_LIMITS_NAV)
@@ -65,6 +68,13 @@ def _pause_providers() -> None:
                     batch=holds.hold_pauses)
     pauses.register(plan_services.plan_pause, candidates=plan_services.accounts_with_plans,
                     batch=plan_services.plan_pauses)
+
+
+def _staff_account_context() -> None:
+    # What staff read about an account, besides its balance and ledger (staff's own).
+    for section in (plan_services.staff_context_section, payments_section,
+                    consequences.staff_context_section, dispute_context.staff_context_section):
+        account_context.register_section(section)
 
 
 def _listeners() -> None:

@@ -20,6 +20,7 @@ from portal.domain.interest import daily_interest
 from portal.extensions import db
 from portal.policy.rules import Policy
 from portal.policy.services import UnknownProfile, policies_for, policy_version
+from portal.staff.account_context import latest
 
 
 # Other features' items on an account's timeline (legal steps), each a function answering for
@@ -204,3 +205,9 @@ def notice_for(account, notice_id: int) -> Notice | None:
     """One notice of this account; None for an unknown id or another account's notice."""
     return db.session.scalar(select(Notice).where(Notice.id == notice_id,
                                                   Notice.account_id == account.id))
+
+
+def staff_context_section(account) -> dict:
+    """The letters sent, consequences' part of the staff account context
+    (portal.staff.account_context)."""
+    return {"notices": latest(Notice, account.id, Notice.issued_on.desc(), Notice.id.desc())}

@@ -14,6 +14,7 @@ from portal.disputes import holds
 from portal.extensions import db as _db
 from portal.legal.timeline import legal_items_for
 from portal.policy import rules as policy_rules
+from portal.staff import account_context
 from portal.staff.models import StaffUser
 from tests.clock import child_environ, run_child
 from tests.integration.plan_helpers import TODAY, agree
@@ -112,6 +113,21 @@ def test_the_web_app_is_wired_with_every_registry(app):
     assert {e.endpoint for e in nav._CARDHOLDER} >= {"accounts.dashboard", "payments.pay_start",
                                                      "plans.index", "disputes.index"}
     assert {"legal.index", "policy.index", "plan_review.queue"} <= {e.endpoint for e in nav._STAFF}
+    assert [f"{f.__module__}.{f.__name__}" for f in account_context._sections] == [
+        "portal.plans.services.staff_context_section",
+        "portal.payments.staff_list.staff_context_section",
+        "portal.consequences.services.staff_context_section",
+        "portal.disputes.context.staff_context_section",
+    ]
+
+
+def test_the_staff_account_context_has_every_features_section(app, db, make_account):
+    """Staff's own parts (balance, ledger) and each registered feature's part, as one dict."""
+    account = make_account()
+    context = account_context.account_context(account, TODAY)
+    assert set(context) == {"account", "balance", "ledger", "plans", "payments",
+                            "payment_status_labels", "notices", "disputes"}
+    assert context["account"] is account and context["ledger"]
 
 
 def test_wiring_twice_adds_nothing_twice(app):
