@@ -23,7 +23,7 @@ from portal.disputes import context as dispute_context, holds
 from portal.disputes.admin_routes import NAV as DISPUTE_ADMIN_NAV
 from portal.disputes.routes import NAV as DISPUTES_NAV
 from portal.disputes.staff_routes import NAV as DISPUTE_WORK_NAV
-from portal.legal.routes import NAV as LEGAL_NAV
+from portal.legal.routes import NAV as LEGAL_NAV, index as legal_workspace
 from portal.legal.timeline import legal_items_for
 from portal.payments.policy import unusable_keys
 from portal.payments.routes import NAV as PAYMENTS_NAV
@@ -37,8 +37,8 @@ from portal.policy.routes import NAV as POLICY_NAV
 from portal.policy.rules import register_section_check
 from portal.policy.services import register_publish_guard
 from portal.staff import account_context
-from portal.staff.models import StaffUser
-from portal.staff.routes import NAV as STAFF_NAV
+from portal.staff.models import Role, StaffUser
+from portal.staff.routes import NAV as STAFF_NAV, register_home_view
 
 _wired = False
 
@@ -55,6 +55,7 @@ def wire() -> None:
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
     auth_session.register_user_kind("s", StaffUser)  # staff sign in too
     _staff_account_context()
+    register_home_view(Role.LEGAL, legal_workspace)  # the legal role's home is its workspace
     nav.add(*ACCOUNTS_NAV, *PAYMENTS_NAV, *PLANS_NAV, *DISPUTES_NAV, *CONTACT_NAV,
             *STAFF_NAV, *PLAN_REVIEW_NAV, *COLLECTIONS_NAV, *DISPUTE_WORK_NAV,
             *DISPUTE_ADMIN_NAV, *POLICY_NAV, *PAYMENTS_STAFF_NAV, *LEGAL_NAV, *PLAN_LIMITS_NAV)

@@ -14,8 +14,8 @@ from portal.disputes import holds
 from portal.extensions import db as _db
 from portal.legal.timeline import legal_items_for
 from portal.policy import rules as policy_rules
-from portal.staff import account_context
-from portal.staff.models import StaffUser
+from portal.staff import account_context, routes as staff_routes
+from portal.staff.models import Role, StaffUser
 from tests.clock import child_environ, run_child
 from tests.integration.plan_helpers import TODAY, agree
 from tests.integration.test_dispute_hold import DUE, _raise
@@ -119,6 +119,8 @@ def test_the_web_app_is_wired_with_every_registry(app):
         "portal.consequences.services.staff_context_section",
         "portal.disputes.context.staff_context_section",
     ]
+    assert {role: f"{v.__module__}.{v.__name__}" for role, v in staff_routes._home_views.items()} \
+        == {Role.LEGAL: "portal.legal.routes.index"}
 
 
 def test_the_staff_account_context_has_every_features_section(app, db, make_account):
