@@ -16,7 +16,7 @@ from portal.account_pages.routes import NAV as ACCOUNTS_NAV
 from portal.auth import session as auth_session
 from portal.collections.routes import NAV as COLLECTIONS_NAV
 from portal.consequences import pauses, services as consequences
-from portal.contact import batch as contact_batch
+from portal.contact import batch as contact_batch, delivery as contact_delivery
 from portal.contact.routes import NAV as CONTACT_NAV
 from portal.core import nav
 from portal.disputes import context as dispute_context, holds
@@ -25,6 +25,7 @@ from portal.disputes.routes import NAV as DISPUTES_NAV
 from portal.disputes.staff_routes import NAV as DISPUTE_WORK_NAV
 from portal.legal.routes import NAV as LEGAL_NAV, index as legal_workspace
 from portal.legal.timeline import legal_items_for
+from portal.outbox.services import register_delivery_rules
 from portal.payments.policy import unusable_keys
 from portal.payments.routes import NAV as PAYMENTS_NAV
 from portal.payments.staff_list import staff_context_section as payments_section
@@ -49,6 +50,7 @@ def wire() -> None:
     if _wired:
         return
     _pause_providers()
+    register_delivery_rules(contact_delivery.RULES)  # opt-outs, holds, caps, quiet hours, footer
     contact_batch.register_hold(holds.accounts_on_hold)  # no collection message while contested
     consequences.register_item_source(legal_items_for)  # legal steps on the timeline
     register_section_check("payments", unusable_keys)

@@ -5,14 +5,18 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from portal.accounts.models import Cardholder
 from portal.auth import session as auth_session
 from portal.consequences import pauses, services as consequences
-from portal.contact import batch as contact_batch
+from portal.contact import batch as contact_batch, delivery as contact_delivery
 from portal.core import nav
 from portal.disputes import holds
 from portal.extensions import db as _db
 from portal.legal.timeline import legal_items_for
+from portal.outbox import services as outbox
+from portal.outbox.models import MessageKind
 from portal.policy import rules as policy_rules
 from portal.staff import account_context, routes as staff_routes
 from portal.staff.models import Role, StaffUser
@@ -109,6 +113,7 @@ def test_the_web_app_is_wired_with_every_registry(app):
     assert "payments" in policy_rules._SECTION_CHECKS
     assert auth_session._USER_KINDS == {"c": Cardholder, "s": StaffUser}
     assert contact_batch._HOLDS == [holds.accounts_on_hold]
+    assert outbox._rules == [contact_delivery.RULES]
     assert consequences._ITEM_SOURCES == [legal_items_for]
     assert {e.endpoint for e in nav._CARDHOLDER} >= {"accounts.dashboard", "payments.pay_start",
                                                      "plans.index", "disputes.index"}
@@ -139,3 +144,19 @@ def test_wiring_twice_adds_nothing_twice(app):
     wire()
     assert (list(pauses._providers), list(nav._CARDHOLDER), list(nav._STAFF)) == before
 
+
+def test_an_outbox_without_the_contact_rules_sends_no_service_or_collection_message(
+        app, db, make_cardholder, monkeypatch):
+    """A process that forgot `wire()` must not queue a collection message unchecked (no
+    opt-out, cap or hold applied); transactional messages need no contact rules."""
+    holder = make_cardholder()
+    monkeypatch.setattr(outbox, "_rules", [])
+    sent = outbox.queue_email("a@example.com", "Code", "123456", purpose="code",
+                              cardholder_id=holder.id)
+    assert sent.not_before is not None and sent.suppressed_at is None
+    for kind in (MessageKind.SERVICE, MessageKind.COLLECTION):
+        with pytest.raises(RuntimeError, match="wiring"):
+            outbox.queue_email("a@example.com", "Reminder", "Please pay", purpose="reminder",
+                               cardholder_id=holder.id, kind=kind)
+    with pytest.raises(RuntimeError, match="wiring"):
+        outbox.deliver_due()
