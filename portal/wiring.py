@@ -16,6 +16,7 @@ from portal.account_pages.routes import NAV as ACCOUNTS_NAV
 from portal.auth import session as auth_session
 from portal.collections.routes import NAV as COLLECTIONS_NAV
 from portal.consequences import pauses, services as consequences
+from portal.consequences.preview import preview_change
 from portal.contact import batch as contact_batch, delivery as contact_delivery
 from portal.contact.routes import NAV as CONTACT_NAV
 from portal.core import nav
@@ -34,7 +35,7 @@ from portal.plans import listeners as plan_listeners, services as plan_services
 from portal.plans.review_routes import NAV as PLAN_REVIEW_NAV
 from portal.plans.risk_routes import NAV as PLAN_LIMITS_NAV
 from portal.plans.routes import NAV as PLANS_NAV
-from portal.policy.routes import NAV as POLICY_NAV
+from portal.policy.routes import NAV as POLICY_NAV, register_preview
 from portal.policy.rules import register_section_check
 from portal.policy.services import register_publish_guard
 from portal.staff import account_context
@@ -54,6 +55,7 @@ def wire() -> None:
     contact_batch.register_hold(holds.accounts_on_hold)  # no collection message while contested
     consequences.register_item_source(legal_items_for)  # legal steps on the timeline
     register_section_check("payments", unusable_keys)
+    register_preview(preview_change)  # the policy editor's "what would change"
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
     auth_session.register_user_kind("s", StaffUser)  # staff sign in too
     _staff_account_context()

@@ -6,6 +6,7 @@ policy in force, events, notices and stage moves (one each), plus the pause prov
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, timedelta
 from typing import Callable
 
@@ -211,3 +212,17 @@ def staff_context_section(account) -> dict:
     """The letters sent, consequences' part of the staff account context
     (portal.staff.account_context)."""
     return {"notices": latest(Notice, account.id, Notice.issued_on.desc(), Notice.id.desc())}
+
+
+def recorded_kinds(accounts) -> dict[int, set[str]]:
+    """Consequence kinds already recorded in each account's current delinquency cycle."""
+    cycles = {a.id: a.oldest_unpaid_due_date for a in accounts if a.oldest_unpaid_due_date}
+    result: dict[int, set[str]] = defaultdict(set)
+    if not cycles:
+        return result
+    for account_id, kind, cycle in db.session.execute(
+            select(ConsequenceEvent.account_id, ConsequenceEvent.kind, ConsequenceEvent.cycle)
+            .where(ConsequenceEvent.account_id.in_(list(cycles)))):
+        if cycles.get(account_id) == cycle:
+            result[account_id].add(kind)
+    return result

@@ -17,7 +17,7 @@ from portal.extensions import db as _db
 from portal.legal.timeline import legal_items_for
 from portal.outbox import services as outbox
 from portal.outbox.models import MessageKind
-from portal.policy import rules as policy_rules
+from portal.policy import routes as policy_routes, rules as policy_rules
 from portal.staff import account_context, routes as staff_routes
 from portal.staff.models import Role, StaffUser
 from tests.clock import child_environ, run_child
@@ -114,6 +114,8 @@ def test_the_web_app_is_wired_with_every_registry(app):
     assert auth_session._USER_KINDS == {"c": Cardholder, "s": StaffUser}
     assert contact_batch._HOLDS == [holds.accounts_on_hold]
     assert outbox._rules == [contact_delivery.RULES]
+    assert [f"{p.__module__}.{p.__name__}" for p in policy_routes._previews] == [
+        "portal.consequences.preview.preview_change"]
     assert consequences._ITEM_SOURCES == [legal_items_for]
     assert {e.endpoint for e in nav._CARDHOLDER} >= {"accounts.dashboard", "payments.pay_start",
                                                      "plans.index", "disputes.index"}
