@@ -1,12 +1,13 @@
 """Every registry and event listener of the portal, wired in one place.
 
-Escalation-pause providers, collection-message holds (contact rules), other features' items
-on the consequences timeline, policy sections checked at publishing, who may sign in,
-navigation entries and the listeners of `portal.events` are added here and nowhere else,
-never as a side effect of importing a module, so a process sees the same rules whatever it
-happened to import. Every entry point calls `wire()` before doing work: the web app and the
-CLI (`create_app`), a job worker (`import portal.jobs.nightly` and `wire()`, no blueprints),
-the bench scripts (through `create_app`). It is idempotent.
+Escalation-pause providers, the outbox's delivery rules and collection-message holds
+(contact rules), other features' items on the consequences timeline, policy sections checked
+at publishing and the policy preview, who may sign in, the sections of the staff account
+context, role home pages, navigation entries and the listeners of `portal.events` are added
+here and nowhere else, never as a side effect of importing a module, so a process sees the
+same rules whatever it happened to import. Every entry point calls `wire()` before doing
+work: the web app and the CLI (`create_app`), a job worker (`import portal.jobs.nightly` and
+`wire()`, no blueprints), the bench scripts (through `create_app`). It is idempotent.
 """
 from __future__ import annotations
 
