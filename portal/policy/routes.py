@@ -102,6 +102,8 @@ def edit(profile):
     elif refusal:
         form.form_errors.append(drafts.MESSAGES[refusal])
     before = policy_for(profile, form.effective_from.data)
+    if not _previews:  # create_app wires it; a page without its preview must not publish
+        raise RuntimeError("no policy preview registered: call portal.wiring.wire() first")
     preview = _previews[0](profile, before, proposed, today)
     return _render(form, current, preview=preview), 422 if refusal else 200
 
