@@ -11,7 +11,7 @@ from flask_babel import format_percent, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from portal.accounts.models import Account
-from portal.accounts.views import entry_label
+from portal.accounts.labels import entry_label
 from portal.auth.session import staff_required
 from portal.balances.services import balance_of, today_for
 from portal.collections import reports, services, worklists
