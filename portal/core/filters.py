@@ -2,8 +2,8 @@
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import get_datetime_format, get_time_format
-from flask_babel import format_date, format_datetime, format_time, get_locale
+from babel import dates as babel_dates
+from flask_babel import format_date, format_datetime, get_locale, get_timezone
 
 from portal.domain.money import format_money
 from portal.timeutil import as_aware
@@ -21,24 +21,25 @@ def long_date(value: date | datetime | None) -> str:
     return format_date(value, "long")
 
 
-def date_time(value: datetime | None, zone: str | None = None) -> str:
-    """A moment in the reader's time zone (staff: UTC), or in `zone` when given (an IANA name,
-    e.g. the cardholder's), in the reader's locale's order, with the zone named ("Nov 28,
-    2026, 1:00 AM UTC", "2026年11月28日 01:00 UTC"): a time read without its zone is a guess."""
+def local_time(value: datetime | None, tz=None) -> str:
+    """A moment as the reader says it: the date, the time to the minute and the name of the
+    zone ("December 5, 2026, 8:15 PM Eastern Standard Time", "2026年12月6日 09:15
+    中国标准时间"). `tz` (a tzinfo or an IANA name, e.g. the cardholder's on a staff page)
+    defaults to the request's zone (a cardholder's own; UTC on staff pages)."""
     if value is None:
         return ""
     locale = get_locale()
-    moment = as_aware(value)
-    rebase = zone is None
-    if zone is not None:
-        moment = moment.astimezone(ZoneInfo(zone))
-    clock = format_time(moment, get_time_format("short", locale).pattern + " z", rebase=rebase)
-    return (get_datetime_format("medium", locale)
-            .replace("{1}", format_date(moment, "medium", rebase=rebase)).replace("{0}", clock))
+    zone = ZoneInfo(tz) if isinstance(tz, str) else (tz or get_timezone())
+    moment = as_aware(value).astimezone(zone)
+    day = babel_dates.format_date(moment.date(), "long", locale=locale)
+    time = (babel_dates.format_time(moment, "short", tzinfo=zone, locale=locale) + " "
+            + babel_dates.format_time(moment, "zzzz", tzinfo=zone, locale=locale))
+    pattern = str(babel_dates.get_datetime_format("long", locale=locale)).replace("'", "")
+    return pattern.replace("{0}", time).replace("{1}", day)
 
 
 def register_filters(app):
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["long_date"] = long_date
-    app.jinja_env.filters["date_time"] = date_time
+    app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["money"] = money

@@ -3,7 +3,7 @@ from flask_babel import format_date
 
 from portal import timeutil
 from portal.accounts.labels import entry_label
-from portal.core.filters import date_time
+from portal.core.filters import local_time
 from portal.disputes import labels, sla
 from portal.timeutil import as_aware
 
@@ -13,7 +13,7 @@ def day(moment) -> str:
 
 
 def when(moment) -> str:
-    return date_time(moment)
+    return local_time(moment)
 
 
 def entry_kind(kind) -> str:

@@ -72,4 +72,4 @@ def test_my_accounts_page_lists_the_accounts_in_priority_order(client, login_as,
         shown = re.findall(r">(62000000000000\d\d)</a>", page)
         assert shown == [accounts[key].account_number for key in EXPECTED]
         assert "in priority order" in page and "Broken promises" in page
-        assert re.search(r"Nov 27, 2026, 3:00\s?AM UTC", page)  # last contact, with its zone
+        assert re.search(r"November 27, 2026, 3:00\s?AM Coordinated Universal Time", page)  # last contact, with its zone
