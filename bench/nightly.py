@@ -1,35 +1,59 @@
 """Time the nightly run over N accounts on PostgreSQL.
 
     .venv/bin/python bench/nightly.py [--accounts 100000] [--batch-size 1000]
+    .venv/bin/python bench/nightly.py --against 557ce7e --accounts 5000 --rounds 3
 
 Uses DATABASE_URL, or creates a scratch database `portal_bench` on
 postgresql://postgres@127.0.0.1 (BENCH_ADMIN_URL to change). The database is dropped and
 rebuilt from the migrations, filled with COPY, then the nightly run is timed for one day and
 run a second time (which must find nothing to do).
+
+With `--against REV` the code at REV (checked out into a temporary git worktree) and this
+tree are measured side by side in one run: each is seeded once with the same accounts (its
+own migrations, then this file's COPY), and every round copies each seed afresh (`CREATE
+DATABASE ... TEMPLATE`) and times one nightly run per tree, in a fresh interpreter, the order
+alternating between rounds. It prints every rate, the medians, the ratio new/old and whether
+it is within 10%.
 """
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import random
+import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import date, timedelta
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The tree whose `portal` is measured: this one, or (a child of --against) the other one.
+sys.path.insert(0, os.environ.get("BENCH_TREE") or HERE)
 
 AS_OF = date(2026, 12, 1)
 
 
-def scratch_url() -> str:
+def admin_url() -> str:
+    return os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1/postgres")
+
+
+def scratch_url(name: str = "portal_bench", template: str | None = None) -> str:
+    """A fresh database `name` on the admin server (a copy of `template` if given)."""
     import psycopg
 
-    admin = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1/postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute('DROP DATABASE IF EXISTS "portal_bench" WITH (FORCE)')
-        conn.execute('CREATE DATABASE "portal_bench"')
-    return admin.rsplit("/", 1)[0] + "/portal_bench"
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return admin_url().rsplit("/", 1)[0] + "/" + name
+
+
+def drop(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _copy(conn, table, columns, rows):
@@ -89,6 +113,112 @@ def build(engine, n: int, contesting: float = 0.0) -> None:
         raw.close()
 
 
+def _app(without_pause_providers: bool):
+    from portal import create_app
+
+    app = create_app()
+    if without_pause_providers:
+        from portal.consequences import pauses
+
+        pauses._providers.clear()
+    return app
+
+
+def _child_env(tree: str, url: str, label: str) -> dict:
+    instance = os.path.join(tempfile.gettempdir(), f"portal-bench-{label}")
+    return {**os.environ, "BENCH_TREE": tree, "DATABASE_URL": url,
+            "PORTAL_INSTANCE_PATH": instance, "OUTBOX_DIR": os.path.join(instance, "outbox")}
+
+
+def _child(step: str, tree: str, url: str, label: str, args) -> str:
+    """Run this file's `--child STEP` in a fresh interpreter on `tree`'s code; its output."""
+    command = [sys.executable, os.path.abspath(__file__), "--child", step,
+               "--accounts", str(args.accounts), "--batch-size", str(args.batch_size),
+               "--contesting-share", str(args.contesting_share)]
+    if args.without_pause_providers:
+        command.append("--without-pause-providers")
+    done = subprocess.run(command, env=_child_env(tree, url, label), capture_output=True,
+                          text=True, cwd=tree)
+    if done.returncode:
+        sys.exit(f"{label} {step} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def child(step: str, args) -> None:
+    """One step of a side-by-side run, inside the child: seed, or time one nightly run."""
+    import portal
+
+    tree = os.path.realpath(os.environ["BENCH_TREE"])
+    if not os.path.realpath(portal.__file__).startswith(tree + os.sep):
+        sys.exit(f"portal was imported from {portal.__file__}, not from {tree}")
+    from flask_migrate import upgrade
+
+    from portal.extensions import db
+    from portal.jobs.nightly import run_nightly
+
+    app = _app(args.without_pause_providers)
+    with app.app_context():
+        if step == "seed":
+            upgrade(directory=os.path.join(tree, "migrations"), revision="heads")
+            build(db.engine, args.accounts, args.contesting_share)
+            return
+        started = time.perf_counter()
+        summary = run_nightly(AS_OF, batch_size=args.batch_size)
+        print(f"RESULT {time.perf_counter() - started:.6f} {summary.line()}")
+
+
+def against(rev: str, args) -> None:
+    """Measure REV and this tree side by side (see the module's docstring)."""
+    work = tempfile.mkdtemp(prefix="portal-bench-")
+    old_tree = os.path.join(work, "old")
+    subprocess.run(["git", "-C", HERE, "worktree", "add", "--detach", "--quiet", old_tree, rev],
+                   check=True)
+    commit = subprocess.run(["git", "-C", old_tree, "rev-parse", "--short", "HEAD"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    trees = {"old": old_tree, "new": HERE}
+    prefix = f"portal_bench_{os.getpid()}"  # scratch databases of this run only
+    try:
+        for tree in trees.values():  # letters render with the catalogues, as in production
+            subprocess.run([os.path.join(os.path.dirname(sys.executable), "pybabel"), "-q",
+                            "compile", "-d", os.path.join(tree, "translations")], check=True)
+        for label, tree in trees.items():
+            started = time.perf_counter()
+            _child("seed", tree, scratch_url(f"{prefix}_{label}_seed"), label, args)
+            print(f"{label}: seeded {args.accounts:,} accounts in "
+                  f"{time.perf_counter() - started:.1f} s", flush=True)
+        rates: dict[str, list[float]] = {"old": [], "new": []}
+        for round_ in range(1, args.rounds + 1):
+            order = ("old", "new") if round_ % 2 else ("new", "old")
+            for label in order:
+                url = scratch_url(f"{prefix}_{label}", template=f"{prefix}_{label}_seed")
+                out = _child("run", trees[label], url, label, args)
+                seconds, line = out.split("RESULT ", 1)[1].split(" ", 1)
+                rates[label].append(args.accounts / float(seconds))
+                print(f"round {round_} {label:>3}: {float(seconds):6.2f} s, "
+                      f"{rates[label][-1]:8,.0f} accounts/s; {line.strip()}", flush=True)
+                drop(f"{prefix}_{label}")
+        old, new = statistics.median(rates["old"]), statistics.median(rates["new"])
+        ratio = new / old
+        pairs = ", ".join(f"{n / o:.2f}" for o, n in zip(rates["old"], rates["new"]))
+        print(f"old ({rev} = {commit}): median {old:,.0f} accounts/s; "
+              f"new ({_head()}): median {new:,.0f} accounts/s")
+        print(f"ratio new/old: {ratio:.2f} (per round: {pairs}); "
+              + ("within 10%" if ratio >= 0.9 else "SLOWER than 0.9x: profile it"))
+    finally:
+        for label in trees:
+            drop(f"{prefix}_{label}_seed")
+        subprocess.run(["git", "-C", HERE, "worktree", "remove", "--force", old_tree])
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _head() -> str:
+    head = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", HERE, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return head + ("+changes" if dirty else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
@@ -97,7 +227,19 @@ def main() -> None:
                         help="share of accounts with an open contesting dispute (e.g. 0.1)")
     parser.add_argument("--without-pause-providers", action="store_true",
                         help="measure the run's own cost: ask no pause provider")
+    parser.add_argument("--against", metavar="REV", nargs="?", const="557ce7e", default=None,
+                        help="measure REV (default 557ce7e, issue 11's base) and this tree "
+                             "side by side in one run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with --against: runs of each tree, alternating (default 3)")
+    parser.add_argument("--child", choices=("seed", "run"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args.child, args)
+        return
+    if args.against:
+        against(args.against, args)
+        return
     url = os.environ.get("DATABASE_URL") or scratch_url()
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("PORTAL_INSTANCE_PATH", "/tmp/portal-bench-instance")
@@ -105,15 +247,10 @@ def main() -> None:
 
     from flask_migrate import upgrade
 
-    from portal import create_app
     from portal.extensions import db
     from portal.jobs.nightly import run_nightly
 
-    app = create_app()
-    if args.without_pause_providers:
-        from portal.consequences import pauses
-
-        pauses._providers.clear()
+    app = _app(args.without_pause_providers)
     with app.app_context():
         upgrade(revision="heads")
         started = time.perf_counter()
