@@ -97,6 +97,16 @@ def test_stripe_checkout_loads_stripe_js_with_the_key_and_a_csp_that_allows_stri
     assert stripe_configured[0]["wallets"] == ["alipay", "wechat_pay"]
 
 
+def test_stripe_checkout_asks_the_portal_again_before_confirming(client, holder,
+                                                                 stripe_configured):
+    payment, response, page = _checkout(client, holder)
+    form = re.search(r'<form id="payment-form"[^>]*>(.*?)</form>', page, re.S)
+    assert f'data-recheck="/payments/{payment.id}/recheck"' in page
+    assert 'name="csrf_token"' in form.group(1)  # the check is a CSRF-protected POST
+    assert 'id="payment-amount"' in page and 'id="payment-notice"' in page
+    assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", page)  # no inline script (CSP)
+
+
 def test_stripe_setup_page_loads_stripe_js_with_a_csp_that_allows_stripe(
         client, holder, stripe_configured):
     make_active_plan(holder, [30_000, 30_000], today_for(holder))
