@@ -14,7 +14,9 @@ own migrations, then this file's COPY), and every round copies each seed afresh 
 DATABASE ... TEMPLATE`) and times one nightly run per tree, in a fresh interpreter, the order
 alternating between rounds. It prints every rate, the ratio new/old of the medians and of the
 best runs (the best is the least disturbed by other work on a shared machine) and whether it is
-within 10%, and the Python process's CPU time (which other load disturbs less than the clock).
+within 10%, and the CPU time the run used in Python and in its PostgreSQL server processes
+(read from /proc, so the database must be on this host): other load on a shared machine
+stretches the clock far more than it changes the CPU a run needs.
 """
 from __future__ import annotations
 
@@ -153,6 +155,7 @@ def child(step: str, args) -> None:
     if not os.path.realpath(portal.__file__).startswith(tree + os.sep):
         sys.exit(f"portal was imported from {portal.__file__}, not from {tree}")
     from flask_migrate import upgrade
+    from sqlalchemy import event
 
     from portal.extensions import db
     from portal.jobs.nightly import run_nightly
@@ -163,10 +166,32 @@ def child(step: str, args) -> None:
             upgrade(directory=os.path.join(tree, "migrations"), revision="heads")
             build(db.engine, args.accounts, args.contesting_share)
             return
+        statements, backends = [], {}
+        event.listen(db.engine, "before_cursor_execute", lambda *a, **k: statements.append(1))
+        db.engine.dispose()  # the run's connections are new: their server processes are known
+
+        @event.listens_for(db.engine, "connect")
+        def _backend(dbapi_connection, record):
+            pid = dbapi_connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+            backends[pid] = _cpu_ticks(pid)
+
         started, cpu = time.perf_counter(), time.process_time()
         summary = run_nightly(AS_OF, batch_size=args.batch_size)
-        print(f"RESULT {time.perf_counter() - started:.6f} {time.process_time() - cpu:.6f} "
-              f"{summary.line()}")
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        server = sum(_cpu_ticks(pid) - ticks for pid, ticks in backends.items())
+        print(f"RESULT {elapsed:.6f} {cpu:.6f} {server / os.sysconf('SC_CLK_TCK'):.6f} "
+              f"{len(statements)} {summary.line()}")
+
+
+def _cpu_ticks(pid: int) -> int:
+    """CPU time (user + system, clock ticks) of a process on this host; 0 if unreadable (a
+    database on another host: its share is then not counted)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
 
 
 def against(rev: str, args) -> None:
@@ -195,12 +220,13 @@ def against(rev: str, args) -> None:
             for label in order:
                 url = scratch_url(f"{prefix}_{label}", template=f"{prefix}_{label}_seed")
                 out = _child("run", trees[label], url, label, args)
-                seconds, cpu_seconds, line = out.split("RESULT ", 1)[1].split(" ", 2)
+                seconds, python, server, count, line = out.split("RESULT ", 1)[1].split(" ", 4)
                 rates[label].append(args.accounts / float(seconds))
-                cpu[label].append(float(cpu_seconds))
+                cpu[label].append(float(python) + float(server))
                 print(f"round {round_} {label:>3}: {float(seconds):6.2f} s, "
-                      f"{rates[label][-1]:8,.0f} accounts/s, Python CPU {float(cpu_seconds):.2f} s;"
-                      f" {line.strip()}", flush=True)
+                      f"{rates[label][-1]:8,.0f} accounts/s; CPU: Python {float(python):.2f} s, "
+                      f"PostgreSQL {float(server):.2f} s; {int(count):,} SQL statements; "
+                      f"{line.strip()}", flush=True)
                 drop(f"{prefix}_{label}")
         print(f"old = {rev} ({commit}), new = {_head()}; {args.accounts:,} accounts, "
               f"{args.rounds} rounds")
@@ -210,8 +236,11 @@ def against(rev: str, args) -> None:
                   f"new/old {new / old:.2f}: "
                   + ("within 10%" if new / old >= 0.9 else "SLOWER than 0.9x: profile it"))
         pairs = ", ".join(f"{n / o:.2f}" for o, n in zip(rates["old"], rates["new"]))
-        print(f"per round new/old: {pairs}; Python CPU new/old (median): "
-              f"{statistics.median(cpu['new']) / statistics.median(cpu['old']):.2f}")
+        work = statistics.median(cpu["old"]) / statistics.median(cpu["new"])
+        print(f"per round new/old: {pairs}")
+        print(f"CPU (Python + PostgreSQL, median): old {statistics.median(cpu['old']):.2f} s, "
+              f"new {statistics.median(cpu['new']):.2f} s; rate by CPU new/old {work:.2f}: "
+              + ("within 10%" if work >= 0.9 else "SLOWER than 0.9x: profile it"))
     finally:
         for label in trees:
             drop(f"{prefix}_{label}_seed")
