@@ -59,7 +59,14 @@ def stripe_configured(app, monkeypatch):
     def retrieve_payment_intent(self, ref):
         return Intent(ref=ref, status="requires_payment_method", client_secret=f"{ref}_secret_abc")
 
+    def change_payment_intent_amount(self, ref, amount):
+        made.append({"changed": ref, "amount": amount})
+        return Intent(ref=ref, status="requires_payment_method", amount=amount,
+                      client_secret=f"{ref}_secret_abc")
+
     monkeypatch.setattr(StripeGateway, "create_payment_intent", create_payment_intent)
+    monkeypatch.setattr(StripeGateway, "change_payment_intent_amount",
+                        change_payment_intent_amount)
     monkeypatch.setattr(StripeGateway, "retrieve_payment_intent", retrieve_payment_intent)
     monkeypatch.setattr(StripeGateway, "create_customer", lambda self, **kw: "cus_pages_1")
     monkeypatch.setattr(StripeGateway, "create_setup_intent", lambda self, **kw: Intent(
