@@ -203,6 +203,7 @@ def against(rev: str, args) -> None:
     commit = subprocess.run(["git", "-C", old_tree, "rev-parse", "--short", "HEAD"], check=True,
                             capture_output=True, text=True).stdout.strip()
     trees = {"old": old_tree, "new": HERE}
+    new_head = _head()  # as measured: the tree may be committed to while this runs
     prefix = f"portal_bench_{os.getpid()}"  # scratch databases of this run only
     try:
         for tree in trees.values():  # letters render with the catalogues, as in production
@@ -228,7 +229,7 @@ def against(rev: str, args) -> None:
                       f"PostgreSQL {float(server):.2f} s; {int(count):,} SQL statements; "
                       f"{line.strip()}", flush=True)
                 drop(f"{prefix}_{label}")
-        print(f"old = {rev} ({commit}), new = {_head()}; {args.accounts:,} accounts, "
+        print(f"old = {rev} ({commit}), new = {new_head}; {args.accounts:,} accounts, "
               f"{args.rounds} rounds")
         for name, pick in (("median", statistics.median), ("best", max)):
             old, new = pick(rates["old"]), pick(rates["new"])
