@@ -12,7 +12,8 @@ With `--against REV` the code at REV (checked out into a temporary git worktree)
 tree are measured side by side in one run: each is seeded once with the same accounts (its
 own migrations, then this file's COPY), and every round copies each seed afresh (`CREATE
 DATABASE ... TEMPLATE`) and times one nightly run per tree, in a fresh interpreter, the order
-alternating between rounds. It prints every rate, the ratio new/old of the medians and of the
+alternating between rounds; a first round warms up (modules compiled, caches filled) and is not
+counted. It prints every rate, the ratio new/old of the medians and of the
 best runs (the best is the least disturbed by other work on a shared machine) and whether it is
 within 10%, and the CPU time the run used in Python and in its PostgreSQL server processes
 (read from /proc, so the database must be on this host): other load on a shared machine
@@ -216,16 +217,18 @@ def against(rev: str, args) -> None:
                   f"{time.perf_counter() - started:.1f} s", flush=True)
         rates: dict[str, list[float]] = {"old": [], "new": []}
         cpu: dict[str, list[float]] = {"old": [], "new": []}
-        for round_ in range(1, args.rounds + 1):
+        for round_ in range(0, args.rounds + 1):  # round 0 warms up: not counted
             order = ("old", "new") if round_ % 2 else ("new", "old")
             for label in order:
                 url = scratch_url(f"{prefix}_{label}", template=f"{prefix}_{label}_seed")
                 out = _child("run", trees[label], url, label, args)
                 seconds, python, server, count, line = out.split("RESULT ", 1)[1].split(" ", 4)
-                rates[label].append(args.accounts / float(seconds))
-                cpu[label].append(float(python) + float(server))
-                print(f"round {round_} {label:>3}: {float(seconds):6.2f} s, "
-                      f"{rates[label][-1]:8,.0f} accounts/s; CPU: Python {float(python):.2f} s, "
+                if round_:
+                    rates[label].append(args.accounts / float(seconds))
+                    cpu[label].append(float(python) + float(server))
+                print(f"round {round_ or 'warm-up'} {label:>3}: {float(seconds):6.2f} s, "
+                      f"{args.accounts / float(seconds):8,.0f} accounts/s; "
+                      f"CPU: Python {float(python):.2f} s, "
                       f"PostgreSQL {float(server):.2f} s; {int(count):,} SQL statements; "
                       f"{line.strip()}", flush=True)
                 drop(f"{prefix}_{label}")
