@@ -128,20 +128,20 @@ def _app(without_pause_providers: bool):
     return app
 
 
-def _child_env(tree: str, url: str, label: str) -> dict:
-    instance = os.path.join(tempfile.gettempdir(), f"portal-bench-{label}")
+def _child_env(tree: str, url: str, label: str, work: str) -> dict:
+    instance = os.path.join(work, f"instance-{label}")  # removed with the run's work directory
     return {**os.environ, "BENCH_TREE": tree, "DATABASE_URL": url,
             "PORTAL_INSTANCE_PATH": instance, "OUTBOX_DIR": os.path.join(instance, "outbox")}
 
 
-def _child(step: str, tree: str, url: str, label: str, args) -> str:
+def _child(step: str, tree: str, url: str, label: str, work: str, args) -> str:
     """Run this file's `--child STEP` in a fresh interpreter on `tree`'s code; its output."""
     command = [sys.executable, os.path.abspath(__file__), "--child", step,
                "--accounts", str(args.accounts), "--batch-size", str(args.batch_size),
                "--contesting-share", str(args.contesting_share)]
     if args.without_pause_providers:
         command.append("--without-pause-providers")
-    done = subprocess.run(command, env=_child_env(tree, url, label), capture_output=True,
+    done = subprocess.run(command, env=_child_env(tree, url, label, work), capture_output=True,
                           text=True, cwd=tree)
     if done.returncode:
         sys.exit(f"{label} {step} failed:\n{done.stdout}{done.stderr}")
@@ -212,7 +212,7 @@ def against(rev: str, args) -> None:
                             "compile", "-d", os.path.join(tree, "translations")], check=True)
         for label, tree in trees.items():
             started = time.perf_counter()
-            _child("seed", tree, scratch_url(f"{prefix}_{label}_seed"), label, args)
+            _child("seed", tree, scratch_url(f"{prefix}_{label}_seed"), label, work, args)
             print(f"{label}: seeded {args.accounts:,} accounts in "
                   f"{time.perf_counter() - started:.1f} s", flush=True)
         rates: dict[str, list[float]] = {"old": [], "new": []}
@@ -221,7 +221,7 @@ def against(rev: str, args) -> None:
             order = ("old", "new") if round_ % 2 else ("new", "old")
             for label in order:
                 url = scratch_url(f"{prefix}_{label}", template=f"{prefix}_{label}_seed")
-                out = _child("run", trees[label], url, label, args)
+                out = _child("run", trees[label], url, label, work, args)
                 seconds, python, server, count, line = out.split("RESULT ", 1)[1].split(" ", 4)
                 if round_:
                     rates[label].append(args.accounts / float(seconds))
@@ -240,11 +240,11 @@ def against(rev: str, args) -> None:
                   f"new/old {new / old:.2f}: "
                   + ("within 10%" if new / old >= 0.9 else "SLOWER than 0.9x: profile it"))
         pairs = ", ".join(f"{n / o:.2f}" for o, n in zip(rates["old"], rates["new"]))
-        work = statistics.median(cpu["old"]) / statistics.median(cpu["new"])
+        by_cpu = statistics.median(cpu["old"]) / statistics.median(cpu["new"])
         print(f"per round new/old: {pairs}")
         print(f"CPU (Python + PostgreSQL, median): old {statistics.median(cpu['old']):.2f} s, "
-              f"new {statistics.median(cpu['new']):.2f} s; rate by CPU new/old {work:.2f}: "
-              + ("within 10%" if work >= 0.9 else "SLOWER than 0.9x: profile it"))
+              f"new {statistics.median(cpu['new']):.2f} s; rate by CPU new/old {by_cpu:.2f}: "
+              + ("within 10%" if by_cpu >= 0.9 else "SLOWER than 0.9x: profile it"))
     finally:
         for label in trees:
             drop(f"{prefix}_{label}_seed")
