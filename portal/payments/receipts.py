@@ -12,6 +12,7 @@ from reportlab.pdfgen import canvas
 
 from portal.domain.money import format_money
 from portal.payments.models import Payment
+from portal.payments.plan_link import instalment_positions
 
 CJK_FONT = "STSong-Light"
 
@@ -32,8 +33,13 @@ def receipt_lines(payment: Payment, locale: str) -> list[tuple[str, str]]:
     ]
     if alloc.get("unapplied"):
         lines.append((_("Credit on the account"), money(alloc["unapplied"])))
-    for instalment_id, applied in payment.plan_application or []:
-        lines.append((_("Applied to plan instalment %(ref)s", ref=instalment_id), money(applied)))
+    applications = payment.plan_application or []
+    positions = instalment_positions(instalment_id for instalment_id, _applied in applications)
+    for instalment_id, applied in applications:
+        number, count = positions.get(int(instalment_id), (None, None))
+        label = (_("Applied to instalment %(number)s of %(count)s", number=number, count=count)
+                 if number else _("Applied to the plan"))
+        lines.append((label, money(applied)))
     if payment.refunded_amount:
         lines.append((_("Returned to the card"), money(payment.refunded_amount)))
     return lines
