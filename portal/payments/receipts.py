@@ -6,15 +6,12 @@ import io
 from flask_babel import format_datetime, gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from portal.domain.money import format_money
+from portal.notices.fonts import pdf_fonts
 from portal.payments.models import Payment
 from portal.payments.plan_link import instalment_positions
-
-CJK_FONT = "STSong-Light"
 
 
 def receipt_lines(payment: Payment, locale: str) -> list[tuple[str, str]]:
@@ -45,35 +42,26 @@ def receipt_lines(payment: Payment, locale: str) -> list[tuple[str, str]]:
     return lines
 
 
-def _font() -> str:
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    return CJK_FONT
-
-
 def receipt_pdf(payment: Payment, locale: str, portal_name: str) -> bytes:
-    """A one-page PDF receipt; the CJK font covers Chinese and Latin text alike."""
-    font = _font()
+    """A one-page PDF receipt in the embedded fonts of `portal.notices.fonts`."""
+    fonts = pdf_fonts()
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
+    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1, invariant=1,
+                        lang=locale.replace("_", "-"))
     pdf.setTitle(_("Payment receipt") + " " + (payment.receipt_number or ""))
     width, height = A4
     y = height - 25 * mm
-    pdf.setFont(font, 16)
-    pdf.drawString(20 * mm, y, portal_name)
+    fonts.draw(pdf, 20 * mm, y, portal_name, 16, bold=True)
     y -= 10 * mm
-    pdf.setFont(font, 13)
-    pdf.drawString(20 * mm, y, _("Payment receipt"))
+    fonts.draw(pdf, 20 * mm, y, _("Payment receipt"), 13, bold=True)
     y -= 12 * mm
-    pdf.setFont(font, 10.5)
     for label, value in receipt_lines(payment, locale):
-        pdf.drawString(20 * mm, y, label)
-        pdf.drawRightString(width - 20 * mm, y, value)
+        fonts.draw(pdf, 20 * mm, y, label, 10.5)
+        fonts.draw(pdf, width - 20 * mm, y, value, 10.5, right=True)
         y -= 7 * mm
     y -= 5 * mm
-    pdf.setFont(font, 9)
-    pdf.drawString(20 * mm, y, _("Payments are applied to fees first, then interest, then the "
-                                 "balance."))
+    fonts.draw(pdf, 20 * mm, y, _("Payments are applied to fees first, then interest, then the "
+                                  "balance."), 9)
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
