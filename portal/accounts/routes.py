@@ -1,6 +1,6 @@
 """Cardholder pages about their own accounts: dashboard, history, timeline and notices."""
 from flask import Blueprint, Response, abort, render_template, request
-from flask_babel import format_date, get_locale, lazy_gettext as _l
+from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 
 from portal.accounts import queries, views
@@ -54,8 +54,7 @@ def history(account_id):
     page_args = {k: request.args[k] for k in FILTER_ARGS if request.args.get(k)}
     return render_template("accounts/history.html", account=account, form=form,
                            result=result, filters=filters, invalid=False,
-                           entry_label=views.entry_label, page_args=page_args,
-                           entry_date=lambda day: format_date(day, "medium"))
+                           line_label=views.line_label, page_args=page_args)
 
 
 @bp.get("/accounts/<int:account_id>/timeline")

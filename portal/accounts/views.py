@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from flask_babel import format_percent, lazy_gettext as _l
+from flask_babel import format_percent, lazy_gettext as _l, ngettext
 
 from portal.accounts.models import Account, EntryKind
 from portal.balances.services import Balance, balances_for
@@ -35,6 +35,14 @@ CORRECTION_LABELS = {
     EntryKind.INTEREST: _l("Interest taken back: your payment had arrived"),
     EntryKind.FEE: _l("Late fee taken back: your payment had arrived"),
 }
+
+
+def line_label(line) -> str:
+    """What a history line is: a run of daily interest says how many days it sums."""
+    if getattr(line, "is_daily_run", False):
+        return ngettext("Interest charged daily, %(num)d day", "Interest charged daily, %(num)d days",
+                        line.days)
+    return entry_label(line.kind, line.source_ref)
 
 
 def entry_label(kind: EntryKind | str, source_ref: str | None = None) -> str:
