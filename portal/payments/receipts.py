@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import io
 
-from flask_babel import format_datetime, gettext as _
+from flask_babel import format_date, gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
+from portal.core.filters import local_time
 from portal.domain.money import format_money
 from portal.notices.fonts import pdf_fonts
 from portal.payments.models import Payment
@@ -21,8 +22,8 @@ def receipt_lines(payment: Payment, locale: str) -> list[tuple[str, str]]:
     lines = [
         (_("Receipt number"), payment.receipt_number or ""),
         (_("Card account"), payment.account.masked_card),
-        (_("Paid on"), payment.paid_on.isoformat() if payment.paid_on else ""),
-        (_("Recorded at"), format_datetime(payment.posted_at) if payment.posted_at else ""),
+        (_("Paid on"), format_date(payment.paid_on, "long") if payment.paid_on else ""),
+        (_("Recorded at"), local_time(payment.posted_at)),
         (_("Amount paid"), money(payment.amount)),
         (_("Applied to fees"), money(alloc.get("fee", 0))),
         (_("Applied to interest"), money(alloc.get("interest", 0))),

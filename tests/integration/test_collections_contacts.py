@@ -194,7 +194,7 @@ def test_my_accounts_shows_balance_plan_next_instalment_and_last_contact(client,
     assert ">40<" in page  # days late
     assert "Active" in page
     assert f"¥500.00 by {plan.instalments[0].due_date.strftime('%B')}" in page
-    assert "Nov 20, 2026" in page
+    assert "November 20, 2026" in page  # last contact, a moment: the day and time
     login_as(client, manager)
     team = client.get("/staff/collections/my-accounts").get_data(as_text=True)
     assert account.account_number in team and theirs.account_number in team and "Li Na" in team
