@@ -39,11 +39,16 @@ def long_date(value: date | datetime | None) -> str:
     return format_date(value, "long")
 
 
-def date_span(first: date, last: date | None = None) -> str:
+def date_span(first: date, last: date | None = None, width: str = "medium") -> str:
     """One day ("Nov 27, 2026"), or the days from `first` to `last` as the reader's locale
-    writes a range ("Nov 1 – 27, 2026", "2026年11月1日至27日")."""
+    writes a range ("Nov 1 – 27, 2026", "2026年11月1日至27日"); `width="long"` spells each
+    day out ("November 1, 2026 – November 27, 2026")."""
     if last is None or last == first:
-        return format_date(first, "medium")
+        return format_date(first, width)
+    if width == "long":  # CLDR has no long day intervals: the locale's "{0} – {1}"
+        pattern = get_locale().interval_formats.get(None) or "{0} – {1}"
+        return pattern.replace("{0}", format_date(first, "long")).replace(
+            "{1}", format_date(last, "long"))
     return format_interval(first, last, "yMMMd", locale=get_locale())
 
 

@@ -9,6 +9,7 @@ import pytest
 from portal.accounts.ledger_lines import ledger_lines
 from portal.accounts.models import Component, EntryKind, LedgerEntry
 from portal.extensions import db as _db
+from tests.dispute_helpers import join, raise_dispute
 from tests.integration.account_pages_helpers import freeze_today, use_timeline
 from tests.integration.test_history import history, rows
 
@@ -83,3 +84,20 @@ def test_runs_never_cross_a_month_or_a_gap(account):
     lines = ledger_lines(entries)
     assert [(line.first_date.day, line.last_date.day, line.amount) for line in lines] == [
         (2, 3, 2), (30, 31, 2), (28, 28, 1)]
+
+
+def test_the_staff_ledger_panel_folds_daily_interest_the_same_way(client, login_as, account,
+                                                                  make_staff):
+    agent = make_staff("customer_service")
+    join("billing", agent, "en")
+    dispute = raise_dispute(account)
+    login_as(client, agent)
+    page = client.get(f"/staff/disputes/{dispute.id}").get_data(as_text=True)
+    panel = page.split("Ledger entries, newest first", 1)[1].split("</table>", 1)[0]
+    assert rows(panel) == [
+        "November 16, 2026 – November 27, 2026 Interest charged daily, 12 days Interest CN¥29.64",
+        "November 15, 2026 Payment received Principal -CN¥100.00",
+        "November 1, 2026 – November 15, 2026 Interest charged daily, 15 days Interest CN¥37.05",
+        "October 20, 2026 – October 31, 2026 Interest charged daily, 12 days Interest CN¥29.64",
+        "September 1, 2026 Balance from your statement Principal CN¥5,000.00",
+    ]
