@@ -3,7 +3,7 @@ from portal.audit.cli import audit_cli
 from portal.contact.cli import contact_cli
 from portal.demo.cli import demo_cli
 from portal.disputes.cli import disputes_cli
-from portal.exports.cli import exports_cli
+from portal.exports.cli import audit_anchor_command, exports_cli
 from portal.jobs.cli import jobs_cli
 from portal.journal.cli import journal_cli
 from portal.journal.feed_cli import accounts_cli  # `flask accounts import`: the feed
@@ -15,6 +15,7 @@ from portal.staff.cli import staff_cli
 
 def register(app):
     jobs_cli.add_command(plans_command)  # `flask jobs plans`
+    audit_cli.add_command(audit_anchor_command)  # `flask audit anchor`
     for group in (audit_cli, outbox_cli, accounts_cli, demo_cli, staff_cli, jobs_cli,
                   exports_cli, disputes_cli, contact_cli, journal_cli):
         app.cli.add_command(group)

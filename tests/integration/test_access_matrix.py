@@ -169,6 +169,7 @@ MATRIX: dict[str, Route] = {
     "payments.checkout": cardholder_object(PAYMENT, owner=REDIRECT),  # posted: to its status
     "payments.status": cardholder_object(PAYMENT),
     "payments.cancel": cardholder_object(PAYMENT, owner=REDIRECT),  # to its status
+    "payments.recheck": cardholder_object(PAYMENT),  # posted: JSON naming its status page
     "payments.receipt": cardholder_object(PAYMENT),
     "payments.receipt_pdf": cardholder_object(PAYMENT),
     "payments.sandbox_card": cardholder_object(PAYMENT, data={
