@@ -12,7 +12,6 @@ from datetime import date
 
 from sqlalchemy import select
 
-from portal.accounts.labels import line_label
 from portal.accounts.ledger_lines import ledger_lines
 from portal.accounts.models import Account, LedgerEntry
 from portal.balances.services import balance_of
@@ -52,7 +51,6 @@ def account_context(account, as_of: date | None = None) -> dict:
         "balance": balance_of(account, as_of),
         "ledger": ledger_lines(latest(LedgerEntry, account.id, LedgerEntry.effective_date.desc(),
                                       LedgerEntry.id.desc(), limit=LEDGER_ROWS))[:LEDGER_LINES],
-        "line_label": line_label,
     }
     for section in _sections:
         context.update(section(account))
