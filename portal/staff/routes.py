@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
+from portal.accounts.labels import line_label
 from portal.auth.lockout import is_locked
 from portal.auth.session import end_session, staff_required, start_session
 from portal.core.nav import staff_entry, staff_tools
@@ -22,6 +23,8 @@ from portal.timeutil import utcnow
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.add_app_template_global(role_name)  # every page names a role in words, never by its code
+# The ledger panel of templates/staff/_account_context.html names its lines like the history.
+bp.add_app_template_global(line_label, "line_label")
 
 _PENDING = "staff_pending"
 _PENDING_SECONDS = 300  # time allowed between the password and the code
