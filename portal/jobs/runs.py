@@ -121,14 +121,14 @@ def failed_since(hours: int) -> int:
 
 def nightly_health(stale_after: timedelta) -> tuple[bool, dict]:
     """Whether the nightly run is healthy: its newest finished run succeeded less than
-    `stale_after` ago and no run has been going for longer than that. With the facts."""
+    `stale_after` ago and no run has been going for longer than that. With the facts, which
+    the public health endpoint shows: never an error's text (it may name internals)."""
     now = utcnow()
     last = latest("nightly", finished=True)
     current = latest("nightly")
     facts = {"last_status": last.status if last else None,
              "last_started": as_aware(last.started_at).isoformat() if last else None,
              "last_finished": as_aware(last.finished_at).isoformat() if last else None,
-             "last_error": last.error if last else None,
              "running_since": (as_aware(current.started_at).isoformat()
                                if current and current.status not in FINISHED else None)}
     if last is None:

@@ -59,6 +59,7 @@ def make_celery(flask_app, *, broker_url: str | None = None, queue: str | None =
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
         result_backend=None,
+        result_expires=None,  # no result backend, so no daily backend_cleanup task either
         timezone="UTC",
         enable_utc=True,
         beat_schedule=beat_schedule(),
