@@ -4,7 +4,6 @@ import functools
 
 from flask.cli import with_appcontext
 
-from portal.accounts.cli import accounts_cli
 from portal.audit.cli import audit_cli
 from portal.contact.cli import contact_cli
 from portal.demo.cli import demo_cli
@@ -13,6 +12,7 @@ from portal.exports.cli import exports_cli
 from portal.jobs.cli import jobs_cli
 from portal.jobs.runs import recorded
 from portal.journal.cli import journal_cli
+from portal.journal.feed_cli import accounts_cli  # `flask accounts import`: the feed
 from portal.outbox.cli import outbox_cli
 from portal.payments.cli import register as register_payments
 from portal.plans.cli import plans_command
