@@ -83,6 +83,16 @@ class Config:
     # and where `flask audit anchor` writes signed global heads (default <instance>/audit-anchors).
     AUDIT_KEYS = _env("AUDIT_KEYS")
     AUDIT_ANCHOR_DIR = _env("AUDIT_ANCHOR_DIR")
+    # The job engine (docs/operations.md, "Scheduled jobs"): Celery on RabbitMQ. Without a
+    # broker nothing is scheduled (development: run the CLI commands by hand).
+    JOBS_BROKER_URL = _env("JOBS_BROKER_URL")
+    JOBS_QUEUE = _env("JOBS_QUEUE", "portal")
+    JOBS_MAX_RETRIES = int(_env("JOBS_MAX_RETRIES", "5"))
+    JOBS_RETRY_BACKOFF = int(_env("JOBS_RETRY_BACKOFF", "30"))  # seconds, doubled each retry
+    JOBS_NIGHTLY_CHUNK = int(_env("JOBS_NIGHTLY_CHUNK", "1000"))  # accounts per task
+    JOBS_NIGHTLY_BATCH = int(_env("JOBS_NIGHTLY_BATCH", "200"))  # accounts per transaction
+    JOBS_NIGHTLY_STALE_HOURS = int(_env("JOBS_NIGHTLY_STALE_HOURS", "3"))
+    JOURNAL_EXPORT_DIR = _env("JOURNAL_EXPORT_DIR")  # default: <instance>/exports
     MAIL_FROM = _env("MAIL_FROM", "Repayment portal <no-reply@portal.example>")
     FORCE_HTTPS_HEADERS = True
     # Behind a load balancer: how many proxies set X-Forwarded-For/-Proto (0 = trust none),

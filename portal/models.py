@@ -13,3 +13,4 @@ from portal.contact.models import ContactPreference  # noqa: F401
 from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay  # noqa: F401
 from portal.legal.models import LegalAction  # noqa: F401
 from portal.journal.models import JournalAck  # noqa: F401
+from portal.jobs.models import JobRun  # noqa: F401

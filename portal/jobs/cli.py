@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 
 import click
 from flask.cli import AppGroup
@@ -15,7 +16,7 @@ jobs_cli = AppGroup("jobs", help="Batch jobs: nightly accrual and escalation, an
 @jobs_cli.command("nightly")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Process every account up to this day (YYYY-MM-DD). "
-                   "Default: today in each cardholder's time zone.")
+                   "Default: the last day that has ended in each cardholder's time zone.")
 @click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 10000),
               help="Accounts per transaction.")
 def nightly(as_of, batch_size):
@@ -23,10 +24,12 @@ def nightly(as_of, batch_size):
     issue notices."""
     day = as_of.date() if as_of else None
     # Plans first: a plan broken today must not keep pausing today's escalation.
-    click.echo(run_plan_monitoring(day).line())
-    total = count_candidates()
+    plans = run_plan_monitoring(day)
+    click.echo(plans.line())
+    total = count_candidates(day)
     show = sys.stderr.isatty()
     with click.progressbar(length=total, label="Nightly run", file=sys.stderr,
                            hidden=not show) as bar:
         summary = run_nightly(day, batch_size=batch_size, progress=bar.update)
     click.echo(summary.line())
+    return {**plans.counts(), **asdict(summary)}  # recorded in job_run (portal.cli)

@@ -45,6 +45,7 @@ OK_OR_REDIRECT = "2xx/302"
 LOGIN = "cardholder sign-in"  # 302 to /login
 STAFF_LOGIN = "staff sign-in"  # 302 to /staff/login
 PUBLIC = "public"          # no account data behind it: anything but a server error
+MONITOR = "monitor"        # a health check for monitoring: 200 or 503, with a JSON body
 ALLOWED = {OK, REDIRECT, OK_OR_REDIRECT}
 DENIED = {LOGIN, STAFF_LOGIN, 400, 403, 404}
 
@@ -118,6 +119,8 @@ MATRIX: dict[str, Route] = {
     # -- public: sign-in, enrolment, password reset, language, health ---------------------------
     "core.index": public(),
     "core.healthz": public(),
+    # what the nightly run did (no account data); 503 is its answer for a nightly run not ok
+    "jobs.health": Route({}, {name: MONITOR for name in PRINCIPALS if name != DEACTIVATED}),
     "core.set_locale": public(data={"locale": "zh_Hans", "next": "/"}),
     "auth.login": public(),
     "auth.logout": public(),
@@ -209,6 +212,7 @@ MATRIX: dict[str, Route] = {
     "staff.risk_home": staff_only("risk"),
     "staff.legal_home": staff_only("legal"),
     "staff.admin_home": staff_only("admin"),
+    "jobs.runs": staff_only("admin"),  # runs and failures of the job engine (issue 14)
 
     # -- dispute workspace (issue 6) --------------------------------------------------------------
     "dispute_work.index": staff_only(*DISPUTE_STAFF),
@@ -294,6 +298,8 @@ def mismatch(response, expected, method: str) -> str | None:
     """Why `response` does not match the expected outcome (None when it does)."""
     status = response.status_code
     location = response.headers.get("Location", "")
+    if expected == MONITOR:
+        return None if status in (200, 503) and response.is_json else f"{status} {location}"
     if status >= 500:
         return f"server error {status}"
     if expected == PUBLIC:
