@@ -133,8 +133,9 @@ def check_password(email: str, password: str) -> StaffLoginResult:
     return StaffLoginResult(StaffLogin.OK, staff)
 
 
-def _matching_step(staff: StaffUser, code: str) -> int | None:
-    totp = pyotp.TOTP(staff.totp_secret)
+def matching_step(secret: str, code: str) -> int | None:
+    """The time step of `secret` whose code is `code` (one step either side), or None."""
+    totp = pyotp.TOTP(secret)
     # The system clock, not the portal's: the authenticator app on the phone keeps real time,
     # even while an operator rehearses on a moved clock (portal.timeutil).
     now_step = totp.timecode(datetime.now(timezone.utc))
@@ -144,7 +145,7 @@ def _matching_step(staff: StaffUser, code: str) -> int | None:
     return None
 
 
-def _claim_step(staff: StaffUser, step: int) -> bool:
+def claim_totp_step(staff: StaffUser, step: int) -> bool:
     """Accept time step `step` for `staff` only if no later or equal one was accepted, in one
     UPDATE: of two requests carrying the same code, exactly one gets it."""
     claimed = db.session.execute(
@@ -167,10 +168,10 @@ def check_totp(staff_id: int, code: str) -> StaffLoginResult:
     if lockout.is_locked(staff):
         record("staff.login_failed", subject=staff, after={"step": "totp", "reason": "locked"})
         return StaffLoginResult(StaffLogin.LOCKED)
-    step = _matching_step(staff, (code or "").strip())
+    step = matching_step(staff.totp_secret, (code or "").strip())
     if step is None:
         return _fail(staff, "totp")
-    if not _claim_step(staff, step):
+    if not claim_totp_step(staff, step):
         return _fail(staff, "totp_replay")
     lockout.note_success(staff)
     record("staff.login", subject=staff, actor=("staff", staff.id),
