@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable
 
-from flask_babel import format_date, gettext as _, lazy_gettext as _l
+from babel.dates import format_skeleton
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.collections.reports import CollectorKpi, Period, missed_plans, utc_day
@@ -111,12 +112,12 @@ def _chart(key, title, description, heading, categories, rows, figures, horizont
 
 
 def time_chart(period: Period, buckets: list[Bucket]) -> BarChart:
-    step = _step(period)
+    step, locale = _step(period), get_locale()
     if step == "month":
-        names = [format_date(b.start, "yyyy MMM") for b in buckets]
+        names = [format_skeleton("yMMM", b.start, locale=locale) for b in buckets]
         heading = _("Month")
     else:
-        names = [format_date(b.start, "MMM d") for b in buckets]
+        names = [format_skeleton("MMMd", b.start, locale=locale) for b in buckets]
         heading = _("Day") if step == "day" else _("Week from")
     return _chart("chart-plans-over-time", _("Plans kept and broken over time"),
                   _("Plans made in the period, by the day, week or month they were made, "
