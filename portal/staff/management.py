@@ -19,7 +19,7 @@ import secrets
 import pyotp
 from flask import current_app
 from flask_babel import force_locale, gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from werkzeug.security import generate_password_hash
 
 from portal.audit.services import record
@@ -61,21 +61,22 @@ def _roles(roles) -> list[Role]:
     return chosen
 
 
-def _admins_left(excluding: StaffUser) -> int:
-    """Active administrators who can sign in, other than `excluding`, their rows locked."""
-    ids = db.session.scalars(
-        select(StaffUser.id).join(StaffRole)
-        .where(StaffRole.role == Role.ADMIN, StaffUser.active.is_(True),
-               StaffUser.password_hash != UNSET_PASSWORD, StaffUser.id != excluding.id)
-        .order_by(StaffUser.id).with_for_update(of=StaffUser)).all()
-    return len(ids)
-
-
 def _keep_an_admin(target: StaffUser) -> None:
-    # Lock the target first, then the others, always in id order: two administrators
-    # switching each other off wait for one another instead of both succeeding.
-    db.session.execute(select(StaffUser.id).where(StaffUser.id == target.id).with_for_update())
-    if _admins_left(target) == 0:
+    """Refuse (LastAdmin) a change that takes `target` out of the administrators when no
+    other switched-on administrator who has finished set-up would be left. Every
+    administrator's row and the target's are locked first, always in id order, and the count
+    is a new statement after the locks: of two administrators removing each other at once,
+    the second waits for the first and then sees its change."""
+    db.session.execute(
+        select(StaffUser.id).where(or_(
+            StaffUser.id == target.id,
+            StaffUser.id.in_(select(StaffRole.staff_id).where(StaffRole.role == Role.ADMIN))))
+        .order_by(StaffUser.id).with_for_update())
+    left = db.session.scalar(
+        select(func.count()).select_from(StaffUser).join(StaffRole)
+        .where(StaffRole.role == Role.ADMIN, StaffUser.active.is_(True),
+               StaffUser.password_hash != UNSET_PASSWORD, StaffUser.id != target.id))
+    if not left:
         raise LastAdmin("this would leave no administrator")
 
 
