@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from fractions import Fraction
 
-from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy import and_, case, distinct, func, literal_column, or_, select
 
 from portal.accounts.models import Account, Cardholder
 from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay
@@ -92,9 +92,10 @@ ADDITIVE = ("contacts", "promises_made", "promises_kept", "promises_broken", "ap
 
 
 def utc_day(column):
-    """The UTC calendar day of a stored moment, in SQL (PostgreSQL: whatever its TimeZone)."""
+    """The UTC calendar day of a stored moment, in SQL (PostgreSQL: whatever its TimeZone).
+    The zone is a literal, not a parameter, so the same expression can be grouped by."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone("UTC", column))
+        return func.date(func.timezone(literal_column("'UTC'"), column))
     return func.date(column)
 
 
