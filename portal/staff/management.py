@@ -186,7 +186,9 @@ def reset_authenticator(member: StaffUser, *, actor: StaffUser, link_url) -> Sta
     end_all_sessions(member)
     db.session.flush()
     record("staff.authenticator_reset", subject=member, after={"sessions_ended": True})
-    return _issue_link(member, SetupPurpose.AUTHENTICATOR, actor, link_url)
+    # For someone who never finished set-up this resends their invitation.
+    purpose = SetupPurpose.NEW if member.setup_pending else SetupPurpose.AUTHENTICATOR
+    return _issue_link(member, purpose, actor, link_url)
 
 
 def link_for(token: str | None) -> StaffSetupLink | None:

@@ -243,3 +243,17 @@ def test_pages_read_in_chinese(admin_client, make_staff):
     page = admin_client.get(f"/staff/admin/{member.id}").get_data(as_text=True)
     assert "重置身份验证器" in page
     assert "添加员工" in admin_client.get("/staff/admin").get_data(as_text=True)
+
+
+def test_reset_for_someone_still_waiting_resends_the_invitation(app, admin_client, outbox):
+    _create(admin_client)
+    first, _mail = _link_in(outbox, "nadia@issuer.example")
+    member = db.session.scalar(select(StaffUser).where(StaffUser.email == "nadia@issuer.example"))
+    page = admin_client.get(f"/staff/admin/{member.id}").get_data(as_text=True)
+    assert "this sends them a new invitation link" in page
+    post_form(admin_client, f"/staff/admin/{member.id}/reset-authenticator", {},
+              form_page=f"/staff/admin/{member.id}")
+    second, mail = _link_in(outbox, "nadia@issuer.example")
+    assert second != first and "created a staff account for you" in mail["body"]
+    assert app.test_client().get(first).status_code == 404
+    assert app.test_client().get(second).status_code == 200
