@@ -115,19 +115,22 @@ def render_svg(chart: BarChart, number: Number = str) -> Markup:
 def _vertical(chart, ticks, labels, number) -> list[str]:
     height, top, bottom = 300, 12, 44
     left = max(text_width(t) for t in labels) + 10
-    plot_w, plot_h = WIDTH - left - 8, height - top - bottom
+    widest = max((text_width(c) for c in chart.categories), default=0)
+    # room on the right for half the last category's label, which is centred on its bar
+    right = max(8.0, widest / 2 - 10)
+    plot_w, plot_h = WIDTH - left - right, height - top - bottom
     scale = plot_h / ticks[-1]
     out = _svg_open(chart, height)
     for value, label in zip(ticks, labels):
         y = top + plot_h - value * scale
-        out.append(f'<line x1="{left:.1f}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" '
+        out.append(f'<line x1="{left:.1f}" x2="{left + plot_w:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
                    f'stroke="#d0d5dd"/>')
         out.append(f'<text x="{left - 6:.1f}" y="{y + 4:.1f}" text-anchor="end" '
                    f'fill="#1f2937">{escape(label)}</text>')
     n = max(len(chart.categories), 1)
     slot = plot_w / n
     bar = max(min(slot * 0.7, 48), 1)
-    every = max(1, math.ceil(max((text_width(c) + 8 for c in chart.categories), default=0) / slot))
+    every = max(1, math.ceil((widest + 8) / slot))
     for i, name in enumerate(chart.categories):
         x = left + i * slot + (slot - bar) / 2
         base = top + plot_h
@@ -141,7 +144,7 @@ def _vertical(chart, ticks, labels, number) -> list[str]:
         if i % every == 0:
             out.append(f'<text x="{left + i * slot + slot / 2:.1f}" y="{top + plot_h + 18}" '
                        f'text-anchor="middle" fill="#1f2937">{escape(name)}</text>')
-    out.append(f'<line x1="{left:.1f}" x2="{WIDTH - 8}" y1="{top + plot_h}" '
+    out.append(f'<line x1="{left:.1f}" x2="{left + plot_w:.1f}" y1="{top + plot_h}" '
                f'y2="{top + plot_h}" stroke="#4b5563"/></svg>')
     return out
 

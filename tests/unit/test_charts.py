@@ -119,3 +119,16 @@ def test_figures_added_later_join_the_same_chart():
     assert [s.key for s in chart.series] == ["kept", "self_service"]
     assert chart.rows()[0] == ("1 Dec", [1, 4])
     assert len(set(re.findall(r'fill="(#[0-9a-f]{6})"', str(legend(chart))))) == 2
+
+
+def test_every_category_label_lies_inside_the_chart():
+    days = tuple(f"11月{d}日" for d in range(1, 29))
+    svg = _parse(render_svg(_chart(categories=days).add("kept", "已履行", [1] * 28)))
+    labels = [t for t in svg.iter(f"{SVG}text") if t.text in days]
+    assert labels and labels[0].text == "11月1日"
+    for label in labels:
+        half = text_width(label.text) / 2
+        assert half <= float(label.get("x")) and float(label.get("x")) + half <= 720
+    # labels are thinned so they do not overlap
+    xs = [float(t.get("x")) for t in labels]
+    assert min(b - a for a, b in zip(xs, xs[1:])) >= text_width("11月28日")
