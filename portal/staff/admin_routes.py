@@ -53,7 +53,8 @@ def _member(staff_id: int) -> StaffUser:
 
 def _member_page(member: StaffUser, roles_form=None, error=None, status=200):
     if roles_form is None:
-        roles_form = RolesForm(data={"roles": sorted(r.value for r in member.roles)})
+        # formdata=None: after a refused switch-off the posted form must not blank the boxes
+        roles_form = RolesForm(formdata=None, data={"roles": sorted(r.value for r in member.roles)})
         roles_form.roles.choices = _role_choices()
     return render_template("staff/admin_member.html", member=member, roles_form=roles_form,
                            confirm=ConfirmForm(), role_names=ROLE_NAMES, error=error,

@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import (EmailField, HiddenField, PasswordField, SelectField, SelectMultipleField,
                      StringField, widgets)
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from portal.auth.forms import NewPasswordForm
 from portal.core.inputs import PortalForm
@@ -35,9 +35,14 @@ class RoleCheckboxes(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+def _at_least_one(form, field):
+    # Not DataRequired: its "required" flag would mark every single checkbox as required.
+    if not field.data:
+        raise ValidationError(_l("Choose at least one role."))
+
+
 def _role_field():
-    return RoleCheckboxes(_l("Roles"), choices=[],
-                          validators=[DataRequired(_l("Choose at least one role."))])
+    return RoleCheckboxes(_l("Roles"), choices=[], validators=[_at_least_one])
 
 
 class RolesForm(PortalForm):

@@ -199,6 +199,9 @@ def test_the_last_admin_cannot_switch_themselves_off_or_drop_the_role(admin_clie
     refused = post_form(admin_client, f"/staff/admin/{me.id}/disable", {},
                         form_page=f"/staff/admin/{me.id}")
     assert "without an administrator" in refused.get_data(as_text=True)
+    boxes = re.findall(r'<input[^>]*type="checkbox"[^>]*>', refused.get_data(as_text=True))
+    assert [b for b in boxes if "checked" in b] == [  # the roles as they are, none "required"
+        '<input checked id="roles-5" name="roles" type="checkbox" value="admin">']
     refused = post_form(admin_client, f"/staff/admin/{me.id}/roles", {"roles": ["risk"]},
                         form_page=f"/staff/admin/{me.id}")
     assert "without an administrator" in refused.get_data(as_text=True)
