@@ -15,7 +15,7 @@ from portal.staff import management
 from portal.staff.forms import ConfirmForm, MemberForm, RolesForm, SetupForm
 from portal.staff.models import Role, StaffUser
 from portal.staff.routes import ROLE_NAMES
-from portal.staff.services import DuplicateEmail, StaffError
+from portal.staff.services import DuplicateEmail, StaffError, UnknownRole
 
 bp = Blueprint("staff_admin", __name__, url_prefix="/staff")
 ADMIN = Role.ADMIN
@@ -24,6 +24,7 @@ LAST_ADMIN = _l("This would leave the portal without an administrator who can si
                 "Give the administrator role to another active staff member first.")
 NO_ROLE = _l("Choose at least one role.")
 DUPLICATE = _l("A staff member with this email already exists.")
+BAD_EMAIL = _l("Enter an email address such as name@example.com.")
 SWITCHED_OFF = _l("This account is switched off. Switch it on first.")
 SETUP_ERRORS = {
     "code": _l("That code is not the one your app shows now. Check that you added the key "
@@ -75,9 +76,12 @@ def create():
         except DuplicateEmail:
             db.session.rollback()
             form.email.errors.append(str(DUPLICATE))
-        except management.NoRole:
+        except UnknownRole:
             db.session.rollback()
             form.roles.errors.append(str(NO_ROLE))
+        except StaffError:  # the form's own checks catch this first; the service checks again
+            db.session.rollback()
+            form.email.errors.append(str(BAD_EMAIL))
         else:
             db.session.commit()
             hours = int(current_app.config["STAFF_SETUP_LINK_TTL"].total_seconds() // 3600)

@@ -30,8 +30,8 @@ from portal.extensions import db
 from portal.outbox.services import queue_email
 from portal.staff.models import (UNSET_PASSWORD, Role, SetupPurpose, StaffRole, StaffSetupLink,
                                  StaffUser)
-from portal.staff.services import (TOTP_ISSUER, DuplicateEmail, StaffError, claim_totp_step,
-                                   find_by_email, matching_step, normalise_email)
+from portal.staff.services import (TOTP_ISSUER, StaffError, checked_new_staff, checked_roles,
+                                   claim_totp_step, matching_step)
 from portal.timeutil import as_aware, utcnow
 
 LOCALES = ("en", "zh_Hans")
@@ -41,24 +41,12 @@ class LastAdmin(StaffError):
     """The change would leave no active administrator."""
 
 
-class NoRole(StaffError):
-    """A staff member needs at least one role."""
-
-
 class SetupRefused(StaffError):
     """The set-up form was not accepted; `reason` says which field is wrong."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
-
-
-def _roles(roles) -> list[Role]:
-    known = {r.value for r in Role}
-    chosen = sorted({Role(str(r)) for r in roles if str(r) in known})
-    if not chosen or len(chosen) != len({str(r) for r in roles}):
-        raise NoRole("choose at least one known role")
-    return chosen
 
 
 def _keep_an_admin(target: StaffUser) -> None:
@@ -123,12 +111,7 @@ def create_member(email: str, name: str, roles, locale: str, *, actor: StaffUser
                   link_url) -> StaffUser:
     """A new staff member with the given roles, who cannot sign in until they open the link
     emailed to them and set a password and an authenticator."""
-    email = normalise_email(email)
-    if not email or "@" not in email:
-        raise StaffError(f"not an email address: {email!r}")
-    role_set = _roles(roles)
-    if find_by_email(email) is not None:
-        raise DuplicateEmail(f"a staff user with email {email} already exists")
+    email, role_set = checked_new_staff(email, roles)
     member = StaffUser(email=email, name=name.strip(), password_hash=UNSET_PASSWORD,
                        totp_secret=pyotp.random_base32(), active=True, failed_logins=0,
                        locale=locale if locale in LOCALES else "en",
@@ -145,7 +128,7 @@ def create_member(email: str, name: str, roles, locale: str, *, actor: StaffUser
 def change_roles(member: StaffUser, roles) -> None:
     """Give `member` exactly `roles`; refused (LastAdmin) when it takes the admin role from
     the last administrator."""
-    new = set(_roles(roles))
+    new = set(checked_roles(roles))
     old = member.roles
     if new == old:
         return
