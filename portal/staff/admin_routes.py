@@ -26,6 +26,15 @@ NO_ROLE = _l("Choose at least one role.")
 DUPLICATE = _l("A staff member with this email already exists.")
 BAD_EMAIL = _l("Enter an email address such as name@example.com.")
 SWITCHED_OFF = _l("This account is switched off. Switch it on first.")
+HISTORY_LABELS = {
+    "staff.created": _l("Account created"),
+    "staff.setup_link_sent": _l("Set-up link emailed"),
+    "staff.setup_completed": _l("Password and authenticator set"),
+    "staff.roles_changed": _l("Roles changed"),
+    "staff.disabled": _l("Switched off"),
+    "staff.enabled": _l("Switched on"),
+    "staff.authenticator_reset": _l("Authenticator reset"),
+}
 SETUP_ERRORS = {
     "code": _l("That code is not the one your app shows now. Check that you added the key "
                "below, then type the newest code."),
@@ -60,6 +69,7 @@ def _member_page(member: StaffUser, roles_form=None, error=None, status=200):
     return render_template("staff/admin_member.html", member=member, roles_form=roles_form,
                            confirm=ConfirmForm(), role_names=ROLE_NAMES, error=error,
                            locked=is_locked(member), pending=member.setup_pending,
+                           history=management.history(member), history_labels=HISTORY_LABELS,
                            myself=member.id == current_user.id), status
 
 

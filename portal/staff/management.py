@@ -22,6 +22,7 @@ from flask_babel import force_locale, gettext as _
 from sqlalchemy import func, or_, select, update
 from werkzeug.security import generate_password_hash
 
+from portal.audit.models import AuditEvent
 from portal.audit.services import record
 from portal.auth import lockout
 from portal.auth.passwords import password_problem, personal_inputs
@@ -222,3 +223,22 @@ def complete_setup(link: StaffSetupLink, password: str, code: str) -> StaffUser:
     return member
 
 
+
+
+# The administration changes a staff member's page lists (sign-ins and failures are left out).
+HISTORY_ACTIONS = ("staff.created", "staff.setup_link_sent", "staff.setup_completed",
+                   "staff.roles_changed", "staff.disabled", "staff.enabled",
+                   "staff.authenticator_reset")
+
+
+def history(member: StaffUser, limit: int = 20) -> list[tuple[AuditEvent, StaffUser | None]]:
+    """The newest administration changes to `member` from the audit log, with who made each."""
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.subject_type == StaffUser.__tablename__,
+                                 AuditEvent.subject_id == str(member.id),
+                                 AuditEvent.action.in_(HISTORY_ACTIONS))
+        .order_by(AuditEvent.id.desc()).limit(limit)).all()
+    ids = {int(e.actor_id) for e in events if e.actor_type == "staff" and e.actor_id.isdigit()}
+    people = {p.id: p for p in db.session.scalars(select(StaffUser).where(StaffUser.id.in_(ids)))}
+    return [(e, people.get(int(e.actor_id)) if e.actor_type == "staff" and e.actor_id.isdigit()
+             else None) for e in events]

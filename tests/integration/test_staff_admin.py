@@ -260,3 +260,15 @@ def test_reset_for_someone_still_waiting_resends_the_invitation(app, admin_clien
     assert second != first and "created a staff account for you" in mail["body"]
     assert app.test_client().get(first).status_code == 404
     assert app.test_client().get(second).status_code == 200
+
+
+def test_the_member_page_lists_the_changes_and_who_made_them(admin_client, make_staff):
+    member = make_staff("collector")
+    post_form(admin_client, f"/staff/admin/{member.id}/roles", {"roles": ["collector", "legal"]},
+              form_page=f"/staff/admin/{member.id}")
+    post_form(admin_client, f"/staff/admin/{member.id}/disable", {},
+              form_page=f"/staff/admin/{member.id}")
+    page = admin_client.get(f"/staff/admin/{member.id}").get_data(as_text=True)
+    history = page.split("Changes to this account", 1)[1]
+    assert history.index("Switched off") < history.index("Roles changed: Collector, Legal")
+    assert history.count("Ada Admin") == 2
