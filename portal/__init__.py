@@ -145,9 +145,11 @@ def register_blueprints(app: Flask) -> None:
     from portal.plans.web import blueprints as plan_blueprints
     from portal.policy.routes import bp as policy_bp
     from portal.staff.routes import bp as staff_bp
+    from portal.staff.admin_routes import bp as staff_admin_bp
 
-    for blueprint in (core_bp, auth_bp, staff_bp, accounts_bp, *payment_blueprints(), policy_bp,
-                      *plan_blueprints(), contact_bp, collections_bp, legal_bp, jobs_bp):
+    for blueprint in (core_bp, auth_bp, staff_bp, staff_admin_bp, accounts_bp,
+                      *payment_blueprints(), policy_bp, *plan_blueprints(), contact_bp,
+                      collections_bp, legal_bp, jobs_bp):
         app.register_blueprint(blueprint)
     register_disputes(app)
 

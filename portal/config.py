@@ -39,6 +39,8 @@ class Config:
     # However active, a session ends this long after sign-in (then sign in again).
     CARDHOLDER_MAX_SESSION = timedelta(hours=2)
     STAFF_MAX_SESSION = timedelta(hours=10)  # a working day
+    # How long the one-time link to set a password and enrol an authenticator stays valid.
+    STAFF_SETUP_LINK_TTL = timedelta(hours=48)
     # The cookie lives as long as the longest idle limit; each kind's own limit is enforced on
     # the server (portal.auth.session.enforce_idle_timeout).
     PERMANENT_SESSION_LIFETIME = max(CARDHOLDER_IDLE_TIMEOUT, STAFF_IDLE_TIMEOUT)

@@ -14,7 +14,7 @@ from portal.accounts.models import Account
 from portal.accounts.labels import entry_label
 from portal.auth.session import staff_required
 from portal.balances.services import balance_of, today_for
-from portal.collections import reports, services, worklists
+from portal.collections import report_charts, reports, services, worklists
 from portal.collections.forms import (BUCKET_LABELS, CHANNELS, DIRECTIONS, OUTCOMES,
                                       PROMISE_STATUS, AssignFilterForm, AssignForm, ContactForm,
                                       ReportForm)
@@ -181,8 +181,10 @@ def reports_page():
     plans = reports.plans_report(period)
     if request.args.get("format") == "csv":
         return _csv(period, collectors, team)
+    charts = [report_charts.time_chart(period, report_charts.plans_over_time(period)),
+              *report_charts.collector_charts(collectors)]
     return render_template("collections/reports.html", form=form, period=period,
-                           collectors=collectors, team=team, plans=plans,
+                           collectors=collectors, team=team, plans=plans, charts=charts,
                            plan_totals=reports.overall(plans["status"]), percent=show_percent,
                            plan_status=PLAN_STATUS, kind_labels=TYPE_LABELS, csv_args={**request.args, "format": "csv"})
 

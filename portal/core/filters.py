@@ -1,12 +1,13 @@
-"""Template filters for money and dates, always through Babel for the reader's locale, and
-times in the reader's own time zone (a cardholder's, from their profile)."""
+"""Template filters for money, dates and charts, always through Babel for the reader's locale,
+and times in the reader's own time zone (a cardholder's, from their profile)."""
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from babel.dates import format_interval
-from flask_babel import format_date, get_locale, get_timezone
+from flask_babel import format_date, format_decimal, get_locale, get_timezone
 
+from portal.core.charts import legend, render_svg
 from portal.domain.money import format_money
 from portal.timeutil import as_aware
 
@@ -60,3 +61,6 @@ def register_filters(app):
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["money"] = money
     app.jinja_env.globals["date_span"] = date_span
+    app.jinja_env.globals["chart_svg"] = lambda chart: render_svg(chart, format_decimal)
+    app.jinja_env.globals["chart_legend"] = legend
+    app.jinja_env.globals["chart_number"] = format_decimal

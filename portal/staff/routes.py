@@ -172,4 +172,5 @@ def legal_home():
 def admin_home():
     users = services.list_staff()
     return render_template("staff/admin_home.html", staff_users=users, role_names=ROLE_NAMES,
-                           locked={u.id for u in users if is_locked(u)})
+                           locked={u.id for u in users if is_locked(u)},
+                           pending={u.id for u in users if u.setup_pending})

@@ -76,7 +76,8 @@ def test_manager_assigns_accounts_and_reads_the_report(page, browser, live_serve
     axe_check(page)
     content = page.content()
     assert "Collectors are never evaluated on the amounts recovered alone." in content
-    row = page.get_by_role("row", name="Chen Collector")
+    table = page.get_by_role("region", name="Contacts, promises and decisions")
+    row = table.get_by_role("row", name="Chen Collector")
     assert row.locator("td").nth(0).inner_text() == "2"  # accounts held
     assert row.locator("td").nth(1).inner_text() == "1"  # contacts logged
 

@@ -94,6 +94,7 @@ ACCOUNT = {"account_id": "account"}
 PLAN = {"account_id": "account", "plan_id": "plan"}
 PAYMENT = {"payment_id": "payment"}
 DISPUTE = {"dispute_id": "dispute"}
+STAFF_MEMBER = {"staff_id": "staff_member"}
 WORKERS = ("customer_service", "collections_manager")
 DISPUTE_STAFF = ("customer_service", "collections_manager", "legal")
 PLAN_STAFF = ("collector", "collections_manager")
@@ -213,6 +214,18 @@ MATRIX: dict[str, Route] = {
     "staff.legal_home": staff_only("legal"),
     "staff.admin_home": staff_only("admin"),
     "jobs.runs": staff_only("admin"),  # runs and failures of the job engine (issue 14)
+    # admin manages staff (issue 13, item 15); the target is the risk officer of the scenario
+    "staff_admin.create": staff_only("admin", data={
+        "name": "Nadia Newcomer", "email": "nadia@issuer.example", "locale": "en",
+        "roles": "collector"}),
+    "staff_admin.member": staff_only("admin", args=STAFF_MEMBER),
+    "staff_admin.roles": staff_only("admin", args=STAFF_MEMBER, data={"roles": "legal"}),
+    "staff_admin.disable": staff_only("admin", args=STAFF_MEMBER),
+    "staff_admin.enable": staff_only("admin", args=STAFF_MEMBER),
+    "staff_admin.reset_authenticator": staff_only("admin", args=STAFF_MEMBER),
+    # the set-up link is a capability held by the new member, who is not signed in yet: a
+    # token that is not a live link is 404 for everybody, and shows nothing
+    "staff_admin.setup": public(args={"token": "=not-a-live-link"}),
 
     # -- dispute workspace (issue 6) --------------------------------------------------------------
     "dispute_work.index": staff_only(*DISPUTE_STAFF),
