@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from portal import events
 from portal.jobs import corrections
+from portal.jobs.correction_timeline import correction_items_for
 from portal.accounts.routes import NAV as ACCOUNTS_NAV
 from portal.auth import session as auth_session
 from portal.collections.routes import NAV as COLLECTIONS_NAV
@@ -49,6 +50,7 @@ def wire() -> None:
     _pause_providers()
     contact_batch.register_hold(holds.accounts_on_hold)  # no collection message while contested
     consequences.register_item_source(legal_items_for)  # legal steps on the timeline
+    consequences.register_item_source(correction_items_for)  # charges taken back, and why
     register_section_check("payments", unusable_keys)
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
     auth_session.register_user_kind("s", StaffUser)  # staff sign in too
@@ -74,3 +76,5 @@ def _listeners() -> None:
     # A payment dated on a day the nightly run already charged: take back what it would not
     # have charged (in the payment's transaction).
     events.payment_posted.connect(corrections.on_payment_posted, weak=False)
+    # The same for a credit (an upheld dispute, a plan's waiver) on a day already walked.
+    events.credit_posted.connect(corrections.on_credit_posted, weak=False)

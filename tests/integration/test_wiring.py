@@ -12,6 +12,7 @@ from portal.contact import batch as contact_batch
 from portal.core import nav
 from portal.disputes import holds
 from portal.extensions import db as _db
+from portal.jobs.correction_timeline import correction_items_for
 from portal.legal.timeline import legal_items_for
 from portal.policy import rules as policy_rules
 from portal.staff.models import StaffUser
@@ -86,7 +87,8 @@ def test_a_bare_worker_sees_the_plan_and_dispute_pauses_and_escalates_neither(
     assert seen["reasons"] == {str(disputed.id): "dispute", str(on_plan.id): "plan"}
     assert disputed.id not in seen["fees"]  # the dispute holds escalation in the worker too
     assert seen["holds"] == ["portal.disputes.holds.accounts_on_hold"]
-    assert seen["timeline"] == ["portal.legal.timeline.legal_items_for"]
+    assert seen["timeline"] == ["portal.legal.timeline.legal_items_for",
+                                "portal.jobs.correction_timeline.correction_items_for"]
 
 
 def test_without_the_wiring_call_a_worker_would_see_no_pause(app, db, make_account):
@@ -108,7 +110,7 @@ def test_the_web_app_is_wired_with_every_registry(app):
     assert "payments" in policy_rules._SECTION_CHECKS
     assert auth_session._USER_KINDS == {"c": Cardholder, "s": StaffUser}
     assert contact_batch._HOLDS == [holds.accounts_on_hold]
-    assert consequences._ITEM_SOURCES == [legal_items_for]
+    assert consequences._ITEM_SOURCES == [legal_items_for, correction_items_for]
     assert {e.endpoint for e in nav._CARDHOLDER} >= {"accounts.dashboard", "payments.pay_start",
                                                      "plans.index", "disputes.index"}
     assert {"legal.index", "policy.index", "plan_review.queue"} <= {e.endpoint for e in nav._STAFF}
