@@ -75,6 +75,12 @@ EXAMPLES = int(os.environ.get("MONEY_MACHINE_EXAMPLES", "20"))
 STEPS = int(os.environ.get("MONEY_MACHINE_STEPS", "40"))
 
 
+def _payment_id(source_ref: str) -> int | None:
+    """The payment a payment entry posts (`payment:<id>:<part>`), else None."""
+    parts = source_ref.split(":")
+    return int(parts[1]) if parts[0] == "payment" else None
+
+
 class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
     # The statement is due the day before the machine starts: the first nightly run finds it
     # one day late (late fee, penalty interest from then on).
@@ -86,6 +92,7 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         self.due_on = date.fromisoformat(self.due)
         self.pending: list[dict] = []  # webhooks the provider has not delivered yet
         self.delivered: list[dict] = []  # delivered once: the provider may send them again
+        self.succeeded_on: dict[int, date] = {}  # payment id -> the day the provider took it
         autopay_on(self.account)
 
     # -- the model's reading of the ledger -----------------------------------------------
@@ -155,11 +162,18 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
                        if kind == "interest" and day <= self.day)
         paid = sum(self.movements[i][0] for i in applied if self.movements[i][1])
         fee_corrections = sum(a for i, (a, _) in self._fee_corrections().items() if i in applied)
-        return {"principal": self.base + sums[Component.PRINCIPAL],
-                "interest": interest + sums[Component.INTEREST],
-                "fees": fees + sums[Component.FEE],
-                "minimum_due": max(0, self.min_base + fees + fee_corrections + paid),
-                "due": self.due}
+        figures = {"principal": self.base + sums[Component.PRINCIPAL],
+                   "interest": interest + sums[Component.INTEREST],
+                   "fees": fees + sums[Component.FEE],
+                   "minimum_due": max(0, self.min_base + fees + fee_corrections + paid),
+                   "due": self.due}
+        # A payment that paid interest or a fee later taken back by a correction leaves that
+        # component below zero; the issuer states it as principal paid instead.
+        for component in ("interest", "fees"):
+            if figures[component] < 0:
+                figures["principal"] += figures[component]
+                figures[component] = 0
+        return figures
 
     def _payments(self, *statuses) -> list[Payment]:
         _db.session.expire_all()
@@ -265,8 +279,9 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
             self._card(payment, card, comes_back)
             return
         with current_app.test_request_context():
-            _, events = self.gateway.authenticate(payment.provider_ref, passed)
+            intent, events = self.gateway.authenticate(payment.provider_ref, passed)
             _db.session.commit()
+            self._took_money(payment.id, intent.status)
             self.pending.extend(events)
             self._comes_back(payment, comes_back)
         self.seen["3-D Secure passed" if passed else "3-D Secure failed"] += 1
@@ -281,9 +296,15 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
                 return
             intent, events = self.gateway.confirm_with_card(payment.provider_ref, CARDS[card])
             _db.session.commit()
+            self._took_money(payment.id, intent.status)
             self.pending.extend(events)
             self._comes_back(payment, comes_back)
         self.seen[f"card {card}"] += 1
+
+    def _took_money(self, payment_id: int, status: str) -> None:
+        """The provider's truth: the cardholder's day on which it took the money."""
+        if status == "succeeded":
+            self.succeeded_on.setdefault(payment_id, self.day)
 
     def _comes_back(self, payment: Payment, comes_back: bool) -> None:
         """The browser returns to the status page, which asks the provider (or the tab closed)."""
@@ -314,8 +335,14 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         self.seen["webhook delivered"] += 1
 
     def _reconcile(self):
-        reconcile(now=utcnow(), older_than_minutes=0)
+        unposted = {p.id for p in self._payments(*OPEN_STATES, S.FAILED, S.CANCELED)}
+        # A minute on: the machine's clock stands still, and a payment changed at this very
+        # moment is not yet older than the cut-off.
+        reconcile(now=utcnow() + timedelta(minutes=1), older_than_minutes=0)
         _db.session.commit()
+        self.seen["success found days later by reconciliation"] += sum(
+            1 for p in self._payments(S.SUCCEEDED) if p.id in unposted
+            and self.succeeded_on.get(p.id, self.day) < self.day)
         # Every charge the provider took is posted now, whatever happened to its webhook.
         for payment in self._payments():
             intent = self._intent(payment)
@@ -328,6 +355,9 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
     def autopay_runs(self):
         outcome = run_autopay(now=utcnow())
         _db.session.commit()
+        for payment in self._payments():
+            if payment.off_session:
+                self._took_money(payment.id, self._intent(payment).status)
         for kind, count in outcome.items():
             self.seen[f"autopay {kind}"] += count
 
@@ -366,9 +396,12 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
             return
         paid_by: dict[date, int] = defaultdict(int)
         fees_on: dict[date, int] = defaultdict(int)
-        for day, kind, _, amount in self._entries(LedgerEntry.kind.in_(
-                [EntryKind.PAYMENT, EntryKind.REVERSAL])):
-            paid_by[day] += int(amount)
+        for day, amount, ref in _db.session.execute(select(
+                LedgerEntry.effective_date, LedgerEntry.amount, LedgerEntry.source_ref).where(
+                LedgerEntry.account_id == self.account.id,
+                LedgerEntry.kind.in_([EntryKind.PAYMENT, EntryKind.REVERSAL]))):
+            # A payment counts from the day the provider took the money, whatever the ledger says.
+            paid_by[self.succeeded_on.get(_payment_id(ref), day)] += int(amount)
         for (day, kind), amount in charges.items():
             if kind == "fee":
                 fees_on[day] += amount
@@ -381,6 +414,14 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
             assert day > self.due_on and owed > 0, (
                 f"{kind} of {amount} stands for {day}, when the overdue amount was paid", owed)
             self.seen["charge for a day still overdue"] += 1
+
+    @invariant()
+    def a_payment_is_dated_the_day_the_provider_took_the_money(self):
+        for payment in self._payments(S.SUCCEEDED, S.REFUNDED):
+            if payment.id in self.succeeded_on:
+                assert payment.paid_on == self.succeeded_on[payment.id], (
+                    payment, payment.paid_on, self.succeeded_on[payment.id])
+                self.seen["payment dated the day the provider took it"] += 1
 
     @invariant()
     def penalty_interest_never_exceeds_the_disclosed_rate(self):
@@ -418,5 +459,6 @@ def test_money_stays_true_at_every_boundary_under_any_interleaving(db, clock, ma
     assert all(reached[path] > 0 for path in (
         "payment opened", "card succeeds", "card declined", "card 3ds", "webhook delivered",
         "webhook lost", "reconciled", "nightly run", "charge for a day still overdue",
+        "success found days later by reconciliation",
         "interest within the disclosed rate")), str(sorted(reached.items()))
     assert verify_chain()[1] is None
