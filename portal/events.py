@@ -44,6 +44,18 @@ class PaymentReversed:
 
 
 @dataclass(frozen=True)
+class CreditPosted:
+    """The portal credited the account other than by a payment: an upheld dispute, a plan's
+    waiver (disputes, plans). `entry_id`: the credit's first ledger entry; `amount` in minor
+    units (positive); `value_date`: the day it takes effect."""
+    account: Account
+    entry_id: int
+    amount: int
+    value_date: date
+    source: str  # "dispute" | "plan_waiver"
+
+
+@dataclass(frozen=True)
 class PlanBroken:
     """An active plan was not kept and ended (plans); escalation resumes."""
     account: Account
@@ -80,6 +92,7 @@ class LegalStepRecorded:
 payment_posted = _events.signal("payment-posted", doc="PaymentPosted; listeners may return "
                                 "what they applied, which payments keeps for a reversal")
 payment_reversed = _events.signal("payment-reversed", doc="PaymentReversed")
+credit_posted = _events.signal("credit-posted", doc="CreditPosted")
 plan_broken = _events.signal("plan-broken", doc="PlanBroken")
 dispute_opened = _events.signal("dispute-opened", doc="DisputeOpened")
 dispute_closed = _events.signal("dispute-closed", doc="DisputeClosed")

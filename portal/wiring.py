@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from portal import events
 from portal.jobs import corrections
+from portal.jobs.correction_timeline import correction_items_for
 from portal.jobs.routes import NAV as JOBS_NAV
 from portal.account_pages.routes import NAV as ACCOUNTS_NAV
 from portal.auth import session as auth_session
@@ -56,6 +57,7 @@ def wire() -> None:
     register_delivery_rules(contact_delivery.RULES)  # opt-outs, holds, caps, quiet hours, footer
     contact_batch.register_hold(holds.accounts_on_hold)  # no collection message while contested
     consequences.register_item_source(legal_items_for)  # legal steps on the timeline
+    consequences.register_item_source(correction_items_for)  # charges taken back, and why
     register_section_check("payments", unusable_keys)
     register_preview(preview_change)  # the policy editor's "what would change"
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
@@ -92,3 +94,5 @@ def _listeners() -> None:
     # A payment dated on a day the nightly run already charged: take back what it would not
     # have charged (in the payment's transaction).
     events.payment_posted.connect(corrections.on_payment_posted, weak=False)
+    # The same for a credit (an upheld dispute, a plan's waiver) on a day already walked.
+    events.credit_posted.connect(corrections.on_credit_posted, weak=False)

@@ -25,6 +25,14 @@ CORRECTION_LABELS = {
 }
 
 
+# The same, because a credit (an upheld dispute, a plan's waiver) applied on or before its day
+# ("correction:<entry id>:credit-<id>").
+CREDIT_CORRECTION_LABELS = {
+    EntryKind.INTEREST: _l("Interest taken back: a credit to your account had been applied"),
+    EntryKind.FEE: _l("Late fee taken back: a credit to your account had been applied"),
+}
+
+
 def line_label(line) -> str:
     """What a ledger line (`portal.accounts.ledger_lines`) is: a run of daily interest says
     how many days it sums."""
@@ -37,5 +45,7 @@ def line_label(line) -> str:
 def entry_label(kind: EntryKind | str, source_ref: str | None = None) -> str:
     kind = EntryKind(kind)
     if source_ref and source_ref.startswith("correction:") and kind in CORRECTION_LABELS:
+        if source_ref.rsplit(":", 1)[-1].startswith("credit-"):
+            return str(CREDIT_CORRECTION_LABELS[kind])
         return str(CORRECTION_LABELS[kind])
     return str(ENTRY_KIND_LABELS[kind])

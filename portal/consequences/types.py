@@ -15,7 +15,9 @@ from portal.consequences.pauses import Pause
 
 @dataclass(frozen=True)
 class TimelineItem:
-    # a policy consequence (portal.policy.rules.KINDS), a legal step (portal.legal), or
+    # a policy consequence (portal.policy.rules.KINDS), a legal step (portal.legal),
+    # "correction_payment" / "correction_credit" for charges taken back
+    # (portal.jobs.correction_timeline), or
     # "stage" for "your account is now N days late"
     kind: str
     on: date
@@ -32,6 +34,7 @@ class TimelineItem:
     cycle: date | None = None  # the oldest unpaid due date the consequence belongs to
     detail: str | None = None  # legal steps: the court and case reference, as recorded
     hearing_on: date | None = None  # legal "hearing_scheduled": the day of the hearing
+    since: date | None = None  # corrections: the first day whose charges were taken back
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from portal.disputes.models import DisputeQueue
 from portal.disputes.rules import (DisputeStatus as S, IllegalTransition, check_resolution,
                                    needs_approval, split_credit, transition)
 from portal.disputes.services import DisputeRefused, add_message, change_status, notify
+from portal.events import CreditPosted, credit_posted, emit
 from portal.extensions import db
 from portal.outbox.models import MessageKind
 from portal.outbox.services import queue_to_cardholder
@@ -179,6 +180,10 @@ def _apply(dispute, staff, outcome, credit, reason, approved=False) -> None:
     change_status(dispute, target, action="dispute.resolved", details={
         "outcome": outcome, "amount": credit, "ledger_entries": [e.id for e in entries],
         "approved_by": staff.id if approved else None})
+    if entries:  # after the dispute closed: a correction replays the day without its hold
+        emit(credit_posted, CreditPosted(dispute.account, entries[0].id,
+                                         -sum(e.amount for e in entries),
+                                         entries[0].effective_date, "dispute"))
 
 
 def _post_credit(dispute, credit: int) -> list[LedgerEntry]:

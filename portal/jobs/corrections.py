@@ -2,10 +2,13 @@
 
 A payment whose provider success came on day D but whose webhook arrived days later is dated D
 (`payments.posting.posting_date`). The nightly runs in between charged as if it had not been
-paid: late fee, penalty interest, stage moves. This replays those days with the pure engine,
+paid: late fee, penalty interest, stage moves. The same holds for a credit (an upheld
+dispute, a plan's waiver) posted on a day the nightly run has already walked: the day's
+penalty interest was charged on the principal before the credit. This replays those days with the pure engine,
 as the nightly run would have walked them had the payment been in the ledger, and takes back
 what would not have been charged: one entry per charge, of the charge's kind and component,
-dated on the charged day, referencing the entry it corrects (`correction:<entry id>`). Nothing
+dated on the charged day, referencing the entry it corrects (`correction:<entry id>:<cause>`,
+the cause `payment-<payment id>` or `credit-<first ledger entry id of the credit>`). Nothing
 is ever charged more by a correction. Consequences already acted on (a letter, a credit-bureau
 report) stay on record; the stage is set to what the replay reached. All of it is audited.
 """
@@ -20,7 +23,7 @@ from portal.accounts.models import Account, LedgerEntry
 from portal.audit.services import record
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent, StageChange
 from portal.consequences.pauses import pause_checker
-from portal.events import PaymentPosted
+from portal.events import CreditPosted, PaymentPosted
 from portal.extensions import db
 from portal.jobs.nightly import account_day, walk
 from portal.jobs.nightly_load import ledger_figures
@@ -33,6 +36,12 @@ def on_payment_posted(event: PaymentPosted) -> None:
     """Listener (in the payment's transaction): correct the days since the payment's date."""
     correct_since(event.account, event.paid_on, reason=f"payment {event.payment_id}",
                   tag=f"payment-{event.payment_id}")
+
+
+def on_credit_posted(event: CreditPosted) -> None:
+    """Listener (in the credit's transaction): correct the days since the credit's date."""
+    correct_since(event.account, event.value_date, reason=f"{event.source} credit",
+                  tag=f"credit-{event.entry_id}")
 
 
 def correct_since(account: Account, value_date: date, *, reason: str, tag: str) -> int:

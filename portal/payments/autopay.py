@@ -17,7 +17,8 @@ from portal.payments import plan_link
 from portal.payments.gateway import ProviderRefused, ProviderUnavailable, get_gateway
 from portal.payments.models import AutopayMandate, Payment, PaymentChoice
 from portal.payments.policy import payments_policy, retry_days as policy_retry_days
-from portal.payments.services import apply_intent, fail_refused, metadata_for
+from portal.payments.services import apply_intent, fail_refused, lock_account_payments, \
+    metadata_for
 from portal.payments.states import OPEN_STATES
 from portal.timeutil import utcnow
 
@@ -114,10 +115,14 @@ def _charge(mandate: AutopayMandate, instalment, today) -> str:
         return "already"
     # Any payment still open on the account may yet pay this instalment (a manual payment
     # waiting for 3-D Secure, another tab's full balance): charging now could take the money
-    # twice. Skip today; the next retry day looks again.
+    # twice. Skip today; the next retry day looks again. The account's payment lock first, as
+    # opening a manual payment takes it: one being opened right now is then seen (held until
+    # this charge's row commits below).
+    lock_account_payments(account)
     busy = db.session.scalar(select(Payment.id).where(
         Payment.account_id == account.id, Payment.status.in_(OPEN_STATES)).limit(1))
     if busy:
+        db.session.commit()  # nothing written: ends the transaction, releasing the lock
         return "busy"
     gateway = get_gateway()
     payment = Payment(account_id=account.id, account=account, choice=PaymentChoice.AUTOPAY,

@@ -7,7 +7,7 @@ that creates something passes an idempotency key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 import stripe
 from flask import current_app
@@ -69,7 +69,20 @@ def intent_from_object(obj) -> Intent:
                   currency=currency.upper() if currency else None,
                   client_secret=get("client_secret"), metadata=metadata,
                   failure_code=error.get("decline_code") or error.get("code"),
-                  failure_message=error.get("message"), payment_method=pm)
+                  failure_message=error.get("message"), payment_method=pm,
+                  succeeded_at=_charged_at(get("status"), get("latest_charge")))
+
+
+def _charged_at(status, charge) -> datetime | None:
+    """When a succeeded intent's charge was made (`latest_charge.created`, when expanded): a
+    success found later, by reconciliation or before its event, is dated that day."""
+    if status != "succeeded" or charge is None or isinstance(charge, str):
+        return None
+    created = charge.get("created") if isinstance(charge, dict) else getattr(charge, "created",
+                                                                            None)
+    if isinstance(created, bool) or not isinstance(created, int) or created <= 0:
+        return None
+    return datetime.fromtimestamp(created, timezone.utc)
 
 
 class StripeGateway:
@@ -118,7 +131,8 @@ class StripeGateway:
 
     def retrieve_payment_intent(self, ref) -> Intent:
         return intent_from_object(self._call(
-            lambda params: self.client.v1.payment_intents.retrieve(ref), {}))
+            lambda params: self.client.v1.payment_intents.retrieve(ref, params=params),
+            {"expand": ["latest_charge"]}))
 
     def find_payment_intent(self, *, key, metadata, **kwargs) -> Intent | None:
         """The intent made for this payment, looked up by the payment id in its metadata

@@ -147,4 +147,7 @@ class SandboxIntent(db.Model):
     failure_code: Mapped[str | None] = mapped_column(String(64))
     failure_message: Mapped[str | None] = mapped_column(String(500))
     refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    # When the charge succeeded, as Stripe's charge `created` tells it: a success found later
+    # (reconciliation, a refund before the success event) is dated that day, not the day found.
+    succeeded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

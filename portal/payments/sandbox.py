@@ -20,6 +20,7 @@ from portal.extensions import db
 from portal.payments.gateway import BadSignature, Intent, ProviderRefused
 from portal.payments.models import SandboxIntent
 from portal.payments import signing
+from portal.timeutil import as_aware, utcnow
 
 SUCCEEDS = "4242424242424242"
 DECLINES = {"4000000000000002": ("card_declined", "Your card was declined."),
@@ -56,7 +57,8 @@ def _intent(row: SandboxIntent) -> Intent:
                   client_secret=row.client_secret, metadata=dict(row.metadata_json or {}),
                   failure_code=row.failure_code, failure_message=row.failure_message,
                   payment_method=row.payment_method,
-                  card_last4=row.card_number[-4:] if row.card_number else None)
+                  card_last4=row.card_number[-4:] if row.card_number else None,
+                  succeeded_at=as_aware(row.succeeded_at))
 
 
 def event_for(row: SandboxIntent, kind: str) -> dict:
@@ -150,7 +152,7 @@ class SandboxGateway:
                 row.failure_code = "authentication_required"
                 row.failure_message = "This payment needs you to confirm it with your bank."
         else:
-            row.status = "succeeded"
+            row.status, row.succeeded_at = "succeeded", utcnow()
 
     def confirm_with_card(self, ref, number) -> tuple[Intent, list[dict]]:
         """The test-mode card form: charge `number` (already checked for shape) on intent `ref`.
@@ -169,6 +171,7 @@ class SandboxGateway:
             return _intent(row), []
         if success:
             row.status, row.failure_code, row.failure_message = "succeeded", None, None
+            row.succeeded_at = utcnow()
         else:
             row.status = "requires_payment_method"
             row.failure_code, row.failure_message = AUTH_FAILED

@@ -106,7 +106,8 @@ def _payment_for(intent_ref: str | None, metadata: dict | None = None) -> Paymen
 
 
 def _on_intent(obj: dict, created: datetime | None = None) -> bool:
-    intent = replace(intent_from_object(obj), succeeded_at=created)
+    intent = intent_from_object(obj)
+    intent = replace(intent, succeeded_at=intent.succeeded_at or created)
     payment = _payment_for(intent.ref, intent.metadata)
     if payment is None:
         return False

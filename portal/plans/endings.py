@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from portal.accounts.models import Component, EntryKind, LedgerEntry
 from portal.balances.services import balance_of
 from portal.domain.allocation import allocate
-from portal.events import PlanBroken, emit, plan_broken
+from portal.events import CreditPosted, PlanBroken, credit_posted, emit, plan_broken
 from portal.extensions import db
 from portal.plans.lifecycle import PlanError
 from portal.plans.models import Plan, PlanStatus
@@ -72,14 +72,19 @@ def complete(plan: Plan, today: date) -> None:
                          {"fee": balance.fees, "interest": balance.interest,
                           "principal": balance.principal})
     n = _waiver_round(plan)
+    waivers = []
     for component in (Component.FEE, Component.INTEREST, Component.PRINCIPAL):
         amount = split[component.value]
         if amount > 0:
-            db.session.add(LedgerEntry(
+            waivers.append(LedgerEntry(
                 account_id=plan.account_id, kind=EntryKind.WAIVER, component=component,
                 amount=-amount, currency=plan.currency, effective_date=today,
                 source_ref=f"plan:{plan.id}:waiver:{n}:{component.value}"))
+    db.session.add_all(waivers)
     db.session.flush()
+    if waivers:  # a credit dated on a day the nightly run already charged: corrections
+        emit(credit_posted, CreditPosted(plan.account, waivers[0].id,
+                                         -sum(w.amount for w in waivers), today, "plan_waiver"))
     notify(plan, "plan_completed")
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEvent
+from portal.balances.services import today_for
 from portal.extensions import db
 from portal.payments import reconcile as reconcile_mod
 from portal.payments.models import Payment, SandboxIntent
@@ -102,3 +103,20 @@ def test_a_declined_payment_is_given_up_on_and_its_intent_cancelled_after_the_ab
     assert reconcile_mod.reconcile(now=MUCH_LATER)["canceled"] == 1
     assert _provider_status(started) == "canceled"
     assert only_payment(started.account_id).status == PaymentStatus.CANCELED
+
+
+
+
+def test_a_success_whose_webhook_was_lost_is_dated_the_day_the_provider_took_the_money(
+        started, clock):
+    # Found by the money machine's oracle: reconciliation posted a success it found days later
+    # with that later day's date (the sandbox kept no success time), so the late fee and
+    # penalty interest charged in between stood, though the cardholder had paid.
+    paid_day = today_for(started.account)
+    SandboxGateway().confirm_with_card(started.provider_ref, "4242424242424242")
+    db.session.commit()  # the success event it emits is never delivered
+    clock.shift(timedelta(days=3))
+    assert reconcile_mod.reconcile(older_than_minutes=0)["posted"] == 1
+    payment = only_payment(started.account_id)
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert payment.paid_on == paid_day

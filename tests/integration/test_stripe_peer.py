@@ -104,7 +104,11 @@ def test_intent_created_with_a_card_and_confirmed_server_side_is_posted(stripe_a
         metadata=services.metadata_for(payment), payment_method=_card(stripe_app.config["STRIPE_API_BASE"], "4242424242424242"))
     confirmed = gateway.client.v1.payment_intents.confirm(intent.ref)
     assert confirmed.status == "succeeded"
-    services.apply_intent(payment, gateway.retrieve_payment_intent(intent.ref))
+    retrieved = gateway.retrieve_payment_intent(intent.ref)
+    # The charge's own time comes with it (expanded latest_charge): a success found later is
+    # dated the day the money was taken.
+    assert retrieved.succeeded_at is not None
+    services.apply_intent(payment, retrieved)
     db.session.commit()
     assert _payments_posted(account.id) == -payment.amount
 

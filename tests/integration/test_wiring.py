@@ -14,6 +14,7 @@ from portal.contact import batch as contact_batch, delivery as contact_delivery
 from portal.core import nav
 from portal.disputes import holds
 from portal.extensions import db as _db
+from portal.jobs.correction_timeline import correction_items_for
 from portal.legal.timeline import legal_items_for
 from portal.outbox import services as outbox
 from portal.outbox.models import MessageKind
@@ -91,7 +92,8 @@ def test_a_bare_worker_sees_the_plan_and_dispute_pauses_and_escalates_neither(
     assert seen["reasons"] == {str(disputed.id): "dispute", str(on_plan.id): "plan"}
     assert disputed.id not in seen["fees"]  # the dispute holds escalation in the worker too
     assert seen["holds"] == ["portal.disputes.holds.accounts_on_hold"]
-    assert seen["timeline"] == ["portal.legal.timeline.legal_items_for"]
+    assert seen["timeline"] == ["portal.legal.timeline.legal_items_for",
+                                "portal.jobs.correction_timeline.correction_items_for"]
 
 
 def test_without_the_wiring_call_a_worker_would_see_no_pause(app, db, make_account):
@@ -116,7 +118,7 @@ def test_the_web_app_is_wired_with_every_registry(app):
     assert outbox._rules == [contact_delivery.RULES]
     assert [f"{p.__module__}.{p.__name__}" for p in policy_routes._previews] == [
         "portal.consequences.preview.preview_change"]
-    assert consequences._ITEM_SOURCES == [legal_items_for]
+    assert consequences._ITEM_SOURCES == [legal_items_for, correction_items_for]
     assert {e.endpoint for e in nav._CARDHOLDER} >= {"accounts.dashboard", "payments.pay_start",
                                                      "plans.index", "disputes.index"}
     assert {"legal.index", "policy.index", "plan_review.queue"} <= {e.endpoint for e in nav._STAFF}
