@@ -18,6 +18,7 @@ from portal.collections.routes import NAV as COLLECTIONS_NAV
 from portal.consequences import pauses, services as consequences
 from portal.contact import batch as contact_batch
 from portal.contact.routes import NAV as CONTACT_NAV
+from portal.contact.rules import unusable_keys as contact_unusable_keys
 from portal.core import nav
 from portal.disputes import holds
 from portal.disputes.admin_routes import NAV as DISPUTE_ADMIN_NAV
@@ -50,6 +51,7 @@ def wire() -> None:
     contact_batch.register_hold(holds.accounts_on_hold)  # no collection message while contested
     consequences.register_item_source(legal_items_for)  # legal steps on the timeline
     register_section_check("payments", unusable_keys)
+    register_section_check("contact", contact_unusable_keys)  # reminder days
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
     auth_session.register_user_kind("s", StaffUser)  # staff sign in too
     nav.add(*ACCOUNTS_NAV, *PAYMENTS_NAV, *PLANS_NAV, *DISPUTES_NAV, *CONTACT_NAV,
