@@ -38,6 +38,7 @@ from portal.core.urls import external_url
 from portal.extensions import db
 from portal.outbox.models import MessageKind
 from portal.outbox.services import queue_to_cardholder
+from portal.payments.models import AutopayMandate
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
 
 DUE_SOON, MISSED, PROMISE = "instalment_due_soon", "instalment_missed", "promise_due"
@@ -62,6 +63,7 @@ class _Due:
     amount: int
     due_on: date
     last_day: date | None = None  # a missed instalment: the last day that keeps the plan
+    autopay_last4: str | None = None  # due soon, with autopay on: the card it will charge
 
 
 def send_reminders(now: datetime | None = None, *, batch_size: int = 200) -> ReminderSummary:
@@ -116,12 +118,16 @@ def _instalments_due(now: datetime, after: int, limit: int) -> tuple[int | None,
         return None, []
     accounts = {plan.account_id: plan.account for _, plan in rows}
     local = _today_and_days(list(accounts.values()), now)
+    autopay = dict(db.session.execute(
+        select(AutopayMandate.account_id, AutopayMandate.card_last4).where(
+            AutopayMandate.account_id.in_(set(accounts)), AutopayMandate.active.is_(True))).all())
     found = []
     for inst, plan in rows:
         today, days = local[plan.account_id]
         if inst.status == InstalmentStatus.DUE and today <= inst.due_date <= today + timedelta(
                 days=days):
-            found.append(_Due(DUE_SOON, inst.id, plan.account, inst.still_due, inst.due_date))
+            found.append(_Due(DUE_SOON, inst.id, plan.account, inst.still_due, inst.due_date,
+                              autopay_last4=autopay.get(plan.account_id)))
         elif inst.status == InstalmentStatus.MISSED:
             last_day = inst.due_date + timedelta(days=plan.grace_days)
             if today <= last_day:
@@ -184,6 +190,11 @@ def _text(due: _Due) -> tuple[str, str]:
     """Subject and body in the current locale: whole sentences with named placeholders."""
     currency = due.account.currency
     amount, day = money(due.amount, currency), long_date(due.due_on)
+    if due.kind == DUE_SOON and due.autopay_last4:
+        return (_("A payment under your plan is due soon"),
+                _("A payment of %(amount)s under your repayment plan is due on %(date)s. We will "
+                  "take it from your card ending in %(last4)s on that day, as you asked.",
+                  amount=amount, date=day, last4=due.autopay_last4))
     if due.kind == DUE_SOON:
         link = external_url("payments.pay", account_id=due.account.id, choice="instalment")
         return (_("A payment under your plan is due soon"),

@@ -12,6 +12,7 @@ from portal.collections.services import Promise, log_contact
 from portal.extensions import db as _db
 from portal.outbox.models import MessageKind, OutboxMessage
 from portal.outbox.services import deliver_due, queue_email
+from portal.payments.models import AutopayMandate
 from portal.plans.jobs import run_plan_monitoring
 from portal.policy.services import policy_for
 from tests.dispute_helpers import csrf, raise_dispute
@@ -64,6 +65,20 @@ def test_a_payment_due_soon_is_reminded_once_with_a_link_and_an_opt_out(
     assert "To stop emails like this one, open this link:" in mail["body"]
     assert _db.session.scalar(select(func.count(SentReminder.id))) == 1
     assert first.still_due > 0
+
+
+def test_with_autopay_on_the_due_soon_reminder_says_the_card_will_be_charged(
+        clock, runner, planned, outbox):
+    account, _plan = planned()
+    _db.session.add(AutopayMandate(account_id=account.id, provider="sandbox", card_last4="4242",
+                                   active=True))
+    _db.session.commit()
+    clock.move_to(noon(FIRST_DUE - timedelta(days=1)))
+    _run(runner, clock.now())
+    [mail] = _reminders(outbox)
+    assert ("We will take it from your card ending in 4242 on that day, as you asked."
+            in mail["body"])
+    assert "/pay?choice=instalment" not in mail["body"]
 
 
 def test_the_pay_link_preselects_the_instalment(client, login_as, planned):
