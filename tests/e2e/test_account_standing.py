@@ -11,16 +11,8 @@ from portal.extensions import db as _db
 from portal.plans import decisions, lifecycle
 from portal.plans.jobs import run_plan_monitoring
 from tests.conftest import CARDHOLDER_PASSWORD
-from tests.e2e.helpers import check_page, expect_path, path_of, submit
+from tests.e2e.helpers import check_page, path_of, sign_in_cardholder as _sign_in
 from tests.integration.plan_helpers import TODAY, agree, consent_for, spec
-
-
-def _sign_in(page, phone):
-    page.goto("/login")
-    page.fill("#identity", phone)
-    page.fill("#password", CARDHOLDER_PASSWORD)
-    submit(page, "identity")
-    expect_path(page, "/home")
 
 
 def _late(make_cardholder, make_account, locale):
