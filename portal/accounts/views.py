@@ -6,7 +6,7 @@ placeholders), so nothing here glues words together.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import format_percent, lazy_gettext as _l
@@ -98,6 +98,17 @@ class AccountSummary:
         """The next consequence (what `Timeline.pay_by` prevents), else the next step."""
         upcoming = self.upcoming
         return next((i for i in upcoming if i.kind != "stage"), upcoming[0] if upcoming else None)
+
+    @property
+    def keep_plan_by(self) -> date | None:
+        """When the active plan's oldest unpaid instalment was missed: the last day on which
+        paying it keeps the plan (its due date plus the plan's grace days), else None."""
+        inst = self.next_instalment
+        if inst is None or str(inst.status) != "missed":
+            return None
+        plan = self.latest_plan if self.latest_plan is not None and \
+            self.latest_plan.id == inst.plan_id else inst.plan  # already loaded, as a rule
+        return inst.due_date + timedelta(days=plan.grace_days)
 
     @property
     def legal_step(self) -> TimelineItem | None:

@@ -59,6 +59,24 @@ def test_after_a_plan_breaks_the_dashboard_says_so_and_what_can_be_done(
     assert "Your repayment plan ended on December 16, 2026" in timeline
 
 
+def test_a_missed_payment_within_grace_says_how_to_keep_the_plan(
+        client, login_as, make_cardholder, make_account, clock):
+    holder = make_cardholder()
+    account = make_account(holder, principal=500_000, minimum_due=50_000,
+                           oldest_unpaid_due_date=date(2026, 11, 1))
+    agree(account)
+    _db.session.commit()
+    day = date(2026, 12, 7)
+    clock.move_to(day)
+    run_plan_monitoring(day)  # the 5 December payment is missed; the plan is still active
+    login_as(client, holder)
+    page = _page(client, "/home")
+    assert "that was due on December 5, 2026 has not reached us." in page
+    assert "If it is paid by December 15, 2026, your plan continues." in page
+    assert f'href="/accounts/{account.id}/pay?choice=instalment"' in page
+    assert "Escalation is paused while your plan is kept." in page
+
+
 def test_a_collectors_counter_offer_is_on_the_dashboard_with_a_link_to_reply(
         client, login_as, make_cardholder, make_account, make_staff, clock):
     holder = make_cardholder()
