@@ -25,6 +25,7 @@ from flask_babel import force_locale, gettext as _
 from sqlalchemy import and_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Account, Cardholder
 from portal.collections.models import PromiseToPay, SentReminder
@@ -113,6 +114,7 @@ def _instalments_due(now: datetime, after: int, limit: int) -> tuple[int | None,
                 & _not_sent(DUE_SOON, PlanInstalment.id))
                | ((PlanInstalment.status == InstalmentStatus.MISSED)
                   & _not_sent(MISSED, PlanInstalment.id)))
+        .options(selectinload(Plan.account).selectinload(Account.cardholder))
         .order_by(PlanInstalment.id).limit(limit)).all()
     if not rows:
         return None, []
@@ -149,7 +151,8 @@ def _promises_due(now: datetime, after: int, limit: int) -> tuple[int | None, li
     if not rows:
         return None, []
     accounts = {a.id: a for a in db.session.scalars(
-        select(Account).where(Account.id.in_({p.account_id for p, _ in rows})))}
+        select(Account).where(Account.id.in_({p.account_id for p, _ in rows}))
+        .options(selectinload(Account.cardholder)))}
     local = _today_and_days(list(accounts.values()), now)
     found = []
     for promise, got in rows:
