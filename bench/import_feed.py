@@ -14,7 +14,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from portal.accounts.feed_rules import FIELDS  # noqa: E402
+from portal.journal.feed_rules import FIELDS  # noqa: E402
 
 
 def write_feed(path: str, rows: int, *, principal_bump: int = 0, as_of: str = "2026-11-28") -> None:
@@ -46,7 +46,7 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from portal import create_app
-    from portal.accounts.importer import import_file
+    from portal.journal.importer import import_file
 
     config = {}
     if not os.environ.get("DATABASE_URL"):

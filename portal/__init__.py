@@ -130,7 +130,7 @@ def wire_registries() -> None:
 
 def register_blueprints(app: Flask) -> None:
     # Lazy imports: see the module docstring.
-    from portal.accounts.routes import bp as accounts_bp
+    from portal.account_pages.routes import bp as accounts_bp
     from portal.auth.routes import bp as auth_bp
     from portal.collections.routes import bp as collections_bp
     from portal.contact.routes import bp as contact_bp

@@ -1,5 +1,4 @@
 """Operator commands: each feature keeps its own group; this only registers them."""
-from portal.accounts.cli import accounts_cli
 from portal.audit.cli import audit_cli
 from portal.contact.cli import contact_cli
 from portal.demo.cli import demo_cli
@@ -7,6 +6,7 @@ from portal.disputes.cli import disputes_cli
 from portal.exports.cli import exports_cli
 from portal.jobs.cli import jobs_cli
 from portal.journal.cli import journal_cli
+from portal.journal.feed_cli import accounts_cli  # `flask accounts import`: the feed
 from portal.outbox.cli import outbox_cli
 from portal.payments.cli import register as register_payments
 from portal.plans.cli import plans_command

@@ -45,3 +45,13 @@ def as_aware(moment: datetime | None) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment
+
+
+def to_utc(moment: datetime | str) -> datetime:
+    """An aware UTC datetime from an aware datetime or ISO string (naive means UTC): the
+    database compares stored moments as UTC wall times on SQLite."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)

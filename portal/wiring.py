@@ -1,43 +1,48 @@
 """Every registry and event listener of the portal, wired in one place.
 
-Escalation-pause providers, collection-message holds (contact rules), other features' items
-on the consequences timeline, policy sections checked at publishing, who may sign in,
-navigation entries and the listeners of `portal.events` are added here and nowhere else,
-never as a side effect of importing a module, so a process sees the same rules whatever it
-happened to import. Every entry point calls `wire()` before doing work: the web app and the
-CLI (`create_app`), a job worker (`import portal.jobs.nightly` and `wire()`, no blueprints),
-the bench scripts (through `create_app`). It is idempotent.
+Escalation-pause providers, the outbox's delivery rules and collection-message holds
+(contact rules), other features' items on the consequences timeline, policy sections checked
+at publishing and the policy preview, who may sign in, the sections of the staff account
+context, role home pages, navigation entries and the listeners of `portal.events` are added
+here and nowhere else, never as a side effect of importing a module, so a process sees the
+same rules whatever it happened to import. Every entry point calls `wire()` before doing
+work: the web app and the CLI (`create_app`), a job worker (`import portal.jobs.nightly` and
+`wire()`, no blueprints), the bench scripts (through `create_app`). It is idempotent.
 """
 from __future__ import annotations
 
 from portal import events
 from portal.jobs import corrections
-from portal.accounts.routes import NAV as ACCOUNTS_NAV
+from portal.account_pages.routes import NAV as ACCOUNTS_NAV
 from portal.auth import session as auth_session
 from portal.collections.routes import NAV as COLLECTIONS_NAV
 from portal.consequences import pauses, services as consequences
-from portal.contact import batch as contact_batch
+from portal.consequences.preview import preview_change
+from portal.contact import batch as contact_batch, delivery as contact_delivery
 from portal.contact.routes import NAV as CONTACT_NAV
 from portal.contact.rules import unusable_keys as contact_unusable_keys
 from portal.core import nav
-from portal.disputes import holds
+from portal.disputes import context as dispute_context, holds
 from portal.disputes.admin_routes import NAV as DISPUTE_ADMIN_NAV
 from portal.disputes.routes import NAV as DISPUTES_NAV
 from portal.disputes.staff_routes import NAV as DISPUTE_WORK_NAV
-from portal.legal.routes import NAV as LEGAL_NAV
+from portal.legal.routes import NAV as LEGAL_NAV, index as legal_workspace
 from portal.legal.timeline import legal_items_for
+from portal.outbox.services import register_delivery_rules
 from portal.payments.policy import unusable_keys
 from portal.payments.routes import NAV as PAYMENTS_NAV
+from portal.payments.staff_list import staff_context_section as payments_section
 from portal.payments.staff_routes import NAV as PAYMENTS_STAFF_NAV
 from portal.plans import listeners as plan_listeners, services as plan_services
 from portal.plans.review_routes import NAV as PLAN_REVIEW_NAV
 from portal.plans.risk_routes import NAV as PLAN_LIMITS_NAV
 from portal.plans.routes import NAV as PLANS_NAV
-from portal.policy.routes import NAV as POLICY_NAV
+from portal.policy.routes import NAV as POLICY_NAV, register_preview
 from portal.policy.rules import register_section_check
 from portal.policy.services import register_publish_guard
-from portal.staff.models import StaffUser
-from portal.staff.routes import NAV as STAFF_NAV
+from portal.staff import account_context
+from portal.staff.models import Role, StaffUser
+from portal.staff.routes import NAV as STAFF_NAV, register_home_view
 
 _wired = False
 
@@ -48,12 +53,16 @@ def wire() -> None:
     if _wired:
         return
     _pause_providers()
+    register_delivery_rules(contact_delivery.RULES)  # opt-outs, holds, caps, quiet hours, footer
     contact_batch.register_hold(holds.accounts_on_hold)  # no collection message while contested
     consequences.register_item_source(legal_items_for)  # legal steps on the timeline
     register_section_check("payments", unusable_keys)
     register_section_check("contact", contact_unusable_keys)  # reminder days
+    register_preview(preview_change)  # the policy editor's "what would change"
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
     auth_session.register_user_kind("s", StaffUser)  # staff sign in too
+    _staff_account_context()
+    register_home_view(Role.LEGAL, legal_workspace)  # the legal role's home is its workspace
     nav.add(*ACCOUNTS_NAV, *PAYMENTS_NAV, *PLANS_NAV, *DISPUTES_NAV, *CONTACT_NAV,
             *STAFF_NAV, *PLAN_REVIEW_NAV, *COLLECTIONS_NAV, *DISPUTE_WORK_NAV,
             *DISPUTE_ADMIN_NAV, *POLICY_NAV, *PAYMENTS_STAFF_NAV, *LEGAL_NAV, *PLAN_LIMITS_NAV)
@@ -67,6 +76,13 @@ def _pause_providers() -> None:
                     batch=holds.hold_pauses)
     pauses.register(plan_services.plan_pause, candidates=plan_services.accounts_with_plans,
                     batch=plan_services.plan_pauses)
+
+
+def _staff_account_context() -> None:
+    # What staff read about an account, besides its balance and ledger (staff's own).
+    for section in (plan_services.staff_context_section, payments_section,
+                    consequences.staff_context_section, dispute_context.staff_context_section):
+        account_context.register_section(section)
 
 
 def _listeners() -> None:

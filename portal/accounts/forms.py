@@ -7,7 +7,7 @@ from wtforms.validators import Optional
 
 from portal.accounts.models import EntryKind
 from portal.accounts.queries import HistoryFilter
-from portal.accounts.views import ENTRY_KIND_LABELS
+from portal.accounts.labels import ENTRY_KIND_LABELS
 from portal.core.inputs import PortalForm
 
 

@@ -6,6 +6,7 @@ policy in force, events, notices and stage moves (one each), plus the pause prov
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, timedelta
 from typing import Callable
 
@@ -20,6 +21,7 @@ from portal.domain.interest import daily_interest
 from portal.extensions import db
 from portal.policy.rules import Policy
 from portal.policy.services import UnknownProfile, policies_for, policy_version
+from portal.staff.account_context import latest
 
 
 # Other features' items on an account's timeline (legal steps), each a function answering for
@@ -204,3 +206,23 @@ def notice_for(account, notice_id: int) -> Notice | None:
     """One notice of this account; None for an unknown id or another account's notice."""
     return db.session.scalar(select(Notice).where(Notice.id == notice_id,
                                                   Notice.account_id == account.id))
+
+
+def staff_context_section(account) -> dict:
+    """The letters sent, consequences' part of the staff account context
+    (portal.staff.account_context)."""
+    return {"notices": latest(Notice, account.id, Notice.issued_on.desc(), Notice.id.desc())}
+
+
+def recorded_kinds(accounts) -> dict[int, set[str]]:
+    """Consequence kinds already recorded in each account's current delinquency cycle."""
+    cycles = {a.id: a.oldest_unpaid_due_date for a in accounts if a.oldest_unpaid_due_date}
+    result: dict[int, set[str]] = defaultdict(set)
+    if not cycles:
+        return result
+    for account_id, kind, cycle in db.session.execute(
+            select(ConsequenceEvent.account_id, ConsequenceEvent.kind, ConsequenceEvent.cycle)
+            .where(ConsequenceEvent.account_id.in_(list(cycles)))):
+        if cycles.get(account_id) == cycle:
+            result[account_id].add(kind)
+    return result

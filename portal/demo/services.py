@@ -9,8 +9,8 @@ import pyotp
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.accounts.feed_io import RawRow
-from portal.accounts.importer import ImportResult, import_rows
+from portal.journal.feed_io import RawRow
+from portal.journal.importer import ImportResult, import_rows
 from portal.accounts.models import Account, Cardholder
 from portal.audit.services import record
 from portal.demo.data import (

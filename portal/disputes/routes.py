@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal.accounts.queries import owned_account_or_404
-from portal.accounts.views import entry_label
+from portal.accounts.labels import entry_label
 from portal.auth.session import cardholder_required
 from portal.core.filters import long_date, money
 from portal.core.forms import parse_money_fields

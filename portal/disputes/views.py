@@ -2,7 +2,7 @@
 from flask_babel import format_date, format_datetime
 
 from portal import timeutil
-from portal.accounts.views import entry_label
+from portal.accounts.labels import entry_label
 from portal.disputes import labels, sla
 from portal.timeutil import as_aware
 

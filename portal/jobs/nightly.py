@@ -28,8 +28,9 @@ from portal.consequences.engine import AccountDay, run_day
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent, Notice, \
     StageChange
 from portal.consequences.pauses import pause_checker
+from portal.consequences.services import recorded_kinds
 from portal.extensions import db
-from portal.jobs.nightly_load import ledger_figures, load_accounts, recorded_kinds, start_day
+from portal.jobs.nightly_load import ledger_figures, load_accounts, start_day
 from portal.jobs.nightly_notify import announce_notices, audit_status_changes
 from portal.policy.services import UnknownProfile, policy_for
 from portal.timeutil import utcnow

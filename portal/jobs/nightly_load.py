@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.balances.services import IS_FEE, after_feed, unapplied_payment
 from portal.accounts.models import Account, Component, LedgerEntry
-from portal.consequences.models import AccountNightlyState, ConsequenceEvent
+from portal.consequences.models import AccountNightlyState
 from portal.extensions import db
 
 _NO_DAY = date(1, 1, 1)
@@ -80,17 +80,3 @@ def ledger_figures(starts: dict[int, date], feeds: dict[int, date | None], end: 
         else:
             deltas[account_id][day] = tuple(int(s) for s in sums)
     return openings, deltas
-
-
-def recorded_kinds(accounts) -> dict[int, set[str]]:
-    """Consequence kinds already recorded in each account's current delinquency cycle."""
-    cycles = {a.id: a.oldest_unpaid_due_date for a in accounts if a.oldest_unpaid_due_date}
-    result: dict[int, set[str]] = defaultdict(set)
-    if not cycles:
-        return result
-    for account_id, kind, cycle in db.session.execute(
-            select(ConsequenceEvent.account_id, ConsequenceEvent.kind, ConsequenceEvent.cycle)
-            .where(ConsequenceEvent.account_id.in_(list(cycles)))):
-        if cycles.get(account_id) == cycle:
-            result[account_id].add(kind)
-    return result

@@ -1,6 +1,6 @@
 """Recording what the issuer's feed says it has applied of the portal's movements.
 
-Used by the feed import (portal/accounts/importer.py) inside its batch transaction: it loads
+Used by the feed import (portal/journal/importer.py) inside its batch transaction: it loads
 the movements still pending for the batch's accounts, records the acknowledgements each row
 brings, and adds the acknowledged amounts to the issuer's figures it compares the feed with.
 """

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal.accounts.models import Account
-from portal.accounts.views import entry_label
+from portal.accounts.labels import entry_label
 from portal.auth.session import staff_required
 from portal.balances.services import today_for
 from portal.core.forms import parse_money_fields

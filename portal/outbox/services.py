@@ -1,4 +1,9 @@
-"""The outbox: queue messages inside the transaction, deliver after it commits."""
+"""The outbox: queue messages inside the transaction, deliver after it commits.
+
+Whether and when a service or collection message may go (opt-outs, holds, caps, quiet hours,
+the opt-out footer) is for the contact rules, which sit above the outbox: portal.wiring
+registers them here (`register_delivery_rules`), so the outbox imports nothing of contact.
+"""
 from __future__ import annotations
 
 import json
@@ -6,20 +11,51 @@ import os
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import NamedTuple
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
-from portal.accounts.models import Cardholder
-from portal.contact import clock, services as contact
-from portal.contact.footer import with_opt_out
 from portal.extensions import db
 from portal.outbox.models import Channel, MessageKind, OutboxMessage
-from portal.timeutil import as_aware, utcnow
+from portal.timeutil import as_aware, to_utc, utcnow
 
 _PENDING = "outbox_pending"
+
+
+@dataclass(frozen=True)
+class DeliveryRules:
+    """What the outbox asks of the contact rules (portal.contact.delivery.RULES)."""
+    footer: Callable[[Channel, str, int], str]  # body with the opt-out line, for a cardholder
+    admit: Callable[[OutboxMessage, datetime], None]  # decide a message just queued, store it
+    # lock for sending these messages now: .over_cap(message), .sent(message)
+    send_guard: Callable[[list[OutboxMessage], datetime], Any]
+    suppress: Callable[[list[OutboxMessage], str, datetime], None]  # with the reason, audited
+    # re-check a batch of deferred messages due now: .looked and .cleared (ids)
+    recheck: Callable[..., Any]
+
+
+_rules: list[DeliveryRules] = []
+
+
+def register_delivery_rules(rules: DeliveryRules) -> None:
+    """The contact rules the outbox applies (one set; registering again replaces it)."""
+    _rules[:] = [rules]
+
+
+def _delivery_rules() -> DeliveryRules:
+    if not _rules:  # never send a service or collection message unchecked
+        raise RuntimeError("the outbox has no contact rules: call portal.wiring.wire() first")
+    return _rules[0]
+
+
+def _checked(message: OutboxMessage) -> bool:
+    """Whether the contact rules apply to the message (transactional ones always go)."""
+    return message.kind != MessageKind.TRANSACTIONAL and message.cardholder_id is not None
 
 
 def queue_email(recipient, subject, body, *, purpose, cardholder_id=None,
@@ -58,16 +94,17 @@ def queue_to_cardholder(holder, subject, body, *, purpose, kind=MessageKind.TRAN
 def _queue(channel, recipient, body, *, subject=None, purpose, cardholder_id, kind,
            account_id):
     kind = MessageKind(kind)
-    now = clock.now()
-    if kind != MessageKind.TRANSACTIONAL and cardholder_id is not None:
-        holder = db.session.get(Cardholder, cardholder_id)
-        body = with_opt_out(channel, body, cardholder_id, holder.locale if holder else None)
+    now = utcnow()
     message = OutboxMessage(channel=channel, recipient=recipient, subject=subject, body=body,
-                            purpose=purpose, cardholder_id=cardholder_id, created_at=utcnow(),
+                            purpose=purpose, cardholder_id=cardholder_id, created_at=now,
                             kind=kind, account_id=account_id, not_before=now)
+    if _checked(message):
+        rules = _delivery_rules()
+        message.body = rules.footer(channel, body, cardholder_id)
     db.session.add(message)
     db.session.flush()
-    contact.apply(message, contact.decide(message, now), now)
+    if _checked(message):
+        rules.admit(message, now)
     if message.suppressed_at is None:
         db.session.info.setdefault(_PENDING, []).append(message.id)
     return message
@@ -130,14 +167,15 @@ def _deliver_round(ids, limit, now, cleared=None) -> _Round:
     """One claim-and-send round. With `cleared` (ids the contact rules just re-checked),
     only those and transactional messages may go: a service or collection message nobody
     re-checked this round waits for the next."""
-    now = clock.utc(now) if now else clock.now()
+    now = to_utc(now) if now else utcnow()
     sent = failed = 0
     over_cap = []
     with current_app.app_context():  # its own db.session, removed when the context ends
         messages = _claim(ids, limit, now, cleared)
-        guard = contact.send_guard(messages, now)
+        guard = (_delivery_rules().send_guard(messages, now)
+                 if any(_checked(m) for m in messages) else None)
         for message in messages:
-            if guard.over_cap(message):
+            if guard is not None and guard.over_cap(message):
                 over_cap.append(message)
                 continue
             try:
@@ -151,10 +189,12 @@ def _deliver_round(ids, limit, now, cleared=None) -> _Round:
                 failed += 1
                 continue
             message.delivered_at, message.last_error = now, None
-            guard.sent(message)
+            if guard is not None:
+                guard.sent(message)
             sent += 1
         # audited after the sends, so the audit chain's lock is not held while files are written
-        contact.apply_many([(m, contact.Decision(suppressed="cap")) for m in over_cap], now)
+        if over_cap:
+            _delivery_rules().suppress(over_cap, "cap", now)
         db.session.commit()
     return _Round(len(messages), sent, failed, len(over_cap))
 
@@ -191,16 +231,17 @@ def _claim(ids, limit, now, cleared=None) -> list[OutboxMessage]:
 
 
 def deliver_due(now=None, limit: int = 500) -> int:
-    """Send everything due at `now` (default: the contact clock): each round re-checks a batch
+    """Send everything due at `now` (default: the portal's clock): each round re-checks a batch
     of deferred service and collection messages against the contact rules (commit), then
     sends the ones it cleared and any due transactional message; a service or collection
     message is never sent without that re-check. Returns how many were sent. Operators run
     it every few minutes (`flask outbox deliver`).
     """
-    now = clock.utc(now) if now else clock.now()
+    now = to_utc(now) if now else utcnow()
+    rules = _delivery_rules()
     total = 0
     while True:
-        rechecked = contact.recheck_batch(now, limit=limit)
+        rechecked = rules.recheck(now, limit=limit)
         db.session.commit()
         round_ = _deliver_round(None, limit, now, cleared=rechecked.cleared)
         total += round_.sent

@@ -17,6 +17,7 @@ from portal.core.pagination import clamp_page
 from portal.extensions import db
 from portal.payments.models import Payment
 from portal.payments.states import PaymentStatus
+from portal.staff.account_context import latest
 
 PER_PAGE = 25
 STATUS_LABELS = {
@@ -96,3 +97,9 @@ def payments_page(filters: PaymentFilter, page: int = 1, per_page: int = PER_PAG
              .offset((page - 1) * per_page).limit(per_page + 1))
     rows = list(db.session.scalars(query))
     return PaymentPage(rows[:per_page], page, page > 1, len(rows) > per_page)
+
+
+def staff_context_section(account: Account) -> dict:
+    """Payments' part of the staff account context (portal.staff.account_context)."""
+    return {"payments": latest(Payment, account.id, Payment.id.desc()),
+            "payment_status_labels": STATUS_LABELS}

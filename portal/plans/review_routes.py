@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
 
-from portal.accounts.views import entry_label
+from portal.accounts.labels import entry_label
 from portal.auth.session import staff_required
 from portal.balances.services import today_for
 from portal.core.forms import parse_money_fields

@@ -24,6 +24,7 @@ from portal.plans.models import (
 from portal.plans.offers import History, Owed
 from portal.plans.rules import PlanPolicy, parse_plans_section
 from portal.policy.services import policy_for, policy_version
+from portal.staff.account_context import latest
 
 
 def balance_on(account: Account, today: date, balance: Balance | None = None) -> Balance:
@@ -282,3 +283,8 @@ def plan_pause(account, as_of: date) -> Pause | None:
     if plan is None:
         return None
     return Pause(reason="plan", since=plan.started_on, reference=str(plan.id))
+
+
+def staff_context_section(account: Account) -> dict:
+    """Plans' part of the staff account context (portal.staff.account_context)."""
+    return {"plans": latest(Plan, account.id, Plan.id.desc())}

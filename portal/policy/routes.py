@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -14,7 +15,6 @@ from portal.extensions import db
 from portal.policy import drafts
 from portal.policy.forms import KIND_LABELS, attach_errors, fill_form, form_to_document, \
     policy_form
-from portal.policy.preview import preview_change
 from portal.policy.rules import PolicyInvalid, parse_policy, section_errors
 from portal.policy.services import UnknownProfile, all_profiles, policy_for, policy_version, \
     policy_versions, publish
@@ -24,6 +24,15 @@ NAV = (
     staff_entry("policy.index", _l("Policies"), roles=("risk",), order=40),
 )
 risk_only = staff_required("risk")
+
+# What publishing would change (portal.consequences.preview.preview_change, which runs the
+# consequences engine over the profile's accounts): registered in portal.wiring.
+_previews: list[Callable] = []
+
+
+def register_preview(preview: Callable) -> None:
+    """The preview shown before publishing: (profile, current, proposed, as_of) -> counts."""
+    _previews[:] = [preview]
 
 
 @bp.get("/")
@@ -96,7 +105,9 @@ def edit(profile):
     elif refusal:
         form.form_errors.append(drafts.MESSAGES[refusal])
     before = policy_for(profile, form.effective_from.data)
-    preview = preview_change(profile, before, proposed, today)
+    if not _previews:  # create_app wires it; a page without its preview must not publish
+        raise RuntimeError("no policy preview registered: call portal.wiring.wire() first")
+    preview = _previews[0](profile, before, proposed, today)
     return _render(form, current, preview=preview), 422 if refusal else 200
 
 

@@ -1,24 +1,36 @@
 """What staff read about one account while working a case: balance, recent ledger, plans,
-payments, letters and disputes. Read-only, one query per kind of record."""
+payments, letters and disputes. Read-only, one query per kind of record.
+
+The balance and the ledger are the staff package's own (from balances and accounts, below it);
+the other parts come from sections that the features above register (`register_section`,
+called in `portal.wiring`): plans, payments, consequences' letters and disputes.
+"""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import select
 
-from portal.accounts.models import LedgerEntry
+from portal.accounts.models import Account, LedgerEntry
 from portal.balances.services import balance_of
-from portal.consequences.models import Notice
-from portal.disputes.models import Dispute
 from portal.extensions import db
-from portal.payments.models import Payment
-from portal.payments.staff_list import STATUS_LABELS
-from portal.plans.models import Plan
 
 RECENT = 20
 
+# A section gets the account and returns the keys it adds to the context.
+Section = Callable[[Account], dict]
+_sections: list[Section] = []
 
-def _latest(model, account_id: int, *order, limit: int = RECENT) -> list:
+
+def register_section(section: Section) -> None:
+    """Add a feature's part of the staff account context (idempotent)."""
+    if section not in _sections:
+        _sections.append(section)
+
+
+def latest(model, account_id: int, *order, limit: int = RECENT) -> list:
+    """An account's newest records of `model` (ordered by `order`), at most `limit`."""
     return list(db.session.scalars(select(model).where(model.account_id == account_id)
                                    .order_by(*order).limit(limit)))
 
@@ -29,14 +41,12 @@ def account_context(account, as_of: date | None = None) -> dict:
 
     Rendered by templates/staff/_account_context.html; callers may add keys
     (`referrals`, `current_dispute_id`) that the template shows when present."""
-    return {
+    context = {
         "account": account,
         "balance": balance_of(account, as_of),
-        "ledger": _latest(LedgerEntry, account.id, LedgerEntry.effective_date.desc(),
-                          LedgerEntry.id.desc(), limit=50),
-        "plans": _latest(Plan, account.id, Plan.id.desc()),
-        "payments": _latest(Payment, account.id, Payment.id.desc()),
-        "notices": _latest(Notice, account.id, Notice.issued_on.desc(), Notice.id.desc()),
-        "disputes": _latest(Dispute, account.id, Dispute.id.desc()),
-        "payment_status_labels": STATUS_LABELS,
+        "ledger": latest(LedgerEntry, account.id, LedgerEntry.effective_date.desc(),
+                         LedgerEntry.id.desc(), limit=50),
     }
+    for section in _sections:
+        context.update(section(account))
+    return context

@@ -1,8 +1,11 @@
 """Staff sign-in (password, then TOTP) and each role's home page."""
 from __future__ import annotations
 
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
-                   url_for)
+from collections.abc import Callable
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   session, url_for)
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
@@ -11,7 +14,6 @@ from portal.auth.session import end_session, staff_required, start_session
 from portal.core.nav import staff_entry, staff_tools
 from portal.core.urls import safe_next
 from portal.extensions import db, limiter
-from portal.legal.routes import index as legal_workspace
 from portal.staff import services
 from portal.staff.forms import StaffLoginForm, TotpForm
 from portal.staff.models import Role
@@ -41,6 +43,14 @@ ROLE_NAMES = {
 }
 NAV = tuple(staff_entry(endpoint, label, roles=[role], order=10 + order)
             for order, (role, (endpoint, label)) in enumerate(ROLE_HOMES.items()))
+
+# role -> the view a feature shows as that role's home page (registered in portal.wiring)
+_home_views: dict[Role, Callable[[], ResponseReturnValue]] = {}
+
+
+def register_home_view(role: Role, view: Callable[[], ResponseReturnValue]) -> None:
+    """Show a feature's page (e.g. the legal workspace) as `role`'s home page."""
+    _home_views[role] = view
 
 
 def _ip_limit():
@@ -154,7 +164,10 @@ def risk_home():
 @bp.get("/legal")
 @staff_required(Role.LEGAL)
 def legal_home():
-    return legal_workspace()
+    view = _home_views.get(Role.LEGAL)
+    if view is None:
+        abort(404)
+    return view()  # the legal workspace
 
 
 @bp.get("/admin")

@@ -44,7 +44,7 @@ def sample_timeline(account, *, pause: Pause | None = None, overdue: int = 50_00
 
 def use_timeline(monkeypatch, build=sample_timeline, **kwargs) -> None:
     """Make the pages show `build(account)` instead of asking the timeline service."""
-    monkeypatch.setattr("portal.accounts.views.load_timelines",
+    monkeypatch.setattr("portal.account_pages.views.load_timelines",
                         lambda accounts, as_of, balances=None: {a.id: build(a, **kwargs)
                                                                 for a in accounts})
 

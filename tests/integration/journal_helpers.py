@@ -5,8 +5,8 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import select
 
-from portal.accounts.feed_io import RawRow
-from portal.accounts.importer import import_rows
+from portal.journal.feed_io import RawRow
+from portal.journal.importer import import_rows
 from portal.accounts.models import Account, LedgerEntry
 from portal.domain.money import to_major
 from portal.extensions import db as _db

@@ -1,7 +1,9 @@
 """Cross-feature facts travel as named events with typed payloads (portal.events), sent in
 the emitter's transaction; plans react to payments only through them."""
+import re
 from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
 
 from portal import events
 from portal.balances.services import today_for
@@ -84,3 +86,32 @@ def test_a_listener_that_fails_fails_the_emitter():
             assert str(exc) == "listener failed"
         else:
             raise AssertionError("the listener's failure was swallowed")
+
+
+EVENTS = ("payment_posted", "payment_reversed", "plan_broken", "dispute_opened",
+          "dispute_closed", "legal_step_recorded")
+DOC = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
+
+
+def _documented_listeners() -> dict[str, set[str]]:
+    """Event name -> the listeners docs/architecture.md names (in the transaction, then after
+    the commit: the table's last two columns)."""
+    rows = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        name = re.fullmatch(r"`(\w+)` \(.*", cells[0]) if len(cells) == 4 else None
+        if name and name.group(1) in EVENTS:
+            rows[name.group(1)] = {f"portal.{n}" for cell in cells[2:]
+                                   for n in re.findall(r"`((?:\w+\.)+on_\w+)`", cell)}
+    return rows
+
+
+def test_the_layering_document_names_every_listener_the_wiring_connects(app):
+    """Every event has a row in docs/architecture.md, and the row names exactly the listeners
+    that portal.wiring connected (none for an event nothing reacts to)."""
+    documented = _documented_listeners()
+    assert set(documented) == set(EVENTS)
+    for name in EVENTS:
+        receivers = getattr(events, name).receivers.values()
+        wired = {f"{r.__module__}.{r.__qualname__}" for r in receivers}
+        assert wired == documented[name], name

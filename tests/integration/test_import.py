@@ -5,7 +5,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from portal.accounts.feed_rules import FIELDS
+from portal.journal.feed_rules import FIELDS
 from portal.accounts.models import Account, Cardholder, Component, EntryKind, LedgerEntry
 from portal.audit.models import AuditEvent
 from portal.audit.services import GENESIS

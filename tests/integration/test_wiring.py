@@ -5,16 +5,21 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from portal.accounts.models import Cardholder
 from portal.auth import session as auth_session
 from portal.consequences import pauses, services as consequences
-from portal.contact import batch as contact_batch
+from portal.contact import batch as contact_batch, delivery as contact_delivery
 from portal.core import nav
 from portal.disputes import holds
 from portal.extensions import db as _db
 from portal.legal.timeline import legal_items_for
-from portal.policy import rules as policy_rules
-from portal.staff.models import StaffUser
+from portal.outbox import services as outbox
+from portal.outbox.models import MessageKind
+from portal.policy import routes as policy_routes, rules as policy_rules
+from portal.staff import account_context, routes as staff_routes
+from portal.staff.models import Role, StaffUser
 from tests.clock import child_environ, run_child
 from tests.integration.plan_helpers import TODAY, agree
 from tests.integration.test_dispute_hold import DUE, _raise
@@ -108,10 +113,30 @@ def test_the_web_app_is_wired_with_every_registry(app):
     assert "payments" in policy_rules._SECTION_CHECKS
     assert auth_session._USER_KINDS == {"c": Cardholder, "s": StaffUser}
     assert contact_batch._HOLDS == [holds.accounts_on_hold]
+    assert outbox._rules == [contact_delivery.RULES]
+    assert [f"{p.__module__}.{p.__name__}" for p in policy_routes._previews] == [
+        "portal.consequences.preview.preview_change"]
     assert consequences._ITEM_SOURCES == [legal_items_for]
     assert {e.endpoint for e in nav._CARDHOLDER} >= {"accounts.dashboard", "payments.pay_start",
                                                      "plans.index", "disputes.index"}
     assert {"legal.index", "policy.index", "plan_review.queue"} <= {e.endpoint for e in nav._STAFF}
+    assert [f"{f.__module__}.{f.__name__}" for f in account_context._sections] == [
+        "portal.plans.services.staff_context_section",
+        "portal.payments.staff_list.staff_context_section",
+        "portal.consequences.services.staff_context_section",
+        "portal.disputes.context.staff_context_section",
+    ]
+    assert {role: f"{v.__module__}.{v.__name__}" for role, v in staff_routes._home_views.items()} \
+        == {Role.LEGAL: "portal.legal.routes.index"}
+
+
+def test_the_staff_account_context_has_every_features_section(app, db, make_account):
+    """Staff's own parts (balance, ledger) and each registered feature's part, as one dict."""
+    account = make_account()
+    context = account_context.account_context(account, TODAY)
+    assert set(context) == {"account", "balance", "ledger", "plans", "payments",
+                            "payment_status_labels", "notices", "disputes"}
+    assert context["account"] is account and context["ledger"]
 
 
 def test_wiring_twice_adds_nothing_twice(app):
@@ -121,3 +146,19 @@ def test_wiring_twice_adds_nothing_twice(app):
     wire()
     assert (list(pauses._providers), list(nav._CARDHOLDER), list(nav._STAFF)) == before
 
+
+def test_an_outbox_without_the_contact_rules_sends_no_service_or_collection_message(
+        app, db, make_cardholder, monkeypatch):
+    """A process that forgot `wire()` must not queue a collection message unchecked (no
+    opt-out, cap or hold applied); transactional messages need no contact rules."""
+    holder = make_cardholder()
+    monkeypatch.setattr(outbox, "_rules", [])
+    sent = outbox.queue_email("a@example.com", "Code", "123456", purpose="code",
+                              cardholder_id=holder.id)
+    assert sent.not_before is not None and sent.suppressed_at is None
+    for kind in (MessageKind.SERVICE, MessageKind.COLLECTION):
+        with pytest.raises(RuntimeError, match="wiring"):
+            outbox.queue_email("a@example.com", "Reminder", "Please pay", purpose="reminder",
+                               cardholder_id=holder.id, kind=kind)
+    with pytest.raises(RuntimeError, match="wiring"):
+        outbox.deliver_due()

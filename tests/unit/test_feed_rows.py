@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from portal.accounts.feed_rules import FIELDS, RowError, validate_row
+from portal.journal.feed_rules import FIELDS, RowError, validate_row
 
 GOOD = {
     "account_number": "6222020000001001", "card_last4": "1001", "cardholder_id": "C1",

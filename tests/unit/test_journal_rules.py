@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from portal.accounts.feed_rules import RowError, validate_row
+from portal.journal.feed_rules import RowError, validate_row
 from portal.journal.rules import (
     MovementIdError, applied_by_old_feed, movement_id, parse_movement_ids,
 )

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from flask_babel import format_percent, lazy_gettext as _l
+from flask_babel import format_percent
 
-from portal.accounts.models import Account, EntryKind
+from portal.accounts.models import Account
 from portal.balances.services import Balance, balances_for
 from portal.consequences.services import timelines_for
 from portal.consequences.types import Timeline, TimelineItem
@@ -19,31 +19,6 @@ from portal.domain.standing import LEGAL_CLOSED, LEGAL_OPEN, AccountFacts, Stand
 from portal.plans.services import latest_plans_for, next_instalments_for
 
 LEGAL_KINDS = LEGAL_OPEN + LEGAL_CLOSED
-# Plain-language description of each kind of ledger entry, as the cardholder reads it.
-ENTRY_KIND_LABELS = {
-    EntryKind.STATEMENT_BALANCE: _l("Balance from your statement"),
-    EntryKind.INTEREST: _l("Interest charged"),
-    EntryKind.FEE: _l("Late fee"),
-    EntryKind.PAYMENT: _l("Payment received"),
-    EntryKind.REVERSAL: _l("Correction of an earlier entry"),
-    EntryKind.ADJUSTMENT: _l("Balance adjustment"),
-    EntryKind.WAIVER: _l("Amount waived"),
-}
-
-
-# A charge taken back because a payment dated on or before its day arrived later
-# (portal.jobs.corrections writes them with source_ref "correction:...").
-CORRECTION_LABELS = {
-    EntryKind.INTEREST: _l("Interest taken back: your payment had arrived"),
-    EntryKind.FEE: _l("Late fee taken back: your payment had arrived"),
-}
-
-
-def entry_label(kind: EntryKind | str, source_ref: str | None = None) -> str:
-    kind = EntryKind(kind)
-    if source_ref and source_ref.startswith("correction:") and kind in CORRECTION_LABELS:
-        return str(CORRECTION_LABELS[kind])
-    return str(ENTRY_KIND_LABELS[kind])
 
 
 def load_timelines(accounts: list[Account], as_of: date,

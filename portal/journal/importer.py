@@ -19,10 +19,10 @@ from flask import current_app
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
-from portal.accounts.feed_io import (
+from portal.journal.feed_io import (
     CSV, FeedReader, RawRow, RejectsWriter, count_lines, default_rejects_path, detect_format,
 )
-from portal.accounts.feed_rules import FeedRow, RowError, validate_row
+from portal.journal.feed_rules import FeedRow, RowError, validate_row
 from portal.accounts.models import Account, Cardholder, Component, EntryKind, LedgerEntry
 from portal.audit.services import record_many
 from portal.extensions import db

@@ -1,4 +1,6 @@
-"""What publishing a policy document would change, counted against current balances."""
+"""What publishing a policy document would change, counted against current balances.
+
+The policy editor (portal.policy.routes) shows it; portal.wiring registers it there."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,8 +11,8 @@ from sqlalchemy import select
 from portal.accounts.models import Account, AccountStatus
 from portal.balances.services import balances_for
 from portal.consequences.engine import AccountDay
+from portal.consequences.services import recorded_kinds
 from portal.extensions import db
-from portal.jobs.nightly_load import recorded_kinds
 from portal.policy.rules import Policy
 
 BATCH = 1000

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from portal.accounts.feed_rules import FIELDS
+from portal.journal.feed_rules import FIELDS
 
 CSV = "csv"
 JSONL = "jsonl"

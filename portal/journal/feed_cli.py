@@ -9,8 +9,8 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from portal.accounts.feed_io import FeedFileError, count_lines
-from portal.accounts.importer import BATCH_SIZE, ImportConflict, import_file
+from portal.journal.feed_io import FeedFileError, count_lines
+from portal.journal.importer import BATCH_SIZE, ImportConflict, import_file
 
 accounts_cli = AppGroup("accounts", help="Account feed commands.")
 

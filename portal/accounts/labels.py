@@ -1,0 +1,32 @@
+"""How the cardholder reads each kind of ledger entry, wherever an entry is shown."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from portal.accounts.models import EntryKind
+
+# Plain-language description of each kind of ledger entry, as the cardholder reads it.
+ENTRY_KIND_LABELS = {
+    EntryKind.STATEMENT_BALANCE: _l("Balance from your statement"),
+    EntryKind.INTEREST: _l("Interest charged"),
+    EntryKind.FEE: _l("Late fee"),
+    EntryKind.PAYMENT: _l("Payment received"),
+    EntryKind.REVERSAL: _l("Correction of an earlier entry"),
+    EntryKind.ADJUSTMENT: _l("Balance adjustment"),
+    EntryKind.WAIVER: _l("Amount waived"),
+}
+
+
+# A charge taken back because a payment dated on or before its day arrived later
+# (portal.jobs.corrections writes them with source_ref "correction:...").
+CORRECTION_LABELS = {
+    EntryKind.INTEREST: _l("Interest taken back: your payment had arrived"),
+    EntryKind.FEE: _l("Late fee taken back: your payment had arrived"),
+}
+
+
+def entry_label(kind: EntryKind | str, source_ref: str | None = None) -> str:
+    kind = EntryKind(kind)
+    if source_ref and source_ref.startswith("correction:") and kind in CORRECTION_LABELS:
+        return str(CORRECTION_LABELS[kind])
+    return str(ENTRY_KIND_LABELS[kind])
