@@ -1,35 +1,63 @@
 """Time the nightly run over N accounts on PostgreSQL.
 
     .venv/bin/python bench/nightly.py [--accounts 100000] [--batch-size 1000]
+    .venv/bin/python bench/nightly.py --against 557ce7e --accounts 5000 --rounds 3
 
 Uses DATABASE_URL, or creates a scratch database `portal_bench` on
 postgresql://postgres@127.0.0.1 (BENCH_ADMIN_URL to change). The database is dropped and
 rebuilt from the migrations, filled with COPY, then the nightly run is timed for one day and
 run a second time (which must find nothing to do).
+
+With `--against REV` the code at REV (checked out into a temporary git worktree) and this
+tree are measured side by side in one run: each is seeded once with the same accounts (its
+own migrations, then this file's COPY), and every round copies each seed afresh (`CREATE
+DATABASE ... TEMPLATE`) and times one nightly run per tree, in a fresh interpreter, the order
+alternating between rounds; a first round warms up (modules compiled, caches filled) and is not
+counted. It prints every rate, the ratio new/old of the medians and of the
+best runs (the best is the least disturbed by other work on a shared machine) and whether it is
+within 10%, and the CPU time the run used in Python and in its PostgreSQL server processes
+(read from /proc, so the database must be on this host): other load on a shared machine
+stretches the clock far more than it changes the CPU a run needs.
 """
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import random
+import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import date, timedelta
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The tree whose `portal` is measured: this one, or (a child of --against) the other one.
+sys.path.insert(0, os.environ.get("BENCH_TREE") or HERE)
 
 AS_OF = date(2026, 12, 1)
 
 
-def scratch_url() -> str:
+def admin_url() -> str:
+    return os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1/postgres")
+
+
+def scratch_url(name: str = "portal_bench", template: str | None = None) -> str:
+    """A fresh database `name` on the admin server (a copy of `template` if given)."""
     import psycopg
 
-    admin = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1/postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute('DROP DATABASE IF EXISTS "portal_bench" WITH (FORCE)')
-        conn.execute('CREATE DATABASE "portal_bench"')
-    return admin.rsplit("/", 1)[0] + "/portal_bench"
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return admin_url().rsplit("/", 1)[0] + "/" + name
+
+
+def drop(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _copy(conn, table, columns, rows):
@@ -89,6 +117,149 @@ def build(engine, n: int, contesting: float = 0.0) -> None:
         raw.close()
 
 
+def _app(without_pause_providers: bool):
+    from portal import create_app
+
+    app = create_app()
+    if without_pause_providers:
+        from portal.consequences import pauses
+
+        pauses._providers.clear()
+    return app
+
+
+def _child_env(tree: str, url: str, label: str, work: str) -> dict:
+    instance = os.path.join(work, f"instance-{label}")  # removed with the run's work directory
+    return {**os.environ, "BENCH_TREE": tree, "DATABASE_URL": url,
+            "PORTAL_INSTANCE_PATH": instance, "OUTBOX_DIR": os.path.join(instance, "outbox")}
+
+
+def _child(step: str, tree: str, url: str, label: str, work: str, args) -> str:
+    """Run this file's `--child STEP` in a fresh interpreter on `tree`'s code; its output."""
+    command = [sys.executable, os.path.abspath(__file__), "--child", step,
+               "--accounts", str(args.accounts), "--batch-size", str(args.batch_size),
+               "--contesting-share", str(args.contesting_share)]
+    if args.without_pause_providers:
+        command.append("--without-pause-providers")
+    done = subprocess.run(command, env=_child_env(tree, url, label, work), capture_output=True,
+                          text=True, cwd=tree)
+    if done.returncode:
+        sys.exit(f"{label} {step} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def child(step: str, args) -> None:
+    """One step of a side-by-side run, inside the child: seed, or time one nightly run."""
+    import portal
+
+    tree = os.path.realpath(os.environ["BENCH_TREE"])
+    if not os.path.realpath(portal.__file__).startswith(tree + os.sep):
+        sys.exit(f"portal was imported from {portal.__file__}, not from {tree}")
+    from flask_migrate import upgrade
+    from sqlalchemy import event
+
+    from portal.extensions import db
+    from portal.jobs.nightly import run_nightly
+
+    app = _app(args.without_pause_providers)
+    with app.app_context():
+        if step == "seed":
+            upgrade(directory=os.path.join(tree, "migrations"), revision="heads")
+            build(db.engine, args.accounts, args.contesting_share)
+            return
+        statements, backends = [], {}
+        event.listen(db.engine, "before_cursor_execute", lambda *a, **k: statements.append(1))
+        db.engine.dispose()  # the run's connections are new: their server processes are known
+
+        @event.listens_for(db.engine, "connect")
+        def _backend(dbapi_connection, record):
+            pid = dbapi_connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+            backends[pid] = _cpu_ticks(pid)
+
+        started, cpu = time.perf_counter(), time.process_time()
+        summary = run_nightly(AS_OF, batch_size=args.batch_size)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        server = sum(_cpu_ticks(pid) - ticks for pid, ticks in backends.items())
+        print(f"RESULT {elapsed:.6f} {cpu:.6f} {server / os.sysconf('SC_CLK_TCK'):.6f} "
+              f"{len(statements)} {summary.line()}")
+
+
+def _cpu_ticks(pid: int) -> int:
+    """CPU time (user + system, clock ticks) of a process on this host; 0 if unreadable (a
+    database on another host: its share is then not counted)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def against(rev: str, args) -> None:
+    """Measure REV and this tree side by side (see the module's docstring)."""
+    work = tempfile.mkdtemp(prefix="portal-bench-")
+    old_tree = os.path.join(work, "old")
+    subprocess.run(["git", "-C", HERE, "worktree", "add", "--detach", "--quiet", old_tree, rev],
+                   check=True)
+    commit = subprocess.run(["git", "-C", old_tree, "rev-parse", "--short", "HEAD"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    trees = {"old": old_tree, "new": HERE}
+    new_head = _head()  # as measured: the tree may be committed to while this runs
+    prefix = f"portal_bench_{os.getpid()}"  # scratch databases of this run only
+    try:
+        for tree in trees.values():  # letters render with the catalogues, as in production
+            subprocess.run([os.path.join(os.path.dirname(sys.executable), "pybabel"), "-q",
+                            "compile", "-d", os.path.join(tree, "translations")], check=True)
+        for label, tree in trees.items():
+            started = time.perf_counter()
+            _child("seed", tree, scratch_url(f"{prefix}_{label}_seed"), label, work, args)
+            print(f"{label}: seeded {args.accounts:,} accounts in "
+                  f"{time.perf_counter() - started:.1f} s", flush=True)
+        rates: dict[str, list[float]] = {"old": [], "new": []}
+        cpu: dict[str, list[float]] = {"old": [], "new": []}
+        for round_ in range(0, args.rounds + 1):  # round 0 warms up: not counted
+            order = ("old", "new") if round_ % 2 else ("new", "old")
+            for label in order:
+                url = scratch_url(f"{prefix}_{label}", template=f"{prefix}_{label}_seed")
+                out = _child("run", trees[label], url, label, work, args)
+                seconds, python, server, count, line = out.split("RESULT ", 1)[1].split(" ", 4)
+                if round_:
+                    rates[label].append(args.accounts / float(seconds))
+                    cpu[label].append(float(python) + float(server))
+                print(f"round {round_ or 'warm-up'} {label:>3}: {float(seconds):6.2f} s, "
+                      f"{args.accounts / float(seconds):8,.0f} accounts/s; "
+                      f"CPU: Python {float(python):.2f} s, "
+                      f"PostgreSQL {float(server):.2f} s; {int(count):,} SQL statements; "
+                      f"{line.strip()}", flush=True)
+                drop(f"{prefix}_{label}")
+        print(f"old = {rev} ({commit}), new = {new_head}; {args.accounts:,} accounts, "
+              f"{args.rounds} rounds")
+        for name, pick in (("median", statistics.median), ("best", max)):
+            old, new = pick(rates["old"]), pick(rates["new"])
+            print(f"{name:>6}: old {old:8,.0f} accounts/s, new {new:8,.0f} accounts/s, "
+                  f"new/old {new / old:.2f}: "
+                  + ("within 10%" if new / old >= 0.9 else "SLOWER than 0.9x: profile it"))
+        pairs = ", ".join(f"{n / o:.2f}" for o, n in zip(rates["old"], rates["new"]))
+        by_cpu = statistics.median(cpu["old"]) / statistics.median(cpu["new"])
+        print(f"per round new/old: {pairs}")
+        print(f"CPU (Python + PostgreSQL, median): old {statistics.median(cpu['old']):.2f} s, "
+              f"new {statistics.median(cpu['new']):.2f} s; rate by CPU new/old {by_cpu:.2f}: "
+              + ("within 10%" if by_cpu >= 0.9 else "SLOWER than 0.9x: profile it"))
+    finally:
+        for label in trees:
+            drop(f"{prefix}_{label}_seed")
+        subprocess.run(["git", "-C", HERE, "worktree", "remove", "--force", old_tree])
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _head() -> str:
+    head = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", HERE, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return head + ("+changes" if dirty else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
@@ -97,7 +268,19 @@ def main() -> None:
                         help="share of accounts with an open contesting dispute (e.g. 0.1)")
     parser.add_argument("--without-pause-providers", action="store_true",
                         help="measure the run's own cost: ask no pause provider")
+    parser.add_argument("--against", metavar="REV", nargs="?", const="557ce7e", default=None,
+                        help="measure REV (default 557ce7e, issue 11's base) and this tree "
+                             "side by side in one run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with --against: runs of each tree, alternating (default 3)")
+    parser.add_argument("--child", choices=("seed", "run"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args.child, args)
+        return
+    if args.against:
+        against(args.against, args)
+        return
     url = os.environ.get("DATABASE_URL") or scratch_url()
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("PORTAL_INSTANCE_PATH", "/tmp/portal-bench-instance")
@@ -105,15 +288,10 @@ def main() -> None:
 
     from flask_migrate import upgrade
 
-    from portal import create_app
     from portal.extensions import db
     from portal.jobs.nightly import run_nightly
 
-    app = create_app()
-    if args.without_pause_providers:
-        from portal.consequences import pauses
-
-        pauses._providers.clear()
+    app = _app(args.without_pause_providers)
     with app.app_context():
         upgrade(revision="heads")
         started = time.perf_counter()

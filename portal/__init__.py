@@ -110,6 +110,9 @@ def register_extensions(app: Flask) -> None:
     from portal.auth import session as auth_session
 
     auth_session.init_login_manager(login_manager)
+    from portal.tasks import engine
+
+    engine.init_app(app)  # the job engine's Celery app (sends nothing until asked)
 
 
 def register_input_rules(app: Flask) -> None:
@@ -136,14 +139,17 @@ def register_blueprints(app: Flask) -> None:
     from portal.contact.routes import bp as contact_bp
     from portal.core.routes import bp as core_bp
     from portal.disputes.blueprints import register as register_disputes
+    from portal.jobs.routes import bp as jobs_bp
     from portal.legal.routes import bp as legal_bp
     from portal.payments.web import blueprints as payment_blueprints
     from portal.plans.web import blueprints as plan_blueprints
     from portal.policy.routes import bp as policy_bp
     from portal.staff.routes import bp as staff_bp
+    from portal.staff.admin_routes import bp as staff_admin_bp
 
-    for blueprint in (core_bp, auth_bp, staff_bp, accounts_bp, *payment_blueprints(), policy_bp,
-                      *plan_blueprints(), contact_bp, collections_bp, legal_bp):
+    for blueprint in (core_bp, auth_bp, staff_bp, staff_admin_bp, accounts_bp,
+                      *payment_blueprints(), policy_bp, *plan_blueprints(), contact_bp,
+                      collections_bp, legal_bp, jobs_bp):
         app.register_blueprint(blueprint)
     register_disputes(app)
 

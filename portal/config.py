@@ -39,6 +39,8 @@ class Config:
     # However active, a session ends this long after sign-in (then sign in again).
     CARDHOLDER_MAX_SESSION = timedelta(hours=2)
     STAFF_MAX_SESSION = timedelta(hours=10)  # a working day
+    # How long the one-time link to set a password and enrol an authenticator stays valid.
+    STAFF_SETUP_LINK_TTL = timedelta(hours=48)
     # The cookie lives as long as the longest idle limit; each kind's own limit is enforced on
     # the server (portal.auth.session.enforce_idle_timeout).
     PERMANENT_SESSION_LIFETIME = max(CARDHOLDER_IDLE_TIMEOUT, STAFF_IDLE_TIMEOUT)
@@ -83,6 +85,16 @@ class Config:
     # and where `flask audit anchor` writes signed global heads (default <instance>/audit-anchors).
     AUDIT_KEYS = _env("AUDIT_KEYS")
     AUDIT_ANCHOR_DIR = _env("AUDIT_ANCHOR_DIR")
+    # The job engine (docs/operations.md, "Scheduled jobs"): Celery on RabbitMQ. Without a
+    # broker nothing is scheduled (development: run the CLI commands by hand).
+    JOBS_BROKER_URL = _env("JOBS_BROKER_URL")
+    JOBS_QUEUE = _env("JOBS_QUEUE", "portal")
+    JOBS_MAX_RETRIES = int(_env("JOBS_MAX_RETRIES", "5"))
+    JOBS_RETRY_BACKOFF = int(_env("JOBS_RETRY_BACKOFF", "30"))  # seconds, doubled each retry
+    JOBS_NIGHTLY_CHUNK = int(_env("JOBS_NIGHTLY_CHUNK", "1000"))  # accounts per task
+    JOBS_NIGHTLY_BATCH = int(_env("JOBS_NIGHTLY_BATCH", "200"))  # accounts per transaction
+    JOBS_NIGHTLY_STALE_HOURS = int(_env("JOBS_NIGHTLY_STALE_HOURS", "3"))
+    JOURNAL_EXPORT_DIR = _env("JOURNAL_EXPORT_DIR")  # default: <instance>/exports
     MAIL_FROM = _env("MAIL_FROM", "Repayment portal <no-reply@portal.example>")
     FORCE_HTTPS_HEADERS = True
     # Behind a load balancer: how many proxies set X-Forwarded-For/-Proto (0 = trust none),

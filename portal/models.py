@@ -3,7 +3,7 @@ from portal.accounts.models import Account, Cardholder, LedgerEntry  # noqa: F40
 from portal.audit.models import AuditEvent  # noqa: F401
 from portal.auth.models import OneTimeCode  # noqa: F401
 from portal.outbox.models import OutboxMessage  # noqa: F401
-from portal.staff.models import StaffRole, StaffUser  # noqa: F401
+from portal.staff.models import StaffRole, StaffSetupLink, StaffUser  # noqa: F401
 from portal.disputes.models import Dispute, DisputeRoutingRule  # noqa: F401
 from portal.payments.models import AutopayMandate, Payment, PaymentReversal, SandboxIntent, WebhookEvent  # noqa: F401
 from portal.policy.models import PolicyVersion  # noqa: F401
@@ -14,3 +14,4 @@ from portal.collections.models import (  # noqa: F401
     AccountAssignment, ContactLog, PromiseToPay, SentReminder)
 from portal.legal.models import LegalAction  # noqa: F401
 from portal.journal.models import JournalAck  # noqa: F401
+from portal.jobs.models import JobRun  # noqa: F401

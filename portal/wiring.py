@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from portal import events
 from portal.jobs import corrections
+from portal.jobs.routes import NAV as JOBS_NAV
 from portal.account_pages.routes import NAV as ACCOUNTS_NAV
 from portal.auth import session as auth_session
 from portal.collections.routes import NAV as COLLECTIONS_NAV
@@ -65,7 +66,8 @@ def wire() -> None:
     register_home_view(Role.LEGAL, legal_workspace)  # the legal role's home is its workspace
     nav.add(*ACCOUNTS_NAV, *PAYMENTS_NAV, *PLANS_NAV, *DISPUTES_NAV, *CONTACT_NAV,
             *STAFF_NAV, *PLAN_REVIEW_NAV, *COLLECTIONS_NAV, *DISPUTE_WORK_NAV,
-            *DISPUTE_ADMIN_NAV, *POLICY_NAV, *PAYMENTS_STAFF_NAV, *LEGAL_NAV, *PLAN_LIMITS_NAV)
+            *DISPUTE_ADMIN_NAV, *POLICY_NAV, *PAYMENTS_STAFF_NAV, *LEGAL_NAV, *PLAN_LIMITS_NAV,
+            *JOBS_NAV)
     _listeners()
     _wired = True
 

@@ -96,7 +96,7 @@ def build_scenario(app, make_cardholder, make_account, make_staff, login_as) -> 
                rule=rule_id, profile="cn", policy_version=1, first_date=first.isoformat(),
                statement=statement.id, opt_out=opt_out_token(owner.id, "email"),
                account_b=account_b.id, dispute_b=dispute_b.id,
-               attachment_b=dispute_b.attachments[0].id)
+               attachment_b=dispute_b.attachments[0].id, staff_member=staff["risk"].id)
     return Scenario(owner=owner, other=other, staff=staff, ids=ids,
                     secrets=(account.account_number, owner.full_name, owner.email, owner.phone,
                              "Card ending in 9137"))

@@ -1,12 +1,12 @@
 """Cardholder pages about their own accounts: dashboard, history, timeline and notices."""
 from flask import Blueprint, Response, abort, render_template, request
-from flask_babel import format_date, get_locale, lazy_gettext as _l
+from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 
 from portal.account_pages import views
 from portal.accounts import queries
 from portal.accounts.forms import HistoryFilterForm
-from portal.accounts.labels import entry_label
+from portal.accounts.labels import line_label
 from portal.accounts.queries import HistoryFilter
 from portal.auth.session import cardholder_required
 from portal.core.nav import cardholder_entry
@@ -56,8 +56,7 @@ def history(account_id):
     page_args = {k: request.args[k] for k in FILTER_ARGS if request.args.get(k)}
     return render_template("accounts/history.html", account=account, form=form,
                            result=result, filters=filters, invalid=False,
-                           entry_label=entry_label, page_args=page_args,
-                           entry_date=lambda day: format_date(day, "medium"))
+                           line_label=line_label, page_args=page_args)
 
 
 @bp.get("/accounts/<int:account_id>/timeline")

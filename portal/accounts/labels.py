@@ -1,7 +1,7 @@
 """How the cardholder reads each kind of ledger entry, wherever an entry is shown."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, ngettext
 
 from portal.accounts.models import EntryKind
 
@@ -23,6 +23,15 @@ CORRECTION_LABELS = {
     EntryKind.INTEREST: _l("Interest taken back: your payment had arrived"),
     EntryKind.FEE: _l("Late fee taken back: your payment had arrived"),
 }
+
+
+def line_label(line) -> str:
+    """What a ledger line (`portal.accounts.ledger_lines`) is: a run of daily interest says
+    how many days it sums."""
+    if getattr(line, "is_daily_run", False):
+        return ngettext("Interest charged daily, %(num)d day", "Interest charged daily, %(num)d days",
+                        line.days)
+    return entry_label(line.kind, line.source_ref)
 
 
 def entry_label(kind: EntryKind | str, source_ref: str | None = None) -> str:

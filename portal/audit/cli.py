@@ -1,14 +1,13 @@
-"""`flask audit verify` and `flask audit anchor`: prove the audit log has not been edited."""
+"""`flask audit verify`: prove the audit log has not been edited. `flask audit anchor` signs
+and exports the global head; it lives with the exports (`portal/exports/cli.py`), which
+sit above the audit log, and joins this group in `portal/cli.py`."""
 import json
-import os
 from datetime import timedelta
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from portal.audit.services import anchor_record, make_anchor, newest_anchor, verify_chain
-from portal.extensions import db
+from portal.audit.services import newest_anchor, verify_chain
 from portal.timeutil import as_aware, utcnow
 
 STALE_ANCHOR = timedelta(hours=26)  # anchors are taken at least daily
@@ -40,24 +39,3 @@ def verify(anchor_file):
         click.echo(f"WARNING: the newest anchor ({anchor.id}) is from "
                    f"{as_aware(anchor.created_at):%Y-%m-%d %H:%M} UTC: run `flask audit anchor` "
                    f"at least daily", err=True)
-
-
-def anchor_dir() -> str:
-    return current_app.config.get("AUDIT_ANCHOR_DIR") or os.path.join(
-        current_app.instance_path, "audit-anchors")
-
-
-@audit_cli.command("anchor")
-def anchor():
-    """Sign every stream's head (a global head) and write it to AUDIT_ANCHOR_DIR, to be copied
-    off the database host. Run at least daily (docs/audit.md)."""
-    made = make_anchor()
-    db.session.commit()
-    record = anchor_record(made)
-    os.makedirs(anchor_dir(), exist_ok=True)
-    path = os.path.join(anchor_dir(), f"audit-anchor-{made.id:06d}.json")
-    with open(path, "x", encoding="utf-8") as out:
-        json.dump(record, out, sort_keys=True)
-        out.write("\n")
-    click.echo(f"anchor {made.id}: {made.event_count} events in {made.stream_count} streams, "
-               f"written to {path}")

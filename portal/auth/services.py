@@ -10,9 +10,10 @@ from functools import lru_cache
 
 import phonenumbers
 from flask_babel import force_locale, gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from portal.accounts import phones
 from portal.accounts.models import Account, Cardholder
 from portal.audit.services import record
 from portal.auth import lockout
@@ -63,13 +64,15 @@ def _dummy_hash() -> str:
 
 
 def normalise_identity(raw: str | None) -> str:
-    """An email lower-cased, or a phone number as E.164; anything else stripped as typed."""
+    """An email lower-cased, a phone number with its country code as E.164, a number
+    written nationally as its digits (its region is the account's: see `_find_enrolled`);
+    anything else stripped as typed."""
     value = (raw or "").strip()
     if "@" in value:
         return value.lower()
-    compact = re.sub(r"[\s().-]", "", value)
-    if compact.startswith("00"):
-        compact = "+" + compact[2:]
+    compact = phones.compact(value)
+    if phones.is_national(compact):
+        return compact
     try:
         number = phonenumbers.parse(compact, None)
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -82,16 +85,39 @@ def identity_kind(identity: str) -> str:
 
 
 def password_inputs(holder: Cardholder) -> list[str]:
-    return personal_inputs(name=holder.full_name, phone=holder.phone, email=holder.email,
-                           date_of_birth=holder.date_of_birth)
+    """The person's own details a password must not contain, the phone number both in full
+    and as they write it at home."""
+    words = personal_inputs(name=holder.full_name, phone=holder.phone, email=holder.email,
+                            date_of_birth=holder.date_of_birth)
+    national = phones.national_digits(holder.phone)
+    return words + [national] if len(national) >= 3 and national not in words else words
+
+
+def _phone_in_region(identity: str):
+    """Conditions matching a nationally written number to the cardholders it means: one
+    reading per region, each matching only cardholders with an account of that region's
+    profiles (`13800138001` is a Chinese mobile for a `cn` account, nothing for a `us` one)."""
+    conditions = []
+    for region, profiles in phones.profiles_by_region().items():
+        e164 = phones.parse_in_region(identity, region)
+        if e164:
+            conditions.append(and_(Cardholder.phone == e164, exists().where(
+                Account.cardholder_id == Cardholder.id, Account.policy_profile.in_(profiles))))
+    return conditions
 
 
 def _find_enrolled(identity: str) -> list[Cardholder]:
+    """Enrolled cardholders with this normalised identity (email, E.164, or a national
+    number read with the region of their accounts)."""
     if not identity:
         return []
+    conditions = [Cardholder.phone == identity, func.lower(Cardholder.email) == identity]
+    if phones.is_national(identity):
+        conditions = _phone_in_region(identity)
+        if not conditions:
+            return []
     return list(db.session.scalars(select(Cardholder).where(
-        Cardholder.password_hash.is_not(None),
-        or_(Cardholder.phone == identity, func.lower(Cardholder.email) == identity),
+        Cardholder.password_hash.is_not(None), or_(*conditions),
     ).order_by(Cardholder.id)))
 
 

@@ -71,7 +71,7 @@ def end_session() -> None:
 def enforce_idle_timeout():
     """Sign out a user idle longer than their kind's limit, or signed in longer than their
     kind's session limit however active; otherwise note the activity."""
-    if request.endpoint in (None, "static", "core.healthz") or not current_user.is_authenticated:
+    if request.endpoint in (None, "static", "core.healthz", "jobs.health") or not current_user.is_authenticated:
         return None
     staff = current_user.is_staff
     config = current_app.config

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from fractions import Fraction
 
-from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy import and_, case, distinct, func, literal_column, or_, select
 
 from portal.accounts.models import Account, Cardholder
 from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay
@@ -91,20 +91,21 @@ ADDITIVE = ("contacts", "promises_made", "promises_kept", "promises_broken", "ap
             "plans_cancelled", "complaints")
 
 
-def _utc_day(column):
-    """The UTC calendar day of a stored moment, in SQL (PostgreSQL: whatever its TimeZone)."""
+def utc_day(column):
+    """The UTC calendar day of a stored moment, in SQL (PostgreSQL: whatever its TimeZone).
+    The zone is a literal, not a parameter, so the same expression can be grouped by."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone("UTC", column))
+        return func.date(func.timezone(literal_column("'UTC'"), column))
     return func.date(column)
 
 
 def _held_on(day_column):
     """Join condition: the assignment held the account on that calendar day."""
-    return and_(_utc_day(AA.assigned_at) <= day_column,
-                or_(AA.ended_at.is_(None), _utc_day(AA.ended_at) > day_column))
+    return and_(utc_day(AA.assigned_at) <= day_column,
+                or_(AA.ended_at.is_(None), utc_day(AA.ended_at) > day_column))
 
 
-def _missed_plans():
+def missed_plans():
     return (select(PlanInstalment.plan_id).where(PlanInstalment.status == InstalmentStatus.MISSED)
             .distinct().subquery())
 
@@ -176,7 +177,7 @@ def collector_report(period: Period, now: datetime) -> tuple[list[CollectorKpi],
             .group_by(Plan.decided_by_id, Plan.status, has_reason)):
         put(sid, _decision(status, bool(reason)), n)
 
-    missed = _missed_plans()
+    missed = missed_plans()
     no_miss = missed.c.plan_id.is_(None)
     outcome_attr = {KEPT: "plans_kept", BEHIND: "plans_behind", BROKEN: "plans_broken",
                     CANCELLED: "plans_cancelled"}
@@ -243,7 +244,7 @@ class PlanGroup:
 def plans_report(period: Period) -> dict[str, list[PlanGroup]]:
     """Plans created in the period, by status, by plan type and by profile: counts, totals
     per currency and the kept rate (kept / (kept + behind + broken)). One query."""
-    missed = _missed_plans()
+    missed = missed_plans()
     no_miss = missed.c.plan_id.is_(None)
     facts = db.session.execute(
         select(Plan.status, Plan.kind, Plan.policy_profile, Plan.currency, no_miss,

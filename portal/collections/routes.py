@@ -5,29 +5,31 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
-from datetime import timezone
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_percent, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from portal.accounts.models import Account
+from portal.accounts.labels import entry_label
 from portal.auth.session import staff_required
 from portal.balances.services import balance_of, today_for
-from portal.collections import reports, services, worklists
+from portal.collections import report_charts, reports, services, worklists
 from portal.collections.forms import (BUCKET_LABELS, CHANNELS, DIRECTIONS, OUTCOMES,
                                       PROMISE_STATUS, AssignFilterForm, AssignForm, ContactForm,
                                       ReportForm)
 from portal.collections.models import ContactChannel, ContactDirection, ContactOutcome
 from portal.collections.rules import percent
 from portal.core.nav import staff_entry
-from portal.core.today import staff_today
+from portal.contact.services import contact_now
+from portal.core.today import STAFF_ZONE, from_staff_wall_clock, staff_today, staff_wall_clock
+from portal.disputes import labels as dispute_labels
 from portal.extensions import db
 from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_page
 from portal.plans.limits_form import TYPE_LABELS
 from portal.plans.messages import STATUS as PLAN_STATUS
+from portal.staff.account_context import account_context
 from portal.staff.models import Role
 from portal.timeutil import utcnow
 
@@ -116,14 +118,20 @@ def _workable_account(account_id) -> Account:
 @bp.get("/accounts/<int:account_id>")
 @staff_required(*WORKERS)
 def account(account_id, form=None, status=200):
+    """Everything a call needs: who and how to reach them, whether contact is allowed now, the
+    plan, promises, contact history, and the staff account context (balance, ledger,
+    payments, letters, disputes); the contact form starts at now."""
     account = _workable_account(account_id)
-    form = form or ContactForm(formdata=None)
-    history = services.assignment_history(account.id)
+    now = utcnow()
+    form = form or ContactForm(formdata=None, data={"occurred_at": staff_wall_clock(now)})
+    contacts = services.account_contacts(account, today_for(account))
     return render_template(
-        "collections/account.html", account=account, balance=balance_of(account),
-        contacts=services.account_contacts(account, today_for(account)), history=history,
+        "collections/account.html", account=account, ctx=account_context(account),
+        reach=contact_now(account.cardholder, account, now), now=now, contacts=contacts,
+        promises=[v for v in contacts if v.promise], history=services.assignment_history(account.id),
         form=form, channels=CHANNELS, directions=DIRECTIONS, outcomes=OUTCOMES,
-        promise_status=PROMISE_STATUS, zone=account.cardholder.timezone), status
+        promise_status=PROMISE_STATUS, staff_zone=STAFF_ZONE, labels=dispute_labels,
+        entry_kind=entry_label), status
 
 
 @bp.post("/accounts/<int:account_id>/contacts")
@@ -134,8 +142,7 @@ def log_contact(account_id):
     valid = form.validate_on_submit()
     if not (parse_money_fields(form, account.currency, ("promise_amount",)) and valid):
         return account_page_again(account_id, form)
-    zone = ZoneInfo(account.cardholder.timezone)
-    occurred = form.occurred_at.data.replace(tzinfo=zone).astimezone(timezone.utc)
+    occurred = from_staff_wall_clock(form.occurred_at.data)
     promise = None
     if form.promise_amount.minor is not None:
         promise = services.Promise(form.promise_amount.minor, form.promise_date.data)
@@ -174,8 +181,10 @@ def reports_page():
     plans = reports.plans_report(period)
     if request.args.get("format") == "csv":
         return _csv(period, collectors, team)
+    charts = [report_charts.time_chart(period, report_charts.plans_over_time(period)),
+              *report_charts.collector_charts(collectors)]
     return render_template("collections/reports.html", form=form, period=period,
-                           collectors=collectors, team=team, plans=plans,
+                           collectors=collectors, team=team, plans=plans, charts=charts,
                            plan_totals=reports.overall(plans["status"]), percent=show_percent,
                            plan_status=PLAN_STATUS, kind_labels=TYPE_LABELS, csv_args={**request.args, "format": "csv"})
 

@@ -1,10 +1,12 @@
-"""Pure rules of collections work: promise outcomes, plan outcomes, days-late buckets, rates.
+"""Pure rules of collections work: promise outcomes, plan outcomes, days-late buckets, rates,
+and the order of a collector's worklist.
 
 No framework here: unit-tested without a database.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 KEPT, BROKEN, PENDING = "kept", "broken", "pending"
@@ -57,3 +59,40 @@ def percent(rate: Fraction | None) -> int | None:
     if rate is None:
         return None
     return int(rate * 100 + Fraction(1, 2))
+
+
+# Promises to pay broken within this many days count towards an account's priority.
+BROKEN_PROMISE_DAYS = 90
+
+
+def bucket_rank(days_past_due: int) -> int:
+    """The days-late bucket an account is in, 0 (not late) to len(BUCKETS) (the last)."""
+    rank = 0
+    for index, (_, low, _) in enumerate(BUCKETS, start=1):
+        if days_past_due >= low:
+            rank = index
+    return rank
+
+
+@dataclass(frozen=True)
+class PriorityFacts:
+    days_past_due: int
+    overdue: int  # minor units of the account's currency
+    broken_promises: int  # broken within BROKEN_PROMISE_DAYS
+    last_contact: datetime | None  # aware; None: never contacted
+    account_id: int  # last tie-break, so the order is stable
+
+
+def priority_key(facts: PriorityFacts) -> tuple:
+    """Sort key of the worklist (ascending = work first), documented in docs/features.md:
+
+    1. the later days-late bucket (1-29, 30-59, 60-89, 90-179, 180+) first;
+    2. then more promises to pay broken in the last BROKEN_PROMISE_DAYS days first;
+    3. then the larger overdue amount first (minor units, not converted between currencies);
+    4. then the longest without contact first (never contacted before anyone);
+    5. then the lower account id.
+
+    Days late count by bucket, not by day, so that within a bucket the other three decide."""
+    contacted = facts.last_contact.timestamp() if facts.last_contact is not None else float("-inf")
+    return (-bucket_rank(facts.days_past_due), -facts.broken_promises, -facts.overdue,
+            contacted, facts.account_id)

@@ -3,17 +3,20 @@ accounts. A fixed number of queries per page, however many rows it shows."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, select
 
 from portal.accounts.models import Account, AccountStatus
 from portal.balances.services import Balance, balances_for
-from portal.collections.models import AccountAssignment, ContactLog
+from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay
 from portal.core.pagination import clamp_page
-from portal.collections.rules import bucket_dates
+from portal.collections.rules import (BROKEN_PROMISE_DAYS, PriorityFacts, bucket_dates,
+                                      priority_key)
+from portal.collections.services import promise_paid_query
 from portal.extensions import db
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
+from portal.timeutil import as_aware
 
 PER_PAGE = 50
 UNASSIGNED = "none"
@@ -36,6 +39,7 @@ class AccountRow:
     next_due: date | None = None
     next_amount: int | None = None
     last_contact: datetime | None = None
+    broken_promises: int = 0
 
 
 def delinquent(flt: DelinquentFilter, as_of: date) -> tuple[list[AccountRow], bool]:
@@ -70,9 +74,25 @@ def delinquent(flt: DelinquentFilter, as_of: date) -> tuple[list[AccountRow], bo
             has_next)
 
 
+def broken_promises(account_ids, as_of: date) -> dict[int, int]:
+    """Per account, the promises to pay whose date fell in the BROKEN_PROMISE_DAYS days before
+    `as_of` and that the payments did not cover (broken, as `rules.promise_status` judges)."""
+    paid = promise_paid_query().subquery()
+    rows = db.session.execute(
+        select(PromiseToPay.account_id, func.count())
+        .join(paid, paid.c.promise_id == PromiseToPay.id)
+        .where(PromiseToPay.account_id.in_(list(account_ids)),
+               PromiseToPay.promised_on < as_of,
+               PromiseToPay.promised_on >= as_of - timedelta(days=BROKEN_PROMISE_DAYS),
+               paid.c.paid < PromiseToPay.amount)
+        .group_by(PromiseToPay.account_id))
+    return {account_id: int(n) for account_id, n in rows}
+
+
 def assigned_accounts(collector_id: int | None, as_of: date) -> list[AccountRow]:
-    """The accounts assigned now to `collector_id` (None: to anyone), most days late first,
-    with balance, days late, latest plan's status, next instalment and last contact."""
+    """The accounts assigned now to `collector_id` (None: to anyone), in worklist priority
+    (`rules.priority_key`), with balance, days late, latest plan's status, next instalment,
+    last contact and recently broken promises. A fixed number of queries."""
     query = (select(Account, AccountAssignment.collector_id)
              .join(AccountAssignment, and_(AccountAssignment.account_id == Account.id,
                                            AccountAssignment.ended_at.is_(None))))
@@ -96,14 +116,18 @@ def assigned_accounts(collector_id: int | None, as_of: date) -> list[AccountRow]
     last_contact = dict(db.session.execute(
         select(ContactLog.account_id, func.max(ContactLog.occurred_at))
         .where(ContactLog.account_id.in_(ids)).group_by(ContactLog.account_id)).all())
+    broken = broken_promises(ids, as_of)
     result = []
     for account, owner in rows:
         due, amount = next_due.get(account.id, (None, None))
         status = plan_status.get(account.id)
         result.append(AccountRow(account, balances[account.id], owner,
                                  status.value if status else None, due, amount,
-                                 last_contact.get(account.id)))
-    return result
+                                 as_aware(last_contact.get(account.id)),
+                                 broken.get(account.id, 0)))
+    return sorted(result, key=lambda row: priority_key(PriorityFacts(
+        row.balance.days_past_due, row.balance.overdue, row.broken_promises, row.last_contact,
+        row.account.id)))
 
 
 def profiles() -> list[str]:

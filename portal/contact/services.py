@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import NamedTuple
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import or_, select
 
@@ -27,7 +27,7 @@ from portal.audit.services import record, record_many
 from portal.contact import clock
 from portal.contact.batch import ContactFacts, contact_rules, lock_cardholders, rules_key
 from portal.contact.models import ContactPreference
-from portal.contact.rules import ContactRules, next_allowed
+from portal.contact.rules import ContactRules, next_allowed, zone
 from portal.extensions import db
 from portal.outbox.models import Channel, MessageKind, OutboxMessage
 
@@ -196,3 +196,55 @@ def sms_stop(phone: str, *, on: bool = False) -> int:
     holders = db.session.scalars(select(Cardholder).where(Cardholder.phone == phone)).all()
     return sum(set_preference(h, Channel.SMS, on=on, source="sms_stop", actor=("system", "sms"))
                for h in holders)
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """A collection message that would be queued now: what `ContactFacts` reads of one."""
+    id: int
+    cardholder_id: int
+    account_id: int
+    channel: Channel
+    kind: MessageKind = MessageKind.COLLECTION
+
+
+# Above every real message id (the column is a 32-bit integer): a probe counts every waiting
+# message towards its cap, as a message queued now would.
+_PROBE_ID = 2 ** 31 - 1 - len(Channel)
+
+
+@dataclass(frozen=True)
+class ContactNow:
+    """What the contact rules say about reaching a cardholder about an account at a moment
+    (`contact_now`). `local` is that moment on the cardholder's clock."""
+    local: datetime
+    window: tuple[time, time]  # the profile's allowed hours, local (start, end)
+    in_hours: bool
+    next_window: datetime | None  # UTC start of the next allowed hours, when outside them
+    held: bool  # collection contact paused (an open dispute contests the debt)
+    messages: dict[str, Decision]  # per channel: what a collection message queued now gets
+    opted_out: tuple[str, ...]  # channels the cardholder turned off
+
+    @property
+    def allowed(self) -> bool:
+        """A collector may reach the cardholder now: inside the allowed hours, no hold."""
+        return self.in_hours and not self.held
+
+
+def contact_now(holder: Cardholder, account: Account, now: datetime | None = None) -> ContactNow:
+    """The contact rules (the ones `decide` applies to the outbox: the profile's hours in the
+    cardholder's zone, holds, opt-outs, caps) asked about `account` at `now`, for a person
+    about to call or write. Reads a fixed number of queries; writes nothing."""
+    now = clock.utc(now) if now else clock.now()
+    probes = [_Probe(_PROBE_ID + n, holder.id, account.id, channel)
+              for n, channel in enumerate(Channel)]
+    facts = ContactFacts(probes, now)
+    rules = facts.rules(probes[0])
+    tz = holder.timezone
+    opens = next_allowed(now, tz, rules.start, rules.end)
+    return ContactNow(
+        local=now.astimezone(zone(tz)), window=(rules.start, rules.end),
+        in_hours=opens <= now, next_window=None if opens <= now else opens,
+        held=facts.on_hold(probes[0]),
+        messages={p.channel.value: _decide(p, facts, now) for p in probes},
+        opted_out=tuple(p.channel.value for p in probes if facts.opted_out(p)))

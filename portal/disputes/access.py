@@ -8,13 +8,15 @@ from sqlalchemy.orm import selectinload
 
 from portal.disputes import routing
 from portal.disputes.models import Dispute, DisputeQueueMember
-from portal.disputes.rules import ACTIVE, DisputeStatus
+from portal.core.pagination import clamp_page
+from portal.disputes.rules import ACTIVE, TERMINAL, DisputeStatus
 from portal.extensions import db
 from portal.staff.models import Role
 from portal.timeutil import as_aware
 
 WORKSPACE_ROLES = (Role.CUSTOMER_SERVICE, Role.COLLECTIONS_MANAGER, Role.LEGAL)
 RULE_EDITORS = (Role.COLLECTIONS_MANAGER, Role.ADMIN)
+CLOSED_PER_PAGE = 50
 
 
 def is_manager(staff) -> bool:
@@ -70,39 +72,66 @@ def staff_dispute_or_404(staff, dispute_id: int, *, work: bool = False) -> Dispu
     return dispute
 
 
+def _view_query(staff, view: str, queue_id: int | None):
+    """The disputes of a view ("mine", "queue", "legal") as a query, before the per-dispute
+    `can_view` check; None when the view shows this staff member nothing."""
+    query = select(Dispute).options(selectinload(Dispute.assignee))
+    if view == "mine":
+        return query.where(Dispute.assignee_id == staff.id)
+    if view == "legal":
+        if not (staff.has_role(Role.LEGAL) or is_manager(staff)):
+            return None
+        return query.where(Dispute.escalated_to == "legal")
+    if is_manager(staff):
+        allowed = None
+    elif staff.has_role(Role.CUSTOMER_SERVICE):
+        allowed = member_queue_ids(staff)
+    else:
+        return None
+    if queue_id is not None:
+        if allowed is not None and queue_id not in allowed:
+            return None
+        return query.where(Dispute.queue_id == queue_id)
+    if allowed is not None:
+        return query.where(Dispute.queue_id.in_(list(allowed)))
+    return query
+
+
+def _visible(staff, disputes) -> list[Dispute]:
+    queue_ids = member_queue_ids(staff) if staff.has_role(Role.CUSTOMER_SERVICE) else set()
+    return [d for d in disputes if can_view(staff, d, queue_ids)]
+
+
 def workspace_disputes(staff, *, view: str, queue_id: int | None = None,
                        include_closed: bool = False, limit: int = 200) -> list[Dispute]:
     """The disputes a staff member may see in a view ("mine", "queue", "legal"), open ones
     ordered by their next SLA deadline so overdue ones come first; those whose clock is
     paused (waiting for the cardholder) come last. A fixed number of queries, however many
     disputes are listed (queue and agent are loaded with them)."""
-    query = select(Dispute).options(selectinload(Dispute.assignee))
+    query = _view_query(staff, view, queue_id)
+    if query is None:
+        return []
     if not include_closed:
         query = query.where(Dispute.status.in_(list(ACTIVE)))
-    if view == "mine":
-        query = query.where(Dispute.assignee_id == staff.id)
-    elif view == "legal":
-        query = query.where(Dispute.escalated_to == "legal")
-        if not (staff.has_role(Role.LEGAL) or is_manager(staff)):
-            return []
-    else:
-        if is_manager(staff):
-            allowed = None
-        elif staff.has_role(Role.CUSTOMER_SERVICE):
-            allowed = member_queue_ids(staff)
-        else:
-            return []
-        if queue_id is not None:
-            if allowed is not None and queue_id not in allowed:
-                return []
-            query = query.where(Dispute.queue_id == queue_id)
-        elif allowed is not None:
-            query = query.where(Dispute.queue_id.in_(list(allowed)))
-    queue_ids = member_queue_ids(staff) if staff.has_role(Role.CUSTOMER_SERVICE) else set()
-    rows = [d for d in db.session.scalars(query.order_by(Dispute.id).limit(limit))
-            if can_view(staff, d, queue_ids)]
+    rows = _visible(staff, db.session.scalars(query.order_by(Dispute.id).limit(limit)))
     return sorted(rows, key=lambda d: (d.status == DisputeStatus.AWAITING_CUSTOMER,
                                        next_deadline(d)))
+
+
+def closed_disputes(staff, *, view: str, queue_id: int | None = None,
+                    page: int = 1) -> tuple[list[Dispute], bool]:
+    """One page (CLOSED_PER_PAGE) of the closed disputes (resolved, rejected, withdrawn) a
+    staff member may see in a view, most recently closed first, and whether another page
+    follows. A page may hold fewer rows when the conduct rule hides some of them."""
+    query = _view_query(staff, view, queue_id)
+    if query is None:
+        return [], False
+    page = clamp_page(page)
+    rows = db.session.scalars(
+        query.where(Dispute.status.in_(list(TERMINAL)))
+        .order_by(Dispute.closed_at.desc(), Dispute.id.desc())
+        .offset((page - 1) * CLOSED_PER_PAGE).limit(CLOSED_PER_PAGE + 1)).all()
+    return _visible(staff, rows[:CLOSED_PER_PAGE]), len(rows) > CLOSED_PER_PAGE
 
 
 def next_deadline(dispute):

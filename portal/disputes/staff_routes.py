@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.auth.session import staff_required
 from portal.core.forms import parse_money_fields
-from portal.core.inputs import parse_id
+from portal.core.inputs import arg_page, parse_id
 from portal.core.nav import staff_entry
 from portal.disputes import access, context, data, labels, sla, workflow
 from portal.disputes import forms as f
@@ -64,9 +64,16 @@ def index():
         queue_id = parse_id(queue_id)
     if queue_id is not None and queue_id not in {q.id for q in queues}:
         abort(404)
-    disputes = access.workspace_disputes(current_user, view=view, queue_id=queue_id)
+    closed = request.args.get("state") == "closed"
+    page, has_next = arg_page(), False
+    if closed:
+        disputes, has_next = access.closed_disputes(current_user, view=view, queue_id=queue_id,
+                                                    page=page)
+    else:
+        disputes = access.workspace_disputes(current_user, view=view, queue_id=queue_id)
     return render_template("disputes/staff/index.html", disputes=disputes, queues=queues,
                            view=view, queue_id=queue_id, clock=sla_clock, labels=labels,
+                           closed=closed, page=page, has_next=has_next,
                            show_legal=current_user.has_role(Role.LEGAL, Role.COLLECTIONS_MANAGER))
 
 

@@ -1,8 +1,9 @@
 """Small display helpers for dispute templates (dates in the reader's zone, money, labels)."""
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date
 
 from portal import timeutil
 from portal.accounts.labels import entry_label
+from portal.core.filters import local_time
 from portal.disputes import labels, sla
 from portal.timeutil import as_aware
 
@@ -12,7 +13,7 @@ def day(moment) -> str:
 
 
 def when(moment) -> str:
-    return format_datetime(as_aware(moment), "medium") if moment else ""
+    return local_time(moment)
 
 
 def entry_kind(kind) -> str:

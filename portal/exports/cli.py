@@ -1,4 +1,5 @@
-"""`flask exports plans|payments|journal --since YYYY-MM-DD [--until ...] [--out PATH]`.
+"""`flask exports plans|payments|journal --since YYYY-MM-DD [--until ...] [--out PATH]`,
+`flask exports anchors [--out-dir DIR]` and `flask audit anchor`.
 
 Payments and the journal are selected by posting time (UTC days); export a day once it has
 ended, so that re-running it gives the same file (docs/money.md)."""
@@ -10,7 +11,7 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
-from portal.exports import journal, services
+from portal.exports import anchors, journal, services
 
 
 def _date(ctx, param, value):
@@ -79,3 +80,36 @@ def journal_command(since, until, out):
     """Every portal movement (payments, refunds, chargebacks, credits, waivers) posted (UTC)
     from --since to --until, as CSV, one row per ledger entry with its movement id."""
     _run("journal", since, until, out)
+
+
+@exports_cli.command("anchors")
+@click.option("--out-dir", type=click.Path(file_okay=False, writable=True), default=None,
+              help="Directory to write to; default: AUDIT_ANCHOR_DIR.")
+@click.option("--since-id", type=click.IntRange(min=0), default=0,
+              help="First anchor number exported; default: all.")
+@with_appcontext
+def anchors_command(out_dir, since_id):
+    """Every signed audit anchor as a file, audit-anchor-NNNNNN.json; files already there
+    are left as they are (exit 1 if one differs from the database's anchor)."""
+    try:
+        done = anchors.export_anchors(out_dir, since_id)
+    except anchors.AnchorFileClash as exc:
+        click.echo(f"BROKEN: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"exports anchors: {len(done.written)} written, {done.unchanged} already there",
+               err=True)
+
+
+@click.command("anchor")
+@with_appcontext
+def audit_anchor_command():
+    """Sign every audit stream's head (a global head) and export it to AUDIT_ANCHOR_DIR, to be
+    copied off the database host. Run at least daily, after `jobs nightly` (docs/audit.md)."""
+    try:
+        run = anchors.anchor_and_export()
+    except anchors.AnchorFileClash as exc:
+        click.echo(f"BROKEN: {exc}", err=True)
+        raise SystemExit(1) from None
+    made = run.anchor
+    click.echo(f"anchor {made.id}: {made.event_count} events in {made.stream_count} streams, "
+               f"written to {run.path}")

@@ -20,7 +20,7 @@ import csv
 import os
 import tempfile
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TextIO, TypeVar
 
 from sqlalchemy import func, select
 
@@ -45,6 +45,7 @@ PAYMENT_COLUMNS = (
 )
 POSTED = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED)
 BATCH = 1000
+T = TypeVar("T")
 
 
 def _money(amount: int | None, currency: str) -> str:
@@ -142,18 +143,24 @@ def write_csv(rows: Iterable[dict], columns: tuple[str, ...], out) -> int:
     return count
 
 
-def write_file(rows: Iterable[dict], columns: tuple[str, ...], path: str) -> int:
-    """Write the CSV to `path` atomically (a temporary file renamed into place), so a reader
-    never sees half a file and a re-run replaces it with identical bytes."""
+def write_atomically(path: str, write: Callable[[TextIO], T]) -> T:
+    """Call `write` with a text stream on a temporary file next to `path`, then rename it into
+    place, so a reader never sees half a file and a re-run replaces it with identical bytes.
+    Returns what `write` returned."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".csv", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=os.path.splitext(path)[1], dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            count = write_csv(rows, columns, out)
+            result = write(out)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    return count
+    return result
+
+
+def write_file(rows: Iterable[dict], columns: tuple[str, ...], path: str) -> int:
+    """Write the CSV to `path` atomically; returns the number of rows."""
+    return write_atomically(path, lambda out: write_csv(rows, columns, out))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from datetime import datetime
 
 import click
@@ -17,7 +18,7 @@ jobs_cli = AppGroup("jobs", help="Batch jobs: nightly accrual and escalation, an
 @jobs_cli.command("nightly")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Process every account up to this day (YYYY-MM-DD). "
-                   "Default: today in each cardholder's time zone.")
+                   "Default: the last day that has ended in each cardholder's time zone.")
 @click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 10000),
               help="Accounts per transaction.")
 def nightly(as_of, batch_size):
@@ -25,13 +26,15 @@ def nightly(as_of, batch_size):
     issue notices."""
     day = as_of.date() if as_of else None
     # Plans first: a plan broken today must not keep pausing today's escalation.
-    click.echo(run_plan_monitoring(day).line())
-    total = count_candidates()
+    plans = run_plan_monitoring(day)
+    click.echo(plans.line())
+    total = count_candidates(day)
     show = sys.stderr.isatty()
     with click.progressbar(length=total, label="Nightly run", file=sys.stderr,
                            hidden=not show) as bar:
         summary = run_nightly(day, batch_size=batch_size, progress=bar.update)
     click.echo(summary.line())
+    return {**plans.counts(), **asdict(summary)}  # recorded in job_run (portal.cli)
 
 
 @jobs_cli.command("reminders")
@@ -43,4 +46,6 @@ def reminders(now):
     moment = datetime.fromisoformat(now) if now else None
     if moment is not None and moment.tzinfo is None:
         raise click.BadParameter("give a time zone, e.g. 2026-12-31T00:00:00+00:00")
-    click.echo(send_reminders(moment).line())
+    summary = send_reminders(moment)
+    click.echo(summary.line())
+    return asdict(summary)  # recorded in job_run (portal.cli)

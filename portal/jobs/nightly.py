@@ -10,8 +10,15 @@ Guarantees:
   simply sequential.
 - Each batch is one transaction: a crash loses at most the batch in flight, and a re-run
   finishes the job.
-- "Today" (the default `as_of`) is the calendar day in each cardholder's time zone, so the
-  run is meant to start shortly after midnight where the cardholders live; `--as-of` fixes it.
+- Each account's day is processed once it has ended where its cardholder lives: without
+  `as_of`, an account is processed up to the last day that has ended in its cardholder's time
+  zone (a payment at 23:30 local counts before that day's interest and fees), so the run is
+  meant to start every hour (the job engine's schedule): each time zone's accounts are
+  claimed shortly after their midnight and no others are loaded. `as_of` fixes the day.
+- Fan-out: `candidate_ranges` cuts the accounts to do into ranges of ids, and
+  `run_nightly(first_id=, last_id=)` does one range; the job engine runs ranges on several
+  workers (`portal/tasks`). `on_batch(summary)` is called inside each batch's transaction,
+  so a caller's record of the counts commits with what they count.
 """
 from __future__ import annotations
 
@@ -19,9 +26,9 @@ import hashlib
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import and_, false, func, insert, or_, select, update
 
-from portal.accounts.models import Account, AccountStatus, LedgerEntry
+from portal.accounts.models import Account, AccountStatus, Cardholder, LedgerEntry
 from portal.audit.services import record
 from portal.balances.services import today_for
 from portal.consequences.engine import AccountDay, run_day
@@ -29,6 +36,7 @@ from portal.consequences.models import AccountNightlyState, ConsequenceEvent, No
     StageChange
 from portal.consequences.pauses import pause_checker
 from portal.consequences.services import recorded_kinds
+from portal.domain.dates import local_date
 from portal.extensions import db
 from portal.jobs.nightly_load import ledger_figures, load_accounts, start_day
 from portal.jobs.nightly_notify import announce_notices, audit_status_changes
@@ -60,41 +68,95 @@ class NightlySummary:
                 f"notices: {self.notices}, skipped: {self.skipped}")
 
 
-def count_candidates() -> int:
-    return db.session.scalar(select(func.count(Account.id)).where(Account.status.in_(ACTIVE)))
+def last_ended_day(account: Account, now=None) -> date:
+    """The last calendar day that has ended in the account's cardholder's time zone."""
+    return today_for(account, now) - timedelta(days=1)
 
 
-def _claim(last_id: int, cutoff: date, batch_size: int) -> list[int]:
-    query = (
-        select(Account.id)
-        .outerjoin(AccountNightlyState, AccountNightlyState.account_id == Account.id)
-        .where(Account.id > last_id, Account.status.in_(ACTIVE),
-               or_(AccountNightlyState.last_processed_day.is_(None),
-                   AccountNightlyState.last_processed_day < cutoff))
-        .order_by(Account.id).limit(batch_size))
+def _due(as_of: date | None):
+    """SQL: the account has days left to process (up to `as_of`, or to the last day that has
+    ended in its cardholder's time zone). Without `as_of`, one condition per distinct local
+    date: zones where the day has not ended yet are not claimed (nor loaded) at all."""
+    behind = AccountNightlyState.last_processed_day
+    if as_of is not None:
+        return or_(behind.is_(None), behind < as_of)
+    now = utcnow()
+    zones = db.session.scalars(select(Cardholder.timezone).distinct()
+                               .join(Account, Account.cardholder_id == Cardholder.id)
+                               .where(Account.status.in_(ACTIVE))).all()
+    by_day: dict[date, list[str]] = {}
+    for zone in zones:
+        by_day.setdefault(local_date(now, zone) - timedelta(days=1), []).append(zone)
+    return or_(false(), *[and_(Cardholder.timezone.in_(names),
+                             or_(behind.is_(None), behind < day))
+                        for day, names in by_day.items()])
+
+
+def _candidates(due, first_id: int | None = None, last_id: int | None = None):
+    query = (select(Account.id)
+             .outerjoin(AccountNightlyState, AccountNightlyState.account_id == Account.id)
+             .join(Cardholder, Cardholder.id == Account.cardholder_id)
+             .where(Account.status.in_(ACTIVE), due))
+    if first_id is not None:
+        query = query.where(Account.id >= first_id)
+    if last_id is not None:
+        query = query.where(Account.id <= last_id)
+    return query
+
+
+def count_candidates(as_of: date | None = None) -> int:
+    return db.session.scalar(select(func.count()).select_from(_candidates(_due(as_of)).subquery()))
+
+
+def candidate_ranges(as_of: date | None, size: int) -> list[tuple[int, int]]:
+    """The accounts with days to process, cut into ranges of ids of at most `size` of them
+    (first and last id inclusive, in order): the chunks the job engine fans out. One query
+    per range, each reading `size` ids from the primary key."""
+    ranges, after, due = [], 0, _due(as_of)
+    while True:
+        ids = list(db.session.scalars(_candidates(due).where(Account.id > after)
+                                      .order_by(Account.id).limit(size)))
+        if not ids:
+            return ranges
+        ranges.append((ids[0], ids[-1]))
+        after = ids[-1]
+
+
+def _claim(last_id: int, due, batch_size: int, until_id: int | None,
+           skip_locked: bool) -> list[int]:
+    query = _candidates(due, last_id + 1, until_id).order_by(Account.id).limit(batch_size)
     if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=Account, skip_locked=True)
+        query = query.with_for_update(of=Account, skip_locked=skip_locked)
     return list(db.session.scalars(query))
 
 
-def run_nightly(as_of: date | None = None, *, batch_size: int = 200,
-                progress=None) -> NightlySummary:
-    """Process every active account up to `as_of` (default: each cardholder's today).
+def run_nightly(as_of: date | None = None, *, batch_size: int = 200, progress=None,
+                first_id: int | None = None, last_id: int | None = None,
+                on_batch=None, skip_locked: bool = True) -> NightlySummary:
+    """Process every active account up to `as_of` (default: the last day that has ended in
+    each cardholder's time zone), or only those with ids first_id..last_id.
 
-    Commits once per batch. `progress(n)` is called with the number of accounts per batch.
+    Commits once per batch. `on_batch(summary)` is called with each batch's counts before its
+    commit (in its transaction); `progress(n)` after it, with the number of accounts.
+    On PostgreSQL accounts another transaction holds are skipped (several whole runs share the
+    work), or with `skip_locked=False` waited for: a chunk of the job engine owns its range,
+    and a row it finds locked belongs to a worker that died mid-batch and whose transaction
+    has not been rolled back yet. Each batch reads the accounts' state after claiming them, so
+    an account claimed twice is still processed once.
     """
     summary = NightlySummary()
-    # Without --as-of no local date is later than UTC+14's, i.e. tomorrow in UTC.
-    cutoff = as_of or (utcnow().date() + timedelta(days=1))
     policies: dict[tuple[str, date], object] = {}
-    last_id = 0
+    after = (first_id - 1) if first_id is not None else 0
+    due = _due(as_of)  # once per run: the zones whose day has ended when it starts
     while True:
-        ids = _claim(last_id, cutoff, batch_size)
+        ids = _claim(after, due, batch_size, last_id, skip_locked)
         if not ids:
             break
-        last_id = ids[-1]
+        after = ids[-1]
         try:
             batch = _process_batch(ids, as_of, policies)
+            if on_batch:
+                on_batch(batch)
             db.session.commit()
         except Exception:
             db.session.rollback()
@@ -121,7 +183,7 @@ class _Writes:
 def _process_batch(ids, as_of, policies) -> NightlySummary:
     summary = NightlySummary(accounts_seen=len(ids))
     accounts, states = load_accounts(ids)
-    ends = {a.id: as_of or today_for(a) for a in accounts}
+    ends = {a.id: as_of or last_ended_day(a) for a in accounts}
     starts = {a.id: start_day(a, states.get(a.id), ends[a.id]) for a in accounts}
     todo = [a for a in accounts if starts[a.id] < ends[a.id]]
     if not todo:

@@ -1,62 +1,42 @@
 """A notice letter as a PDF: a pure function from `Letter` to bytes (no app, no database).
 
-English text uses Helvetica; anything Helvetica cannot show (Chinese, including a Chinese
-name in an English letter) uses reportlab's built-in CID font STSong-Light, which the PDF
-reader supplies, so no font file ships with the portal.
+Text is set in the embedded fonts of `portal.notices.fonts` (DejaVu Sans, and a Chinese
+TrueType font for what it cannot show), so a Chinese letter reads the same on any machine.
 """
 from __future__ import annotations
 
 from io import BytesIO
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from portal.notices.fonts import PdfFonts, pdf_fonts
 from portal.notices.letters import Letter
-
-CJK_FONT = "STSong-Light"
-LATIN = ("Helvetica", "Helvetica-Bold")
-
-
-def _ensure_cjk_font() -> None:
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-
-
-def _latin_ok(text: str) -> bool:
-    try:
-        text.encode("cp1252")  # Helvetica's WinAnsi encoding in reportlab
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class _Styles:
-    def __init__(self, cjk_letter: bool):
+    def __init__(self, cjk_letter: bool, fonts: PdfFonts):
         self.cjk_letter = cjk_letter
+        self.fonts = fonts
 
-    def style(self, text: str, *, size=10.5, bold=False, space_after=6) -> ParagraphStyle:
-        cjk = self.cjk_letter or not _latin_ok(text)
-        if cjk:
-            _ensure_cjk_font()
+    def style(self, *, size=10.5, bold=False, space_after=6) -> ParagraphStyle:
         return ParagraphStyle(
-            "p", fontName=CJK_FONT if cjk else LATIN[bold], fontSize=size,
-            leading=size * 1.45, spaceAfter=space_after, wordWrap="CJK" if cjk else None,
+            "p", fontName=self.fonts.bold if bold else self.fonts.regular, fontSize=size,
+            leading=size * 1.45, spaceAfter=space_after,
+            wordWrap="CJK" if self.cjk_letter else None,
         )
 
-    def para(self, text: str, **kwargs) -> Paragraph:
-        return Paragraph(escape(text), self.style(text, **kwargs))
+    def para(self, text: str, *, bold=False, **kwargs) -> Paragraph:
+        return Paragraph(self.fonts.markup(text, bold=bold), self.style(bold=bold, **kwargs))
 
 
 def render_pdf(letter: Letter, *, compress: bool = True) -> bytes:
     """The letter as PDF bytes, A4. With `compress=False` page text stays readable in the
     file, which tests use to find the amount without a PDF parser."""
-    styles = _Styles(cjk_letter=letter.locale.startswith("zh"))
+    styles = _Styles(letter.locale.startswith("zh"), pdf_fonts())
     story = [styles.para(letter.title, size=16, bold=True, space_after=10)]
 
     facts = [[styles.para(label, bold=True, space_after=0), styles.para(value, space_after=0)]

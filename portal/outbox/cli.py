@@ -19,4 +19,6 @@ def deliver(now):
     moment = datetime.fromisoformat(now) if now else None
     if moment is not None and moment.tzinfo is None:
         raise click.BadParameter("give a time zone, e.g. 2026-12-31T00:00:00+00:00")
-    click.echo(f"delivered {deliver_due(moment)} message(s)")
+    delivered = deliver_due(moment)
+    click.echo(f"delivered {delivered} message(s)")
+    return {"delivered": delivered}  # recorded in job_run (portal.cli)

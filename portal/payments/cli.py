@@ -10,7 +10,9 @@ from portal.payments.reconcile import reconcile
 @with_appcontext
 def autopay_command():
     """Charge autopay instalments due today (in each account's time zone), once."""
-    click.echo(f"autopay: {run_autopay()}")
+    counts = run_autopay()
+    click.echo(f"autopay: {counts}")
+    return counts  # recorded in job_run (portal.cli)
 
 
 @click.command("reconcile")
@@ -20,7 +22,9 @@ def autopay_command():
 @with_appcontext
 def reconcile_command(minutes):
     """Ask the provider about unfinished payments and post or fail them, once."""
-    click.echo(f"reconcile: {reconcile(older_than_minutes=minutes)}")
+    counts = reconcile(older_than_minutes=minutes)
+    click.echo(f"reconcile: {counts}")
+    return counts  # recorded in job_run (portal.cli)
 
 
 payments_cli = click.Group("payments", help="Online payment jobs.")

@@ -63,3 +63,7 @@ class RefundForm(PortalForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     request_key = HiddenField(validators=[DataRequired()])
     submit = SubmitField(_l("Refund"))
+
+
+class RecheckForm(PortalForm):
+    """The Stripe page's check just before it confirms: the CSRF token only."""

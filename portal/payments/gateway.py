@@ -62,7 +62,10 @@ def intent_from_object(obj) -> Intent:
     if pm is not None and not isinstance(pm, str):
         pm = pm.get("id") if isinstance(pm, dict) else getattr(pm, "id", None)
     currency = get("currency")
-    return Intent(ref=get("id"), status=get("status"), amount=get("amount"),
+    amount = get("amount")
+    # An integer of minor units; the local peer echoes an updated amount back as text.
+    amount = int(amount) if amount is not None else None
+    return Intent(ref=get("id"), status=get("status"), amount=amount,
                   currency=currency.upper() if currency else None,
                   client_secret=get("client_secret"), metadata=metadata,
                   failure_code=error.get("decline_code") or error.get("code"),
@@ -133,6 +136,13 @@ class StripeGateway:
         the provider will not (it succeeded, is processing or is already canceled)."""
         return intent_from_object(self._call(
             lambda params: self.client.v1.payment_intents.cancel(ref), {}))
+
+    def change_payment_intent_amount(self, ref, amount) -> Intent:
+        """Change what an intent not yet confirmed will charge. Raises ProviderRefused when it
+        can no longer change (it succeeded, is processing or was canceled)."""
+        return intent_from_object(self._call(
+            lambda params: self.client.v1.payment_intents.update(ref, params=params),
+            {"amount": amount}))
 
     def create_customer(self, *, key, metadata) -> str:
         return self._call(self.client.v1.customers.create, {"metadata": metadata}, key).id

@@ -1,6 +1,7 @@
 """Messages to the cardholder about payments, in their language, through the outbox."""
 from __future__ import annotations
 
+from babel.dates import format_date
 from flask_babel import force_locale, gettext as _
 
 from portal.core.urls import external_url
@@ -47,8 +48,8 @@ def payment_reversed(payment, reversal) -> None:
 def autopay_declined(payment, next_try) -> None:
     link = _link(payment)
     if next_try is not None:
-        with force_locale(payment.account.cardholder.locale or "en"):
-            when = next_try.isoformat()
+        locale = payment.account.cardholder.locale or "en"
+        when = format_date(next_try, "long", locale=locale)
         body = lambda amount: _(  # noqa: E731
             "Your automatic payment of %(amount)s did not go through. We will try again on "
             "%(date)s. You can also pay now: %(link)s", amount=amount, date=when, link=link)

@@ -3,17 +3,16 @@ from __future__ import annotations
 
 import io
 
-from flask_babel import format_datetime, gettext as _
+from flask_babel import format_date, gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from portal.core.filters import local_time
 from portal.domain.money import format_money
+from portal.notices.fonts import pdf_fonts
 from portal.payments.models import Payment
-
-CJK_FONT = "STSong-Light"
+from portal.payments.plan_link import instalment_positions
 
 
 def receipt_lines(payment: Payment, locale: str) -> list[tuple[str, str]]:
@@ -23,8 +22,8 @@ def receipt_lines(payment: Payment, locale: str) -> list[tuple[str, str]]:
     lines = [
         (_("Receipt number"), payment.receipt_number or ""),
         (_("Card account"), payment.account.masked_card),
-        (_("Paid on"), payment.paid_on.isoformat() if payment.paid_on else ""),
-        (_("Recorded at"), format_datetime(payment.posted_at) if payment.posted_at else ""),
+        (_("Paid on"), format_date(payment.paid_on, "long") if payment.paid_on else ""),
+        (_("Recorded at"), local_time(payment.posted_at)),
         (_("Amount paid"), money(payment.amount)),
         (_("Applied to fees"), money(alloc.get("fee", 0))),
         (_("Applied to interest"), money(alloc.get("interest", 0))),
@@ -32,42 +31,38 @@ def receipt_lines(payment: Payment, locale: str) -> list[tuple[str, str]]:
     ]
     if alloc.get("unapplied"):
         lines.append((_("Credit on the account"), money(alloc["unapplied"])))
-    for instalment_id, applied in payment.plan_application or []:
-        lines.append((_("Applied to plan instalment %(ref)s", ref=instalment_id), money(applied)))
+    applications = payment.plan_application or []
+    positions = instalment_positions(instalment_id for instalment_id, _applied in applications)
+    for instalment_id, applied in applications:
+        number, count = positions.get(int(instalment_id), (None, None))
+        label = (_("Applied to instalment %(number)s of %(count)s", number=number, count=count)
+                 if number else _("Applied to the plan"))
+        lines.append((label, money(applied)))
     if payment.refunded_amount:
         lines.append((_("Returned to the card"), money(payment.refunded_amount)))
     return lines
 
 
-def _font() -> str:
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    return CJK_FONT
-
-
 def receipt_pdf(payment: Payment, locale: str, portal_name: str) -> bytes:
-    """A one-page PDF receipt; the CJK font covers Chinese and Latin text alike."""
-    font = _font()
+    """A one-page PDF receipt in the embedded fonts of `portal.notices.fonts`."""
+    fonts = pdf_fonts()
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
+    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1, invariant=1,
+                        lang=locale.replace("_", "-"))
     pdf.setTitle(_("Payment receipt") + " " + (payment.receipt_number or ""))
     width, height = A4
     y = height - 25 * mm
-    pdf.setFont(font, 16)
-    pdf.drawString(20 * mm, y, portal_name)
+    fonts.draw(pdf, 20 * mm, y, portal_name, 16, bold=True)
     y -= 10 * mm
-    pdf.setFont(font, 13)
-    pdf.drawString(20 * mm, y, _("Payment receipt"))
+    fonts.draw(pdf, 20 * mm, y, _("Payment receipt"), 13, bold=True)
     y -= 12 * mm
-    pdf.setFont(font, 10.5)
     for label, value in receipt_lines(payment, locale):
-        pdf.drawString(20 * mm, y, label)
-        pdf.drawRightString(width - 20 * mm, y, value)
+        fonts.draw(pdf, 20 * mm, y, label, 10.5)
+        fonts.draw(pdf, width - 20 * mm, y, value, 10.5, right=True)
         y -= 7 * mm
     y -= 5 * mm
-    pdf.setFont(font, 9)
-    pdf.drawString(20 * mm, y, _("Payments are applied to fees first, then interest, then the "
-                                 "balance."))
+    fonts.draw(pdf, 20 * mm, y, _("Payments are applied to fees first, then interest, then the "
+                                  "balance."), 9)
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()

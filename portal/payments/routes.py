@@ -16,9 +16,11 @@ from portal.extensions import csrf, db
 from portal.payments import receipts, services, webhooks
 from portal.payments.blueprint import STRIPE_CSP, bp
 from portal.payments.cancel import cancel_open_payment
-from portal.payments.forms import CancelPaymentForm, PayForm, SandboxAuthForm, SandboxCardForm
+from portal.payments.forms import (CancelPaymentForm, PayForm, RecheckForm, SandboxAuthForm,
+                                   SandboxCardForm)
 from portal.payments.gateway import BadSignature, ProviderRefused, ProviderUnavailable, get_gateway
 from portal.payments.models import Payment, PaymentChoice
+from portal.payments.recheck import Outcome, recheck_before_confirm
 from portal.payments.sandbox import SandboxGateway, luhn_ok, signed
 from portal.payments.states import PaymentStatus
 
@@ -107,6 +109,7 @@ def checkout(payment_id):
         return render_template("payments/sandbox_card.html", payment=payment, form=SandboxCardForm())
     extend_csp(**STRIPE_CSP)
     return render_template("payments/stripe_checkout.html", payment=payment, intent=intent,
+                           form=RecheckForm(),
                            publishable_key=gateway.publishable_key, locale=str(get_locale()),
                            return_url=url_for("payments.status", payment_id=payment.id,
                                               _external=True))
@@ -131,10 +134,47 @@ def _refuse_if_more_than_owed(payment: Payment):
         db.session.commit()
     except ProviderUnavailable:
         return _provider_unavailable(payment)
+    return redirect(_choose_again(payment, owed))
+
+
+def _choose_again(payment: Payment, owed: int) -> str:
+    """Say why a payment for more than is owed was cancelled; where to choose the amount."""
     flash(_("Your balance has changed since you started this payment: %(owed)s is owed now. "
             "Nothing was charged. Please choose the amount again.",
             owed=money(owed, payment.currency)), "info")
-    return redirect(url_for("payments.pay", account_id=payment.account_id))
+    return url_for("payments.pay", account_id=payment.account_id)
+
+
+@bp.post("/payments/<int:payment_id>/recheck")
+@cardholder_required
+def recheck(payment_id):
+    """Asked by the Stripe page just before it confirms (static/js/payment.js): JSON saying
+    whether to confirm, the new amount to show and confirm again, or where to go instead."""
+    payment = owned_payment_or_404(payment_id)
+    if not RecheckForm().validate_on_submit():
+        abort(400)
+    try:
+        result = recheck_before_confirm(payment)
+        db.session.commit()
+    except ProviderUnavailable:
+        db.session.rollback()
+        return {"outcome": "unavailable", "message": _(
+            "The payment service is not answering right now. Nothing has been charged. "
+            "Please try again in a moment.")}, 503
+    if result.outcome == Outcome.UNCHANGED:
+        return {"outcome": result.outcome.value, "amount": result.amount}
+    if result.outcome == Outcome.CANCELLED:
+        return {"outcome": result.outcome.value, "redirect": _choose_again(payment, 0)}
+    if result.outcome == Outcome.CLOSED:
+        return {"outcome": result.outcome.value,
+                "redirect": url_for("payments.status", payment_id=payment.id)}
+    shown = money(result.amount, payment.currency)
+    return {"outcome": result.outcome.value, "amount": result.amount, "amount_text": shown,
+            "message": _("Your balance has changed since this page was opened: %(owed)s is owed "
+                         "now, so this payment is now for %(owed)s. Nothing has been charged. "
+                         "Please check the amount and press the button again to pay it.",
+                         owed=shown),
+            "button": _("Pay %(amount)s", amount=shown)}
 
 
 def _sandbox_or_404() -> SandboxGateway:

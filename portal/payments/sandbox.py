@@ -117,13 +117,23 @@ class SandboxGateway:
     def retrieve_payment_intent(self, ref) -> Intent:
         return _intent(self._get(ref))
 
-    def cancel_payment_intent(self, ref) -> Intent:
+    def _unfinished(self, ref, what: str) -> SandboxIntent:
         row = self._get(ref)
         if row.status not in ("requires_payment_method", "requires_confirmation",
                               "requires_action"):
             raise ProviderRefused("payment_intent_unexpected_state",
-                                  f"This intent cannot be canceled: it is {row.status}.")
+                                  f"This intent cannot be {what}: it is {row.status}.")
+        return row
+
+    def cancel_payment_intent(self, ref) -> Intent:
+        row = self._unfinished(ref, "canceled")
         row.status = "canceled"
+        db.session.flush()
+        return _intent(row)
+
+    def change_payment_intent_amount(self, ref, amount) -> Intent:
+        row = self._unfinished(ref, "updated")
+        row.amount = amount
         db.session.flush()
         return _intent(row)
 

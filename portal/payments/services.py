@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
-from flask_babel import format_datetime, get_locale, gettext, lazy_gettext as _l
+from flask_babel import get_locale, gettext, lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.accounts.models import Account
 from portal.audit.services import record
 from portal.balances.services import balance_of, today_for
+from portal.core.filters import local_time
 from portal.extensions import db
 from portal.payments import notify, plan_link
 from portal.domain.money import format_money
@@ -26,7 +27,6 @@ from portal.payments.models import Payment, PaymentChoice
 from portal.payments.policy import minimum_other_amount, payments_policy, wallets_for
 from portal.payments.posting import lock_payment, post_success
 from portal.payments.states import OPEN_STATES, PAYMENT_MACHINE, PaymentStatus
-from portal.timeutil import as_aware
 
 S = PaymentStatus
 _PAYMENTS_LOCK = 7262004  # pg_advisory_xact_lock space; plans use 7262003
@@ -170,7 +170,7 @@ def _refuse_if_covered(flying: list[Payment], options: PaymentOptions, choice: P
             "Your payment of %(amount)s started on %(started)s has not finished yet, so this one "
             "could pay the same money twice. Finish or cancel that payment first.",
             amount=format_money(first.amount, first.currency, str(get_locale())),
-            started=format_datetime(as_aware(first.created_at), "short")))
+            started=local_time(first.created_at)))
 
 
 def more_than_owed(payment: Payment) -> int | None:

@@ -59,6 +59,7 @@ def staff_payment(payment_id):
 
 def _render_payment(payment, form, status=200):
     return render_template("payments/staff_payment.html", payment=payment, form=form,
+                           status_labels=STATUS_LABELS,
                            can_refund=current_user.has_role(Role.COLLECTIONS_MANAGER)), status
 
 

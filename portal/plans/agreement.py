@@ -12,8 +12,12 @@ from dataclasses import dataclass
 
 from babel.dates import format_date
 from flask_babel import force_locale, gettext as _
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 from portal.domain.money import format_money
+from portal.notices.fonts import pdf_fonts
 from portal.plans.offers import Terms
 
 
@@ -98,25 +102,18 @@ def terms_hash(terms: Terms, ctx: AgreementContext, locale: str) -> str:
 
 
 def agreement_pdf(lines: list[str], *, footer: str, locale: str) -> bytes:
-    """A simple A4 PDF of the agreement lines; Chinese text uses the STSong-Light CID font."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
-    from xml.sax.saxutils import escape
-
-    font = "Helvetica"
-    if locale.startswith("zh"):
-        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-        font = "STSong-Light"
-    body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=15, wordWrap="CJK")
-    title = ParagraphStyle("title", parent=body, fontSize=16, leading=22, spaceAfter=10)
+    """A simple A4 PDF of the agreement lines, in the embedded fonts of
+    `portal.notices.fonts` (Chinese included), so it reads the same on any machine."""
+    fonts = pdf_fonts()
+    body = ParagraphStyle("body", fontName=fonts.regular, fontSize=10.5, leading=15,
+                          wordWrap="CJK" if locale.startswith("zh") else None)
+    title = ParagraphStyle("title", parent=body, fontName=fonts.bold, fontSize=16, leading=22,
+                           spaceAfter=10)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, title=lines[0], author="",
-                            invariant=1)
-    story = [Paragraph(escape(lines[0]), title)]
-    story += [Paragraph(escape(line), body) for line in lines[1:]]
-    story += [Spacer(1, 12), Paragraph(escape(footer), body)]
+                            invariant=1, lang=locale.replace("_", "-"))
+    story = [Paragraph(fonts.markup(lines[0], bold=True), title)]
+    story += [Paragraph(fonts.markup(line), body) for line in lines[1:]]
+    story += [Spacer(1, 12), Paragraph(fonts.markup(footer), body)]
     doc.build(story)
     return buffer.getvalue()

@@ -14,4 +14,6 @@ from portal.plans.jobs import run_plan_monitoring
 @with_appcontext
 def plans_command(as_of):
     """Mark missed instalments, break plans after the grace days, complete paid plans."""
-    click.echo(run_plan_monitoring(as_of.date() if as_of else None).line())
+    summary = run_plan_monitoring(as_of.date() if as_of else None)
+    click.echo(summary.line())
+    return summary.counts()  # recorded in job_run (portal.cli)

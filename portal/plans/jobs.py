@@ -25,6 +25,11 @@ class MonitoringSummary:
     broken: list[int] = field(default_factory=list)
     completed: list[int] = field(default_factory=list)
 
+    def counts(self) -> dict:
+        """What a run record keeps (`job_run.counts`)."""
+        return {"plans_checked": self.plans, "instalments_missed": self.missed,
+                "plans_broken": len(self.broken), "plans_completed": len(self.completed)}
+
     def line(self) -> str:
         return (f"plans checked {self.plans}, instalments missed {self.missed}, "
                 f"plans broken {len(self.broken)}, plans completed {len(self.completed)}")

@@ -6,11 +6,12 @@ from decimal import Decimal, InvalidOperation
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.labels import entry_label
+from portal.accounts.models import Account
 from portal.auth.session import staff_required
 from portal.balances.services import today_for
 from portal.core.forms import parse_money_fields
@@ -159,23 +160,32 @@ def reject(plan_id):
 AGREED = (PlanStatus.ACTIVE, PlanStatus.COMPLETED, PlanStatus.BROKEN, PlanStatus.CANCELLED)
 
 
+def instalment_tally(plan_ids) -> dict[int, dict]:
+    """Per plan: instalments in all, paid in full, missed, and the money paid towards them
+    (part-payments included), in one grouped query."""
+    paid = func.sum(case((PlanInstalment.status == InstalmentStatus.PAID, 1), else_=0))
+    missed = func.sum(case((PlanInstalment.status == InstalmentStatus.MISSED, 1), else_=0))
+    return {plan_id: {"count": int(n), "paid": int(p or 0), "missed": int(m or 0),
+                      "paid_amount": int(amount or 0)}
+            for plan_id, n, p, m, amount in db.session.execute(
+                select(PlanInstalment.plan_id, func.count(), paid, missed,
+                       func.sum(PlanInstalment.paid_amount))
+                .where(PlanInstalment.plan_id.in_(list(plan_ids)))
+                .group_by(PlanInstalment.plan_id))}
+
+
 @staff_bp.get("/plans")
 @staff_required(*ROLES)
 def agreed():
     form = StatusFilterForm(request.args)
     form.status.choices = [("", _("All"))] + [(s.value, STATUS[s.value]) for s in AGREED]
     query = (select(Plan).where(Plan.status.in_(AGREED), Plan.started_on.is_not(None))
-             .options(joinedload(Plan.account)))
+             .options(joinedload(Plan.account).joinedload(Account.cardholder)))
     if form.status.data and form.status.data in {s.value for s in AGREED}:
         query = query.where(Plan.status == PlanStatus(form.status.data))
     plans = db.session.scalars(query.order_by(Plan.id.desc()).limit(200)).all()
     ids = [p.id for p in plans] or [0]
-    counts = {}
-    for plan_id, status, n in db.session.execute(
-            select(PlanInstalment.plan_id, PlanInstalment.status, func.count())
-            .where(PlanInstalment.plan_id.in_(ids))
-            .group_by(PlanInstalment.plan_id, PlanInstalment.status)):
-        counts.setdefault(plan_id, {})[status] = n
+    counts = instalment_tally(ids)
     next_due = dict(db.session.execute(
         select(PlanInstalment.plan_id, func.min(PlanInstalment.due_date))
         .where(PlanInstalment.plan_id.in_(ids), PlanInstalment.status != InstalmentStatus.PAID)

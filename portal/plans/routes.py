@@ -3,14 +3,17 @@ counter-offer, cancelling, the agreement PDF. Choosing a plan is in `proposal_ro
 pages are in `review_routes`."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.queries import owned_account_or_404
 from portal.auth.session import cardholder_required
 from portal.balances.services import balance_of, today_for
+from portal.core.filters import local_time
 from portal.core.nav import cardholder_entry
 from portal.extensions import db
 from portal.plans import agreement, decisions, endings, lifecycle, services
@@ -147,11 +150,10 @@ def agreement_pdf(account_id, plan_id):
     locale = plan.terms_locale or str(get_locale())
     ctx = lifecycle.context_for(account, plan.policy_version, plan.grace_days)
     lines = agreement.terms_lines(lifecycle.terms_of(plan), ctx, locale)
-    from flask_babel import force_locale
-
     with force_locale(locale):
         footer = _("Agreed on %(when)s. Terms fingerprint (SHA-256): %(hash)s",
-                   when=plan.accepted_at.strftime("%Y-%m-%d %H:%M UTC"), hash=plan.terms_hash)
+                   when=local_time(plan.accepted_at, ZoneInfo(account.cardholder.timezone)),
+                   hash=plan.terms_hash)
     response = make_response(agreement.agreement_pdf(lines, footer=footer, locale=locale))
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="plan-{plan.id}.pdf"'

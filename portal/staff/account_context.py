@@ -12,11 +12,16 @@ from datetime import date
 
 from sqlalchemy import select
 
+from portal.accounts.ledger_lines import ledger_lines
 from portal.accounts.models import Account, LedgerEntry
 from portal.balances.services import balance_of
 from portal.extensions import db
 
 RECENT = 20
+# The ledger panel: the newest lines, daily penalty interest folded into runs of days, read
+# from at most LEDGER_ROWS rows (over a year of daily postings).
+LEDGER_LINES = 40
+LEDGER_ROWS = 500
 
 # A section gets the account and returns the keys it adds to the context.
 Section = Callable[[Account], dict]
@@ -44,8 +49,8 @@ def account_context(account, as_of: date | None = None) -> dict:
     context = {
         "account": account,
         "balance": balance_of(account, as_of),
-        "ledger": latest(LedgerEntry, account.id, LedgerEntry.effective_date.desc(),
-                         LedgerEntry.id.desc(), limit=50),
+        "ledger": ledger_lines(latest(LedgerEntry, account.id, LedgerEntry.effective_date.desc(),
+                                      LedgerEntry.id.desc(), limit=LEDGER_ROWS))[:LEDGER_LINES],
     }
     for section in _sections:
         context.update(section(account))

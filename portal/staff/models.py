@@ -21,6 +21,10 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+# No werkzeug hash has this form, so no password matches it: the member has yet to choose one.
+UNSET_PASSWORD = "!unset"
+
+
 class StaffUser(db.Model):
     __tablename__ = "staff_user"
 
@@ -36,11 +40,18 @@ class StaffUser(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Bumped on sign-out: sessions carrying an older value end (see portal.auth.session).
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The language of the emails the portal sends this person (set-up links).
+    locale: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     role_rows: Mapped[list[StaffRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )
+
+    @property
+    def setup_pending(self) -> bool:
+        """Created by an administrator and not yet set up through the emailed link."""
+        return self.password_hash == UNSET_PASSWORD
 
     @property
     def roles(self) -> set[Role]:
@@ -66,3 +77,25 @@ class StaffRole(db.Model):
 
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), primary_key=True)
     role: Mapped[Role] = mapped_column(str_enum(Role, "staff_role_name"), primary_key=True)
+
+
+class SetupPurpose(enum.StrEnum):
+    NEW = "new"                      # a new staff member's first password and authenticator
+    AUTHENTICATOR = "authenticator"  # an administrator reset the authenticator
+
+
+class StaffSetupLink(db.Model):
+    """A one-time, expiring link that lets a staff member set a password and enrol an
+    authenticator. Only a hash of the token is stored; the secret it enrols waits here until
+    the person proves (with a code) that their app holds it."""
+    __tablename__ = "staff_setup_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[SetupPurpose] = mapped_column(str_enum(SetupPurpose, "staff_setup_purpose"))
+    totp_secret: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
+from portal.accounts.labels import line_label
 from portal.auth.lockout import is_locked
 from portal.auth.session import end_session, staff_required, start_session
 from portal.core.nav import staff_entry, staff_tools
@@ -16,10 +17,14 @@ from portal.core.urls import safe_next
 from portal.extensions import db, limiter
 from portal.staff import services
 from portal.staff.forms import StaffLoginForm, TotpForm
+from portal.staff.labels import ROLE_NAMES, role_name
 from portal.staff.models import Role
 from portal.timeutil import utcnow
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+bp.add_app_template_global(role_name)  # every page names a role in words, never by its code
+# The ledger panel of templates/staff/_account_context.html names its lines like the history.
+bp.add_app_template_global(line_label, "line_label")
 
 _PENDING = "staff_pending"
 _PENDING_SECONDS = 300  # time allowed between the password and the code
@@ -32,14 +37,6 @@ ROLE_HOMES = {
     Role.RISK: ("staff.risk_home", _l("Risk and policy")),
     Role.LEGAL: ("staff.legal_home", _l("Legal")),
     Role.ADMIN: ("staff.admin_home", _l("Staff administration")),
-}
-ROLE_NAMES = {
-    Role.CUSTOMER_SERVICE: _l("Customer service"),
-    Role.COLLECTOR: _l("Collector"),
-    Role.COLLECTIONS_MANAGER: _l("Collections manager"),
-    Role.RISK: _l("Risk"),
-    Role.LEGAL: _l("Legal"),
-    Role.ADMIN: _l("Administrator"),
 }
 NAV = tuple(staff_entry(endpoint, label, roles=[role], order=10 + order)
             for order, (role, (endpoint, label)) in enumerate(ROLE_HOMES.items()))
@@ -175,4 +172,5 @@ def legal_home():
 def admin_home():
     users = services.list_staff()
     return render_template("staff/admin_home.html", staff_users=users, role_names=ROLE_NAMES,
-                           locked={u.id for u in users if is_locked(u)})
+                           locked={u.id for u in users if is_locked(u)},
+                           pending={u.id for u in users if u.setup_pending})

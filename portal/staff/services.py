@@ -48,24 +48,37 @@ def find_by_email(email: str) -> StaffUser | None:
     return db.session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == normalise_email(email)))
 
 
+def checked_roles(roles) -> list[Role]:
+    """`roles` as Role members, sorted; UnknownRole for an unknown one or none at all."""
+    known = {r.value for r in Role}
+    unknown = [r for r in roles if str(r) not in known]
+    if unknown:
+        raise UnknownRole(f"unknown role {unknown[0]!r}; choose from {', '.join(r.value for r in Role)}")
+    role_set = sorted({Role(str(r)) for r in roles})
+    if not role_set:
+        raise UnknownRole("at least one role is needed")
+    return role_set
+
+
+def checked_new_staff(email: str, roles) -> tuple[str, list[Role]]:
+    """The normalised email and roles of a new staff member; StaffError when the email is not
+    one or already in use (case-insensitive), UnknownRole as in checked_roles."""
+    email = normalise_email(email)
+    if not email or "@" not in email:
+        raise StaffError(f"not an email address: {email!r}")
+    role_set = checked_roles(roles)
+    if find_by_email(email) is not None:
+        raise DuplicateEmail(f"a staff user with email {email} already exists")
+    return email, role_set
+
+
 def create_staff(email: str, name: str, roles, password: str, *, actor=None) -> StaffUser:
     """Create an active staff user with a fresh TOTP secret and the given roles.
 
     Refuses (StaffError) an unknown role, an email already in use (case-insensitive), no
     roles, or a password the policy rejects. The creation is audited without secrets.
     """
-    email = normalise_email(email)
-    if not email or "@" not in email:
-        raise StaffError(f"not an email address: {email!r}")
-    known = {r.value for r in Role}
-    unknown = [r for r in roles if str(r) not in known]
-    if unknown:
-        raise UnknownRole(f"unknown role {unknown[0]!r}; choose from {', '.join(r.value for r in Role)}")
-    role_set = sorted({Role(r) for r in roles})
-    if not role_set:
-        raise UnknownRole("at least one role is needed")
-    if find_by_email(email) is not None:
-        raise DuplicateEmail(f"a staff user with email {email} already exists")
+    email, role_set = checked_new_staff(email, roles)
     problem = password_problem(password, personal_inputs(name=name, email=email))
     if problem:
         raise WeakPassword(problem)
@@ -133,8 +146,9 @@ def check_password(email: str, password: str) -> StaffLoginResult:
     return StaffLoginResult(StaffLogin.OK, staff)
 
 
-def _matching_step(staff: StaffUser, code: str) -> int | None:
-    totp = pyotp.TOTP(staff.totp_secret)
+def matching_step(secret: str, code: str) -> int | None:
+    """The time step of `secret` whose code is `code` (one step either side), or None."""
+    totp = pyotp.TOTP(secret)
     # The system clock, not the portal's: the authenticator app on the phone keeps real time,
     # even while an operator rehearses on a moved clock (portal.timeutil).
     now_step = totp.timecode(datetime.now(timezone.utc))
@@ -144,7 +158,7 @@ def _matching_step(staff: StaffUser, code: str) -> int | None:
     return None
 
 
-def _claim_step(staff: StaffUser, step: int) -> bool:
+def claim_totp_step(staff: StaffUser, step: int) -> bool:
     """Accept time step `step` for `staff` only if no later or equal one was accepted, in one
     UPDATE: of two requests carrying the same code, exactly one gets it."""
     claimed = db.session.execute(
@@ -167,10 +181,10 @@ def check_totp(staff_id: int, code: str) -> StaffLoginResult:
     if lockout.is_locked(staff):
         record("staff.login_failed", subject=staff, after={"step": "totp", "reason": "locked"})
         return StaffLoginResult(StaffLogin.LOCKED)
-    step = _matching_step(staff, (code or "").strip())
+    step = matching_step(staff.totp_secret, (code or "").strip())
     if step is None:
         return _fail(staff, "totp")
-    if not _claim_step(staff, step):
+    if not claim_totp_step(staff, step):
         return _fail(staff, "totp_replay")
     lockout.note_success(staff)
     record("staff.login", subject=staff, actor=("staff", staff.id),

@@ -43,11 +43,11 @@ def test_collector_logs_a_contact_and_a_promise_in_chinese(page, make_account,
     assert page.get_by_role("heading", name="联系记录与还款承诺").is_visible()
     check_page(page)
 
-    # In Shanghai (UTC+8) the contact was an hour ago; the promise is dated the day before.
+    # "When" starts at now (staff pages: UTC); the promise is dated two days before the
+    # contact's day in Shanghai (UTC+8).
     shanghai_now = now + timedelta(hours=8)
-    contact_at = (shanghai_now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     page.select_option("#outcome", "promised_to_pay")
-    page.fill("#occurred_at", contact_at)
+    page.fill("#occurred_at", (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
     page.fill("#note", "客户承诺周五还款。")
     page.fill("#promise_amount", "300")
     page.fill("#promise_date", (shanghai_now.date() - timedelta(days=2)).isoformat())

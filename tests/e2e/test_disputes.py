@@ -127,6 +127,13 @@ def test_agent_works_the_queue_and_resolves_at_desktop_size(page, make_account, 
     assert page.locator(".flash-success").count() == 1
     check_page(page)
 
+    # Closed disputes have their own tab, listed page by page (issue 13, item 13)
+    page.goto("/staff/disputes/?view=mine")
+    with page.expect_navigation():
+        page.get_by_role("link", name="已结束的争议" if locale == "zh_Hans" else "Closed disputes").click()
+    assert page.get_by_role("link", name=f"D-{dispute.id}").is_visible()
+    check_page(page)
+
 
 @pytest.mark.parametrize("viewport", ["desktop"], indirect=True)
 def test_manager_routing_pages_are_accessible(page, make_staff):

@@ -43,7 +43,7 @@ def test_collector_logs_a_contact_with_a_promise_on_their_account(client, login_
     account, mine, _, _ = desk
     login_as(client, mine)
     path = f"/staff/collections/accounts/{account.id}"
-    when = (utcnow() - timedelta(days=1)).astimezone(timezone(timedelta(hours=8)))
+    when = utcnow() - timedelta(days=1)
     response = post_form(client, path + "/contacts", {
         "channel": "phone", "direction": "outbound", "outcome": "promised_to_pay",
         "occurred_at": when.strftime("%Y-%m-%dT%H:%M"), "note": "Will pay on Friday.",
@@ -52,10 +52,11 @@ def test_collector_logs_a_contact_with_a_promise_on_their_account(client, login_
     assert response.status_code == 302
     contact = db.session.scalar(select(ContactLog))
     promise = db.session.scalar(select(PromiseToPay))
-    # typed in the cardholder's zone (Asia/Shanghai, UTC+8), stored in UTC
+    # typed in the staff pages' zone (UTC), stored in UTC
     assert abs(contact.occurred_at.replace(tzinfo=timezone.utc) - when) < timedelta(minutes=1)
     assert (promise.amount, promise.currency, promise.staff_id) == (150_000, "CNY", mine.id)
-    assert promise.made_on == when.date()
+    # the promise is made on the cardholder's day (Asia/Shanghai, UTC+8)
+    assert promise.made_on == when.astimezone(timezone(timedelta(hours=8))).date()
     page = client.get(path).get_data(as_text=True)
     assert "Will pay on Friday." in page and "Not yet due" in page and "Li Na" in page
     event = db.session.scalar(select(AuditEvent).where(
@@ -71,7 +72,7 @@ def test_a_contact_in_the_future_is_refused(client, login_as, desk):
     db.session.rollback()
     login_as(client, mine)
     path = f"/staff/collections/accounts/{account.id}"
-    later = (utcnow() + timedelta(days=2)).astimezone(timezone(timedelta(hours=8)))
+    later = utcnow() + timedelta(days=2)
     response = post_form(client, path + "/contacts", {
         "channel": "email", "direction": "inbound", "outcome": "reached",
         "occurred_at": later.strftime("%Y-%m-%dT%H:%M")}, form_page=path)
@@ -84,7 +85,7 @@ def test_promise_needs_amount_date_and_the_promised_outcome(client, login_as, de
     account, mine, _, _ = desk
     login_as(client, mine)
     path = f"/staff/collections/accounts/{account.id}"
-    when = utcnow().astimezone(timezone(timedelta(hours=8))) - timedelta(hours=2)
+    when = utcnow() - timedelta(hours=2)
     response = post_form(client, path + "/contacts", {
         "channel": "phone", "direction": "outbound", "outcome": "promised_to_pay",
         "occurred_at": when.strftime("%Y-%m-%dT%H:%M")}, form_page=path)
@@ -194,7 +195,7 @@ def test_my_accounts_shows_balance_plan_next_instalment_and_last_contact(client,
     assert ">40<" in page  # days late
     assert "Active" in page
     assert f"¥500.00 by {plan.instalments[0].due_date.strftime('%B')}" in page
-    assert "Nov 20, 2026" in page
+    assert "November 20, 2026, 2:00\u202fAM Coordinated Universal Time" in page
     login_as(client, manager)
     team = client.get("/staff/collections/my-accounts").get_data(as_text=True)
     assert account.account_number in team and theirs.account_number in team and "Li Na" in team

@@ -5,7 +5,7 @@ import pytest
 from flask_babel import force_locale, gettext
 
 from tests.integration.account_pages_helpers import freeze_today, make_notice, use_timeline
-from tests.unit.test_notice_pdf import pdf_text, squeezed
+from tests.pdf_reading import pdf_text, squeezed
 
 # The letter's "If you disagree" section (portal/notices/letters.py), as msgids.
 HEADING = "If you disagree"

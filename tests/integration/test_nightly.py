@@ -168,10 +168,38 @@ def test_cli_prints_summary_and_refuses_a_bad_as_of(runner, cn_account):
     assert "Invalid value for '--as-of'" in bad.output
 
 
-def test_default_as_of_is_today_in_the_cardholders_time_zone(cn_account, clock):
-    clock.move_to("2026-11-02T17:00:00+00:00")  # 3 Nov 01:00 in Shanghai
+def test_default_as_of_is_the_last_day_ended_in_the_cardholders_time_zone(cn_account, clock):
+    clock.move_to("2026-11-02T17:00:00+00:00")  # 3 Nov 01:00 in Shanghai: 2 Nov has ended
     run_nightly()
-    assert [d for d, _, _ in _entries(cn_account, EntryKind.INTEREST)][-1] == date(2026, 11, 3)
+    assert [d for d, _, _ in _entries(cn_account, EntryKind.INTEREST)][-1] == date(2026, 11, 2)
+
+
+def test_each_account_is_processed_only_once_its_own_local_day_has_ended(
+        make_cardholder, make_account, clock):
+    shanghai = make_account(make_cardholder(timezone="Asia/Shanghai"), principal=500_000,
+                            minimum_due=50_000, oldest_unpaid_due_date=DUE, effective=DUE)
+    new_york = make_account(make_cardholder(timezone="America/New_York"), principal=500_000,
+                            minimum_due=50_000, oldest_unpaid_due_date=DUE, effective=DUE)
+
+    def last_day(account):
+        days = [d for d, _, _ in _entries(account, EntryKind.INTEREST)]
+        return days[-1] if days else None
+
+    # 23:59 on 5 Nov in Shanghai (10:59 in New York): 4 Nov has ended in both.
+    clock.move_to("2026-11-05T15:59:00+00:00")
+    run_nightly()
+    assert (last_day(shanghai), last_day(new_york)) == (date(2026, 11, 4), date(2026, 11, 4))
+    # One minute later 5 Nov has ended in Shanghai, not in New York (11:00 there).
+    clock.move_to("2026-11-05T16:00:00+00:00")
+    assert run_nightly().accounts_seen == 1
+    assert (last_day(shanghai), last_day(new_york)) == (date(2026, 11, 5), date(2026, 11, 4))
+    # 23:59 in New York: still 5 Nov there, so nothing to do for either.
+    clock.move_to("2026-11-06T04:59:00+00:00")
+    assert run_nightly().accounts_seen == 0
+    # Midnight in New York: its 5 Nov has ended.
+    clock.move_to("2026-11-06T05:00:00+00:00")
+    assert run_nightly().accounts_seen == 1
+    assert (last_day(shanghai), last_day(new_york)) == (date(2026, 11, 5), date(2026, 11, 5))
 
 
 def test_providers_with_candidates_are_only_asked_about_candidate_accounts(

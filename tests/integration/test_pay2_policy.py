@@ -7,6 +7,7 @@ import logging
 from datetime import date, timedelta
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy.exc import OperationalError
 
 from portal.balances.services import today_for
@@ -148,7 +149,8 @@ def test_the_decline_message_names_the_next_try_from_the_published_schedule(
     assert autopay.run_autopay() == {"failed": 1}
     declined = [m for m in outbox() if "did not go through" in m["body"]]
     assert len(declined) == 1
-    assert f"We will try again on {(due + timedelta(days=3)).isoformat()}" in declined[0]["body"]
+    retry = format_date(due + timedelta(days=3), "long", locale="en")  # the reader's own format
+    assert f"We will try again on {retry}." in declined[0]["body"]
 
 
 def test_the_shipped_document_is_not_changed_by_reading_it(db):

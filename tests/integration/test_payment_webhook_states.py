@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from babel.dates import format_date
 from sqlalchemy import select
 
 from portal.balances.services import today_for
@@ -130,7 +131,7 @@ def test_failed_event_for_an_autopay_charge_tells_the_cardholder_when_it_is_retr
     assert _deliver(client, event) == "processed"
     assert only_payment(account.id).status.value == "failed"
     assert payment_entries(account.id) == 0
-    retry_on = (today_for(account) + timedelta(days=2)).isoformat()
+    retry_on = format_date(today_for(account) + timedelta(days=2), "long", locale="en")
     declined = [m for m in outbox() if "did not go through" in (m["body"] or "")]
     assert len(declined) == 1 and f"We will try again on {retry_on}" in declined[0]["body"]
     assert f"/payments/{payment.id}" in declined[0]["body"]

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from portal.audit.models import AuditEvent
 from portal.extensions import db as _db
-from portal.plans import endings
+from portal.plans import endings, services
 from portal.plans.models import InstalmentStatus, Plan, PlanStatus
 from tests.helpers import token_in
 from tests.integration.plan_helpers import TODAY, agree, spec
@@ -43,16 +43,18 @@ def test_agreed_plans_list_filters_by_status_and_counts_paid_and_missed(
     login_as(client, make_staff("collector"))
     active = client.get("/staff/plans?status=active").get_data(as_text=True)
     assert _row(active, gone.id) is None
-    _plan, account, status, next_due, amount, paid, missed = _row(active, kept.id)
+    _plan, account, name, status, next_due, amount, paid, instalments, missed = _row(active, kept.id)
     assert (account, status) == (kept.account.account_number, "Active")
+    assert name == kept.account.cardholder.full_name
     assert next_due == "January 5, 2027"  # the missed 2nd instalment is still the next due
     assert kept.instalments[1].due_date.isoformat() == "2027-01-05"
     assert kept.total == 500_000 and amount == "CN¥5,000.00"
-    assert (paid, missed) == ("1", "1")
+    assert paid == "CN¥" + f"{kept.instalments[0].amount / 100:,.2f}"  # money, not a count
+    assert (instalments, missed) == ("1 of 6", "1")
 
     cancelled = client.get("/staff/plans?status=cancelled").get_data(as_text=True)
     assert _row(cancelled, kept.id) is None
-    assert _row(cancelled, gone.id)[2:4] == ["Cancelled", ""]  # no next due date once ended
+    assert _row(cancelled, gone.id)[3:5] == ["Cancelled", ""]  # no next due date once ended
     everything = client.get("/staff/plans").get_data(as_text=True)
     assert _row(everything, kept.id) and _row(everything, gone.id)
 
@@ -81,3 +83,21 @@ def test_collector_counter_offer_beyond_their_authority_is_refused_and_changes_n
     assert len(plan.instalments) == 24
     assert not _db.session.scalar(select(func.count(AuditEvent.id)).where(
         AuditEvent.action == "plan.countered"))
+
+
+def test_agreed_plans_list_shows_money_paid_towards_a_plan_and_the_cardholder(
+        app, client, login_as, make_staff, make_account, make_cardholder):
+    """Issue 13: "Paid 0" for a plan with $97 paid. The column counted instalments paid in
+    full, so a payment smaller than an instalment showed as 0; it now shows the money."""
+    holder = make_cardholder(full_name="Emily Carter", timezone="America/New_York")
+    account = make_account(holder, currency="USD", profile="us", principal=184_000,
+                           minimum_due=5_500, oldest_unpaid_due_date=TODAY - timedelta(days=15))
+    with app.test_request_context():
+        plan = agree(account, spec(count=6))
+        assert plan.status == PlanStatus.ACTIVE and plan.instalments[0].amount > 9_700
+        services.apply_payment(account, 9_700, TODAY)
+        _db.session.commit()
+    login_as(client, make_staff("collector"))
+    row = _row(client.get("/staff/plans").get_data(as_text=True), plan.id)
+    assert row[2] == "Emily Carter"
+    assert row[6:9] == ["$97.00", "0 of 6", "0"]

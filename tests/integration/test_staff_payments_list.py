@@ -68,6 +68,7 @@ def test_collector_can_open_a_payment_but_not_refund_it(client, login_as, make_s
     payment = _db.session.scalars(_db.select(Payment).where(Payment.receipt_number == "R-1")).one()
     page = client.get(f"/staff/payments/{payment.id}").get_data(as_text=True)
     assert "Refund" not in page
+    assert "<dd>Posted</dd>" in page and "succeeded" not in page  # the status in words
     assert client.post(f"/staff/payments/{payment.id}/refund").status_code in (400, 403)
 
 

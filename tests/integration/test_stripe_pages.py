@@ -59,7 +59,14 @@ def stripe_configured(app, monkeypatch):
     def retrieve_payment_intent(self, ref):
         return Intent(ref=ref, status="requires_payment_method", client_secret=f"{ref}_secret_abc")
 
+    def change_payment_intent_amount(self, ref, amount):
+        made.append({"changed": ref, "amount": amount})
+        return Intent(ref=ref, status="requires_payment_method", amount=amount,
+                      client_secret=f"{ref}_secret_abc")
+
     monkeypatch.setattr(StripeGateway, "create_payment_intent", create_payment_intent)
+    monkeypatch.setattr(StripeGateway, "change_payment_intent_amount",
+                        change_payment_intent_amount)
     monkeypatch.setattr(StripeGateway, "retrieve_payment_intent", retrieve_payment_intent)
     monkeypatch.setattr(StripeGateway, "create_customer", lambda self, **kw: "cus_pages_1")
     monkeypatch.setattr(StripeGateway, "create_setup_intent", lambda self, **kw: Intent(
@@ -95,6 +102,16 @@ def test_stripe_checkout_loads_stripe_js_with_the_key_and_a_csp_that_allows_stri
     assert_stripe_csp(response)
     # The CNY account is offered the profile's wallets beside the card.
     assert stripe_configured[0]["wallets"] == ["alipay", "wechat_pay"]
+
+
+def test_stripe_checkout_asks_the_portal_again_before_confirming(client, holder,
+                                                                 stripe_configured):
+    payment, response, page = _checkout(client, holder)
+    form = re.search(r'<form id="payment-form"[^>]*>(.*?)</form>', page, re.S)
+    assert f'data-recheck="/payments/{payment.id}/recheck"' in page
+    assert 'name="csrf_token"' in form.group(1)  # the check is a CSRF-protected POST
+    assert 'id="payment-amount"' in page and 'id="payment-notice"' in page
+    assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", page)  # no inline script (CSP)
 
 
 def test_stripe_setup_page_loads_stripe_js_with_a_csp_that_allows_stripe(

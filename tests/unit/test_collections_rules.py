@@ -70,3 +70,24 @@ def test_team_total_adds_counts_and_money_per_currency():
     team = team_total([a, b], accounts_held=4)
     assert (team.contacts, team.accounts_held, team.collected) == (5, 4, {"CNY": 105, "USD": 7})
     assert team.plans_kept_rate == Fraction(1, 2)
+
+
+def test_worklist_priority_orders_band_then_broken_promises_then_amount_then_contact():
+    from datetime import datetime, timezone
+
+    from portal.collections.rules import PriorityFacts, bucket_rank, priority_key
+
+    long_ago = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    lately = datetime(2026, 11, 27, tzinfo=timezone.utc)
+    rows = {
+        "band": PriorityFacts(60, 1_000, 0, lately, 9),        # 60-89 beats 30-59 whatever else
+        "broken": PriorityFacts(31, 1_000, 2, lately, 8),
+        "big": PriorityFacts(59, 90_000, 0, lately, 7),
+        "never": PriorityFacts(30, 5_000, 0, None, 6),
+        "old": PriorityFacts(45, 5_000, 0, long_ago, 5),
+        "late": PriorityFacts(40, 5_000, 0, lately, 4),
+        "tie": PriorityFacts(40, 5_000, 0, lately, 10),        # same facts: lower id first
+    }
+    order = sorted(rows, key=lambda k: priority_key(rows[k]))
+    assert order == ["band", "broken", "big", "never", "old", "late", "tie"]
+    assert [bucket_rank(d) for d in (0, 1, 29, 30, 90, 179, 180, 900)] == [0, 1, 1, 2, 4, 4, 5, 5]

@@ -4,8 +4,8 @@ The reminders job (portal/collections/reminders.py) claims a (kind, instalment o
 key before it queues the message, so running it again, or on several workers, never sends
 the same reminder twice.
 
-Revision ID: 0019_ux_state_sent_reminders
-Revises: 0018_audit_streams
+Revision ID: 0021_ux_state_sent_reminders
+Revises: 0020_staff_setup
 Create Date: 2026-12-06 05:30:00
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0019_ux_state_sent_reminders'
-down_revision = '0018_audit_streams'
+revision = '0021_ux_state_sent_reminders'
+down_revision = '0020_staff_setup'
 branch_labels = None
 depends_on = None
 

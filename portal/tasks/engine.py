@@ -1,0 +1,75 @@
+"""The Celery application, built from the Flask app's configuration.
+
+Choices (docs/operations.md, "Scheduled jobs"):
+- Broker: RabbitMQ (`JOBS_BROKER_URL`, e.g. amqp://guest:guest@127.0.0.1:5672//). A message
+  is acknowledged only when its task has finished (`task_acks_late`); when a worker dies, its
+  connection closes and RabbitMQ hands every unacknowledged message to another worker at once
+  (on Redis, Celery would wait out a visibility timeout, an hour by default, and could then run
+  a long task twice).
+- One message at a time per worker process (`worker_prefetch_multiplier=1`), so the nightly
+  chunks spread over the workers instead of queueing behind one.
+- No result backend: what a task did is recorded in the database (`portal.jobs.runs`).
+- Every task retries on error with exponential back-off, then is recorded as failed for good.
+- The clock is the portal's (`portal.timeutil`): beat fires its schedule at the portal's
+  moment, so a rehearsal with PORTAL_NOW (and the tests) run the schedule as it would run then.
+"""
+from __future__ import annotations
+
+from celery import Celery, Task
+
+from portal.tasks.schedule import beat_schedule
+from portal.timeutil import utcnow
+
+TASK_MODULES = ["portal.tasks.jobs"]
+
+
+class PortalCelery(Celery):
+    def now(self):
+        """Beat's and the crontab schedules' now: the portal's clock."""
+        return utcnow().astimezone(self.timezone)
+
+
+def make_celery(flask_app, *, broker_url: str | None = None, queue: str | None = None) -> Celery:
+    """A Celery app whose tasks run inside `flask_app`'s application context."""
+    config = flask_app.config
+
+    class FlaskTask(Task):
+        acks_late = True
+        reject_on_worker_lost = True  # a worker process killed mid-task: the message goes back
+        autoretry_for = (Exception,)
+        max_retries = config["JOBS_MAX_RETRIES"]
+        retry_backoff = config["JOBS_RETRY_BACKOFF"]
+        retry_backoff_max = 600
+        retry_jitter = True
+
+        def __call__(self, *args, **kwargs):
+            with flask_app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = PortalCelery(flask_app.import_name, task_cls=FlaskTask, include=TASK_MODULES)
+    name = queue or config["JOBS_QUEUE"]
+    celery.conf.update(
+        broker_url=broker_url or config["JOBS_BROKER_URL"] or "memory://",
+        broker_connection_retry_on_startup=True,
+        task_default_queue=name,
+        task_default_exchange=name,
+        task_default_routing_key=name,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        result_backend=None,
+        result_expires=None,  # no result backend, so no daily backend_cleanup task either
+        timezone="UTC",
+        enable_utc=True,
+        beat_schedule=beat_schedule(),
+        worker_hijack_root_logger=False,
+    )
+    return celery
+
+
+def init_app(flask_app) -> None:
+    """Build the app's Celery application (no connection is made until a task is sent)."""
+    celery = make_celery(flask_app)
+    celery.set_default()
+    flask_app.extensions["celery"] = celery

@@ -1,0 +1,27 @@
+"""The schedule of the job engine, in UTC (docs/operations.md has the same table).
+
+The nightly run starts every hour: each account is processed once the day has ended in its
+cardholder's time zone, so each hour's run claims the accounts of the zones whose midnight
+has just passed (and plan checks run first, as in `flask jobs nightly`). Every job is
+idempotent: a run that finds nothing to do records a run with zero counts.
+"""
+from __future__ import annotations
+
+from celery.schedules import crontab
+
+# name: (task, when, what an operator would run by hand)
+SCHEDULE = {
+    "nightly": ("portal.nightly", crontab(minute=5), "jobs nightly"),
+    "autopay": ("portal.autopay", crontab(minute=30, hour=2), "jobs autopay"),
+    "reconcile": ("portal.reconcile", crontab(minute="*/5"), "jobs reconcile"),
+    "outbox": ("portal.outbox_deliver", crontab(minute="*/2"), "outbox deliver"),
+    "journal-export": ("portal.journal_export", crontab(minute=20, hour=0),
+                       "exports journal --since YESTERDAY --until YESTERDAY --out FILE"),
+    "journal-ageing": ("portal.journal_ageing", crontab(minute=0, hour=6), "journal ageing"),
+    "audit-anchor": ("portal.audit_anchor", crontab(minute=40, hour=0), "audit anchor"),
+}
+
+
+def beat_schedule() -> dict:
+    return {name: {"task": task, "schedule": when}
+            for name, (task, when, _command) in SCHEDULE.items()}
