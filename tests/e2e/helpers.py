@@ -10,6 +10,8 @@ import time
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from tests.conftest import CARDHOLDER_PASSWORD
+
 BLOCKING_IMPACTS = ("serious", "critical")
 _axe = Axe()
 
@@ -111,3 +113,12 @@ def expect_path(page, expected: str) -> None:
     if actual != expected:
         said = page.locator(".error-summary, .error-message, .flash, h1").all_inner_texts()
         raise AssertionError(f"expected {expected}, on {actual}; the page says: {said}")
+
+
+def sign_in_cardholder(page, phone: str, password: str | None = None) -> None:
+    """Sign in through the form with a phone number and land on the dashboard."""
+    page.goto("/login")
+    page.fill("#identity", phone)
+    page.fill("#password", password or CARDHOLDER_PASSWORD)
+    submit(page, "identity")
+    expect_path(page, "/home")
