@@ -34,6 +34,8 @@ def create_app(config: dict | None = None) -> Flask:
     _refuse_per_process_rate_limits(app)
     _refuse_sandbox_payments(app)
     _refuse_unkeyed_audit(app)
+    _refuse_file_outbox(app)
+    _refuse_unscheduled_jobs(app)
     _set_clock(app)
     if app.config["TRUST_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -81,6 +83,25 @@ def _refuse_sandbox_payments(app: Flask) -> None:
     if os.environ.get("PORTAL_ENV") == "production" and app.config.get("PAYMENT_PROVIDER") != "stripe":
         raise RuntimeError("STRIPE_SECRET_KEY must be set in production (PORTAL_ENV=production): "
                            "the sandbox payment provider would post test-card payments")
+
+
+def _refuse_file_outbox(app: Flask) -> None:
+    # The file transports only write messages to disk: no cardholder would ever receive them.
+    if os.environ.get("PORTAL_ENV") != "production":
+        return
+    if app.config.get("OUTBOX_TRANSPORT") != "smtp":
+        raise RuntimeError("OUTBOX_TRANSPORT=smtp (with SMTP_HOST) must be set in production "
+                           "(PORTAL_ENV=production): the file outbox delivers no email")
+    if app.config.get("SMS_TRANSPORT") != "http" or not app.config.get("SMS_HTTP_URL"):
+        raise RuntimeError("SMS_TRANSPORT=http (with SMS_HTTP_URL) must be set in production "
+                           "(PORTAL_ENV=production): the file outbox delivers no text message")
+
+
+def _refuse_unscheduled_jobs(app: Flask) -> None:
+    # Without the job engine's broker nothing runs the nightly run, autopay or delivery.
+    if os.environ.get("PORTAL_ENV") == "production" and not app.config.get("JOBS_BROKER_URL"):
+        raise RuntimeError("JOBS_BROKER_URL must be set in production (PORTAL_ENV=production): "
+                           "the scheduled jobs run on the job engine (docs/operations.md)")
 
 
 def _set_clock(app: Flask) -> None:

@@ -96,6 +96,23 @@ class Config:
     JOBS_NIGHTLY_STALE_HOURS = int(_env("JOBS_NIGHTLY_STALE_HOURS", "3"))
     JOURNAL_EXPORT_DIR = _env("JOURNAL_EXPORT_DIR")  # default: <instance>/exports
     MAIL_FROM = _env("MAIL_FROM", "Repayment portal <no-reply@portal.example>")
+    # Delivery (docs/operations.md, "Email and SMS delivery"): the file transports write to
+    # OUTBOX_DIR (development, tests); production refuses them.
+    OUTBOX_TRANSPORT = _env("OUTBOX_TRANSPORT", "file")  # email: file | smtp
+    SMTP_HOST = _env("SMTP_HOST", "127.0.0.1")
+    SMTP_PORT = int(_env("SMTP_PORT", "25"))
+    SMTP_USERNAME = _env("SMTP_USERNAME")
+    SMTP_PASSWORD = _env("SMTP_PASSWORD")
+    SMTP_STARTTLS = _env("SMTP_STARTTLS", "0").lower() in ("1", "true", "yes", "on")
+    SMTP_FROM = _env("SMTP_FROM")  # default: MAIL_FROM
+    SMTP_TIMEOUT = int(_env("SMTP_TIMEOUT", "20"))  # seconds
+    SMS_TRANSPORT = _env("SMS_TRANSPORT", "file")  # file | http
+    SMS_HTTP_URL = _env("SMS_HTTP_URL")
+    SMS_HTTP_TOKEN = _env("SMS_HTTP_TOKEN")
+    SMS_HTTP_TIMEOUT = int(_env("SMS_HTTP_TIMEOUT", "10"))  # seconds
+    # After this many failed attempts (retried 5 min, 10 min, ... up to 6 h apart) a message
+    # fails for good; a permanent refusal (SMTP 5xx, SMS provider 4xx) fails it at once.
+    OUTBOX_MAX_ATTEMPTS = int(_env("OUTBOX_MAX_ATTEMPTS", "8"))
     FORCE_HTTPS_HEADERS = True
     # Behind a load balancer: how many proxies set X-Forwarded-For/-Proto (0 = trust none),
     # so rate limits and the audit log see the cardholder's address, not the balancer's.

@@ -72,6 +72,9 @@ def app(tmp_path_factory):
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url(root),
         "OUTBOX_DIR": str(root / "outbox"),
+        # the file transports unless a test asks otherwise (tests/delivery_peers.py)
+        "OUTBOX_TRANSPORT": "file",
+        "SMS_TRANSPORT": "file",
         "UPLOAD_DIR": str(root / "uploads"),
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": None,

@@ -160,6 +160,7 @@ class ContactFacts:
         counts = OutboxMessage.delivered_at >= since
         if self._count_waiting:
             counts = or_(counts, and_(OutboxMessage.delivered_at.is_(None),
+                                      OutboxMessage.failed_at.is_(None),
                                       OutboxMessage.id < max(m.id for m in collection)))
         rows = db.session.execute(
             select(OutboxMessage.id, OutboxMessage.cardholder_id, OutboxMessage.channel,

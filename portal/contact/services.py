@@ -137,7 +137,7 @@ def recheck_batch(now: datetime | None = None, limit: int = 500) -> Rechecked:
     now = clock.utc(now) if now else clock.now()
     query = (select(OutboxMessage).where(
         OutboxMessage.delivered_at.is_(None), OutboxMessage.suppressed_at.is_(None),
-        OutboxMessage.kind != MessageKind.TRANSACTIONAL,
+        OutboxMessage.failed_at.is_(None), OutboxMessage.kind != MessageKind.TRANSACTIONAL,
         or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now))
         .order_by(OutboxMessage.id).limit(limit))
     if db.session.get_bind().dialect.name == "postgresql":

@@ -9,6 +9,8 @@ from flask_babel import lazy_gettext as _l
 from portal.auth.session import staff_required
 from portal.core.nav import staff_entry
 from portal.jobs import runs as job_runs
+from portal.outbox import services as outbox
+from portal.outbox.models import Channel
 from portal.staff.models import Role
 
 bp = Blueprint("jobs", __name__)
@@ -23,6 +25,8 @@ STATUS_LABELS = {
     "failed": _l("Failed"),
 }
 
+CHANNEL_LABELS = {Channel.EMAIL: _l("Email"), Channel.SMS: _l("Text message")}
+
 
 def _stale_after() -> timedelta:
     return timedelta(hours=current_app.config["JOBS_NIGHTLY_STALE_HOURS"])
@@ -34,7 +38,8 @@ def runs():
     healthy, nightly = job_runs.nightly_health(_stale_after())
     return render_template("jobs/runs.html", healthy=healthy, nightly=nightly,
                            recent=job_runs.recent(50), failed=job_runs.recent(50, failed_only=True),
-                           status_labels=STATUS_LABELS)
+                           status_labels=STATUS_LABELS, undelivered=outbox.failed_for_good(50),
+                           channel_labels=CHANNEL_LABELS)
 
 
 @bp.get("/health/jobs")
@@ -43,5 +48,6 @@ def health():
     healthy, else 503; the JSON body says why (docs/operations.md)."""
     healthy, nightly = job_runs.nightly_health(_stale_after())
     body = {"status": "ok" if healthy else "failing", "nightly": nightly,
-            "failed_tasks_24h": job_runs.failed_since(24)}
+            "failed_tasks_24h": job_runs.failed_since(24),
+            "failed_messages_24h": outbox.failed_since(24)}
     return jsonify(body), 200 if healthy else 503

@@ -52,3 +52,6 @@ class OutboxMessage(db.Model):
     # A message the contact rules stopped (opted_out, cap, hold) is never delivered.
     suppressed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     suppressed_reason: Mapped[str | None] = mapped_column(String(32))
+    # Delivery gave up (a permanent refusal, or OUTBOX_MAX_ATTEMPTS failures): never retried;
+    # last_error says why, and admin sees it at /staff/jobs.
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)

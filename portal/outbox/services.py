@@ -6,23 +6,20 @@ registers them here (`register_delivery_rules`), so the outbox imports nothing o
 """
 from __future__ import annotations
 
-import json
-import os
-from datetime import timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from collections.abc import Callable
+from datetime import timedelta
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.outbox.models import Channel, MessageKind, OutboxMessage
-from portal.timeutil import as_aware, to_utc, utcnow
+from portal.outbox.transports import DeliveryFailed, outbox_dir, transport_for
+from portal.timeutil import to_utc, utcnow
 
 _PENDING = "outbox_pending"
 
@@ -110,34 +107,9 @@ def _queue(channel, recipient, body, *, subject=None, purpose, cardholder_id, ki
     return message
 
 
-def outbox_dir() -> str:
-    path = current_app.config.get("OUTBOX_DIR") or os.path.join(current_app.instance_path, "outbox")
-    os.makedirs(path, exist_ok=True)
-    return path
-
-
-def _write_file(message: OutboxMessage) -> str:
-    created = as_aware(message.created_at)
-    stem = f"{created:%Y%m%dT%H%M%S}-{message.id:08d}-{message.purpose}"
-    directory = outbox_dir()
-    if message.channel == Channel.EMAIL:
-        mail = EmailMessage()
-        mail["From"] = current_app.config["MAIL_FROM"]
-        mail["To"] = message.recipient
-        mail["Subject"] = message.subject or ""
-        mail["Date"] = format_datetime(created)
-        mail["Message-ID"] = make_msgid(idstring=str(message.id))
-        mail.set_content(message.body)
-        path, data = os.path.join(directory, stem + ".eml"), mail.as_bytes()
-    else:
-        payload = {"to": message.recipient, "body": message.body, "created_at": created.isoformat()}
-        path = os.path.join(directory, stem + ".json")
-        data = json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)  # a reader never sees half a message
-    return path
+def _send(message: OutboxMessage) -> None:
+    """Hand one message to its channel's configured transport (portal/outbox/transports.py)."""
+    transport_for(message.channel).send(message)
 
 
 class _Round(NamedTuple):
@@ -179,13 +151,9 @@ def _deliver_round(ids, limit, now, cleared=None) -> _Round:
                 over_cap.append(message)
                 continue
             try:
-                _write_file(message)
+                _send(message)
             except Exception as exc:  # noqa: BLE001 - one bad message must not undo the others
-                # keep it queued with the error, out of the way of the messages behind it
-                # until its retry time; `flask outbox deliver` tries it again then
-                current_app.logger.exception("outbox message %s not delivered", message.id)
-                message.last_error = f"{type(exc).__name__}: {exc}"[:500]
-                message.not_before = now + retry_delay(message.attempts)
+                _failed(message, exc, now)
                 failed += 1
                 continue
             message.delivered_at, message.last_error = now, None
@@ -197,6 +165,37 @@ def _deliver_round(ids, limit, now, cleared=None) -> _Round:
             _delivery_rules().suppress(over_cap, "cap", now)
         db.session.commit()
     return _Round(len(messages), sent, failed, len(over_cap))
+
+
+def _failed(message: OutboxMessage, exc: Exception, now) -> None:
+    """Record a failed delivery. A permanent refusal (DeliveryFailed.permanent), or the
+    OUTBOX_MAX_ATTEMPTS-th failure, fails the message for good (`failed_at`, listed for admin
+    at /staff/jobs); otherwise it stays queued with the error, out of the way of the messages
+    behind it until its retry time (`retry_delay`), when `flask outbox deliver` tries again."""
+    permanent = isinstance(exc, DeliveryFailed) and exc.permanent
+    message.last_error = (str(exc) if isinstance(exc, DeliveryFailed)
+                          else f"{type(exc).__name__}: {exc}")[:500]
+    if permanent or message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+        message.failed_at = now
+        current_app.logger.error("outbox message %s failed for good after %s attempt(s): %s",
+                                 message.id, message.attempts, message.last_error)
+    else:
+        message.not_before = now + retry_delay(message.attempts)
+        current_app.logger.warning("outbox message %s not delivered (attempt %s), retrying: %s",
+                                   message.id, message.attempts, message.last_error)
+
+
+def failed_for_good(limit: int = 50) -> list[OutboxMessage]:
+    """Messages that will not be delivered after all (newest first), for admin."""
+    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.failed_at.is_not(None))
+                              .order_by(OutboxMessage.failed_at.desc(), OutboxMessage.id.desc())
+                              .limit(limit)).all()
+
+
+def failed_since(hours: int) -> int:
+    """How many messages failed for good in the last `hours`."""
+    return db.session.scalar(select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.failed_at >= utcnow() - timedelta(hours=hours)))
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -211,6 +210,7 @@ def _claim(ids, limit, now, cleared=None) -> list[OutboxMessage]:
     SKIP LOCKED); on SQLite the claiming UPDATE takes the database's write lock until commit,
     and another worker's claim then finds those messages delivered."""
     due = [OutboxMessage.delivered_at.is_(None), OutboxMessage.suppressed_at.is_(None),
+           OutboxMessage.failed_at.is_(None),
            or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now)]
     if ids is not None:
         due.append(OutboxMessage.id.in_(ids))

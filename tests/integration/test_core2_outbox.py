@@ -26,7 +26,7 @@ def committed_when_written(monkeypatch):
     """For each message written, whether its row was committed at that moment (seen from a
     connection of its own, which sees only committed rows)."""
     seen = []
-    write = outbox_services._write_file
+    write = outbox_services._send
 
     def spy(message):
         with _db.engine.connect() as conn:
@@ -34,7 +34,7 @@ def committed_when_written(monkeypatch):
                                     {"id": message.id}) == 1)
         return write(message)
 
-    monkeypatch.setattr(outbox_services, "_write_file", spy)
+    monkeypatch.setattr(outbox_services, "_send", spy)
     return seen
 
 

@@ -13,10 +13,15 @@ from tests.clock import child_environ, run_child
 START = ("from portal import create_app; app = create_app(); "
          "print('started with rate limits in', app.config['RATELIMIT_STORAGE_URI'])")
 OURS = ("PORTAL_ENV", "SECRET_KEY", "REDIS_URL", "RATELIMIT_STORAGE_URI", "DATABASE_URL",
-        "PORTAL_INSTANCE_PATH", "STRIPE_SECRET_KEY", "PORTAL_NOW", "AUDIT_KEYS")
+        "PORTAL_INSTANCE_PATH", "STRIPE_SECRET_KEY", "PORTAL_NOW", "AUDIT_KEYS",
+        "OUTBOX_TRANSPORT", "SMTP_HOST", "SMS_TRANSPORT", "SMS_HTTP_URL", "JOBS_BROKER_URL")
 STRIPE = "sk_test_for_this_test"
 REDIS = "redis://127.0.0.1:6379/0"
 AUDIT_KEYS = "k2026a:" + base64.b64encode(b"an audit key for this test only").decode()
+# Real delivery and the job engine (nothing is contacted at start-up).
+DELIVERY = {"OUTBOX_TRANSPORT": "smtp", "SMTP_HOST": "127.0.0.1", "SMS_TRANSPORT": "http",
+            "SMS_HTTP_URL": "http://127.0.0.1:9/sms",
+            "JOBS_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//"}
 
 
 @pytest.fixture()
@@ -28,7 +33,7 @@ def start(tmp_path):
                        DATABASE_URL=f"sqlite:///{tmp_path / 'portal.db'}")
         if env.get("PORTAL_ENV") == "production":
             # What production needs besides the test's point.
-            environ.update(STRIPE_SECRET_KEY=STRIPE, AUDIT_KEYS=AUDIT_KEYS)
+            environ.update(STRIPE_SECRET_KEY=STRIPE, AUDIT_KEYS=AUDIT_KEYS, **DELIVERY)
         environ.update({k: v for k, v in env.items() if v is not None})
         for name in [k for k, v in env.items() if v is None]:
             environ.pop(name, None)
@@ -117,3 +122,23 @@ def test_production_refuses_to_start_without_audit_keys_of_its_own(start, keys):
 def test_a_malformed_audit_key_is_refused_at_start(start):
     done = start(AUDIT_KEYS="k1:c2hvcnQ=")  # 5 bytes
     assert done.returncode != 0 and "shorter than 16 bytes" in done.stderr
+
+
+@pytest.mark.parametrize("unset, message", [
+    ({"OUTBOX_TRANSPORT": None}, "OUTBOX_TRANSPORT=smtp (with SMTP_HOST) must be set"),
+    ({"OUTBOX_TRANSPORT": "file"}, "OUTBOX_TRANSPORT=smtp (with SMTP_HOST) must be set"),
+    ({"SMS_TRANSPORT": None}, "SMS_TRANSPORT=http (with SMS_HTTP_URL) must be set"),
+    ({"SMS_HTTP_URL": None}, "SMS_TRANSPORT=http (with SMS_HTTP_URL) must be set"),
+    ({"JOBS_BROKER_URL": None}, "JOBS_BROKER_URL must be set in production"),
+], ids=["email-unset", "email-file", "sms-unset", "sms-no-url", "no-broker"])
+def test_production_refuses_to_start_with_the_file_outbox_or_without_the_job_engine(
+        start, unset, message):
+    done = start(PORTAL_ENV="production", SECRET_KEY="s3cret-for-this-test", REDIS_URL=REDIS,
+                 **unset)
+    assert done.returncode != 0 and "started" not in done.stdout
+    assert message in done.stderr
+
+
+def test_development_starts_with_the_file_outbox_and_no_job_engine(start):
+    done = start(PORTAL_ENV="development", OUTBOX_TRANSPORT=None, JOBS_BROKER_URL=None)
+    assert done.returncode == 0, done.stderr

@@ -27,14 +27,14 @@ def written(monkeypatch):
     """Ids of the messages written to the outbox, in order; each write is slowed down so
     the workers overlap."""
     ids = []
-    real = outbox._write_file
+    real = outbox._send
 
     def slow_write(message):
         time.sleep(0.005)
         ids.append(message.id)
         return real(message)
 
-    monkeypatch.setattr(outbox, "_write_file", slow_write)
+    monkeypatch.setattr(outbox, "_send", slow_write)
     return ids
 
 

@@ -15,20 +15,20 @@ def test_one_failing_message_does_not_undo_the_others(app, db, outbox, monkeypat
         ids = [services.queue_email(f"h{n}@example.com", "s", "b", purpose="test").id
                for n in range(3)]
         # delivered after commit; make the second one fail while writing
-        real = services._write_file
+        real = services._send
 
         def write(message):
             if message.id == ids[1]:
                 raise ValueError("template broke")
             return real(message)
 
-        monkeypatch.setattr(services, "_write_file", write)
+        monkeypatch.setattr(services, "_send", write)
         _db.session.commit()
     assert sorted(m["to"] for m in outbox()) == ["h0@example.com", "h2@example.com"]
     _db.session.expire_all()
     failed = _db.session.get(OutboxMessage, ids[1])
     assert failed.delivered_at is None and failed.last_error == "ValueError: template broke"
-    monkeypatch.setattr(services, "_write_file", real)
+    monkeypatch.setattr(services, "_send", real)
     assert services.deliver_due() == 0  # it waits for its retry time ...
     assert services.deliver_due(clock.now() + services.retry_delay(1)) == 1  # ... then goes
     assert len(outbox()) == 3
@@ -44,14 +44,14 @@ def test_messages_that_keep_failing_do_not_hold_up_the_ones_behind_them(app, db,
                for n in range(3)]
         _db.session.info.pop("outbox_pending", None)  # not sent after this commit
         _db.session.commit()
-    real = services._write_file
+    real = services._send
 
     def write(message):
         if message.id in bad:
             raise OSError("disk full for these")
         return real(message)
 
-    monkeypatch.setattr(services, "_write_file", write)
+    monkeypatch.setattr(services, "_send", write)
     with app.test_request_context():
         good = services.queue_email("good@example.com", "s", "b", purpose="test").id
         _db.session.info.pop("outbox_pending", None)
