@@ -14,6 +14,7 @@ from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 def free_port() -> int:
@@ -42,10 +43,21 @@ class _Recorder:
 
 
 class SmtpPeer:
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, login: tuple[str, str] | None = None):
+        """With `login` (user, password) the server requires AUTH (over plain loopback)."""
         self.port = port or free_port()
         self.recorder = _Recorder()
-        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        auth = {}
+        if login:
+            expected = (login[0].encode(), login[1].encode())
+
+            def authenticator(server, session, envelope, mechanism, data):
+                ok = (data.login, data.password) == expected
+                return AuthResult(success=ok, handled=False, auth_data=data)  # 235 or 535
+            auth = {"auth_required": True, "auth_require_tls": False,
+                    "authenticator": authenticator}
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port,
+                                     **auth)
 
     @property
     def received(self):

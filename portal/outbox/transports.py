@@ -92,10 +92,12 @@ class FileTransport:
         os.replace(tmp, path)  # a reader never sees half a message
 
 
+def _text(text) -> str:
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+
+
 def _smtp_code_failure(code: int, text) -> DeliveryFailed:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return DeliveryFailed(f"SMTP {code}: {text}", permanent=500 <= code < 600)
+    return DeliveryFailed(f"SMTP {code}: {_text(text)}", permanent=500 <= code < 600)
 
 
 class SmtpTransport:
@@ -120,6 +122,12 @@ class SmtpTransport:
                 if self.username:
                     smtp.login(self.username, self.password or "")
                 refused = smtp.send_message(mail)
+        except smtplib.SMTPAuthenticationError as exc:
+            # the portal's credentials, not the message: retried, so that fixing SMTP_PASSWORD
+            # within the retry window delivers what waited
+            raise DeliveryFailed(f"SMTP {exc.smtp_code} (sign-in refused, check SMTP_USERNAME "
+                                 f"and SMTP_PASSWORD): {_text(exc.smtp_error)}",
+                                 permanent=False) from exc
         except smtplib.SMTPRecipientsRefused as exc:  # every recipient refused
             code, text = next(iter(exc.recipients.values()))
             raise _smtp_code_failure(code, text) from exc

@@ -124,6 +124,26 @@ def test_a_server_that_is_down_is_retried_and_the_message_goes_when_it_is_back(
     assert _reload(message).delivered_at is not None
 
 
+# AUTH without TLS: fine for a test server on loopback
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+@pytest.mark.filterwarnings("ignore:auth_required == True but auth_require_tls == False")
+def test_smtp_auth_signs_in_and_a_refused_sign_in_is_retried_not_failed(app, db, monkeypatch):
+    peer = SmtpPeer(login=("portal", "right-password")).start()
+    try:
+        for key, value in {"OUTBOX_TRANSPORT": "smtp", "SMTP_HOST": "127.0.0.1",
+                           "SMTP_PORT": peer.port, "SMTP_USERNAME": "portal",
+                           "SMTP_PASSWORD": "wrong-password", "SMTP_TIMEOUT": 5}.items():
+            monkeypatch.setitem(app.config, key, value)
+        message = _queue_email(app, "h@example.com")
+        assert message.failed_at is None and message.delivered_at is None
+        assert "SMTP 535 (sign-in refused" in message.last_error
+        monkeypatch.setitem(app.config, "SMTP_PASSWORD", "right-password")  # operator fixes it
+        assert services.deliver_due(portal_clock.now() + services.retry_delay(1)) == 1
+        assert [r for _, r, _ in peer.received] == [["h@example.com"]]
+    finally:
+        peer.stop()
+
+
 def test_a_text_message_is_posted_to_the_sms_provider_with_the_bearer_token(
         app, sms_peer, outbox):
     message = _queue_sms(app, body="您的验证码是 123456")
