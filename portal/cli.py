@@ -28,6 +28,7 @@ RECORDED = {
     ("exports", "journal"): "journal export",
     ("journal", "ageing"): "journal ageing",
     ("audit", "anchor"): "audit anchor",
+    ("jobs", "reminders"): "reminders",
 }
 
 

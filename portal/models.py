@@ -10,7 +10,8 @@ from portal.policy.models import PolicyVersion  # noqa: F401
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent, Notice, StageChange  # noqa: F401
 from portal.plans.models import HardshipStatement, Plan, PlanInstalment, ProofDocument  # noqa: F401
 from portal.contact.models import ContactPreference  # noqa: F401
-from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay  # noqa: F401
+from portal.collections.models import (  # noqa: F401
+    AccountAssignment, ContactLog, PromiseToPay, SentReminder)
 from portal.legal.models import LegalAction  # noqa: F401
 from portal.journal.models import JournalAck  # noqa: F401
 from portal.jobs.models import JobRun  # noqa: F401

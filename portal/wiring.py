@@ -22,6 +22,7 @@ from portal.consequences import pauses, services as consequences
 from portal.consequences.preview import preview_change
 from portal.contact import batch as contact_batch, delivery as contact_delivery
 from portal.contact.routes import NAV as CONTACT_NAV
+from portal.contact.rules import unusable_keys as contact_unusable_keys
 from portal.core import nav
 from portal.disputes import context as dispute_context, holds
 from portal.disputes.admin_routes import NAV as DISPUTE_ADMIN_NAV
@@ -59,6 +60,7 @@ def wire() -> None:
     consequences.register_item_source(legal_items_for)  # legal steps on the timeline
     consequences.register_item_source(correction_items_for)  # charges taken back, and why
     register_section_check("payments", unusable_keys)
+    register_section_check("contact", contact_unusable_keys)  # reminder days
     register_preview(preview_change)  # the policy editor's "what would change"
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
     auth_session.register_user_kind("s", StaffUser)  # staff sign in too

@@ -6,7 +6,7 @@ placeholders), so nothing here glues words together.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import format_percent
@@ -15,7 +15,11 @@ from portal.accounts.models import Account
 from portal.balances.services import Balance, balances_for
 from portal.consequences.services import timelines_for
 from portal.consequences.types import Timeline, TimelineItem
-from portal.plans.services import next_instalments_for
+from portal.domain.standing import LEGAL_CLOSED, LEGAL_OPEN, AccountFacts, Standing, standing
+from portal.plans.services import latest_plans_for, next_instalments_for
+
+LEGAL_KINDS = LEGAL_OPEN + LEGAL_CLOSED
+
 
 def load_timelines(accounts: list[Account], as_of: date,
                    balances: dict | None = None) -> dict[int, Timeline | None]:
@@ -54,6 +58,7 @@ class AccountSummary:
     balance: Balance
     timeline: Timeline | None
     next_instalment: object | None = None  # PlanInstalment of the active plan, if any
+    latest_plan: object | None = None  # the account's most recent Plan, if any
 
     @property
     def upcoming(self) -> list[TimelineItem]:
@@ -69,6 +74,41 @@ class AccountSummary:
         upcoming = self.upcoming
         return next((i for i in upcoming if i.kind != "stage"), upcoming[0] if upcoming else None)
 
+    @property
+    def keep_plan_by(self) -> date | None:
+        """When the active plan's oldest unpaid instalment was missed: the last day on which
+        paying it keeps the plan (its due date plus the plan's grace days), else None."""
+        inst = self.next_instalment
+        if inst is None or str(inst.status) != "missed":
+            return None
+        plan = self.latest_plan if self.latest_plan is not None and \
+            self.latest_plan.id == inst.plan_id else inst.plan  # already loaded, as a rule
+        return inst.due_date + timedelta(days=plan.grace_days)
+
+    @property
+    def legal_step(self) -> TimelineItem | None:
+        """The latest legal step recorded (portal.legal), if any."""
+        return next((i for i in reversed(self.past) if i.kind in LEGAL_KINDS), None)
+
+    @property
+    def standing(self) -> Standing:
+        """What the cardholder is told first, and after (portal.domain.standing)."""
+        plan = self.latest_plan
+        # Plan statuses by value (portal.plans.models.PlanStatus is a StrEnum): the account
+        # pages read plans only through plans.services.
+        status = str(plan.status) if plan is not None else None
+        pause = self.timeline.pause.reason if self.timeline and self.timeline.pause else None
+        return standing(AccountFacts(
+            owed=self.balance.total > 0,
+            # A plan pause is given only while a plan is active (plans.services.plan_pause).
+            plan_active=status == "active" or pause == "plan",
+            pause=pause,
+            legal_steps=tuple(i.kind for i in self.past if i.kind in LEGAL_KINDS),
+            charged_off=any(i.kind == "charge_off" for i in self.past),
+            plan_broken_on=plan.broken_on if status == "broken" else None,
+            proposal=status if status in ("in_review", "countered") else None,
+            has_next_step=self.next_item is not None))
+
 
 def account_summaries(accounts: list[Account], as_of: date) -> list[AccountSummary]:
     """Balance, timeline and active plan's next instalment for each of a cardholder's
@@ -76,5 +116,6 @@ def account_summaries(accounts: list[Account], as_of: date) -> list[AccountSumma
     balances = balances_for(accounts, as_of)
     timelines = load_timelines(accounts, as_of, balances)
     instalments = load_next_instalments(accounts)
-    return [AccountSummary(a, balances[a.id], timelines.get(a.id), instalments.get(a.id))
-            for a in accounts]
+    plans = latest_plans_for(accounts)
+    return [AccountSummary(a, balances[a.id], timelines.get(a.id), instalments.get(a.id),
+                           plans.get(a.id)) for a in accounts]

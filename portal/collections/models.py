@@ -11,7 +11,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, String,
-                        Text, event, inspect, text)
+                        Text, UniqueConstraint, event, inspect, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account, str_enum
@@ -117,6 +117,27 @@ class PromiseToPay(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     contact: Mapped[ContactLog] = relationship(back_populates="promise")
+
+
+class SentReminder(db.Model):
+    """A reminder queued about one plan instalment or one promise to pay (portal.collections.
+    reminders). The unique key sends each kind once per instalment or promise, however often
+    and however many workers run the reminders job; `message_id` is the outbox message (None
+    when the cardholder has neither email nor phone)."""
+
+    __tablename__ = "sent_reminder"
+    __table_args__ = (
+        UniqueConstraint("kind", "subject_id", name="uq_sent_reminder_kind_subject"),
+        CheckConstraint("kind IN ('instalment_due_soon', 'instalment_missed', 'promise_due')",
+                        name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    subject_id: Mapped[int] = mapped_column()  # plan_instalment.id or promise_to_pay.id
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 @event.listens_for(AccountAssignment, "before_update")

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_START, DEFAULT_END = time(8, 0), time(21, 0)
 DEFAULT_CAP = 7
 DEFAULT_PERIOD_DAYS = 7
+DEFAULT_DUE_SOON_DAYS = 3  # days before a plan instalment or a promise falls due: remind
+MAX_DUE_SOON_DAYS = 30
 CHANNELS = ("email", "sms")
 
 
@@ -30,6 +32,7 @@ class ContactRules:
     caps: dict[str, Cap]
     verified: bool
     rule: str
+    due_soon_days: int = DEFAULT_DUE_SOON_DAYS
 
     def cap(self, channel: str) -> Cap:
         return self.caps.get(channel) or Cap(DEFAULT_CAP, DEFAULT_PERIOD_DAYS)
@@ -53,10 +56,34 @@ def parse_contact(section: dict | None) -> ContactRules:
     for channel, cap in (section.get("caps") or {}).items():
         caps[channel] = Cap(int(cap.get("max", DEFAULT_CAP)),
                             int(cap.get("period_days", DEFAULT_PERIOD_DAYS)))
+    reminders = section.get("reminders") or {}
+    days = reminders.get("due_soon_days", DEFAULT_DUE_SOON_DAYS) if isinstance(reminders, dict) \
+        else DEFAULT_DUE_SOON_DAYS
     return ContactRules(start=_time(hours.get("start"), DEFAULT_START),
                         end=_time(hours.get("end"), DEFAULT_END), caps=caps,
                         verified=bool(section.get("verified", False)),
-                        rule=str(section.get("rule", "")))
+                        rule=str(section.get("rule", "")),
+                        due_soon_days=days if _usable_days(days) else DEFAULT_DUE_SOON_DAYS)
+
+
+def _usable_days(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) \
+        and 0 <= value <= MAX_DUE_SOON_DAYS
+
+
+def unusable_keys(section) -> list[str]:
+    """Keys of a "contact" section the reminders cannot read ("" when it is not a table):
+    publishing refuses such a version (registered in portal.wiring)."""
+    if not isinstance(section, dict):
+        return [""]
+    reminders = section.get("reminders")
+    if reminders is None:
+        return []
+    if not isinstance(reminders, dict):
+        return ["reminders"]
+    if "due_soon_days" in reminders and not _usable_days(reminders["due_soon_days"]):
+        return ["reminders.due_soon_days"]
+    return []
 
 
 def zone(name: str | None) -> ZoneInfo:

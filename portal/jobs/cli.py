@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict
+from datetime import datetime
 
 import click
 from flask.cli import AppGroup
 
+from portal.collections.reminders import send_reminders
 from portal.jobs.nightly import count_candidates, run_nightly
 from portal.plans.jobs import run_plan_monitoring
 
@@ -33,3 +35,17 @@ def nightly(as_of, batch_size):
         summary = run_nightly(day, batch_size=batch_size, progress=bar.update)
     click.echo(summary.line())
     return {**plans.counts(), **asdict(summary)}  # recorded in job_run (portal.cli)
+
+
+@jobs_cli.command("reminders")
+@click.option("--now", "now", default=None,
+              help="Pretend it is this aware ISO moment (replays and tests); default: the clock.")
+def reminders(now):
+    """Queue reminders: plan payments due soon or missed, promised payments due soon. Each
+    is sent once per payment or promise, so run it as often as you like (hourly)."""
+    moment = datetime.fromisoformat(now) if now else None
+    if moment is not None and moment.tzinfo is None:
+        raise click.BadParameter("give a time zone, e.g. 2026-12-31T00:00:00+00:00")
+    summary = send_reminders(moment)
+    click.echo(summary.line())
+    return asdict(summary)  # recorded in job_run (portal.cli)

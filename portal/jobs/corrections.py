@@ -19,10 +19,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import and_, func, select
 
-from portal.accounts.models import Account, LedgerEntry
+from portal.accounts.models import Account, Component, LedgerEntry
 from portal.audit.services import record
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent, StageChange
 from portal.consequences.pauses import pause_checker
+from portal.domain.allocation import DEFAULT_ORDER, PRINCIPAL, UNAPPLIED, allocate
 from portal.events import CreditPosted, PaymentPosted
 from portal.extensions import db
 from portal.jobs.nightly import account_day, walk
@@ -112,8 +113,15 @@ def _replay(account: Account, state: AccountNightlyState, start: date, end: date
 
 
 def _take_back(account: Account, charged, replayed, tag: str) -> list[tuple[int, int]]:
-    """Correction entries for what was charged beyond the replay, per day and kind."""
+    """Correction entries for what was charged beyond the replay, per day and kind.
+
+    A charge that a payment has already paid leaves its component nothing to give back: the
+    payment's money then pays what comes next in the allocation order (principal last), as it
+    would have had the charge never been made, so no component ever goes below zero except
+    principal (money the cardholder is owed). Such a part is its own entry,
+    `correction:<entry id>.<component>:<cause>`, referencing the same charge."""
     allowance = dict(replayed)
+    owed = _component_balances(account)
     taken = []
     for entry, still in charged:
         key = (entry.effective_date, entry.kind.value)
@@ -122,10 +130,32 @@ def _take_back(account: Account, charged, replayed, tag: str) -> list[tuple[int,
         excess = still - keep
         if excess <= 0:
             continue
-        db.session.add(LedgerEntry(account_id=account.id, kind=entry.kind,
-                                   component=entry.component, amount=-excess,
-                                   currency=entry.currency, effective_date=entry.effective_date,
-                                   source_ref=f"{CORRECTION}{entry.id}:{tag}",
-                                   reversal_of_id=entry.id))
+        for component, amount in _parts(excess, entry.component.value, owed).items():
+            owed[component] -= amount
+            suffix = "" if component == entry.component.value else f".{component}"
+            db.session.add(LedgerEntry(account_id=account.id, kind=entry.kind,
+                                       component=Component(component), amount=-amount,
+                                       currency=entry.currency,
+                                       effective_date=entry.effective_date,
+                                       source_ref=f"{CORRECTION}{entry.id}{suffix}:{tag}",
+                                       reversal_of_id=entry.id))
         taken.append((entry.id, excess))
     return taken
+
+
+def _component_balances(account: Account) -> dict[str, int]:
+    db.session.flush()
+    sums = dict(db.session.execute(
+        select(LedgerEntry.component, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.account_id == account.id).group_by(LedgerEntry.component)).all())
+    return {c.value: int(sums.get(c, 0) or 0) for c in Component}
+
+
+def _parts(excess: int, component: str, owed: dict[str, int]) -> dict[str, int]:
+    """How `excess` taken back from a charge on `component` is split: that component first, as
+    far as it is still owed, then the components after it in the allocation order; what is
+    left lowers principal."""
+    order = DEFAULT_ORDER[DEFAULT_ORDER.index(component):]
+    split = allocate(excess, {c: max(0, owed[c]) for c in order}, order)
+    split[PRINCIPAL] = split.get(PRINCIPAL, 0) + split.pop(UNAPPLIED)
+    return {c: amount for c, amount in split.items() if amount}

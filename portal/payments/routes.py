@@ -67,7 +67,10 @@ def pay(account_id):
     if request.method == "GET":
         form.nonce.data = services.issue_nonce(account)
         form.currency.data = account.currency
-        form.choice.data = form.choice.choices[0][0] if form.choice.choices else None
+        # A reminder links to ?choice=instalment: preselect it when it is on offer.
+        offered = [value for value, _label in form.choice.choices]
+        wanted = request.args.get("choice")
+        form.choice.data = wanted if wanted in offered else (offered[0] if offered else None)
     elif form.validate_on_submit() and (form.choice.data != PaymentChoice.OTHER.value or
                                         parse_money_fields(form, account.currency,
                                                            ("other_amount",))):

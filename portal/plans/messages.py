@@ -1,7 +1,7 @@
 """Whole translated sentences for plan reasons, errors and statuses."""
 from __future__ import annotations
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 
 from portal.core.filters import long_date, money
 from portal.plans.agreement import kind_name
@@ -50,6 +50,28 @@ def reason_text(reason: Reason, currency: str) -> str:
     if code == "nothing_owed":
         return _("There is nothing to repay on this account.")
     return _("The amount owed is too small for that many payments.")
+
+
+def review_reason_text(reason: Reason, currency: str) -> str:
+    """Why a plan that would otherwise be agreed at once needs a review by our team (a
+    reason from the auto-approval envelope), as one sentence for the cardholder."""
+    p = reason.params
+    if reason.code == "plans_limit":
+        return ngettext(
+            "You have had %(num)s plan in the last 12 months, counting one you cancelled, so a "
+            "new plan needs a review by our team before it starts.",
+            "You have had %(num)s plans in the last 12 months, counting any you cancelled, so a "
+            "new plan needs a review by our team before it starts.",
+            p.get("count", p["max"]))
+    if reason.code == "cooling_off":
+        return _("Because an earlier plan ended unpaid, a new plan before %(date)s needs a "
+                 "review by our team.", date=long_date(p["until"]))
+    if reason.code == "too_many_instalments":
+        return _("Plans with more than %(max)s payments need a review by our team.", max=p["max"])
+    if reason.code == "total_too_large":
+        return reason_text(reason, currency)
+    return _("These terms are outside what we can agree straight away, so our team reviews "
+             "them.")
 
 
 def repriced_text(plan, currency: str) -> list[str]:

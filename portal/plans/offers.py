@@ -193,7 +193,8 @@ def check_eligibility(history: History, limits: Limits, today: date) -> list[Rea
         if today < until:
             return [Reason("cooling_off", {"until": until})]
     if history.plans_last_12_months >= limits.max_plans_per_12_months:
-        return [Reason("plans_limit", {"max": limits.max_plans_per_12_months})]
+        return [Reason("plans_limit", {"max": limits.max_plans_per_12_months,
+                                       "count": history.plans_last_12_months})]
     return []
 
 

@@ -20,7 +20,7 @@ from portal.plans import agreement, lifecycle, services
 from portal.plans.blueprint import bp
 from portal.plans.choices import offers_for, saving
 from portal.plans.forms import ConsentForm, ProposeForm
-from portal.plans.messages import ERRORS, reason_text
+from portal.plans.messages import ERRORS, reason_text, review_reason_text
 from portal.plans.models import HardshipStatement, PlanStatus
 from portal.plans.offers import PlanSpec, check_eligibility, count_for_budget
 from portal.timeutil import as_aware, utcnow
@@ -75,8 +75,12 @@ def offers(account_id):
     blocked = check_eligibility(history, policy.limits, today)
     offer_list = [] if blocked else offers_for(services.owed_for(account, today, balance), policy,
                                                today, history)
+    # No offer is agreed at once while the account is outside the auto-approval envelope
+    # (e.g. a plan agreed and then cancelled still counts towards its plans per 12 months).
+    review = [] if blocked or offer_list else check_eligibility(history, policy.envelope, today)
     return render_template("plans/offers.html", account=account, offers=offer_list,
                            blocked=[reason_text(r, account.currency) for r in blocked],
+                           review=[review_reason_text(r, account.currency) for r in review],
                            balance=balance, spec_args=spec_args,
                            statement_day=_statement_day(account))
 
@@ -138,6 +142,8 @@ def _consent_page(account, today, balance, spec, source, statement, form, status
     form.terms_hash.data = agreement.terms_hash(decision.terms, ctx, locale)
     return render_template("plans/confirm.html", account=account, decision=decision,
                            terms=decision.terms, lines=lines, form=form,
+                           review=list(dict.fromkeys(review_reason_text(r, account.currency)
+                                                     for r in decision.review_reasons)),
                            saving=saving(decision.terms, policy, today)), status
 
 

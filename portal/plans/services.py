@@ -264,6 +264,17 @@ def next_instalments_for(accounts) -> dict[int, PlanInstalment]:
     return found
 
 
+def latest_plans_for(accounts) -> dict[int, Plan]:
+    """Each account's most recent plan (proposed, agreed or ended), keyed by account id. One
+    query whatever the number of accounts."""
+    ids = [a.id for a in accounts]
+    if not ids:
+        return {}
+    newest = (select(func.max(Plan.id)).where(Plan.account_id.in_(ids))
+              .group_by(Plan.account_id).scalar_subquery())
+    return {p.account_id: p for p in db.session.scalars(select(Plan).where(Plan.id.in_(newest)))}
+
+
 def plan_pause(account, as_of: date) -> Pause | None:
     """Escalation is paused while the account has an active plan that started by `as_of`."""
     plan = db.session.scalar(select(Plan).where(

@@ -20,6 +20,9 @@ KIND_LABELS = {
     "formal_notice": _l("Formal notice"), "legal_referral": _l("Legal referral"),
     "charge_off": _l("Charge-off"),
 }
+# The contact rules' default (portal.contact.rules.DEFAULT_DUE_SOON_DAYS; contact sits above
+# policy, so it is not imported): shown for a version published before reminders existed.
+REMINDER_DAYS_DEFAULT = 3
 LANGUAGE_LABELS = {"en": _l("English"), "zh_Hans": _l("Simplified Chinese")}
 MESSAGES = {
     "thresholds_not_increasing": _l("Each stage must start later than the one before it."),
@@ -32,6 +35,7 @@ MESSAGES = {
     "amount_negative": _l("Enter an amount of zero or more."),
     "effective_in_past": _l("Choose today or a later date."),
     "invalid": _l("Enter a valid value."),
+    "reminder_days": _l("Enter a number of days from 0 to 30."),
     "missing": _l("This value is required."),
     "unknown_kind": _l("This consequence is not supported."),
     "day_too_large": _l("That is more days than a policy allows."),
@@ -56,6 +60,9 @@ class _Base(PortalForm):
     freeze = BooleanField(_l("No penalty interest while escalation is paused"))
     pay_by_days = IntegerField(_l("Days given to pay after a formal notice"),
                                validators=[InputRequired()])
+    reminder_days = IntegerField(_l("Days before a plan payment or a promised payment falls "
+                                    "due to remind the cardholder"),
+                                 validators=[InputRequired()])
     effective_from = DateField(_l("Effective from"), validators=[InputRequired()])
     note = StringField(_l("Note for the version history"), validators=[Optional(),
                                                                         Length(max=500)])
@@ -104,11 +111,18 @@ def fill_form(form, document: dict, effective_from) -> None:
     form.day_count.data = str(pen["day_count"])
     form.freeze.data = bool(pen.get("freeze_while_paused"))
     form.pay_by_days.data = document["notices"]["pay_by_days"]
+    form.reminder_days.data = _reminders(document).get("due_soon_days", REMINDER_DAYS_DEFAULT)
     for kind, item in document["consequences"].items():
         form[f"day_{kind}"].data = item["dpd"]
         for lang in LANGUAGES:
             form[f"text_{kind}_{lang}"].data = item["explanation"].get(lang, "")
     form.effective_from.data = effective_from
+
+
+def _reminders(document: dict) -> dict:
+    """The contact section's reminder settings (portal.contact.rules), or none yet."""
+    found = (document.get("contact") or {}).get("reminders")
+    return found if isinstance(found, dict) else {}
 
 
 def _major(amount, currency) -> str:
@@ -147,6 +161,8 @@ def form_to_document(form, base: dict) -> tuple[dict, list[tuple[str, str]]]:
     pen["day_count"] = int(form.day_count.data)
     pen["freeze_while_paused"] = bool(form.freeze.data)
     doc["notices"]["pay_by_days"] = form.pay_by_days.data
+    doc.setdefault("contact", {})["reminders"] = dict(_reminders(doc),
+                                                      due_soon_days=form.reminder_days.data)
     for kind, item in doc["consequences"].items():
         item["dpd"] = form[f"day_{kind}"].data
         for lang in LANGUAGES:
@@ -172,6 +188,8 @@ def field_for(path: str, form) -> str | None:
             return f"text_{parts[1]}_{parts[3]}"
     if parts[0] == "notices":
         return "pay_by_days"
+    if parts[0] == "contact":
+        return "reminder_days"
     if parts[0] == "effective_from":
         return "effective_from"
     return None
@@ -183,6 +201,8 @@ def attach_errors(form, errors) -> None:
         message = MESSAGES.get(code, MESSAGES["invalid"])
         name = field_for(path, form) if "." in path or path in ("stages", "effective_from") \
             else path if path in form else None
+        if name == "reminder_days":  # the contact section's only check: a day count
+            message = MESSAGES["reminder_days"]
         if name and name in form:
             form[name].errors = list(form[name].errors) + [message]
         else:

@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.policy import drafts
 from portal.policy.forms import KIND_LABELS, attach_errors, fill_form, form_to_document, \
     policy_form
-from portal.policy.rules import PolicyInvalid, parse_policy
+from portal.policy.rules import PolicyInvalid, parse_policy, section_errors
 from portal.policy.services import UnknownProfile, all_profiles, policy_for, policy_version, \
     policy_versions, publish
 
@@ -78,6 +78,9 @@ def edit(profile):
                                     effective_from=form.effective_from.data)
         except PolicyInvalid as exc:
             errors += [(e.path, e.code) for e in exc.errors]
+        # Sections other features read (contact reminders, payments): refused at preview
+        # already, not only when publishing.
+        errors += [(e.path, e.code) for e in section_errors(document)]
     if form.effective_from.data < today:
         errors.append(("effective_from", "effective_in_past"))
     if errors:

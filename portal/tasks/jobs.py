@@ -17,6 +17,7 @@ from celery import shared_task
 from flask import current_app
 from sqlalchemy import select
 
+from portal.collections.reminders import send_reminders
 from portal.exports.anchors import anchor_and_export
 from portal.exports.journal import JOURNAL_COLUMNS, journal_rows
 from portal.exports.services import write_file
@@ -58,6 +59,11 @@ def autopay(self):
 @shared_task(bind=True, name="portal.reconcile")
 def reconcile_payments(self):
     return _recorded(self, "reconcile", reconcile)
+
+
+@shared_task(bind=True, name="portal.reminders")
+def reminders(self):
+    return _recorded(self, "reminders", lambda: asdict(send_reminders()))
 
 
 @shared_task(bind=True, name="portal.outbox_deliver")

@@ -19,6 +19,7 @@ SCHEDULE = {
                        "exports journal --since YESTERDAY --until YESTERDAY --out FILE"),
     "journal-ageing": ("portal.journal_ageing", crontab(minute=0, hour=6), "journal ageing"),
     "audit-anchor": ("portal.audit_anchor", crontab(minute=40, hour=0), "audit anchor"),
+    "reminders": ("portal.reminders", crontab(minute=15), "jobs reminders"),
 }
 
 

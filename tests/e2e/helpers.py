@@ -11,6 +11,8 @@ import time
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from tests.conftest import CARDHOLDER_PASSWORD
+
 BLOCKING_IMPACTS = ("serious", "critical")
 HEADER_LIMIT = 120  # px: the most a page header may take at 390 px wide (issue 13)
 _axe = Axe()
@@ -197,3 +199,12 @@ def expect_path(page, expected: str) -> None:
     if actual != expected:
         said = page.locator(".error-summary, .error-message, .flash, h1").all_inner_texts()
         raise AssertionError(f"expected {expected}, on {actual}; the page says: {said}")
+
+
+def sign_in_cardholder(page, phone: str, password: str | None = None) -> None:
+    """Sign in through the form with a phone number and land on the dashboard."""
+    page.goto("/login")
+    page.fill("#identity", phone)
+    page.fill("#password", password or CARDHOLDER_PASSWORD)
+    submit(page, "identity")
+    expect_path(page, "/home")

@@ -5,7 +5,7 @@ issuer through the journal export."""
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.accounts.models import EntryKind, LedgerEntry
 from portal.audit.models import AuditEvent
@@ -116,3 +116,28 @@ def test_the_timeline_says_what_a_late_payment_corrected_in_chinese(make_account
     taken = -sum(c.amount for c in _corrections(account))
     assert taken == 2_500 + 10 * 250
     assert "我们退回了" in page and "款项虽较晚到账" in page
+
+
+def _component_sums(account) -> dict[str, int]:
+    rows = _db.session.execute(select(LedgerEntry.component, func.sum(LedgerEntry.amount)).where(
+        LedgerEntry.account_id == account.id).group_by(LedgerEntry.component)).all()
+    return {component.value: int(total) for component, total in rows}
+
+
+def test_interest_a_payment_already_paid_is_taken_back_from_principal_never_below_zero(
+        charged_today, agent):
+    # Before: the correction went to the interest component that a payment had already paid,
+    # which then read -0.50 (the total was right; the figures by component were not).
+    charged = _component_sums(charged_today)
+    pay(charged_today, charged["fee"] + charged["interest"], "fees-and-interest",
+        datetime.combine(TODAY, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=2))
+    assert _component_sums(charged_today)["interest"] == 0
+    principal_before = _component_sums(charged_today)["principal"]
+    _uphold(charged_today, agent, 100_000)
+    after = _component_sums(charged_today)
+    assert after["interest"] == 0 and after["fee"] == 0
+    assert after["principal"] == principal_before - 100_000 - 50
+    (correction,) = _corrections(charged_today)
+    assert (correction.kind, correction.component.value, correction.amount) == (
+        EntryKind.INTEREST, "principal", -50)
+    assert correction.source_ref.startswith(f"correction:{correction.reversal_of_id}.principal:")

@@ -7,10 +7,13 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from portal.accounts.models import EntryKind, LedgerEntry
+from portal.cli import RECORDED
 from portal.extensions import db as _db
 from portal.jobs import runs
 from portal.jobs.models import JobRun
 from portal.jobs.nightly import candidate_ranges, run_nightly
+from portal.tasks import jobs as _tasks  # noqa: F401  (registers the tasks on the engine)
+from portal.tasks.schedule import SCHEDULE
 
 DUE = date(2026, 11, 1)
 
@@ -109,3 +112,18 @@ def test_ranges_cut_the_accounts_due_and_each_range_processes_only_its_own(make_
         LedgerEntry.kind == EntryKind.INTEREST)))
     assert done == {ids[2], ids[3]}
     assert candidate_ranges(date(2026, 11, 3), 2) == [(ids[0], ids[1]), (ids[4], ids[4])]
+
+
+def test_every_scheduled_job_is_a_registered_task_and_its_command_records_its_run(app, runner):
+    # The reminders job came after the engine: it must be on the schedule like the others.
+    engine = app.extensions["celery"]
+    assert "reminders" in SCHEDULE
+    for name, (task, _when, command) in SCHEDULE.items():
+        assert task in engine.tasks, name
+        group, sub = command.split()[:2]
+        assert (group, sub) in RECORDED, name
+    result = runner.invoke(args=["jobs", "reminders"])
+    assert result.exit_code == 0, result.output
+    run = _db.session.scalar(select(JobRun).where(JobRun.job == "reminders"))
+    assert (run.trigger, run.status) == ("cli", "succeeded")
+    assert set(run.counts) == {"due_soon", "missed", "promises"}

@@ -1,0 +1,216 @@
+"""Reminders before and after a plan payment falls due, and before a promised payment.
+
+`send_reminders(now)` is the one function that sends them (`flask jobs reminders`; the job
+engine runs it on its schedule, docs/operations.md). Three kinds, each queued once per
+instalment or promise (the unique key of `SentReminder`), so the job can run as often as it
+likes and several workers at once:
+
+- instalment_due_soon: an unpaid instalment of an active plan falls due within the profile's
+  `contact.reminders.due_soon_days` days of the cardholder's today (0: on the day only);
+- instalment_missed: plan monitoring marked an instalment missed and the plan is still active
+  (within its grace days); the message links to paying that instalment;
+- promise_due: a promise to pay logged by a collector, not yet kept, falls due within the same
+  number of days.
+
+Each is a collection message in the cardholder's language (portal.outbox): the contact rules
+apply (quiet hours defer it, an opt-out, a cap or a dispute hold suppresses it, and a
+suppressed reminder is not tried again) and it carries the opt-out line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask_babel import force_locale, gettext as _
+from sqlalchemy import and_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import selectinload
+
+from portal.accounts.models import Account, Cardholder
+from portal.collections.models import PromiseToPay, SentReminder
+from portal.collections.rules import PENDING, promise_status
+from portal.collections.services import promise_paid_query
+from portal.contact import clock
+from portal.contact.batch import contact_rules, rules_key
+from portal.contact.rules import MAX_DUE_SOON_DAYS
+from portal.core.filters import long_date, money
+from portal.core.urls import external_url
+from portal.extensions import db
+from portal.outbox.models import MessageKind
+from portal.outbox.services import queue_to_cardholder
+from portal.payments.models import AutopayMandate
+from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
+
+DUE_SOON, MISSED, PROMISE = "instalment_due_soon", "instalment_missed", "promise_due"
+
+
+@dataclass
+class ReminderSummary:
+    due_soon: int = 0
+    missed: int = 0
+    promises: int = 0
+
+    def line(self) -> str:
+        return (f"reminders queued: payments due soon {self.due_soon}, payments missed "
+                f"{self.missed}, promises due {self.promises}")
+
+
+@dataclass(frozen=True)
+class _Due:
+    kind: str
+    subject_id: int
+    account: Account
+    amount: int
+    due_on: date
+    last_day: date | None = None  # a missed instalment: the last day that keeps the plan
+    autopay_last4: str | None = None  # due soon, with autopay on: the card it will charge
+
+
+def send_reminders(now: datetime | None = None, *, batch_size: int = 200) -> ReminderSummary:
+    """Queue every reminder due at `now` (default: the portal's clock) and commit; a second
+    run queues nothing already queued. Returns what was queued."""
+    now = clock.utc(now) if now else clock.now()
+    summary = ReminderSummary()
+    for find in (_instalments_due, _promises_due):
+        last_id = 0
+        while True:  # keyset pages of candidates, one transaction each
+            last_id, batch = find(now, last_id, batch_size)
+            if last_id is None:
+                break
+            for due in batch:
+                if _queue(due):
+                    summary.due_soon += due.kind == DUE_SOON
+                    summary.missed += due.kind == MISSED
+                    summary.promises += due.kind == PROMISE
+            db.session.commit()
+    return summary
+
+
+def _not_sent(kind: str, subject_id):
+    return ~select(SentReminder.id).where(SentReminder.kind == kind,
+                                          SentReminder.subject_id == subject_id).exists()
+
+
+def _today_and_days(accounts: list[Account], now: datetime) -> dict[int, tuple[date, int]]:
+    """Per account: the cardholder's today and the profile's due-soon days (one policy read
+    per profile and day)."""
+    keys = {a.id: rules_key(a.cardholder, a, now) for a in accounts}
+    rules = contact_rules(set(keys.values()))
+    return {a_id: (key[1], rules[key].due_soon_days) for a_id, key in keys.items()}
+
+
+def _instalments_due(now: datetime, after: int, limit: int) -> tuple[int | None, list[_Due]]:
+    """(last id looked at, or None when there are no more; reminders due among them)."""
+    # Local days differ from UTC by at most a day: a wide window, narrowed per account below.
+    utc_day = now.date()
+    rows = db.session.execute(
+        select(PlanInstalment, Plan).join(Plan, Plan.id == PlanInstalment.plan_id)
+        .where(PlanInstalment.id > after, Plan.status == PlanStatus.ACTIVE,
+               PlanInstalment.paid_amount < PlanInstalment.amount,
+               PlanInstalment.due_date <= utc_day + timedelta(days=MAX_DUE_SOON_DAYS + 1),
+               ((PlanInstalment.status == InstalmentStatus.DUE)
+                & (PlanInstalment.due_date >= utc_day - timedelta(days=1))
+                & _not_sent(DUE_SOON, PlanInstalment.id))
+               | ((PlanInstalment.status == InstalmentStatus.MISSED)
+                  & _not_sent(MISSED, PlanInstalment.id)))
+        .options(selectinload(Plan.account).selectinload(Account.cardholder))
+        .order_by(PlanInstalment.id).limit(limit)).all()
+    if not rows:
+        return None, []
+    accounts = {plan.account_id: plan.account for _, plan in rows}
+    local = _today_and_days(list(accounts.values()), now)
+    autopay = dict(db.session.execute(
+        select(AutopayMandate.account_id, AutopayMandate.card_last4).where(
+            AutopayMandate.account_id.in_(set(accounts)), AutopayMandate.active.is_(True))).all())
+    found = []
+    for inst, plan in rows:
+        today, days = local[plan.account_id]
+        if inst.status == InstalmentStatus.DUE and today <= inst.due_date <= today + timedelta(
+                days=days):
+            found.append(_Due(DUE_SOON, inst.id, plan.account, inst.still_due, inst.due_date,
+                              autopay_last4=autopay.get(plan.account_id)))
+        elif inst.status == InstalmentStatus.MISSED:
+            last_day = inst.due_date + timedelta(days=plan.grace_days)
+            if today <= last_day:
+                found.append(_Due(MISSED, inst.id, plan.account, inst.still_due, inst.due_date,
+                                  last_day))
+    return rows[-1][0].id, found
+
+
+def _promises_due(now: datetime, after: int, limit: int) -> tuple[int | None, list[_Due]]:
+    utc_day = now.date()
+    paid = promise_paid_query().subquery()
+    rows = db.session.execute(
+        select(PromiseToPay, paid.c.paid).join(paid, paid.c.promise_id == PromiseToPay.id)
+        .where(PromiseToPay.id > after,
+               and_(PromiseToPay.promised_on >= utc_day - timedelta(days=1),
+                    PromiseToPay.promised_on <= utc_day + timedelta(days=MAX_DUE_SOON_DAYS + 1)),
+               _not_sent(PROMISE, PromiseToPay.id))
+        .order_by(PromiseToPay.id).limit(limit)).all()
+    if not rows:
+        return None, []
+    accounts = {a.id: a for a in db.session.scalars(
+        select(Account).where(Account.id.in_({p.account_id for p, _ in rows}))
+        .options(selectinload(Account.cardholder)))}
+    local = _today_and_days(list(accounts.values()), now)
+    found = []
+    for promise, got in rows:
+        today, days = local[promise.account_id]
+        if (promise_status(promise.amount, int(got), promise.promised_on, today) == PENDING
+                and today <= promise.promised_on <= today + timedelta(days=days)):
+            found.append(_Due(PROMISE, promise.id, accounts[promise.account_id],
+                              promise.amount - int(got), promise.promised_on))
+    return rows[-1][0].id, found
+
+
+def _queue(due: _Due) -> bool:
+    """Claim the (kind, subject) key and queue the message; False when another run (or
+    worker) claimed it first. One INSERT .. ON CONFLICT DO NOTHING in the batch's
+    transaction, like webhook events (portal/payments/webhooks.py): a savepoint would release
+    the outbox's after-commit delivery early."""
+    dialect = db.session.get_bind().dialect.name
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
+    claimed = db.session.scalar(
+        insert(SentReminder).values(kind=due.kind, subject_id=due.subject_id,
+                                    account_id=due.account.id, created_at=clock.now())
+        .on_conflict_do_nothing(index_elements=["kind", "subject_id"])
+        .returning(SentReminder.id))
+    if claimed is None:
+        return False
+    holder: Cardholder = due.account.cardholder
+    with force_locale(holder.locale or "en"):
+        subject, body = _text(due)
+    message = queue_to_cardholder(holder, subject, body, purpose=due.kind,
+                                  kind=MessageKind.COLLECTION, account_id=due.account.id)
+    if message is not None:
+        db.session.execute(update(SentReminder).where(SentReminder.id == claimed)
+                           .values(message_id=message.id))
+    return True
+
+
+def _text(due: _Due) -> tuple[str, str]:
+    """Subject and body in the current locale: whole sentences with named placeholders."""
+    currency = due.account.currency
+    amount, day = money(due.amount, currency), long_date(due.due_on)
+    if due.kind == DUE_SOON and due.autopay_last4:
+        return (_("A payment under your plan is due soon"),
+                _("A payment of %(amount)s under your repayment plan is due on %(date)s. We will "
+                  "take it from your card ending in %(last4)s on that day, as you asked.",
+                  amount=amount, date=day, last4=due.autopay_last4))
+    if due.kind == DUE_SOON:
+        link = external_url("payments.pay", account_id=due.account.id, choice="instalment")
+        return (_("A payment under your plan is due soon"),
+                _("A payment of %(amount)s under your repayment plan is due on %(date)s. You "
+                  "can pay it in the portal: %(link)s", amount=amount, date=day, link=link))
+    if due.kind == MISSED:
+        link = external_url("payments.pay", account_id=due.account.id, choice="instalment")
+        return (_("A payment under your plan was missed"),
+                _("The payment of %(amount)s under your repayment plan that was due on "
+                  "%(date)s has not reached us. If it is paid by %(last)s, your plan continues. "
+                  "You can pay this payment now: %(link)s", amount=amount, date=day,
+                  last=long_date(due.last_day), link=link))
+    link = external_url("payments.pay", account_id=due.account.id)
+    return (_("Your promised payment is due soon"),
+            _("You told us you would pay %(amount)s by %(date)s. You can pay it in the "
+              "portal: %(link)s", amount=amount, date=day, link=link))
