@@ -1,4 +1,5 @@
-"""What browser tests check on every page: accessibility (axe-core) and fit at 360 px."""
+"""What browser tests check on every page: accessibility (axe-core), fit at 360 px, and words
+kept whole (no text broken inside a word) with a short phone header."""
 from __future__ import annotations
 
 import glob
@@ -13,6 +14,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from tests.conftest import CARDHOLDER_PASSWORD
 
 BLOCKING_IMPACTS = ("serious", "critical")
+HEADER_LIMIT = 120  # px: the most a page header may take at 390 px wide (issue 13)
 _axe = Axe()
 
 _OVERFLOW_JS = """() => {
@@ -30,6 +32,90 @@ _OVERFLOW_JS = """() => {
   }
   return {scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, wide: wide.slice(0, 10)};
 }"""
+
+
+# Each Latin word (a run of letters or digits) must sit on one line (its Range has rects on one
+# line only); a piece of Chinese text of three or more characters must never wrap with at most
+# two characters on each full line in a column squeezed to less than five characters wide.
+_BROKEN_WORDS_JS = """() => {
+  const problems = [];
+  const latin = /[A-Za-z\\u00C0-\\u024F0-9]{2,}/g;
+  const cjk = /[\\u3400-\\u9fff\\uf900-\\ufaff]/;
+  const skip = 'script,style,noscript,option,select,textarea,template,.visually-hidden,[hidden]';
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const where = el => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string'
+      ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+  const lineTops = rects => {
+    const tops = [];
+    for (const q of rects) {
+      if (q.width <= 0) continue;
+      if (!tops.some(t => Math.abs(t - q.top) < q.height / 2)) tops.push(q.top);
+    }
+    return tops;
+  };
+  let node;
+  while ((node = walker.nextNode())) {
+    const el = node.parentElement;
+    if (!el || el.closest(skip)) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width <= 1 || box.height <= 1 || getComputedStyle(el).visibility === 'hidden') continue;
+    const text = node.data;
+    for (const m of text.matchAll(latin)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      if (lineTops(range.getClientRects()).length > 1) {
+        problems.push('"' + m[0] + '" broken inside ' + where(el));
+      }
+    }
+    const perLine = [];
+    for (let i = 0; i < text.length; i++) {
+      if (!cjk.test(text[i])) continue;
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const q = range.getClientRects()[0];
+      if (!q) continue;
+      const line = perLine.find(l => Math.abs(l.top - q.top) < q.height / 2);
+      if (line) line.count += 1; else perLine.push({top: q.top, count: 1});
+    }
+    const total = perLine.reduce((n, l) => n + l.count, 0);
+    let block = el;
+    while (block.parentElement && getComputedStyle(block).display.startsWith('inline')) {
+      block = block.parentElement;
+    }
+    const fontSize = parseFloat(getComputedStyle(el).fontSize);
+    const squeezed = block.clientWidth < 5 * fontSize;  // a column a few characters wide
+    if (squeezed && total >= 3 && perLine.length > 1
+        && Math.max(...perLine.slice(0, -1).map(l => l.count)) <= 2) {
+      problems.push('"' + text.trim() + '" stacked ' + perLine.map(l => l.count).join('/')
+                    + ' characters a line in ' + where(el));
+    }
+  }
+  return problems;
+}"""
+
+
+def word_break_problems(page, widths) -> list[str]:
+    """Words broken on the current page at each of `widths` (the viewport's height is kept and
+    its width restored afterwards), and at 390 px a header taller than HEADER_LIMIT. Every
+    <details> is opened first so that what it hides is measured too."""
+    page.wait_for_load_state("load")
+    path = path_of(page)
+    problems = []
+    original = page.viewport_size
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": original["height"]})
+        page.wait_for_function("w => document.documentElement.clientWidth <= w", arg=width)
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+        problems += [f"{path} at {width}px: {p}" for p in page.evaluate(_BROKEN_WORDS_JS)]
+        if width == 390 and page.locator(".site-header").count():
+            height = page.evaluate(
+                "() => document.querySelector('.site-header').getBoundingClientRect().height")
+            if height > HEADER_LIMIT:
+                problems.append(f"{path} at 390px: header {height:.0f}px high")
+    page.set_viewport_size(original)
+    return problems
 
 
 def axe_check(page) -> None:

@@ -7,6 +7,8 @@ Measured in the browser: each Latin word (a run of letters or digits) must sit o
 (its Range has rects on one line only); a piece of Chinese text of three or more characters
 must never wrap with at most two characters on each full line in a column squeezed to less
 than five characters wide (a sentence wrapping across a wide column is ordinary Chinese).
+The measurement itself lives in tests/e2e/helpers.py (word_break_problems); the staff pages
+are measured by tests/e2e/test_word_breaks_staff.py.
 """
 from __future__ import annotations
 
@@ -19,94 +21,12 @@ from portal.balances.services import today_for
 from portal.extensions import db as _db
 from tests.conftest import CARDHOLDER_PASSWORD
 from tests.dispute_helpers import raise_dispute
+from tests.e2e.helpers import word_break_problems
 from tests.e2e.test_disputes import _choose_language, _sign_in
 from tests.integration.account_pages_helpers import make_notice
 from tests.integration.payment_helpers import make_active_plan
 
 WIDTHS = (320, 390, 1280)
-HEADER_LIMIT = 120  # px, at 390 px wide
-
-_BROKEN_WORDS_JS = """() => {
-  const problems = [];
-  const latin = /[A-Za-z\\u00C0-\\u024F0-9]{2,}/g;
-  const cjk = /[\\u3400-\\u9fff\\uf900-\\ufaff]/;
-  const skip = 'script,style,noscript,option,select,textarea,template,.visually-hidden,[hidden]';
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  const where = el => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string'
-      ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
-  const lineTops = rects => {
-    const tops = [];
-    for (const q of rects) {
-      if (q.width <= 0) continue;
-      if (!tops.some(t => Math.abs(t - q.top) < q.height / 2)) tops.push(q.top);
-    }
-    return tops;
-  };
-  let node;
-  while ((node = walker.nextNode())) {
-    const el = node.parentElement;
-    if (!el || el.closest(skip)) continue;
-    const box = el.getBoundingClientRect();
-    if (box.width <= 1 || box.height <= 1 || getComputedStyle(el).visibility === 'hidden') continue;
-    const text = node.data;
-    for (const m of text.matchAll(latin)) {
-      const range = document.createRange();
-      range.setStart(node, m.index);
-      range.setEnd(node, m.index + m[0].length);
-      if (lineTops(range.getClientRects()).length > 1) {
-        problems.push('"' + m[0] + '" broken inside ' + where(el));
-      }
-    }
-    const perLine = [];
-    for (let i = 0; i < text.length; i++) {
-      if (!cjk.test(text[i])) continue;
-      const range = document.createRange();
-      range.setStart(node, i);
-      range.setEnd(node, i + 1);
-      const q = range.getClientRects()[0];
-      if (!q) continue;
-      const line = perLine.find(l => Math.abs(l.top - q.top) < q.height / 2);
-      if (line) line.count += 1; else perLine.push({top: q.top, count: 1});
-    }
-    const total = perLine.reduce((n, l) => n + l.count, 0);
-    let block = el;
-    while (block.parentElement && getComputedStyle(block).display.startsWith('inline')) {
-      block = block.parentElement;
-    }
-    const fontSize = parseFloat(getComputedStyle(el).fontSize);
-    const squeezed = block.clientWidth < 5 * fontSize;  // a column a few characters wide
-    if (squeezed && total >= 3 && perLine.length > 1
-        && Math.max(...perLine.slice(0, -1).map(l => l.count)) <= 2) {
-      problems.push('"' + text.trim() + '" stacked ' + perLine.map(l => l.count).join('/')
-                    + ' characters a line in ' + where(el));
-    }
-  }
-  return problems;
-}"""
-
-
-def _header_height(page) -> float:
-    return page.evaluate("() => document.querySelector('.site-header').getBoundingClientRect().height")
-
-
-def _measure(page, path: str) -> list[str]:
-    """Problems on `path` at every width: broken words, and a phone header over the limit."""
-    response = page.goto(path)
-    assert response.status == 200, (path, response.status)
-    page.wait_for_load_state("load")
-    problems = []
-    original = page.viewport_size
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": original["height"]})
-        page.wait_for_function("w => document.documentElement.clientWidth <= w", arg=width)
-        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
-        problems += [f"{path} at {width}px: {p}" for p in page.evaluate(_BROKEN_WORDS_JS)]
-        if width == 390 and page.locator(".site-header").count():
-            height = _header_height(page)
-            if height > HEADER_LIMIT:
-                problems.append(f"{path} at 390px: header {height:.0f}px high")
-    page.set_viewport_size(original)
-    return problems
 
 
 def _world(make_cardholder, make_account, locale):
@@ -181,3 +101,10 @@ def test_no_word_breaks_and_a_short_header_on_every_cardholder_page(page, make_c
     problems += _measure(page, payment_path)
     problems += _measure(page, payment_path.rstrip("/") + "/receipt")
     assert not problems, "\n".join(problems)
+
+
+def _measure(page, path: str) -> list[str]:
+    """Problems on `path` at every width: broken words, and a phone header over the limit."""
+    response = page.goto(path)
+    assert response.status == 200, (path, response.status)
+    return word_break_problems(page, WIDTHS)
