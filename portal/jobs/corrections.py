@@ -21,6 +21,7 @@ from sqlalchemy import and_, func, select
 
 from portal.accounts.models import Account, Component, LedgerEntry
 from portal.audit.services import record
+from portal.balances.services import balance_of
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent, StageChange
 from portal.consequences.pauses import pause_checker
 from portal.domain.allocation import DEFAULT_ORDER, PRINCIPAL, UNAPPLIED, allocate
@@ -144,11 +145,10 @@ def _take_back(account: Account, charged, replayed, tag: str) -> list[tuple[int,
 
 
 def _component_balances(account: Account) -> dict[str, int]:
-    db.session.flush()
-    sums = dict(db.session.execute(
-        select(LedgerEntry.component, func.sum(LedgerEntry.amount))
-        .where(LedgerEntry.account_id == account.id).group_by(LedgerEntry.component)).all())
-    return {c.value: int(sums.get(c, 0) or 0) for c in Component}
+    """What the ledger holds of each component now, entries dated ahead included."""
+    balance = balance_of(account, as_of=date.max)
+    return {Component.PRINCIPAL.value: balance.principal,
+            Component.INTEREST.value: balance.interest, Component.FEE.value: balance.fees}
 
 
 def _parts(excess: int, component: str, owed: dict[str, int]) -> dict[str, int]:
