@@ -75,6 +75,7 @@ def terms_lines(terms: Terms, ctx: AgreementContext, locale: str) -> list[str]:
         elif spec.kind == "instalment":
             lines.append(_("No further interest is charged while you keep to this plan."))
         lines.append(_("Total to repay: %(amount)s", amount=money(terms.total)))
+        lines.extend(cost_lines(terms, money))
         lines.append(_("Payments:"))
         for inst in terms.schedule:
             lines.append(_("%(seq)s. %(date)s: %(amount)s", seq=inst.seq,
@@ -90,6 +91,22 @@ def terms_lines(terms: Terms, ctx: AgreementContext, locale: str) -> list[str]:
         lines.append(_("Terms under policy %(profile)s, version %(version)s.",
                        profile=ctx.profile, version=ctx.policy_version))
     return lines
+
+
+def cost_lines(terms: Terms, money) -> list[str]:
+    """The cost of the credit, the same figures on every offer (`portal.domain.cost`)."""
+    cost = terms.cost
+    lines = [_("Annualised interest rate: %(rate)s%%", rate=format_percent_figure(cost)),
+             _("Interest in all: %(amount)s", amount=money(cost.interest))]
+    if len(terms.schedule) > 1:
+        lines.append(_("Smallest payment: %(smallest)s; largest payment: %(largest)s",
+                       smallest=money(cost.smallest_payment), largest=money(cost.largest_payment)))
+    return lines
+
+
+def format_percent_figure(cost) -> str:
+    """The rate with two decimals, as disclosed (e.g. "18.25", "0.00")."""
+    return f"{cost.annual_rate_percent:.2f}"
 
 
 def terms_text(terms: Terms, ctx: AgreementContext, locale: str) -> str:

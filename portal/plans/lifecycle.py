@@ -68,7 +68,7 @@ def terms_of(plan: Plan) -> Terms:
                     Decimal(plan.interest_rate_percent) if plan.interest_rate_percent else None)
     schedule = tuple(Instalment(i.seq, i.due_date, i.amount) for i in plan.instalments)
     return Terms(spec, plan.currency, plan.balance_at_start, plan.fees_waived, plan.discount,
-                 plan.interest_added, plan.total, schedule)
+                 plan.interest_added, plan.total, schedule, plan.terms_start)
 
 
 def plan_hash(plan: Plan, locale: str) -> str:
@@ -85,6 +85,7 @@ def set_terms(plan: Plan, terms: Terms) -> None:
     plan.interest_mode = spec.interest
     plan.interest_rate_percent = None if spec.interest_rate_percent is None else str(spec.interest_rate_percent)
     plan.interest_added, plan.total, plan.currency = terms.interest_added, terms.total, terms.currency
+    plan.terms_start = terms.start
     plan.instalments.clear()
     db.session.flush()
     plan.instalments.extend(PlanInstalment(seq=i.seq, due_date=i.due_date, amount=i.amount)
@@ -148,8 +149,11 @@ def submit(account: Account, spec: PlanSpec, consent: Consent, *, source: str, t
 
 
 def record_consent(plan: Plan, consent: Consent) -> None:
-    """Store what the cardholder agreed to (the terms' hash) and when, where and how."""
+    """Store what the cardholder agreed to (the terms' text and hash) and when, where and how."""
     plan.terms_hash, plan.terms_locale = consent.terms_hash, consent.locale
+    plan.terms_text = agreement.terms_text(
+        terms_of(plan), context_for(plan.account, plan.policy_version, plan.grace_days),
+        consent.locale)
     plan.accepted_at, plan.accepted_ip = consent.at, consent.ip
     plan.accepted_user_agent = (consent.user_agent or "")[:500]
 

@@ -89,6 +89,9 @@ class Plan(db.Model):
     interest_rate_percent: Mapped[str | None] = mapped_column(String(16))
     interest_added: Mapped[int] = mapped_column(BigInteger, default=0)
     total: Mapped[int] = mapped_column(BigInteger)
+    # The day the plan took the balance over: its annualised rate is counted from it
+    # (portal.domain.cost). None for plans made before it was stored: their first due date.
+    terms_start: Mapped[date | None] = mapped_column(Date)
     policy_profile: Mapped[str] = mapped_column(String(16))
     policy_version: Mapped[int] = mapped_column(Integer)
     stage: Mapped[str] = mapped_column(String(32))
@@ -103,6 +106,9 @@ class Plan(db.Model):
     # Consent: the exact terms shown, hashed, with who/when/where.
     terms_hash: Mapped[str | None] = mapped_column(String(64))
     terms_locale: Mapped[str | None] = mapped_column(String(16))
+    # The agreement's text exactly as accepted (its sha256 is terms_hash): the PDF is printed
+    # from it, so later wording changes never alter an agreement already made.
+    terms_text: Mapped[str | None] = mapped_column(Text)
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     accepted_ip: Mapped[str | None] = mapped_column(String(64))
     accepted_user_agent: Mapped[str | None] = mapped_column(String(500))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+from portal.domain.cost import PlanCost, plan_cost
 from portal.domain.money import percent_of, round_half_up
 from portal.domain.schedule import Frequency, Instalment, build_schedule
 from portal.plans.rules import Limits, PlanPolicy
@@ -60,6 +61,15 @@ class Terms:
     interest_added: int   # interest at a reduced rate, added to the total up front
     total: int            # what the cardholder repays: the schedule sums to it
     schedule: tuple[Instalment, ...]
+    # The day the plan takes the balance over (interest runs from it). Not part of what the
+    # terms are: the same terms priced on another day compare equal.
+    start: date | None = field(default=None, compare=False)
+
+    @property
+    def cost(self) -> PlanCost:
+        """The disclosed cost: annualised rate, interest in all, smallest and largest payment."""
+        return plan_cost(self.total - self.interest_added, self.start or self.spec.first_date,
+                         [(i.due_date, i.amount) for i in self.schedule])
 
     @property
     def concession(self) -> int:
@@ -134,7 +144,7 @@ def build_terms(spec: PlanSpec, owed: Owed, *, start: date | None = None) -> Ter
     except ValueError as exc:
         raise TermsError("total_too_small") from exc
     return Terms(spec, owed.currency, owed.total, fees_waived, discount, interest_added, total,
-                 tuple(schedule))
+                 tuple(schedule), start or spec.first_date)
 
 
 def min_down_payment(terms_total_before_dp: int, limits: Limits) -> int:

@@ -66,7 +66,8 @@ def detail(plan_id, counter_form=None, reject_form=None, status=200):
     owed_now = (services.owed_for(account, today).total
                 if plan.status == PlanStatus.IN_REVIEW else None)
     return render_template(
-        "plans/staff_detail.html", plan=plan, account=account, owed_now=owed_now,
+        "plans/staff_detail.html", plan=plan, terms=lifecycle.terms_of(plan), account=account,
+        owed_now=owed_now,
         ctx=account_context(account, today), labels=dispute_labels,
         entry_kind=entry_label, reasons=_review_reasons(plan), approve_form=ConfirmForm(),
         counter_form=counter_form, reject_form=reject_form or RejectForm(formdata=None),

@@ -66,6 +66,7 @@ def show(account_id, plan_id):
         ctx = lifecycle.context_for(account, plan.policy_version, plan.grace_days)
         lines = agreement.terms_lines(lifecycle.terms_of(plan), ctx, locale)
     return render_template("plans/show.html", account=account, plan=plan, lines=lines,
+                           terms=lifecycle.terms_of(plan),
                            repriced=repriced_text(plan, account.currency)
                            if plan.status == PlanStatus.COUNTERED else [],
                            counter_form=counter_form, decline_form=ConfirmForm(),
@@ -148,8 +149,11 @@ def agreement_pdf(account_id, plan_id):
             PlanStatus.IN_REVIEW):
         abort(404)
     locale = plan.terms_locale or str(get_locale())
-    ctx = lifecycle.context_for(account, plan.policy_version, plan.grace_days)
-    lines = agreement.terms_lines(lifecycle.terms_of(plan), ctx, locale)
+    if plan.terms_text:  # the text as accepted, word for word
+        lines = plan.terms_text.split("\n")
+    else:  # accepted before the text was stored: printed from the terms in today's wording
+        ctx = lifecycle.context_for(account, plan.policy_version, plan.grace_days)
+        lines = agreement.terms_lines(lifecycle.terms_of(plan), ctx, locale)
     with force_locale(locale):
         footer = _("Agreed on %(when)s. Terms fingerprint (SHA-256): %(hash)s",
                    when=local_time(plan.accepted_at, ZoneInfo(account.cardholder.timezone)),
