@@ -17,6 +17,9 @@ from portal.jobs.correction_timeline import correction_items_for
 from portal.jobs.routes import NAV as JOBS_NAV
 from portal.account_pages.routes import NAV as ACCOUNTS_NAV
 from portal.auth import session as auth_session
+from portal.care import access as care_access, services as care
+from portal.care.rules import unusable_keys as care_unusable_keys
+from portal.collections import services as collections_services
 from portal.collections.routes import NAV as COLLECTIONS_NAV
 from portal.consequences import pauses, services as consequences
 from portal.consequences.preview import preview_change
@@ -57,10 +60,13 @@ def wire() -> None:
     _pause_providers()
     register_delivery_rules(contact_delivery.RULES)  # opt-outs, holds, caps, quiet hours, footer
     contact_batch.register_hold(holds.accounts_on_hold)  # no collection message while contested
+    contact_batch.register_hold(care.accounts_on_hold)  # nor while a breathing space freezes it
+    care_access.register_collector_scope(collections_services.may_work)
     consequences.register_item_source(legal_items_for)  # legal steps on the timeline
     consequences.register_item_source(correction_items_for)  # charges taken back, and why
     register_section_check("payments", unusable_keys)
     register_section_check("contact", contact_unusable_keys)  # reminder days
+    register_section_check("care", care_unusable_keys)  # what a breathing space freezes
     register_preview(preview_change)  # the policy editor's "what would change"
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
     auth_session.register_user_kind("s", StaffUser)  # staff sign in too
@@ -80,12 +86,15 @@ def _pause_providers() -> None:
                     batch=holds.hold_pauses)
     pauses.register(plan_services.plan_pause, candidates=plan_services.accounts_with_plans,
                     batch=plan_services.plan_pauses)
+    # Last: a plan or a dispute is shown first; what a breathing space freezes adds up anyway.
+    pauses.register(care.care_pause, candidates=care.accounts_with_care, batch=care.care_pauses)
 
 
 def _staff_account_context() -> None:
     # What staff read about an account, besides its balance and ledger (staff's own).
     for section in (plan_services.staff_context_section, payments_section,
-                    consequences.staff_context_section, dispute_context.staff_context_section):
+                    consequences.staff_context_section, dispute_context.staff_context_section,
+                    care.staff_summary):
         account_context.register_section(section)
 
 

@@ -13,6 +13,7 @@ from flask_babel import format_percent
 
 from portal.accounts.models import Account
 from portal.balances.services import Balance, balances_for
+from portal.care.services import CareView, care_for
 from portal.consequences.services import timelines_for
 from portal.consequences.types import Timeline, TimelineItem
 from portal.domain.standing import LEGAL_CLOSED, LEGAL_OPEN, AccountFacts, Standing, standing
@@ -59,6 +60,7 @@ class AccountSummary:
     timeline: Timeline | None
     next_instalment: object | None = None  # PlanInstalment of the active plan, if any
     latest_plan: object | None = None  # the account's most recent Plan, if any
+    care: CareView | None = None  # a breathing space or support in force (portal.care)
 
     @property
     def upcoming(self) -> list[TimelineItem]:
@@ -107,7 +109,8 @@ class AccountSummary:
             charged_off=any(i.kind == "charge_off" for i in self.past),
             plan_broken_on=plan.broken_on if status == "broken" else None,
             proposal=status if status in ("in_review", "countered") else None,
-            has_next_step=self.next_item is not None))
+            has_next_step=self.next_item is not None,
+            breathing_space=self.care is not None))
 
 
 def account_summaries(accounts: list[Account], as_of: date) -> list[AccountSummary]:
@@ -117,5 +120,6 @@ def account_summaries(accounts: list[Account], as_of: date) -> list[AccountSumma
     timelines = load_timelines(accounts, as_of, balances)
     instalments = load_next_instalments(accounts)
     plans = latest_plans_for(accounts)
+    cares = care_for(accounts, as_of)
     return [AccountSummary(a, balances[a.id], timelines.get(a.id), instalments.get(a.id),
-                           plans.get(a.id)) for a in accounts]
+                           plans.get(a.id), cares.get(a.id)) for a in accounts]

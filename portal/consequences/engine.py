@@ -124,8 +124,23 @@ def consequences_due(policy: Policy, dpd: int, baseline_dpd: int, recorded: set[
             if baseline_dpd < c.dpd <= dpd and c.kind not in recorded]
 
 
-def run_day(state: AccountDay, policy: Policy, day: date, paused: bool) -> DayOutcome:
-    """Advance `state` through `day` under `policy`; returns what to write. Mutates `state`."""
+def _frozen(paused, policy: Policy) -> tuple[bool, bool, bool]:
+    """(escalation, fees, interest) frozen on the day: `paused` is the day's Pause (or None),
+    or a bool for a full pause (portal.consequences.pauses.Pause.frozen)."""
+    rule = policy.penalty_interest
+    when_full = bool(rule is not None and rule.freeze_while_paused)
+    if paused is None or paused is False:
+        return False, False, False
+    if paused is True:
+        return True, True, when_full
+    return paused.frozen(when_full)
+
+
+def run_day(state: AccountDay, policy: Policy, day: date, paused) -> DayOutcome:
+    """Advance `state` through `day` under `policy`; returns what to write. Mutates `state`.
+
+    `paused`: the day's escalation pause (a Pause, which says what it freezes), None, or a
+    bool (True: a full pause)."""
     state.day = day
     dpd = state.dpd(day)
     out = DayOutcome(day=day, dpd=dpd)
@@ -133,10 +148,14 @@ def run_day(state: AccountDay, policy: Policy, day: date, paused: bool) -> DayOu
     if stage != state.stage:
         out.stage_move = (state.stage, stage)
         state.stage = stage
-    if not paused and state.cycle is not None and dpd > 0:
+    escalation, fees, interest = _frozen(paused, policy)
+    if state.cycle is not None and dpd > 0 and not (escalation and fees):
         for consequence in consequences_due(policy, dpd, state.baseline_dpd, state.recorded):
+            if (fees if consequence.kind == "late_fee" else escalation):
+                continue
             _apply_consequence(state, policy, consequence.kind, day, dpd, out)
-    _accrue(state, policy, day, dpd, paused, out)
+    if not interest:
+        _accrue(state, policy, day, dpd, out)
     return out
 
 
@@ -162,12 +181,10 @@ def _apply_consequence(state, policy, kind, day, dpd, out):
     state.recorded.add(kind)
 
 
-def _accrue(state, policy, day, dpd, paused, out):
+def _accrue(state, policy, day, dpd, out):
     rule = policy.penalty_interest
     start = policy.consequence("penalty_interest")
     if rule is None or start is None or dpd < start.dpd or state.status == CHARGED_OFF:
-        return
-    if paused and rule.freeze_while_paused:
         return
     amount, state.interest_carry = accrue_day(state.principal, rule.annual_rate, rule.day_count,
                                               state.interest_carry)

@@ -6,17 +6,43 @@ the nightly run and the timeline ask `escalation_pause` and never know who answe
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Callable
+
+# What a pause can freeze in the nightly run (contact is held by the contact rules instead).
+ESCALATION, FEES, INTEREST = "escalation", "fees", "interest"
 
 
 @dataclass(frozen=True)
 class Pause:
-    reason: str  # "plan" | "dispute" | ...: templates turn it into a sentence
+    """Why escalation is paused, and what that freezes.
+
+    A *full* pause (plans, disputes) stops every consequence, late fees included, and penalty
+    interest where the profile says `freeze_while_paused`. A partial one (`full=False`, e.g. a
+    vulnerability flag that only stops escalation) freezes only what `freezes` names.
+    When several providers answer, the first one is shown and what they freeze adds up.
+    """
+    reason: str  # "plan" | "dispute" | "breathing_space" | ...: templates make it a sentence
     since: date | None = None
     amount: int | None = None  # the amount on hold, when only part of the debt is paused
     reference: str | None = None  # e.g. the plan or dispute id, for a link
+    until: date | None = None  # the last day of the pause, when it has a set end
+    full: bool = True
+    freezes: frozenset = frozenset()  # any of ESCALATION, FEES, INTEREST, beyond a full pause
+
+    def frozen(self, interest_when_full: bool) -> tuple[bool, bool, bool]:
+        """(escalation, fees, interest) frozen; `interest_when_full`: the profile's rule."""
+        return (self.full or ESCALATION in self.freezes, self.full or FEES in self.freezes,
+                (self.full and interest_when_full) or INTEREST in self.freezes)
+
+
+def combined(found: list[Pause]) -> Pause | None:
+    """The first pause, freezing everything that any of `found` freezes."""
+    if len(found) < 2:
+        return found[0] if found else None
+    return replace(found[0], full=any(p.full for p in found),
+                   freezes=frozenset().union(*(p.freezes for p in found)))
 
 
 PauseProvider = Callable[[object, date], "Pause | None"]
@@ -71,6 +97,7 @@ def pause_checker(accounts) -> Callable[[object, date], "Pause | None"]:
         return answered[key].get(account.id)
 
     def check(account, as_of: date) -> Pause | None:
+        found = []
         for provider in _providers:
             if provider in narrowed and account.id not in narrowed[provider]:
                 continue
@@ -79,19 +106,16 @@ def pause_checker(accounts) -> Callable[[object, date], "Pause | None"]:
             else:
                 pause = provider(account, as_of)
             if pause is not None:
-                return pause
-        return None
+                found.append(pause)
+        return combined(found)
     ids_set = set(ids)
     return check
 
 
 def escalation_pause(account, as_of: date) -> Pause | None:
-    """The first pause any provider reports for `account` on `as_of`, or None."""
-    for provider in _providers:
-        pause = provider(account, as_of)
-        if pause is not None:
-            return pause
-    return None
+    """The first pause any provider reports for `account` on `as_of` (freezing what they all
+    freeze, `combined`), or None."""
+    return combined([p for p in (provider(account, as_of) for provider in _providers) if p])
 
 
 def pauses_for(accounts, as_of: date) -> dict[int, "Pause | None"]:
@@ -114,7 +138,5 @@ def pauses_for(accounts, as_of: date) -> dict[int, "Pause | None"]:
                            p(a, as_of) if a.id in n else None)
         else:
             answers.append(lambda a, p=provider: p(a, as_of))
-    result = {}
-    for account in accounts:
-        result[account.id] = next((p for p in (ask(account) for ask in answers) if p), None)
-    return result
+    return {account.id: combined([p for p in (ask(account) for ask in answers) if p])
+            for account in accounts}

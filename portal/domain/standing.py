@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-# Highest first. "breathing_space" is reserved: the portal records no such state today.
+# Highest first. "breathing_space": a breathing space or a need for extra support (portal.care).
 PRECEDENCE = ("breathing_space", "dispute_hold", "legal", "charge_off", "plan_kept",
               "plan_broken", "next_step")
 

@@ -223,7 +223,7 @@ def walk(run: AccountDay, account, start: date, end: date, deltas, policy_on, pa
         if day in deltas:
             run.apply(*deltas[day])
         policy = policy_on(account.policy_profile, day)
-        yield day, policy, run_day(run, policy, day, paused_on(account, day) is not None)
+        yield day, policy, run_day(run, policy, day, paused_on(account, day))
 
 
 def _walk(account, state_row, start, end, opening, deltas, recorded, policies, paused_on, writes,

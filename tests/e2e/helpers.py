@@ -8,10 +8,11 @@ import os
 import re
 import time
 
+import pyotp
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.conftest import CARDHOLDER_PASSWORD
+from tests.conftest import CARDHOLDER_PASSWORD, STAFF_PASSWORD
 
 BLOCKING_IMPACTS = ("serious", "critical")
 HEADER_LIMIT = 120  # px: the most a page header may take at 390 px wide (issue 13)
@@ -208,3 +209,14 @@ def sign_in_cardholder(page, phone: str, password: str | None = None) -> None:
     page.fill("#password", password or CARDHOLDER_PASSWORD)
     submit(page, "identity")
     expect_path(page, "/home")
+
+
+def sign_in_staff(page, staff) -> None:
+    """Sign a staff member in through the form with their password and a TOTP code."""
+    page.goto("/staff/login")
+    page.fill("#email", staff.email)
+    page.fill("#password", STAFF_PASSWORD)
+    submit(page, "email")
+    page.fill("#code", pyotp.TOTP(staff.totp_secret).now())
+    submit(page, "code")
+    assert "/login" not in path_of(page), page.url

@@ -5,24 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pyotp
 import pytest
 
 from portal.timeutil import utcnow
-from tests.conftest import STAFF_PASSWORD
 from tests.e2e.helpers import axe_check, expect_path, submit
+from tests.e2e.helpers import sign_in_staff as _staff_sign_in  # others import it from here
 from tests.integration.collections_helpers import hold
 
 desktop = pytest.mark.parametrize("viewport", ["desktop"], indirect=True)
 
 
-def _staff_sign_in(page, staff):
-    page.goto("/staff/login")
-    page.fill("#email", staff.email)
-    page.fill("#password", STAFF_PASSWORD)
-    submit(page, "email")
-    page.fill("#code", pyotp.TOTP(staff.totp_secret).now())
-    submit(page, "code")
 
 
 @desktop

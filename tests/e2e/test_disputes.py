@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-import pyotp
 import pytest
 
 from portal.disputes.models import Dispute
 from portal.extensions import db as _db
-from tests.conftest import CARDHOLDER_PASSWORD, STAFF_PASSWORD
+from tests.conftest import CARDHOLDER_PASSWORD
 from tests.dispute_helpers import PDF, join, raise_dispute
-from tests.e2e.helpers import check_page, expect_path, path_of, submit
+from tests.e2e.helpers import check_page, expect_path, submit
+from tests.e2e.helpers import sign_in_staff as _staff_sign_in  # others import it from here
 
 LANGS = [("en", "en"), ("zh_Hans", "zh-Hans")]
 
@@ -24,14 +24,6 @@ def _sign_in(page, phone):
     expect_path(page, "/home")
 
 
-def _staff_sign_in(page, staff):
-    page.goto("/staff/login")
-    page.fill("#email", staff.email)
-    page.fill("#password", STAFF_PASSWORD)
-    submit(page, "email")
-    page.fill("#code", pyotp.TOTP(staff.totp_secret).now())
-    submit(page, "code")
-    assert "/login" not in path_of(page), page.url
 
 
 def _choose_language(page, locale):

@@ -4,28 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 
-import pyotp
 import pytest
 from sqlalchemy import select
 
 from portal.extensions import db as _db
 from portal.legal import services
 from portal.legal.models import LegalAction
-from tests.conftest import CARDHOLDER_PASSWORD, STAFF_PASSWORD
-from tests.e2e.helpers import check_page, expect_path, path_of, submit
+from tests.conftest import CARDHOLDER_PASSWORD
+from tests.e2e.helpers import check_page, expect_path, submit
+from tests.e2e.helpers import sign_in_staff as _staff_sign_in
 from tests.integration.legal_helpers import TODAY, freeze, late_account, refer
 
 LANGS = [("en", "en"), ("zh_Hans", "zh-Hans")]
 
 
-def _staff_sign_in(page, staff):
-    page.goto("/staff/login")
-    page.fill("#email", staff.email)
-    page.fill("#password", STAFF_PASSWORD)
-    submit(page, "email")
-    page.fill("#code", pyotp.TOTP(staff.totp_secret).now())
-    submit(page, "code")
-    assert "/login" not in path_of(page), page.url
 
 
 @pytest.mark.parametrize("viewport", ["desktop"], indirect=True)

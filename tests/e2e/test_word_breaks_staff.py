@@ -34,12 +34,13 @@ _NOT_A_PAGE = re.compile(r"/logout|/login|/setup/|/files/|/download|\.(csv|pdf|j
 # What each role must reach from its home (patterns of paths, digits as N): the walk is
 # checked against this list so that a page dropped from the links is noticed.
 MUST_REACH = {
-    "collector": {"/staff/collections/my-accounts", "/staff/collections/accounts/N"},
+    "collector": {"/staff/collections/my-accounts", "/staff/collections/accounts/N",
+                  "/staff/care/accounts/N"},
     "collections_manager": {"/staff/manager", "/staff/collections/assign",
                             "/staff/collections/reports", "/staff/plans", "/staff/plans/N",
-                            "/staff/payments", "/staff/payments/N"},
+                            "/staff/payments", "/staff/payments/N", "/staff/care/accounts/N"},
     "customer_service": {"/staff/service", "/staff/disputes",
-                         "/staff/disputes/N"},
+                         "/staff/disputes/N", "/staff/care/accounts/N"},
     "legal": {"/staff/legal", "/staff/legal/accounts/N"},
     "risk": {"/staff/risk", "/staff/risk/policies", "/staff/risk/plan-limits"},
     "admin": {"/staff/admin", "/staff/admin/N", "/staff/admin/new", "/staff/jobs"},

@@ -291,6 +291,17 @@ MATRIX: dict[str, Route] = {
         "channel": "phone", "direction": "outbound", "outcome": "reached",
         "occurred_at": "2026-01-05T10:00", "note": "Access matrix."}),
     "collections.reports": staff_only("collections_manager"),
+    # Breathing space and support (portal.care.access): customer service and managers on any
+    # account, a collector only on accounts assigned to them (A's is not: 404).
+    "care.account": staff_only("customer_service", "collector", "collections_manager",
+                               args=ACCOUNT, collector=404),
+    "care.add": staff_only("customer_service", "collector", "collections_manager", args=ACCOUNT,
+                           collector=404, data={"kind": "vulnerability:health",
+                                                "starts_on": "2026-11-28", "ends_on": "",
+                                                "note": ""}, ok=OK_OR_REDIRECT),
+    "care.end": staff_only("customer_service", "collector", "collections_manager",
+                           args={"record_id": "=999"}, ok=404, collector=404,
+                           data={"reason": "Access matrix."}),
 }
 
 

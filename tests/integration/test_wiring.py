@@ -9,6 +9,7 @@ import pytest
 
 from portal.accounts.models import Cardholder
 from portal.auth import session as auth_session
+from portal.care import services as care
 from portal.consequences import pauses, services as consequences
 from portal.contact import batch as contact_batch, delivery as contact_delivery
 from portal.core import nav
@@ -91,7 +92,8 @@ def test_a_bare_worker_sees_the_plan_and_dispute_pauses_and_escalates_neither(
 
     assert seen["reasons"] == {str(disputed.id): "dispute", str(on_plan.id): "plan"}
     assert disputed.id not in seen["fees"]  # the dispute holds escalation in the worker too
-    assert seen["holds"] == ["portal.disputes.holds.accounts_on_hold"]
+    assert seen["holds"] == ["portal.disputes.holds.accounts_on_hold",
+                             "portal.care.services.accounts_on_hold"]
     assert seen["timeline"] == ["portal.legal.timeline.legal_items_for",
                                 "portal.jobs.correction_timeline.correction_items_for"]
 
@@ -111,10 +113,12 @@ def test_without_the_wiring_call_a_worker_would_see_no_pause(app, db, make_accou
 
 def test_the_web_app_is_wired_with_every_registry(app):
     names = [f"{p.__module__}.{p.__name__}" for p in pauses._providers]
-    assert names == ["portal.disputes.holds.hold_pause", "portal.plans.services.plan_pause"]
+    assert names == ["portal.disputes.holds.hold_pause", "portal.plans.services.plan_pause",
+                     "portal.care.services.care_pause"]
+    assert "care" in policy_rules._SECTION_CHECKS
     assert "payments" in policy_rules._SECTION_CHECKS
     assert auth_session._USER_KINDS == {"c": Cardholder, "s": StaffUser}
-    assert contact_batch._HOLDS == [holds.accounts_on_hold]
+    assert contact_batch._HOLDS == [holds.accounts_on_hold, care.accounts_on_hold]
     assert outbox._rules == [contact_delivery.RULES]
     assert [f"{p.__module__}.{p.__name__}" for p in policy_routes._previews] == [
         "portal.consequences.preview.preview_change"]
@@ -127,6 +131,7 @@ def test_the_web_app_is_wired_with_every_registry(app):
         "portal.payments.staff_list.staff_context_section",
         "portal.consequences.services.staff_context_section",
         "portal.disputes.context.staff_context_section",
+        "portal.care.services.staff_summary",
     ]
     assert {role: f"{v.__module__}.{v.__name__}" for role, v in staff_routes._home_views.items()} \
         == {Role.LEGAL: "portal.legal.routes.index"}
@@ -137,7 +142,7 @@ def test_the_staff_account_context_has_every_features_section(app, db, make_acco
     account = make_account()
     context = account_context.account_context(account, TODAY)
     assert set(context) == {"account", "balance", "ledger", "plans", "payments",
-                            "payment_status_labels", "notices", "disputes"}
+                            "payment_status_labels", "notices", "disputes", "care"}
     assert context["account"] is account and context["ledger"]
 
 

@@ -4,6 +4,7 @@ import os
 from datetime import date
 
 from portal.consequences.engine import AccountDay, run_day
+from portal.consequences.pauses import Pause
 from portal.policy.rules import parse_policy
 
 PROFILES = os.path.join(os.path.dirname(__file__), "..", "..", "portal", "policy", "profiles")
@@ -90,3 +91,20 @@ def test_nothing_overdue_means_no_escalation_and_no_interest():
     state = _account(minimum_due=0)
     out = run_day(state, _policy(), date(2026, 2, 1), paused=False)
     assert out.dpd == 0 and out.postings == [] and out.events == [] and out.stage_move is None
+
+
+def test_a_partial_pause_charges_the_late_fee_but_takes_no_other_step():
+    state = _account()
+    support = Pause("vulnerability", full=False, freezes=frozenset({"escalation"}))
+    out = run_day(state, _policy(), date(2026, 3, 2), paused=support)  # 30 days late
+    kinds = {e.kind for e in out.events}
+    assert "late_fee" in kinds and kinds <= {"late_fee", "penalty_interest"}
+    assert any(p.kind == "interest" for p in out.postings)
+
+
+def test_a_pause_freezing_interest_and_fees_posts_nothing_that_day():
+    state = _account()
+    space = Pause("breathing_space", full=False,
+                  freezes=frozenset({"interest", "fees", "escalation"}))
+    out = run_day(state, _policy(), date(2026, 3, 2), paused=space)
+    assert out.postings == [] and out.events == []
