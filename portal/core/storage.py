@@ -169,15 +169,13 @@ def config_problem(config, production: bool) -> str | None:
 
 def send_document(key: str, *, content_type: str, download_name: str):
     """The stored document as a download (attachment, its checked content type, never cached:
-    see portal.core.security). 404 when the file is gone, 503 when the store does not answer.
-    The caller has already decided that the signed-in person may read it."""
+    see portal.core.security). 404 when the file is gone; StorageUnavailable (a 503 page,
+    portal.core.errors) when the store does not answer. The caller has already decided that
+    the signed-in person may read it."""
     try:
         stored = document_store().open(key)
     except DocumentMissing:  # the row outlived its file (restored database, lost volume)
         abort(404)
-    except StorageUnavailable:
-        current_app.logger.exception("document store unavailable reading %s", key)
-        abort(503)
     response = send_file(stored.stream, mimetype=content_type, as_attachment=True,
                          download_name=download_name, max_age=0, etag=stored.etag,
                          last_modified=stored.last_modified, conditional=False)
