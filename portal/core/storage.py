@@ -16,8 +16,8 @@ from typing import BinaryIO, Protocol
 from zlib import adler32
 
 from flask import abort, current_app, request, send_file
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
-from portal.core.storage_s3 import S3Store, s3_store_from
 from portal.core.storage_types import (DocumentMissing, StorageUnavailable, StoredFile,
                                          check_key)
 
@@ -25,7 +25,7 @@ BACKENDS = ("local", "s3")
 SSE_MODES = ("AES256", "aws:kms")
 
 __all__ = ["DocumentMissing", "StorageUnavailable", "StoredFile", "DocumentStore", "LocalStore",
-           "S3Store", "document_store", "local_store", "send_document", "config_problem",
+           "document_store", "local_store", "send_document", "config_problem",
            "check_key"]
 
 
@@ -137,6 +137,10 @@ def document_store(app=None) -> DocumentStore:
     cache = app.extensions.setdefault("portal.document_store", {})
     store = cache.get(settings)
     if store is None:
+        # Lazy: boto3 takes more than half a second to import, and processes on the local
+        # backend (development, tests, one-machine installations) never need it.
+        from portal.core.storage_s3 import s3_store_from
+
         cache.clear()
         store = cache[settings] = s3_store_from(dict(zip(S3_SETTINGS, settings)))
     return store
@@ -180,5 +184,9 @@ def send_document(key: str, *, content_type: str, download_name: str):
                          download_name=download_name, max_age=0, etag=stored.etag,
                          last_modified=stored.last_modified, conditional=False)
     response.content_length = stored.size
-    return response.make_conditional(request.environ, accept_ranges=True,
-                                     complete_length=stored.size)
+    try:
+        return response.make_conditional(request.environ, accept_ranges=True,
+                                         complete_length=stored.size)
+    except RequestedRangeNotSatisfiable:
+        stored.stream.close()
+        raise

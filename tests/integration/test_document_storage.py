@@ -124,6 +124,9 @@ def test_a_range_of_a_document_in_the_bucket_is_served_partially(
     response = client.get(f"/disputes/{attachment.dispute_id}/files/{attachment.id}",
                           headers={"Range": "bytes=0-4"})
     assert response.status_code == 206 and response.data == PDF[:5]
+    beyond = client.get(f"/disputes/{attachment.dispute_id}/files/{attachment.id}",
+                        headers={"Range": f"bytes={len(PDF) + 10}-"})
+    assert beyond.status_code == 416
 
 
 @pytest.mark.s3
