@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     _refuse_unkeyed_audit(app)
     _refuse_file_outbox(app)
     _refuse_unscheduled_jobs(app)
+    _refuse_unusable_document_store(app)
     _set_clock(app)
     if app.config["TRUST_PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -102,6 +103,16 @@ def _refuse_unscheduled_jobs(app: Flask) -> None:
     if os.environ.get("PORTAL_ENV") == "production" and not app.config.get("JOBS_BROKER_URL"):
         raise RuntimeError("JOBS_BROKER_URL must be set in production (PORTAL_ENV=production): "
                            "the scheduled jobs run on the job engine (docs/operations.md)")
+
+
+def _refuse_unusable_document_store(app: Flask) -> None:
+    # Documents on one machine's disk cannot be served by another; a bad S3 setting would only
+    # show at the first upload. A lazy import, as this file's docstring says.
+    from portal.core.storage import config_problem
+
+    problem = config_problem(app.config, os.environ.get("PORTAL_ENV") == "production")
+    if problem:
+        raise RuntimeError(problem)
 
 
 def _set_clock(app: Flask) -> None:

@@ -58,6 +58,18 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     OUTBOX_DIR = _env("OUTBOX_DIR")  # default: <instance>/outbox
     UPLOAD_DIR = _env("UPLOAD_DIR")  # default: <instance>/uploads
+    # Documents (docs/operations.md, "Document storage"): `local` keeps them in UPLOAD_DIR;
+    # `s3` in a bucket, encrypted at rest. Production refuses `local` unless allowed (one machine).
+    STORAGE_BACKEND = _env("STORAGE_BACKEND", "local")  # local | s3
+    STORAGE_ALLOW_LOCAL_IN_PRODUCTION = _env("STORAGE_ALLOW_LOCAL_IN_PRODUCTION", "0").lower() in (
+        "1", "true", "yes", "on")
+    STORAGE_S3_BUCKET = _env("STORAGE_S3_BUCKET")
+    STORAGE_S3_PREFIX = _env("STORAGE_S3_PREFIX", "")  # e.g. "documents/"
+    STORAGE_S3_ENDPOINT_URL = _env("STORAGE_S3_ENDPOINT_URL")  # default: AWS's own
+    STORAGE_S3_REGION = _env("STORAGE_S3_REGION")
+    STORAGE_S3_SSE = _env("STORAGE_S3_SSE", "AES256")  # AES256 | aws:kms
+    STORAGE_S3_KMS_KEY_ID = _env("STORAGE_S3_KMS_KEY_ID")  # with aws:kms; default: the AWS key
+    STORAGE_S3_ADDRESSING_STYLE = _env("STORAGE_S3_ADDRESSING_STYLE", "auto")  # auto|path|virtual
     # Five 10 MB documents plus the form: anything bigger is refused before it is read (413).
     MAX_CONTENT_LENGTH = 52 * 1024 * 1024
     PAYMENT_PROVIDER = "stripe" if _env("STRIPE_SECRET_KEY") else "sandbox"

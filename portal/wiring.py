@@ -27,7 +27,8 @@ from portal.contact import batch as contact_batch, delivery as contact_delivery
 from portal.contact.routes import NAV as CONTACT_NAV
 from portal.contact.rules import unusable_keys as contact_unusable_keys
 from portal.core import nav
-from portal.disputes import context as dispute_context, holds
+from portal.core.storage_move import register_document_source
+from portal.disputes import context as dispute_context, holds, uploads
 from portal.disputes.admin_routes import NAV as DISPUTE_ADMIN_NAV
 from portal.disputes.routes import NAV as DISPUTES_NAV
 from portal.disputes.staff_routes import NAV as DISPUTE_WORK_NAV
@@ -38,7 +39,8 @@ from portal.payments.policy import unusable_keys
 from portal.payments.routes import NAV as PAYMENTS_NAV
 from portal.payments.staff_list import staff_context_section as payments_section
 from portal.payments.staff_routes import NAV as PAYMENTS_STAFF_NAV
-from portal.plans import listeners as plan_listeners, services as plan_services
+from portal.plans import (documents as plan_documents, listeners as plan_listeners,
+                          services as plan_services)
 from portal.plans.review_routes import NAV as PLAN_REVIEW_NAV
 from portal.plans.risk_routes import NAV as PLAN_LIMITS_NAV
 from portal.plans.routes import NAV as PLANS_NAV
@@ -63,6 +65,8 @@ def wire() -> None:
     contact_batch.register_hold(care.accounts_on_hold)  # nor while a breathing space freezes it
     care_access.register_collector_scope(collections_services.may_work)
     consequences.register_item_source(legal_items_for)  # legal steps on the timeline
+    register_document_source(uploads.stored_documents)  # `documents move-to-store`
+    register_document_source(plan_documents.stored_documents)
     consequences.register_item_source(correction_items_for)  # charges taken back, and why
     register_section_check("payments", unusable_keys)
     register_section_check("contact", contact_unusable_keys)  # reminder days

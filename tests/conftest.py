@@ -16,7 +16,8 @@ from portal.extensions import db as _db, limiter  # noqa: E402
 from tests.clock import BASE, TODAY, Clock  # noqa: E402,F401  (TODAY: tests import it from here)
 from tests.helpers import empty_tables  # noqa: E402
 
-pytest_plugins = ["tests.factories", "tests.required_plugin", "tests.pdf_reading"]
+pytest_plugins = ["tests.factories", "tests.required_plugin", "tests.pdf_reading",
+                  "tests.s3_server"]
 
 STAFF_PASSWORD = "staff-Password-2026"
 CARDHOLDER_PASSWORD = "Correct-Horse-42"

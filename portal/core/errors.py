@@ -13,6 +13,7 @@ from markupsafe import escape
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from portal.core.storage_types import StorageUnavailable
 from portal.extensions import db
 
 RETRY_AFTER_SECONDS = 30
@@ -83,3 +84,10 @@ def register(app):
 
     for error_class in UNREACHABLE:
         app.register_error_handler(error_class, database_unreachable)
+
+    @app.errorhandler(StorageUnavailable)
+    def documents_unreachable(error):
+        # The object store is down or refuses us: the request's rows are rolled back (an upload
+        # leaves no document without its file) and the reader is asked to try again shortly.
+        app.logger.error("document store unavailable: %s", error)
+        return error_page(503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

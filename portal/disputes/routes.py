@@ -1,7 +1,7 @@
 """Cardholder pages: raise a dispute, follow it, reply, add documents, withdraw."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from portal.auth.session import cardholder_required
 from portal.core.filters import long_date, money
 from portal.core.forms import parse_money_fields
 from portal.core.nav import cardholder_entry
+from portal.core.storage import send_document
 from portal.disputes import access, labels, services, uploads
 from portal.disputes.forms import CustomerReplyForm, RaiseDisputeForm, WithdrawForm
 from portal.disputes.models import Dispute, DisputeAttachment
@@ -135,9 +136,5 @@ def send_attachment(dispute, attachment_id):
     item = db.session.get(DisputeAttachment, attachment_id)
     if item is None or item.dispute_id != dispute.id:
         abort(404)
-    try:
-        path = uploads.path_of(item.stored_name)
-    except FileNotFoundError:
-        abort(404)
-    return send_file(path, mimetype=item.content_type, as_attachment=True,
-                     download_name=item.original_name, max_age=0)
+    return send_document(item.stored_name, content_type=item.content_type,
+                         download_name=item.original_name)

@@ -122,7 +122,7 @@ def _store_files(dispute, checked, uploaded_by) -> list[DisputeAttachment]:
     stored = []
     for name, content, content_type in checked:
         attachment = DisputeAttachment(dispute_id=dispute.id, original_name=name,
-                                       stored_name=uploads.store(content),
+                                       stored_name=uploads.store(content, content_type),
                                        content_type=content_type, size=len(content),
                                        uploaded_by=uploaded_by)
         db.session.add(attachment)

@@ -1,16 +1,22 @@
-"""Attachments: checked by content (never by name), stored outside static/ under a random name.
+"""Attachments: checked by content (never by name), stored under a random name in the
+document store (portal.core.storage: UPLOAD_DIR or the S3 bucket), never under static/.
 
-Allowed: PDF, JPEG, PNG; at most MAX_BYTES each and MAX_FILES per upload.
+Allowed: PDF, JPEG, PNG; at most MAX_BYTES each and MAX_FILES per upload. Hardship proof
+(portal.plans) is checked and stored the same way.
 """
 from __future__ import annotations
 
 import io
-import os
 import secrets
 import unicodedata
 
-from flask import current_app
 from flask_babel import lazy_gettext as _
+from sqlalchemy import select
+
+from portal.core.storage import document_store
+from portal.core.storage_move import KnownDocument
+from portal.disputes.models import DisputeAttachment
+from portal.extensions import db
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_FILES = 5
@@ -25,13 +31,6 @@ _PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
 
 class UploadRefused(ValueError):
     """A file was refused; the message is translated and says which file and why."""
-
-
-def upload_dir() -> str:
-    path = current_app.config.get("UPLOAD_DIR") or os.path.join(current_app.instance_path,
-                                                                "uploads")
-    os.makedirs(path, exist_ok=True)
-    return path
 
 
 def check_filename(name: str) -> str:
@@ -102,16 +101,18 @@ def check_files(files, already: int = 0) -> list[tuple[str, bytes, str]]:
     return checked
 
 
-def store(content: bytes) -> str:
-    """Write the bytes under a new random name in the upload folder; returns that name."""
+def store(content: bytes, content_type: str | None = None) -> str:
+    """Put the bytes in the document store under a new random name; returns that name.
+    `content_type` is what `check_files` found (sniffed again when not given)."""
     stored_name = secrets.token_hex(16)
-    path = os.path.join(upload_dir(), stored_name)
-    with open(path, "xb") as fh:
-        fh.write(content)
+    document_store().put(stored_name, content,
+                         content_type or sniff(content) or "application/octet-stream")
     return stored_name
 
 
-def path_of(stored_name: str) -> str:
-    if not stored_name.isalnum():  # only names we generated
-        raise FileNotFoundError(stored_name)
-    return os.path.join(upload_dir(), stored_name)
+def stored_documents():
+    """Every dispute attachment the store should hold (for `documents move-to-store`)."""
+    rows = db.session.execute(select(DisputeAttachment.stored_name, DisputeAttachment.content_type,
+                                     DisputeAttachment.size).order_by(DisputeAttachment.id))
+    for key, content_type, size in rows.yield_per(1000):
+        yield KnownDocument(key, content_type, size)

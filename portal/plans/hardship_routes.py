@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import abort, render_template, send_file
+from flask import abort, render_template
 from flask_login import current_user
 
 from portal.accounts.models import Account
@@ -12,7 +12,8 @@ from portal.audit.services import record
 from portal.auth.session import cardholder_required
 from portal.balances.services import balance_of, today_for
 from portal.core.forms import parse_money_fields
-from portal.disputes.uploads import UploadRefused, check_files, path_of, store
+from portal.core.storage import send_document
+from portal.disputes.uploads import UploadRefused, check_files, store
 from portal.extensions import db
 from portal.plans import services
 from portal.plans.blueprint import bp
@@ -44,9 +45,9 @@ def hardship(account_id):
     db.session.flush()
     for name, content, content_type in files:
         db.session.add(ProofDocument(
-            statement_id=statement.id, original_name=name, stored_name=store(content),
-            content_type=content_type, size_bytes=len(content),
-            sha256=hashlib.sha256(content).hexdigest()))
+            statement_id=statement.id, original_name=name,
+            stored_name=store(content, content_type), content_type=content_type,
+            size_bytes=len(content), sha256=hashlib.sha256(content).hexdigest()))
     db.session.flush()
     record("plan.hardship_statement", subject=statement,
            after={"disposable": statement.disposable, "documents": len(files)})
@@ -84,8 +85,5 @@ def proof(document_id):
         account = db.session.get(Account, owner_id)
         if account is None or account.cardholder_id != current_user.id:
             abort(404)
-    try:
-        return send_file(path_of(document.stored_name), mimetype=document.content_type,
-                         as_attachment=True, download_name=document.original_name)
-    except FileNotFoundError:  # the row outlived its file (restored database, lost volume)
-        abort(404)
+    return send_document(document.stored_name, content_type=document.content_type,
+                         download_name=document.original_name)

@@ -14,14 +14,17 @@ START = ("from portal import create_app; app = create_app(); "
          "print('started with rate limits in', app.config['RATELIMIT_STORAGE_URI'])")
 OURS = ("PORTAL_ENV", "SECRET_KEY", "REDIS_URL", "RATELIMIT_STORAGE_URI", "DATABASE_URL",
         "PORTAL_INSTANCE_PATH", "STRIPE_SECRET_KEY", "PORTAL_NOW", "AUDIT_KEYS",
-        "OUTBOX_TRANSPORT", "SMTP_HOST", "SMS_TRANSPORT", "SMS_HTTP_URL", "JOBS_BROKER_URL")
+        "OUTBOX_TRANSPORT", "SMTP_HOST", "SMS_TRANSPORT", "SMS_HTTP_URL", "JOBS_BROKER_URL",
+        "STORAGE_BACKEND", "STORAGE_S3_BUCKET", "STORAGE_S3_SSE",
+        "STORAGE_ALLOW_LOCAL_IN_PRODUCTION")
 STRIPE = "sk_test_for_this_test"
 REDIS = "redis://127.0.0.1:6379/0"
 AUDIT_KEYS = "k2026a:" + base64.b64encode(b"an audit key for this test only").decode()
-# Real delivery and the job engine (nothing is contacted at start-up).
+# Real delivery, the job engine and the document bucket (nothing is contacted at start-up).
 DELIVERY = {"OUTBOX_TRANSPORT": "smtp", "SMTP_HOST": "127.0.0.1", "SMS_TRANSPORT": "http",
             "SMS_HTTP_URL": "http://127.0.0.1:9/sms",
-            "JOBS_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//"}
+            "JOBS_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//",
+            "STORAGE_BACKEND": "s3", "STORAGE_S3_BUCKET": "portal-documents"}
 
 
 @pytest.fixture()
@@ -141,4 +144,29 @@ def test_production_refuses_to_start_with_the_file_outbox_or_without_the_job_eng
 
 def test_development_starts_with_the_file_outbox_and_no_job_engine(start):
     done = start(PORTAL_ENV="development", OUTBOX_TRANSPORT=None, JOBS_BROKER_URL=None)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"STORAGE_BACKEND": None}, "STORAGE_BACKEND=s3 (with STORAGE_S3_BUCKET) must be set"),
+    ({"STORAGE_BACKEND": "local"}, "STORAGE_BACKEND=s3 (with STORAGE_S3_BUCKET) must be set"),
+    ({"STORAGE_S3_BUCKET": None}, "STORAGE_S3_BUCKET must be set with STORAGE_BACKEND=s3"),
+    ({"STORAGE_S3_SSE": "none"}, "STORAGE_S3_SSE must be one of AES256, aws:kms"),
+    ({"STORAGE_BACKEND": "disk"}, "STORAGE_BACKEND must be one of local, s3"),
+], ids=["unset", "local", "no-bucket", "no-encryption", "unknown"])
+def test_production_refuses_to_keep_documents_on_one_machine_or_unencrypted(start, env, message):
+    done = start(PORTAL_ENV="production", SECRET_KEY="s3cret-for-this-test", REDIS_URL=REDIS,
+                 **env)
+    assert done.returncode != 0 and "started" not in done.stdout
+    assert message in done.stderr
+
+
+def test_a_single_machine_may_keep_documents_on_its_disk_when_it_says_so(start):
+    done = start(PORTAL_ENV="production", SECRET_KEY="s3cret-for-this-test", REDIS_URL=REDIS,
+                 STORAGE_BACKEND="local", STORAGE_ALLOW_LOCAL_IN_PRODUCTION="1")
+    assert done.returncode == 0, done.stderr
+
+
+def test_development_keeps_documents_on_disk_by_default(start):
+    done = start(PORTAL_ENV="development", STORAGE_BACKEND=None)
     assert done.returncode == 0, done.stderr

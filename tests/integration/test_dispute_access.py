@@ -102,7 +102,8 @@ def test_workspace_access_by_role(client, login_as, make_staff, world, role, ind
     assert client.get("/staff/disputes/setup/queues").status_code == rules
 
 
-def test_queue_member_sees_the_dispute_its_file_and_its_internal_notes(client, login_as, world):
+def test_queue_member_sees_the_dispute_its_file_and_its_internal_notes(document_backend, client,
+                                                                      login_as, world):
     d, a = world["dispute"], world["attachment"]
     workflow.staff_message(d, world["agent"], "Internal: looks like a duplicate.",
                            customer_visible=False)

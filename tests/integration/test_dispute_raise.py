@@ -216,7 +216,8 @@ def test_files_are_stored_outside_static_under_a_random_name(app, make_account):
 
 
 def test_owner_downloads_an_attachment_as_a_file_with_its_checked_type(client, login_as,
-                                                                        make_account):
+                                                                        make_account,
+                                                                        document_backend):
     account = make_account()
     dispute = raise_dispute(account, files=[_storage(png_bytes(), "photo.pdf")])
     attachment = dispute.attachments[0]
@@ -227,7 +228,8 @@ def test_owner_downloads_an_attachment_as_a_file_with_its_checked_type(client, l
     assert response.headers["Content-Disposition"].startswith("attachment")
 
 
-def test_attachment_of_another_dispute_is_not_found(client, login_as, make_account):
+def test_attachment_of_another_dispute_is_not_found(client, login_as, make_account,
+                                                     document_backend):
     account = make_account()
     first = raise_dispute(account, files=[_storage(PDF, "a.pdf")])
     second = raise_dispute(account)

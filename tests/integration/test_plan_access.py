@@ -106,8 +106,8 @@ def test_staff_cannot_open_cardholder_plan_pages(client, login_as, make_staff, w
 @pytest.mark.parametrize("who,expected", [
     ("anonymous", 404), ("owner", 200), ("other", 404), ("collector", 200),
     ("collections_manager", 200), ("customer_service", 403), ("risk", 403), ("admin", 403)])
-def test_proof_served_only_to_owner_and_staff_who_need_it(client, login_as, make_staff, world,
-                                                          who, expected):
+def test_proof_served_only_to_owner_and_staff_who_need_it(document_backend, client, login_as,
+                                                          make_staff, world, who, expected):
     if who in ("owner", "other"):
         login_as(client, world[who])
     elif who != "anonymous":

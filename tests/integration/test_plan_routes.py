@@ -133,7 +133,8 @@ def test_bad_amount_is_refused_with_a_message(client, login_as, holder_account):
     assert "Enter an amount in numbers only" in response.get_data(as_text=True)
 
 
-def test_hardship_form_suggests_affordable_plan_and_keeps_proof(client, login_as, holder_account):
+def test_hardship_form_suggests_affordable_plan_and_keeps_proof(client, login_as, holder_account,
+                                                                document_backend):
     holder, account = holder_account
     login_as(client, holder)
     page = client.get(f"/accounts/{account.id}/plans/hardship")
@@ -285,10 +286,9 @@ def test_risk_publishes_new_plan_limits_version(client, login_as, make_staff):
     assert bad.status_code == 422 and "envelope_wider" in bad.get_data(as_text=True)
 
 
-def test_proof_whose_file_is_missing_is_404_not_an_error(client, login_as, holder_account, app):
-    import os
-
-    from portal.disputes.uploads import path_of
+def test_proof_whose_file_is_missing_is_404_not_an_error(client, login_as, holder_account, app,
+                                                         document_backend):
+    from portal.core.storage import document_store
 
     holder, account = holder_account
     login_as(client, holder)
@@ -300,5 +300,5 @@ def test_proof_whose_file_is_missing_is_404_not_an_error(client, login_as, holde
                 content_type="multipart/form-data")
     doc = _db.session.scalar(select(ProofDocument))
     with app.test_request_context():
-        os.remove(path_of(doc.stored_name))
+        document_store().delete(doc.stored_name)
     assert client.get(f"/plans/proof/{doc.id}").status_code == 404
