@@ -15,3 +15,4 @@ from portal.collections.models import (  # noqa: F401
 from portal.legal.models import LegalAction  # noqa: F401
 from portal.journal.models import JournalAck  # noqa: F401
 from portal.jobs.models import JobRun  # noqa: F401
+from portal.balances.models import LedgerSnapshot  # noqa: F401
