@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, and_, case, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, literal_column, or_, select, union_all
 
 from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
 from portal.balances.models import LedgerSnapshot
@@ -27,7 +27,6 @@ from portal.journal.models import not_in_issuer_figures
 
 Sums = tuple[int, int, int, int, int]  # principal, interest, fees, fees after feed, unapplied
 ZERO: Sums = (0, 0, 0, 0, 0)
-NO_DAY = date(1, 1, 1)
 
 IS_FEE = LedgerEntry.kind == EntryKind.FEE
 IS_PAYMENT = LedgerEntry.kind.in_([EntryKind.PAYMENT, EntryKind.REVERSAL])
@@ -65,12 +64,34 @@ def feed_dependent_totals():
 
 
 def ledger_sums(account_ids: list[int], as_of: date, *, snapshots: bool = True) -> dict[int, Sums]:
-    """The five sums per account for entries dated up to `as_of`, in one query (accounts with
-    no entry are left out). With `snapshots=False`, summed over the whole history."""
+    """The five sums per account for entries dated up to `as_of` (accounts with no entry and
+    no snapshot are left out). Two queries: the snapshots, then the entries after them with
+    the sparse entries they cover. With `snapshots=False`, one query over the whole history."""
     if not account_ids:
         return {}
-    query = _snapshot_query(account_ids, as_of) if snapshots else _full_query(account_ids, as_of)
-    return {row[0]: tuple(int(s) for s in row[1:]) for row in db.session.execute(query)}
+    if not snapshots:
+        return _rows(db.session.execute(_full_query(account_ids, as_of)))
+    snaps = usable_snapshots({account_id: as_of for account_id in account_ids})
+    groups = by_closed(account_ids, snaps)
+    since = (select(LedgerEntry.account_id.label("account_id"), *_labelled(*component_totals()))
+             .join(Account, Account.id == LedgerEntry.account_id)
+             .where(after_snapshots(groups), LedgerEntry.effective_date <= as_of)
+             .group_by(LedgerEntry.account_id))
+    covered = covered_sparse(groups)
+    query = since
+    if covered is not None:
+        both = union_all(since, covered).subquery()
+        query = (select(both.c.account_id, *[func.sum(both.c[name]) for name in NAMES])
+                 .group_by(both.c.account_id))
+    sums = {account_id: (s.principal, s.interest, s.fees, 0, 0) for account_id, s in snaps.items()}
+    for account_id, figures in _rows(db.session.execute(query)).items():
+        sums[account_id] = add(sums.get(account_id, ZERO), figures)
+    return sums
+
+
+def _rows(result) -> dict[int, Sums]:
+    # PostgreSQL sums BIGINT into NUMERIC: back to exact integers of minor units.
+    return {row[0]: tuple(int(s) for s in row[1:]) for row in result}
 
 
 def _full_query(account_ids, as_of: date):
@@ -87,30 +108,43 @@ def _labelled(*columns):
     return [column.label(name) for column, name in zip(columns, NAMES)]
 
 
-def _snapshot_query(account_ids, as_of: date):
-    snap = LedgerSnapshot
-    usable = and_(snap.account_id == Account.id, snap.closed_through <= as_of)
-    # Entries after the snapshot (all of them when there is none usable): every sum.
-    since = (select(Account.id.label("account_id"), *_labelled(*component_totals()))
-             .select_from(Account).outerjoin(snap, usable)
-             .join(LedgerEntry, and_(
-                 LedgerEntry.account_id == Account.id, LedgerEntry.effective_date <= as_of,
-                 LedgerEntry.effective_date > func.coalesce(snap.closed_through,
-                                                            literal(NO_DAY, Date))))
-             .where(Account.id.in_(account_ids))
-             .group_by(Account.id))
-    # The snapshot, and the sparse entries it covers for the sums it does not hold.
-    closed = (select(snap.account_id.label("account_id"),
-                     *_labelled(snap.principal, snap.interest, snap.fees,
-                                *feed_dependent_totals()))
-              .select_from(snap).join(Account, Account.id == snap.account_id)
-              .outerjoin(LedgerEntry, and_(LedgerEntry.account_id == snap.account_id, IS_SPARSE,
-                                           LedgerEntry.effective_date <= snap.closed_through))
-              .where(snap.account_id.in_(account_ids), snap.closed_through <= as_of)
-              .group_by(snap.account_id, snap.principal, snap.interest, snap.fees))
-    both = union_all(since, closed).subquery()
-    return (select(both.c.account_id, *[func.sum(both.c[name]) for name in NAMES])
-            .group_by(both.c.account_id))
+def usable_snapshots(limits: dict[int, date]) -> dict[int, LedgerSnapshot]:
+    """The accounts' snapshots closed on or before each one's day in `limits` (a snapshot
+    closed later is of no use for that day)."""
+    return {s.account_id: s for s in db.session.scalars(select(LedgerSnapshot).where(
+        LedgerSnapshot.account_id.in_(list(limits)))) if s.closed_through <= limits[s.account_id]}
+
+
+def by_closed(account_ids, snaps: dict[int, LedgerSnapshot]) -> dict[date | None, list[int]]:
+    """Account ids grouped by their snapshot's day (None: no snapshot)."""
+    groups: dict[date | None, list[int]] = {}
+    for account_id in account_ids:
+        snap = snaps.get(account_id)
+        groups.setdefault(snap.closed_through if snap else None, []).append(account_id)
+    return groups
+
+
+def after_snapshots(groups: dict[date | None, list[int]]):
+    """SQL: the entry is one of the accounts' and dated after its snapshot (any, without).
+    Literal bounds per group, so the planner reads each account's index range only."""
+    return or_(*[LedgerEntry.account_id.in_(ids) if closed is None else
+                 and_(LedgerEntry.account_id.in_(ids), LedgerEntry.effective_date > closed)
+                 for closed, ids in groups.items()])
+
+
+def covered_sparse(groups: dict[date | None, list[int]]):
+    """SQL query, or None without snapshots: per account (account_id, 0, 0, 0, fees after
+    feed, unapplied payments) over the entries its snapshot covers, sparse kinds only."""
+    covered = [and_(LedgerEntry.account_id.in_(ids), LedgerEntry.effective_date <= closed)
+               for closed, ids in groups.items() if closed is not None]
+    if not covered:
+        return None
+    zero = literal(0)
+    return (select(LedgerEntry.account_id.label("account_id"),
+                   *_labelled(zero, zero, zero, *feed_dependent_totals()))
+            .join(Account, Account.id == LedgerEntry.account_id)
+            .where(IS_SPARSE, or_(*covered))
+            .group_by(LedgerEntry.account_id))
 
 
 def add(a: Sums, b: Sums) -> Sums:

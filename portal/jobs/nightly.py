@@ -6,8 +6,10 @@ Guarantees:
   order. Ledger source refs, the consequence unique key and the notice unique key back this
   up in the schema.
 - Concurrent runs: on PostgreSQL each batch claims its accounts with SELECT ... FOR UPDATE
-  SKIP LOCKED, so two processes never work on the same account at once; on SQLite the run is
-  simply sequential.
+  SKIP LOCKED and checks them again once locked (`_claim`), so two processes never claim the
+  same account; on SQLite the run is simply sequential.
+- Each processed account's closing snapshot is written through its day in its batch
+  (`portal.balances.snapshots`), so the next night reads that day's entries only.
 - Each batch is one transaction: a crash loses at most the batch in flight, and a re-run
   finishes the job.
 - Each account's day is processed once it has ended where its cardholder lives: without

@@ -8,9 +8,8 @@ from sqlalchemy import and_, case, literal, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Account, LedgerEntry
-from portal.balances.models import LedgerSnapshot
-from portal.balances.sums import (IS_SPARSE, ZERO, add, component_totals,
-                                  feed_dependent_totals)
+from portal.balances.sums import (ZERO, add, after_snapshots, by_closed, component_totals,
+                                  covered_sparse, usable_snapshots)
 from portal.consequences.models import AccountNightlyState
 from portal.extensions import db
 
@@ -47,37 +46,32 @@ def ledger_figures(starts: dict[int, date], feeds: dict[int, date | None], end: 
     payments_after_feed are those not in the issuer's figures (`unapplied_payment`).
     The opening is the account's closing snapshot (when it is closed on or before the start
     day) plus what is dated after it (`portal.balances.sums`): one query for the snapshots,
-    one grouped query for the entries after them (those up to the start day fold into one
-    bucket, later ones by day) and one for the sparse entries the snapshots cover.
+    one for the sparse entries they cover, and one grouped query for the entries after them
+    (those up to the start day fold into one bucket, later ones by day).
     Entries after the start whose source_ref begins with one of `leave_out_after_start` are
     left out (a replay of days the nightly run already walked leaves out its own postings).
     """
-    snaps = {s.account_id: s for s in db.session.scalars(select(LedgerSnapshot).where(
-        LedgerSnapshot.account_id.in_(list(starts))))
-        if s.closed_through <= starts[s.account_id]}
-    by_start, by_closed = defaultdict(list), defaultdict(list)
+    snaps = usable_snapshots(starts)
+    by_start = defaultdict(list)
     for account_id, start in starts.items():
         by_start[start].append(account_id)
-        snap = snaps.get(account_id)
-        by_closed[snap.closed_through if snap else None].append(account_id)
+    groups = by_closed(list(starts), snaps)
     opening = or_(*[and_(LedgerEntry.account_id.in_(ids), LedgerEntry.effective_date <= start)
                     for start, ids in by_start.items()])
-    since = or_(*[LedgerEntry.account_id.in_(ids) if closed is None else
-                  and_(LedgerEntry.account_id.in_(ids), LedgerEntry.effective_date > closed)
-                  for closed, ids in by_closed.items()])
     bucket = case((opening, literal(_NO_DAY)), else_=LedgerEntry.effective_date).label("bucket")
     query = (
         select(LedgerEntry.account_id, bucket, *component_totals())
         .join(Account, Account.id == LedgerEntry.account_id)
-        .where(since, LedgerEntry.effective_date <= end)
+        .where(after_snapshots(groups), LedgerEntry.effective_date <= end)
         .group_by(LedgerEntry.account_id, bucket))
     if leave_out_after_start:
         query = query.where(or_(opening, and_(*[~LedgerEntry.source_ref.startswith(prefix)
                                                 for prefix in leave_out_after_start])))
     openings: dict[int, tuple] = {account_id: (snap.principal, snap.interest, snap.fees, 0, 0)
                                   for account_id, snap in snaps.items()}
-    for account_id, new_fees, unapplied in _closed_parts(by_closed):
-        openings[account_id] = add(openings[account_id], (0, 0, 0, int(new_fees), int(unapplied)))
+    covered = covered_sparse(groups)
+    for account_id, *sums in (db.session.execute(covered) if covered is not None else ()):
+        openings[account_id] = add(openings[account_id], tuple(int(s) for s in sums))
     deltas: dict[int, dict[date, tuple]] = defaultdict(dict)
     for account_id, day, *sums in db.session.execute(query):
         if isinstance(day, str):  # SQLite hands back CASE results untyped
@@ -88,17 +82,3 @@ def ledger_figures(starts: dict[int, date], feeds: dict[int, date | None], end: 
         else:
             deltas[account_id][day] = tuple(int(s) for s in sums)
     return openings, deltas
-
-
-def _closed_parts(by_closed):
-    """Rows (account id, fees after feed, unapplied payments) for the entries the accounts'
-    snapshots cover: the sparse kinds only."""
-    covered = [and_(LedgerEntry.account_id.in_(ids), LedgerEntry.effective_date <= closed)
-               for closed, ids in by_closed.items() if closed is not None]
-    if not covered:
-        return []
-    return db.session.execute(
-        select(LedgerEntry.account_id, *feed_dependent_totals())
-        .join(Account, Account.id == LedgerEntry.account_id)
-        .where(IS_SPARSE, or_(*covered))
-        .group_by(LedgerEntry.account_id)).all()
