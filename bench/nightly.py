@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/nightly.py [--accounts 100000] [--batch-size 1000]
     .venv/bin/python bench/nightly.py --against 557ce7e --accounts 5000 --rounds 3
+    .venv/bin/python bench/nightly.py --processes 2 --accounts 20000 --rounds 3
 
 Uses DATABASE_URL, or creates a scratch database `portal_bench` on
 postgresql://postgres@127.0.0.1 (BENCH_ADMIN_URL to change). The database is dropped and
@@ -18,6 +19,12 @@ best runs (the best is the least disturbed by other work on a shared machine) an
 within 10%, and the CPU time the run used in Python and in its PostgreSQL server processes
 (read from /proc, so the database must be on this host): other load on a shared machine
 stretches the clock far more than it changes the CPU a run needs.
+
+With `--processes N` one process and N processes (each a whole `run_nightly` for the same day,
+sharing the accounts through FOR UPDATE SKIP LOCKED, as `flask jobs nightly` started N times)
+run on fresh copies of one seed, alternating; the processes start together once their apps
+are built. It prints the time of each, the speed-up (issue 15: at least 1.5x with 2 processes
+on the 2-core machine) and how many accounts more than one process claimed (must be 0).
 """
 from __future__ import annotations
 
@@ -252,6 +259,102 @@ def against(rev: str, args) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def claims_child(args) -> None:
+    """`--child claims`: one of several processes of a run. Builds the app, says READY, waits
+    for a line on stdin, runs the nightly run and prints when it started and ended (epoch
+    seconds) and the accounts it claimed, so the parent times the processes together."""
+    import json
+
+    from portal.jobs.nightly import run_nightly
+
+    app = _app(args.without_pause_providers)
+    with app.app_context():
+        claimed: list[int] = []
+        print("READY", flush=True)
+        sys.stdin.readline()
+        started = time.time()
+        summary = run_nightly(AS_OF, batch_size=args.batch_size, on_claim=claimed.extend)
+        print(f"RESULT {started:.6f} {time.time():.6f} {json.dumps(claimed)} {summary.line()}",
+              flush=True)
+
+
+def _together(n: int, url: str, work: str, args) -> tuple[float, list[list[int]], list[str]]:
+    """Run the nightly run in `n` processes at once on `url`: (seconds from the first start to
+    the last end, each process's claims, each process's summary line)."""
+    import json
+
+    command = [sys.executable, os.path.abspath(__file__), "--child", "claims",
+               "--batch-size", str(args.batch_size)]
+    if args.without_pause_providers:
+        command.append("--without-pause-providers")
+    children = [subprocess.Popen(command, env=_child_env(HERE, url, f"p{i}", work), text=True,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=HERE)
+                for i in range(n)]
+    for child_ in children:
+        if child_.stdout.readline().strip() != "READY":
+            sys.exit("a nightly process did not start")
+    for child_ in children:  # as close together as the parent can
+        child_.stdin.write("go\n")
+        child_.stdin.flush()
+    starts, ends, claims, lines = [], [], [], []
+    for child_ in children:
+        out, _ = child_.communicate()
+        if child_.returncode or "RESULT " not in out:
+            sys.exit(f"a nightly process failed:\n{out}")
+        started, ended, rest = out.split("RESULT ", 1)[1].split(" ", 2)
+        claimed, end = json.JSONDecoder().raw_decode(rest)
+        line = rest[end:]
+        starts.append(float(started))
+        ends.append(float(ended))
+        claims.append(claimed)
+        lines.append(line.strip())
+    return max(ends) - min(starts), claims, lines
+
+
+def processes(args) -> None:
+    """1 process against `args.processes` processes on copies of one seed, alternating."""
+    from collections import Counter
+
+    from flask_migrate import upgrade
+
+    from portal.extensions import db
+
+    work = tempfile.mkdtemp(prefix="portal-bench-")
+    prefix = f"portal_bench_processes_{os.getpid()}"
+    seed = f"{prefix}_seed"
+    os.environ["DATABASE_URL"] = scratch_url(seed)
+    try:
+        app = _app(args.without_pause_providers)
+        with app.app_context():
+            upgrade(revision="heads")
+            build(db.engine, args.accounts, args.contesting_share)
+            db.engine.dispose()
+        print(f"seeded {args.accounts:,} accounts", flush=True)
+        times: dict[int, list[float]] = {1: [], args.processes: []}
+        for round_ in range(args.rounds):
+            order = (1, args.processes) if round_ % 2 == 0 else (args.processes, 1)
+            for n in order:
+                url = scratch_url(f"{prefix}_run", template=seed)
+                seconds, claims, lines = _together(n, url, work, args)
+                drop(f"{prefix}_run")
+                counted = Counter(i for claimed in claims for i in claimed)
+                twice = sum(1 for c in counted.values() if c > 1)
+                times[n].append(seconds)
+                print(f"round {round_ + 1}, {n} process{'es' if n > 1 else ''}: "
+                      f"{seconds:6.2f} s, {args.accounts / seconds:7,.0f} accounts/s; "
+                      f"claims per process {[len(c) for c in claims]}, accounts claimed by "
+                      f"more than one: {twice}; " + " | ".join(lines), flush=True)
+        one, many = statistics.median(times[1]), statistics.median(times[args.processes])
+        pairs = ", ".join(f"{a / b:.2f}" for a, b in zip(times[1], times[args.processes]))
+        print(f"speed-up of {args.processes} processes over 1: median {one / many:.2f}x "
+              f"(per round {pairs}): " + ("at least 1.5x" if one / many >= 1.5
+                                          else "LESS than 1.5x"))
+    finally:
+        drop(f"{prefix}_run")
+        drop(seed)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def _head() -> str:
     head = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True).stdout.strip()
@@ -273,10 +376,19 @@ def main() -> None:
                              "side by side in one run")
     parser.add_argument("--rounds", type=int, default=3,
                         help="with --against: runs of each tree, alternating (default 3)")
-    parser.add_argument("--child", choices=("seed", "run"), help=argparse.SUPPRESS)
+    parser.add_argument("--processes", type=int, nargs="?", const=2, default=None,
+                        help="time 1 process against N (default 2) side by side, and count "
+                             "the accounts claimed by more than one")
+    parser.add_argument("--child", choices=("seed", "run", "claims"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child == "claims":
+        claims_child(args)
+        return
     if args.child:
         child(args.child, args)
+        return
+    if args.processes:
+        processes(args)
         return
     if args.against:
         against(args.against, args)

@@ -5,6 +5,7 @@ import functools
 from flask.cli import with_appcontext
 
 from portal.audit.cli import audit_cli
+from portal.balances.cli import snapshots_cli
 from portal.contact.cli import contact_cli
 from portal.core.storage_move import documents_cli
 from portal.demo.cli import demo_cli
@@ -37,7 +38,8 @@ def register(app):
     jobs_cli.add_command(plans_command)  # `flask jobs plans`
     audit_cli.add_command(audit_anchor_command)  # `flask audit anchor`
     for group in (audit_cli, outbox_cli, accounts_cli, demo_cli, staff_cli, jobs_cli,
-                  exports_cli, disputes_cli, contact_cli, journal_cli, documents_cli):
+                  exports_cli, disputes_cli, contact_cli, journal_cli, documents_cli,
+                  snapshots_cli):
         app.cli.add_command(group)
     register_payments(app)  # `flask payments ...`, and `jobs autopay` / `jobs reconcile`
     for (group, name), job in RECORDED.items():

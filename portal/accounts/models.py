@@ -10,11 +10,13 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
     BigInteger,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -130,6 +132,12 @@ class Account(db.Model):
         return f"•••• {self.card_last4}"
 
 
+# Entry kinds that are few per account (a fee per cycle, a payment now and then), unlike daily
+# interest: reads that must look at an account's whole history for them (fees since the
+# issuer's statement, payments it has not applied) use a partial index on these kinds.
+SPARSE_KINDS_SQL = "kind IN ('fee', 'payment', 'reversal')"
+
+
 class LedgerEntry(db.Model):
     """One money movement. Never updated or deleted: corrections are reversals."""
 
@@ -138,6 +146,10 @@ class LedgerEntry(db.Model):
         CheckConstraint("amount <> 0", name="amount_not_zero"),
         # The source reference is the posting's idempotency key within an account.
         UniqueConstraint("account_id", "source_ref", name="uq_ledger_entry_source"),
+        # An account's entries since a closing snapshot (portal.balances.snapshots).
+        Index("ix_ledger_entry_account_day", "account_id", "effective_date"),
+        Index("ix_ledger_entry_account_sparse", "account_id", "effective_date",
+              postgresql_where=text(SPARSE_KINDS_SQL), sqlite_where=text(SPARSE_KINDS_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

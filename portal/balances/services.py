@@ -2,7 +2,8 @@
 
 Definitions (documented here because plans, payments and disputes rely on them):
 - *components*: the ledger summed per component (principal, interest, fee) for entries whose
-  effective date is on or before `as_of`; *total* is their sum.
+  effective date is on or before `as_of`; *total* is their sum. Read from the account's closing
+  snapshot plus the entries since (`portal.balances.sums`), equal to the whole history summed.
 - *overdue*: 0 until the statement's due date (`Account.oldest_unpaid_due_date`) has passed, or
   when there is none; after it, the statement's minimum due (`Account.minimum_due`, as of
   `Account.feed_as_of`) plus fees posted after that date, less the payments (net of reversals)
@@ -20,13 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import case, func, or_, select
-
-from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
+from portal.accounts.models import Account
+from portal.balances.sums import ZERO, ledger_sums
+# The SQL predicates other modules have imported from here; they live with the sums now.
+from portal.balances.sums import IS_FEE, IS_PAYMENT, after_feed, unapplied_payment  # noqa: F401
 from portal.domain.balance import next_due_amount, overdue_amount
 from portal.domain.dates import days_past_due, local_date
-from portal.extensions import db
-from portal.journal.models import not_in_issuer_figures
 from portal.timeutil import utcnow
 
 
@@ -53,51 +53,17 @@ def today_for(account: Account, now: datetime | None = None) -> date:
     return local_date(now or utcnow(), account.cardholder.timezone)
 
 
-def after_feed():
-    """SQL: the entry is later than the issuer's last statement (all are, when none came)."""
-    return or_(Account.feed_as_of.is_(None), LedgerEntry.effective_date > Account.feed_as_of)
-
-
-IS_FEE = LedgerEntry.kind == EntryKind.FEE
-IS_PAYMENT = LedgerEntry.kind.in_([EntryKind.PAYMENT, EntryKind.REVERSAL])
-
-
-def unapplied_payment():
-    """SQL: a payment or reversal the issuer's figures (its minimum due) do not include yet."""
-    return IS_PAYMENT & not_in_issuer_figures()
-
-
-def _sums_query(account_ids, as_of: date):
-    after = after_feed()
-    return (
-        select(
-            Account.id,
-            *[func.coalesce(func.sum(case((LedgerEntry.component == c, LedgerEntry.amount), else_=0)), 0)
-              for c in (Component.PRINCIPAL, Component.INTEREST, Component.FEE)],
-            func.coalesce(func.sum(case((IS_FEE & after, LedgerEntry.amount), else_=0)), 0),
-            func.coalesce(func.sum(case((unapplied_payment(), LedgerEntry.amount), else_=0)), 0),
-        )
-        .select_from(Account)
-        .outerjoin(LedgerEntry, (LedgerEntry.account_id == Account.id)
-                   & (LedgerEntry.effective_date <= as_of))
-        .where(Account.id.in_(account_ids))
-        .group_by(Account.id)
-    )
-
-
-def balances_for(accounts: list[Account], as_of: date) -> dict[int, Balance]:
-    """Balances for many accounts in one query, keyed by account id."""
+def balances_for(accounts: list[Account], as_of: date, *,
+                 snapshots: bool = True) -> dict[int, Balance]:
+    """Balances for many accounts in one query, keyed by account id. `snapshots=False` sums
+    the whole history instead of reading the closing snapshots (the same figures)."""
     if not accounts:
         return {}
     by_id = {a.id: a for a in accounts}
+    sums = ledger_sums(list(by_id), as_of, snapshots=snapshots)
     result = {}
-    for account_id, principal, interest, fees, new_fees, payments in db.session.execute(
-        _sums_query(list(by_id), as_of)
-    ):
-        account = by_id[account_id]
-        # PostgreSQL sums BIGINT into NUMERIC: back to exact integers of minor units.
-        principal, interest, fees, new_fees, payments = map(
-            int, (principal, interest, fees, new_fees, payments))
+    for account_id, account in by_id.items():
+        principal, interest, fees, new_fees, payments = sums.get(account_id, ZERO)
         total = principal + interest + fees
         due_on = account.oldest_unpaid_due_date
         overdue = overdue_amount(total, account.minimum_due, new_fees, payments,
@@ -111,7 +77,8 @@ def balances_for(accounts: list[Account], as_of: date) -> dict[int, Balance]:
     return result
 
 
-def balance_of(account: Account, as_of: date | None = None) -> Balance:
+def balance_of(account: Account, as_of: date | None = None, *,
+               snapshots: bool = True) -> Balance:
     """The account's balance as of `as_of` (default: today in the cardholder's zone)."""
     as_of = as_of or today_for(account)
-    return balances_for([account], as_of)[account.id]
+    return balances_for([account], as_of, snapshots=snapshots)[account.id]

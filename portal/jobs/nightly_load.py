@@ -4,11 +4,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, literal, or_, select
 from sqlalchemy.orm import joinedload
 
-from portal.balances.services import IS_FEE, after_feed, unapplied_payment
-from portal.accounts.models import Account, Component, LedgerEntry
+from portal.accounts.models import Account, LedgerEntry
+from portal.balances.sums import (ZERO, add, after_snapshots, by_closed, component_totals,
+                                  covered_sparse, usable_snapshots)
 from portal.consequences.models import AccountNightlyState
 from portal.extensions import db
 
@@ -43,40 +44,41 @@ def ledger_figures(starts: dict[int, date], feeds: dict[int, date | None], end: 
 
     Sums are tuples (principal, interest, fees, fees_after_feed, payments_after_feed), where
     payments_after_feed are those not in the issuer's figures (`unapplied_payment`).
-    One grouped query: entries up to the start day fold into one bucket, later ones by day.
+    The opening is the account's closing snapshot (when it is closed on or before the start
+    day) plus what is dated after it (`portal.balances.sums`): one query for the snapshots,
+    one for the sparse entries they cover, and one grouped query for the entries after them
+    (those up to the start day fold into one bucket, later ones by day).
     Entries after the start whose source_ref begins with one of `leave_out_after_start` are
     left out (a replay of days the nightly run already walked leaves out its own postings).
     """
+    snaps = usable_snapshots(starts)
     by_start = defaultdict(list)
     for account_id, start in starts.items():
         by_start[start].append(account_id)
+    groups = by_closed(list(starts), snaps)
     opening = or_(*[and_(LedgerEntry.account_id.in_(ids), LedgerEntry.effective_date <= start)
                     for start, ids in by_start.items()])
     bucket = case((opening, literal(_NO_DAY)), else_=LedgerEntry.effective_date).label("bucket")
-    after = after_feed()
-
-    def total(condition):
-        return func.coalesce(func.sum(case((condition, LedgerEntry.amount), else_=0)), 0)
-
     query = (
-        select(LedgerEntry.account_id, bucket,
-               total(LedgerEntry.component == Component.PRINCIPAL),
-               total(LedgerEntry.component == Component.INTEREST),
-               total(LedgerEntry.component == Component.FEE),
-               total(IS_FEE & after), total(unapplied_payment()))
+        select(LedgerEntry.account_id, bucket, *component_totals())
         .join(Account, Account.id == LedgerEntry.account_id)
-        .where(LedgerEntry.account_id.in_(list(starts)), LedgerEntry.effective_date <= end)
+        .where(after_snapshots(groups), LedgerEntry.effective_date <= end)
         .group_by(LedgerEntry.account_id, bucket))
     if leave_out_after_start:
         query = query.where(or_(opening, and_(*[~LedgerEntry.source_ref.startswith(prefix)
                                                 for prefix in leave_out_after_start])))
-    openings: dict[int, tuple] = {}
+    openings: dict[int, tuple] = {account_id: (snap.principal, snap.interest, snap.fees, 0, 0)
+                                  for account_id, snap in snaps.items()}
+    covered = covered_sparse(groups)
+    for account_id, *sums in (db.session.execute(covered) if covered is not None else ()):
+        openings[account_id] = add(openings[account_id], tuple(int(s) for s in sums))
     deltas: dict[int, dict[date, tuple]] = defaultdict(dict)
     for account_id, day, *sums in db.session.execute(query):
         if isinstance(day, str):  # SQLite hands back CASE results untyped
             day = date.fromisoformat(day)
         if day == _NO_DAY:
-            openings[account_id] = tuple(int(s) for s in sums)
+            openings[account_id] = add(openings.get(account_id, ZERO),
+                                       tuple(int(s) for s in sums))
         else:
             deltas[account_id][day] = tuple(int(s) for s in sums)
     return openings, deltas

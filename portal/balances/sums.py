@@ -1,0 +1,151 @@
+"""An account's ledger sums as of a day: its closing snapshot plus the entries dated after it.
+
+The five sums every balance is built from (`portal.balances.services`, the nightly run):
+principal, interest, fees (the components), fees posted after the issuer's last statement
+(`after_feed`) and payments or reversals the issuer's figures do not include yet
+(`unapplied_payment`). The first three are plain sums of entries, kept per account in
+`ledger_snapshot` up to `closed_through` (`portal.balances.models`). The last two depend on
+`Account.feed_as_of` and on the issuer's acknowledgements, which change after the entries were
+posted, so they are never snapshotted: for entries up to `closed_through` they are read from the
+sparse kinds only (fees, payments, reversals: a partial index), which are a few per cycle,
+while the daily interest that makes histories long is never read again.
+
+`ledger_sums(..., snapshots=False)` is the definition: every entry up to the day, summed. The
+snapshot read equals it in every case (tests/unit/test_snapshot_properties.py and the money
+machine check it); a snapshot closed after the day asked for is not used.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import and_, case, func, literal, literal_column, or_, select, union_all
+
+from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
+from portal.balances.models import LedgerSnapshot
+from portal.extensions import db
+from portal.journal.models import not_in_issuer_figures
+
+Sums = tuple[int, int, int, int, int]  # principal, interest, fees, fees after feed, unapplied
+ZERO: Sums = (0, 0, 0, 0, 0)
+
+IS_FEE = LedgerEntry.kind == EntryKind.FEE
+IS_PAYMENT = LedgerEntry.kind.in_([EntryKind.PAYMENT, EntryKind.REVERSAL])
+# Written with literals, exactly as the partial index's predicate, so the planner can use it.
+IS_SPARSE = LedgerEntry.kind.in_([literal_column(f"'{kind}'") for kind in
+                                  (EntryKind.FEE, EntryKind.PAYMENT, EntryKind.REVERSAL)])
+
+
+def after_feed():
+    """SQL: the entry is later than the issuer's last statement (all are, when none came)."""
+    return or_(Account.feed_as_of.is_(None), LedgerEntry.effective_date > Account.feed_as_of)
+
+
+def unapplied_payment():
+    """SQL: a payment or reversal the issuer's figures (its minimum due) do not include yet."""
+    return IS_PAYMENT & not_in_issuer_figures()
+
+
+def total(condition):
+    """SQL: the sum of the amounts of the entries meeting `condition` (0 when none)."""
+    return func.coalesce(func.sum(case((condition, LedgerEntry.amount), else_=0)), 0)
+
+
+def component_totals():
+    """SQL: the five sums over the LedgerEntry rows of a query (joined with Account)."""
+    return (total(LedgerEntry.component == Component.PRINCIPAL),
+            total(LedgerEntry.component == Component.INTEREST),
+            total(LedgerEntry.component == Component.FEE),
+            total(IS_FEE & after_feed()), total(unapplied_payment()))
+
+
+def feed_dependent_totals():
+    """SQL: the two sums a snapshot does not hold (zeros stand for the components)."""
+    return (total(IS_FEE & after_feed()), total(unapplied_payment()))
+
+
+def ledger_sums(account_ids: list[int], as_of: date, *, snapshots: bool = True) -> dict[int, Sums]:
+    """The five sums per account for entries dated up to `as_of` (accounts with no entry and
+    no snapshot are left out). Two queries: the snapshots, then the entries after them with
+    the sparse entries they cover. With `snapshots=False`, one query over the whole history."""
+    if not account_ids:
+        return {}
+    if not snapshots:
+        return _rows(db.session.execute(_full_query(account_ids, as_of)))
+    snaps = usable_snapshots({account_id: as_of for account_id in account_ids})
+    groups = by_closed(account_ids, snaps)
+    since = (select(LedgerEntry.account_id.label("account_id"), *_labelled(*component_totals()))
+             .join(Account, Account.id == LedgerEntry.account_id)
+             .where(after_snapshots(groups), LedgerEntry.effective_date <= as_of)
+             .group_by(LedgerEntry.account_id))
+    covered = covered_sparse(groups)
+    query = since
+    if covered is not None:
+        both = union_all(since, covered).subquery()
+        query = (select(both.c.account_id, *[func.sum(both.c[name]) for name in NAMES])
+                 .group_by(both.c.account_id))
+    sums = {account_id: (s.principal, s.interest, s.fees, 0, 0) for account_id, s in snaps.items()}
+    for account_id, figures in _rows(db.session.execute(query)).items():
+        sums[account_id] = add(sums.get(account_id, ZERO), figures)
+    return sums
+
+
+def _rows(result) -> dict[int, Sums]:
+    # PostgreSQL sums BIGINT into NUMERIC: back to exact integers of minor units.
+    return {row[0]: tuple(int(s) for s in row[1:]) for row in result}
+
+
+def _full_query(account_ids, as_of: date):
+    return (select(LedgerEntry.account_id, *component_totals())
+            .join(Account, Account.id == LedgerEntry.account_id)
+            .where(LedgerEntry.account_id.in_(account_ids), LedgerEntry.effective_date <= as_of)
+            .group_by(LedgerEntry.account_id))
+
+
+NAMES = ("principal", "interest", "fees", "new_fees", "unapplied")
+
+
+def _labelled(*columns):
+    return [column.label(name) for column, name in zip(columns, NAMES)]
+
+
+def usable_snapshots(limits: dict[int, date]) -> dict[int, LedgerSnapshot]:
+    """The accounts' snapshots closed on or before each one's day in `limits` (a snapshot
+    closed later is of no use for that day)."""
+    return {s.account_id: s for s in db.session.scalars(select(LedgerSnapshot).where(
+        LedgerSnapshot.account_id.in_(list(limits)))) if s.closed_through <= limits[s.account_id]}
+
+
+def by_closed(account_ids, snaps: dict[int, LedgerSnapshot]) -> dict[date | None, list[int]]:
+    """Account ids grouped by their snapshot's day (None: no snapshot)."""
+    groups: dict[date | None, list[int]] = {}
+    for account_id in account_ids:
+        snap = snaps.get(account_id)
+        groups.setdefault(snap.closed_through if snap else None, []).append(account_id)
+    return groups
+
+
+def after_snapshots(groups: dict[date | None, list[int]]):
+    """SQL: the entry is one of the accounts' and dated after its snapshot (any, without).
+    Literal bounds per group, so the planner reads each account's index range only."""
+    return or_(*[LedgerEntry.account_id.in_(ids) if closed is None else
+                 and_(LedgerEntry.account_id.in_(ids), LedgerEntry.effective_date > closed)
+                 for closed, ids in groups.items()])
+
+
+def covered_sparse(groups: dict[date | None, list[int]]):
+    """SQL query, or None without snapshots: per account (account_id, 0, 0, 0, fees after
+    feed, unapplied payments) over the entries its snapshot covers, sparse kinds only."""
+    covered = [and_(LedgerEntry.account_id.in_(ids), LedgerEntry.effective_date <= closed)
+               for closed, ids in groups.items() if closed is not None]
+    if not covered:
+        return None
+    zero = literal(0)
+    return (select(LedgerEntry.account_id.label("account_id"),
+                   *_labelled(zero, zero, zero, *feed_dependent_totals()))
+            .join(Account, Account.id == LedgerEntry.account_id)
+            .where(IS_SPARSE, or_(*covered))
+            .group_by(LedgerEntry.account_id))
+
+
+def add(a: Sums, b: Sums) -> Sums:
+    return tuple(x + y for x, y in zip(a, b))
