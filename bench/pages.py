@@ -5,9 +5,9 @@
     .venv/bin/python bench/pages.py --against 36a8f40    # that commit and this tree, one run
 
 Builds a scratch PostgreSQL database `bench_pages` (BENCH_ADMIN_URL names the server;
-dropped and rebuilt): cardholders fed in through the account-feed importer with a statement
-40 days old, the nightly run up to today (daily interest, fees, consequences, letters, stage
-moves), an instalment plan on every third account and a dispute on every fourth. Then it
+dropped and rebuilt): three published versions of each policy profile, cardholders fed in
+through the account-feed importer with a statement 40 days old, the nightly run up to today
+(daily interest, fees, consequences, letters, stage moves), an instalment plan on every third account and a dispute on every fourth. Then it
 starts gunicorn with 2 sync workers for the portal (PORTAL_ENV=development, this database)
 and, in the same run, gunicorn with 2 sync workers for bench/bare.py (a route returning
 "ok"), signs several cardholders in through /login, and runs wrk against the bare route, the
@@ -116,12 +116,18 @@ def seed(cardholders: int) -> None:
     from portal.plans import lifecycle
     from portal.plans.agreement import terms_hash
     from portal.plans.offers import PlanSpec
+    from portal.policy.services import publish, shipped_document
     from portal.timeutil import utcnow
 
     app = create_app()
     with app.app_context():
         upgrade(directory=os.path.join(HERE, "migrations"), revision="heads")
         today = utcnow().date()
+        for profile in ("cn", "us"):  # risk has edited each profile a few times
+            for days in (90, 60, 30):
+                publish(profile, shipped_document(profile), today - timedelta(days=days),
+                        today=today - timedelta(days=days), note="bench")
+        db.session.commit()
         rows = _feed_rows(cardholders, today, today - timedelta(days=40))
         result = import_rows(RawRow(n, values) for n, values in enumerate(rows, start=1))
         if result.rejected:

@@ -1,7 +1,8 @@
 """The consequence timeline and the notices of an account, read from what the nightly recorded.
 
 `timeline_for` is a fixed handful of queries whatever the history length: the balance, the
-policy in force, events, notices and stage moves (one each), plus the pause providers.
+policy in force, events, notices and stage moves (one statement), plus the pause providers
+and the other features' items.
 `timelines_for` does the same for many accounts with the same number of queries.
 """
 from __future__ import annotations
@@ -10,7 +11,9 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Callable, NamedTuple
 
-from sqlalchemy import BigInteger, Date, Integer, String, literal, null, select, union_all
+from sqlalchemy import (
+    BigInteger, Date, Integer, String, bindparam, literal, null, select, union_all,
+)
 
 from portal.balances.services import balances_for, today_for
 from portal.consequences.engine import AccountDay
@@ -175,10 +178,7 @@ class _Stage(NamedTuple):
 _EVENT, _NOTICE, _STAGE = 1, 2, 3
 
 
-def _recorded(ids: list[int], as_of: date) -> tuple[dict, dict, dict]:
-    """Consequence events (oldest first), notices (newest first) and stage moves (oldest
-    first) of the accounts up to `as_of`, grouped by account id, in one statement: the three
-    reads of a timeline are one round trip to the database, not three."""
+def _recorded_query():
     def cols(source, id_, account, kind, day, days_late, amount=None, currency=None,
              cycle=None, profile=None, version=None, event_id=None):
         none = [null().cast(t) for t in (BigInteger, String, Date, String, Integer, Integer)]
@@ -190,7 +190,8 @@ def _recorded(ids: list[int], as_of: date) -> tuple[dict, dict, dict]:
                     values, none, ("amount", "currency", "cycle", "profile", "version",
                                    "event_id"))]]
     e, n, s = ConsequenceEvent, Notice, StageChange
-    query = union_all(
+    ids, as_of = bindparam("ids", expanding=True), bindparam("as_of", type_=Date)
+    return union_all(
         select(*cols(_EVENT, e.id, e.account_id, e.kind, e.occurred_on, e.days_late, e.amount,
                      e.currency, e.cycle, e.policy_profile, e.policy_version))
         .where(e.account_id.in_(ids), e.occurred_on <= as_of),
@@ -199,8 +200,18 @@ def _recorded(ids: list[int], as_of: date) -> tuple[dict, dict, dict]:
         .where(n.account_id.in_(ids), n.issued_on <= as_of),
         select(*cols(_STAGE, s.id, s.account_id, s.to_stage, s.changed_on, s.days_late))
         .where(s.account_id.in_(ids), s.changed_on <= as_of))
+
+
+_RECORDED = _recorded_query()  # built once: only the ids and the day change
+
+
+def _recorded(ids: list[int], as_of: date) -> tuple[dict, dict, dict]:
+    """Consequence events (oldest first), notices (newest first) and stage moves (oldest
+    first) of the accounts up to `as_of`, grouped by account id, in one statement: the three
+    reads of a timeline are one round trip to the database, not three."""
+    rows = db.session.execute(_RECORDED, {"ids": list(ids), "as_of": as_of})
     events, notices, stages = [], [], []
-    for row in db.session.execute(query):
+    for row in rows:
         if row.source == _EVENT:
             events.append(_Event(row.id, row.account_id, row.kind, row.cycle, row.day,
                                  row.days_late, row.amount, row.currency, row.profile,
@@ -221,8 +232,8 @@ def timelines_for(accounts, as_of: date, balances: dict | None = None) -> dict[i
     """`timeline_for` for several accounts on one day, keyed by account id.
 
     The number of queries does not grow with the number of accounts: balances, policies in
-    force, events, notices, stage moves and recorded legal steps are one query each, and the
-    pause providers answer in batch (see `portal.consequences.pauses.pauses_for`). A caller
+    force and recorded legal steps are one query each, events, notices and stage moves one
+    between them, and the pause providers answer in batch (see `portal.consequences.pauses.pauses_for`). A caller
     that already has `balances_for(accounts, as_of)` passes it instead of a second query.
     """
     accounts = list(accounts)
