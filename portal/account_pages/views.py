@@ -6,6 +6,7 @@ placeholders), so nothing here glues words together.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -17,7 +18,7 @@ from portal.care.services import CareView, care_for
 from portal.consequences.services import timelines_for
 from portal.consequences.types import Timeline, TimelineItem
 from portal.domain.standing import LEGAL_CLOSED, LEGAL_OPEN, AccountFacts, Standing, standing
-from portal.plans.services import latest_plans_for, next_instalments_for
+from portal.plans.services import plan_facts_for
 
 LEGAL_KINDS = LEGAL_OPEN + LEGAL_CLOSED
 
@@ -26,11 +27,6 @@ def load_timelines(accounts: list[Account], as_of: date,
                    balances: dict | None = None) -> dict[int, Timeline | None]:
     """Each account's consequence timeline by account id (a fixed number of queries)."""
     return timelines_for(accounts, as_of, balances)
-
-
-def load_next_instalments(accounts: list[Account]) -> dict:
-    """The next unpaid instalment of each account's active plan (one query)."""
-    return next_instalments_for(accounts)
 
 
 def shown_items(items: list[TimelineItem]) -> list[TimelineItem]:
@@ -62,21 +58,21 @@ class AccountSummary:
     latest_plan: object | None = None  # the account's most recent Plan, if any
     care: CareView | None = None  # a breathing space or support in force (portal.care)
 
-    @property
+    @cached_property
     def upcoming(self) -> list[TimelineItem]:
         return shown_items(self.timeline.upcoming) if self.timeline else []
 
-    @property
+    @cached_property
     def past(self) -> list[TimelineItem]:
         return shown_items(self.timeline.past) if self.timeline else []
 
-    @property
+    @cached_property
     def next_item(self) -> TimelineItem | None:
         """The next consequence (what `Timeline.pay_by` prevents), else the next step."""
         upcoming = self.upcoming
         return next((i for i in upcoming if i.kind != "stage"), upcoming[0] if upcoming else None)
 
-    @property
+    @cached_property
     def keep_plan_by(self) -> date | None:
         """When the active plan's oldest unpaid instalment was missed: the last day on which
         paying it keeps the plan (its due date plus the plan's grace days), else None."""
@@ -87,12 +83,12 @@ class AccountSummary:
             self.latest_plan.id == inst.plan_id else inst.plan  # already loaded, as a rule
         return inst.due_date + timedelta(days=plan.grace_days)
 
-    @property
+    @cached_property
     def legal_step(self) -> TimelineItem | None:
         """The latest legal step recorded (portal.legal), if any."""
         return next((i for i in reversed(self.past) if i.kind in LEGAL_KINDS), None)
 
-    @property
+    @cached_property
     def standing(self) -> Standing:
         """What the cardholder is told first, and after (portal.domain.standing)."""
         plan = self.latest_plan
@@ -118,8 +114,7 @@ def account_summaries(accounts: list[Account], as_of: date) -> list[AccountSumma
     accounts; the number of queries does not grow with the number of accounts."""
     balances = balances_for(accounts, as_of)
     timelines = load_timelines(accounts, as_of, balances)
-    instalments = load_next_instalments(accounts)
-    plans = latest_plans_for(accounts)
+    plans, instalments = plan_facts_for(accounts)
     cares = care_for(accounts, as_of)
     return [AccountSummary(a, balances[a.id], timelines.get(a.id), instalments.get(a.id),
                            plans.get(a.id), cares.get(a.id)) for a in accounts]

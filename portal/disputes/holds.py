@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from portal.consequences.pauses import Pause
 from portal.disputes import data
@@ -16,11 +17,16 @@ from portal.extensions import db
 from portal.timeutil import as_aware
 
 
+# A pause needs the disputes' own columns only: not their queue (joined by default) nor the
+# queue's members (one more query), which every page showing a timeline would pay for.
+_NO_QUEUE = lazyload(Dispute.queue)
+
+
 def _contesting(account_id: int):
     return (select(Dispute)
             .where(Dispute.account_id == account_id,
                    Dispute.category.in_(sorted(data.CONTESTING)))
-            .order_by(Dispute.id))
+            .options(_NO_QUEUE).order_by(Dispute.id))
 
 
 def _local_day(moment, account) -> date:
@@ -84,7 +90,7 @@ def hold_pauses(accounts, as_of: date) -> dict[int, Pause]:
     for d in db.session.scalars(
             select(Dispute).where(Dispute.account_id.in_([a.id for a in accounts]),
                                   Dispute.category.in_(sorted(data.CONTESTING)))
-            .order_by(Dispute.id)):
+            .options(_NO_QUEUE).order_by(Dispute.id)):
         by_account.setdefault(d.account_id, []).append(d)
     pauses = {a.id: _pause_from(by_account.get(a.id, []), a, as_of) for a in accounts}
     return {k: v for k, v in pauses.items() if v is not None}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision, is_currency
@@ -43,7 +44,16 @@ def precision(currency: str) -> int:
     Codes must be canonical upper case; anything Babel does not know raises
     ``MoneyError("unknown_currency")`` instead of silently defaulting to 2.
     """
-    if not isinstance(currency, str) or not is_currency(currency):
+    if not isinstance(currency, str):
+        raise MoneyError("unknown_currency", f"unknown currency {currency!r}")
+    return _precision(currency)
+
+
+@lru_cache(maxsize=512)
+def _precision(currency: str) -> int:
+    # Babel's data does not change while the process runs; an unknown code raises (and an
+    # exception is never cached), so only known codes fill the cache.
+    if not is_currency(currency):
         raise MoneyError("unknown_currency", f"unknown currency {currency!r}")
     return get_currency_precision(currency)
 
@@ -89,8 +99,20 @@ def format_money(amount_minor: int, currency: str, locale: str) -> str:
 
     Accepts "zh-Hans" as well as "zh_Hans". For display only; never parse it back.
     """
-    parsed = Locale.parse(locale.replace("-", "_"))
-    return format_currency(to_major(amount_minor, currency), currency, locale=parsed)
+    _require_int(amount_minor)  # before the cache: True must not read as a cached 1
+    return _formatted(amount_minor, currency, locale)
+
+
+# Pages show the same few amounts again and again (a cardholder's balance on every page, the
+# same fee on many accounts): each distinct one is formatted once per process.
+@lru_cache(maxsize=8192)
+def _formatted(amount_minor: int, currency: str, locale: str) -> str:
+    return format_currency(to_major(amount_minor, currency), currency, locale=_locale(locale))
+
+
+@lru_cache(maxsize=64)
+def _locale(code: str) -> Locale:
+    return Locale.parse(code.replace("-", "_"))
 
 
 def divide_half_up(numerator: int, denominator: int) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, or_, select, text
 
 from portal.accounts.models import Account, EntryKind, LedgerEntry
 from portal.audit.services import record
@@ -273,6 +273,41 @@ def latest_plans_for(accounts) -> dict[int, Plan]:
     newest = (select(func.max(Plan.id)).where(Plan.account_id.in_(ids))
               .group_by(Plan.account_id).scalar_subquery())
     return {p.account_id: p for p in db.session.scalars(select(Plan).where(Plan.id.in_(newest)))}
+
+
+def _plan_facts_query():
+    ids = bindparam("ids", expanding=True)
+    newest = (select(func.max(Plan.id)).where(Plan.account_id.in_(ids))
+              .group_by(Plan.account_id).scalar_subquery())
+    return (select(Plan, PlanInstalment)
+            .outerjoin(PlanInstalment, (PlanInstalment.plan_id == Plan.id)
+                       & (Plan.status == PlanStatus.ACTIVE)
+                       & (PlanInstalment.status != InstalmentStatus.PAID))
+            .where(Plan.account_id.in_(ids),
+                   or_(Plan.id.in_(newest), Plan.status == PlanStatus.ACTIVE))
+            .order_by(Plan.account_id, Plan.id))
+
+
+_PLAN_FACTS = _plan_facts_query()  # built once: only the account ids change
+
+
+def plan_facts_for(accounts) -> tuple[dict[int, Plan], dict[int, PlanInstalment]]:
+    """`latest_plans_for` and `next_instalments_for` together, in one query: each account's
+    most recent plan, and the oldest unpaid instalment of its active plan (the pages showing
+    an account need both)."""
+    ids = [a.id for a in accounts]
+    if not ids:
+        return {}, {}
+    rows = db.session.execute(_PLAN_FACTS, {"ids": ids})
+    latest: dict[int, Plan] = {}
+    found: dict[int, PlanInstalment] = {}
+    for plan, instalment in rows:
+        if plan.account_id not in latest or plan.id > latest[plan.account_id].id:
+            latest[plan.account_id] = plan
+        if instalment is not None and (plan.account_id not in found
+                                       or instalment.seq < found[plan.account_id].seq):
+            found[plan.account_id] = instalment
+    return latest, found  # the newest plan of each account is among the rows: the highest id
 
 
 def plan_pause(account, as_of: date) -> Pause | None:

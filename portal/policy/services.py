@@ -104,14 +104,14 @@ def policies_for(profiles, as_of: date) -> dict[str, Policy]:
     profiles = sorted(set(profiles))
     if not profiles:
         return {}
-    rows = db.session.scalars(
-        select(PolicyVersion)
-        .where(PolicyVersion.profile.in_(profiles), PolicyVersion.effective_from <= as_of)
-        .order_by(PolicyVersion.profile, PolicyVersion.version.desc())).all()
-    found: dict[str, Policy] = {}
-    for row in rows:
-        if row.profile not in found:
-            found[row.profile] = _to_policy(row)
+    # Only the newest version in force of each profile is read: every page showing a
+    # timeline asks, and each published version is a whole document.
+    newest = (select(PolicyVersion.profile, func.max(PolicyVersion.version).label("version"))
+              .where(PolicyVersion.profile.in_(profiles), PolicyVersion.effective_from <= as_of)
+              .group_by(PolicyVersion.profile).subquery())
+    found = {row.profile: _to_policy(row) for row in db.session.scalars(
+        select(PolicyVersion).join(newest, (PolicyVersion.profile == newest.c.profile)
+                                   & (PolicyVersion.version == newest.c.version)))}
     return {p: found.get(p) or _shipped_policy(p) for p in profiles}
 
 
