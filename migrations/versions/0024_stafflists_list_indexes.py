@@ -3,7 +3,8 @@
 dispute.sla_paused and dispute.sla_due_at cache the order of the open-dispute queue (clock
 paused last, then the deadline that runs now; NULL once closed), rewritten by the model on
 every insert and update; with the index on (sla_paused, sla_due_at, id) a page of the queue
-is an index scan. Payments newest first (all or by status), plans by status.
+is an index scan. Payments newest first (all or by status), plans by status, accounts by
+the oldest unpaid due date (the worklist's pages and the accounts to assign).
 
 Revision ID: 0024_stafflists_list_indexes
 Revises: 0023_smtp_outbox_failed
@@ -40,6 +41,9 @@ def upgrade():
         batch_op.create_index('ix_payment_created_at_id', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_payment_status_created_at_id', ['status', 'created_at', 'id'],
                               unique=False)
+    with op.batch_alter_table('account', schema=None) as batch_op:
+        batch_op.create_index('ix_account_oldest_unpaid_id', ['oldest_unpaid_due_date', 'id'],
+                              unique=False)
     with op.batch_alter_table('plan', schema=None) as batch_op:
         batch_op.create_index('ix_plan_status_id', ['status', 'id'], unique=False)
         batch_op.create_index('ix_plan_status_accepted_at_id', ['status', 'accepted_at', 'id'],
@@ -50,6 +54,8 @@ def downgrade():
     with op.batch_alter_table('plan', schema=None) as batch_op:
         batch_op.drop_index('ix_plan_status_accepted_at_id')
         batch_op.drop_index('ix_plan_status_id')
+    with op.batch_alter_table('account', schema=None) as batch_op:
+        batch_op.drop_index('ix_account_oldest_unpaid_id')
     with op.batch_alter_table('payment', schema=None) as batch_op:
         batch_op.drop_index('ix_payment_status_created_at_id')
         batch_op.drop_index('ix_payment_created_at_id')

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event, select
 
 from portal.core import pagination
+from portal.collections import services as collections
 from portal.disputes import access, services
 from portal.disputes.models import Dispute, DisputeSlaPause
 from portal.disputes.rules import DisputeStatus
@@ -103,7 +104,8 @@ def test_the_database_filter_shows_exactly_what_the_access_rule_allows(make_acco
 @pytest.mark.parametrize("path", ["/staff/disputes/?view=queue", "/staff/disputes/?view=mine",
                                   "/staff/disputes/?view=legal", "/staff/payments",
                                   "/staff/plans", "/staff/plans/review",
-                                  "/staff/disputes/?view=queue&state=closed"])
+                                  "/staff/disputes/?view=queue&state=closed",
+                                  "/staff/collections/my-accounts"])
 @pytest.mark.parametrize("page", HOSTILE_PAGES)
 def test_hostile_page_numbers_answer_a_page(client, login_as, make_staff, path, page):
     login_as(client, make_staff("collections_manager", "customer_service", "legal"))
@@ -163,3 +165,30 @@ def test_plan_monitoring_costs_the_same_for_3_quiet_plans_as_for_30(app, make_ac
     add(27)
     many, summary = _counting(lambda: run_plan_monitoring(TODAY))
     assert summary.plans == 30 and many == few
+
+
+def test_the_worklist_comes_in_pages_and_costs_the_same_for_3_rows_as_for_30(
+        client, login_as, make_account, make_staff, monkeypatch):
+    manager, collector = make_staff("collections_manager"), make_staff("collector")
+
+    def add(n, start):
+        ids = [make_account(account_number=f"62000000{start + i:08d}", minimum_due=1_000,
+                            oldest_unpaid_due_date=TODAY - timedelta(days=10 + start + i)).id
+               for i in range(n)]
+        collections.assign(ids, collector.id, manager)
+        _db.session.commit()
+
+    add(3, 0)
+    login_as(client, collector)
+    client.get("/staff/collections/my-accounts")
+    few = statements_for(client, "/staff/collections/my-accounts")
+    add(27, 3)
+    assert statements_for(client, "/staff/collections/my-accounts") == few
+    monkeypatch.setattr(pagination, "PER_PAGE", 20)
+    first = client.get("/staff/collections/my-accounts").get_data(as_text=True)
+    second = client.get("/staff/collections/my-accounts?page=2").get_data(as_text=True)
+    numbers = re.findall(r">(62000000\d{8})</a>", first), re.findall(r">(62000000\d{8})</a>", second)
+    # page 1: the 20 most days late (accounts 10-29), the 30-59 band (20-29) first
+    assert {int(n[-2:]) for n in numbers[0]} == set(range(10, 30)) and len(numbers[1]) == 10
+    assert numbers[0][:2] == ["6200000000000020", "6200000000000021"]
+    assert 'rel="next"' in first and 'rel="prev"' in second
