@@ -54,3 +54,8 @@ extract-messages: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) instance
+
+# Benchmarks with short defaults (bench/README.md): each prints its ratio to its floor.
+.PHONY: bench
+bench: install-dev translations
+	$(BIN)/python bench/staff_lists.py

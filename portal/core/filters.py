@@ -9,12 +9,14 @@ from flask import g, has_request_context
 from flask_babel import format_date, format_decimal, get_locale, get_timezone
 
 from portal.core.charts import legend, render_svg
-from portal.domain.money import format_money
+from portal.domain.money import format_money, to_major
 from portal.timeutil import as_aware
 
 
 def money(amount_minor: int, currency: str) -> str:
-    return format_money(amount_minor, currency, str(get_locale()))
+    if not has_request_context():
+        return format_money(amount_minor, currency, str(get_locale()))
+    return formatter().money(amount_minor, currency)
 
 
 def long_date(value: date | datetime | None) -> str:
@@ -47,6 +49,21 @@ class Formatter:
         self._pattern = str(babel_dates.get_datetime_format("long", locale=locale)).replace("'", "")
         self._days: dict[date, str] = {}
         self._zone_names: dict[timedelta | None, str] = {}
+        self._amounts: dict[tuple[int, str], str] = {}
+        self._currency_pattern = locale.currency_formats["standard"] if locale else None
+
+    def money(self, amount_minor: int, currency: str) -> str:
+        """As `domain.money.format_money` says it (the same Babel pattern, applied here
+        without parsing the locale and looking the pattern up again for every amount)."""
+        key = (amount_minor, currency)
+        text = self._amounts.get(key)
+        if text is None:
+            if self._currency_pattern is None:
+                return format_money(amount_minor, currency, str(self.locale))
+            text = self._amounts[key] = self._currency_pattern.apply(
+                to_major(amount_minor, currency), self.locale, currency=currency,
+                currency_digits=True)
+        return text
 
     def day(self, value: date) -> str:
         text = self._days.get(value)
@@ -101,6 +118,7 @@ def register_filters(app):
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["money"] = money
+    app.jinja_env.globals["formatter"] = formatter
     app.jinja_env.globals["date_span"] = date_span
     app.jinja_env.globals["chart_svg"] = lambda chart: render_svg(chart, format_decimal)
     app.jinja_env.globals["chart_legend"] = legend

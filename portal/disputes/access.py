@@ -119,7 +119,10 @@ def _view_query(staff, view: str, queue_id: int | None,
     """The disputes of a view ("mine", "queue", "legal") this staff member may see, as a
     query (queue and agent joined); None when the view shows them nothing."""
     visibility = visibility or Visibility.of(staff)
-    query = (select(Dispute).options(joinedload(Dispute.assignee))
+    # queue and agent in the same statement, without what they would load in turn (members,
+    # roles) that a list never shows
+    query = (select(Dispute).options(joinedload(Dispute.assignee).lazyload("*"),
+                                     joinedload(Dispute.queue).lazyload("*"))
              .where(visibility.clause()))
     if view == "mine":
         return query.where(Dispute.assignee_id == staff.id)

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.auth.session import staff_required
 from portal.core.filters import formatter
@@ -80,7 +81,8 @@ def _rows(disputes, closed: bool) -> list[dict]:
 def index():
     """A page of disputes in a fixed number of SQL statements (the queues with their
     members, then the page with queue and agent)."""
-    all_queues = db.session.scalars(select(DisputeQueue).order_by(DisputeQueue.id)).all()
+    all_queues = db.session.scalars(select(DisputeQueue).options(joinedload(DisputeQueue.members))
+                                    .order_by(DisputeQueue.id)).unique().all()
     visibility = access.Visibility.of(current_user, all_queues)
     queues = visible_queues(visibility, all_queues)
     view = request.args.get("view") or (
