@@ -67,3 +67,4 @@ clean:
 .PHONY: bench
 bench: install-dev translations
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/staff_lists.py

@@ -106,6 +106,8 @@ class Account(db.Model):
         CheckConstraint("credit_limit >= 0", name="credit_limit_not_negative"),
         CheckConstraint("length(card_last4) = 4", name="card_last4_four_digits"),
         CheckConstraint("minimum_due >= 0", name="minimum_due_not_negative"),
+        # the collections lists: most days late first (worklist pages, accounts to assign)
+        Index("ix_account_oldest_unpaid_id", "oldest_unpaid_due_date", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

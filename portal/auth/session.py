@@ -37,7 +37,10 @@ def init_login_manager(manager) -> None:
         if not raw.isdigit():
             return None
         model = _USER_KINDS.get(kind)
-        user = db.session.get(model, int(raw)) if model else None
+        # A model may name what every request needs with it (staff: their roles), so that
+        # comes in the same statement.
+        options = model.load_with_session() if hasattr(model, "load_with_session") else []
+        user = db.session.get(model, int(raw), options=options) if model else None
         if user is None or session.get(_VERSION) != user.session_version:
             return None  # signed out, password reset or enrolled since: this session is over
         # A staff account switched off while signed in keeps no access: its session is nobody's.

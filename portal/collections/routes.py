@@ -101,10 +101,11 @@ def assign():
 @staff_required(*WORKERS)
 def my_accounts():
     team = current_user.has_role(MANAGER)
-    rows = worklists.assigned_accounts(None if team else current_user.id, staff_today())
+    found = worklists.assigned_accounts(None if team else current_user.id, staff_today(),
+                                        arg_page())
     names = {c.id: c.name for c in services.collectors(active_only=False)} if team else {}
-    return render_template("collections/my_accounts.html", rows=rows, team=team, names=names,
-                           plan_status=PLAN_STATUS)
+    return render_template("collections/my_accounts.html", rows=found.rows, result=found,
+                           team=team, names=names, plan_status=PLAN_STATUS)
 
 
 def _workable_account(account_id) -> Account:

@@ -1,19 +1,22 @@
 """Template filters for money, dates and charts, always through Babel for the reader's locale,
 and times in the reader's own time zone (a cardholder's, from their profile)."""
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from babel.dates import format_interval
+from flask import g, has_request_context
 from flask_babel import format_date, format_decimal, get_locale, get_timezone
 
 from portal.core.charts import legend, render_svg
-from portal.domain.money import format_money
+from portal.domain.money import format_money, to_major
 from portal.timeutil import as_aware
 
 
 def money(amount_minor: int, currency: str) -> str:
-    return format_money(amount_minor, currency, str(get_locale()))
+    if not has_request_context():
+        return format_money(amount_minor, currency, str(get_locale()))
+    return formatter().money(amount_minor, currency)
 
 
 def long_date(value: date | datetime | None) -> str:
@@ -32,14 +35,69 @@ def local_time(value: datetime | None, tz=None) -> str:
     defaults to the request's zone (a cardholder's own; UTC on staff pages)."""
     if value is None:
         return ""
-    locale = get_locale()
     zone = ZoneInfo(tz) if isinstance(tz, str) else (tz or get_timezone())
-    moment = as_aware(value).astimezone(zone)
-    day = babel_dates.format_date(moment.date(), "long", locale=locale)
-    time = (babel_dates.format_time(moment, "short", tzinfo=zone, locale=locale) + " "
-            + babel_dates.format_time(moment, "zzzz", tzinfo=zone, locale=locale))
-    pattern = str(babel_dates.get_datetime_format("long", locale=locale)).replace("'", "")
-    return pattern.replace("{0}", time).replace("{1}", day)
+    return formatter(zone).moment(value)
+
+
+class Formatter:
+    """Babel formatting for one locale and zone, with what Babel would look up or build on
+    every call (the locale's patterns, a day's name, a zone's name) kept for the request: a
+    list of 50 rows formats 50 moments without 50 times the set-up."""
+
+    def __init__(self, locale, zone):
+        self.locale, self.zone = locale, zone
+        self._pattern = str(babel_dates.get_datetime_format("long", locale=locale)).replace("'", "")
+        self._days: dict[date, str] = {}
+        self._zone_names: dict[timedelta | None, str] = {}
+        self._amounts: dict[tuple[int, str], str] = {}
+        self._currency_pattern = locale.currency_formats["standard"] if locale else None
+
+    def money(self, amount_minor: int, currency: str) -> str:
+        """As `domain.money.format_money` says it (the same Babel pattern, applied here
+        without parsing the locale and looking the pattern up again for every amount)."""
+        key = (amount_minor, currency)
+        text = self._amounts.get(key)
+        if text is None:
+            if self._currency_pattern is None:
+                return format_money(amount_minor, currency, str(self.locale))
+            text = self._amounts[key] = self._currency_pattern.apply(
+                to_major(amount_minor, currency), self.locale, currency=currency,
+                currency_digits=True)
+        return text
+
+    def day(self, value: date) -> str:
+        text = self._days.get(value)
+        if text is None:
+            text = self._days[value] = babel_dates.format_date(value, "long", locale=self.locale)
+        return text
+
+    def moment(self, value: datetime) -> str:
+        moment = as_aware(value).astimezone(self.zone)
+        offset = moment.utcoffset()
+        zone_name = self._zone_names.get(offset)
+        if zone_name is None:
+            zone_name = self._zone_names[offset] = babel_dates.format_time(
+                moment, "zzzz", tzinfo=self.zone, locale=self.locale)
+        time = babel_dates.format_time(moment, "short", tzinfo=self.zone, locale=self.locale)
+        return self._pattern.replace("{0}", f"{time} {zone_name}").replace(
+            "{1}", self.day(moment.date()))
+
+    def delta(self, value: timedelta) -> str:
+        """A time left or past ("in 3 days", "2 hours ago")."""
+        return babel_dates.format_timedelta(value, add_direction=True, threshold=1.1,
+                                            locale=self.locale)
+
+
+def formatter(zone=None) -> Formatter:
+    """The request's formatter for `zone` (default: the request's zone), built once."""
+    zone = zone or get_timezone()
+    if not has_request_context():
+        return Formatter(get_locale(), zone)
+    cache = g.setdefault("_formatters", {})
+    key = (str(get_locale()), str(zone))
+    if key not in cache:
+        cache[key] = Formatter(get_locale(), zone)
+    return cache[key]
 
 
 def date_span(first: date, last: date | None = None, width: str = "medium") -> str:
@@ -60,6 +118,7 @@ def register_filters(app):
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["money"] = money
+    app.jinja_env.globals["formatter"] = formatter
     app.jinja_env.globals["date_span"] = date_span
     app.jinja_env.globals["chart_svg"] = lambda chart: render_svg(chart, format_decimal)
     app.jinja_env.globals["chart_legend"] = legend

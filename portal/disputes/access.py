@@ -2,21 +2,22 @@
 escalated to legal. Anything else is a 404, so ids reveal nothing."""
 from __future__ import annotations
 
-from flask import abort
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from dataclasses import dataclass
 
+from flask import abort
+from sqlalchemy import and_, false, or_, select, true
+from sqlalchemy.orm import joinedload
+
+from portal.core.pagination import Page, clamp_page, fetch_page
 from portal.disputes import routing
-from portal.disputes.models import Dispute, DisputeQueueMember
-from portal.core.pagination import clamp_page
-from portal.disputes.rules import ACTIVE, TERMINAL, DisputeStatus
+from portal.disputes.models import Dispute, DisputeQueue, DisputeQueueMember
+from portal.disputes.rules import ACTIVE, TERMINAL
 from portal.extensions import db
 from portal.staff.models import Role
 from portal.timeutil import as_aware
 
 WORKSPACE_ROLES = (Role.CUSTOMER_SERVICE, Role.COLLECTIONS_MANAGER, Role.LEGAL)
 RULE_EDITORS = (Role.COLLECTIONS_MANAGER, Role.ADMIN)
-CLOSED_PER_PAGE = 50
 
 
 def is_manager(staff) -> bool:
@@ -28,19 +29,60 @@ def member_queue_ids(staff) -> set[int]:
                                   .where(DisputeQueueMember.staff_id == staff.id)))
 
 
-def can_view(staff, dispute, queue_ids: set[int] | None = None) -> bool:
-    """`queue_ids`: the staff member's queues when already known (a list checks many).
-    The conduct rule comes first: a collector never sees a dispute in a managers' queue,
-    whatever other roles (manager, legal) they also hold."""
-    if dispute.queue is not None and not routing.conduct_eligible(dispute.queue, staff=staff):
-        return False
-    if is_manager(staff):
-        return True
-    if staff.has_role(Role.CUSTOMER_SERVICE) and (
-            dispute.assignee_id == staff.id or dispute.queue_id in (
-                member_queue_ids(staff) if queue_ids is None else queue_ids)):
-        return True
-    return staff.has_role(Role.LEGAL) and dispute.escalated_to == "legal"
+@dataclass(frozen=True)
+class Visibility:
+    """What one staff member may see, worked out once (one query for the queues and their
+    members) and then applied to a dispute in Python (`allows`) or to a list in SQL
+    (`clause`), so a page of disputes is filtered by the database, never row by row. The
+    conduct rule is asked per queue (`routing.conduct_eligible`, its one place)."""
+    staff_id: int
+    eligible_queue_ids: frozenset[int]  # queues the conduct rule lets this person see
+    member_queue_ids: frozenset[int]
+    manager: bool
+    service: bool
+    legal: bool
+
+    @classmethod
+    def of(cls, staff, queues: list[DisputeQueue] | None = None) -> Visibility:
+        if queues is None:
+            queues = list(db.session.scalars(select(DisputeQueue)))
+        return cls(staff.id,
+                   frozenset(q.id for q in queues if routing.conduct_eligible(q, staff=staff)),
+                   frozenset(q.id for q in queues
+                             if any(m.staff_id == staff.id for m in q.members)),
+                   is_manager(staff), staff.has_role(Role.CUSTOMER_SERVICE),
+                   staff.has_role(Role.LEGAL))
+
+    def allows(self, dispute) -> bool:
+        if dispute.queue_id not in self.eligible_queue_ids:
+            return False
+        if self.manager:
+            return True
+        if self.service and (dispute.assignee_id == self.staff_id
+                             or dispute.queue_id in self.member_queue_ids):
+            return True
+        return self.legal and dispute.escalated_to == "legal"
+
+    def clause(self):
+        """`allows` as a WHERE clause on Dispute."""
+        ways = []
+        if self.manager:
+            ways.append(true())
+        if self.service:
+            ways.append(or_(Dispute.assignee_id == self.staff_id,
+                            Dispute.queue_id.in_(sorted(self.member_queue_ids))))
+        if self.legal:
+            ways.append(Dispute.escalated_to == "legal")
+        if not ways or not self.eligible_queue_ids:
+            return false()
+        return and_(Dispute.queue_id.in_(sorted(self.eligible_queue_ids)), or_(*ways))
+
+
+def can_view(staff, dispute) -> bool:
+    """The owner aside, who sees a dispute (see `Visibility`): the conduct rule comes first,
+    so a collector never sees a dispute in a managers' queue, whatever other roles (manager,
+    legal) they also hold."""
+    return Visibility.of(staff).allows(dispute)
 
 
 def can_work(staff, dispute) -> bool:
@@ -72,66 +114,57 @@ def staff_dispute_or_404(staff, dispute_id: int, *, work: bool = False) -> Dispu
     return dispute
 
 
-def _view_query(staff, view: str, queue_id: int | None):
-    """The disputes of a view ("mine", "queue", "legal") as a query, before the per-dispute
-    `can_view` check; None when the view shows this staff member nothing."""
-    query = select(Dispute).options(selectinload(Dispute.assignee))
+def _view_query(staff, view: str, queue_id: int | None,
+                visibility: Visibility | None = None):
+    """The disputes of a view ("mine", "queue", "legal") this staff member may see, as a
+    query (queue and agent joined); None when the view shows them nothing."""
+    visibility = visibility or Visibility.of(staff)
+    # queue and agent in the same statement, without what they would load in turn (members,
+    # roles) that a list never shows
+    query = (select(Dispute).options(joinedload(Dispute.assignee).lazyload("*"),
+                                     joinedload(Dispute.queue).lazyload("*"))
+             .where(visibility.clause()))
     if view == "mine":
         return query.where(Dispute.assignee_id == staff.id)
     if view == "legal":
-        if not (staff.has_role(Role.LEGAL) or is_manager(staff)):
+        if not (visibility.legal or visibility.manager):
             return None
         return query.where(Dispute.escalated_to == "legal")
-    if is_manager(staff):
-        allowed = None
-    elif staff.has_role(Role.CUSTOMER_SERVICE):
-        allowed = member_queue_ids(staff)
-    else:
+    if not (visibility.manager or visibility.service):
         return None
     if queue_id is not None:
-        if allowed is not None and queue_id not in allowed:
+        if not visibility.manager and queue_id not in visibility.member_queue_ids:
             return None
         return query.where(Dispute.queue_id == queue_id)
-    if allowed is not None:
-        return query.where(Dispute.queue_id.in_(list(allowed)))
+    if not visibility.manager:
+        return query.where(Dispute.queue_id.in_(sorted(visibility.member_queue_ids)))
     return query
 
 
-def _visible(staff, disputes) -> list[Dispute]:
-    queue_ids = member_queue_ids(staff) if staff.has_role(Role.CUSTOMER_SERVICE) else set()
-    return [d for d in disputes if can_view(staff, d, queue_ids)]
-
-
-def workspace_disputes(staff, *, view: str, queue_id: int | None = None,
-                       include_closed: bool = False, limit: int = 200) -> list[Dispute]:
-    """The disputes a staff member may see in a view ("mine", "queue", "legal"), open ones
-    ordered by their next SLA deadline so overdue ones come first; those whose clock is
-    paused (waiting for the cardholder) come last. A fixed number of queries, however many
-    disputes are listed (queue and agent are loaded with them)."""
-    query = _view_query(staff, view, queue_id)
+def workspace_disputes(staff, *, view: str, queue_id: int | None = None, page: int = 1,
+                       visibility: Visibility | None = None) -> Page:
+    """One page (pagination.PER_PAGE) of the open disputes a staff member may see in a view
+    ("mine", "queue", "legal"), ordered by the deadline that runs now so overdue ones come first;
+    those whose clock is paused (waiting for the cardholder) come last. One query, however
+    many disputes there are: the order is the stored `sla_paused, sla_due_at` (see
+    models.Dispute), which an index serves."""
+    query = _view_query(staff, view, queue_id, visibility)
     if query is None:
-        return []
-    if not include_closed:
-        query = query.where(Dispute.status.in_(list(ACTIVE)))
-    rows = _visible(staff, db.session.scalars(query.order_by(Dispute.id).limit(limit)))
-    return sorted(rows, key=lambda d: (d.status == DisputeStatus.AWAITING_CUSTOMER,
-                                       next_deadline(d)))
+        return Page([], clamp_page(page), False)
+    return fetch_page(query.where(Dispute.sla_due_at.is_not(None))
+                      .order_by(Dispute.sla_paused, Dispute.sla_due_at, Dispute.id), page)
 
 
-def closed_disputes(staff, *, view: str, queue_id: int | None = None,
-                    page: int = 1) -> tuple[list[Dispute], bool]:
-    """One page (CLOSED_PER_PAGE) of the closed disputes (resolved, rejected, withdrawn) a
-    staff member may see in a view, most recently closed first, and whether another page
-    follows. A page may hold fewer rows when the conduct rule hides some of them."""
-    query = _view_query(staff, view, queue_id)
+def closed_disputes(staff, *, view: str, queue_id: int | None = None, page: int = 1,
+                    visibility: Visibility | None = None) -> Page:
+    """One page (pagination.PER_PAGE) of the closed disputes (resolved, rejected, withdrawn)
+    a staff member may see in a view, most recently closed first."""
+    query = _view_query(staff, view, queue_id, visibility)
     if query is None:
-        return [], False
-    page = clamp_page(page)
-    rows = db.session.scalars(
-        query.where(Dispute.status.in_(list(TERMINAL)))
-        .order_by(Dispute.closed_at.desc(), Dispute.id.desc())
-        .offset((page - 1) * CLOSED_PER_PAGE).limit(CLOSED_PER_PAGE + 1)).all()
-    return _visible(staff, rows[:CLOSED_PER_PAGE]), len(rows) > CLOSED_PER_PAGE
+        return Page([], clamp_page(page), False)
+    return fetch_page(query.where(Dispute.status.in_(list(TERMINAL)),
+                                  Dispute.closed_at.is_not(None))
+                      .order_by(Dispute.closed_at.desc(), Dispute.id.desc()), page)
 
 
 def next_deadline(dispute):

@@ -5,6 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.queries import owned_account_or_404
 from portal.accounts.labels import entry_label
@@ -13,11 +14,11 @@ from portal.core.filters import long_date, money
 from portal.core.forms import parse_money_fields
 from portal.core.nav import cardholder_entry
 from portal.core.storage import send_document
-from portal.disputes import access, labels, services, uploads
+from portal.disputes import access, labels, services, sla, uploads
 from portal.disputes.forms import CustomerReplyForm, RaiseDisputeForm, WithdrawForm
 from portal.disputes.models import Dispute, DisputeAttachment
-from portal.disputes.rules import IllegalTransition, TERMINAL
-from portal.disputes.views import template_helpers
+from portal.disputes.rules import ACTIVE, IllegalTransition, TERMINAL
+from portal.disputes.views import answer_due, template_helpers
 from portal.extensions import db
 
 bp = Blueprint("disputes", __name__)
@@ -30,9 +31,14 @@ NAV = (
 @bp.get("/disputes")
 @cardholder_required
 def index():
+    """The cardholder's disputes in a fixed number of statements, however many wait for
+    them: accounts (for the calendar) joined, open pauses in one query."""
     disputes = db.session.scalars(select(Dispute).where(Dispute.cardholder_id == current_user.id)
+                                  .options(joinedload(Dispute.account))
                                   .order_by(Dispute.id.desc())).all()
-    return render_template("disputes/index.html", disputes=disputes,
+    pauses = sla.open_pauses(disputes)
+    answers = {d.id: answer_due(d, pauses) for d in disputes if d.status in ACTIVE}
+    return render_template("disputes/index.html", disputes=disputes, answers=answers,
                            accounts=current_user.accounts, labels=labels)
 
 

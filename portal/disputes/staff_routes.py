@@ -3,11 +3,13 @@ context, and every action on it. Access: see portal.disputes.access."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_timedelta, gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.auth.session import staff_required
+from portal.core.filters import formatter
 from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_page, parse_id
 from portal.core.nav import staff_entry
@@ -31,9 +33,11 @@ NAV = (
 ROLES = access.WORKSPACE_ROLES
 
 
-def sla_clock(dispute) -> dict:
+def sla_clock(dispute, fmt=None) -> dict:
     """The deadline that runs now and the time left; while the dispute waits for the
-    cardholder the clock is paused (the wait is added to the deadline when they answer)."""
+    cardholder the clock is paused (the wait is added to the deadline when they answer).
+    `fmt`: the request's formatter, when a list already holds it."""
+    fmt = fmt or formatter()
     due = access.next_deadline(dispute)
     kind = "acknowledge" if dispute.acknowledged_at is None else "resolve"
     if sla.is_paused(dispute):
@@ -41,39 +45,60 @@ def sla_clock(dispute) -> dict:
                 "text": _("Paused, waiting for the cardholder")}
     left = time_left(due, utcnow())
     return {"due": due, "overdue": left.total_seconds() < 0, "paused": False, "kind": kind,
-            "text": format_timedelta(left, add_direction=True, threshold=1.1)}
+            "text": fmt.delta(left), "due_text": fmt.moment(due)}
 
 
-def visible_queues(staff) -> list[DisputeQueue]:
-    queues = db.session.scalars(select(DisputeQueue).order_by(DisputeQueue.id)).all()
-    if access.is_manager(staff):
+def visible_queues(visibility: access.Visibility, queues) -> list[DisputeQueue]:
+    if visibility.manager:
         return list(queues)
-    mine = access.member_queue_ids(staff) if staff.has_role(Role.CUSTOMER_SERVICE) else set()
+    mine = visibility.member_queue_ids if visibility.service else frozenset()
     return [q for q in queues if q.id in mine]
+
+
+def _rows(disputes, closed: bool) -> list[dict]:
+    """What each row shows, worked out here once per row with the request's formatter and
+    the labels looked up once, so the template only places text."""
+    fmt = formatter()
+    categories = {k: str(v) for k, v in labels.CATEGORY_LABELS.items()}
+    statuses = {k: str(v) for k, v in labels.STAFF_STATUS.items()}
+    queue_names: dict[str, str] = {}
+    unassigned = _("Unassigned")
+    rows = []
+    for d in disputes:
+        code = d.queue.code
+        if code not in queue_names:
+            queue_names[code] = str(labels.queue_label(code))
+        rows.append({"id": d.id, "category": categories.get(d.category, d.category),
+                     "status": statuses[d.status.value], "queue": queue_names[code],
+                     "agent": d.assignee.name if d.assignee else unassigned,
+                     "closed": fmt.moment(d.closed_at) if closed and d.closed_at else "",
+                     "clock": None if closed else sla_clock(d, fmt)})
+    return rows
 
 
 @bp.get("/")
 @staff_required(*ROLES)
 def index():
-    queues = visible_queues(current_user)
+    """A page of disputes in a fixed number of SQL statements (the queues with their
+    members, then the page with queue and agent)."""
+    all_queues = db.session.scalars(select(DisputeQueue).options(joinedload(DisputeQueue.members))
+                                    .order_by(DisputeQueue.id)).unique().all()
+    visibility = access.Visibility.of(current_user, all_queues)
+    queues = visible_queues(visibility, all_queues)
     view = request.args.get("view") or (
-        "mine" if current_user.has_role(Role.CUSTOMER_SERVICE)
-        else "queue" if access.is_manager(current_user) else "legal")
+        "mine" if visibility.service else "queue" if visibility.manager else "legal")
     queue_id = request.args.get("queue")
     if queue_id is not None:
         queue_id = parse_id(queue_id)
     if queue_id is not None and queue_id not in {q.id for q in queues}:
         abort(404)
     closed = request.args.get("state") == "closed"
-    page, has_next = arg_page(), False
-    if closed:
-        disputes, has_next = access.closed_disputes(current_user, view=view, queue_id=queue_id,
-                                                    page=page)
-    else:
-        disputes = access.workspace_disputes(current_user, view=view, queue_id=queue_id)
-    return render_template("disputes/staff/index.html", disputes=disputes, queues=queues,
-                           view=view, queue_id=queue_id, clock=sla_clock, labels=labels,
-                           closed=closed, page=page, has_next=has_next,
+    listing = access.closed_disputes if closed else access.workspace_disputes
+    result = listing(current_user, view=view, queue_id=queue_id, page=arg_page(),
+                     visibility=visibility)
+    return render_template("disputes/staff/index.html", rows=_rows(result.rows, closed),
+                           queues=queues, view=view, queue_id=queue_id, labels=labels,
+                           closed=closed, page=result.page, has_next=result.has_next,
                            show_legal=current_user.has_role(Role.LEGAL, Role.COLLECTIONS_MANAGER))
 
 

@@ -21,12 +21,12 @@ def entry_kind(kind) -> str:
     return entry_label(kind)
 
 
-def answer_due(dispute) -> tuple:
+def answer_due(dispute, pauses: dict | None = None) -> tuple:
     """(the answer date the cardholder sees, whether it has passed): while we wait for them
     the date moves later; once it has passed, the pages say we are late instead of promising
-    a day already gone."""
+    a day already gone. `pauses`: `sla.open_pauses` of a list."""
     now = timeutil.utcnow()  # looked up when called, so a moved clock (tests) applies
-    due = sla.expected_answer(dispute, now)
+    due = sla.expected_answer(dispute, now, pauses)
     return due, as_aware(due) < now
 
 

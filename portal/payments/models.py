@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey,
-                        Integer, String, Text)
+                        Index, Integer, String, Text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account, str_enum
@@ -29,7 +29,10 @@ class Payment(db.Model):
     __tablename__ = "payment"
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),
                       CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount",
-                                      name="refund_within_amount"))
+                                      name="refund_within_amount"),
+                      # the staff list: newest first, all or by status
+                      Index("ix_payment_created_at_id", "created_at", "id"),
+                      Index("ix_payment_status_created_at_id", "status", "created_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)

@@ -13,13 +13,12 @@ from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from portal.accounts.models import Account
 from portal.core.inputs import PortalForm
-from portal.core.pagination import clamp_page
-from portal.extensions import db
+from portal.core.pagination import fetch_page
 from portal.payments.models import Payment
 from portal.payments.states import PaymentStatus
 from portal.staff.account_context import latest
 
-PER_PAGE = 25
+PER_PAGE = 50
 STATUS_LABELS = {
     PaymentStatus.CREATED: _l("Started"),
     PaymentStatus.REQUIRES_ACTION: _l("Waiting for the cardholder's bank check"),
@@ -82,8 +81,8 @@ def _start_of(day: date) -> datetime:
 
 def payments_page(filters: PaymentFilter, page: int = 1, per_page: int = PER_PAGE) -> PaymentPage:
     """One page of payments, newest first, with their accounts, in a single query whatever
-    the page size (one extra row only tells whether a next page exists)."""
-    page = clamp_page(page)
+    the page size (one extra row only tells whether a next page exists); the indexes on
+    (created_at, id) and (status, created_at, id) serve the order."""
     query = (select(Payment).join(Payment.account).options(contains_eager(Payment.account)))
     if filters.status is not None:
         query = query.where(Payment.status == filters.status)
@@ -93,10 +92,9 @@ def payments_page(filters: PaymentFilter, page: int = 1, per_page: int = PER_PAG
         query = query.where(Payment.created_at < _start_of(filters.date_to + timedelta(days=1)))
     if filters.account_number:
         query = query.where(Account.account_number == filters.account_number)
-    query = (query.order_by(Payment.created_at.desc(), Payment.id.desc())
-             .offset((page - 1) * per_page).limit(per_page + 1))
-    rows = list(db.session.scalars(query))
-    return PaymentPage(rows[:per_page], page, page > 1, len(rows) > per_page)
+    found = fetch_page(query.order_by(Payment.created_at.desc(), Payment.id.desc()), page,
+                       per_page)
+    return PaymentPage(found.rows, found.page, found.has_previous, found.has_next)
 
 
 def staff_context_section(account: Account) -> dict:

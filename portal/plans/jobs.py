@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from portal.accounts.models import Account
 from portal.audit.services import record
 from portal.balances.services import today_for
 from portal.extensions import db
@@ -63,7 +65,11 @@ def run_plan_monitoring(as_of: date | None = None, *, batch_size: int = 200) -> 
     last_id = 0
     postgres = db.session.get_bind().dialect.name == "postgresql"
     while True:
+        # Instalments, accounts and cardholders (for each one's today) come in one query each
+        # per batch, so a batch of plans with nothing to do costs the same for 3 or 200.
         query = (select(Plan).where(Plan.status == PlanStatus.ACTIVE, Plan.id > last_id)
+                 .options(selectinload(Plan.instalments),
+                          selectinload(Plan.account).selectinload(Account.cardholder))
                  .order_by(Plan.id).limit(batch_size))
         if postgres:
             query = query.with_for_update(skip_locked=True)

@@ -65,6 +65,9 @@ class Plan(db.Model):
         CheckConstraint("kind IN ('instalment', 'settlement', 'deferral')", name="kind_known"),
         CheckConstraint("frequency IN ('weekly', 'fortnightly', 'monthly')",
                         name="frequency_known"),
+        # The staff lists: agreed plans newest first by status, proposals oldest first.
+        Index("ix_plan_status_id", "status", "id"),
+        Index("ix_plan_status_accepted_at_id", "status", "accepted_at", "id"),
         # One active plan per account, refused by the database itself.
         Index("uq_plan_one_active_per_account", "account_id", unique=True,
               sqlite_where=text("status = 'active'"),

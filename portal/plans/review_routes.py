@@ -15,6 +15,8 @@ from portal.accounts.models import Account
 from portal.auth.session import staff_required
 from portal.balances.services import today_for
 from portal.core.forms import parse_money_fields
+from portal.core.inputs import arg_page
+from portal.core.pagination import fetch_page
 from portal.core.nav import staff_entry
 from portal.disputes import labels as dispute_labels
 from portal.extensions import db
@@ -36,10 +38,10 @@ NAV = (
 @staff_bp.get("/plans/review")
 @staff_required(*ROLES)
 def queue():
-    plans = db.session.scalars(select(Plan).where(Plan.status == PlanStatus.IN_REVIEW)
-                               .options(joinedload(Plan.account))  # the list shows its number
-                               .order_by(Plan.accepted_at, Plan.id)).all()
-    return render_template("plans/staff_queue.html", plans=plans)
+    found = fetch_page(select(Plan).where(Plan.status == PlanStatus.IN_REVIEW)
+                       .options(joinedload(Plan.account))  # the list shows its number
+                       .order_by(Plan.accepted_at, Plan.id), arg_page())
+    return render_template("plans/staff_queue.html", plans=found.rows, result=found)
 
 
 def _plan_or_404(plan_id) -> Plan:
@@ -162,15 +164,17 @@ AGREED = (PlanStatus.ACTIVE, PlanStatus.COMPLETED, PlanStatus.BROKEN, PlanStatus
 
 
 def instalment_tally(plan_ids) -> dict[int, dict]:
-    """Per plan: instalments in all, paid in full, missed, and the money paid towards them
-    (part-payments included), in one grouped query."""
+    """Per plan: instalments in all, paid in full, missed, the money paid towards them
+    (part-payments included) and the earliest due date not yet paid, in one grouped query."""
+    unpaid = PlanInstalment.status != InstalmentStatus.PAID
     paid = func.sum(case((PlanInstalment.status == InstalmentStatus.PAID, 1), else_=0))
     missed = func.sum(case((PlanInstalment.status == InstalmentStatus.MISSED, 1), else_=0))
+    next_due = func.min(case((unpaid, PlanInstalment.due_date), else_=None))
     return {plan_id: {"count": int(n), "paid": int(p or 0), "missed": int(m or 0),
-                      "paid_amount": int(amount or 0)}
-            for plan_id, n, p, m, amount in db.session.execute(
+                      "paid_amount": int(amount or 0), "next_due": due}
+            for plan_id, n, p, m, amount, due in db.session.execute(
                 select(PlanInstalment.plan_id, func.count(), paid, missed,
-                       func.sum(PlanInstalment.paid_amount))
+                       func.sum(PlanInstalment.paid_amount), next_due)
                 .where(PlanInstalment.plan_id.in_(list(plan_ids)))
                 .group_by(PlanInstalment.plan_id))}
 
@@ -178,18 +182,17 @@ def instalment_tally(plan_ids) -> dict[int, dict]:
 @staff_bp.get("/plans")
 @staff_required(*ROLES)
 def agreed():
+    """A page of agreed plans, newest first, in two statements (the plans with account and
+    cardholder, then their instalments' tally)."""
     form = StatusFilterForm(request.args)
     form.status.choices = [("", _("All"))] + [(s.value, STATUS[s.value]) for s in AGREED]
     query = (select(Plan).where(Plan.status.in_(AGREED), Plan.started_on.is_not(None))
              .options(joinedload(Plan.account).joinedload(Account.cardholder)))
+    page_args = {}
     if form.status.data and form.status.data in {s.value for s in AGREED}:
         query = query.where(Plan.status == PlanStatus(form.status.data))
-    plans = db.session.scalars(query.order_by(Plan.id.desc()).limit(200)).all()
-    ids = [p.id for p in plans] or [0]
-    counts = instalment_tally(ids)
-    next_due = dict(db.session.execute(
-        select(PlanInstalment.plan_id, func.min(PlanInstalment.due_date))
-        .where(PlanInstalment.plan_id.in_(ids), PlanInstalment.status != InstalmentStatus.PAID)
-        .group_by(PlanInstalment.plan_id)).all())
-    return render_template("plans/staff_agreed.html", plans=plans, form=form, counts=counts,
-                           next_due=next_due)
+        page_args["status"] = form.status.data
+    found = fetch_page(query.order_by(Plan.id.desc()), arg_page())
+    counts = instalment_tally([p.id for p in found.rows] or [0])
+    return render_template("plans/staff_agreed.html", plans=found.rows, form=form,
+                           counts=counts, result=found, page_args=page_args)

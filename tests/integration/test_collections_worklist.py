@@ -57,7 +57,7 @@ EXPECTED = ["oldest", "broke", "never", "recent", "small", "stale"]
 
 def test_worklist_puts_the_band_then_broken_promises_then_amount_then_last_contact_first(worklist):
     accounts, collector, _ = worklist
-    rows = worklists.assigned_accounts(collector.id, TODAY)
+    rows = worklists.assigned_accounts(collector.id, TODAY).rows
     names = {a.id: key for key, a in accounts.items()}
     assert [names[r.account.id] for r in rows] == EXPECTED
     broken = {names[r.account.id]: r.broken_promises for r in rows}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from portal.disputes import access, services
+from portal.core import pagination
+from portal.disputes import services
 from portal.extensions import db
 from tests.dispute_helpers import join, raise_dispute
 
@@ -46,7 +47,7 @@ def test_every_time_on_the_staff_dispute_pages_names_its_zone(client, login_as, 
 
 def test_closed_disputes_are_listed_most_recent_first_page_by_page(client, login_as, make_account,
                                                                    make_staff, clock, monkeypatch):
-    monkeypatch.setattr(access, "CLOSED_PER_PAGE", 2)
+    monkeypatch.setattr(pagination, "PER_PAGE", 2)
     agent = make_staff("customer_service")
     join("billing", agent, "en")
     still_open = raise_dispute(make_account())

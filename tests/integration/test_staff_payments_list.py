@@ -93,17 +93,17 @@ def test_bad_filters_are_explained_and_nothing_is_listed(client, login_as, make_
     assert "6200000000101" not in page
 
 
-def test_pages_of_25_newest_first(client, login_as, make_staff, make_account):
+def test_pages_of_50_newest_first(client, login_as, make_staff, make_account):
     account = make_account()
-    for n in range(30):
+    for n in range(55):
         _payment(account, 100 + n, created=datetime(2026, 11, 1, 3, n, tzinfo=timezone.utc))
     _db.session.commit()
     login_as(client, make_staff("collector"))
     _, first = _page(client)
-    assert first.count("R-1") == 25 and "R-129" in first and "R-104" not in first
+    assert first.count("R-1") == 50 and "R-154" in first and "R-104" not in first
     assert "Older payments" in first and "Newer payments" not in first
     _, second = _page(client, "?page=2")
-    assert "R-104" in second and "R-100" in second and "R-129" not in second
+    assert "R-104" in second and "R-100" in second and "R-154" not in second
     assert "Newer payments" in second and "Older payments" not in second
 
 
