@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision, is_currency
@@ -43,9 +44,16 @@ def precision(currency: str) -> int:
     Codes must be canonical upper case; anything Babel does not know raises
     ``MoneyError("unknown_currency")`` instead of silently defaulting to 2.
     """
-    if not isinstance(currency, str) or not is_currency(currency):
+    places = _precision(currency) if isinstance(currency, str) else None
+    if places is None:
         raise MoneyError("unknown_currency", f"unknown currency {currency!r}")
-    return get_currency_precision(currency)
+    return places
+
+
+@lru_cache(maxsize=1024)
+def _precision(currency: str) -> int | None:
+    # Babel's data does not change while the process runs; a feed asks once per amount.
+    return get_currency_precision(currency) if is_currency(currency) else None
 
 
 def parse_major(text: str, currency: str, *, allow_negative: bool = False) -> int:

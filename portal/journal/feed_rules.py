@@ -106,25 +106,40 @@ def _parse_date(name: str, value: str, reasons: list[str]) -> date | None:
 
 
 def _parse_phone(value: str, reasons: list[str]) -> str | None:
+    phone, reason = _checked_phone(value)
+    if reason:
+        reasons.append(reason)
+    return phone
+
+
+# A feed names a cardholder once per account, and a replay names everyone again: each distinct
+# text is checked once per process (the checks are pure and the slowest part of a row).
+@lru_cache(maxsize=1 << 18)
+def _checked_phone(value: str) -> tuple[str | None, str | None]:
     if not value.startswith("+"):
-        reasons.append(f"phone '{value}' is not in international E.164 form (+ and country code)")
-        return None
+        return None, f"phone '{value}' is not in international E.164 form (+ and country code)"
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        reasons.append(f"phone '{value}' is not a valid phone number")
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return None, f"phone '{value}' is not a valid phone number"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
 def _parse_email(value: str, reasons: list[str]) -> str | None:
+    email, reason = _checked_email(value)
+    if reason:
+        reasons.append(reason)
+    return email
+
+
+@lru_cache(maxsize=1 << 18)
+def _checked_email(value: str) -> tuple[str | None, str | None]:
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        return validate_email(value, check_deliverability=False).normalized, None
     except EmailNotValidError as exc:
-        reasons.append(f"email '{value}' is not a valid email address ({exc})")
-        return None
+        return None, f"email '{value}' is not a valid email address ({exc})"
 
 
 def _money_reason(name: str, value: str, currency: str, error: MoneyError) -> str:
