@@ -76,10 +76,45 @@ def _signing_key() -> tuple[str, bytes]:
 
 
 def _normalise(value):
-    """What is hashed must be exactly what is stored and read back."""
+    """What is hashed must be exactly what is stored and read back: the value as JSON gives
+    it back (dates and other objects as str, tuples as lists)."""
     if value is None:
         return None
-    return json.loads(json.dumps(value, default=str, sort_keys=True))
+    plain = _plain(value)
+    if plain is _UNPLAIN:
+        return json.loads(json.dumps(value, default=str, sort_keys=True))
+    return plain
+
+
+_UNPLAIN = object()
+
+
+def _plain(value):
+    """`_normalise` without the JSON round trip, for what the round trip gives back unchanged
+    but for str() of other objects (a bulk import writes 100,000 events); _UNPLAIN for
+    anything else (floats, non-text keys), which takes the round trip."""
+    if value is None or type(value) in (str, int, bool):
+        return value
+    if isinstance(value, str):  # a str enum: JSON keeps the text
+        return str.__str__(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, dict):
+        if not all(type(key) is str for key in value):
+            return _UNPLAIN
+        out = {}
+        for key in sorted(value):  # the key order the round trip (sort_keys) gives
+            item = _plain(value[key])
+            if item is _UNPLAIN:
+                return _UNPLAIN
+            out[key] = item
+        return out
+    if isinstance(value, (list, tuple)):
+        out = [_plain(item) for item in value]
+        return _UNPLAIN if any(item is _UNPLAIN for item in out) else out
+    if isinstance(value, float):
+        return _UNPLAIN
+    return str(value)
 
 
 def _payload(event: AuditEvent) -> dict:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from portal.journal.bulk_load import apply_chunk
+from portal.journal.bulk_load import apply_chunk, known_contacts
 from portal.journal.feed_io import (
     CSV, FeedReader, RawRow, RejectsWriter, count_lines, default_rejects_path, detect_format,
 )
@@ -33,6 +33,8 @@ BATCH_SIZE = 500
 # Rows per set-based chunk (rounded down to whole batches): fewer, larger statements, with
 # memory for a chunk's state bounded whatever the size of the file.
 CHUNK_ROWS = 50_000
+# Rows read ahead to look up the contact details already stored for their cardholders.
+BLOCK_ROWS = 10_000
 
 
 def import_file(path: str, *, rejects_path: str | None = None, batch_size: int = BATCH_SIZE,
@@ -102,26 +104,40 @@ def import_rows(rows: Iterable[RawRow], *, on_reject: RejectFn | None = None,
     chunk_rows = batch_size * max(1, CHUNK_ROWS // batch_size)
     chunk: list[tuple[RawRow, FeedRow]] = []
     valid = 0  # valid rows so far: row n (from 0) belongs to batch n // batch_size
-    for raw in rows:
-        result.read += 1
-        if raw.problem:
-            rejects.hold(valid // batch_size, False, raw, f"the row {raw.problem}")
-        else:
-            try:
-                chunk.append((raw, validate_row(raw.values)))
-                valid += 1
-            except RowError as exc:
-                rejects.hold(valid // batch_size, False, raw, exc.reason)
-        if len(chunk) >= chunk_rows:
-            _commit_chunk(chunk, valid - len(chunk), batch_size, rejects)
-            rejects.release(through_batch=(valid - 1) // batch_size)
-            chunk = []
-        if progress:
-            progress(raw.line)
+    for block in _blocks(rows):
+        known = known_contacts({raw.values["cardholder_id"].strip() for raw in block
+                                if isinstance(raw.values.get("cardholder_id"), str)})
+        for raw in block:
+            result.read += 1
+            if raw.problem:
+                rejects.hold(valid // batch_size, False, raw, f"the row {raw.problem}")
+            else:
+                try:
+                    chunk.append((raw, validate_row(raw.values, known)))
+                    valid += 1
+                except RowError as exc:
+                    rejects.hold(valid // batch_size, False, raw, exc.reason)
+            if len(chunk) >= chunk_rows:
+                _commit_chunk(chunk, valid - len(chunk), batch_size, rejects)
+                rejects.release(through_batch=(valid - 1) // batch_size)
+                chunk = []
+            if progress:
+                progress(raw.line)
     if chunk:
         _commit_chunk(chunk, valid - len(chunk), batch_size, rejects)
     rejects.release()
     return result
+
+
+def _blocks(rows: Iterable[RawRow]) -> Iterable[list[RawRow]]:
+    block: list[RawRow] = []
+    for raw in rows:
+        block.append(raw)
+        if len(block) >= BLOCK_ROWS:
+            yield block
+            block = []
+    if block:
+        yield block
 
 
 def _commit_chunk(chunk: list[tuple[RawRow, FeedRow]], first: int, batch_size: int,
