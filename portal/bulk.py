@@ -36,6 +36,14 @@ def _copy(table_name: str, columns: Sequence[str], rows: Iterable[Sequence]) -> 
         raise IntegrityError(statement, None, exc) from exc
 
 
+def settle_in() -> None:
+    """Settings for a bulk transaction on PostgreSQL: no JIT (compiling a big join's plan took
+    longer than running it) and room to sort and hash in memory. Only for this transaction."""
+    if is_postgres():
+        db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
 def allocate_ids(table: Table, n: int) -> list[int]:
     """`n` fresh primary keys for `table`, ascending, reserved for this transaction's inserts."""
     if n <= 0:

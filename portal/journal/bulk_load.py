@@ -23,7 +23,9 @@ from portal.accounts.models import (
     Account, AccountStatus, Cardholder, Component, EntryKind, LedgerEntry,
 )
 from portal.audit.services import record_bulk
-from portal.bulk import allocate_ids, insert_rows, is_postgres, stage_table, update_rows
+from portal.bulk import (
+    allocate_ids, insert_rows, is_postgres, settle_in, stage_table, update_rows,
+)
 from portal.extensions import db
 from portal.journal.acks import choose, in_issuer_figures, named_entries, pending_movements
 from portal.journal.feed_result import ACCOUNT_FIELDS, ACTOR, HOLDER_FIELDS, ImportResult
@@ -148,6 +150,7 @@ def apply_chunk(rows: list[FeedRow], result: ImportResult, refuse) -> None:
     """Apply `rows` (account numbers all different) in one transaction, not committed;
     `refuse(position, reason)` is called for each row that cannot be applied."""
     db.session.flush()
+    settle_in()
     chunk = _load(rows)
     lag = current_app.config["JOURNAL_OLD_FEED_LAG_DAYS"]
     for position, row in enumerate(rows):
