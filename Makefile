@@ -8,7 +8,7 @@ PORT   ?= 5000
 # Chromium from Debian drives the browser tests; playwright never downloads its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test install install-dev translations db demo serve extract-messages clean
+.PHONY: run test install install-dev translations db demo serve extract-messages clean bench
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -51,6 +51,13 @@ test: install-dev translations
 extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel -q extract --no-location --sort-output -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
 	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -i translations/messages.pot -d translations
+
+# Benchmarks (bench/README.md), each against its floor in the same run; short defaults here.
+# They drop and recreate scratch PostgreSQL databases (bench_*, portal_bench_*).
+bench: install-dev translations
+	$(BIN)/python bench/import_feed.py $${BENCH_IMPORT_ROWS:-20000}
+	$(BIN)/python bench/webhooks.py $${BENCH_WEBHOOK_PAYMENTS:-500} --clients $${BENCH_CLIENTS:-4}
+	$(BIN)/python bench/nightly.py --accounts $${BENCH_NIGHTLY_ACCOUNTS:-20000}
 
 clean:
 	rm -rf $(VENV) instance
