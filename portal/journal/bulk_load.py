@@ -20,11 +20,11 @@ from flask import current_app
 from sqlalchemy import ARRAY, Column, Date, MetaData, String, Table, any_, case, cast, func, select
 
 from portal.accounts.models import (
-    Account, AccountStatus, Cardholder, Component, EntryKind, LedgerEntry,
+    Account, AccountStatus, Cardholder, EntryKind, LedgerEntry,
 )
 from portal.audit.services import record_bulk
 from portal.bulk import (
-    allocate_ids, insert_rows, is_postgres, settle_in, stage_table, update_rows,
+    allocate_ids, fetch_all, insert_rows, is_postgres, settle_in, stage_table, update_rows,
 )
 from portal.extensions import db
 from portal.journal.acks import choose, in_issuer_figures, named_entries, pending_movements
@@ -98,7 +98,7 @@ def known_contacts(customer_ids: set[str]) -> dict[str, frozenset[str]]:
         # One array parameter on PostgreSQL: thousands of IN parameters cost more to send.
         where = (Cardholder.customer_id == any_(cast(part, ARRAY(String(64))))
                  if is_postgres() else Cardholder.customer_id.in_(part))
-        for phone, email in db.session.connection().execute(query.where(where)).all():
+        for phone, email in fetch_all(query.where(where)):
             phones.add(phone)
             emails.add(email)
     return {"phone": frozenset(phones - {None}), "email": frozenset(emails - {None})}
@@ -108,22 +108,21 @@ def _load(rows: list[FeedRow]) -> _Chunk:
     stage_table(_STAGE.name, _STAGE_COLUMNS,
                 [(r.account_number, r.cardholder_id, r.as_of) for r in rows])
     numbers = select(_STAGE.c.account_number)
-    # Plain rows through the connection: the ORM's row handling would cost more than the query.
-    conn = db.session.connection()
+    # Plain rows from the driver: SQLAlchemy's row handling would cost more than the queries.
     holders = {}
-    for holder_id, customer_id, enrolled, *values in conn.execute(
+    for holder_id, customer_id, enrolled, *values in fetch_all(
             select(Cardholder.id, Cardholder.customer_id, Cardholder.password_hash.is_not(None),
                    *(getattr(Cardholder, f) for f in HOLDER_FIELDS))
-            .where(Cardholder.customer_id.in_(select(_STAGE.c.cardholder_id)))).all():
+            .where(Cardholder.customer_id.in_(select(_STAGE.c.cardholder_id)))):
         stored = dict(zip(HOLDER_FIELDS, values))
         holders[customer_id] = _Holder(holder_id, stored, enrolled, original=dict(stored))
     names = (*ACCOUNT_FIELDS, "feed_as_of")
     accounts = {}
-    for account_id, number, holder_id, customer_id, *values in conn.execute(
+    for account_id, number, holder_id, customer_id, *values in fetch_all(
             select(Account.id, Account.account_number, Account.cardholder_id,
                    Cardholder.customer_id, *(getattr(Account, f) for f in names))
             .join(Cardholder, Account.cardholder_id == Cardholder.id)
-            .where(Account.account_number.in_(numbers))).all():
+            .where(Account.account_number.in_(numbers))):
         # The account's current cardholder is compared by id; its own record is only needed
         # when a row names it (then it is in `holders`).
         holder = holders.get(customer_id) or _Holder(holder_id, {})
@@ -132,7 +131,7 @@ def _load(rows: list[FeedRow]) -> _Chunk:
     # The feed states balances as of its date: entries after it are not in the issuer's
     # figures (see rowwise._load_batch, which this mirrors with the staged dates).
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for number, component, total, count in conn.execute(
+    for number, component, total, count in fetch_all(
             select(Account.account_number, LedgerEntry.component,
                    func.sum(case((in_issuer_figures(_STAGE.c.as_of), LedgerEntry.amount),
                                  else_=0)),
@@ -140,8 +139,8 @@ def _load(rows: list[FeedRow]) -> _Chunk:
             .select_from(LedgerEntry)
             .join(Account, LedgerEntry.account_id == Account.id)
             .join(_STAGE, _STAGE.c.account_number == Account.account_number)
-            .group_by(Account.account_number, LedgerEntry.component)).all():
-        sums[(number, Component(component).value)] = [int(total), int(count)]
+            .group_by(Account.account_number, LedgerEntry.component)):
+        sums[(number, str(component))] = [int(total), int(count)]
     named = named_entries({i for r in rows for i in r.applied_portal_ids or ()})
     return _Chunk(accounts, holders, sums, pending_movements(numbers), named)
 

@@ -186,7 +186,11 @@ def validate_row(raw: dict, known: dict[str, frozenset[str]] | None = None) -> F
     E.164 number, the email (if any) is valid, and at least one of phone and email is given.
     """
     reasons: list[str] = []
-    text = {name: _text(raw, name, reasons) for name in FIELDS}
+    text = {}
+    for name in FIELDS:
+        value = raw.get(name)
+        # Plain text is the common case; _text reports anything else.
+        text[name] = value.strip() if type(value) is str else _text(raw, name, reasons)
     missing = [n for n in FIELDS if not text[n] and n not in OPTIONAL]
     reasons.extend(f"{name} is missing" for name in missing)
     if not text["phone"] and not text["email"]:

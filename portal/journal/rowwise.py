@@ -129,8 +129,8 @@ def refusal(row: FeedRow, account, named: dict[int, tuple[str, bool]],
         if named.get(entry_id) != (row.account_number, True):
             return (f"applied_portal_ids names {movement_id(entry_id)}, which is not a portal "
                     "movement on this account")
-    has_entries = any(sums.get((row.account_number, c.value), (0, 0))[1] for c in Component)
-    if account.currency != row.currency and has_entries:
+    if account.currency != row.currency and any(
+            sums.get((row.account_number, c.value), (0, 0))[1] for c in Component):
         return (f"currency cannot change from {account.currency} to {row.currency} on an "
                 "account that already has ledger entries")
     return None
