@@ -60,6 +60,13 @@ extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel -q extract --no-location --sort-output -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
 	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -i translations/messages.pot -d translations
 
+# Benchmarks (bench/README.md), each against its floor in the same run; short defaults here.
+# They drop and recreate scratch PostgreSQL databases (bench_*, portal_bench_*).
+bench: install-dev translations
+	$(BIN)/python bench/import_feed.py $${BENCH_IMPORT_ROWS:-20000}
+	$(BIN)/python bench/webhooks.py $${BENCH_WEBHOOK_PAYMENTS:-500} --clients $${BENCH_CLIENTS:-4}
+	$(BIN)/python bench/nightly.py --accounts $${BENCH_NIGHTLY_ACCOUNTS:-20000}
+
 clean:
 	rm -rf $(VENV) instance
 

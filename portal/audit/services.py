@@ -17,10 +17,13 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.audit.models import AuditAnchor, AuditEvent, AuditStreamHead
+from portal.bulk import allocate_ids, insert_rows, is_postgres, stage_table, update_rows
 from portal.extensions import db
 from portal.timeutil import as_aware, utcnow
 
 GENESIS = "0" * 64
+_EVENT_COLUMNS = ("created_at", "actor_type", "actor_id", "action", "subject_type", "subject_id",
+                  "before", "after", "ip", "stream", "seq", "key_id", "prev_hash", "hash")
 LEGACY_STREAM = "legacy"  # the one unkeyed chain written before keyed streams (migration 0017)
 LEGACY_KEY_ID = "legacy-sha256"
 SYSTEM_STREAM = "system"
@@ -73,10 +76,45 @@ def _signing_key() -> tuple[str, bytes]:
 
 
 def _normalise(value):
-    """What is hashed must be exactly what is stored and read back."""
+    """What is hashed must be exactly what is stored and read back: the value as JSON gives
+    it back (dates and other objects as str, tuples as lists)."""
     if value is None:
         return None
-    return json.loads(json.dumps(value, default=str, sort_keys=True))
+    plain = _plain(value)
+    if plain is _UNPLAIN:
+        return json.loads(json.dumps(value, default=str, sort_keys=True))
+    return plain
+
+
+_UNPLAIN = object()
+
+
+def _plain(value):
+    """`_normalise` without the JSON round trip, for what the round trip gives back unchanged
+    but for str() of other objects (a bulk import writes 100,000 events); _UNPLAIN for
+    anything else (floats, non-text keys), which takes the round trip."""
+    if value is None or type(value) in (str, int, bool):
+        return value
+    if isinstance(value, str):  # a str enum: JSON keeps the text
+        return str.__str__(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, dict):
+        if not all(type(key) is str for key in value):
+            return _UNPLAIN
+        out = {}
+        for key in sorted(value):  # the key order the round trip (sort_keys) gives
+            item = _plain(value[key])
+            if item is _UNPLAIN:
+                return _UNPLAIN
+            out[key] = item
+        return out
+    if isinstance(value, (list, tuple)):
+        out = [_plain(item) for item in value]
+        return _UNPLAIN if any(item is _UNPLAIN for item in out) else out
+    if isinstance(value, float):
+        return _UNPLAIN
+    return str(value)
 
 
 def _payload(event: AuditEvent) -> dict:
@@ -175,12 +213,8 @@ def record(action, *, subject=None, subject_type=None, subject_id=None,
                              subject_id=subject_id, before=before, after=after, actor=actor)])[0]
 
 
-def record_many(events: list[dict]) -> list[AuditEvent]:
-    """Append several events, in order, locking each stream they touch once (in `lock_order`,
-    so two batches never deadlock) and flushing once: for batch jobs (the feed import) that
-    record an event per account. Each dict takes `record`'s keyword arguments plus `action`."""
-    if not events:
-        return []
+def _drafts(events: list[dict], make) -> tuple[list, bytes]:
+    """Each event spec as `make(**fields)`, stream and key chosen, not yet chained."""
     key_id, key = _signing_key()
     at = utcnow().replace(microsecond=0)
     ip = request.remote_addr if has_request_context() else None
@@ -197,7 +231,7 @@ def record_many(events: list[dict]) -> list[AuditEvent]:
             default_actor = default_actor or _current_actor()
             actor = default_actor
         actor_type, actor_id = actor
-        made.append(AuditEvent(
+        made.append(make(
             created_at=at,
             actor_type=actor_type,
             actor_id=None if actor_id is None else str(actor_id),
@@ -210,20 +244,87 @@ def record_many(events: list[dict]) -> list[AuditEvent]:
             stream=stream_for(subject, subject_type, subject_id),
             key_id=key_id,
         ))
-    heads = _lock_streams(sorted({e.stream for e in made}, key=lock_order))
+    return made, key
+
+
+def _chain(made: list, heads: dict, key: bytes) -> dict:
+    """Give each event its place, link and hash; returns each stream's newest event."""
     tips = {stream: (head.event_count, head.last_hash) for stream, head in heads.items()}
     for event in made:
         count, prev = tips[event.stream]
         event.seq, event.prev_hash = count + 1, prev
         event.hash = _digest(event, key)
         tips[event.stream] = (event.seq, event.hash)
-        db.session.add(event)
+    return {event.stream: event for event in made}
+
+
+def record_many(events: list[dict]) -> list[AuditEvent]:
+    """Append several events, in order, locking each stream they touch once (in `lock_order`,
+    so two batches never deadlock) and flushing once. Each dict takes `record`'s keyword
+    arguments plus `action`."""
+    if not events:
+        return []
+    made, key = _drafts(events, AuditEvent)
+    heads = _lock_streams(sorted({e.stream for e in made}, key=lock_order))
+    newest = _chain(made, heads, key)
+    db.session.add_all(made)
     db.session.flush()
-    newest = {event.stream: event for event in made}
     db.session.execute(update(AuditStreamHead), [
         dict(stream=stream, event_count=e.seq, last_id=e.id, last_hash=e.hash)
         for stream, e in newest.items()], execution_options={"synchronize_session": False})
     return made
+
+
+class _Draft:
+    """An audit event as `record_bulk` writes it: the fields, without an ORM object."""
+
+    __slots__ = ("id", *_EVENT_COLUMNS)
+
+    def __init__(self, **fields) -> None:
+        for name in self.__slots__:
+            setattr(self, name, fields.get(name))
+
+
+def _lock_streams_bulk(streams: list[str]) -> dict:
+    """`_lock_streams` for many streams at once: the names are staged in a temporary table,
+    missing heads created and all of them locked in `lock_order` by one statement each."""
+    stage_table("audit_lock", [("stream", "VARCHAR(64)")], [(s,) for s in streams])
+    order = "length(stream), stream"
+    if is_postgres():
+        db.session.execute(text(
+            "INSERT INTO audit_stream_head (stream, event_count, last_id, last_hash) "
+            f"SELECT stream, 0, NULL, :g FROM audit_lock ORDER BY {order} "
+            "ON CONFLICT (stream) DO NOTHING"), {"g": GENESIS})
+        lock = " FOR UPDATE OF h"
+    else:
+        db.session.execute(text(
+            "INSERT OR IGNORE INTO audit_stream_head (stream, event_count, last_id, last_hash) "
+            f"SELECT stream, 0, NULL, :g FROM audit_lock ORDER BY {order}"), {"g": GENESIS})
+        lock = ""
+    rows = db.session.execute(text(
+        "SELECT h.stream, h.event_count, h.last_hash FROM audit_stream_head h "
+        "JOIN audit_lock l ON l.stream = h.stream "
+        f"ORDER BY length(h.stream), h.stream{lock}"))
+    return {row.stream: row for row in rows}
+
+
+def record_bulk(events: list[dict]) -> int:
+    """`record_many` for batch jobs writing thousands of events (the feed import): the same
+    events, links, hashes, locks and heads, written with COPY (portal.bulk) instead of one ORM
+    object each. Returns how many were written."""
+    if not events:
+        return 0
+    made, key = _drafts(events, _Draft)
+    heads = _lock_streams_bulk(sorted({e.stream for e in made}, key=lock_order))
+    newest = _chain(made, heads, key)
+    for event, event_id in zip(made, allocate_ids(AuditEvent.__table__, len(made))):
+        event.id = event_id
+    columns = ("id", *_EVENT_COLUMNS)
+    insert_rows(AuditEvent.__table__, columns,
+                [[getattr(e, c) for c in columns] for e in made])
+    update_rows(AuditStreamHead.__table__, "stream", ("event_count", "last_id", "last_hash"),
+                [(stream, e.seq, e.id, e.hash) for stream, e in newest.items()])
+    return len(made)
 
 
 # -- anchors ---------------------------------------------------------------------------------

@@ -44,18 +44,16 @@ def precision(currency: str) -> int:
     Codes must be canonical upper case; anything Babel does not know raises
     ``MoneyError("unknown_currency")`` instead of silently defaulting to 2.
     """
-    if not isinstance(currency, str):
+    places = _precision(currency) if isinstance(currency, str) else None
+    if places is None:
         raise MoneyError("unknown_currency", f"unknown currency {currency!r}")
-    return _precision(currency)
+    return places
 
 
-@lru_cache(maxsize=512)
-def _precision(currency: str) -> int:
-    # Babel's data does not change while the process runs; an unknown code raises (and an
-    # exception is never cached), so only known codes fill the cache.
-    if not is_currency(currency):
-        raise MoneyError("unknown_currency", f"unknown currency {currency!r}")
-    return get_currency_precision(currency)
+@lru_cache(maxsize=1024)
+def _precision(currency: str) -> int | None:
+    # Babel's data does not change while the process runs; a feed asks once per amount.
+    return get_currency_precision(currency) if is_currency(currency) else None
 
 
 def parse_major(text: str, currency: str, *, allow_negative: bool = False) -> int:

@@ -51,21 +51,26 @@ def named_entries(ids) -> dict[int, tuple[str, bool]]:
         .where(LedgerEntry.id.in_(list(ids))))}
 
 
-def acknowledge(account_id: int, pending: Pending, applied: tuple[int, ...] | None,
-                as_of: date, old_feed_lag_days: int) -> list[tuple[int, str, int]]:
-    """Record as applied the pending movements a feed row dated `as_of` lists in `applied`
-    (ids already acknowledged are skipped), or, when the row does not say (`applied` is None,
-    an old feed), those the date rule takes as applied. Removes them from `pending`; returns
-    (ledger entry id, component, amount) of each, in id order. Adds, the caller flushes."""
+def choose(pending: Pending, applied: tuple[int, ...] | None, as_of: date,
+           old_feed_lag_days: int) -> tuple[AckSource, list[int]]:
+    """Which pending movements a feed row dated `as_of` acknowledges, in id order: those it
+    lists in `applied` (ids already acknowledged are skipped), or, when the row does not say
+    (`applied` is None, an old feed), those the date rule takes as applied."""
     if applied is None:
         chosen = [i for i, (_, _, day) in pending.items()
                   if applied_by_old_feed(day, as_of, old_feed_lag_days)]
-        source = AckSource.OLD_FEED
-    else:
-        chosen = [i for i in applied if i in pending]
-        source = AckSource.FEED
+        return AckSource.OLD_FEED, sorted(chosen)
+    return AckSource.FEED, sorted(i for i in applied if i in pending)
+
+
+def acknowledge(account_id: int, pending: Pending, applied: tuple[int, ...] | None,
+                as_of: date, old_feed_lag_days: int) -> list[tuple[int, str, int]]:
+    """Record as applied the pending movements `choose` picks for a feed row. Removes them
+    from `pending`; returns (ledger entry id, component, amount) of each, in id order. Adds,
+    the caller flushes."""
+    source, chosen = choose(pending, applied, as_of, old_feed_lag_days)
     done = []
-    for entry_id in sorted(chosen):
+    for entry_id in chosen:
         component, amount, _ = pending.pop(entry_id)
         db.session.add(JournalAck(ledger_entry_id=entry_id, account_id=account_id,
                                   feed_as_of=as_of, source=source))

@@ -93,7 +93,7 @@ class FeedReader:
         last_line = reader.line_num
         for cells in reader:
             line, last_line = last_line + 1, reader.line_num
-            if not cells or all(not c.strip() for c in cells):
+            if not cells or not "".join(cells).strip():  # blank: every cell empty or spaces
                 continue
             problem = None
             if len(cells) != len(names):

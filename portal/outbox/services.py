@@ -253,11 +253,23 @@ def deliver_due(now=None, limit: int = 500) -> int:
             return total
 
 
+# Who delivers what a committed transaction queued: this process at once, unless the job
+# engine registered a dispatcher that hands the ids to a worker (portal.tasks.engine), so a
+# web request does not wait for SMTP or an SMS provider.
+_dispatcher: Callable[[list[int]], None] | None = None
+
+
+def register_dispatcher(dispatch: Callable[[list[int]], None] | None) -> None:
+    """`dispatch(ids)` takes over delivery after commit; it may call `deliver_pending(ids)`."""
+    global _dispatcher
+    _dispatcher = dispatch
+
+
 @event.listens_for(Session, "after_commit")
 def _deliver_after_commit(session):
     ids = session.info.pop(_PENDING, None)
     if ids:
-        deliver_pending(ids)
+        (_dispatcher or deliver_pending)(ids)
 
 
 @event.listens_for(Session, "after_soft_rollback")

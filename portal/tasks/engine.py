@@ -16,7 +16,9 @@ Choices (docs/operations.md, "Scheduled jobs"):
 from __future__ import annotations
 
 from celery import Celery, Task
+from flask import current_app
 
+from portal.outbox.services import deliver_pending, register_dispatcher
 from portal.tasks.schedule import beat_schedule
 from portal.timeutil import utcnow
 
@@ -69,7 +71,27 @@ def make_celery(flask_app, *, broker_url: str | None = None, queue: str | None =
 
 
 def init_app(flask_app) -> None:
-    """Build the app's Celery application (no connection is made until a task is sent)."""
+    """Build the app's Celery application (no connection is made until a task is sent) and
+    hand the outbox's after-commit delivery to it."""
     celery = make_celery(flask_app)
     celery.set_default()
     flask_app.extensions["celery"] = celery
+    register_dispatcher(queue_delivery)
+
+
+DELIVER_TASK = "portal.outbox_deliver_ids"
+
+
+def queue_delivery(ids: list[int]) -> None:
+    """After a commit: with a broker (JOBS_BROKER_URL), a worker delivers the messages the
+    transaction queued; without one (development, tests), or if the broker cannot take the
+    task, they are delivered here and now, as before. A message the task never reaches is
+    still sent by the scheduled `outbox_deliver` (it stays undelivered until then)."""
+    app = current_app._get_current_object()
+    if app.config.get("JOBS_BROKER_URL"):
+        try:
+            app.extensions["celery"].send_task(DELIVER_TASK, args=[list(ids)])
+            return
+        except Exception as exc:  # noqa: BLE001 - the broker is down: deliver in-process
+            app.logger.warning("could not queue outbox delivery (%s); delivering now", exc)
+    deliver_pending(ids)

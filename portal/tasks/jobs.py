@@ -26,7 +26,7 @@ from portal.jobs import runs
 from portal.jobs.models import JobRun
 from portal.jobs.nightly import candidate_ranges, run_nightly
 from portal.journal.services import unacknowledged
-from portal.outbox.services import deliver_due
+from portal.outbox.services import deliver_due, deliver_pending
 from portal.payments.autopay import run_autopay
 from portal.payments.reconcile import reconcile
 from portal.plans.jobs import run_plan_monitoring
@@ -69,6 +69,13 @@ def reminders(self):
 @shared_task(bind=True, name="portal.outbox_deliver")
 def outbox_deliver(self):
     return _recorded(self, "outbox deliver", lambda: {"delivered": deliver_due()})
+
+
+@shared_task(bind=True, name="portal.outbox_deliver_ids")
+def outbox_deliver_ids(self, ids: list[int]):
+    """Deliver the messages one transaction queued (sent here after it committed instead of
+    being delivered inside the web request). Safe twice: each message is claimed once."""
+    return {"delivered": deliver_pending(ids)}
 
 
 def _export_journal() -> dict:

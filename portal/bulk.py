@@ -1,0 +1,125 @@
+"""Bulk writes for batch work (the feed import, its audit events), in the session's transaction.
+
+Ids are taken ahead so rows can name each other before they are written; rows go in with COPY
+on PostgreSQL (executemany elsewhere); changed rows are updated from a staged copy in one
+statement. Nothing here knows a feature: callers pass tables, columns and plain values (enums
+as their stored strings), exactly what the ORM would have written.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import JSON, Table, bindparam, text, update
+from sqlalchemy.exc import IntegrityError
+
+from portal.extensions import db
+
+
+def is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _cursor():
+    return db.session.connection().connection.driver_connection.cursor()
+
+
+def _copy(table_name: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    statement = f"COPY {table_name} ({', '.join(columns)}) FROM STDIN"
+    dbapi = db.session.get_bind().dialect.dbapi
+    try:
+        with _cursor() as cur, cur.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi.IntegrityError as exc:
+        # As SQLAlchemy reports it for its own statements, so callers catch one exception.
+        raise IntegrityError(statement, None, exc) from exc
+
+
+def settle_in() -> None:
+    """Settings for a bulk transaction on PostgreSQL: no JIT (compiling a big join's plan took
+    longer than running it) and room to sort and hash in memory. Only for this transaction."""
+    if is_postgres():
+        db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
+def fetch_all(statement) -> list[tuple]:
+    """All rows of a select as plain tuples of the driver's values (enums as their stored
+    text): for batch reads of many rows, where SQLAlchemy's per-row result processing costs
+    more than the query. On PostgreSQL the statement runs on the driver's cursor."""
+    if not is_postgres():
+        return [tuple(row) for row in db.session.connection().execute(statement).all()]
+    compiled = statement.compile(dialect=db.session.get_bind().dialect)
+    with _cursor() as cur:
+        cur.execute(str(compiled), compiled.params)
+        return cur.fetchall()
+
+
+def allocate_ids(table: Table, n: int) -> list[int]:
+    """`n` fresh primary keys for `table`, ascending, reserved for this transaction's inserts."""
+    if n <= 0:
+        return []
+    if is_postgres():
+        return sorted(db.session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table.name, "n": n}))
+    # SQLite serialises writers: a write that changes nothing takes the database's write lock
+    # before the highest id is read, so no other writer can take the same ids.
+    db.session.execute(text(f"UPDATE {table.name} SET id = id WHERE 1 = 0"))
+    start = (db.session.scalar(text(f"SELECT max(id) FROM {table.name}")) or 0) + 1
+    return list(range(start, start + n))
+
+
+def insert_rows(table: Table, columns: Sequence[str], rows: list[Sequence]) -> None:
+    """Insert `rows` (tuples in `columns` order) into `table`."""
+    if not rows:
+        return
+    if is_postgres():
+        json_at = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+        if json_at:
+            # What SQLAlchemy's JSON type writes: json.dumps, None as JSON null.
+            rows = ([json.dumps(v) if i in json_at else v for i, v in enumerate(row)]
+                    for row in rows)
+        _copy(table.name, columns, rows)
+        return
+    db.session.execute(table.insert(), [dict(zip(columns, row)) for row in rows])
+
+
+def update_rows(table: Table, key: str, columns: Sequence[str], rows: list[Sequence]) -> None:
+    """Set `columns` of the rows of `table` whose `key` is each row's first value."""
+    if not rows:
+        return
+    if is_postgres():
+        stage = f"bulk_{table.name}"
+        names = [key, *columns]
+        db.session.execute(text(f"DROP TABLE IF EXISTS {stage}"))
+        db.session.execute(text(
+            f"CREATE TEMP TABLE {stage} AS SELECT {', '.join(names)} FROM {table.name} "
+            f"WITH NO DATA"))
+        _copy(stage, names, rows)
+        sets = ", ".join(f"{c} = s.{c}" for c in columns)
+        db.session.execute(text(f"UPDATE {table.name} t SET {sets} FROM {stage} s "
+                                f"WHERE t.{key} = s.{key}"))
+        db.session.execute(text(f"DROP TABLE {stage}"))
+        return
+    statement = (update(table).where(table.c[key] == bindparam("b_key"))
+                 .values({c: bindparam(f"b_{c}") for c in columns}))
+    db.session.execute(statement, [
+        {"b_key": row[0], **{f"b_{c}": v for c, v in zip(columns, row[1:])}} for row in rows],
+        execution_options={"synchronize_session": False})
+
+
+def stage_table(name: str, columns: Sequence[tuple[str, str]], rows: list[Sequence]) -> None:
+    """A temporary table `name` (columns as (name, SQL type)) holding `rows`, for joins; it
+    replaces any earlier one of that name on this connection."""
+    db.session.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    db.session.execute(text(
+        f"CREATE TEMP TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns)})"))
+    names = [c for c, _ in columns]
+    if is_postgres():
+        _copy(name, names, rows)
+    elif rows:
+        marks = ", ".join(f":{c}" for c in names)
+        db.session.execute(text(f"INSERT INTO {name} ({', '.join(names)}) VALUES ({marks})"),
+                           [dict(zip(names, row)) for row in rows])

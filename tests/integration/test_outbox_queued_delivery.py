@@ -1,0 +1,96 @@
+"""With a job broker, what a transaction queued in the outbox is delivered by a worker after
+the commit, not inside the request; without one (or with the broker down), at the commit."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import select
+
+from portal.outbox.models import OutboxMessage
+from portal.outbox.services import queue_email
+from portal.tasks.engine import DELIVER_TASK
+from portal.payments.models import SandboxIntent
+from portal.tasks.jobs import outbox_deliver_ids
+from tests.integration.payment_helpers import (intent_event, only_payment, payment_entries,
+                                               signed_event)
+from tests.integration.payment_helpers import account, started  # noqa: F401  (fixtures)
+
+
+def _files(app) -> list[str]:
+    folder = app.config["OUTBOX_DIR"]
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+@pytest.fixture()
+def broker(app, monkeypatch):
+    """A broker is configured; the tasks sent to it are kept here instead."""
+    sent = []
+    monkeypatch.setitem(app.config, "JOBS_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    monkeypatch.setattr(app.extensions["celery"], "send_task",
+                        lambda name, args: sent.append((name, args)))
+    return sent
+
+
+def _receipt(db) -> OutboxMessage:
+    message = queue_email("li.wei@example.com", "Payment received", "Thank you.",
+                          purpose="payment_receipt")
+    db.session.commit()
+    return message
+
+
+def test_with_a_broker_the_commit_queues_delivery_and_the_worker_delivers_once(app, db, broker):
+    message = _receipt(db)
+    assert broker == [(DELIVER_TASK, [[message.id]])]
+    assert _files(app) == []  # nothing was written inside the request
+    assert outbox_deliver_ids([message.id]) == {"delivered": 1}
+    assert outbox_deliver_ids([message.id]) == {"delivered": 0}  # a redelivered task
+    assert len(_files(app)) == 1
+    delivered = db.session.scalar(select(OutboxMessage.delivered_at)
+                                  .where(OutboxMessage.id == message.id))
+    assert delivered is not None
+
+
+def test_without_a_broker_the_commit_delivers_at_once(app, db, monkeypatch):
+    monkeypatch.setitem(app.config, "JOBS_BROKER_URL", None)
+    _receipt(db)
+    assert len(_files(app)) == 1
+
+
+def test_when_the_broker_refuses_the_task_the_commit_delivers_at_once(app, db, monkeypatch):
+    monkeypatch.setitem(app.config, "JOBS_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+    def refuse(name, args):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(app.extensions["celery"], "send_task", refuse)
+    _receipt(db)
+    assert len(_files(app)) == 1
+
+
+def test_duplicate_and_late_webhooks_post_once_and_the_receipt_is_queued_once(
+        app, db, client, started, outbox, broker):
+    row = db.session.get(SandboxIntent, started.provider_ref)
+    row.status = "succeeded"
+    db.session.commit()
+    broker.clear()  # what starting the payment queued is not this test's concern
+    succeeded = intent_event(started, event_id="evt_s1")
+    late = intent_event(started, "payment_intent.processing", "evt_p1", status="processing")
+    outcomes = [_deliver(client, event) for event in (succeeded, late, succeeded,
+                                                       intent_event(started, event_id="evt_s2"),
+                                                       late)]
+    assert outcomes == ["processed", "processed", "duplicate", "processed", "duplicate"]
+    assert payment_entries(started.account_id) == -50_000  # posted once
+    assert only_payment(started.account_id).status.value == "succeeded"
+    receipts = [ids for name, (ids,) in broker if name == DELIVER_TASK]
+    assert len(receipts) == 1 and not outbox()  # queued once, nothing sent in the requests
+    for ids in receipts * 2:  # the task delivered twice
+        outbox_deliver_ids(ids)
+    assert len([m for m in outbox() if "has been received and applied" in m["body"]]) == 1
+
+
+def _deliver(client, event) -> str:
+    payload, headers = signed_event(event)
+    response = client.post("/webhooks/payments", data=payload, headers=headers)
+    assert response.status_code == 200
+    return response.get_json()["outcome"]
