@@ -8,7 +8,7 @@ PORT   ?= 5000
 # Chromium from Debian drives the browser tests; playwright never downloads its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test install install-dev translations db demo serve extract-messages clean
+.PHONY: run test install install-dev translations db demo serve extract-messages clean prod-check
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -46,6 +46,12 @@ run: demo
 test: install-dev translations
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-auto} --dist loadgroup $(PYTEST_ARGS)
+
+# The production check on one machine (docs/operations.md, "The production check"): two
+# gunicorn processes, Celery workers and beat on RabbitMQ, PostgreSQL, Redis, SMTP, SMS and
+# Stripe peers; a payment, the nightly run with a worker killed, a backup restored.
+prod-check: install-dev translations
+	$(BIN)/python -m tests.prodcheck
 
 # For developers: refresh the catalogues after changing visible strings.
 extract-messages: $(VENV)/.installed
