@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 from tests.prodcheck.db import rows
@@ -49,13 +50,16 @@ def check_restore(stack, log) -> None:
     log(f"pg_dump -Fc {live} ({dump(live, path):,} bytes)")
     restore(path, copy)
     log(f"pg_restore into {copy}")
-    verified = stack.flask("audit", "verify", env=stack.environ(DATABASE_URL=copy))
+    today = date.today()
+    with ThreadPoolExecutor(3) as pool:  # three children, each loading the app: at once
+        verified = pool.submit(stack.flask, "audit", "verify",
+                               env=stack.environ(DATABASE_URL=copy))
+        before, after = (pool.submit(balances, stack, url, today) for url in (live, copy))
+        verified, before, after = verified.result(), before.result(), after.result()
     log(f"flask audit verify on the restored copy: {verified.stdout.strip()}")
     counts = table_counts(live), table_counts(copy)
     if counts[0] != counts[1]:
         raise AssertionError(f"rows differ after the restore: {counts[0]} != {counts[1]}")
-    today = date.today()
-    before, after = balances(stack, live, today), balances(stack, copy, today)
     if before != after or not before:
         raise AssertionError(f"balances differ after the restore:\n{before}\n{after}")
     log(f"same rows ({', '.join(f'{t} {n}' for t, n in counts[0].items())}) and the same "

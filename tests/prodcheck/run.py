@@ -98,7 +98,8 @@ def pay_on_a_webhook_on_b(stack: Stack, a: str, b: str) -> tuple[int, int]:
     intent = payment.pay_at_the_provider(stack.stripe_base, checkout)
     log(f"payment {payment_id}: intent {intent} confirmed at the provider")
     payment.wait_until_posted(payment_id)
-    on_b = payment.webhook_lines(stack.processes["web-b"])
+    on_b = wait_for(lambda: payment.webhook_lines(stack.processes["web-b"]), 15,
+                    "B's access log to show the webhook")
     on_a = payment.webhook_lines(stack.processes["web-a"])
     check(any('" 200 ' in line for line in on_b) and not on_a,
           f"the webhook should land on B only: B {on_b}, A {on_a}")
@@ -131,6 +132,7 @@ def nightly_with_a_kill(stack: Stack, first_fed: int) -> None:
     log(f"SIGKILL to worker {victim} while its chunk {chunk['id']} had {chunk['done']} accounts "
         f"committed")
     stack.worker(f"{victim}2", **NIGHTLY)
+    stack.wait_until_up()
     log(f"worker {victim}2 started in its place")
     run = nightly.wait_for_run(since)
     wait_for(lambda: not scalar("SELECT count(*) FROM job_run WHERE job = 'nightly' AND "
@@ -175,6 +177,17 @@ def health(a: str, b: str) -> None:
     log(f"/healthz 200 on A and B; /health/jobs 200: {jobs.json()}")
 
 
+def drain(stack: Stack) -> None:
+    """What an upgrade does first (docs/operations.md): nothing new is scheduled, what runs
+    finishes. Here it also keeps the database still while it is backed up and compared."""
+    order = ["beat"] + [n for n, p in stack.processes.items()
+                        if n.startswith("worker-") and p.proc.poll() is None]
+    for name in order:
+        status = stack.stop(name)
+        check(status in (0, -signal.SIGTERM), f"{name} exited with {status} on SIGTERM")
+    log(f"stopped in this order: {', '.join(order)}")
+
+
 def still_running(stack: Stack) -> None:
     dead = [name for name, p in stack.processes.items()
             if p.proc.poll() is not None and name not in stack.killed]
@@ -194,14 +207,14 @@ def run(stack: Stack) -> None:
     stack.flask("db", "upgrade")
     step("Data")
     first_fed = load_data(stack)
-    step("Two web processes: gunicorn wsgi:app, production settings")
+    step("Two web processes (gunicorn wsgi:app), two Celery workers and beat on RabbitMQ")
     a, b = stack.gunicorn("a"), stack.gunicorn("b")
-    log(f"A {a}, B {b}: /healthz answers on both")
-    step("The job engine: two Celery workers and beat on RabbitMQ")
     for name in ("a", "b"):
         stack.worker(name, **NIGHTLY)
     stack.beat()
-    log(f"workers a and b (one process each) and beat, on queue {stack.queue}")
+    stack.wait_until_up()
+    log(f"web A {a} and B {b} answer /healthz (production settings, 2 gunicorn workers each)")
+    log(f"workers a and b (one pool process each) and beat are up, on queue {stack.queue}")
     step("A cardholder signs in on A and pays; the provider's webhook lands on B")
     pay_on_a_webhook_on_b(stack, a, b)
     step("The receipt arrives at the SMTP server")
@@ -212,9 +225,11 @@ def run(stack: Stack) -> None:
     log(stack.flask("audit", "verify").stdout.strip())
     step("Health endpoints")
     health(a, b)
+    step("Drain the job engine: beat first, then the workers (SIGTERM, warm shutdown)")
+    drain(stack)
     step("Backup and a tested restore (pg_dump -Fc, pg_restore)")
     check_restore(stack, log)
-    step("Every process still up (but the one killed)")
+    step("Every process still up (but those stopped or killed)")
     still_running(stack)
 
 

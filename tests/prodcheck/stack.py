@@ -130,33 +130,51 @@ class Stack:
         return done
 
     def gunicorn(self, name: str) -> str:
+        """Start a web process (gunicorn, two workers); `wait_until_up` waits for it."""
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         self.web[name] = base
-        process = self.start(f"web-{name}", [
+        self.start(f"web-{name}", [
             sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{port}",
             "--workers", "2", "--access-logfile", "-", "--graceful-timeout", "5"])
-        wait_for(lambda: http_answers(base + "/healthz") or process.proc.poll() is not None,
-                 60, f"gunicorn {name} to answer /healthz")
-        if process.proc.poll() is not None:
-            raise AssertionError(f"gunicorn {name} exited:\n{process.output()}")
         return base
 
     def worker(self, name: str, **settings) -> Process:
-        process = self.start(f"worker-{name}", [
+        """Start a Celery worker (one pool process) on this run's queue."""
+        return self.start(f"worker-{name}", [
             sys.executable, "-m", "celery", "-A", "worker:celery", "worker", "--loglevel=INFO",
             "--concurrency=1", "-n", f"{name}-{self.queue}@localhost", "-Q", self.queue,
             "--without-gossip", "--without-mingle", "--without-heartbeat"],
             self.environ(**settings))
-        process.wait_for_line("ready.", 90)
-        return process
 
     def beat(self) -> Process:
-        process = self.start("beat", [
+        return self.start("beat", [
             sys.executable, "-m", "celery", "-A", "worker:celery", "beat", "--loglevel=INFO",
             "-s", os.path.join(self.tmp, "beat-schedule")])
-        process.wait_for_line("beat: Starting", 60)
-        return process
+
+    def wait_until_up(self, timeout: float = 120) -> None:
+        """Every process started so far answers: web processes /healthz, workers "ready.",
+        beat "Starting" (they start together: each loads the whole app)."""
+        for name, process in self.processes.items():
+            if name.startswith("web-"):
+                base = self.web[name[4:]]
+                wait_for(lambda: http_answers(base + "/healthz") or process.proc.poll() is not None,
+                         timeout, f"{name} to answer /healthz")
+                if process.proc.poll() is not None:
+                    raise AssertionError(f"{name} exited:\n{process.output()}")
+            elif name.startswith("worker-") and name not in self.killed:
+                process.wait_for_line("ready.", timeout)
+            elif name == "beat":
+                process.wait_for_line("beat: Starting", timeout)
+
+    def stop(self, name: str) -> int:
+        """SIGTERM, as an operator stops a process: a Celery worker finishes the task in hand
+        (warm shutdown), beat and gunicorn exit. Returns the exit status."""
+        process = self.processes[name]
+        process.proc.send_signal(signal.SIGTERM)
+        status = process.proc.wait(timeout=60)
+        self.killed.add(name)
+        return status
 
     def kill(self, name: str) -> None:
         self.processes[name].kill(signal.SIGKILL)
