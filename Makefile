@@ -8,7 +8,7 @@ PORT   ?= 5000
 # Chromium from Debian drives the browser tests; playwright never downloads its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test install install-dev translations db demo serve extract-messages clean prod-check
+.PHONY: run test install install-dev translations db demo serve extract-messages clean prod-check bench
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -52,6 +52,10 @@ test: install-dev translations
 # Stripe peers; a payment, the nightly run with a worker killed, a backup restored.
 prod-check: install-dev translations
 	$(BIN)/python -m tests.prodcheck
+
+# Benchmarks with short defaults (bench/README.md): each prints ratios measured side by side.
+bench: install-dev translations
+	$(BIN)/python bench/audit.py --cardholders 60 --rounds 2
 
 # For developers: refresh the catalogues after changing visible strings.
 extract-messages: $(VENV)/.installed

@@ -132,6 +132,40 @@ def stream_for(subject=None, subject_type=None, subject_id=None) -> str:
     return (subject_type or SYSTEM_STREAM)[:64]
 
 
+def build_events(events: list[dict], key_id: str) -> list[AuditEvent]:
+    """The events `record_many` appends, each with its stream but not yet in it (no place, no
+    link, no hash): one moment and one address for all."""
+    at = utcnow().replace(microsecond=0)
+    ip = request.remote_addr if has_request_context() else None
+    default_actor = None
+    made = []
+    for spec in events:
+        subject = spec.get("subject")
+        subject_type, subject_id = spec.get("subject_type"), spec.get("subject_id")
+        if subject is not None:
+            subject_type = subject_type or subject.__tablename__
+            subject_id = subject_id if subject_id is not None else subject.id
+        actor = spec.get("actor")
+        if actor is None:
+            default_actor = default_actor or _current_actor()
+            actor = default_actor
+        actor_type, actor_id = actor
+        made.append(AuditEvent(
+            created_at=at,
+            actor_type=actor_type,
+            actor_id=None if actor_id is None else str(actor_id),
+            action=spec["action"],
+            subject_type=subject_type,
+            subject_id=None if subject_id is None else str(subject_id),
+            before=_normalise(spec.get("before")),
+            after=_normalise(spec.get("after")),
+            ip=ip,
+            stream=stream_for(subject, subject_type, subject_id),
+            key_id=key_id,
+        ))
+    return made
+
+
 LOCK_CHUNK = 500  # streams locked per statement by a batch
 
 
@@ -182,34 +216,7 @@ def record_many(events: list[dict]) -> list[AuditEvent]:
     if not events:
         return []
     key_id, key = _signing_key()
-    at = utcnow().replace(microsecond=0)
-    ip = request.remote_addr if has_request_context() else None
-    default_actor = None
-    made = []
-    for spec in events:
-        subject = spec.get("subject")
-        subject_type, subject_id = spec.get("subject_type"), spec.get("subject_id")
-        if subject is not None:
-            subject_type = subject_type or subject.__tablename__
-            subject_id = subject_id if subject_id is not None else subject.id
-        actor = spec.get("actor")
-        if actor is None:
-            default_actor = default_actor or _current_actor()
-            actor = default_actor
-        actor_type, actor_id = actor
-        made.append(AuditEvent(
-            created_at=at,
-            actor_type=actor_type,
-            actor_id=None if actor_id is None else str(actor_id),
-            action=spec["action"],
-            subject_type=subject_type,
-            subject_id=None if subject_id is None else str(subject_id),
-            before=_normalise(spec.get("before")),
-            after=_normalise(spec.get("after")),
-            ip=ip,
-            stream=stream_for(subject, subject_type, subject_id),
-            key_id=key_id,
-        ))
+    made = build_events(events, key_id)
     heads = _lock_streams(sorted({e.stream for e in made}, key=lock_order))
     tips = {stream: (head.event_count, head.last_hash) for stream, head in heads.items()}
     for event in made:

@@ -3,12 +3,11 @@ every step passed, 1 at the first failure (with the last lines of every process'
 Every process it started is killed at the end, whatever happened."""
 from __future__ import annotations
 
-import csv
 import os
 import signal
 import time
 import traceback
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import requests
@@ -17,6 +16,7 @@ from portal.demo.data import CARDHOLDER_PASSWORD, CARDHOLDERS
 from tests.integration.jobs_helpers import wait_for
 from tests.prodcheck import nightly, payment
 from tests.prodcheck.db import rows, scalar
+from tests.prodcheck.feed import ZONES, feed_file
 from tests.prodcheck.restore import check_restore
 from tests.prodcheck.stack import Stack, database_url, drop_database, recreate_database
 
@@ -25,7 +25,6 @@ FEED_AGE_DAYS = 30  # the fed statements' age: the nightly run has these days to
 # Small chunks and batches, so that a chunk is still running when its worker is killed.
 NIGHTLY = {"JOBS_NIGHTLY_CHUNK": "250", "JOBS_NIGHTLY_BATCH": "25"}
 DEMO_AGE_DAYS = 3  # the demo is loaded as of this many days ago
-ZONES = (("cn", "CNY", "Asia/Shanghai"), ("us", "USD", "America/New_York"))
 PAYER = next(h for h in CARDHOLDERS if h.email == "emily.carter@example.com")
 START = time.monotonic()
 
@@ -41,26 +40,6 @@ def log(text: str) -> None:
 def check(condition, message: str) -> None:
     if not condition:
         raise AssertionError(message)
-
-
-def feed_file(path: str, count: int, as_of: date) -> None:
-    """`count` accounts in the issuer's feed format, half in Shanghai, half in New York."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = None
-        for n in range(count):
-            profile, currency, zone = ZONES[n % 2]
-            row = {"account_number": f"9{n:015d}", "card_last4": f"{n % 10000:04d}",
-                   "cardholder_id": f"PRODCHECK-{n}", "full_name": f"Holder {n}",
-                   "date_of_birth": "1980-01-01", "phone": "", "email": f"holder{n}@example.com",
-                   "locale": "en", "timezone": zone, "policy_profile": profile,
-                   "currency": currency, "credit_limit": "10000", "principal": "5000.00",
-                   "interest": "100.00", "fees": "0", "minimum_due": "500.00",
-                   "oldest_unpaid_due_date": (as_of - timedelta(days=30)).isoformat(),
-                   "as_of": as_of.isoformat()}
-            if writer is None:
-                writer = csv.DictWriter(handle, fieldnames=list(row))
-                writer.writeheader()
-            writer.writerow(row)
 
 
 def load_data(stack: Stack) -> int:

@@ -47,11 +47,13 @@ def admin_dsn() -> str:
     return make_url(DATABASE_URL).set(database="postgres").render_as_string(hide_password=False)
 
 
-def recreate_database(url: str) -> None:
+def recreate_database(url: str, template: str | None = None) -> None:
+    """An empty database at `url` (dropped first if it exists), or a copy of `template`'s."""
     name = make_url(url).database
+    copy = f' TEMPLATE "{make_url(template).database}"' if template else ""
     with psycopg.connect(admin_dsn(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
 
 
 def drop_database(url: str) -> None:
