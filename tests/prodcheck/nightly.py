@@ -47,6 +47,16 @@ def finished_run(since_id: int) -> dict | None:
     return found[0] if found else None
 
 
+def runs_since(since_id: int) -> list[dict]:
+    return rows("SELECT id, status, counts, error FROM job_run WHERE job = 'nightly' AND "
+                "parent_id IS NULL AND id > %s ORDER BY id", since_id)
+
+
+def unfinished_runs(since_id: int) -> int:
+    return scalar("SELECT count(*) FROM job_run WHERE job = 'nightly' AND parent_id IS NULL "
+                  "AND id > %s AND status NOT IN ('succeeded', 'failed')", since_id)
+
+
 def chunks(run_id: int) -> list[dict]:
     return rows("SELECT * FROM job_run WHERE parent_id = %s ORDER BY id", run_id)
 
@@ -67,12 +77,14 @@ def doubled_interest() -> list[dict]:
                 "HAVING count(*) > 1 LIMIT 5")
 
 
-def interest_days(first_account_id: int) -> dict[int, int]:
-    """Days of interest posted per fed account since its statement (its feed_as_of)."""
-    found = rows("SELECT a.id, count(e.id) AS days FROM account a LEFT JOIN ledger_entry e "
+def interest_days(zone: str) -> dict[str, int]:
+    """Days of interest posted since its statement (feed_as_of) per fed account in `zone`."""
+    found = rows("SELECT a.account_number, count(e.id) AS days FROM account a "
+                 "JOIN cardholder c ON c.id = a.cardholder_id LEFT JOIN ledger_entry e "
                  "ON e.account_id = a.id AND e.kind = 'interest' AND e.effective_date > "
-                 "a.feed_as_of WHERE a.id >= %s GROUP BY a.id", first_account_id)
-    return {row["id"]: row["days"] for row in found}
+                 "a.feed_as_of WHERE c.customer_id LIKE 'PRODCHECK-%%' AND c.timezone = %s "
+                 "GROUP BY a.account_number", zone)
+    return {row["account_number"]: row["days"] for row in found}
 
 
 def wait_for_chunk(timeout: float = 120) -> dict:

@@ -51,12 +51,14 @@ def check_restore(stack, log) -> None:
     restore(path, copy)
     log(f"pg_restore into {copy}")
     today = date.today()
-    with ThreadPoolExecutor(3) as pool:  # three children, each loading the app: at once
-        verified = pool.submit(stack.flask, "audit", "verify",
-                               env=stack.environ(DATABASE_URL=copy))
+    with ThreadPoolExecutor(4) as pool:  # four children, each loading the app: at once
+        verified = [pool.submit(stack.flask, "audit", "verify", env=stack.environ(
+            DATABASE_URL=url)) for url in (live, copy)]
         before, after = (pool.submit(balances, stack, url, today) for url in (live, copy))
-        verified, before, after = verified.result(), before.result(), after.result()
-    log(f"flask audit verify on the restored copy: {verified.stdout.strip()}")
+        verified = [v.result().stdout.strip() for v in verified]
+        before, after = before.result(), after.result()
+    log(f"flask audit verify on the live database: {verified[0]}; on the restored copy: "
+        f"{verified[1]}")
     counts = table_counts(live), table_counts(copy)
     if counts[0] != counts[1]:
         raise AssertionError(f"rows differ after the restore: {counts[0]} != {counts[1]}")

@@ -7,6 +7,7 @@ import os
 import signal
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -15,15 +16,15 @@ import requests
 from portal.demo.data import CARDHOLDER_PASSWORD, CARDHOLDERS
 from tests.integration.jobs_helpers import wait_for
 from tests.prodcheck import nightly, payment
-from tests.prodcheck.db import rows, scalar
-from tests.prodcheck.feed import ZONES, feed_file
+from tests.prodcheck.db import scalar
+from tests.prodcheck.feed import feed_file
 from tests.prodcheck.restore import check_restore
-from tests.prodcheck.stack import Stack, database_url, drop_database, recreate_database
+from tests.prodcheck.stack import Stack, database_url, recreate_database
 
-FED_ACCOUNTS = int(os.environ.get("PRODCHECK_ACCOUNTS", "1000"))
+FED_ACCOUNTS = int(os.environ.get("PRODCHECK_ACCOUNTS", "600"))
 FEED_AGE_DAYS = 30  # the fed statements' age: the nightly run has these days to walk
 # Small chunks and batches, so that a chunk is still running when its worker is killed.
-NIGHTLY = {"JOBS_NIGHTLY_CHUNK": "250", "JOBS_NIGHTLY_BATCH": "25"}
+NIGHTLY = {"JOBS_NIGHTLY_CHUNK": "150", "JOBS_NIGHTLY_BATCH": "20"}
 DEMO_AGE_DAYS = 3  # the demo is loaded as of this many days ago
 PAYER = next(h for h in CARDHOLDERS if h.email == "emily.carter@example.com")
 START = time.monotonic()
@@ -42,21 +43,19 @@ def check(condition, message: str) -> None:
         raise AssertionError(message)
 
 
-def load_data(stack: Stack) -> int:
+def load_data(stack: Stack) -> None:
     """The demo (as of DEMO_AGE_DAYS ago, so the workers have days to process) and accounts
-    fed through the import command. Returns the first fed account's id."""
+    fed through the import command."""
     moment = datetime.now(timezone.utc) - timedelta(days=DEMO_AGE_DAYS)
     demo = stack.environ("development", PORTAL_NOW=moment.isoformat(), OUTBOX_TRANSPORT="file",
                          SMS_TRANSPORT="file")
-    stack.flask("demo", "load", env=demo)
-    log(f"flask demo load, as of {moment:%Y-%m-%d %H:%M} UTC (the demo is refused in production: "
-        f"loaded with PORTAL_ENV=development, the same database and audit keys)")
-    first = (scalar("SELECT coalesce(max(id), 0) FROM account") or 0) + 1
     path = os.path.join(stack.tmp, "feed.csv")
     feed_file(path, FED_ACCOUNTS, datetime.now(timezone.utc).date() - timedelta(days=FEED_AGE_DAYS))
+    stack.flask("demo", "load", env=demo)
     done = stack.flask("accounts", "import", path)
+    log(f"flask demo load, as of {moment:%Y-%m-%d %H:%M} UTC (the demo is refused in production: "
+        f"loaded with PORTAL_ENV=development, the same database and audit keys)")
     log(f"flask accounts import ({FED_ACCOUNTS} accounts): {done.stdout.strip().splitlines()[-1]}")
-    return first
 
 
 def pay_on_a_webhook_on_b(stack: Stack, a: str, b: str) -> tuple[int, int]:
@@ -99,10 +98,13 @@ def receipt_arrives(stack: Stack) -> None:
         f"({len(stack.smtp.received)} messages in all, {len(stack.sms.requests)} SMS at the peer)")
 
 
-def nightly_with_a_kill(stack: Stack, first_fed: int) -> None:
+def nightly_with_a_kill(stack: Stack) -> None:
+    # Beat runs all along: should its hourly nightly run (minute 5) fall inside this step, it
+    # shares the accounts with ours, so what follows counts every nightly run from here on.
+    wait_for(lambda: not nightly.unfinished_runs(0), 120, "a nightly run in progress to end")
+    since = nightly.last_run_id()
     due = nightly.due_accounts()
     check(due >= FED_ACCOUNTS, f"only {due} accounts have days to process")
-    since = nightly.last_run_id()
     nightly.send_task(stack.queue, "portal.nightly")
     log(f"portal.nightly sent to queue {stack.queue}: {due} accounts have days to process")
     chunk = nightly.wait_for_chunk()
@@ -113,22 +115,20 @@ def nightly_with_a_kill(stack: Stack, first_fed: int) -> None:
     stack.worker(f"{victim}2", **NIGHTLY)
     stack.wait_until_up()
     log(f"worker {victim}2 started in its place")
-    run = nightly.wait_for_run(since)
-    wait_for(lambda: not scalar("SELECT count(*) FROM job_run WHERE job = 'nightly' AND "
-                                "parent_id IS NULL AND id > %s AND status NOT IN "
-                                "('succeeded', 'failed')", since), 60, "other nightly runs")
-    runs = rows("SELECT id, status, counts, error FROM job_run WHERE job = 'nightly' AND "
-                "parent_id IS NULL AND id > %s", since)
+    nightly.wait_for_run(since)
+    wait_for(lambda: not nightly.unfinished_runs(since), 120, "every nightly run to end")
+    runs = nightly.runs_since(since)
     check(all(r["status"] == "succeeded" for r in runs), f"nightly runs: {runs}")
-    parts = nightly.chunks(run["id"])
+    parts = [c for r in runs for c in nightly.chunks(r["id"])]
     check(all(c["status"] == "succeeded" for c in parts), f"chunks: {parts}")
     redone = next(c for c in parts if c["id"] == chunk["id"])
     check(redone["attempts"] >= 2, f"the killed chunk was not redelivered: {redone}")
     processed = sum(r["counts"].get("accounts_processed", 0) for r in runs)
     check(processed == due, f"{processed} accounts processed, {due} were due")
-    log(f"nightly run {run['id']} succeeded: {len(parts)} chunks, chunk {redone['id']} tried "
-        f"{redone['attempts']} times (last by {redone['worker'].split('@')[0][:12]}), "
-        f"{processed} accounts processed, counted once each")
+    log(f"nightly run{'s' if len(runs) > 1 else ''} {', '.join(str(r['id']) for r in runs)} "
+        f"succeeded: {len(parts)} chunks, chunk {redone['id']} tried {redone['attempts']} times "
+        f"(last by {redone['worker'].split('-')[0]}), {processed} accounts processed, counted "
+        f"once each")
     behind = nightly.accounts_behind()
     check(not behind, f"accounts not processed up to their last ended day: {behind[:5]}")
     doubled = nightly.doubled_interest()
@@ -137,8 +137,7 @@ def nightly_with_a_kill(stack: Stack, first_fed: int) -> None:
     # The cn profile charges penalty interest every day at this stage (us: not yet).
     shanghai = datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)
     expected = (shanghai - fed_as_of).days
-    found = {account_id: days for account_id, days in nightly.interest_days(first_fed).items()
-             if (account_id - first_fed) % 2 == 0}
+    found = nightly.interest_days("Asia/Shanghai")
     wrong = {k: v for k, v in found.items() if v != expected}
     check(not wrong, f"fed Shanghai accounts without exactly {expected} days of interest: "
                      f"{list(wrong.items())[:5]}")
@@ -159,12 +158,13 @@ def health(a: str, b: str) -> None:
 def drain(stack: Stack) -> None:
     """What an upgrade does first (docs/operations.md): nothing new is scheduled, what runs
     finishes. Here it also keeps the database still while it is backed up and compared."""
-    order = ["beat"] + [n for n, p in stack.processes.items()
-                        if n.startswith("worker-") and p.proc.poll() is None]
-    for name in order:
-        status = stack.stop(name)
-        check(status in (0, -signal.SIGTERM), f"{name} exited with {status} on SIGTERM")
-    log(f"stopped in this order: {', '.join(order)}")
+    workers = [n for n, p in stack.processes.items()
+               if n.startswith("worker-") and p.proc.poll() is None]
+    for names in (["beat"], workers):
+        with ThreadPoolExecutor(len(names)) as pool:
+            for name, status in zip(names, pool.map(stack.stop, names)):
+                check(status in (0, -signal.SIGTERM), f"{name} exited with {status} on SIGTERM")
+    log(f"beat stopped, then the workers ({', '.join(workers)}): each exited on its own")
 
 
 def still_running(stack: Stack) -> None:
@@ -185,7 +185,7 @@ def run(stack: Stack) -> None:
     step("flask db upgrade (PORTAL_ENV=production)")
     stack.flask("db", "upgrade")
     step("Data")
-    first_fed = load_data(stack)
+    load_data(stack)
     step("Two web processes (gunicorn wsgi:app), two Celery workers and beat on RabbitMQ")
     a, b = stack.gunicorn("a"), stack.gunicorn("b")
     for name in ("a", "b"):
@@ -199,14 +199,12 @@ def run(stack: Stack) -> None:
     step("The receipt arrives at the SMTP server")
     receipt_arrives(stack)
     step("The nightly run on the workers, one of them killed in the middle")
-    nightly_with_a_kill(stack, first_fed)
-    step("flask audit verify")
-    log(stack.flask("audit", "verify").stdout.strip())
+    nightly_with_a_kill(stack)
     step("Health endpoints")
     health(a, b)
     step("Drain the job engine: beat first, then the workers (SIGTERM, warm shutdown)")
     drain(stack)
-    step("Backup and a tested restore (pg_dump -Fc, pg_restore)")
+    step("Backup and a tested restore (pg_dump -Fc, pg_restore); flask audit verify on both")
     check_restore(stack, log)
     step("Every process still up (but those stopped or killed)")
     still_running(stack)
@@ -228,9 +226,6 @@ def main() -> int:
         traceback.print_exc()
         print(stack.logs(), flush=True)
     finally:
-        stack.close()
-        if status == 0:
-            for suffix in ("", "_restored"):
-                drop_database(database_url(suffix))
+        stack.close()  # the scratch databases stay for a look; the next run recreates them
     step("PASSED: the production check" if status == 0 else "FAILED: the production check")
     return status

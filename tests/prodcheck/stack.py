@@ -259,6 +259,14 @@ def start_s3_peer(stack: Stack) -> dict[str, str]:
                                                if k not in DROPPED})
     wait_for(lambda: http_answers(endpoint) or peer.proc.poll() is not None, 30,
              "the S3 peer to answer")
+    bucket = "portal-prodcheck"
+    if importlib.util.find_spec("boto3") is not None:
+        # Imported here: boto3 is there only where the storage feature has brought it.
+        import boto3
+
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                     aws_access_key_id="prodcheck",
+                     aws_secret_access_key="prodcheck").create_bucket(Bucket=bucket)
     return {"STORAGE_BACKEND": "s3", "STORAGE_S3_ENDPOINT_URL": endpoint,
-            "STORAGE_S3_BUCKET": "portal-prodcheck", "AWS_ACCESS_KEY_ID": "prodcheck",
+            "STORAGE_S3_BUCKET": bucket, "AWS_ACCESS_KEY_ID": "prodcheck",
             "AWS_SECRET_ACCESS_KEY": "prodcheck", "AWS_DEFAULT_REGION": "us-east-1"}
