@@ -12,12 +12,12 @@ from tests.integration.jobs_helpers import BROKER_URL, wait_for
 from tests.prodcheck.db import rows, scalar
 
 ACTIVE = "('open', 'blocked')"
-# Accounts with a local day to process: what `portal.jobs.nightly._due` claims, in SQL.
+# Accounts with a local day to process at a moment: what `portal.jobs.nightly._due` claims.
 DUE = f"""
 SELECT count(*) FROM account a JOIN cardholder c ON c.id = a.cardholder_id
 LEFT JOIN account_nightly_state s ON s.account_id = a.id
 WHERE a.status IN {ACTIVE} AND (s.last_processed_day IS NULL OR
-      s.last_processed_day < (now() AT TIME ZONE c.timezone)::date - 1)"""
+      s.last_processed_day < (coalesce(%s, now()) AT TIME ZONE c.timezone)::date - 1)"""
 
 
 def send_task(queue: str, name: str) -> None:
@@ -30,7 +30,7 @@ def send_task(queue: str, name: str) -> None:
 
 
 def due_accounts() -> int:
-    return scalar(DUE)
+    return scalar(DUE, None)
 
 
 def chunk_in_progress() -> dict | None:
@@ -48,8 +48,8 @@ def finished_run(since_id: int) -> dict | None:
 
 
 def runs_since(since_id: int) -> list[dict]:
-    return rows("SELECT id, status, counts, error FROM job_run WHERE job = 'nightly' AND "
-                "parent_id IS NULL AND id > %s ORDER BY id", since_id)
+    return rows("SELECT id, status, counts, error, started_at FROM job_run "
+                "WHERE job = 'nightly' AND parent_id IS NULL AND id > %s ORDER BY id", since_id)
 
 
 def unfinished_runs(since_id: int) -> int:
@@ -65,9 +65,10 @@ def last_run_id() -> int:
     return scalar("SELECT coalesce(max(id), 0) FROM job_run")
 
 
-def accounts_behind() -> list[dict]:
-    """Active accounts not processed up to their cardholder's last ended day."""
-    return rows(DUE.replace("SELECT count(*)", "SELECT a.id, c.timezone, s.last_processed_day"))
+def accounts_behind(moment) -> list[dict]:
+    """Active accounts not processed up to their cardholder's last day ended at `moment`."""
+    return rows(DUE.replace("SELECT count(*)", "SELECT a.id, c.timezone, s.last_processed_day"),
+                moment)
 
 
 def doubled_interest() -> list[dict]:

@@ -1,5 +1,5 @@
-"""Backup and a tested restore (docs/operations.md, "Backup and restore"): `pg_dump -Fc` of the
-live database, `pg_restore` into a fresh one, then the restored copy must verify
+"""Backup and a tested restore (docs/operators-guide.md, "Backup and restore"): `pg_dump -Fc`
+of the live database, `pg_restore` into a fresh one, then the restored copy must verify
 (`flask audit verify`, with the same AUDIT_KEYS) and show the same balances."""
 from __future__ import annotations
 

@@ -99,7 +99,8 @@ class Stack:
             "SMS_TRANSPORT": "http", "SMS_HTTP_URL": self.sms.url if self.sms else "",
             "SMS_HTTP_TOKEN": "prodcheck-sms-token",
             "STRIPE_SECRET_KEY": "sk_test_prodcheck", "STRIPE_PUBLISHABLE_KEY": "pk_test_prodcheck",
-            "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET, "STRIPE_API_BASE": self.stripe_base or "",
+            "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
+            "STRIPE_API_BASE": self.stripe_base or "",
             "PAYMENT_PROVIDER_RETRIES": "0",
             "PORTAL_INSTANCE_PATH": instance, "UPLOAD_DIR": os.path.join(instance, "uploads"),
             "OUTBOX_DIR": os.path.join(instance, "outbox"),
@@ -138,7 +139,8 @@ class Stack:
         self.web[name] = base
         self.start(f"web-{name}", [
             sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{port}",
-            "--workers", "2", "--access-logfile", "-", "--graceful-timeout", "5"])
+            "--workers", "2", "--access-logfile", "-", "--graceful-timeout", "5",
+            "--timeout", "120"])  # a loaded CI machine must not get a slow worker killed
         return base
 
     def worker(self, name: str, **settings) -> Process:
@@ -250,7 +252,7 @@ def start_s3_peer(stack: Stack) -> dict[str, str]:
     """The S3 hook: with moto installed and a storage module in the portal, a moto server in
     S3 mode and the settings that send documents there (the storage feature names them;
     the wiring is finished where it lands). Without either, the portal keeps local disk."""
-    if importlib.util.find_spec("moto") is None or importlib.util.find_spec("portal.storage") is None:
+    if not (importlib.util.find_spec("moto") and importlib.util.find_spec("portal.storage")):
         return {}
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
