@@ -8,7 +8,7 @@ PORT   ?= 5000
 # Chromium from Debian drives the browser tests; playwright never downloads its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test install install-dev translations db demo serve extract-messages clean bench
+.PHONY: run test install install-dev translations db demo serve extract-messages clean prod-check bench
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -47,31 +47,28 @@ test: install-dev translations
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-auto} --dist loadgroup $(PYTEST_ARGS)
 
+# The production check on one machine (docs/operations.md, "The production check"): two
+# gunicorn processes, Celery workers and beat on RabbitMQ, PostgreSQL, Redis, SMTP, SMS and
+# Stripe peers; a payment, the nightly run with a worker killed, a backup restored.
+prod-check: install-dev translations
+	$(BIN)/python -m tests.prodcheck
+
 # Benchmarks (bench/README.md), short defaults: each prints its ratios measured side by side.
-# PostgreSQL at 127.0.0.1 (scratch databases are created and dropped).
+# PostgreSQL at 127.0.0.1 (scratch databases are created and dropped); wrk for the page benches.
 bench: install-dev translations
 	$(BIN)/python bench/history.py --accounts 2000 --rounds 2 --requests 100
 	$(BIN)/python bench/nightly.py --processes 2 --accounts 5000 --rounds 2
-	$(BIN)/python bench/import_feed.py 5000
-	BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1/portal_bench_webhooks $(BIN)/python bench/webhooks.py 200
+	$(BIN)/python bench/import_feed.py $${BENCH_IMPORT_ROWS:-20000}
+	$(BIN)/python bench/webhooks.py $${BENCH_WEBHOOK_PAYMENTS:-500} --clients $${BENCH_CLIENTS:-4}
+	$(BIN)/python bench/audit.py --cardholders 60 --rounds 2
+	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/staff_lists.py
 
 # For developers: refresh the catalogues after changing visible strings.
 extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel -q extract --no-location --sort-output -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
 	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -i translations/messages.pot -d translations
 
-# Benchmarks (bench/README.md), each against its floor in the same run; short defaults here.
-# They drop and recreate scratch PostgreSQL databases (bench_*, portal_bench_*).
-bench: install-dev translations
-	$(BIN)/python bench/import_feed.py $${BENCH_IMPORT_ROWS:-20000}
-	$(BIN)/python bench/webhooks.py $${BENCH_WEBHOOK_PAYMENTS:-500} --clients $${BENCH_CLIENTS:-4}
-	$(BIN)/python bench/nightly.py --accounts $${BENCH_NIGHTLY_ACCOUNTS:-20000}
-
 clean:
 	rm -rf $(VENV) instance
 
-# Benchmarks with short defaults (bench/README.md): each prints its ratio to its floor.
-.PHONY: bench
-bench: install-dev translations
-	$(BIN)/python bench/pages.py
-	$(BIN)/python bench/staff_lists.py

@@ -258,6 +258,12 @@ def _chain(made: list, heads: dict, key: bytes) -> dict:
     return {event.stream: event for event in made}
 
 
+def build_events(events: list[dict], key_id: str | None = None) -> list[AuditEvent]:
+    """The events `record_many` appends, each with its stream and key but not yet in it (no
+    place, no link, no hash): for bench/audit.py's unchained floor."""
+    return _drafts(events, AuditEvent)[0]
+
+
 def record_many(events: list[dict]) -> list[AuditEvent]:
     """Append several events, in order, locking each stream they touch once (in `lock_order`,
     so two batches never deadlock) and flushing once. Each dict takes `record`'s keyword
