@@ -17,6 +17,7 @@ from portal.jobs.correction_timeline import correction_items_for
 from portal.jobs.routes import NAV as JOBS_NAV
 from portal.account_pages.routes import NAV as ACCOUNTS_NAV
 from portal.auth import session as auth_session
+from portal.collections import promise_rules, promises
 from portal.collections.routes import NAV as COLLECTIONS_NAV
 from portal.consequences import pauses, services as consequences
 from portal.consequences.preview import preview_change
@@ -61,6 +62,7 @@ def wire() -> None:
     consequences.register_item_source(correction_items_for)  # charges taken back, and why
     register_section_check("payments", unusable_keys)
     register_section_check("contact", contact_unusable_keys)  # reminder days
+    register_section_check("promises", promise_rules.unusable_keys)  # promise limits
     register_preview(preview_change)  # the policy editor's "what would change"
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
     auth_session.register_user_kind("s", StaffUser)  # staff sign in too
@@ -80,6 +82,9 @@ def _pause_providers() -> None:
                     batch=holds.hold_pauses)
     pauses.register(plan_services.plan_pause, candidates=plan_services.accounts_with_plans,
                     batch=plan_services.plan_pauses)
+    # An open promise to pay (a collector's or the cardholder's own), until its date + grace.
+    pauses.register(promises.promise_pause, candidates=promises.accounts_with_promises,
+                    batch=promises.promise_pauses)
 
 
 def _staff_account_context() -> None:

@@ -157,7 +157,7 @@ def _promises_due(now: datetime, after: int, limit: int) -> tuple[int | None, li
     found = []
     for promise, got in rows:
         today, days = local[promise.account_id]
-        if (promise_status(promise.amount, int(got), promise.promised_on, today) == PENDING
+        if (promise_status(promise.amount, int(got), promise.last_day, today) == PENDING
                 and today <= promise.promised_on <= today + timedelta(days=days)):
             found.append(_Due(PROMISE, promise.id, accounts[promise.account_id],
                               promise.amount - int(got), promise.promised_on))

@@ -17,6 +17,7 @@ class Pause:
     since: date | None = None
     amount: int | None = None  # the amount on hold, when only part of the debt is paused
     reference: str | None = None  # e.g. the plan or dispute id, for a link
+    until: date | None = None  # the last paused day, when the pause has a set end
 
 
 PauseProvider = Callable[[object, date], "Pause | None"]
