@@ -111,8 +111,9 @@ def test_without_the_wiring_call_a_worker_would_see_no_pause(app, db, make_accou
 
 def test_the_web_app_is_wired_with_every_registry(app):
     names = [f"{p.__module__}.{p.__name__}" for p in pauses._providers]
-    assert names == ["portal.disputes.holds.hold_pause", "portal.plans.services.plan_pause"]
-    assert "payments" in policy_rules._SECTION_CHECKS
+    assert names == ["portal.disputes.holds.hold_pause", "portal.plans.services.plan_pause",
+                     "portal.collections.promises.promise_pause"]
+    assert {"payments", "contact", "promises"} <= set(policy_rules._SECTION_CHECKS)
     assert auth_session._USER_KINDS == {"c": Cardholder, "s": StaffUser}
     assert contact_batch._HOLDS == [holds.accounts_on_hold]
     assert outbox._rules == [contact_delivery.RULES]
