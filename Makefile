@@ -8,7 +8,7 @@ PORT   ?= 5000
 # Chromium from Debian drives the browser tests; playwright never downloads its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test install install-dev translations db demo serve extract-messages clean
+.PHONY: run test install install-dev translations db demo serve extract-messages clean bench
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -46,6 +46,13 @@ run: demo
 test: install-dev translations
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-auto} --dist loadgroup $(PYTEST_ARGS)
+
+# Every benchmark with short defaults (bench/README.md); scratch databases on 127.0.0.1.
+bench: install-dev translations
+	$(BIN)/python bench/import_feed.py 5000
+	BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1/bench_payments_promises $(BIN)/python bench/webhooks.py 500
+	$(BIN)/python bench/nightly.py --accounts 5000
+	$(BIN)/python bench/promises_pause.py --accounts 2000 --rounds 2
 
 # For developers: refresh the catalogues after changing visible strings.
 extract-messages: $(VENV)/.installed

@@ -1,4 +1,4 @@
-"""Account assignments, the contact log and promises to pay.
+"""Account assignments, the contact log and promises to pay (a collector's or the cardholder's).
 
 All three are collection records (kept at least two years, COMPLIANCE.md `cn`): rows are never
 deleted. A contact and a promise are never edited either. An assignment is closed once (its

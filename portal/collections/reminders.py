@@ -9,8 +9,8 @@ likes and several workers at once:
   `contact.reminders.due_soon_days` days of the cardholder's today (0: on the day only);
 - instalment_missed: plan monitoring marked an instalment missed and the plan is still active
   (within its grace days); the message links to paying that instalment;
-- promise_due: a promise to pay logged by a collector, not yet kept, falls due within the same
-  number of days.
+- promise_due: a promise to pay (a collector's or the cardholder's own), not yet kept, falls
+  due within the same number of days.
 
 Each is a collection message in the cardholder's language (portal.outbox): the contact rules
 apply (quiet hours defer it, an opt-out, a cap or a dispute hold suppresses it, and a
