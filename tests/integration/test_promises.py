@@ -340,3 +340,14 @@ def test_publishing_refuses_a_promises_section_the_code_cannot_use(app):
     assert validate_document(doc) == []
     doc["promises"]["grace_days"] = 45
     assert PolicyError("invalid", "promises.grace_days") in validate_document(doc)
+
+
+def test_the_timeline_shows_the_steps_as_paused_while_the_promise_is_open(client, login_as,
+                                                                          late):
+    login_as(client, late.cardholder)
+    _promise(client, late, "300.00", TODAY + timedelta(days=5))
+    page = client.get(f"/accounts/{late.id}/timeline")
+    assert page.status_code == 200
+    assert "The steps below will not happen while escalation is paused." in page.text
+    overview = client.get(f"/accounts/{late.id}").text
+    assert "Escalation is paused while your promise to pay is open" in overview
