@@ -5,7 +5,8 @@ A promise now says who made it (`made_by`): a collector during a contact (`conta
 refuses any other mix. `grace_days` (the policy's, when it was made) and `last_day`
 (promised_on + grace_days: payments count and escalation stays paused until then) are
 stored with it; existing promises get no grace (last_day = promised_on), so they are judged
-exactly as before.
+exactly as before. `sent_reminder` gains the kind `promise_broken` (one notice per promise
+broken).
 
 Revision ID: 0024_promises_online
 Revises: 0023_smtp_outbox_failed
@@ -22,6 +23,7 @@ down_revision = '0023_smtp_outbox_failed'
 branch_labels = None
 depends_on = None
 
+KINDS = "kind IN ('instalment_due_soon', 'instalment_missed', 'promise_due'"
 ONE_SOURCE = ("(made_by = 'collector' AND contact_id IS NOT NULL AND staff_id IS NOT NULL"
               " AND cardholder_id IS NULL AND ip_address IS NULL)"
               " OR (made_by = 'cardholder' AND contact_id IS NULL AND staff_id IS NULL"
@@ -53,9 +55,16 @@ def upgrade():
         batch_op.create_check_constraint('promise_source',
                                          "made_by IN ('collector', 'cardholder')")
         batch_op.create_check_constraint('one_source', ONE_SOURCE)
+    with op.batch_alter_table('sent_reminder', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_sent_reminder_kind_known'), type_='check')
+        batch_op.create_check_constraint('kind_known', KINDS + ", 'promise_broken')")
 
 
 def downgrade():
+    op.execute("DELETE FROM sent_reminder WHERE kind = 'promise_broken'")
+    with op.batch_alter_table('sent_reminder', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_sent_reminder_kind_known'), type_='check')
+        batch_op.create_check_constraint('kind_known', KINDS + ")")
     # Promises made online have no contact to hang on: collection records are kept, so the
     # downgrade refuses rather than delete them.
     online = op.get_bind().execute(sa.text(

@@ -152,8 +152,8 @@ class SentReminder(db.Model):
     __tablename__ = "sent_reminder"
     __table_args__ = (
         UniqueConstraint("kind", "subject_id", name="uq_sent_reminder_kind_subject"),
-        CheckConstraint("kind IN ('instalment_due_soon', 'instalment_missed', 'promise_due')",
-                        name="kind_known"),
+        CheckConstraint("kind IN ('instalment_due_soon', 'instalment_missed', 'promise_due',"
+                        " 'promise_broken')", name="kind_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

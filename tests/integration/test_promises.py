@@ -351,3 +351,34 @@ def test_the_timeline_shows_the_steps_as_paused_while_the_promise_is_open(client
     assert "The steps below will not happen while escalation is paused." in page.text
     overview = client.get(f"/accounts/{late.id}").text
     assert "Escalation is paused while your promise to pay is open" in overview
+
+
+def test_a_broken_promise_is_told_once_in_the_cardholders_language(client, clock, runner,
+                                                                   login_as, make_cardholder,
+                                                                   make_account, outbox):
+    holder = make_cardholder(password="Correct-Horse-42", locale="zh_Hans")
+    account = make_account(holder, oldest_unpaid_due_date=TODAY - timedelta(days=20))
+    login_as(client, holder)
+    assert _promise(client, account, "300.00", TODAY + timedelta(days=2)).status_code == 302
+    last = TODAY + timedelta(days=2 + GRACE)
+    pay(account, 10_000, TODAY)
+    clock.move_to(noon(last))  # still within grace: nothing to tell
+    done = runner.invoke(args=["jobs", "reminders", "--now", clock.now().isoformat()])
+    assert "promises broken 0" in done.output
+    clock.move_to(noon(last + timedelta(days=1)))
+    done = runner.invoke(args=["jobs", "reminders", "--now", clock.now().isoformat()])
+    assert "promises broken 1" in done.output
+    again = runner.invoke(args=["jobs", "reminders", "--now", clock.now().isoformat()])
+    assert "promises broken 0" in again.output
+    [mail] = [m for m in outbox() if m["subject"] == "我们尚未收到您承诺的还款"]
+    assert "因此该承诺已结束" in mail["body"] and f"/accounts/{account.id}/promise" in mail["body"]
+    assert "/contact/opt-out/" in mail["body"]
+
+
+def test_a_promise_broken_long_ago_gets_no_notice(clock, runner, late, make_staff, outbox):
+    made = noon(TODAY - timedelta(days=30))
+    _collector_promise(late, 20_000, made, made.date() + timedelta(days=2),
+                       make_staff("collections_manager"))
+    _db.session.commit()
+    done = runner.invoke(args=["jobs", "reminders", "--now", clock.now().isoformat()])
+    assert "promises broken 0" in done.output
