@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, text
 
 from portal.accounts.models import Account, Cardholder
 from portal.audit.services import record
@@ -92,6 +92,17 @@ def eligibility(account: Account, today: date, views: list[PromiseView] | None =
     return Eligibility(refusal, bounds, policy, open_view, until, balance.overdue, balance.total)
 
 
+_PROMISES_LOCK = 0x50524F4D  # "PROM": the advisory-lock space of online promises
+
+
+def _lock_promises(account: Account) -> None:
+    """Serialise online promises per account until the transaction ends (PostgreSQL; SQLite
+    runs one writer at a time)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                           {"space": _PROMISES_LOCK, "key": account.id})
+
+
 def make_promise(account: Account, cardholder: Cardholder, amount: int, promised_on: date,
                  today: date, ip_address: str | None = None) -> PromiseToPay:
     """Record the cardholder's own promise to pay `amount` by `promised_on`, made online on
@@ -99,6 +110,7 @@ def make_promise(account: Account, cardholder: Cardholder, amount: int, promised
     refusal code, or with every problem of the amount and date (promise_rules codes)."""
     if account.cardholder_id != cardholder.id:
         raise PromiseRefused("not_yours")
+    _lock_promises(account)  # two tabs submitting at once: the second sees the first's promise
     found = eligibility(account, today)
     if found.refusal:
         raise PromiseRefused(found.refusal)
