@@ -63,6 +63,7 @@ bench: install-dev translations
 	$(BIN)/python bench/audit.py --cardholders 60 --rounds 2
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/staff_lists.py
+	$(BIN)/python bench/promises_pause.py --accounts 2000 --rounds 2
 
 # For developers: refresh the catalogues after changing visible strings.
 extract-messages: $(VENV)/.installed

@@ -168,6 +168,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.account_pages.routes import bp as accounts_bp
     from portal.auth.routes import bp as auth_bp
     from portal.care.routes import bp as care_bp
+    from portal.collections.promise_routes import bp as promises_bp
     from portal.collections.routes import bp as collections_bp
     from portal.contact.routes import bp as contact_bp
     from portal.core.routes import bp as core_bp
@@ -182,7 +183,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (core_bp, auth_bp, staff_bp, staff_admin_bp, accounts_bp,
                       *payment_blueprints(), policy_bp, *plan_blueprints(), contact_bp,
-                      collections_bp, legal_bp, jobs_bp, care_bp):
+                      collections_bp, promises_bp, legal_bp, jobs_bp, care_bp):
         app.register_blueprint(blueprint)
     register_disputes(app)
 

@@ -20,6 +20,7 @@ from portal.auth import session as auth_session
 from portal.care import access as care_access, services as care
 from portal.care.rules import unusable_keys as care_unusable_keys
 from portal.collections import services as collections_services
+from portal.collections import promise_rules, promises
 from portal.collections.routes import NAV as COLLECTIONS_NAV
 from portal.consequences import pauses, services as consequences
 from portal.consequences.preview import preview_change
@@ -71,6 +72,7 @@ def wire() -> None:
     register_section_check("payments", unusable_keys)
     register_section_check("contact", contact_unusable_keys)  # reminder days
     register_section_check("care", care_unusable_keys)  # what a breathing space freezes
+    register_section_check("promises", promise_rules.unusable_keys)  # promise limits
     register_preview(preview_change)  # the policy editor's "what would change"
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
     auth_session.register_user_kind("s", StaffUser)  # staff sign in too
@@ -90,6 +92,9 @@ def _pause_providers() -> None:
                     batch=holds.hold_pauses)
     pauses.register(plan_services.plan_pause, candidates=plan_services.accounts_with_plans,
                     batch=plan_services.plan_pauses)
+    # An open promise to pay (a collector's or the cardholder's own), until its date + grace.
+    pauses.register(promises.promise_pause, candidates=promises.accounts_with_promises,
+                    batch=promises.promise_pauses)
     # Last: a plan or a dispute is shown first; what a breathing space freezes adds up anyway.
     pauses.register(care.care_pause, candidates=care.accounts_with_care, batch=care.care_pauses)
 

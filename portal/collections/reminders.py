@@ -1,7 +1,7 @@
-"""Reminders before and after a plan payment falls due, and before a promised payment.
+"""Reminders before and after a plan payment falls due, and before and after a promised payment.
 
 `send_reminders(now)` is the one function that sends them (`flask jobs reminders`; the job
-engine runs it on its schedule, docs/operations.md). Three kinds, each queued once per
+engine runs it on its schedule, docs/operations.md). Four kinds, each queued once per
 instalment or promise (the unique key of `SentReminder`), so the job can run as often as it
 likes and several workers at once:
 
@@ -9,8 +9,10 @@ likes and several workers at once:
   `contact.reminders.due_soon_days` days of the cardholder's today (0: on the day only);
 - instalment_missed: plan monitoring marked an instalment missed and the plan is still active
   (within its grace days); the message links to paying that instalment;
-- promise_due: a promise to pay logged by a collector, not yet kept, falls due within the same
-  number of days.
+- promise_due: a promise to pay (a collector's or the cardholder's own), not yet kept, falls
+  due within the same number of days;
+- promise_broken: such a promise's last day (its date plus grace) has just passed without the
+  ledger showing it kept; the message says so and links to the promise page.
 
 Each is a collection message in the cardholder's language (portal.outbox): the contact rules
 apply (quiet hours defer it, an opt-out, a cap or a dispute hold suppresses it, and a
@@ -22,14 +24,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import force_locale, gettext as _
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Account, Cardholder
 from portal.collections.models import PromiseToPay, SentReminder
-from portal.collections.rules import PENDING, promise_status
+from portal.collections.rules import BROKEN, PENDING, promise_status
 from portal.collections.services import promise_paid_query
 from portal.contact import clock
 from portal.contact.batch import contact_rules, rules_key
@@ -43,6 +45,10 @@ from portal.payments.models import AutopayMandate
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
 
 DUE_SOON, MISSED, PROMISE = "instalment_due_soon", "instalment_missed", "promise_due"
+PROMISE_BROKEN = "promise_broken"
+# A broken promise is told within this many days of its last day, never later (a notice
+# about a promise long past would only confuse; at deploy, older ones are left alone).
+BROKEN_NOTICE_DAYS = 2
 
 
 @dataclass
@@ -50,10 +56,11 @@ class ReminderSummary:
     due_soon: int = 0
     missed: int = 0
     promises: int = 0
+    broken: int = 0
 
     def line(self) -> str:
         return (f"reminders queued: payments due soon {self.due_soon}, payments missed "
-                f"{self.missed}, promises due {self.promises}")
+                f"{self.missed}, promises due {self.promises}, promises broken {self.broken}")
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class _Due:
     due_on: date
     last_day: date | None = None  # a missed instalment: the last day that keeps the plan
     autopay_last4: str | None = None  # due soon, with autopay on: the card it will charge
+    promised: int | None = None  # a broken promise: its amount (`amount` is what was paid)
 
 
 def send_reminders(now: datetime | None = None, *, batch_size: int = 200) -> ReminderSummary:
@@ -72,7 +80,7 @@ def send_reminders(now: datetime | None = None, *, batch_size: int = 200) -> Rem
     run queues nothing already queued. Returns what was queued."""
     now = clock.utc(now) if now else clock.now()
     summary = ReminderSummary()
-    for find in (_instalments_due, _promises_due):
+    for find in (_instalments_due, _promises_due, _promises_broken):
         last_id = 0
         while True:  # keyset pages of candidates, one transaction each
             last_id, batch = find(now, last_id, batch_size)
@@ -83,6 +91,7 @@ def send_reminders(now: datetime | None = None, *, batch_size: int = 200) -> Rem
                     summary.due_soon += due.kind == DUE_SOON
                     summary.missed += due.kind == MISSED
                     summary.promises += due.kind == PROMISE
+                    summary.broken += due.kind == PROMISE_BROKEN
             db.session.commit()
     return summary
 
@@ -138,30 +147,53 @@ def _instalments_due(now: datetime, after: int, limit: int) -> tuple[int | None,
     return rows[-1][0].id, found
 
 
-def _promises_due(now: datetime, after: int, limit: int) -> tuple[int | None, list[_Due]]:
-    utc_day = now.date()
+def _promise_candidates(now: datetime, after: int, limit: int, kind: str, window):
+    """(last id looked at or None, rows of (promise, paid, account), each account's (today,
+    due-soon days)) for promises meeting `window(paid)` (conditions) not yet sent `kind`."""
     paid = promise_paid_query().subquery()
     rows = db.session.execute(
         select(PromiseToPay, paid.c.paid).join(paid, paid.c.promise_id == PromiseToPay.id)
-        .where(PromiseToPay.id > after,
-               and_(PromiseToPay.promised_on >= utc_day - timedelta(days=1),
-                    PromiseToPay.promised_on <= utc_day + timedelta(days=MAX_DUE_SOON_DAYS + 1)),
-               _not_sent(PROMISE, PromiseToPay.id))
+        .where(PromiseToPay.id > after, *window(paid), _not_sent(kind, PromiseToPay.id))
         .order_by(PromiseToPay.id).limit(limit)).all()
     if not rows:
-        return None, []
+        return None, [], {}
     accounts = {a.id: a for a in db.session.scalars(
         select(Account).where(Account.id.in_({p.account_id for p, _ in rows}))
         .options(selectinload(Account.cardholder)))}
     local = _today_and_days(list(accounts.values()), now)
+    return (rows[-1][0].id, [(p, int(got), accounts[p.account_id]) for p, got in rows], local)
+
+
+def _promises_due(now: datetime, after: int, limit: int) -> tuple[int | None, list[_Due]]:
+    utc_day = now.date()
+    last_id, rows, local = _promise_candidates(now, after, limit, PROMISE, lambda paid: (
+        PromiseToPay.promised_on >= utc_day - timedelta(days=1),
+        PromiseToPay.promised_on <= utc_day + timedelta(days=MAX_DUE_SOON_DAYS + 1)))
     found = []
-    for promise, got in rows:
-        today, days = local[promise.account_id]
-        if (promise_status(promise.amount, int(got), promise.promised_on, today) == PENDING
+    for promise, got, account in rows:
+        today, days = local[account.id]
+        if (promise_status(promise.amount, got, promise.last_day, today) == PENDING
                 and today <= promise.promised_on <= today + timedelta(days=days)):
-            found.append(_Due(PROMISE, promise.id, accounts[promise.account_id],
-                              promise.amount - int(got), promise.promised_on))
-    return rows[-1][0].id, found
+            found.append(_Due(PROMISE, promise.id, account, promise.amount - got,
+                              promise.promised_on))
+    return last_id, found
+
+
+def _promises_broken(now: datetime, after: int, limit: int) -> tuple[int | None, list[_Due]]:
+    """Promises (either source) whose last day has just passed without the ledger showing
+    them kept: one notice each, from the day after the last day to BROKEN_NOTICE_DAYS later."""
+    utc_day = now.date()
+    last_id, rows, local = _promise_candidates(now, after, limit, PROMISE_BROKEN, lambda paid: (
+        PromiseToPay.last_day >= utc_day - timedelta(days=BROKEN_NOTICE_DAYS + 1),
+        PromiseToPay.last_day < utc_day + timedelta(days=1), paid.c.paid < PromiseToPay.amount))
+    found = []
+    for promise, got, account in rows:
+        today, _days = local[account.id]
+        if (promise_status(promise.amount, got, promise.last_day, today) == BROKEN
+                and today <= promise.last_day + timedelta(days=BROKEN_NOTICE_DAYS)):
+            found.append(_Due(PROMISE_BROKEN, promise.id, account, got, promise.promised_on,
+                              last_day=promise.last_day, promised=promise.amount))
+    return last_id, found
 
 
 def _queue(due: _Due) -> bool:
@@ -210,6 +242,13 @@ def _text(due: _Due) -> tuple[str, str]:
                   "%(date)s has not reached us. If it is paid by %(last)s, your plan continues. "
                   "You can pay this payment now: %(link)s", amount=amount, date=day,
                   last=long_date(due.last_day), link=link))
+    if due.kind == PROMISE_BROKEN:
+        link = external_url("promises.page", account_id=due.account.id)
+        return (_("Your promised payment has not reached us"),
+                _("You told us you would pay %(amount)s by %(date)s. By %(last)s we had "
+                  "received %(paid)s towards it, so the promise has ended. You can still pay, "
+                  "or tell us about your situation: %(link)s", amount=money(due.promised, currency), date=day,
+                  last=long_date(due.last_day), paid=amount, link=link))
     link = external_url("payments.pay", account_id=due.account.id)
     return (_("Your promised payment is due soon"),
             _("You told us you would pay %(amount)s by %(date)s. You can pay it in the "

@@ -159,7 +159,7 @@ def collector_report(period: Period, now: datetime) -> tuple[list[CollectorKpi],
     for sid, zone, made, n_kept, *broken_if in db.session.execute(
             select(PromiseToPay.staff_id, Cardholder.timezone, func.count(),
                    func.sum(case((kept, 1), else_=0)),
-                   *[func.sum(case((and_(~kept, PromiseToPay.promised_on < day), 1), else_=0))
+                   *[func.sum(case((and_(~kept, PromiseToPay.last_day < day), 1), else_=0))
                      for day in days])
             .join(paid, paid.c.promise_id == PromiseToPay.id)
             .join(Account, Account.id == PromiseToPay.account_id)

@@ -14,7 +14,7 @@ from portal.accounts.models import Account
 from portal.accounts.labels import entry_label
 from portal.auth.session import staff_required
 from portal.balances.services import balance_of, today_for
-from portal.collections import report_charts, reports, services, worklists
+from portal.collections import promises, report_charts, reports, services, worklists
 from portal.collections.forms import (BUCKET_LABELS, CHANNELS, DIRECTIONS, OUTCOMES,
                                       PROMISE_STATUS, AssignFilterForm, AssignForm, ContactForm,
                                       ReportForm)
@@ -125,11 +125,12 @@ def account(account_id, form=None, status=200):
     account = _workable_account(account_id)
     now = utcnow()
     form = form or ContactForm(formdata=None, data={"occurred_at": staff_wall_clock(now)})
-    contacts = services.account_contacts(account, today_for(account))
+    today = today_for(account)
+    contacts = services.account_contacts(account, today)
     return render_template(
         "collections/account.html", account=account, ctx=account_context(account),
         reach=contact_now(account.cardholder, account, now), now=now, contacts=contacts,
-        promises=[v for v in contacts if v.promise], history=services.assignment_history(account.id),
+        promises=promises.account_promises(account, today), history=services.assignment_history(account.id),
         form=form, channels=CHANNELS, directions=DIRECTIONS, outcomes=OUTCOMES,
         promise_status=PROMISE_STATUS, staff_zone=STAFF_ZONE, labels=dispute_labels,
         entry_kind=entry_label), status

@@ -17,12 +17,13 @@ BUCKETS = (("1-29", 1, 29), ("30-59", 30, 59), ("60-89", 60, 89), ("90-179", 90,
            ("180+", 180, None))
 
 
-def promise_status(amount: int, paid: int, promised_on: date, today: date) -> str:
-    """Kept when the payments posted from the promise's day to its date cover `amount`;
-    broken when that date has passed without it; pending until then."""
+def promise_status(amount: int, paid: int, last_day: date, today: date) -> str:
+    """Kept when the payments posted from the promise's day to its last day (the promised
+    date plus its grace days) cover `amount`; broken when that day has passed without it;
+    pending (open) until then."""
     if paid >= amount:
         return KEPT
-    return BROKEN if today > promised_on else PENDING
+    return BROKEN if today > last_day else PENDING
 
 
 def plan_outcome(status: str, has_missed_instalment: bool) -> str:

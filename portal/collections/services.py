@@ -12,11 +12,13 @@ from sqlalchemy.orm import aliased
 
 from portal.accounts.models import Account, EntryKind, LedgerEntry
 from portal.audit.services import record
+from portal.collections import promise_rules
 from portal.collections.models import (AccountAssignment, ContactChannel, ContactDirection,
-                                       ContactLog, ContactOutcome, PromiseToPay)
+                                       ContactLog, ContactOutcome, PromiseSource, PromiseToPay)
 from portal.collections.rules import promise_status
 from portal.domain.dates import local_date
 from portal.extensions import db
+from portal.policy.services import UnknownProfile, policy_for
 from portal.staff.models import Role, StaffRole, StaffUser
 from portal.timeutil import as_aware, utcnow
 
@@ -139,15 +141,32 @@ def log_contact(account: Account, staff: StaffUser, *, channel: ContactChannel,
     after = {"channel": channel.value, "direction": direction.value, "outcome": outcome.value,
              "occurred_at": occurred_at.isoformat()}
     if promise is not None:
-        db.session.add(PromiseToPay(contact_id=contact.id, account_id=account.id,
-                                    staff_id=staff.id, amount=promise.amount,
-                                    currency=account.currency, made_on=made_on,
-                                    promised_on=promise.promised_on, created_at=now))
+        # The same grace as a promise made online: payments count, and escalation stays
+        # paused, until the promised date plus the policy's grace days.
+        grace = promises_policy(account.policy_profile, made_on).grace_days
+        row = PromiseToPay(made_by=PromiseSource.COLLECTOR, contact_id=contact.id,
+                           account_id=account.id, staff_id=staff.id, amount=promise.amount,
+                           currency=account.currency, made_on=made_on,
+                           promised_on=promise.promised_on, grace_days=grace,
+                           last_day=promise_rules.last_day(promise.promised_on, grace),
+                           created_at=now)
+        db.session.add(row)
         db.session.flush()
         after["promise"] = {"amount": promise.amount, "currency": account.currency,
-                            "promised_on": promise.promised_on.isoformat()}
+                            "promised_on": promise.promised_on.isoformat(),
+                            "last_day": row.last_day.isoformat()}
     record("collections.contact_logged", subject=contact, after=after)
     return contact
+
+
+def promises_policy(profile: str | None, as_of: date) -> promise_rules.PromisePolicy:
+    """The "promises" section in force for `profile` on `as_of` (defaults for what it lacks,
+    and for an unknown profile)."""
+    try:
+        section = policy_for(profile, as_of).section("promises") if profile else None
+    except UnknownProfile:
+        section = None
+    return promise_rules.PromisePolicy.from_section(section)
 
 
 def payments_posted():
@@ -170,7 +189,7 @@ def promise_paid_query():
                    func.coalesce(func.sum(paid.c.paid), 0).label("paid"))
             .outerjoin(paid, and_(paid.c.account_id == PromiseToPay.account_id,
                                   paid.c.effective_date >= PromiseToPay.made_on,
-                                  paid.c.effective_date <= PromiseToPay.promised_on))
+                                  paid.c.effective_date <= PromiseToPay.last_day))
             .group_by(PromiseToPay.id))
 
 
@@ -198,6 +217,6 @@ def account_contacts(account: Account, today: date) -> list[ContactView]:
     for contact in contacts:
         promise = promises.get(contact.id)
         got = paid.get(promise.id, 0) if promise else 0
-        status = promise_status(promise.amount, got, promise.promised_on, today) if promise else None
+        status = promise_status(promise.amount, got, promise.last_day, today) if promise else None
         views.append(ContactView(contact, promise, got, status))
     return views

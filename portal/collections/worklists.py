@@ -82,8 +82,8 @@ def broken_promises(account_ids, as_of: date) -> dict[int, int]:
         select(PromiseToPay.account_id, func.count())
         .join(paid, paid.c.promise_id == PromiseToPay.id)
         .where(PromiseToPay.account_id.in_(list(account_ids)),
-               PromiseToPay.promised_on < as_of,
-               PromiseToPay.promised_on >= as_of - timedelta(days=BROKEN_PROMISE_DAYS),
+               PromiseToPay.last_day < as_of,
+               PromiseToPay.last_day >= as_of - timedelta(days=BROKEN_PROMISE_DAYS),
                paid.c.paid < PromiseToPay.amount)
         .group_by(PromiseToPay.account_id))
     return {account_id: int(n) for account_id, n in rows}

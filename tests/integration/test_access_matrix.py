@@ -194,6 +194,11 @@ MATRIX: dict[str, Route] = {
         "kind": "=instalment", "count": "=6", "frequency": "=monthly",
         "first_date": "first_date", "down_payment": "=0", "source": "=offer"}),
     "plans.hardship": cardholder_object(ACCOUNT, data={"income": "1000.00"}),
+
+    # -- A's promises to pay (A has a plan running: the page says why none can be made) ---------
+    "promises.page": cardholder_object(ACCOUNT),
+    "promises.make": cardholder_object(ACCOUNT, data={"amount": "500.00",
+                                                      "promised_on": "2026-12-01"}),
     "plans.show": cardholder_object(PLAN),
     "plans.cancel": cardholder_object(PLAN),
     "plans.agreement_pdf": cardholder_object(PLAN),

@@ -141,6 +141,9 @@ def test_contacts_and_promises_are_append_only(desk):
     db.session.rollback()
 
 
+GRACE = 3  # promises.grace_days of both shipped profiles
+
+
 def _status(account, contact, today):
     views = {v.contact.id: v for v in services.account_contacts(account, today)}
     return views[contact.id].status, views[contact.id].paid
@@ -155,10 +158,12 @@ def test_promise_kept_when_payments_by_its_date_cover_it(desk):
                    outcome=ContactOutcome.PROMISED)
     pay(account, 5_000, made_on - timedelta(days=1))  # before the promise: does not count
     pay(account, 10_000, made_on)
+    last = due + timedelta(days=GRACE)  # the shipped policy's grace days
     assert _status(account, contact, due) == ("pending", 10_000)
-    assert _status(account, contact, due + timedelta(days=1)) == ("broken", 10_000)
-    pay(account, 20_000, due)
-    assert _status(account, contact, due + timedelta(days=1)) == ("kept", 30_000)
+    assert _status(account, contact, last) == ("pending", 10_000)
+    assert _status(account, contact, last + timedelta(days=1)) == ("broken", 10_000)
+    pay(account, 20_000, last)  # a payment within the grace days still counts
+    assert _status(account, contact, last + timedelta(days=1)) == ("kept", 30_000)
 
 
 def test_promise_paid_late_or_refunded_is_broken(desk):
@@ -168,14 +173,16 @@ def test_promise_paid_late_or_refunded_is_broken(desk):
     due = made_on + timedelta(days=3)
     late = _log(account, mine, when=made, promise=services.Promise(10_000, due),
                 outcome=ContactOutcome.PROMISED)
-    pay(account, 10_000, due + timedelta(days=1))
-    assert _status(account, late, due + timedelta(days=2))[0] == "broken"
+    last = due + timedelta(days=GRACE)
+    pay(account, 10_000, last + timedelta(days=1))
+    assert _status(account, late, last + timedelta(days=2))[0] == "broken"
     refunded = _log(account, mine, when=made + timedelta(minutes=1),
                     promise=services.Promise(10_000, due), outcome=ContactOutcome.PROMISED)
     entry = pay(account, 10_000, due)
     assert _status(account, refunded, due + timedelta(days=1))[0] == "kept"
     refund(entry, due)
-    assert _status(account, refunded, due + timedelta(days=1)) == ("broken", 0)
+    assert _status(account, refunded, due + timedelta(days=1)) == ("pending", 0)  # in grace
+    assert _status(account, refunded, last + timedelta(days=1)) == ("broken", 0)
 
 
 def test_my_accounts_shows_balance_plan_next_instalment_and_last_contact(client, login_as, desk,

@@ -126,4 +126,4 @@ def test_every_scheduled_job_is_a_registered_task_and_its_command_records_its_ru
     assert result.exit_code == 0, result.output
     run = _db.session.scalar(select(JobRun).where(JobRun.job == "reminders"))
     assert (run.trigger, run.status) == ("cli", "succeeded")
-    assert set(run.counts) == {"due_soon", "missed", "promises"}
+    assert set(run.counts) == {"due_soon", "missed", "promises", "broken"}

@@ -114,9 +114,8 @@ def test_without_the_wiring_call_a_worker_would_see_no_pause(app, db, make_accou
 def test_the_web_app_is_wired_with_every_registry(app):
     names = [f"{p.__module__}.{p.__name__}" for p in pauses._providers]
     assert names == ["portal.disputes.holds.hold_pause", "portal.plans.services.plan_pause",
-                     "portal.care.services.care_pause"]
-    assert "care" in policy_rules._SECTION_CHECKS
-    assert "payments" in policy_rules._SECTION_CHECKS
+                     "portal.collections.promises.promise_pause", "portal.care.services.care_pause"]
+    assert {"payments", "contact", "promises", "care"} <= set(policy_rules._SECTION_CHECKS)
     assert auth_session._USER_KINDS == {"c": Cardholder, "s": StaffUser}
     assert contact_batch._HOLDS == [holds.accounts_on_hold, care.accounts_on_hold]
     assert outbox._rules == [contact_delivery.RULES]
