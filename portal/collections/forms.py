@@ -120,3 +120,9 @@ class ReportForm(PortalForm):
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError(_l("The end date must not be before the start date."))
+
+
+class FiguresForm(ReportForm):
+    """The period and the policy profile of the managers' figures."""
+
+    profile = SelectField(_l("Policy profile"), validators=[Optional()])
