@@ -38,7 +38,8 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> Estimate:
     z2 = z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half))
+    # The interval always holds p; the clamps only undo rounding (k = 0 gives low 0 exactly).
+    return Estimate(p, min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half)))
 
 
 def difference_interval(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> Estimate:
