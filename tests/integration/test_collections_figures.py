@@ -154,7 +154,7 @@ def test_the_page_shows_the_figures_with_their_counts(app, world, login_as, make
                                                       locale, words):
     clock.move_to(NOW)
     client = login_as(app.test_client(), make_staff("collections_manager"))
-    client.set_cookie("locale", locale)
+    client.set_cookie("portal_locale", locale)
     page = client.get("/staff/collections/figures?date_from=2026-11-01&date_to=2026-11-30"
                       "&profile=cn")
     assert page.status_code == 200
