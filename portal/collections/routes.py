@@ -171,8 +171,10 @@ def account_page_again(account_id, form):
 
 
 def _period(form, today) -> reports.Period:
-    start = form.date_from.data if form.date_from.data else today.replace(day=1)
-    end = form.date_to.data if form.date_to.data else today
+    """The period the form asks for; a date it refused (or left blank) is the default."""
+    start = form.date_from.data if form.date_from.data and not form.date_from.errors \
+        else today.replace(day=1)
+    end = form.date_to.data if form.date_to.data and not form.date_to.errors else today
     return reports.Period(start, end) if start <= end else reports.Period(today.replace(day=1), today)
 
 
@@ -203,11 +205,10 @@ def figures_page():
     profiles = all_profiles()
     form = FiguresForm(request.args)
     form.profile.choices = [(p, p) for p in profiles]
-    valid = form.validate()
+    form.validate()
     now = utcnow()
-    period = _period(form, staff_today(now)) if valid else _period(FiguresForm(formdata=None),
-                                                                   staff_today(now))
-    profile = form.profile.data if valid and form.profile.data in profiles else profiles[0]
+    period = _period(form, staff_today(now))
+    profile = form.profile.data if form.profile.data in profiles else profiles[0]
     form.profile.data = profile
     order = [s.code for s in policy_for(profile, period.end).stages]
     found = figures.figures(profile, order, period, now)

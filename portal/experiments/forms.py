@@ -23,6 +23,7 @@ ERRORS = {
     "profile": _l("Choose a policy profile."),
     "start_past": _l("The start cannot be in the past."),
     "end_before_start": _l("The end must not be before the start."),
+    "too_far": _l("Start within a year from today and end within a year of the start."),
     "split": _l("Enter a share from 1 to 99."),
     "counts": _l("Enter the numbers of instalments separated by commas, each from 1 to 120."),
     "first_due_days": _l("Enter a number of days from 0 to 60."),

@@ -23,6 +23,7 @@ REMINDER_VARIANTS = ("standard", "short")
 MAX_OFFER_COUNT = 120
 MAX_FIRST_DUE_DAYS = 60
 MAX_NAME = 60
+MAX_DAYS = 366  # an experiment starts within a year and lasts at most a year
 
 
 def arm_for(salt: str, account_id: int, challenger_percent: int) -> str:
@@ -67,6 +68,9 @@ def check(defn: Definition, today: date, profiles: list[str]) -> list[tuple[str,
         errors.append(("starts_on", "start_past"))
     if defn.ends_on < defn.starts_on:
         errors.append(("ends_on", "end_before_start"))
+    elif defn.starts_on > today + timedelta(days=MAX_DAYS) or \
+            defn.ends_on > defn.starts_on + timedelta(days=MAX_DAYS):
+        errors.append(("ends_on", "too_far"))
     if not 1 <= defn.challenger_percent <= 99:
         errors.append(("challenger_percent", "split"))
     for arm in ARMS:

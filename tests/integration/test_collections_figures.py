@@ -164,7 +164,8 @@ def test_the_page_shows_the_figures_with_their_counts(app, world, login_as, make
 
 @pytest.mark.parametrize("query", [
     "date_from=2026-13-40", "date_from=2026-12-01&date_to=2026-11-01", "profile=nope",
-    "profile=%EF%BF%BF", "date_to=" + "9" * 200, "profile=cn&profile=us"])
+    "profile=%EF%BF%BF", "date_to=" + "9" * 200, "profile=cn&profile=us",
+    "date_from=0001-01-01&date_to=0001-01-02", "date_to=9999-12-31"])
 def test_hostile_queries_fall_back_to_the_defaults(app, login_as, make_staff, query):
     client = login_as(app.test_client(), make_staff("risk"))
     assert client.get(f"/staff/collections/figures?{query}").status_code == 200
@@ -173,3 +174,11 @@ def test_hostile_queries_fall_back_to_the_defaults(app, login_as, make_staff, qu
 def test_a_nul_in_the_query_is_refused_not_a_server_error(app, login_as, make_staff):
     client = login_as(app.test_client(), make_staff("collections_manager"))
     assert client.get("/staff/collections/figures?profile=%00").status_code == 400
+
+
+def test_a_date_out_of_reach_on_the_kpi_report_falls_back_to_this_month(app, login_as,
+                                                                       make_staff):
+    client = login_as(app.test_client(), make_staff("collections_manager"))
+    page = client.get("/staff/collections/reports?date_to=9999-12-31")
+    assert page.status_code == 200 and "Enter a date from 1900 to 9000." in page.get_data(
+        as_text=True)

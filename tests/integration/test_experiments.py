@@ -191,6 +191,7 @@ def test_stopping_is_audited_and_happens_once(app, login_as, make_staff, make_ac
 @pytest.mark.parametrize("changes", [
     {"name": "a\x00b"}, {"name": "x" * 500}, {"kind": "price"}, {"profile": "zz"},
     {"starts_on": "2026-02-30"}, {"starts_on": "2020-01-01"}, {"ends_on": "1999-01-01"},
+    {"starts_on": "9999-12-31", "ends_on": "9999-12-31"}, {"ends_on": "9999-12-31"},
     {"challenger_percent": "abc"}, {"challenger_percent": "100"}, {"challenger_percent": "9" * 40},
     {"kind": "offers", "a_counts": "1e9", "b_counts": "4"},
     {"kind": "offers", "a_counts": "3", "b_counts": "4", "a_first_due_days": "-1"},

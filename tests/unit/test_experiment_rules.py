@@ -59,6 +59,8 @@ def test_a_sound_definition_passes():
     ({"name": " "}, "name"), ({"name": "x" * 61}, "name"), ({"kind": "price"}, "kind"),
     ({"profile": "uk"}, "profile"), ({"starts_on": date(2026, 11, 27)}, "start_past"),
     ({"ends_on": date(2026, 11, 27)}, "end_before_start"), ({"challenger_percent": 0}, "split"),
+    ({"starts_on": date(2028, 1, 1), "ends_on": date(2028, 2, 1)}, "too_far"),
+    ({"ends_on": date(2028, 1, 1)}, "too_far"),
     ({"challenger_percent": 100}, "split"),
     ({"settings": {"a": {"counts": [3], "first_due_days": 7},
                    "b": {"counts": None, "first_due_days": 7}}}, "counts"),
