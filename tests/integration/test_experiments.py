@@ -209,3 +209,25 @@ def test_a_missing_experiment_is_not_found(app, login_as, make_staff):
     client = login_as(app.test_client(), make_staff("collections_manager"))
     assert client.get("/staff/risk/experiments/999999").status_code == 404
     assert client.get("/staff/risk/experiments/99999999999999").status_code == 404
+
+
+def test_report_statements_do_not_grow_with_the_arms(make_staff, make_account):
+    from tests.integration.test_collections_reports import _queries
+
+    risk = make_staff("risk")
+    small = [make_account(oldest_unpaid_due_date=OVERDUE) for _ in range(3)]
+    first = create(offers_defn(), risk, TODAY)
+    for account in small:
+        make_plan(account, "active", started_on=TODAY)
+    db.session.commit()
+    three = _queries(lambda: report(first, TODAY + timedelta(days=5)))
+    stop(first, risk, TODAY)
+    big = [make_account(oldest_unpaid_due_date=OVERDUE) for _ in range(30)]
+    second = create(offers_defn(starts_on=TODAY + timedelta(days=1)), risk, TODAY)
+    for account in big:
+        make_plan(account, "active", started_on=TODAY + timedelta(days=2))
+    db.session.commit()
+    thirty = _queries(lambda: report(second, TODAY + timedelta(days=5)))
+    assert report(second, TODAY + timedelta(days=5)).rows[0].arms["a"].count + report(
+        second, TODAY + timedelta(days=5)).rows[0].arms["b"].count == 30
+    assert three == thirty <= 6  # five grouped queries, and the experiment row re-read after a commit
