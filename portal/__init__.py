@@ -173,6 +173,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.contact.routes import bp as contact_bp
     from portal.core.routes import bp as core_bp
     from portal.disputes.blueprints import register as register_disputes
+    from portal.experiments.routes import bp as experiments_bp
     from portal.jobs.routes import bp as jobs_bp
     from portal.legal.routes import bp as legal_bp
     from portal.payments.web import blueprints as payment_blueprints
@@ -183,7 +184,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (core_bp, auth_bp, staff_bp, staff_admin_bp, accounts_bp,
                       *payment_blueprints(), policy_bp, *plan_blueprints(), contact_bp,
-                      collections_bp, promises_bp, legal_bp, jobs_bp, care_bp):
+                      collections_bp, promises_bp, experiments_bp, legal_bp, jobs_bp, care_bp):
         app.register_blueprint(blueprint)
     register_disputes(app)
 

@@ -13,6 +13,7 @@ from portal.contact.models import ContactPreference  # noqa: F401
 from portal.collections.models import (  # noqa: F401
     AccountAssignment, ContactLog, PromiseToPay, SentReminder)
 from portal.legal.models import LegalAction  # noqa: F401
+from portal.experiments.models import Experiment, ExperimentAssignment  # noqa: F401
 from portal.journal.models import JournalAck  # noqa: F401
 from portal.jobs.models import JobRun  # noqa: F401
 from portal.care.models import CareRecord  # noqa: F401

@@ -33,6 +33,8 @@ from portal.disputes import context as dispute_context, holds, uploads
 from portal.disputes.admin_routes import NAV as DISPUTE_ADMIN_NAV
 from portal.disputes.routes import NAV as DISPUTES_NAV
 from portal.disputes.staff_routes import NAV as DISPUTE_WORK_NAV
+from portal.experiments import services as experiments
+from portal.experiments.routes import NAV as EXPERIMENTS_NAV
 from portal.legal.routes import NAV as LEGAL_NAV, index as legal_workspace
 from portal.legal.timeline import legal_items_for
 from portal.outbox.services import register_delivery_rules
@@ -75,13 +77,14 @@ def wire() -> None:
     register_section_check("promises", promise_rules.unusable_keys)  # promise limits
     register_preview(preview_change)  # the policy editor's "what would change"
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
+    plan_services.register_offer_variant(experiments.offer_variant)  # champion/challenger
     auth_session.register_user_kind("s", StaffUser)  # staff sign in too
     _staff_account_context()
     register_home_view(Role.LEGAL, legal_workspace)  # the legal role's home is its workspace
     nav.add(*ACCOUNTS_NAV, *PAYMENTS_NAV, *PLANS_NAV, *DISPUTES_NAV, *CONTACT_NAV,
             *STAFF_NAV, *PLAN_REVIEW_NAV, *COLLECTIONS_NAV, *DISPUTE_WORK_NAV,
             *DISPUTE_ADMIN_NAV, *POLICY_NAV, *PAYMENTS_STAFF_NAV, *LEGAL_NAV, *PLAN_LIMITS_NAV,
-            *JOBS_NAV)
+            *JOBS_NAV, *EXPERIMENTS_NAV)
     _listeners()
     _wired = True
 

@@ -91,15 +91,33 @@ def build_scenario(app, make_cardholder, make_account, make_staff, login_as) -> 
     from portal.contact.footer import opt_out_token
 
     rule_id = _db.session.scalar(select(DisputeRoutingRule.id).order_by(DisputeRoutingRule.id))
+    experiment = _experiment(staff["risk"])
     ids = dict(account=account.id, plan=plan.id, payment=payment.id, dispute=dispute.id,
                attachment=dispute.attachments[0].id, notice=notice.id, proof=proof.id,
                rule=rule_id, profile="cn", policy_version=1, first_date=first.isoformat(),
                statement=statement.id, opt_out=opt_out_token(owner.id, "email"),
                account_b=account_b.id, dispute_b=dispute_b.id,
-               attachment_b=dispute_b.attachments[0].id, staff_member=staff["risk"].id)
+               attachment_b=dispute_b.attachments[0].id, staff_member=staff["risk"].id,
+               experiment=experiment.id)
     return Scenario(owner=owner, other=other, staff=staff, ids=ids,
                     secrets=(account.account_number, owner.full_name, owner.email, owner.phone,
                              "Card ending in 9137"))
+
+
+def _experiment(risk):
+    """An offers experiment on cn (A's account is in one of its arms)."""
+    from portal.experiments.rules import Definition
+    from portal.experiments.services import create
+    from tests.clock import TODAY
+
+    experiment = create(Definition(
+        name="Shorter plans first", kind="offers", profile="cn", starts_on=TODAY,
+        ends_on=TODAY + timedelta(days=60), challenger_percent=50,
+        arm_names={"a": "Champion", "b": "Four payments"},
+        settings={"a": {"counts": [3, 6, 12], "first_due_days": 7},
+                  "b": {"counts": [4], "first_due_days": 14}}), risk, TODAY)
+    _db.session.commit()
+    return experiment
 
 
 def client_for(app, login_as, scenario: Scenario, principal: str):

@@ -1,6 +1,8 @@
 """Forms and labels of the collections pages. Amounts are typed in major units."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, DateTimeLocalField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
@@ -117,6 +119,25 @@ class ReportForm(PortalForm):
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
 
+    def validate_date_from(self, field):
+        _within_reach(field)
+
     def validate_date_to(self, field):
+        _within_reach(field)
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError(_l("The end date must not be before the start date."))
+
+
+# A period's days are moved by one either side in the queries; dates this far out mean nothing.
+EARLIEST, LATEST = date(1900, 1, 1), date(9000, 12, 31)
+
+
+def _within_reach(field):
+    if field.data and not EARLIEST <= field.data <= LATEST:
+        raise ValidationError(_l("Enter a date from 1900 to 9000."))
+
+
+class FiguresForm(ReportForm):
+    """The period and the policy profile of the managers' figures."""
+
+    profile = SelectField(_l("Policy profile"), validators=[Optional()])

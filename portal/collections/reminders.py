@@ -38,6 +38,7 @@ from portal.contact.batch import contact_rules, rules_key
 from portal.contact.rules import MAX_DUE_SOON_DAYS
 from portal.core.filters import long_date, money
 from portal.core.urls import external_url
+from portal.experiments.services import reminder_templates
 from portal.extensions import db
 from portal.outbox.models import MessageKind
 from portal.outbox.services import queue_to_cardholder
@@ -86,8 +87,10 @@ def send_reminders(now: datetime | None = None, *, batch_size: int = 200) -> Rem
             last_id, batch = find(now, last_id, batch_size)
             if last_id is None:
                 break
+            # The wording of each account's arm in a reminder experiment (one query a batch).
+            wording = reminder_templates({due.account.id for due in batch}, now.date())
             for due in batch:
-                if _queue(due):
+                if _queue(due, wording.get(due.account.id, "standard")):
                     summary.due_soon += due.kind == DUE_SOON
                     summary.missed += due.kind == MISSED
                     summary.promises += due.kind == PROMISE
@@ -196,7 +199,7 @@ def _promises_broken(now: datetime, after: int, limit: int) -> tuple[int | None,
     return last_id, found
 
 
-def _queue(due: _Due) -> bool:
+def _queue(due: _Due, wording: str = "standard") -> bool:
     """Claim the (kind, subject) key and queue the message; False when another run (or
     worker) claimed it first. One INSERT .. ON CONFLICT DO NOTHING in the batch's
     transaction, like webhook events (portal/payments/webhooks.py): a savepoint would release
@@ -212,7 +215,7 @@ def _queue(due: _Due) -> bool:
         return False
     holder: Cardholder = due.account.cardholder
     with force_locale(holder.locale or "en"):
-        subject, body = _text(due)
+        subject, body = _text(due, wording)
     message = queue_to_cardholder(holder, subject, body, purpose=due.kind,
                                   kind=MessageKind.COLLECTION, account_id=due.account.id)
     if message is not None:
@@ -221,8 +224,10 @@ def _queue(due: _Due) -> bool:
     return True
 
 
-def _text(due: _Due) -> tuple[str, str]:
-    """Subject and body in the current locale: whole sentences with named placeholders."""
+def _text(due: _Due, wording: str = "standard") -> tuple[str, str]:
+    """Subject and body in the current locale: whole sentences with named placeholders.
+    `wording` "short" is a champion/challenger variant of the due-soon reminder
+    (portal/experiments)."""
     currency = due.account.currency
     amount, day = money(due.amount, currency), long_date(due.due_on)
     if due.kind == DUE_SOON and due.autopay_last4:
@@ -230,6 +235,10 @@ def _text(due: _Due) -> tuple[str, str]:
                 _("A payment of %(amount)s under your repayment plan is due on %(date)s. We will "
                   "take it from your card ending in %(last4)s on that day, as you asked.",
                   amount=amount, date=day, last4=due.autopay_last4))
+    if due.kind == DUE_SOON and wording == "short":
+        link = external_url("payments.pay", account_id=due.account.id, choice="instalment")
+        return (_("Plan payment due %(date)s", date=day),
+                _("Pay %(amount)s by %(date)s: %(link)s", amount=amount, date=day, link=link))
     if due.kind == DUE_SOON:
         link = external_url("payments.pay", account_id=due.account.id, choice="instalment")
         return (_("A payment under your plan is due soon"),

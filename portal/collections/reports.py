@@ -116,7 +116,7 @@ def _decision(status, has_reason: bool) -> str:
     return "countered" if has_reason else "approved"
 
 
-def _candidate_days(now: datetime) -> tuple[date, ...]:
+def candidate_days(now: datetime) -> tuple[date, ...]:
     """Every calendar date it can be somewhere at `now`: every time zone is within a day of
     UTC, so a cardholder's today is one of these three."""
     utc_day = staff_today(now)
@@ -155,7 +155,7 @@ def collector_report(period: Period, now: datetime) -> tuple[list[CollectorKpi],
     # today can be, per collector and time zone; the zone then says which count applies.
     paid = promise_paid_query().subquery()
     kept = paid.c.paid >= PromiseToPay.amount
-    days = _candidate_days(now)
+    days = candidate_days(now)
     for sid, zone, made, n_kept, *broken_if in db.session.execute(
             select(PromiseToPay.staff_id, Cardholder.timezone, func.count(),
                    func.sum(case((kept, 1), else_=0)),

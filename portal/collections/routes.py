@@ -14,10 +14,10 @@ from portal.accounts.models import Account
 from portal.accounts.labels import entry_label
 from portal.auth.session import staff_required
 from portal.balances.services import balance_of, today_for
-from portal.collections import promises, report_charts, reports, services, worklists
+from portal.collections import figures, promises, report_charts, reports, services, worklists
 from portal.collections.forms import (BUCKET_LABELS, CHANNELS, DIRECTIONS, OUTCOMES,
                                       PROMISE_STATUS, AssignFilterForm, AssignForm, ContactForm,
-                                      ReportForm)
+                                      FiguresForm, ReportForm)
 from portal.collections.models import ContactChannel, ContactDirection, ContactOutcome
 from portal.collections.rules import percent
 from portal.core.nav import staff_entry
@@ -29,6 +29,7 @@ from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_page
 from portal.plans.limits_form import TYPE_LABELS
 from portal.plans.messages import STATUS as PLAN_STATUS
+from portal.policy.services import all_profiles, policy_for
 from portal.staff.account_context import account_context
 from portal.staff.models import Role
 from portal.timeutil import utcnow
@@ -40,7 +41,12 @@ NAV = (
     staff_entry("collections.my_accounts", _l("Assigned accounts"), [Role.COLLECTOR, MANAGER], order=22),
     staff_entry("collections.assign", _l("Assign accounts"), [MANAGER], order=23),
     staff_entry("collections.reports", _l("Collections reports"), [MANAGER], order=24),
+    staff_entry("collections.figures", _l("Collections figures"), [MANAGER, Role.RISK],
+                order=25),
 )
+SETUP_LABELS = {"self_service": _l("Self-service (agreed on the spot)"),
+                "counter_offer": _l("Counter-offer accepted"),
+                "collector": _l("Approved by staff")}
 
 ERRORS = {
     "not_a_collector": _l("Choose an active collector."),
@@ -167,8 +173,10 @@ def account_page_again(account_id, form):
 
 
 def _period(form, today) -> reports.Period:
-    start = form.date_from.data if form.date_from.data else today.replace(day=1)
-    end = form.date_to.data if form.date_to.data else today
+    """The period the form asks for; a date it refused (or left blank) is the default."""
+    start = form.date_from.data if form.date_from.data and not form.date_from.errors \
+        else today.replace(day=1)
+    end = form.date_to.data if form.date_to.data and not form.date_to.errors else today
     return reports.Period(start, end) if start <= end else reports.Period(today.replace(day=1), today)
 
 
@@ -189,6 +197,26 @@ def reports_page():
                            collectors=collectors, team=team, plans=plans, charts=charts,
                            plan_totals=reports.overall(plans["status"]), percent=show_percent,
                            plan_status=PLAN_STATUS, kind_labels=TYPE_LABELS, csv_args={**request.args, "format": "csv"})
+
+
+@bp.get("/figures", endpoint="figures")
+@staff_required(MANAGER, Role.RISK)
+def figures_page():
+    """Roll, cure, contact, plan-break, promise and no-contact payment figures for a period
+    and a policy profile, each with its counts (definitions in docs/features.md)."""
+    profiles = all_profiles()
+    form = FiguresForm(request.args)
+    form.profile.choices = [(p, p) for p in profiles]
+    form.validate()
+    now = utcnow()
+    period = _period(form, staff_today(now))
+    profile = form.profile.data if form.profile.data in profiles else profiles[0]
+    form.profile.data = profile
+    order = [s.code for s in policy_for(profile, period.end).stages]
+    found = figures.figures(profile, order, period, now)
+    return render_template("collections/figures.html", form=form, period=period, f=found,
+                           profile=profile, percent=show_percent, setup_labels=SETUP_LABELS,
+                           no_contact_days=figures.NO_CONTACT_DAYS)
 
 
 CSV_COLUMNS = ("accounts_held", "contacts", "promises_made", "promises_kept", "promises_broken",

@@ -97,3 +97,58 @@ def priority_key(facts: PriorityFacts) -> tuple:
     contacted = facts.last_contact.timestamp() if facts.last_contact is not None else float("-inf")
     return (-bucket_rank(facts.days_past_due), -facts.broken_promises, -facts.overdue,
             contacted, facts.account_id)
+
+
+# ---- manager figures (docs/features.md "Figures for managers") -------------------------------
+
+CURRENT = "current"  # the stage of an account with nothing overdue (first in every profile)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A figure shown with its counts: numerator / denominator (None when nothing to count)."""
+    numerator: int
+    denominator: int
+
+    @property
+    def rate(self) -> Fraction | None:
+        return Fraction(self.numerator, self.denominator) if self.denominator else None
+
+
+@dataclass(frozen=True)
+class StageFigures:
+    rolls: tuple[tuple[str, str, Ratio], ...]  # (from stage, next stage, accounts rolled)
+    cure: Ratio
+    self_cure: Ratio
+
+
+def stage_figures(moves: dict[tuple[str, str, bool], int], order: list[str]) -> StageFigures:
+    """From counts of accounts by (stage before the period, stage at its end, helped in the
+    period) and the profile's stages in order (the first is `current`):
+
+    - roll rate from stage A: accounts in A before the period that are in a later stage at
+      its end / accounts in A before the period, for every stage but `current` and the last;
+    - cure: accounts in any stage but `current` before the period that are `current` at its
+      end / accounts in any stage but `current` before it;
+    - self-cure: the cured accounts that were not helped (no plan, promise or staff contact
+      in the period) / the same denominator.
+
+    A stage code the profile no longer has counts as the latest stage (it cannot roll)."""
+    rank = {code: i for i, code in enumerate(order)}
+    last = len(order) - 1
+    rolls = []
+    for i, stage in enumerate(order[1:-1], start=1):
+        held = rolled = 0
+        for (before, after, _helped), n in moves.items():
+            if before == stage:
+                held += n
+                rolled += n if rank.get(after, last) > i else 0
+        rolls.append((stage, order[i + 1], Ratio(rolled, held)))
+    late = cured = self_cured = 0
+    for (before, after, helped), n in moves.items():
+        if before != CURRENT:
+            late += n
+            if after == CURRENT:
+                cured += n
+                self_cured += 0 if helped else n
+    return StageFigures(tuple(rolls), Ratio(cured, late), Ratio(self_cured, late))

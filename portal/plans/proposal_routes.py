@@ -69,7 +69,7 @@ def offers(account_id):
         return redirect(url_for("plans.show", account_id=account.id, plan_id=active.id))
     today = today_for(account)
     balance = balance_of(account, today)  # read once; policy, offers and page share it
-    policy = services.plan_policy(account, today, balance=balance)
+    policy = services.offer_policy(account, today, balance=balance)  # an experiment's arm
     history = services.history_for(account, today)
 
     blocked = check_eligibility(history, policy.limits, today)

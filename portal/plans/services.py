@@ -7,6 +7,8 @@ and flush, never commit. `plan_pause` is the escalation-pause provider (wired by
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, func, or_, select, text
@@ -48,6 +50,29 @@ def plan_policy(account: Account, today: date, *, version: int | None = None,
     stage = policy.stage_for(balance_on(account, today, balance).days_past_due)
     return parse_plans_section(policy.section("plans"), stage=stage, version=policy.version,
                                profile=account.policy_profile)
+
+
+_offer_variants: list[Callable[[Account, date], dict | None]] = []
+
+
+def register_offer_variant(provider: Callable[[Account, date], dict | None]) -> None:
+    """Add a source of ready-made offer settings for an account (`counts`,
+    `first_due_days`), asked by `offer_policy`; the first that answers wins. Filled by
+    portal.wiring (the champion/challenger experiments)."""
+    if provider not in _offer_variants:
+        _offer_variants.append(provider)
+
+
+def offer_policy(account: Account, today: date, *, balance: Balance | None = None) -> PlanPolicy:
+    """`plan_policy` with the ready-made offers of the account's experiment arm, if any:
+    only which offers are shown changes; every limit stays the profile's."""
+    policy = plan_policy(account, today, balance=balance)
+    for provider in _offer_variants:
+        variant = provider(account, today)
+        if variant:
+            return replace(policy, offer_counts=tuple(variant["counts"]),
+                           offer_first_due_days=int(variant["first_due_days"]))
+    return policy
 
 
 def owed_for(account: Account, today: date, balance: Balance | None = None) -> Owed:

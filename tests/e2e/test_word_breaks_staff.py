@@ -38,11 +38,14 @@ MUST_REACH = {
                   "/staff/care/accounts/N"},
     "collections_manager": {"/staff/manager", "/staff/collections/assign",
                             "/staff/collections/reports", "/staff/plans", "/staff/plans/N",
+                            "/staff/collections/figures", "/staff/risk/experiments",
                             "/staff/payments", "/staff/payments/N", "/staff/care/accounts/N"},
     "customer_service": {"/staff/service", "/staff/disputes",
                          "/staff/disputes/N", "/staff/care/accounts/N"},
     "legal": {"/staff/legal", "/staff/legal/accounts/N"},
-    "risk": {"/staff/risk", "/staff/risk/policies", "/staff/risk/plan-limits"},
+    "risk": {"/staff/risk", "/staff/risk/policies", "/staff/risk/plan-limits",
+             "/staff/collections/figures", "/staff/risk/experiments",
+             "/staff/risk/experiments/new"},
     "admin": {"/staff/admin", "/staff/admin/N", "/staff/admin/new", "/staff/jobs"},
 }
 

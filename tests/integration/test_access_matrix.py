@@ -307,6 +307,17 @@ MATRIX: dict[str, Route] = {
     "care.end": staff_only("customer_service", "collector", "collections_manager",
                            args={"record_id": "=999"}, ok=404, collector=404,
                            data={"reason": "Access matrix."}),
+    "collections.figures": staff_only("collections_manager", "risk"),
+
+    # -- champion/challenger: risk defines and stops experiments; managers read them ---------
+    "experiments.index": staff_only("risk", "collections_manager"),
+    "experiments.new": staff_only("risk", data={
+        "name": "Matrix", "kind": "reminder", "profile": "cn", "starts_on": "2027-06-01",
+        "ends_on": "2027-06-30", "challenger_percent": "50", "a_name": "A", "b_name": "B",
+        "a_template": "standard", "b_template": "short"}),
+    "experiments.show": staff_only("risk", "collections_manager", args={
+        "experiment_id": "experiment"}),
+    "experiments.stop": staff_only("risk", args={"experiment_id": "experiment"}),
 }
 
 

@@ -24,7 +24,7 @@ def test_domain_modules_import_neither_flask_nor_sqlalchemy():
 PURE = ("portal.domain.money", "portal.domain.schedule", "portal.events",
         "portal.journal.feed_rules", "portal.collections.rules", "portal.contact.rules",
         "portal.disputes.rules", "portal.payments.rules", "portal.plans.rules",
-        "portal.policy.rules")
+        "portal.policy.rules", "portal.experiments.rules")
 LOADED_CHECK = """
 import importlib, json, sys
 importlib.import_module(sys.argv[1])
