@@ -15,3 +15,11 @@ def rows(sql: str, *params, url: str | None = None) -> list[dict]:
 def scalar(sql: str, *params, url: str | None = None):
     found = rows(sql, *params, url=url)
     return next(iter(found[0].values())) if found else None
+
+
+def scalar_row(sql: str, *params, url: str | None = None) -> tuple:
+    """The first row's values, in order (AssertionError when there is none)."""
+    found = rows(sql, *params, url=url)
+    if not found:
+        raise AssertionError(f"no row for: {sql}")
+    return tuple(found[0].values())

@@ -16,10 +16,10 @@ import requests
 from portal.demo.data import CARDHOLDER_PASSWORD, CARDHOLDERS
 from tests.integration.jobs_helpers import wait_for
 from tests.prodcheck import nightly, payment
-from tests.prodcheck.db import scalar
+from tests.prodcheck.db import scalar, scalar_row
 from tests.prodcheck.feed import feed_file
 from tests.prodcheck.restore import check_restore
-from tests.prodcheck.stack import Stack, database_url, recreate_database
+from tests.prodcheck.stack import Stack, database_url, recreate_database, s3_client
 
 FED_ACCOUNTS = int(os.environ.get("PRODCHECK_ACCOUNTS", "600"))
 FEED_AGE_DAYS = 30  # the fed statements' age: the nightly run has these days to walk
@@ -28,6 +28,8 @@ NIGHTLY = {"JOBS_NIGHTLY_CHUNK": "150", "JOBS_NIGHTLY_BATCH": "20"}
 DEMO_AGE_DAYS = 3  # the demo is loaded as of this many days ago
 PAYER = next(h for h in CARDHOLDERS if h.email == "emily.carter@example.com")
 START = time.monotonic()
+# A small PDF (checked by content on upload, like any cardholder's document).
+DOCUMENT = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def step(title: str) -> None:
@@ -87,6 +89,37 @@ def pay_on_a_webhook_on_b(stack: Stack, a: str, b: str) -> tuple[int, int]:
     check(posted == -amount, f"the ledger holds {posted} of payments, not {-amount}")
     log(f"the webhook landed on B ({on_b[-1].strip()[:90]}); {amount} minor units posted once")
     return account_id, payment_id
+
+
+def document_on_a_read_on_b(stack: Stack, a: str, b: str) -> None:
+    account_id = scalar("SELECT a.id FROM account a JOIN cardholder c ON c.id = a.cardholder_id "
+                        "WHERE c.email = %s ORDER BY a.id LIMIT 1", PAYER.email)
+    browser = payment.Browser()
+    payment.sign_in(browser, a, PAYER.email, CARDHOLDER_PASSWORD)
+    url = f"{a}/accounts/{account_id}/disputes/new"
+    page = browser.get(url)
+    check(page.status_code == 200, f"the dispute page answered {page.status_code}")
+    answer = payment.post(browser, url, allow_redirects=False, data={
+        "csrf_token": payment.form_tokens(page.text)["csrf_token"], "category": "wrong_amount",
+        "amount": "", "description": "Production check: a statement attached."},
+        files={"attachments": ("statement.pdf", DOCUMENT, "application/pdf")})
+    check(answer.status_code == 302, f"raising the dispute answered {answer.status_code}: "
+          f"{answer.text[:500]}")
+    dispute_id, attachment_id, key = scalar_row(
+        "SELECT d.id, f.id, f.stored_name FROM dispute_attachment f "
+        "JOIN dispute d ON d.id = f.dispute_id WHERE d.account_id = %s "
+        "ORDER BY f.id DESC LIMIT 1", account_id)
+    on_b = browser.get(f"{b}/disputes/{dispute_id}/files/{attachment_id}")
+    check(on_b.status_code == 200 and on_b.content == DOCUMENT,
+          f"B served {on_b.status_code}, {len(on_b.content)} bytes, not the uploaded document")
+    bucket, endpoint = stack.storage["STORAGE_S3_BUCKET"], stack.storage["STORAGE_S3_ENDPOINT_URL"]
+    client = s3_client(endpoint)
+    found = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])
+             if o["Key"].endswith(key)]
+    check(len(found) == 1, f"the bucket holds {found} for {key}")
+    encryption = client.head_object(Bucket=bucket, Key=found[0]).get("ServerSideEncryption")
+    check(encryption in ("AES256", "aws:kms"), f"the object is not encrypted: {encryption}")
+    log(f"uploaded on A, stored as s3://{bucket}/{found[0]} ({encryption}), served by B")
 
 
 def receipt_arrives(stack: Stack) -> None:
@@ -179,10 +212,10 @@ def run(stack: Stack) -> None:
     step("PostgreSQL: a scratch database")
     recreate_database(database_url())
     log(database_url())
-    step("Peers: SMTP server (aiosmtpd), SMS provider (HTTP), Stripe (localstripe)")
+    step("Peers: SMTP server (aiosmtpd), SMS provider (HTTP), Stripe (localstripe), S3 (moto)")
     stack.start_peers()
     log(f"SMTP 127.0.0.1:{stack.smtp.port}; SMS {stack.sms.url}; Stripe {stack.stripe_base}; "
-        f"S3: {stack.storage.get('STORAGE_S3_ENDPOINT_URL', 'not wired (local disk)')}")
+        f"S3 (moto) {stack.storage['STORAGE_S3_ENDPOINT_URL']}")
     step("flask db upgrade (PORTAL_ENV=production)")
     stack.flask("db", "upgrade")
     step("Data")
@@ -199,6 +232,8 @@ def run(stack: Stack) -> None:
     pay_on_a_webhook_on_b(stack, a, b)
     step("The receipt arrives at the SMTP server")
     receipt_arrives(stack)
+    step("A document uploaded on A is read back on B from the object store (S3, encrypted)")
+    document_on_a_read_on_b(stack, a, b)
     step("The nightly run on the workers, one of them killed in the middle")
     nightly_with_a_kill(stack)
     step("Health endpoints")

@@ -8,7 +8,6 @@ and the SMS peer started here, and localstripe for Stripe.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import os
 import secrets
@@ -21,6 +20,7 @@ import urllib.parse
 import urllib.request
 import uuid
 
+import boto3
 import psycopg
 from kombu import Connection
 from sqlalchemy.engine import make_url
@@ -248,12 +248,14 @@ def _stripe_answers(base: str) -> bool:
         return False
 
 
+def s3_client(endpoint: str):
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="prodcheck", aws_secret_access_key="prodcheck")
+
+
 def start_s3_peer(stack: Stack) -> dict[str, str]:
-    """The S3 hook: with moto installed and a storage module in the portal, a moto server in
-    S3 mode and the settings that send documents there (the storage feature names them;
-    the wiring is finished where it lands). Without either, the portal keeps local disk."""
-    if not (importlib.util.find_spec("moto") and importlib.util.find_spec("portal.storage")):
-        return {}
+    """A moto server in S3 mode (moto is a dev dependency) and the settings that send documents
+    there (docs/operations.md, "Document storage"): production refuses local disk."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     peer = stack.start("s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
@@ -262,13 +264,7 @@ def start_s3_peer(stack: Stack) -> dict[str, str]:
     wait_for(lambda: http_answers(endpoint) or peer.proc.poll() is not None, 30,
              "the S3 peer to answer")
     bucket = "portal-prodcheck"
-    if importlib.util.find_spec("boto3") is not None:
-        # Imported here: boto3 is there only where the storage feature has brought it.
-        import boto3
-
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                     aws_access_key_id="prodcheck",
-                     aws_secret_access_key="prodcheck").create_bucket(Bucket=bucket)
+    s3_client(endpoint).create_bucket(Bucket=bucket)
     return {"STORAGE_BACKEND": "s3", "STORAGE_S3_ENDPOINT_URL": endpoint,
             "STORAGE_S3_BUCKET": bucket, "AWS_ACCESS_KEY_ID": "prodcheck",
             "AWS_SECRET_ACCESS_KEY": "prodcheck", "AWS_DEFAULT_REGION": "us-east-1"}
