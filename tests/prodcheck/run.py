@@ -4,6 +4,7 @@ Every process it started is killed at the end, whatever happened."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 import traceback
@@ -101,12 +102,12 @@ def document_on_a_read_on_b(stack: Stack, a: str, b: str) -> None:
     check(page.status_code == 200, f"the dispute page answered {page.status_code}")
     answer = payment.post(browser, url, allow_redirects=False, data={
         "csrf_token": payment.form_tokens(page.text)["csrf_token"], "category": "wrong_amount",
-        "amount": "", "description": "Production check: a statement attached."},
+        "amount": "10.00", "description": "Production check: a statement attached."},
         files={"attachments": ("statement.pdf", DOCUMENT, "application/pdf")})
-    check(answer.status_code == 302, f"raising the dispute answered {answer.status_code}: "
-          f"{answer.text[:500]}")
+    said = re.findall(r'class="error-message"[^>]*>([^<]*)<', answer.text)
+    check(answer.status_code == 302, f"raising the dispute answered {answer.status_code}: {said}")
     dispute_id, attachment_id, key = scalar_row(
-        "SELECT d.id, f.id, f.stored_name FROM dispute_attachment f "
+        "SELECT d.id AS dispute_id, f.id AS file_id, f.stored_name FROM dispute_attachment f "
         "JOIN dispute d ON d.id = f.dispute_id WHERE d.account_id = %s "
         "ORDER BY f.id DESC LIMIT 1", account_id)
     on_b = browser.get(f"{b}/disputes/{dispute_id}/files/{attachment_id}")
