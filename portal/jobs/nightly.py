@@ -221,10 +221,7 @@ def _process_batch(ids, as_of, policies) -> NightlySummary:
                   recorded[account.id], policies, paused_on, writes, summary)
         except UnknownProfile:
             summary.skipped += 1
-    _write(writes, summary)
-    # After the batch's first writes (SQLite serialises writers from there) and under the
-    # claim's row locks (PostgreSQL): see portal/balances/snapshots.py.
-    snapshots.close({a.id: ends[a.id] for a in todo})
+    _write(writes, summary, {a.id: ends[a.id] for a in todo})
     return summary
 
 
@@ -294,7 +291,7 @@ def _notice_row(account, policy, due, day):
                 policy_profile=policy.profile, policy_version=policy.version)
 
 
-def _write(writes: _Writes, summary: NightlySummary) -> None:
+def _write(writes: _Writes, summary: NightlySummary, closing: dict[int, date]) -> None:
     session = db.session
     if writes.ledger:
         session.execute(insert(LedgerEntry), writes.ledger)
@@ -318,6 +315,10 @@ def _write(writes: _Writes, summary: NightlySummary) -> None:
         session.execute(update(Account), [{"id": a.id, "status": AccountStatus(new)}
                                           for a, _, new in writes.statuses])
         audit_status_changes(writes.statuses)
+    # Snapshots through each account's day: after the batch's first writes (SQLite serialises
+    # writers from there), under the claim's row locks (PostgreSQL: portal/balances/snapshots.py)
+    # and before the audit record, whose stream lock every batch of every process shares.
+    snapshots.close(closing)
     summary.entries_posted += len(writes.ledger)
     summary.consequences += len(writes.events)
     summary.stage_moves += len(writes.stages)
