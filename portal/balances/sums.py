@@ -11,8 +11,8 @@ sparse kinds only (fees, payments, reversals: a partial index), which are a few 
 while the daily interest that makes histories long is never read again.
 
 `ledger_sums(..., snapshots=False)` is the definition: every entry up to the day, summed. The
-snapshot read equals it in every case (tests/unit/test_snapshot_properties.py and the money
-machine check it); a snapshot closed after the day asked for is not used.
+snapshot read equals it in every case (tests/integration/test_snapshot_properties.py checks
+it); a snapshot closed after the day asked for is not used.
 """
 from __future__ import annotations
 

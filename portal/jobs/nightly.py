@@ -199,6 +199,7 @@ class _Writes:
     def __init__(self):
         self.ledger, self.events, self.notices, self.stages = [], [], [], []
         self.new_states, self.old_states, self.statuses = [], [], []
+        self.closing: dict[int, date] = {}  # account id -> day its snapshot closes through
 
 
 def _process_batch(ids, as_of, policies) -> NightlySummary:
@@ -221,7 +222,8 @@ def _process_batch(ids, as_of, policies) -> NightlySummary:
                   recorded[account.id], policies, paused_on, writes, summary)
         except UnknownProfile:
             summary.skipped += 1
-    _write(writes, summary, {a.id: ends[a.id] for a in todo})
+    writes.closing = {a.id: ends[a.id] for a in todo}
+    _write(writes, summary)
     return summary
 
 
@@ -291,7 +293,7 @@ def _notice_row(account, policy, due, day):
                 policy_profile=policy.profile, policy_version=policy.version)
 
 
-def _write(writes: _Writes, summary: NightlySummary, closing: dict[int, date]) -> None:
+def _write(writes: _Writes, summary: NightlySummary) -> None:
     session = db.session
     if writes.ledger:
         session.execute(insert(LedgerEntry), writes.ledger)
@@ -318,7 +320,7 @@ def _write(writes: _Writes, summary: NightlySummary, closing: dict[int, date]) -
     # Snapshots through each account's day: after the batch's first writes (SQLite serialises
     # writers from there), under the claim's row locks (PostgreSQL: portal/balances/snapshots.py)
     # and before the audit record, whose stream lock every batch of every process shares.
-    snapshots.close(closing)
+    snapshots.close(writes.closing)
     summary.entries_posted += len(writes.ledger)
     summary.consequences += len(writes.events)
     summary.stage_moves += len(writes.stages)
