@@ -18,11 +18,13 @@ from tests.integration.legal_helpers import refer
 from tests.integration.plan_helpers import agree
 
 # The signed-in cardholder; the accounts (the dashboard) or the one account (the timeline);
-# balances (portal.balances); the policy in force; recorded consequences, letters and stage
-# moves (one statement); legal steps; corrections; the dispute hold and the plan pause; the
-# latest plan with the next instalment.
-DASHBOARD_STATEMENTS = 10
-TIMELINE_STATEMENTS = 10
+# the closing snapshots and the entries since (portal.balances, two); the policy in force;
+# recorded consequences, letters and stage moves (one statement); legal steps; corrections;
+# the dispute hold, the plan, promise and care pauses (one each); the latest plan with the next
+# instalment; the care records the cardholder is told about (portal.care, read a second time:
+# the pause provider and the page ask separately).
+DASHBOARD_STATEMENTS = 14
+TIMELINE_STATEMENTS = 14
 
 
 @pytest.fixture()
