@@ -34,6 +34,7 @@ from portal.disputes.routes import NAV as DISPUTES_NAV
 from portal.disputes.staff_routes import NAV as DISPUTE_WORK_NAV
 from portal.legal.routes import NAV as LEGAL_NAV, index as legal_workspace
 from portal.legal.timeline import legal_items_for
+from portal.links.services import GRANT_KEY as ONE_TAP_GRANT
 from portal.outbox.services import register_delivery_rules
 from portal.payments.policy import unusable_keys
 from portal.payments.routes import NAV as PAYMENTS_NAV
@@ -74,6 +75,8 @@ def wire() -> None:
     register_preview(preview_change)  # the policy editor's "what would change"
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
     auth_session.register_user_kind("s", StaffUser)  # staff sign in too
+    # A one-tap link's grant survives sign-in, so what is paid or agreed then names the message
+    auth_session.keep_across_sign_in(ONE_TAP_GRANT)
     _staff_account_context()
     register_home_view(Role.LEGAL, legal_workspace)  # the legal role's home is its workspace
     nav.add(*ACCOUNTS_NAV, *PAYMENTS_NAV, *PLANS_NAV, *DISPUTES_NAV, *CONTACT_NAV,
