@@ -13,7 +13,7 @@ from portal.extensions import db as _db
 from portal.links import services as links
 from portal.links.models import PAY_INSTALMENT, PLAN_OFFERS, MessageOutcome, OneTapLink
 from portal.plans.models import Plan
-from tests.helpers import token_in
+from tests.helpers import csrf_token, token_in
 from tests.integration.payment_helpers import only_payment, start_payment
 from tests.integration.plan_helpers import agree
 from tests.integration.test_reminders import FIRST_DUE, _reminders, _run, noon
@@ -98,8 +98,10 @@ def test_every_link_that_does_not_work_gets_the_same_page(app, client, clock, ru
     wrong = "/l/" + "A" * 32
     answers = {path: client.get(path) for path in (expired, used, revoked, voided, signed_out,
                                                   by_cli, wrong, "/l/continue")}
-    # the same page but for its own address (the language picker comes back to it)
-    bodies = {r.get_data(as_text=True).replace(path, "PATH") for path, r in answers.items()}
+    # the same page but for its own address (the language picker comes back to it) and the
+    # CSRF token (signed with the time)
+    bodies = {re.sub(r'name="csrf_token" value="[^"]*"', "", r.get_data(as_text=True))
+              .replace(path, "PATH") for path, r in answers.items()}
     assert {r.status_code for r in answers.values()} == {404}
     assert len(bodies) == 1 and GONE in bodies.pop()
     # and a right answer on any of them changes nothing
@@ -242,3 +244,11 @@ def test_a_link_in_a_message_that_never_goes_is_revoked(app, holder_account):
         links.attach(issued.link, None)
         _db.session.commit()
         assert links.usable(issued.url.rsplit("/l/", 1)[1]) is None
+
+
+def test_answers_are_limited_per_address_like_sign_in(app, client):
+    limit = int(app.config["LOGIN_RATE_LIMIT_IP"].split()[0])
+    token = csrf_token(client, "/", follow_redirects=True)
+    answers = [client.post("/l/" + "B" * 32, data={"csrf_token": token, "card_last4": "1234"})
+               .status_code for _ in range(limit + 1)]
+    assert set(answers[:limit]) == {404} and answers[-1] == 429
