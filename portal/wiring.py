@@ -34,7 +34,8 @@ from portal.disputes.routes import NAV as DISPUTES_NAV
 from portal.disputes.staff_routes import NAV as DISPUTE_WORK_NAV
 from portal.legal.routes import NAV as LEGAL_NAV, index as legal_workspace
 from portal.legal.timeline import legal_items_for
-from portal.links.services import GRANT_KEY as ONE_TAP_GRANT
+from portal.links.services import (GRANT_KEY as ONE_TAP_GRANT,
+                                   staff_context_section as links_section)
 from portal.outbox.services import register_delivery_rules
 from portal.payments.policy import unusable_keys
 from portal.payments.routes import NAV as PAYMENTS_NAV
@@ -101,7 +102,7 @@ def _staff_account_context() -> None:
     # What staff read about an account, besides its balance and ledger (staff's own).
     for section in (plan_services.staff_context_section, payments_section,
                     consequences.staff_context_section, dispute_context.staff_context_section,
-                    care.staff_summary):
+                    care.staff_summary, links_section):
         account_context.register_section(section)
 
 

@@ -18,6 +18,13 @@ from portal.links.forms import LightCheckForm
 bp = Blueprint("links", __name__)
 
 
+@bp.after_request
+def _no_referrer(response):
+    """The token is in the address: not even our own pages get it as a Referer."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 def _ip_limit():
     return current_app.config["LOGIN_RATE_LIMIT_IP"]
 

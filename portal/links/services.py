@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app, session
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select, update
 
@@ -23,6 +24,7 @@ from portal.audit.services import record
 from portal.core.urls import external_url
 from portal.extensions import db
 from portal.links.models import PURPOSES, MessageOutcome, OneTapLink
+from portal.outbox.models import OutboxMessage
 from portal.timeutil import to_utc, utcnow
 
 GRANT_KEY = "one_tap"  # kept across sign-in (portal.wiring), so the outcome can be attributed
@@ -31,6 +33,8 @@ TARGETS = {"pay_instalment": ("payments.pay", {"choice": "instalment"}),
            "pay": ("payments.pay", {}),
            "plan_offers": ("plans.offers", {})}
 _MAX_TOKEN = 200  # longer than any token issued: not even hashed
+OUTCOME_LABELS = {"payment": _l("Payment"), "plan": _l("Plan"), "promise": _l("Promise to pay")}
+RECENT_OUTCOMES = 10
 
 
 @dataclass(frozen=True)
@@ -185,3 +189,14 @@ def target_url(link_or_grant_purpose: str, account_id: int) -> tuple[str, dict]:
     endpoint, args = TARGETS[link_or_grant_purpose]
     return endpoint, {"account_id": account_id, **args}
 
+
+def staff_context_section(account) -> dict:
+    """For the staff account context: the account's newest outcomes that followed a message's
+    one-tap link, each with when that message was queued."""
+    rows = db.session.execute(
+        select(MessageOutcome, OutboxMessage.created_at)
+        .outerjoin(OutboxMessage, OutboxMessage.id == MessageOutcome.message_id)
+        .where(MessageOutcome.account_id == account.id)
+        .order_by(MessageOutcome.id.desc()).limit(RECENT_OUTCOMES)).all()
+    return {"message_outcomes": [(outcome, sent) for outcome, sent in rows],
+            "message_outcome_labels": OUTCOME_LABELS}

@@ -72,6 +72,7 @@ def test_a_link_asks_the_last_four_digits_and_shows_nothing_of_the_account(
     assert page.status_code == 200 and "Last four digits of your card" in html
     assert [s for s in _secrets(holder, account) if s in html] == []
     assert 'name="card_last4"' in html
+    assert page.headers["Referrer-Policy"] == "no-referrer"
 
 
 def test_every_link_that_does_not_work_gets_the_same_page(app, client, clock, runner,
@@ -182,7 +183,8 @@ def reminded(clock, runner, outbox, holder_account):
     return holder, account, path, message_id
 
 
-def test_a_payment_after_the_reminders_link_and_sign_in_names_the_message(client, reminded):
+def test_a_payment_after_the_reminders_link_and_sign_in_names_the_message(
+        app, client, reminded, make_staff, login_as):
     holder, account, path, message_id = reminded
     assert _answer(client, path, "5821").status_code == 302
     landing = client.get("/l/continue").get_data(as_text=True)
@@ -197,6 +199,10 @@ def test_a_payment_after_the_reminders_link_and_sign_in_names_the_message(client
     assert (outcome.kind, outcome.object_id, outcome.message_id) == ("payment", payment.id,
                                                                      message_id)
     assert outcome.link_id == _db.session.scalar(select(OneTapLink.id))
+    # collectors see it on the account
+    manager = login_as(app.test_client(), make_staff("collections_manager"))
+    html = manager.get(f"/staff/collections/accounts/{account.id}").get_data(as_text=True)
+    assert "After a link in our messages" in html and f"Payment {payment.id}" in html
 
 
 def test_a_plan_agreed_after_following_a_link_names_the_message(app, client, holder_account):
