@@ -258,3 +258,15 @@ def test_answers_are_limited_per_address_like_sign_in(app, client):
     answers = [client.post("/l/" + "B" * 32, data={"csrf_token": token, "card_last4": "1234"})
                .status_code for _ in range(limit + 1)]
     assert set(answers[:limit]) == {404} and answers[-1] == 429
+
+
+def test_the_grant_ends_after_half_an_hour_and_then_names_nothing(app, client, clock,
+                                                                  holder_account):
+    holder, account = holder_account
+    path = _issue(app, account, "pay", amount=10_000, due_on=FIRST_DUE)
+    assert _answer(client, path, "5821").status_code == 302
+    clock.shift(timedelta(minutes=31))
+    assert client.get("/l/continue").status_code == 404
+    _sign_in(client, holder, "/home")
+    assert start_payment(client, account, "other", "100.00")[1].status_code == 302
+    assert _db.session.scalar(select(MessageOutcome)) is None
