@@ -176,6 +176,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.experiments.routes import bp as experiments_bp
     from portal.jobs.routes import bp as jobs_bp
     from portal.legal.routes import bp as legal_bp
+    from portal.links.routes import bp as links_bp
     from portal.payments.web import blueprints as payment_blueprints
     from portal.plans.web import blueprints as plan_blueprints
     from portal.policy.routes import bp as policy_bp
@@ -184,7 +185,8 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (core_bp, auth_bp, staff_bp, staff_admin_bp, accounts_bp,
                       *payment_blueprints(), policy_bp, *plan_blueprints(), contact_bp,
-                      collections_bp, promises_bp, experiments_bp, legal_bp, jobs_bp, care_bp):
+                      collections_bp, promises_bp, experiments_bp, legal_bp, jobs_bp, care_bp,
+                      links_bp):
         app.register_blueprint(blueprint)
     register_disputes(app)
 

@@ -15,6 +15,7 @@ from portal.jobs.cli import jobs_cli
 from portal.jobs.runs import recorded
 from portal.journal.cli import journal_cli
 from portal.journal.feed_cli import accounts_cli  # `flask accounts import`: the feed
+from portal.links.cli import links_cli
 from portal.outbox.cli import outbox_cli
 from portal.payments.cli import register as register_payments
 from portal.plans.cli import plans_command
@@ -39,7 +40,7 @@ def register(app):
     audit_cli.add_command(audit_anchor_command)  # `flask audit anchor`
     for group in (audit_cli, outbox_cli, accounts_cli, demo_cli, staff_cli, jobs_cli,
                   exports_cli, disputes_cli, contact_cli, journal_cli, documents_cli,
-                  snapshots_cli):
+                  snapshots_cli, links_cli):
         app.cli.add_command(group)
     register_payments(app)  # `flask payments ...`, and `jobs autopay` / `jobs reconcile`
     for (group, name), job in RECORDED.items():

@@ -50,6 +50,12 @@ class Config:
     LOGIN_LOCKOUT_MINUTES = 15
     LOGIN_RATE_LIMIT_IP = _env("LOGIN_RATE_LIMIT_IP", "30 per 15 minutes")
     LOGIN_RATE_LIMIT_IDENTITY = _env("LOGIN_RATE_LIMIT_IDENTITY", "10 per 15 minutes")
+    # One-tap links in reminders (portal/links): how long one works, how many wrong answers
+    # to the light check void it, and how long a right answer lets the session show what the
+    # message was about and tie what follows (a payment, a plan) to the message.
+    ONE_TAP_LINK_TTL = timedelta(days=int(_env("ONE_TAP_LINK_DAYS", "7")))
+    ONE_TAP_MAX_CHECKS = 3
+    ONE_TAP_GRANT_TTL = timedelta(minutes=30)
     OTP_TTL_MINUTES = 10
     OTP_MAX_ATTEMPTS = 5
     REDIS_URL = _env("REDIS_URL")

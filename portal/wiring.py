@@ -37,6 +37,8 @@ from portal.experiments import services as experiments
 from portal.experiments.routes import NAV as EXPERIMENTS_NAV
 from portal.legal.routes import NAV as LEGAL_NAV, index as legal_workspace
 from portal.legal.timeline import legal_items_for
+from portal.links.services import (GRANT_KEY as ONE_TAP_GRANT,
+                                   staff_context_section as links_section)
 from portal.outbox.services import register_delivery_rules
 from portal.payments.policy import unusable_keys
 from portal.payments.routes import NAV as PAYMENTS_NAV
@@ -79,6 +81,8 @@ def wire() -> None:
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
     plan_services.register_offer_variant(experiments.offer_variant)  # champion/challenger
     auth_session.register_user_kind("s", StaffUser)  # staff sign in too
+    # A one-tap link's grant survives sign-in, so what is paid or agreed then names the message
+    auth_session.keep_across_sign_in(ONE_TAP_GRANT)
     _staff_account_context()
     register_home_view(Role.LEGAL, legal_workspace)  # the legal role's home is its workspace
     nav.add(*ACCOUNTS_NAV, *PAYMENTS_NAV, *PLANS_NAV, *DISPUTES_NAV, *CONTACT_NAV,
@@ -106,7 +110,7 @@ def _staff_account_context() -> None:
     # What staff read about an account, besides its balance and ledger (staff's own).
     for section in (plan_services.staff_context_section, payments_section,
                     consequences.staff_context_section, dispute_context.staff_context_section,
-                    care.staff_summary):
+                    care.staff_summary, links_section):
         account_context.register_section(section)
 
 

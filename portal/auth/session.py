@@ -18,6 +18,9 @@ _VERSION = "sv"
 # Who may sign in, by the prefix of the id a user's get_id() keeps in the session: "c" for
 # cardholders; portal.wiring adds "s" for staff users (auth imports no staff module).
 _USER_KINDS: dict[str, type] = {"c": Cardholder}
+# Session keys that survive sign-in besides the language: portal.wiring adds the one-tap grant
+# (portal/links), which is no authority, only where the visit came from.
+_KEPT_ACROSS_SIGN_IN: set[str] = {"locale"}
 
 
 def register_user_kind(prefix: str, model: type) -> None:
@@ -47,12 +50,17 @@ def init_login_manager(manager) -> None:
         return user if user.is_active else None
 
 
+def keep_across_sign_in(key: str) -> None:
+    """Let the session value under `key` survive sign-in (it must grant no access)."""
+    _KEPT_ACROSS_SIGN_IN.add(key)
+
+
 def start_session(user) -> None:
-    """Sign `user` in on a fresh session: nothing from before sign-in survives."""
-    locale = session.get("locale")
+    """Sign `user` in on a fresh session: nothing from before sign-in survives but the
+    language and the keys registered with `keep_across_sign_in`."""
+    kept = {key: session[key] for key in _KEPT_ACROSS_SIGN_IN if session.get(key)}
     session.clear()
-    if locale:
-        session["locale"] = locale
+    session.update(kept)
     session["sid"] = secrets.token_urlsafe(16)  # new value, new cookie: the old one is useless
     session[_STARTED] = session[_LAST_SEEN] = utcnow().timestamp()
     session.permanent = True

@@ -40,6 +40,8 @@ from portal.core.filters import long_date, money
 from portal.core.urls import external_url
 from portal.experiments.services import reminder_templates
 from portal.extensions import db
+from portal.links import services as links
+from portal.links.models import PAY, PAY_INSTALMENT
 from portal.outbox.models import MessageKind
 from portal.outbox.services import queue_to_cardholder
 from portal.payments.models import AutopayMandate
@@ -214,20 +216,29 @@ def _queue(due: _Due, wording: str = "standard") -> bool:
     if claimed is None:
         return False
     holder: Cardholder = due.account.cardholder
+    # A one-tap link (portal/links) instead of the plain page address; none when autopay pays,
+    # nor in a broken promise's notice (it links to the promise page, behind sign-in).
+    if (due.kind == DUE_SOON and due.autopay_last4) or due.kind == PROMISE_BROKEN:
+        tap = None
+    else:
+        tap = links.issue(due.account, PAY if due.kind == PROMISE else PAY_INSTALMENT,
+                          amount=due.amount, due_on=due.due_on)
     with force_locale(holder.locale or "en"):
-        subject, body = _text(due, wording)
+        subject, body = _text(due, tap.url if tap else None, wording)
     message = queue_to_cardholder(holder, subject, body, purpose=due.kind,
                                   kind=MessageKind.COLLECTION, account_id=due.account.id)
+    if tap is not None:
+        links.attach(tap.link, message)  # the message the link (and what follows) came from
     if message is not None:
         db.session.execute(update(SentReminder).where(SentReminder.id == claimed)
                            .values(message_id=message.id))
     return True
 
 
-def _text(due: _Due, wording: str = "standard") -> tuple[str, str]:
-    """Subject and body in the current locale: whole sentences with named placeholders.
-    `wording` "short" is a champion/challenger variant of the due-soon reminder
-    (portal/experiments)."""
+def _text(due: _Due, link: str | None, wording: str = "standard") -> tuple[str, str]:
+    """Subject and body in the current locale: whole sentences with named placeholders;
+    `link` is the message's one-tap link (portal/links). `wording` "short" is a
+    champion/challenger variant of the due-soon reminder (portal/experiments)."""
     currency = due.account.currency
     amount, day = money(due.amount, currency), long_date(due.due_on)
     if due.kind == DUE_SOON and due.autopay_last4:
@@ -236,16 +247,13 @@ def _text(due: _Due, wording: str = "standard") -> tuple[str, str]:
                   "take it from your card ending in %(last4)s on that day, as you asked.",
                   amount=amount, date=day, last4=due.autopay_last4))
     if due.kind == DUE_SOON and wording == "short":
-        link = external_url("payments.pay", account_id=due.account.id, choice="instalment")
         return (_("Plan payment due %(date)s", date=day),
                 _("Pay %(amount)s by %(date)s: %(link)s", amount=amount, date=day, link=link))
     if due.kind == DUE_SOON:
-        link = external_url("payments.pay", account_id=due.account.id, choice="instalment")
         return (_("A payment under your plan is due soon"),
                 _("A payment of %(amount)s under your repayment plan is due on %(date)s. You "
                   "can pay it in the portal: %(link)s", amount=amount, date=day, link=link))
     if due.kind == MISSED:
-        link = external_url("payments.pay", account_id=due.account.id, choice="instalment")
         return (_("A payment under your plan was missed"),
                 _("The payment of %(amount)s under your repayment plan that was due on "
                   "%(date)s has not reached us. If it is paid by %(last)s, your plan continues. "
@@ -258,7 +266,6 @@ def _text(due: _Due, wording: str = "standard") -> tuple[str, str]:
                   "received %(paid)s towards it, so the promise has ended. You can still pay, "
                   "or tell us about your situation: %(link)s", amount=money(due.promised, currency), date=day,
                   last=long_date(due.last_day), paid=amount, link=link))
-    link = external_url("payments.pay", account_id=due.account.id)
     return (_("Your promised payment is due soon"),
             _("You told us you would pay %(amount)s by %(date)s. You can pay it in the "
               "portal: %(link)s", amount=amount, date=day, link=link))

@@ -13,6 +13,7 @@ from portal.core.forms import parse_money_fields
 from portal.core.nav import cardholder_entry
 from portal.core.security import extend_csp
 from portal.extensions import csrf, db
+from portal.links.services import record_outcome
 from portal.payments import receipts, services, webhooks
 from portal.payments.blueprint import STRIPE_CSP, bp
 from portal.payments.cancel import cancel_open_payment
@@ -78,6 +79,7 @@ def pay(account_id):
             payment = services.open_payment(account, choice=form.choice.data,
                                             other_amount=form.other_amount.minor,
                                             currency=form.currency.data, nonce=form.nonce.data)
+            record_outcome("payment", payment.id, account.id)  # the message that led here
             db.session.commit()  # the row and its key exist before the provider hears of it
             return redirect(url_for("payments.checkout", payment_id=payment.id))
         except services.PaymentRefused as exc:

@@ -16,6 +16,7 @@ from portal.core.inputs import parse_id, parse_whole
 from portal.domain.dates import local_date
 from portal.domain.money import MAX_MINOR
 from portal.extensions import db
+from portal.links.services import record_outcome
 from portal.plans import agreement, lifecycle, services
 from portal.plans.blueprint import bp
 from portal.plans.choices import offers_for, saving
@@ -169,6 +170,7 @@ def confirm(account_id):
     try:
         plan = lifecycle.submit(account, spec, consent, source=source, today=today,
                                 statement=statement, balance=balance)
+        record_outcome("plan", plan.id, account.id)  # the message that led here, if any
         db.session.commit()
     except lifecycle.PlanError as exc:
         db.session.rollback()

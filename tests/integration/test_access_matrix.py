@@ -34,6 +34,10 @@ from dataclasses import dataclass, field
 import pytest
 from flask import url_for
 
+from portal.accounts.models import Account
+from portal.extensions import db as _db
+from portal.links import services as links
+
 from tests.access_fixtures import (DEACTIVATED, OUTSIDER, PRINCIPALS, ROLE_OF, STAFF_PRINCIPALS,
                                    build_scenario, changed_tables, client_for, csrf_fields,
                                    fingerprint)
@@ -124,6 +128,11 @@ MATRIX: dict[str, Route] = {
     "jobs.health": Route({}, {name: MONITOR for name in PRINCIPALS if name != DEACTIVATED}),
     "core.set_locale": public(data={"locale": "zh_Hans", "next": "/"}),
     "auth.login": public(),
+    # One-tap links (portal/links): public by design, like the opt-out link; the token is the
+    # authority, and nothing about the account shows before the light check (see
+    # test_a_one_tap_link_shows_no_account_data_before_the_check below).
+    "links.open": public(args={"token": "=no-such-link"}, data={"card_last4": "9137"}),
+    "links.landing": public(),
     "auth.logout": public(),
     "auth.enrol": public(),
     "auth.enrol_code": public(),
@@ -484,6 +493,30 @@ def test_a_tampered_opt_out_token_is_not_found_and_changes_nothing(app, scenario
     assert client.get(f"/contact/opt-out/{forged}").status_code == 404
     assert client.post(f"/contact/opt-out/{forged}", data=csrf_fields(client)).status_code == 404
     assert changed_tables(before, fingerprint()) == []
+
+
+def test_a_one_tap_link_shows_no_account_data_before_the_check(app, scenario, login_as):
+    """A's live link, opened by every principal: the light check only, none of A's data;
+    a wrong answer changes nothing but the link's own count, and nobody is signed in as A."""
+    account = _db.session.get(Account, scenario.ids["account"])
+    with app.test_request_context():
+        issued = links.issue(account, "pay_instalment", amount=50_000,
+                             due_on=account.oldest_unpaid_due_date)
+        _db.session.commit()
+    path = "/l/" + issued.url.rsplit("/l/", 1)[1]
+    for principal in PRINCIPALS:
+        client = client_for(app, login_as, scenario, principal)
+        for response in (client.get(path), client.get("/l/continue")):
+            body = response.get_data(as_text=True)
+            assert response.status_code in (200, 404), (principal, response.status_code)
+            leaked = [s for s in scenario.secrets if s in body and principal != "owner"]
+            assert not leaked, f"{principal} sees {leaked} before the check"
+            assert "500.00" not in body
+    wrong = client_for(app, login_as, scenario, "anonymous")
+    before = fingerprint()
+    wrong.post(path, data={**csrf_fields(wrong), "card_last4": "0000"})
+    assert set(changed_tables(before, fingerprint())) <= {"one_tap_link"}
+    assert wrong.get(f"/accounts/{scenario.ids['account']}").status_code == 302
 
 
 def test_webhook_ignores_the_session_and_refuses_a_bad_signature(app, scenario, login_as):

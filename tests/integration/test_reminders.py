@@ -61,7 +61,8 @@ def test_a_payment_due_soon_is_reminded_once_with_a_link_and_an_opt_out(
     assert mail["subject"] == "A payment under your plan is due soon"
     first = plan.instalments[0]
     assert "is due on December 5, 2026" in mail["body"]
-    assert "CN¥" in mail["body"] and f"/accounts/{account.id}/pay?choice=instalment" in mail["body"]
+    assert "CN¥" in mail["body"] and re.search(r"/l/[\w-]+", mail["body"])
+    assert f"/accounts/{account.id}/" not in mail["body"]  # a one-tap link, not the page
     assert "To stop emails like this one, open this link:" in mail["body"]
     assert _db.session.scalar(select(func.count(SentReminder.id))) == 1
     assert first.still_due > 0
@@ -78,7 +79,7 @@ def test_with_autopay_on_the_due_soon_reminder_says_the_card_will_be_charged(
     [mail] = _reminders(outbox)
     assert ("We will take it from your card ending in 4242 on that day, as you asked."
             in mail["body"])
-    assert "/pay?choice=instalment" not in mail["body"]
+    assert "/pay?choice=instalment" not in mail["body"] and "/l/" not in mail["body"]
 
 
 def test_the_pay_link_preselects_the_instalment(client, login_as, planned):
@@ -111,7 +112,7 @@ def test_a_missed_payment_is_reminded_in_chinese_with_the_last_day_and_a_pay_lin
     [mail] = _reminders(outbox)
     assert mail["subject"] == "您的还款计划有一笔还款未按时支付"
     assert "2026年12月15日" in mail["body"]  # due 5 December plus 10 grace days
-    assert f"/accounts/{account.id}/pay?choice=instalment" in mail["body"]
+    assert re.search(r"/l/[\w-]+", mail["body"])  # the one-tap link to pay (portal/links)
     assert "/contact/opt-out/" in mail["body"] and "To stop emails" not in mail["body"]
     assert "payments missed 0" in _run(runner, clock.now())
 

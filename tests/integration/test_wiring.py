@@ -117,6 +117,7 @@ def test_the_web_app_is_wired_with_every_registry(app):
                      "portal.collections.promises.promise_pause", "portal.care.services.care_pause"]
     assert {"payments", "contact", "promises", "care"} <= set(policy_rules._SECTION_CHECKS)
     assert auth_session._USER_KINDS == {"c": Cardholder, "s": StaffUser}
+    assert auth_session._KEPT_ACROSS_SIGN_IN == {"locale", "one_tap"}  # the one-tap grant
     assert contact_batch._HOLDS == [holds.accounts_on_hold, care.accounts_on_hold]
     assert outbox._rules == [contact_delivery.RULES]
     assert [f"{p.__module__}.{p.__name__}" for p in policy_routes._previews] == [
@@ -131,6 +132,7 @@ def test_the_web_app_is_wired_with_every_registry(app):
         "portal.consequences.services.staff_context_section",
         "portal.disputes.context.staff_context_section",
         "portal.care.services.staff_summary",
+        "portal.links.services.staff_context_section",
     ]
     assert {role: f"{v.__module__}.{v.__name__}" for role, v in staff_routes._home_views.items()} \
         == {Role.LEGAL: "portal.legal.routes.index"}
@@ -141,7 +143,8 @@ def test_the_staff_account_context_has_every_features_section(app, db, make_acco
     account = make_account()
     context = account_context.account_context(account, TODAY)
     assert set(context) == {"account", "balance", "ledger", "plans", "payments",
-                            "payment_status_labels", "notices", "disputes", "care"}
+                            "payment_status_labels", "notices", "disputes", "care",
+                            "message_outcomes", "message_outcome_labels"}
     assert context["account"] is account and context["ledger"]
 
 
