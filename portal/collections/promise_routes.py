@@ -13,6 +13,7 @@ from portal.collections.promise_forms import PromiseForm
 from portal.core.filters import long_date, money
 from portal.core.forms import parse_money_fields
 from portal.extensions import db
+from portal.links.services import record_outcome
 
 bp = Blueprint("promises", __name__)
 
@@ -70,6 +71,7 @@ def make(account_id):
         promise = promises.make_promise(account, current_user, form.amount.minor,
                                         form.promised_on.data, today,
                                         ip_address=request.remote_addr)
+        record_outcome("promise", promise.id, account.id)  # the message that led here, if any
         db.session.commit()
     except promises.PromiseRefused as exc:
         db.session.rollback()

@@ -150,10 +150,8 @@ def record_outcome(kind: str, object_id: int, account_id: int) -> MessageOutcome
     """Keep the message that led to this outcome (`kind` 'payment', 'plan' or 'promise'),
     when the session followed a one-tap link for this account and the signed-in cardholder
     is the one it was for; None otherwise. Called once the outcome's row exists (flushed),
-    inside its transaction; calling it again for the same outcome adds nothing.
-
-    The promises feature calls `record_outcome("promise", promise.id, account.id)` where a
-    cardholder makes a promise to pay."""
+    inside its transaction; calling it again for the same outcome adds nothing. Called by the
+    pay page, plan confirmation and the cardholder's promise to pay."""
     found = grant()
     if (found is None or found.get("account") != account_id
             or not current_user.is_authenticated or current_user.is_staff

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from portal.auth.session import end_all_sessions
-from portal.collections.models import SentReminder
+from portal.balances.services import today_for
+from portal.collections.models import PromiseToPay, SentReminder
 from portal.extensions import db as _db
 from portal.links import services as links
-from portal.links.models import PAY_INSTALMENT, PLAN_OFFERS, MessageOutcome, OneTapLink
+from portal.links.models import PAY, PAY_INSTALMENT, PLAN_OFFERS, MessageOutcome, OneTapLink
 from portal.plans.models import Plan
 from tests.helpers import csrf_token, token_in
 from tests.integration.payment_helpers import only_payment, start_payment
@@ -270,3 +271,23 @@ def test_the_grant_ends_after_half_an_hour_and_then_names_nothing(app, client, c
     _sign_in(client, holder, "/home")
     assert start_payment(client, account, "other", "100.00")[1].status_code == 302
     assert _db.session.scalar(select(MessageOutcome)) is None
+
+
+def test_a_promise_made_after_following_a_link_names_the_message(app, client, make_cardholder,
+                                                                 make_account):
+    holder = make_cardholder(password=PASSWORD)
+    account = make_account(holder, card_last4="5821", principal=500_000, minimum_due=50_000,
+                           oldest_unpaid_due_date=FIRST_DUE - timedelta(days=40))
+    path = _issue(app, account, PAY)
+    assert _answer(client, path, "5821").status_code == 302
+    promise_page = f"/accounts/{account.id}/promise"
+    assert _sign_in(client, holder, promise_page).status_code == 302
+    html = client.get(promise_page).get_data(as_text=True)
+    answer = client.post(promise_page, data={
+        "csrf_token": token_in(html), "amount": "500.00",
+        "promised_on": (today_for(account) + timedelta(days=3)).isoformat()})
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:2000]
+    promise = _db.session.scalar(select(PromiseToPay))
+    outcome = _db.session.scalar(select(MessageOutcome))
+    link = _db.session.scalar(select(OneTapLink))
+    assert (outcome.kind, outcome.object_id, outcome.link_id) == ("promise", promise.id, link.id)
