@@ -10,11 +10,13 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 from portal.core.storage import document_store
+from tests.clock import child_environ
 from tests.delivery_peers import free_port
 
 BUCKET = "portal-documents"
@@ -33,9 +35,12 @@ class MotoS3Server:
         self.process = None
 
     def start(self, timeout: float = 30.0):
+        # Without libfaketime (the run at a later date): the server keeps the real clock, as a
+        # real bucket would; it checks no signature times.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_environ())
+        pause = threading.Event()  # a timed wait, not time.sleep (which libfaketime breaks)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -44,18 +49,21 @@ class MotoS3Server:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
                 return self
             except OSError:
-                time.sleep(0.1)
+                pause.wait(0.1)
         self.stop()
         raise RuntimeError("moto server did not start")
 
     def stop(self):
         if self.process and self.process.poll() is None:
             self.process.terminate()
+            # A timer kills it if it has not gone in 10 s (a timed wait() polls with
+            # time.sleep, which libfaketime breaks).
+            killer = threading.Timer(10, self.process.kill)
+            killer.start()
             try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
                 self.process.wait()
+            finally:
+                killer.cancel()
 
 
 def s3_settings(endpoint_url: str, **overrides) -> dict:
