@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.payments.models import Payment, PaymentChoice
 from portal.payments.states import PaymentStatus
 from tests.integration.collections_helpers import at, make_plan, pay
-from tests.integration.test_collections_reports import _queries
+from tests.integration.test_collections_reports import _queries, contact
 
 NOV = Period(date(2026, 11, 1), date(2026, 11, 30))
 NOW = datetime(2026, 12, 5, 4, tzinfo=timezone.utc)
@@ -35,20 +35,6 @@ def moves(account, *steps):
     for day, before, after in steps:
         db.session.add(StageChange(account_id=account.id, changed_on=day, from_stage=before,
                                    to_stage=after, days_late=0, policy_version=1))
-    db.session.commit()
-
-
-def contact(account, staff, when, *, outcome=ContactOutcome.REACHED,
-            direction=ContactDirection.OUTBOUND, promise=None):
-    row = ContactLog(account_id=account.id, staff_id=staff.id, channel=ContactChannel.PHONE,
-                     direction=direction, outcome=outcome, note="", occurred_at=when)
-    db.session.add(row)
-    db.session.flush()
-    if promise:
-        amount, made_on, due = promise
-        db.session.add(PromiseToPay(contact_id=row.id, account_id=account.id, staff_id=staff.id,
-                                    amount=amount, currency=account.currency, made_on=made_on,
-                                    promised_on=due))
     db.session.commit()
 
 

@@ -18,10 +18,10 @@ NOV = Period(date(2026, 11, 1), date(2026, 11, 30))
 NOW = datetime(2026, 12, 5, 4, tzinfo=timezone.utc)  # noon on 5 December in Shanghai
 
 
-def contact(account, staff, when, promise=None):
+def contact(account, staff, when, promise=None, *, outcome=ContactOutcome.REACHED,
+            direction=ContactDirection.OUTBOUND):
     row = ContactLog(account_id=account.id, staff_id=staff.id, channel=ContactChannel.PHONE,
-                     direction=ContactDirection.OUTBOUND, outcome=ContactOutcome.REACHED,
-                     note="", occurred_at=when)
+                     direction=direction, outcome=outcome, note="", occurred_at=when)
     db.session.add(row)
     db.session.flush()
     if promise:
