@@ -70,9 +70,10 @@ def _past(account, policy, events, notices, stage_changes, cache,
     text = _explanations(policy, cache)
     items = []
     for e in events:
-        explanation, rule = text(e)
+        # A waived fee is its own sentence (not charged, ever), without the fee's explanation.
+        explanation, rule = ({}, None) if e.waived else text(e)
         notice = by_event.get(e.id)
-        items.append(TimelineItem(  # a waived fee is its own sentence: not charged, ever
+        items.append(TimelineItem(
             kind=f"{e.kind}_waived" if e.waived else e.kind, on=e.occurred_on, past=True,
             days_late=e.days_late, amount=e.amount,
             currency=e.currency or account.currency, explanation=explanation, rule=rule,
