@@ -8,7 +8,8 @@ Definitions (documented here because plans, payments and disputes rely on them):
   when there is none; after it, the statement's minimum due (`Account.minimum_due`, as of
   `Account.feed_as_of`) plus fees posted after that date, less the payments (net of reversals)
   not yet in the issuer's figures, whatever their date: the portal's payments the issuer has not
-  applied (docs/money.md). A payment made on the statement's own date therefore counts, and one
+  applied (docs/money.md); a refund or chargeback of what a payment paid beyond the minimum
+  is not among them (it was never due). A payment made on the statement's own date counts, and one
   the issuer has applied (already in its minimum due) does not count twice. Never below zero
   nor above the total (`portal.domain.balance`).
 - *next due*: while the due date has not passed, the minimum due less those same payments

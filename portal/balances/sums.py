@@ -40,9 +40,16 @@ def after_feed():
     return or_(Account.feed_as_of.is_(None), LedgerEntry.effective_date > Account.feed_as_of)
 
 
+# Marks a reversal entry that takes back what a payment paid beyond the statement's minimum
+# (`portal.payments.posting`): it makes nothing owed again, so it never counts here.
+BEYOND_MINIMUM = ":beyond-minimum"
+
+
 def unapplied_payment():
-    """SQL: a payment or reversal the issuer's figures (its minimum due) do not include yet."""
-    return IS_PAYMENT & not_in_issuer_figures()
+    """SQL: a payment or reversal the issuer's figures (its minimum due) do not include yet,
+    and that moves the minimum (not a reversal of what was paid beyond it)."""
+    return IS_PAYMENT & not_in_issuer_figures() & ~LedgerEntry.source_ref.like(
+        f"%{BEYOND_MINIMUM}")
 
 
 def total(condition):

@@ -49,6 +49,11 @@ class Payment(db.Model):
     off_session: Mapped[bool] = mapped_column(Boolean, default=False)
     instalment_id: Mapped[int | None] = mapped_column(Integer)  # autopay: what it pays
     allocation: Mapped[dict | None] = mapped_column(JSON)
+    # What of the payment went to the statement's minimum (overdue or next due) when it was
+    # posted; the rest went beyond it. A reversal takes back the part beyond first, and only
+    # what it takes of the minimum makes it owed again (`posting.post_reversal`). None for
+    # payments posted before it was kept: all of such a payment counts as minimum.
+    toward_minimum: Mapped[int | None] = mapped_column(BigInteger)
     plan_application: Mapped[list | None] = mapped_column(JSON)
     receipt_number: Mapped[str | None] = mapped_column(String(32), unique=True)
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)

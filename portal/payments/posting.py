@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from portal.accounts.models import Component, EntryKind, LedgerEntry
 from portal.audit.services import record
 from portal.balances.services import balance_of, today_for
+from portal.balances.sums import BEYOND_MINIMUM
 from portal.domain.allocation import UNAPPLIED
 from portal.domain.dates import local_date
 from portal.events import PaymentPosted, PaymentReversed, emit, payment_posted, payment_reversed
@@ -78,6 +79,7 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
                                    currency=payment.currency, effective_date=paid_on,
                                    source_ref=_source(payment, tag), posted_at=now))
     payment.allocation = split
+    payment.toward_minimum = min(payment.amount, int(balance.overdue) + int(balance.next_due))
     payment.plan_application = _announce(payment, payment.amount, paid_on)
     payment.paid_on = paid_on
     payment.posted_at = now
@@ -115,6 +117,33 @@ def _reversible_entries(payment: Payment) -> list[tuple[LedgerEntry, int]]:
     return [(e, -e.amount - int(reversed_sums.get(e.id, 0))) for e in originals]
 
 
+def _beyond_first(payment: Payment, taken: list[tuple[LedgerEntry, int]]):
+    """Split the reversal's parts [(original entry, amount)] into what takes back money paid
+    beyond the statement's minimum (first) and what takes back the minimum itself:
+    [(entry, amount, beyond)]. Only the latter is owed again. The issuer's minimum due stops
+    at zero, so once it has applied payments beyond the minimum it cannot say by how much; the
+    portal knows it for the account as a whole (one payment may pay the minimum and a later
+    one go beyond it): what its payments paid beyond the minimum, less what reversals took
+    back of it (net of reinstatements, whose entries carry the same mark)."""
+    account_id = payment.account_id
+    paid_beyond = int(db.session.scalar(select(func.coalesce(
+        func.sum(Payment.amount - Payment.toward_minimum), 0)).where(
+        Payment.account_id == account_id, Payment.toward_minimum.is_not(None),
+        Payment.status.in_([S.SUCCEEDED, S.REFUNDED]))))
+    taken_beyond = int(db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+                       .where(LedgerEntry.account_id == account_id,
+                              LedgerEntry.kind == EntryKind.REVERSAL,
+                              LedgerEntry.source_ref.like(f"%{BEYOND_MINIMUM}"))))
+    left = max(0, paid_beyond - taken_beyond)
+    pieces = []
+    for entry, part in taken:
+        beyond = min(part, left)
+        left -= beyond
+        pieces += [(entry, amount, flag) for amount, flag in ((beyond, True), (part - beyond, False))
+                   if amount]
+    return pieces
+
+
 def post_reversal(payment: Payment, amount: int, *, kind: ReversalKind, external_ref: str,
                   reason: str, staff_id: int | None = None) -> PaymentReversal | None:
     """Reverse up to `amount` of a posted payment: reversal entries that reference the original
@@ -141,11 +170,12 @@ def post_reversal(payment: Payment, amount: int, *, kind: ReversalKind, external
     db.session.add(reversal)
     db.session.flush()
     today = today_for(payment.account)
-    for entry, part in taken:
+    for entry, part, beyond in _beyond_first(payment, taken):
         db.session.add(LedgerEntry(account_id=payment.account_id, kind=EntryKind.REVERSAL,
                                    component=entry.component, amount=part,
                                    currency=payment.currency, effective_date=today,
-                                   source_ref=f"reversal:{reversal.id}:{entry.id}",
+                                   source_ref=f"reversal:{reversal.id}:{entry.id}"
+                                              + (BEYOND_MINIMUM if beyond else ""),
                                    reversal_of_id=entry.id, posted_at=now))
     emit(payment_reversed, PaymentReversed(payment.account, payment.id, amount, unwind))
     before = {"status": payment.status.value, "refunded_amount": payment.refunded_amount}
@@ -174,10 +204,12 @@ def reinstate_reversal(payment: Payment, external_ref: str, reason: str) -> bool
         LedgerEntry.source_ref.like(f"reversal:{reversal.id}:%")).order_by(LedgerEntry.id)).all()
     today = today_for(payment.account)
     for entry in taken:
+        beyond = BEYOND_MINIMUM if entry.source_ref.endswith(BEYOND_MINIMUM) else ""
         db.session.add(LedgerEntry(account_id=payment.account_id, kind=EntryKind.REVERSAL,
                                    component=entry.component, amount=-entry.amount,
                                    currency=payment.currency, effective_date=today,
-                                   source_ref=f"reinstated:{reversal.id}:{entry.reversal_of_id}",
+                                   source_ref=f"reinstated:{reversal.id}:{entry.reversal_of_id}"
+                                              + beyond,
                                    reversal_of_id=entry.reversal_of_id))
     # Announced as a new payment of the same amount: plans pay the instalments again.
     reapplied = _announce(payment, reversal.amount, today)

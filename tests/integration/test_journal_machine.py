@@ -36,6 +36,7 @@ from portal.accounts.models import LedgerEntry
 from portal.audit.models import AuditEvent, AuditStreamHead
 from portal.audit.services import verify_chain
 from portal.balances.services import balance_of
+from portal.balances.sums import BEYOND_MINIMUM
 from portal.disputes import workflow
 from portal.exports.journal import JOURNAL_COLUMNS, journal_rows
 from portal.exports.services import write_csv
@@ -131,6 +132,9 @@ class JournalMachine(RuleBasedStateMachine):
     @rule(amount=st.integers(1, 20_000))
     def dispute_credit(self, amount):
         self.done["credit"] += 1
+        if amount > balance_of(self.account).total:  # the portal refuses it (tested there)
+            self.seen["dispute for more than is owed not raised"] += 1
+            return
         dispute = raise_dispute(self.account, amount=amount)
         workflow.resolve(dispute, self.agent, "upheld", amount, "The charge was wrong.")
         _db.session.commit()
@@ -222,7 +226,14 @@ class JournalMachine(RuleBasedStateMachine):
         assert balance.total == figure + sum(m[0] for m in not_applied) + accrued
         # Counted once: the issuer's own base plus every portal movement.
         assert balance.total == base + sum(m[0] for m in self.movements.values()) + accrued
-        unapplied_payments = sum(m[0] for m in not_applied if m[1])
+        # A reversal of money paid beyond the minimum makes nothing owed again (the portal
+        # marks it when posting; tests/integration/test_reversal_beyond_minimum.py).
+        beyond = set(_db.session.scalars(select(LedgerEntry.id).where(
+            LedgerEntry.account_id == self.account.id,
+            LedgerEntry.source_ref.like(f"%{BEYOND_MINIMUM}"))))
+        unapplied_payments = sum(self.movements[i][0] for i in self.movements
+                                 if i not in self.acked and self.movements[i][1]
+                                 and i not in beyond)
         assert balance.overdue == max(0, min(balance.total, minimum + self._fees_after_feed()
                                              + unapplied_payments)), (balance, minimum)
         assert (balance.days_past_due > 0) == (balance.overdue > 0)
