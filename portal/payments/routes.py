@@ -14,7 +14,8 @@ from portal.core.nav import cardholder_entry
 from portal.core.security import extend_csp
 from portal.extensions import csrf, db
 from portal.links.services import record_outcome
-from portal.payments import receipts, services, webhooks
+from portal.balances.services import today_for
+from portal.payments import ahead as plan_ahead, plan_link, receipts, services, webhooks
 from portal.payments.blueprint import STRIPE_CSP, bp
 from portal.payments.cancel import cancel_open_payment
 from portal.payments.forms import (CancelPaymentForm, PayForm, RecheckForm, SandboxAuthForm,
@@ -37,12 +38,14 @@ def owned_payment_or_404(payment_id: int) -> Payment:
     return payment
 
 
-def _choices(options):
+def _choices(options, ahead=None):
     choices = []
     if options.overdue:
         choices.append((PaymentChoice.OVERDUE.value, _("The overdue amount")))
     if options.instalment:
         choices.append((PaymentChoice.INSTALMENT.value, _("The next instalment")))
+    if ahead is not None:
+        choices.append((plan_ahead.PAYOFF, _("Pay off your plan")))
     if options.full:
         choices.append((PaymentChoice.FULL.value, _("The full balance")))
         choices.append((PaymentChoice.OTHER.value, _("Another amount")))
@@ -63,8 +66,10 @@ def pay_start():
 def pay(account_id):
     account = owned_account_or_404(account_id)
     options = services.payment_options(account)
+    ahead = plan_link.plan_ahead(account, today_for(account))
     form = PayForm()
-    form.choice.choices = _choices(options)
+    form.choice.choices = _choices(options, ahead)
+    preview = None
     if request.method == "GET":
         form.nonce.data = services.issue_nonce(account)
         form.currency.data = account.currency
@@ -76,16 +81,24 @@ def pay(account_id):
                                         parse_money_fields(form, account.currency,
                                                            ("other_amount",))):
         try:
-            payment = services.open_payment(account, choice=form.choice.data,
-                                            other_amount=form.other_amount.minor,
-                                            currency=form.currency.data, nonce=form.nonce.data)
-            record_outcome("payment", payment.id, account.id)  # the message that led here
-            db.session.commit()  # the row and its key exist before the provider hears of it
-            return redirect(url_for("payments.checkout", payment_id=payment.id))
+            choice, amount = plan_ahead.resolve(form.choice.data, form.other_amount.minor, ahead)
+            if plan_ahead.to_preview(choice, amount, ahead, options, form.previewed.data):
+                # Paying the plan ahead: show the schedule it leaves, then pay on confirmation.
+                form.previewed.data = str(amount)
+                preview = ahead.after(amount)
+            else:
+                payment = services.open_payment(account, choice=choice, other_amount=amount,
+                                                currency=form.currency.data,
+                                                nonce=form.nonce.data)
+                plan_ahead.record_ahead(payment, ahead, form.choice.data == plan_ahead.PAYOFF)
+                record_outcome("payment", payment.id, account.id)  # the message that led here
+                db.session.commit()  # the row and its key exist before the provider hears of it
+                return redirect(url_for("payments.checkout", payment_id=payment.id))
         except services.PaymentRefused as exc:
             db.session.rollback()
             form.form_errors.append(exc.message)
-    return render_template("payments/pay.html", account=account, options=options, form=form), (
+    return render_template("payments/pay.html", account=account, options=options, form=form,
+                           ahead=ahead, preview=preview), (
         422 if form.errors or form.form_errors else 200)
 
 
