@@ -27,8 +27,9 @@ def resolve(choice: str, other_amount: int | None, ahead: PlanAhead | None
 
 def to_preview(choice: str, amount: int | None, ahead: PlanAhead | None,
                options: PaymentOptions, previewed: str | None) -> bool:
-    """True when "another amount" would pay the plan ahead and the cardholder has not yet
-    seen the schedule it leaves for exactly this amount."""
+    """True when "another amount" (the page's choice) would pay the plan ahead and the
+    cardholder has not yet seen the schedule it leaves for exactly this amount. Paying off
+    needs no second look: its choice already says that nothing is left."""
     return (ahead is not None and choice == PaymentChoice.OTHER.value and amount is not None
             and ahead.due < amount <= options.full and previewed != str(amount))
 

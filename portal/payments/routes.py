@@ -82,7 +82,8 @@ def pay(account_id):
                                                            ("other_amount",))):
         try:
             choice, amount = plan_ahead.resolve(form.choice.data, form.other_amount.minor, ahead)
-            if plan_ahead.to_preview(choice, amount, ahead, options, form.previewed.data):
+            if plan_ahead.to_preview(form.choice.data, amount, ahead, options,
+                                    form.previewed.data):
                 # Paying the plan ahead: show the schedule it leaves, then pay on confirmation.
                 form.previewed.data = str(amount)
                 preview = ahead.after(amount)
