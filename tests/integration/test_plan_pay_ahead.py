@@ -129,3 +129,20 @@ def test_collectors_see_which_payment_paid_an_instalment_early(app, planned, mak
     staff = login_as(app.test_client(), make_staff("collector"))
     html = staff.get(f"/staff/plans/{plan.id}").get_data(as_text=True)
     assert "Paid early" in html and f"Payment {payment.id}" in html
+
+
+def test_the_failed_autopay_notice_links_one_tap_to_paying_the_instalment(runner, make_account,
+                                                                           outbox):
+    from portal.balances.services import today_for
+    from portal.links.models import PAY_INSTALMENT, OneTapLink
+    from tests.integration.payment_helpers import make_active_plan
+    from tests.integration.test_autopay_jobs import autopay_on
+
+    account = make_account()
+    make_active_plan(account, [30_000], today_for(account))
+    autopay_on(account, "4000000000000341")  # saves fine, declined when charged
+    assert runner.invoke(args=["jobs", "autopay"]).exit_code == 0
+    [mail] = [m for m in outbox() if "did not go through" in m["body"]]
+    assert re.search(r"/l/[\w-]+", mail["body"]) and "/payments/" not in mail["body"]
+    link = db.session.scalar(select(OneTapLink))
+    assert link.purpose == PAY_INSTALMENT and link.message_id is not None
