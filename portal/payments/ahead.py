@@ -5,8 +5,11 @@ schedule that the payment leaves before paying; the payment itself is an ordinar
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
+from portal.audit.models import AuditEvent
 from portal.audit.services import record
+from portal.extensions import db
 from portal.payments.models import Payment, PaymentChoice
 from portal.payments.plan_link import PlanAhead
 from portal.payments.services import PaymentOptions, PaymentRefused
@@ -35,8 +38,13 @@ def to_preview(choice: str, amount: int | None, ahead: PlanAhead | None,
 
 
 def record_ahead(payment: Payment, ahead: PlanAhead | None, payoff: bool) -> None:
-    """Audit what the cardholder was shown: the plan's schedule after this payment."""
+    """Audit what the cardholder was shown: the plan's schedule after this payment (once: a
+    second submit of the same page returns the same payment)."""
     if ahead is None or payment.amount <= ahead.due:
+        return
+    if db.session.scalar(select(AuditEvent.id).where(
+            AuditEvent.action == "payment.plan_ahead", AuditEvent.subject_type == "payment",
+            AuditEvent.subject_id == str(payment.id))) is not None:
         return
     record("payment.plan_ahead", subject=payment,
            after={"plan_id": ahead.plan_id, "payoff": payoff, "amount": payment.amount,

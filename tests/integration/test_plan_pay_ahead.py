@@ -68,6 +68,25 @@ def form_tokens_previewed(html):
     return re.search(r'name="previewed"[^>]*value="([^"]*)"', html).group(1)
 
 
+def test_the_same_page_submitted_twice_opens_one_payment_audited_once(client, planned):
+    account, _plan = planned
+    data, first = start_payment(client, account, "payoff")
+    again = client.post(PAY.format(account.id), data=data)
+    assert first.status_code == again.status_code == 302
+    assert first.headers["Location"] == again.headers["Location"]
+    only_payment(account.id)
+    assert len(_audit("payment.plan_ahead")) == 1
+
+
+def test_paying_off_without_a_plan_is_refused_and_opens_nothing(client, account):
+    data, _page = start_payment(client, account, "overdue")
+    db.session.rollback()
+    response = client.post(PAY.format(account.id), data={**data, "choice": "payoff",
+                                                         "nonce": data["nonce"] + "x"})
+    assert response.status_code == 422
+    assert len(db.session.scalars(select(Payment)).all()) == 1  # the overdue one only
+
+
 def test_changing_the_amount_after_the_schedule_shows_the_new_schedule(client, planned):
     account, _plan = planned
     data, first = start_payment(client, account, "other", "1,250.00")
