@@ -165,3 +165,21 @@ def test_the_failed_autopay_notice_links_one_tap_to_paying_the_instalment(runner
     assert re.search(r"/l/[\w-]+", mail["body"]) and "/payments/" not in mail["body"]
     link = db.session.scalar(select(OneTapLink))
     assert link.purpose == PAY_INSTALMENT and link.message_id is not None
+
+
+def test_a_chargeback_of_a_payoff_reopens_the_plan_and_its_instalments(app, planned, make_staff,
+                                                                       login_as):
+    account, plan = planned
+    payment = posted(account, 4 * INSTALMENT)
+    assert _state(plan)[0] == PlanStatus.COMPLETED
+    with app.test_request_context():
+        post_reversal(lock_payment(payment.id), 4 * INSTALMENT, kind=ReversalKind.CHARGEBACK,
+                      external_ref="dp_1", reason="bank dispute")
+        db.session.commit()
+    status, instalments = _state(plan)
+    assert status == PlanStatus.ACTIVE
+    # the one due a month ago is missed again; today's and the later ones are due
+    assert instalments == [(0, "missed"), (0, "due"), (0, "due"), (0, "due")]
+    staff = login_as(app.test_client(), make_staff("collector"))
+    html = staff.get(f"/staff/plans/{plan.id}").get_data(as_text=True)
+    assert "Payments applied to instalments" not in html  # nothing of it stands any more
