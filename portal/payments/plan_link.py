@@ -49,6 +49,7 @@ class PlanAhead:
     left: int
     due: int
     unpaid: list
+    missed: bool = False  # an instalment's date has passed unpaid: "due now" includes it
 
     def after(self, amount: int) -> list[tuple[PlanInstalment, int]]:
         """The schedule after an extra payment of `amount` ("another amount"): each unpaid
@@ -67,4 +68,5 @@ def plan_ahead(account, today: date) -> PlanAhead | None:
     if not left:
         return None
     return PlanAhead(plan.id, left, due_now([(i.due_date, instalment_due(i)) for i in unpaid],
-                                            today), unpaid)
+                                            today), unpaid,
+                     missed=any(i.due_date < today for i in unpaid))

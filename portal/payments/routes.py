@@ -43,7 +43,9 @@ def _choices(options, ahead=None):
     if options.overdue:
         choices.append((PaymentChoice.OVERDUE.value, _("The overdue amount")))
     if options.instalment:
-        choices.append((PaymentChoice.INSTALMENT.value, _("The next instalment")))
+        choices.append((PaymentChoice.INSTALMENT.value,
+                        _("Your plan's missed and due payments") if ahead and ahead.missed
+                        else _("The next instalment")))
     if ahead is not None:
         choices.append((plan_ahead.PAYOFF, _("Pay off your plan")))
     if options.full:

@@ -33,6 +33,7 @@ def test_the_next_instalment_choice_pays_what_was_missed_and_what_is_due(client,
     assert re.search(r'<input[^>]*checked[^>]*value="instalment"|<input[^>]*value="instalment"'
                      r'[^>]*checked', html)
     assert "CN¥1,000.00" in html  # the missed CN¥500.00 and today's CN¥500.00
+    assert "Your plan&#39;s missed and due payments" in html
     _data, response = start_payment(client, account, "instalment")
     assert response.status_code == 302
     payment = only_payment(account.id)
@@ -148,6 +149,9 @@ def test_collectors_see_which_payment_paid_an_instalment_early(app, planned, mak
     staff = login_as(app.test_client(), make_staff("collector"))
     html = staff.get(f"/staff/plans/{plan.id}").get_data(as_text=True)
     assert "Paid early" in html and f"Payment {payment.id}" in html
+    plan = db.session.get(Plan, plan.id)
+    # 1 and 2 were missed and due (not early); 4 was paid ahead of 3
+    assert plan.paid_early == {plan.instalments[3].id}
 
 
 def test_the_failed_autopay_notice_links_one_tap_to_paying_the_instalment(runner, make_account,
