@@ -9,8 +9,8 @@ from portal.domain.money import format_money
 from portal.links import services as links
 from portal.links.models import PAY_INSTALMENT
 from portal.outbox.models import MessageKind
-from portal.payments import plan_link
 from portal.outbox.services import queue_to_cardholder
+from portal.payments import plan_link
 
 
 def _link(payment) -> str:
