@@ -26,11 +26,14 @@ _events = Namespace()
 
 @dataclass(frozen=True)
 class PaymentPosted:
-    """A payment was posted to the ledger (payments). `amount` in minor units."""
+    """A payment was posted to the ledger (payments). `amount` in minor units. `ahead`: the
+    cardholder paid extra ("another amount"), so what goes beyond what falls due now pays a
+    plan's last instalments first (docs/money.md)."""
     account: Account
     payment_id: int
     amount: int
     paid_on: date
+    ahead: bool = False
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,52 @@ def allocate_to_instalments(
             applied.append((seq, portion))
             remaining -= portion
     return applied, remaining
+
+
+def due_now(instalments: Sequence[tuple[object, int]], today) -> int:
+    """What a plan asks for now: ``instalments`` are the unpaid ones, oldest first, as
+    ``[(due_date, still_due)]``. Everything falling due by ``today`` (missed ones included);
+    when nothing has fallen due yet, the next instalment. 0 for no instalments."""
+    owed = sum(still for due_date, still in instalments if due_date <= today)
+    if owed or not instalments:
+        return owed
+    return instalments[0][1]
+
+
+def allocate_ahead(
+    amount: int,
+    outstanding: Sequence[tuple[int, int]],
+    due: int,
+) -> tuple[list[tuple[int, int]], int]:
+    """Apply ``amount`` to a plan paid ahead: up to ``due`` (what falls due now) oldest
+    instalment first, the rest to the LAST instalments first, so the term shortens and each
+    remaining instalment keeps its agreed amount (one may be left part paid).
+
+    ``outstanding`` is ``[(seq, still_due)]`` oldest first. Returns ``([(seq, applied)], rest)``
+    in the order the money was applied (a reversal undoes it in the opposite order); each seq
+    appears once, none gets more than it still owes, applied plus ``rest`` equals ``amount``.
+    """
+    if due < 0:
+        raise ValueError("due must not be negative")
+    first, _ = allocate_to_instalments(min(amount, due), outstanding)
+    taken = dict(first)
+    spent = sum(taken.values())
+    newest_first = [(seq, still - taken.get(seq, 0)) for seq, still in reversed(outstanding)]
+    extra, rest = allocate_to_instalments(amount - spent, newest_first)
+    merged = dict(first)
+    for seq, part in extra:  # a seq part paid by `due` and topped up here is listed once
+        merged[seq] = merged.get(seq, 0) + part
+    return list(merged.items()), rest
+
+
+def schedule_after(
+    outstanding: Sequence[tuple[int, int]],
+    applied: Sequence[tuple[int, int]],
+) -> list[tuple[int, int]]:
+    """The instalments still owing after ``applied`` (both ``[(seq, amount)]``), oldest first:
+    what the cardholder is shown before paying ahead."""
+    got: dict[int, int] = {}
+    for seq, part in applied:
+        got[seq] = got.get(seq, 0) + part
+    left = [(seq, still - got.get(seq, 0)) for seq, still in outstanding]
+    return [(seq, still) for seq, still in left if still > 0]

@@ -14,6 +14,8 @@ class PayForm(PortalForm):
     other_amount = MoneyField(_l("Other amount"), validators=[Length(max=24)])
     currency = HiddenField()
     nonce = HiddenField(validators=[DataRequired()])
+    # The amount whose plan schedule the page has shown (portal.payments.ahead).
+    previewed = HiddenField(validators=[Length(max=24)])
     submit = SubmitField(_l("Continue to payment"))
 
     def validate_other_amount(self, field):

@@ -6,8 +6,11 @@ from flask_babel import force_locale, gettext as _
 
 from portal.core.urls import external_url
 from portal.domain.money import format_money
+from portal.links import services as links
+from portal.links.models import PAY_INSTALMENT
 from portal.outbox.models import MessageKind
 from portal.outbox.services import queue_to_cardholder
+from portal.payments import plan_link
 
 
 def _link(payment) -> str:
@@ -19,8 +22,8 @@ def _send(payment, subject_fn, body_fn, purpose, kind=MessageKind.TRANSACTIONAL)
     with force_locale(holder.locale or "en"):
         amount = format_money(payment.amount, payment.currency, holder.locale or "en")
         subject, body = subject_fn(amount), body_fn(amount)
-    queue_to_cardholder(holder, subject, body, purpose=purpose, kind=kind,
-                        account_id=payment.account_id)
+    return queue_to_cardholder(holder, subject, body, purpose=purpose, kind=kind,
+                               account_id=payment.account_id)
 
 
 def payment_confirmed(payment) -> None:
@@ -46,7 +49,12 @@ def payment_reversed(payment, reversal) -> None:
 
 
 def autopay_declined(payment, next_try) -> None:
-    link = _link(payment)
+    """The decline notice carries a one-tap link (portal/links) to pay the instalment now: the
+    pay page with the instalment chosen, for what is missed and due."""
+    instalment = plan_link.next_instalment(payment.account)
+    tap = links.issue(payment.account, PAY_INSTALMENT, amount=payment.amount,
+                      due_on=instalment.due_date if instalment is not None else None)
+    link = tap.url
     if next_try is not None:
         locale = payment.account.cardholder.locale or "en"
         when = format_date(next_try, "long", locale=locale)
@@ -57,8 +65,9 @@ def autopay_declined(payment, next_try) -> None:
         body = lambda amount: _(  # noqa: E731
             "Your automatic payment of %(amount)s did not go through and will not be tried "
             "again. Please pay here: %(link)s", amount=amount, link=link)
-    _send(payment, lambda amount: _("Your automatic payment did not go through"), body, "autopay",
-          MessageKind.COLLECTION)
+    message = _send(payment, lambda amount: _("Your automatic payment did not go through"), body,
+                    "autopay", MessageKind.COLLECTION)
+    links.attach(tap.link, message)  # the payment that follows names this message
 
 
 def autopay_needs_authentication(payment) -> None:

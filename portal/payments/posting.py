@@ -19,7 +19,7 @@ from portal.domain.dates import local_date
 from portal.events import PaymentPosted, PaymentReversed, emit, payment_posted, payment_reversed
 from portal.extensions import db
 from portal.payments import notify
-from portal.payments.models import Payment, PaymentReversal, ReversalKind
+from portal.payments.models import Payment, PaymentChoice, PaymentReversal, ReversalKind
 from portal.payments.rules import REVERSAL_ORDER, payment_split, plan_unwind, reversal_split
 from portal.payments.states import PAYMENT_MACHINE, PaymentStatus
 from portal.timeutil import as_aware, utcnow
@@ -98,8 +98,11 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
 
 def _announce(payment: Payment, amount: int, paid_on: date) -> list[list[int]]:
     """Emit payment_posted; listeners (plans) apply the money and say what they applied,
-    [[instalment_id, amount]], which the payment keeps so that a reversal can unwind it."""
-    applied = emit(payment_posted, PaymentPosted(payment.account, payment.id, amount, paid_on))
+    [[instalment_id, amount]] in the order applied, which the payment keeps so that a reversal
+    can unwind it in the opposite order. "Another amount" pays a plan ahead (docs/money.md)."""
+    ahead = payment.choice == PaymentChoice.OTHER
+    applied = emit(payment_posted, PaymentPosted(payment.account, payment.id, amount, paid_on,
+                                                 ahead=ahead))
     return [pair for result in applied for pair in result]
 
 

@@ -14,7 +14,8 @@ from portal.core.nav import cardholder_entry
 from portal.core.security import extend_csp
 from portal.extensions import csrf, db
 from portal.links.services import record_outcome
-from portal.payments import receipts, services, webhooks
+from portal.balances.services import today_for
+from portal.payments import ahead as plan_ahead, plan_link, receipts, services, webhooks
 from portal.payments.blueprint import STRIPE_CSP, bp
 from portal.payments.cancel import cancel_open_payment
 from portal.payments.forms import (CancelPaymentForm, PayForm, RecheckForm, SandboxAuthForm,
@@ -37,12 +38,16 @@ def owned_payment_or_404(payment_id: int) -> Payment:
     return payment
 
 
-def _choices(options):
+def _choices(options, ahead=None):
     choices = []
     if options.overdue:
         choices.append((PaymentChoice.OVERDUE.value, _("The overdue amount")))
     if options.instalment:
-        choices.append((PaymentChoice.INSTALMENT.value, _("The next instalment")))
+        choices.append((PaymentChoice.INSTALMENT.value,
+                        _("Your plan's missed and due payments") if ahead and ahead.missed
+                        else _("The next instalment")))
+    if ahead is not None:
+        choices.append((plan_ahead.PAYOFF, _("Pay off your plan")))
     if options.full:
         choices.append((PaymentChoice.FULL.value, _("The full balance")))
         choices.append((PaymentChoice.OTHER.value, _("Another amount")))
@@ -63,8 +68,10 @@ def pay_start():
 def pay(account_id):
     account = owned_account_or_404(account_id)
     options = services.payment_options(account)
+    ahead = plan_link.plan_ahead(account, today_for(account))
     form = PayForm()
-    form.choice.choices = _choices(options)
+    form.choice.choices = _choices(options, ahead)
+    preview = None
     if request.method == "GET":
         form.nonce.data = services.issue_nonce(account)
         form.currency.data = account.currency
@@ -76,12 +83,20 @@ def pay(account_id):
                                         parse_money_fields(form, account.currency,
                                                            ("other_amount",))):
         try:
-            payment = services.open_payment(account, choice=form.choice.data,
-                                            other_amount=form.other_amount.minor,
-                                            currency=form.currency.data, nonce=form.nonce.data)
-            record_outcome("payment", payment.id, account.id)  # the message that led here
-            db.session.commit()  # the row and its key exist before the provider hears of it
-            return redirect(url_for("payments.checkout", payment_id=payment.id))
+            choice, amount = plan_ahead.resolve(form.choice.data, form.other_amount.minor, ahead)
+            if plan_ahead.to_preview(form.choice.data, amount, ahead, options,
+                                    form.previewed.data):
+                # Paying the plan ahead: show the schedule it leaves, then pay on confirmation.
+                form.previewed.data = str(amount)
+                preview = ahead.after(amount)
+            else:
+                payment = services.open_payment(account, choice=choice, other_amount=amount,
+                                                currency=form.currency.data,
+                                                nonce=form.nonce.data)
+                plan_ahead.record_ahead(payment, ahead, form.choice.data == plan_ahead.PAYOFF)
+                record_outcome("payment", payment.id, account.id)  # the message that led here
+                db.session.commit()  # the row and its key exist before the provider hears of it
+                return redirect(url_for("payments.checkout", payment_id=payment.id))
         except services.PaymentRefused as exc:
             # Nothing of the refused payment was written; what the provider said about declined
             # payments stopped on the way (cancelled, or a success now posted) is kept.
@@ -93,8 +108,9 @@ def pay(account_id):
                 "The payment service is not answering right now. Nothing has been charged. "
                 "Please try again in a moment."))
             return render_template("payments/pay.html", account=account, options=options,
-                                   form=form), 503
-    return render_template("payments/pay.html", account=account, options=options, form=form), (
+                                   form=form, ahead=ahead, preview=None), 503
+    return render_template("payments/pay.html", account=account, options=options, form=form,
+                           ahead=ahead, preview=preview), (
         422 if form.errors or form.form_errors else 200)
 
 

@@ -57,7 +57,8 @@ def payment_options(account: Account) -> PaymentOptions:
     balance = balance_of(account)
     policy = payments_policy(account.policy_profile, balance.as_of)
     instalment = plan_link.next_instalment(account)
-    due = plan_link.instalment_due(instalment) if instalment is not None else None
+    # What is missed plus what falls due now (else the next instalment), not just the oldest.
+    due = plan_link.due_now_for(account, balance.as_of) if instalment is not None else None
     # int(): PostgreSQL sums BIGINTs as NUMERIC
     return PaymentOptions(account.currency, int(balance.overdue), max(0, int(balance.total)),
                           due or None, instalment.due_date if instalment is not None else None,

@@ -14,6 +14,7 @@ from wtforms.validators import Length, Optional, Regexp, ValidationError
 from portal.accounts.models import Account
 from portal.core.inputs import PortalForm
 from portal.core.pagination import fetch_page
+from portal.extensions import db
 from portal.payments.models import Payment
 from portal.payments.states import PaymentStatus
 from portal.staff.account_context import latest
@@ -98,6 +99,29 @@ def payments_page(filters: PaymentFilter, page: int = 1, per_page: int = PER_PAG
 
 
 def staff_context_section(account: Account) -> dict:
-    """Payments' part of the staff account context (portal.staff.account_context)."""
+    """Payments' part of the staff account context (portal.staff.account_context), with what
+    each posted payment applied to plan instalments: {instalment id: [(payment id, amount
+    still standing)]} (the staff plan page shows which payment paid an instalment early)."""
     return {"payments": latest(Payment, account.id, Payment.id.desc()),
-            "payment_status_labels": STATUS_LABELS}
+            "payment_status_labels": STATUS_LABELS,
+            "instalment_payments": instalment_payments(account)}
+
+
+def instalment_payments(account: Account) -> dict[int, list[tuple[int, int]]]:
+    """Per instalment, the payments that paid it and how much of each still stands (less what
+    refunds and chargebacks reopened), from what each payment stored when it was posted."""
+    found: dict[int, list[tuple[int, int]]] = {}
+    rows = db.session.scalars(select(Payment).where(
+        Payment.account_id == account.id, Payment.plan_application.is_not(None))
+        .order_by(Payment.id))
+    for payment in rows:
+        reopened: dict[int, int] = {}
+        for reversal in payment.reversals:
+            if reversal.reinstated_at is None:
+                for inst_id, part in reversal.plan_reversal or []:
+                    reopened[int(inst_id)] = reopened.get(int(inst_id), 0) + int(part)
+        for inst_id, part in payment.plan_application or []:
+            standing = int(part) - reopened.get(int(inst_id), 0)
+            if standing > 0:
+                found.setdefault(int(inst_id), []).append((payment.id, standing))
+    return found

@@ -16,12 +16,14 @@ _PROMISED = (PlanStatus.ACTIVE, PlanStatus.IN_REVIEW, PlanStatus.COUNTERED)
 
 
 def on_payment_posted(event: PaymentPosted) -> list[list[int]]:
-    """Apply the payment to the active plan's instalments, oldest first (the plan completes
-    when all are paid). Returns what was applied, [[instalment_id, amount]], which payments
+    """Apply the payment to the active plan's instalments, oldest first, or paying ahead
+    (last instalments first beyond what is due) for an extra payment; the plan completes
+    when all are paid. Returns what was applied, [[instalment_id, amount]], which payments
     keeps so that a reversal can unwind exactly that; [] without an active plan."""
     if services.active_plan(event.account) is None:
         return []
-    applied = services.apply_payment(event.account, event.amount, event.paid_on)
+    applied = services.apply_payment(event.account, event.amount, event.paid_on,
+                                    ahead=event.ahead, payment_id=event.payment_id)
     return [[int(i), int(a)] for i, a in applied]
 
 

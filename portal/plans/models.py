@@ -136,6 +136,16 @@ class Plan(db.Model):
     def paid_total(self) -> int:
         return sum(i.paid_amount for i in self.instalments)
 
+    @property
+    def paid_early(self) -> set[int]:
+        """Ids of the instalments paid before their date, or paid into while an earlier one is
+        still unpaid (an extra payment reaches the last instalments first)."""
+        unpaid = [i.seq for i in self.instalments if i.status != InstalmentStatus.PAID]
+        first_unpaid = min(unpaid, default=None)
+        return {i.id for i in self.instalments
+                if (i.paid_on is not None and i.paid_on < i.due_date)
+                or (i.paid_amount and first_unpaid is not None and i.seq > first_unpaid)}
+
 
 class PlanInstalment(db.Model):
     __tablename__ = "plan_instalment"

@@ -17,7 +17,7 @@ from portal.accounts.models import Account, EntryKind, LedgerEntry
 from portal.audit.services import record
 from portal.balances.services import Balance, balance_of, today_for
 from portal.consequences.pauses import Pause
-from portal.domain.allocation import allocate_to_instalments
+from portal.domain.allocation import allocate_ahead, allocate_to_instalments, due_now
 from portal.extensions import db
 from portal.plans.models import (
     AGREED_STATUSES, INSTALMENT_MACHINE, PLAN_MACHINE, HardshipStatement, InstalmentStatus, Plan,
@@ -179,20 +179,29 @@ def lock_plan(plan: Plan) -> Plan:
     return db.session.scalars(query).one()
 
 
-def apply_payment(account: Account, amount: int, paid_on: date) -> list[tuple[int, int]]:
-    """Apply a posted payment to the active plan's instalments, oldest first.
+def apply_payment(account: Account, amount: int, paid_on: date, *, ahead: bool = False,
+                  payment_id: int | None = None) -> list[tuple[int, int]]:
+    """Apply a posted payment to the active plan's instalments, oldest first; with `ahead`
+    (the cardholder paid extra), only what falls due by `paid_on` oldest first and the rest
+    to the last instalments first (`portal.domain.allocation.allocate_ahead`).
 
-    Guarantees: no instalment gets more than it still owes; money beyond the plan stays
-    unapplied to the plan (it still reduced the ledger balance); a plan whose instalments are
-    all paid becomes completed, with its concessions posted as waivers. Returns
-    [(instalment_id, applied)]; flushes, never commits. No active plan: [].
+    Guarantees: no instalment gets more than it still owes (the row lock on the plan
+    serialises payments posted at once); money beyond the plan stays unapplied to the plan
+    (it still reduced the ledger balance); a plan whose instalments are all paid becomes
+    completed, with its concessions posted as waivers. Returns [(instalment_id, applied)] in
+    the order applied; flushes, never commits. No active plan: [].
     """
     plan = _locked_active_plan(account)
     if plan is None or amount <= 0:
         return []
     unpaid = _unpaid(plan)
     by_seq = {i.seq: i for i in unpaid}
-    portions, _rest = allocate_to_instalments(amount, [(i.seq, i.still_due) for i in unpaid])
+    outstanding = [(i.seq, i.still_due) for i in unpaid]
+    if ahead:
+        due = due_now([(i.due_date, i.still_due) for i in unpaid], paid_on)
+        portions, _rest = allocate_ahead(amount, outstanding, due)
+    else:
+        portions, _rest = allocate_to_instalments(amount, outstanding)
     applied = []
     for seq, portion in portions:
         inst = by_seq[seq]
@@ -202,14 +211,23 @@ def apply_payment(account: Account, amount: int, paid_on: date) -> list[tuple[in
             inst.paid_on = paid_on
         applied.append((inst.id, portion))
     db.session.flush()
+    early = [by_seq[seq].id for seq, _part in portions if by_seq[seq].due_date > paid_on]
     record("plan.payment_applied", subject=plan,
-           after={"amount": amount, "paid_on": paid_on, "applied": applied})
+           after={"amount": amount, "paid_on": paid_on, "applied": applied,
+                  "order": "ahead" if ahead else "oldest_first", "payment_id": payment_id,
+                  "paid_ahead": early})
     if not _unpaid(plan):
         # Lazy: portal.plans.endings imports this module (lock_plan, set_status).
         from portal.plans.endings import complete
 
         complete(plan, paid_on)
     return applied
+
+
+def unpaid_instalments(account: Account) -> list[PlanInstalment]:
+    """The active plan's instalments not yet paid, oldest first ([] without an active plan)."""
+    plan = active_plan(account)
+    return _unpaid(plan) if plan is not None else []
 
 
 def reverse_payment(account: Account, applied: list[tuple[int, int]]) -> None:

@@ -115,3 +115,33 @@ def test_paying_the_next_instalment_marks_it_paid(page, signed_in, locale, paid,
     assert [row[4] for row in rows] == [paid, due, due]
     assert rows[0][3] == rows[0][2] and "300.00" in rows[0][3]  # paid in full, nothing more
     assert "0.00" in rows[1][3]
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_Hans"])
+def test_paying_extra_shows_the_schedule_it_leaves_then_pays_the_last_instalment(
+        page, signed_in, locale):
+    """Issue 16: another amount above the instalment; the new schedule before paying."""
+    account = signed_in
+    plan = make_active_plan(account, [30_000, 30_000, 30_000], today_for(account))
+    _choose_language(page, locale)
+    page.goto(f"/accounts/{account.id}/pay")
+    assert page.locator("input[name=choice][value=payoff]").count() == 1
+    check_page(page)
+    page.check("input[name=choice][value=other]")
+    page.fill("#other_amount", "600.00")
+    with page.expect_navigation():
+        page.locator("#submit").click()
+    assert page.locator("input[name=previewed]").get_attribute("value") == "60000"
+    assert len(page.locator("section.card table tbody tr").all()) == 1  # instalment 2 left
+    check_page(page)
+    with page.expect_navigation():
+        page.locator("#submit").click()
+    page.fill("#card_number", "4242 4242 4242 4242")
+    page.fill("#expiry", "12/30")
+    page.fill("#cvc", "123")
+    with page.expect_navigation():
+        page.locator("#submit").click()
+    assert page.locator("[data-payment-status=succeeded]").count() == 1
+    page.goto(f"/accounts/{account.id}/plans/{plan.id}")
+    rows = _schedule_rows(page)
+    assert "0.00" in rows[1][3] and "300.00" in rows[2][3]  # the last one paid, not the second

@@ -350,3 +350,34 @@ def test_an_empty_answer_asks_for_either_and_is_not_counted(app, client, holder_
     assert answered.status_code == 422
     assert "or your date of birth" in answered.get_data(as_text=True)
     assert _db.session.scalar(select(OneTapLink.failed_checks)) == 0
+
+
+def test_a_missed_payments_link_opens_the_pay_page_for_it_and_names_the_message(
+        clock, runner, outbox, client, holder_account):
+    """Issue 16: from the missed-payment reminder, after the check and sign-in, the pay page
+    has the missed instalment chosen at its amount; the payment names the message."""
+    from portal.plans.jobs import run_plan_monitoring
+
+    holder, account = holder_account
+    agree(account)
+    _db.session.commit()
+    day = FIRST_DUE + timedelta(days=1)
+    clock.move_to(noon(day))
+    run_plan_monitoring(day)
+    _run(runner, clock.now())
+    [mail] = [m for m in _reminders(outbox) if "was missed" in m["subject"]]
+    path = re.search(r"(/l/[\w-]+)", mail["body"]).group(1)
+    assert _answer(client, path, "5821").status_code == 302
+    target = f"/accounts/{account.id}/pay?choice=instalment"
+    assert _sign_in(client, holder, target).headers["Location"].endswith(target)
+    html = client.get(target).get_data(as_text=True)
+    assert re.search(r'<input[^>]*checked[^>]*value="instalment"|<input[^>]*value="instalment"'
+                     r'[^>]*checked', html)
+    assert "CN¥833.33" in html
+    _data, started = start_payment(client, account, "instalment")
+    payment = only_payment(account.id)
+    assert started.status_code == 302 and payment.amount == 83_333
+    outcome = _db.session.scalar(select(MessageOutcome))
+    assert (outcome.kind, outcome.object_id) == ("payment", payment.id)
+    assert outcome.message_id == _db.session.scalar(
+        select(SentReminder.message_id).where(SentReminder.kind == "instalment_missed"))

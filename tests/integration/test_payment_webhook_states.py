@@ -134,7 +134,8 @@ def test_failed_event_for_an_autopay_charge_tells_the_cardholder_when_it_is_retr
     retry_on = format_date(today_for(account) + timedelta(days=2), "long", locale="en")
     declined = [m for m in outbox() if "did not go through" in (m["body"] or "")]
     assert len(declined) == 1 and f"We will try again on {retry_on}" in declined[0]["body"]
-    assert f"/payments/{payment.id}" in declined[0]["body"]
+    # a one-tap link to pay the instalment now (issue 16), not the failed payment's page
+    assert "/l/" in declined[0]["body"] and f"/payments/{payment.id}" not in declined[0]["body"]
     assert _deliver(client, event) == "duplicate"
     assert len([m for m in outbox() if "did not go through" in (m["body"] or "")]) == 1
 

@@ -143,7 +143,7 @@ def test_the_staff_account_context_has_every_features_section(app, db, make_acco
     account = make_account()
     context = account_context.account_context(account, TODAY)
     assert set(context) == {"account", "balance", "ledger", "plans", "payments",
-                            "payment_status_labels", "notices", "disputes", "care",
+                            "payment_status_labels", "instalment_payments", "notices", "disputes", "care",
                             "message_outcomes", "message_outcome_labels"}
     assert context["account"] is account and context["ledger"]
 
