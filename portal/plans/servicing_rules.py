@@ -24,6 +24,7 @@ from datetime import date
 
 from portal.domain.dates import add_months
 from portal.domain.schedule import due_dates
+from portal.policy.rules import out_of_bounds, usable_values
 
 DEFAULTS = {
     "date_change_allowed": True,
@@ -47,17 +48,12 @@ DATE_PAST, DATE_TOO_FAR, DELAY_TOO_FAR, DATE_UNCHANGED, DATE_AFTER_NEXT, BEYOND_
     "beyond_term")
 
 
-def _whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def unusable_keys(section) -> list[str]:
     """Keys of a "servicing" section this code cannot read ("" when it is not a table):
     publishing refuses such a version (registered in portal.wiring)."""
     if not isinstance(section, dict):
         return [""]
-    bad = [key for key, (low, high) in BOUNDS.items()
-           if key in section and not (_whole(section[key]) and low <= section[key] <= high)]
+    bad = out_of_bounds(section, BOUNDS)
     if "date_change_allowed" in section and not isinstance(section["date_change_allowed"], bool):
         bad.append("date_change_allowed")
     return bad
@@ -75,11 +71,7 @@ class ServicingPolicy:
     @classmethod
     def from_section(cls, section) -> "ServicingPolicy":
         """The policy from a section, each key it lacks or cannot use taken from DEFAULTS."""
-        values = dict(DEFAULTS)
-        if isinstance(section, dict):
-            unusable = set(unusable_keys(section))
-            values.update({k: section[k] for k in DEFAULTS if k in section and k not in unusable})
-        return cls(**values)
+        return cls(**usable_values(section, DEFAULTS, unusable_keys))
 
 
 @dataclass(frozen=True)
