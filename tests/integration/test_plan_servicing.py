@@ -245,3 +245,34 @@ def test_a_change_is_refused_by_the_service_when_the_terms_shown_are_not_the_one
                         actor=("cardholder", 1))
     assert getattr(again.value, "code", "") == "already_delayed"
     assert timedelta(0) <= timedelta(days=0)
+
+
+def test_risk_edits_the_servicing_section_in_the_json_editor(client, login_as, make_staff):
+    import html as html_lib
+    import json
+    import re
+
+    login_as(client, make_staff("risk"))
+    url = "/staff/risk/plan-limits"
+    page = client.get(f"{url}?profile=us&advanced=servicing").get_data(as_text=True)
+    section = json.loads(html_lib.unescape(re.search(r"<textarea[^>]*>(.*?)</textarea>", page,
+                                                     re.S).group(1)))
+    assert section["delay_max_days"] == 10
+    draft = {"csrf_token": token_in(page), "profile": "us", "advanced": "servicing",
+             "effective_from": "2030-01-01"}
+    bad = client.post(url, data={**draft, "preview": "1",
+                                 "section": json.dumps({**section, "skips_per_plan": "two"})})
+    assert bad.status_code == 422 and "servicing.skips_per_plan: invalid" in bad.text
+    section["skips_per_plan"] = 2
+    preview = client.post(url, data={**draft, "preview": "1", "section": json.dumps(section)})
+    assert preview.status_code == 200 and "skips_per_plan" in preview.text
+    fingerprint = re.search(r'name="draft"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="draft"',
+                            preview.text)
+    done = client.post(url, data={**draft, "section": json.dumps(section), "confirm": "y",
+                                  "publish": "1",
+                                  "draft": fingerprint.group(1) or fingerprint.group(2)})
+    assert done.status_code == 302
+    from portal.policy.services import policy_for
+    assert policy_for("us", date(2030, 1, 1)).section("servicing")["skips_per_plan"] == 2
+    assert policy_for("us", date(2030, 1, 1)).section("plans") == \
+        policy_for("us", TODAY).section("plans")
