@@ -92,7 +92,7 @@ def _new_rows(plan: Plan, change: Change, today: date, policy: ServicingPolicy,
     if change.kind == "delay":
         return delay(rows, change.seq, change.new_date, today=today, started=started,
                      policy=policy, counts=counts)
-    if change.kind == "skip":
+    if change.kind == "skip" and plan.kind == "instalment":  # one payment: nothing to skip to
         return skip(rows, change.seq, frequency=plan.frequency, started=started, policy=policy,
                     counts=counts)
     raise ServicingRefused("not_allowed")
@@ -175,6 +175,10 @@ def apply(plan: Plan, change: Change, consent: Consent, today: date, *,
     db.session.add(revision)
     _rewrite(plan, shown.rows)
     plan.terms_text, plan.terms_hash, plan.terms_locale = shown.text, shown.hash, consent.locale
+    # The plan's name says "from <first payment>"; its cost keeps counting from the day it
+    # took the balance over, which plans made before terms_start was stored took from there.
+    plan.terms_start = plan.terms_start or plan.first_date
+    plan.first_date = next(r.due_date for r in shown.rows if r.seq == 1)
     db.session.flush()
     record("plan.schedule_changed", subject=plan, actor=actor,
            before={"schedule": revision.schedule_before, "terms_hash": revision.previous_terms_hash},

@@ -276,3 +276,26 @@ def test_risk_edits_the_servicing_section_in_the_json_editor(client, login_as, m
     assert policy_for("us", date(2030, 1, 1)).section("servicing")["skips_per_plan"] == 2
     assert policy_for("us", date(2030, 1, 1)).section("plans") == \
         policy_for("us", TODAY).section("plans")
+
+
+def test_the_plan_is_named_by_its_new_first_payment_and_keeps_its_cost_basis(client, login_as,
+                                                                             kept):
+    login_as(client, kept.account.cardholder)
+    start = kept.terms_start
+    _confirm(client, kept, kind="date_change", new_date="2026-12-15")
+    plan = _plan(kept)
+    assert plan.first_date == date(2026, 12, 15) and plan.terms_start == start
+    assert "6 payments from December 15, 2026" in client.get(_base(kept)).text
+
+
+def test_a_one_payment_plan_cannot_be_skipped(client, login_as, make_cardholder, make_account):
+    from tests.integration.plan_helpers import spec
+
+    holder = make_cardholder(password="Correct-Horse-42")
+    account = make_account(holder, principal=500_000, minimum_due=50_000,
+                           oldest_unpaid_due_date=date(2026, 11, 1))
+    plan = agree(account, spec(kind="deferral", count=1))
+    _db.session.commit()
+    login_as(client, holder)
+    refused = _review(client, plan, kind="skip", seq=1)
+    assert "This change is not available for your plan." in client.get(refused.location).text
