@@ -100,7 +100,7 @@ def _new_rows(plan: Plan, change: Change, today: date, policy: ServicingPolicy,
 
 def changes_listed(plan: Plan, locale: str) -> list[tuple[PlanRevision, str]]:
     """Each recorded change with its sentence in `locale`, oldest first (the plan pages)."""
-    loc = agreement._babel_locale(locale)
+    loc = agreement.babel_locale(locale)
     return [(r, change_sentence(Change(r.kind, r.instalment_seq, r.new_date), loc))
             for r in revisions_of(plan)]
 
@@ -128,7 +128,7 @@ def preview(plan: Plan, change: Change, today: date, locale: str, *,
     with force_locale(locale):
         lines.append(_("Version %(number)s of this agreement: it replaces the version before.",
                        number=len(revisions) + 2))  # version 1 is the plan as first agreed
-        lines.append(change_sentence(change, agreement._babel_locale(locale)))
+        lines.append(change_sentence(change, agreement.babel_locale(locale)))
     text = "\n".join(lines)
     return Preview(change, rows, terms, lines, text,
                    hashlib.sha256(text.encode("utf-8")).hexdigest())

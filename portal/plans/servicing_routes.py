@@ -91,7 +91,7 @@ def change_review(account_id, plan_id):
     status = 422 if request.method == "POST" else 200
     return render_template("plans/change_review.html", account=account, plan=plan, form=form,
                            shown=shown, sentence=servicing.change_sentence(
-                               wanted, agreement._babel_locale(locale))), status
+                               wanted, agreement.babel_locale(locale))), status
 
 
 @bp.get("/accounts/<int:account_id>/plans/<int:plan_id>/agreements/<int:number>.pdf")
