@@ -302,3 +302,23 @@ def test_a_one_payment_plan_cannot_be_skipped(client, login_as, make_cardholder,
     login_as(client, holder)
     refused = _review(client, plan, kind="skip", seq=1)
     assert "This change is not available for your plan." in client.get(refused.location).text
+
+
+@pytest.mark.parametrize("values", [
+    {"kind": "date_change", "new_date": "9999-12-31"},
+    {"kind": "date_change", "new_date": "0001-01-01"},
+    {"kind": "delay", "seq": "99999999999999999999", "new_date": "2026-12-10"},
+    {"kind": "delay", "seq": "-1", "new_date": "2026-02-30"},
+    {"kind": "skip", "seq": "١"},
+    {"kind": "skip", "seq": "2", "new_date": "x" * 1000},
+])
+def test_hostile_values_get_a_message_and_change_nothing(client, login_as, kept, values):
+    login_as(client, kept.account.cardholder)
+    token = token_in(client.get(f"{_base(kept)}/change").text)
+    for response in (_review(client, kept, **values),
+                     client.post(f"{_base(kept)}/change/review",
+                                 data={**values, "csrf_token": token, "consent": "y",
+                                       "terms_hash": "f" * 64})):
+        assert response.status_code in (302, 400, 422), response.status_code
+    assert _dates(kept)[0] == date(2026, 12, 5)
+    assert _db.session.scalar(select(func.count(PlanRevision.id))) == 0
