@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+from wtforms import DateField, HiddenField, IntegerField, SelectField
+from wtforms.validators import InputRequired, NumberRange, Optional
 
 from portal.core.inputs import PortalForm
+from portal.plans.forms import CounterConsentForm
 
 
 class ChangeForm(PortalForm):
@@ -22,10 +23,8 @@ class ChangeForm(PortalForm):
     new_date = DateField(_l("New date"), validators=[Optional()])
 
 
-class ChangeConsentForm(PortalForm):
+class ChangeConsentForm(CounterConsentForm):
+    """Consent to the re-issued agreement, as to a counter-offer, with the change it is for."""
     kind = HiddenField()
     seq = HiddenField()
     new_date = HiddenField()
-    terms_hash = HiddenField(validators=[DataRequired()])
-    consent = BooleanField(_l("I have read the new terms and the payment schedule and I agree to them."),
-                           validators=[DataRequired(_l("Tick the box to agree to the terms."))])
