@@ -22,7 +22,9 @@ from portal.domain.schedule import Instalment
 from portal.extensions import db
 from portal.plans import agreement
 from portal.plans.lifecycle import Consent, PlanError, context_for, terms_of
-from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanRevision, PlanStatus
+from portal.plans.models import (
+    INSTALMENT_MACHINE, InstalmentStatus, Plan, PlanInstalment, PlanRevision, PlanStatus,
+)
 from portal.plans.offers import Terms
 from portal.plans.servicing_rules import (
     NOT_ACTIVE, Counts, Row, ServicingPolicy, ServicingRefused, change_date, delay, skip,
@@ -144,7 +146,8 @@ def _rewrite(plan: Plan, rows: list[Row]) -> None:
         inst = by_id[r.key]
         inst.seq, inst.due_date = r.seq, r.due_date
         if inst.status == InstalmentStatus.MISSED and not r.missed:
-            inst.status, inst.missed_on = InstalmentStatus.DUE, None
+            inst.status = INSTALMENT_MACHINE.check(inst.status, InstalmentStatus.DUE)
+            inst.missed_on = None
     db.session.flush()
     db.session.expire(plan, ["instalments"])
 
