@@ -45,7 +45,7 @@ from portal.payments.routes import NAV as PAYMENTS_NAV
 from portal.payments.staff_list import staff_context_section as payments_section
 from portal.payments.staff_routes import NAV as PAYMENTS_STAFF_NAV
 from portal.plans import (documents as plan_documents, listeners as plan_listeners,
-                          services as plan_services)
+                          servicing_rules, services as plan_services)
 from portal.plans.review_routes import NAV as PLAN_REVIEW_NAV
 from portal.plans.risk_routes import NAV as PLAN_LIMITS_NAV
 from portal.plans.routes import NAV as PLANS_NAV
@@ -77,6 +77,7 @@ def wire() -> None:
     register_section_check("contact", contact_unusable_keys)  # reminder days
     register_section_check("care", care_unusable_keys)  # what a breathing space freezes
     register_section_check("promises", promise_rules.unusable_keys)  # promise limits
+    register_section_check("servicing", servicing_rules.unusable_keys)  # plan changes
     register_preview(preview_change)  # the policy editor's "what would change"
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
     plan_services.register_offer_variant(experiments.offer_variant)  # champion/challenger

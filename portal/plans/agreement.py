@@ -41,13 +41,13 @@ def frequency_name(frequency: str) -> str:
             "monthly": _("Monthly")}[frequency]
 
 
-def _babel_locale(locale: str) -> str:
+def babel_locale(locale: str) -> str:
     return "zh_Hans_CN" if locale.startswith("zh") else locale
 
 
 def terms_lines(terms: Terms, ctx: AgreementContext, locale: str) -> list[str]:
     """The agreement as lines of text in `locale` (whole translated sentences)."""
-    loc = _babel_locale(locale)
+    loc = babel_locale(locale)
 
     def money(amount: int) -> str:
         return format_money(amount, terms.currency, loc)

@@ -49,7 +49,8 @@ class InstalmentStatus(enum.StrEnum):
 
 INSTALMENT_MACHINE = StateMachine("instalment", {
     InstalmentStatus.DUE: {InstalmentStatus.PAID, InstalmentStatus.MISSED},
-    InstalmentStatus.MISSED: {InstalmentStatus.PAID},
+    # A missed instalment delayed to a later date (servicing) is due again.
+    InstalmentStatus.MISSED: {InstalmentStatus.PAID, InstalmentStatus.DUE},
     InstalmentStatus.PAID: {InstalmentStatus.DUE, InstalmentStatus.MISSED},  # reversals
 })
 
@@ -228,5 +229,41 @@ class ProofDocument(db.Model):
     statement: Mapped[HardshipStatement] = relationship(back_populates="documents")
 
 
+class PlanRevision(db.Model):
+    """One change to an agreed plan's schedule (a new payment date, a delay, a skip), with the
+    schedule before and after, the agreement text it replaced and the one re-issued, and the
+    cardholder's consent to it. Rows are never changed: the plan's history of agreements."""
+
+    __tablename__ = "plan_revision"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "number", name="uq_plan_revision_plan_number"),
+        CheckConstraint("kind IN ('date_change', 'delay', 'skip')", name="kind_known"),
+        CheckConstraint("number >= 1", name="number_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per plan; 0 is the agreement itself
+    kind: Mapped[str] = mapped_column(String(16))
+    instalment_id: Mapped[int | None] = mapped_column(ForeignKey("plan_instalment.id"))
+    instalment_seq: Mapped[int | None] = mapped_column(Integer)
+    new_date: Mapped[date | None] = mapped_column(Date)
+    schedule_before: Mapped[list] = mapped_column(JSON)
+    schedule_after: Mapped[list] = mapped_column(JSON)
+    previous_terms_hash: Mapped[str | None] = mapped_column(String(64))
+    previous_terms_text: Mapped[str | None] = mapped_column(Text)
+    terms_hash: Mapped[str] = mapped_column(String(64))
+    terms_locale: Mapped[str] = mapped_column(String(16))
+    terms_text: Mapped[str] = mapped_column(Text)
+    consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    consent_ip: Mapped[str | None] = mapped_column(String(64))
+    consent_user_agent: Mapped[str | None] = mapped_column(String(500))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    plan: Mapped[Plan] = relationship()
+
+
 __all__ = ["Plan", "PlanInstalment", "PlanStatus", "InstalmentStatus", "HardshipStatement",
-           "ProofDocument", "PLAN_MACHINE", "INSTALMENT_MACHINE"]
+           "ProofDocument", "PlanRevision", "PLAN_MACHINE", "INSTALMENT_MACHINE"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
@@ -20,7 +20,7 @@ from portal.core.pagination import fetch_page
 from portal.core.nav import staff_entry
 from portal.disputes import labels as dispute_labels
 from portal.extensions import db
-from portal.plans import decisions, lifecycle, services
+from portal.plans import decisions, lifecycle, servicing, services
 from portal.plans.blueprint import staff_bp
 from portal.plans.forms import EXPENSES, ConfirmForm, CounterForm, RejectForm, StatusFilterForm
 from portal.plans.messages import ERRORS, STATUS, reason_text
@@ -74,6 +74,7 @@ def detail(plan_id, counter_form=None, reject_form=None, status=200):
         entry_kind=entry_label, reasons=_review_reasons(plan), approve_form=ConfirmForm(),
         counter_form=counter_form, reject_form=reject_form or RejectForm(formdata=None),
         may_decide=lifecycle.may_decide_plan(current_user, plan),
+        changes=servicing.changes_listed(plan, str(get_locale())),
         expense_labels={k: str(v) for k, v in EXPENSES}), status
 
 

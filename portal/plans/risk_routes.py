@@ -20,6 +20,7 @@ from portal.plans.limits_preview import changes
 from portal.plans.limits_view import edit_limits, publish_limits
 from portal.policy import drafts
 from portal.plans.rules import validate_plans_section
+from portal.plans.servicing_rules import unusable_keys as servicing_unusable
 from portal.policy.services import all_profiles, policy_for
 
 NAV = (
@@ -46,18 +47,33 @@ def plan_limits():
     return edit_limits()
 
 
+def _servicing_errors(section) -> list[tuple[str, str]]:
+    if not isinstance(section, dict):
+        return [("servicing", "invalid")]
+    return [(f"servicing.{key}" if key else "servicing", "invalid")
+            for key in servicing_unusable(section)]
+
+
+# The sections the JSON editor edits (`advanced=1`: plans; `advanced=servicing`: the limits on
+# changing an agreed plan), each with the check that refuses what its feature cannot read.
+JSON_SECTIONS = {"1": ("plans", validate_plans_section),
+                 "servicing": ("servicing", _servicing_errors)}
+
+
 def _plan_limits_json():
     profiles = all_profiles()
     profile = request.values.get("profile") or profiles[0]
+    advanced = "servicing" if request.values.get("advanced") == "servicing" else "1"
     if profile not in profiles:
         abort(404)
+    name, validate = JSON_SECTIONS[advanced]
     today = staff_today()
     current = policy_for(profile, today)
     form = PlanLimitsForm()
     form.profile.choices = [(p, p) for p in profiles]
     if request.method == "GET":
         form.profile.data = profile
-        form.section.data = json.dumps(current.section("plans", {}), indent=2, ensure_ascii=False)
+        form.section.data = json.dumps(current.section(name, {}), indent=2, ensure_ascii=False)
         form.effective_from.data = today
     errors: list[str] = []
     diff = None
@@ -68,21 +84,22 @@ def _plan_limits_json():
             section = None
             errors.append(_("The plan limits are not valid JSON."))
         if section is not None:
-            errors += [f"{path}: {code}" for path, code in validate_plans_section(section)]
+            errors += [f"{path}: {code}" for path, code in validate(section)]
         if not errors:
             document = {k: v for k, v in current.document.items()
                         if k not in ("profile", "version", "effective_from", "note")}
-            document["plans"] = section
+            document[name] = section
             refusal = drafts.check_draft(form, profile, document, current_user,
                                          publishing="publish" in request.form)
             if "publish" in request.form and not refusal:
                 failed = publish_limits(profile, document, form, today)
                 if not failed:
-                    return redirect(url_for(".plan_limits", profile=profile, advanced=1))
+                    return redirect(url_for(".plan_limits", profile=profile, advanced=advanced))
                 errors += [f"{path}: {code}" for path, code in failed]
             else:  # the preview: what changes, and the fingerprint publishing asks back
                 errors += [str(drafts.MESSAGES[refusal])] if refusal else []
-                diff = changes(current.section("plans", {}), section)
+                diff = changes(current.section(name, {}), section)
     status = 422 if form.is_submitted() and (errors or diff is None) else 200
     return render_template("plans/risk_limits_json.html", form=form, profile=profile,
-                           version=current.version, errors=errors, diff=diff), status
+                           version=current.version, errors=errors, diff=diff,
+                           advanced=advanced), status

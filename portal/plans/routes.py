@@ -16,7 +16,7 @@ from portal.balances.services import balance_of, today_for
 from portal.core.filters import local_time
 from portal.core.nav import cardholder_entry
 from portal.extensions import db
-from portal.plans import agreement, decisions, endings, lifecycle, services
+from portal.plans import agreement, decisions, endings, lifecycle, servicing, services
 from portal.plans.blueprint import bp
 from portal.plans.forms import ConfirmForm, CounterConsentForm
 from portal.plans.messages import ERRORS, STATUS, repriced_text
@@ -70,6 +70,7 @@ def show(account_id, plan_id):
                            repriced=repriced_text(plan, account.currency)
                            if plan.status == PlanStatus.COUNTERED else [],
                            counter_form=counter_form, decline_form=ConfirmForm(),
+                           changes=servicing.changes_listed(plan, str(get_locale())),
                            next_inst=services.next_instalment(account)
                            if plan.status == PlanStatus.ACTIVE else None)
 
@@ -154,9 +155,11 @@ def agreement_pdf(account_id, plan_id):
     else:  # accepted before the text was stored: printed from the terms in today's wording
         ctx = lifecycle.context_for(account, plan.policy_version, plan.grace_days)
         lines = agreement.terms_lines(lifecycle.terms_of(plan), ctx, locale)
+    revisions = servicing.revisions_of(plan)  # the text in force was agreed with the last change
+    agreed_at = revisions[-1].consent_at if revisions else plan.accepted_at
     with force_locale(locale):
         footer = _("Agreed on %(when)s. Terms fingerprint (SHA-256): %(hash)s",
-                   when=local_time(plan.accepted_at, ZoneInfo(account.cardholder.timezone)),
+                   when=local_time(agreed_at, ZoneInfo(account.cardholder.timezone)),
                    hash=plan.terms_hash)
     response = make_response(agreement.agreement_pdf(lines, footer=footer, locale=locale))
     response.headers["Content-Type"] = "application/pdf"

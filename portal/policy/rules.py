@@ -133,6 +133,23 @@ def is_whole_number(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def out_of_bounds(section: dict, bounds: dict[str, tuple[int, int]]) -> list[str]:
+    """Keys of `section` among `bounds` whose value is not a whole number within its
+    (lowest, highest): a feature's section check (`register_section_check`) starts here."""
+    return [key for key, (low, high) in bounds.items()
+            if key in section and not (is_whole_number(section[key])
+                                       and low <= section[key] <= high)]
+
+
+def usable_values(section, defaults: dict, unusable) -> dict:
+    """`defaults` overlaid with the keys of `section` that its check found usable."""
+    values = dict(defaults)
+    if isinstance(section, dict):
+        bad = set(unusable(section))
+        values.update({k: section[k] for k in defaults if k in section and k not in bad})
+    return values
+
+
 class _Checker:
     def __init__(self):
         self.errors: list[PolicyError] = []

@@ -62,6 +62,8 @@ def _pages(kept, offered, plan, dispute, notice) -> list[str]:
         f"/accounts/{offered.id}/timeline",
         "/plans", f"/accounts/{kept.id}/plans", f"/accounts/{kept.id}/plans/{plan.id}",
         f"/accounts/{kept.id}/plans/{plan.id}/cancel", f"/accounts/{offered.id}/plans",
+        f"/accounts/{kept.id}/plans/{plan.id}/change",
+        f"/accounts/{kept.id}/plans/{plan.id}/change/review?kind=skip&seq=2",
         f"/accounts/{offered.id}/plans/offers", f"/accounts/{offered.id}/plans/propose",
         f"/accounts/{offered.id}/plans/hardship",
         "/pay", f"/accounts/{kept.id}/pay", f"/accounts/{kept.id}/autopay",

@@ -213,6 +213,12 @@ MATRIX: dict[str, Route] = {
     "plans.agreement_pdf": cardholder_object(PLAN),
     "plans.accept_counter": cardholder_object(PLAN, data={"agree": "y"}),
     "plans.decline_counter": cardholder_object(PLAN),
+    # Changing A's active plan (issue 16 servicing): the review shows a skip; the POST without
+    # the consent box ticked changes nothing (422), and is no refusal of access.
+    "plans.change": cardholder_object(PLAN),
+    "plans.change_review": cardholder_object(PLAN, query={"kind": "=skip", "seq": "=2"},
+                                             data={"kind": "skip", "seq": "2"}),
+    "plans.agreement_version": cardholder_object({**PLAN, "number": "=1"}),
     # Proof is a file, not a page: 404 (not a sign-in redirect) for anonymous, so a link to it
     # reveals nothing. Staff who review proposals may read it (each read is audited).
     "plans.proof": Route({"document_id": "proof"}, {

@@ -49,7 +49,7 @@ SWEEP = ("a\x00b", "9" * 30)
 # Query parameters the portal reads (filters, paging, plan choices, redirects).
 QUERY_KEYS = ("page", "statement", "count", "down_payment", "kind", "frequency", "first_date",
               "status", "profile", "queue", "view", "format", "next", "advanced", "source",
-              "from", "to", "bucket", "collector", "setup_intent")
+              "from", "to", "bucket", "collector", "setup_intent", "seq", "new_date")
 
 
 def hostile_text(other_ids: list[int]):
