@@ -21,6 +21,7 @@ from portal.care.models import CareRecord
 from portal.care.rules import (BREATHING_SPACE, CONTACT, ESCALATION, FEES, INTEREST, KINDS,
                                OPEN_ENDED, REASONS, CareRules, care_rules)
 from portal.consequences.pauses import Pause
+from portal.core.reads import shared
 from portal.domain.dates import local_date
 from portal.extensions import db
 from portal.policy.services import policies_for, shipped_document
@@ -70,6 +71,13 @@ def _in_force(cardholder_ids, day_of) -> dict[int, list[CareRecord]]:
     return found
 
 
+def _in_force_on(cardholder_ids, as_of: date) -> dict[int, list[CareRecord]]:
+    """`_in_force` on one day for all; read once per page inside `shared_reads` (the pause
+    provider and the page's care view ask for the same records)."""
+    ids = tuple(sorted(set(cardholder_ids)))
+    return shared(("care.in_force", ids, as_of), lambda: _in_force(ids, lambda _id: as_of))
+
+
 def _frozen(records: list[CareRecord], rules: CareRules) -> frozenset:
     return frozenset().union(*(rules.freezes_for(r.kind) for r in records))
 
@@ -83,7 +91,7 @@ def care_pauses(accounts, as_of: date) -> dict[int, Pause]:
     """Per account id, the Pause its cardholder's care records give on `as_of` (absent when
     they freeze none of interest, fees and escalation). A fixed number of queries."""
     accounts = list(accounts)
-    records = _in_force({a.cardholder_id for a in accounts}, lambda _id: as_of)
+    records = _in_force_on({a.cardholder_id for a in accounts}, as_of)
     rules = _rules_by_profile({a.policy_profile for a in accounts
                                if a.cardholder_id in records}, as_of)
     pauses = {}
@@ -136,7 +144,7 @@ def accounts_on_hold(account_ids) -> set[int]:
 def care_for(accounts, as_of: date) -> dict[int, CareView]:
     """What each account's cardholder is told about the care records in force on `as_of`."""
     accounts = list(accounts)
-    records = _in_force({a.cardholder_id for a in accounts}, lambda _id: as_of)
+    records = _in_force_on({a.cardholder_id for a in accounts}, as_of)
     if not records:
         return {}
     rules = _rules_by_profile({a.policy_profile for a in accounts
