@@ -110,8 +110,11 @@ def my_accounts():
     found = worklists.assigned_accounts(None if team else current_user.id, staff_today(),
                                         arg_page())
     names = {c.id: c.name for c in services.collectors(active_only=False)} if team else {}
+    # Translated once for the page, filled in per row (the template's `%`).
+    amount_by = _("%(amount)s by %(day)s")
     return render_template("collections/my_accounts.html", rows=found.rows, result=found,
-                           team=team, names=names, plan_status=PLAN_STATUS)
+                           team=team, names=names, plan_status=PLAN_STATUS,
+                           amount_by=amount_by)
 
 
 def _workable_account(account_id) -> Account:

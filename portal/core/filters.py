@@ -9,6 +9,7 @@ from flask import has_request_context
 from flask_babel import format_date, format_decimal, get_locale, get_timezone
 
 from portal.core.charts import legend, render_svg
+from portal.core.urls import id_link
 from portal.domain.money import format_money, to_major
 from portal.timeutil import as_aware
 
@@ -136,6 +137,7 @@ def register_filters(app):
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["money"] = money
     app.jinja_env.globals["formatter"] = formatter
+    app.jinja_env.globals["id_link"] = id_link
     app.jinja_env.globals["date_span"] = date_span
     app.jinja_env.globals["chart_svg"] = lambda chart: render_svg(chart, format_decimal)
     app.jinja_env.globals["chart_legend"] = legend

@@ -198,5 +198,7 @@ def agreed():
         page_args["status"] = form.status.data
     found = fetch_page(query.order_by(Plan.id.desc()), arg_page())
     counts = instalment_tally([p.id for p in found.rows] or [0])
+    # Translated once for the page, filled in per row (the template's `%`).
+    paid_of = _("%(paid)s of %(count)s")
     return render_template("plans/staff_agreed.html", plans=found.rows, form=form,
-                           counts=counts, result=found, page_args=page_args)
+                           counts=counts, result=found, page_args=page_args, paid_of=paid_of)
