@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Account, Cardholder
@@ -58,14 +58,19 @@ def _rules_by_profile(profiles, as_of: date) -> dict[str, CareRules]:
     return {p: rules_for(policy) for p, policy in policies_for(profiles, as_of).items()}
 
 
+# The cardholders' records, oldest first, built once: only the ids change (issue 15).
+_RECORDS_OF = (select(CareRecord)
+               .where(CareRecord.cardholder_id.in_(bindparam("ids", expanding=True)))
+               .order_by(CareRecord.starts_on, CareRecord.id))
+
+
 def _in_force(cardholder_ids, day_of) -> dict[int, list[CareRecord]]:
     """Records in force per cardholder, on the day `day_of(cardholder_id)` gives."""
     ids = sorted(set(cardholder_ids))
     if not ids:
         return {}
     found: dict[int, list[CareRecord]] = {}
-    for row in db.session.scalars(select(CareRecord).where(CareRecord.cardholder_id.in_(ids))
-                                  .order_by(CareRecord.starts_on, CareRecord.id)):
+    for row in db.session.scalars(_RECORDS_OF, {"ids": list(ids)}):
         if row.in_force(day_of(row.cardholder_id)):
             found.setdefault(row.cardholder_id, []).append(row)
     return found
