@@ -46,3 +46,20 @@ def inject_i18n():
         "html_lang": html_lang(locale),
         "language_names": LANGUAGE_NAMES,
     }
+
+
+class PageLabels(dict):
+    """Labels (lazy strings, by code) for one page, each translated on its first use: a list
+    of 50 rows translates each status once, not once a row (issue 15). Build one per request,
+    never at import (the language is the request's)."""
+
+    def __init__(self, labels: dict):
+        super().__init__()
+        self._labels = labels
+
+    def __missing__(self, key):
+        text = self[key] = str(self._labels[key])
+        return text
+
+    def get(self, key, default=None):
+        return self[key] if key in self._labels else default

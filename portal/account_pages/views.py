@@ -16,6 +16,7 @@ from portal.accounts.models import Account
 from portal.balances.services import Balance, balances_for
 from portal.care.services import CareView, care_for
 from portal.consequences.services import timelines_for
+from portal.core.reads import shared_reads
 from portal.consequences.types import Timeline, TimelineItem
 from portal.domain.standing import LEGAL_CLOSED, LEGAL_OPEN, AccountFacts, Standing, standing
 from portal.plans.services import plan_facts_for
@@ -111,10 +112,12 @@ class AccountSummary:
 
 def account_summaries(accounts: list[Account], as_of: date) -> list[AccountSummary]:
     """Balance, timeline and active plan's next instalment for each of a cardholder's
-    accounts; the number of queries does not grow with the number of accounts."""
-    balances = balances_for(accounts, as_of)
-    timelines = load_timelines(accounts, as_of, balances)
-    plans, instalments = plan_facts_for(accounts)
-    cares = care_for(accounts, as_of)
+    accounts; the number of queries does not grow with the number of accounts. The plans and
+    the care records are read once for both the pauses and the page (`shared_reads`)."""
+    with shared_reads():
+        balances = balances_for(accounts, as_of)
+        timelines = load_timelines(accounts, as_of, balances)
+        plans, instalments = plan_facts_for(accounts)
+        cares = care_for(accounts, as_of)
     return [AccountSummary(a, balances[a.id], timelines.get(a.id), instalments.get(a.id),
                            plans.get(a.id), cares.get(a.id)) for a in accounts]

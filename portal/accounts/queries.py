@@ -27,9 +27,8 @@ def owned_account_or_404(account_id: int) -> Account:
 
     Unknown and foreign ids look the same from outside, so no one can probe for accounts.
     """
-    account = db.session.scalar(
-        select(Account).where(Account.id == account_id, Account.cardholder_id == current_user.id)
-    )
+    # The user's accounts came with the user (Cardholder.load_with_session).
+    account = next((a for a in current_user.accounts if a.id == account_id), None)
     if account is None:
         abort(404)
     return account
@@ -41,10 +40,9 @@ def cardholder_today() -> date:
 
 
 def accounts_of_current_user() -> list[Account]:
-    """The signed-in cardholder's accounts, oldest first, in one query."""
-    return list(db.session.scalars(
-        select(Account).where(Account.cardholder_id == current_user.id).order_by(Account.id)
-    ))
+    """The signed-in cardholder's accounts, oldest first: loaded with the user
+    (Cardholder.load_with_session), so no statement of its own."""
+    return list(current_user.accounts)
 
 
 @dataclass(frozen=True)

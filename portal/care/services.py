@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Account, Cardholder
@@ -22,6 +22,7 @@ from portal.care.models import CareRecord
 from portal.care.rules import (BREATHING_SPACE, CONTACT, ESCALATION, FEES, INTEREST, KINDS,
                                OPEN_ENDED, REASONS, CareRules, care_rules)
 from portal.consequences.pauses import Pause
+from portal.core.reads import shared
 from portal.domain.dates import local_date
 from portal.extensions import db
 from portal.policy.services import policies_for, shipped_document
@@ -58,17 +59,29 @@ def _rules_by_profile(profiles, as_of: date) -> dict[str, CareRules]:
     return {p: rules_for(policy) for p, policy in policies_for(profiles, as_of).items()}
 
 
+# The cardholders' records, oldest first, built once: only the ids change (issue 15).
+_RECORDS_OF = (select(CareRecord)
+               .where(CareRecord.cardholder_id.in_(bindparam("ids", expanding=True)))
+               .order_by(CareRecord.starts_on, CareRecord.id))
+
+
 def _in_force(cardholder_ids, day_of) -> dict[int, list[CareRecord]]:
     """Records in force per cardholder, on the day `day_of(cardholder_id)` gives."""
     ids = sorted(set(cardholder_ids))
     if not ids:
         return {}
     found: dict[int, list[CareRecord]] = {}
-    for row in db.session.scalars(select(CareRecord).where(CareRecord.cardholder_id.in_(ids))
-                                  .order_by(CareRecord.starts_on, CareRecord.id)):
+    for row in db.session.scalars(_RECORDS_OF, {"ids": list(ids)}):
         if row.in_force(day_of(row.cardholder_id)):
             found.setdefault(row.cardholder_id, []).append(row)
     return found
+
+
+def _in_force_on(cardholder_ids, as_of: date) -> dict[int, list[CareRecord]]:
+    """`_in_force` on one day for all; read once per page inside `shared_reads` (the pause
+    provider and the page's care view ask for the same records)."""
+    ids = tuple(sorted(set(cardholder_ids)))
+    return shared(("care.in_force", ids, as_of), lambda: _in_force(ids, lambda _id: as_of))
 
 
 def _frozen(records: list[CareRecord], rules: CareRules) -> frozenset:
@@ -84,7 +97,7 @@ def care_pauses(accounts, as_of: date) -> dict[int, Pause]:
     """Per account id, the Pause its cardholder's care records give on `as_of` (absent when
     they freeze none of interest, fees and escalation). A fixed number of queries."""
     accounts = list(accounts)
-    records = _in_force({a.cardholder_id for a in accounts}, lambda _id: as_of)
+    records = _in_force_on({a.cardholder_id for a in accounts}, as_of)
     rules = _rules_by_profile({a.policy_profile for a in accounts
                                if a.cardholder_id in records}, as_of)
     pauses = {}
@@ -142,7 +155,7 @@ def accounts_on_hold(account_ids) -> set[int]:
 def care_for(accounts, as_of: date) -> dict[int, CareView]:
     """What each account's cardholder is told about the care records in force on `as_of`."""
     accounts = list(accounts)
-    records = _in_force({a.cardholder_id for a in accounts}, lambda _id: as_of)
+    records = _in_force_on({a.cardholder_id for a in accounts}, as_of)
     if not records:
         return {}
     rules = _rules_by_profile({a.policy_profile for a in accounts

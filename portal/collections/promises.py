@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import Date, and_, bindparam, func, select, text
 
 from portal.accounts.models import Account, Cardholder
 from portal.audit.services import record
@@ -142,19 +142,26 @@ def accounts_with_promises(account_ids: list) -> set[int]:
         PromiseToPay.account_id.in_(account_ids))))
 
 
+def _open_on_query():
+    ids, as_of = bindparam("ids", expanding=True), bindparam("as_of", type_=Date)
+    paid = payments_posted()
+    total = func.coalesce(func.sum(paid.c.paid), 0)
+    return (select(PromiseToPay)
+            .outerjoin(paid, and_(paid.c.account_id == PromiseToPay.account_id,
+                                  paid.c.effective_date >= PromiseToPay.made_on,
+                                  paid.c.effective_date <= as_of))
+            .where(PromiseToPay.account_id.in_(ids), PromiseToPay.made_on <= as_of,
+                   PromiseToPay.last_day >= as_of)
+            .group_by(PromiseToPay.id).having(total < PromiseToPay.amount))
+
+
+_OPEN_ON = _open_on_query()  # built once: only the ids and the day change (issue 15)
+
+
 def _open_on(account_ids, as_of: date):
     """(account id, promise) for each promise open on `as_of`: made by then, its last day
     not passed, and the payments dated from its day to `as_of` short of the amount."""
-    paid = payments_posted()
-    total = func.coalesce(func.sum(paid.c.paid), 0)
-    return db.session.execute(
-        select(PromiseToPay)
-        .outerjoin(paid, and_(paid.c.account_id == PromiseToPay.account_id,
-                              paid.c.effective_date >= PromiseToPay.made_on,
-                              paid.c.effective_date <= as_of))
-        .where(PromiseToPay.account_id.in_(list(account_ids)), PromiseToPay.made_on <= as_of,
-               PromiseToPay.last_day >= as_of)
-        .group_by(PromiseToPay.id).having(total < PromiseToPay.amount)).scalars()
+    return db.session.execute(_OPEN_ON, {"ids": list(account_ids), "as_of": as_of}).scalars()
 
 
 def _pause(promise: PromiseToPay) -> Pause:

@@ -25,6 +25,7 @@ from portal.contact.services import contact_now
 from portal.core.today import STAFF_ZONE, from_staff_wall_clock, staff_today, staff_wall_clock
 from portal.disputes import labels as dispute_labels
 from portal.extensions import db
+from portal.i18n import PageLabels
 from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_page
 from portal.plans.limits_form import TYPE_LABELS
@@ -110,8 +111,11 @@ def my_accounts():
     found = worklists.assigned_accounts(None if team else current_user.id, staff_today(),
                                         arg_page())
     names = {c.id: c.name for c in services.collectors(active_only=False)} if team else {}
+    # Translated once for the page, filled in per row (the template's `%`).
+    amount_by = _("%(amount)s by %(day)s")
     return render_template("collections/my_accounts.html", rows=found.rows, result=found,
-                           team=team, names=names, plan_status=PLAN_STATUS)
+                           team=team, names=names, plan_status=PageLabels(PLAN_STATUS),
+                           amount_by=amount_by)
 
 
 def _workable_account(account_id) -> Account:

@@ -5,10 +5,11 @@ from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from babel.dates import format_interval
-from flask import g, has_request_context
+from flask import has_request_context
 from flask_babel import format_date, format_decimal, get_locale, get_timezone
 
 from portal.core.charts import legend, render_svg
+from portal.core.urls import id_link
 from portal.domain.money import format_money, to_major
 from portal.timeutil import as_aware
 
@@ -41,8 +42,11 @@ def local_time(value: datetime | None, tz=None) -> str:
 
 class Formatter:
     """Babel formatting for one locale and zone, with what Babel would look up or build on
-    every call (the locale's patterns, a day's name, a zone's name) kept for the request: a
-    list of 50 rows formats 50 moments without 50 times the set-up."""
+    every call (the locale's patterns, a day's name, a zone's name) kept for the process: a
+    list of 50 rows formats 50 moments without 50 times the set-up, and the next request
+    finds them set up."""
+
+    KEPT = 4096  # texts of each kind kept (amounts, days) before starting afresh
 
     def __init__(self, locale, zone):
         self.locale, self.zone = locale, zone
@@ -60,6 +64,8 @@ class Formatter:
         if text is None:
             if self._currency_pattern is None:
                 return format_money(amount_minor, currency, str(self.locale))
+            if len(self._amounts) >= self.KEPT:
+                self._amounts.clear()
             text = self._amounts[key] = self._currency_pattern.apply(
                 to_major(amount_minor, currency), self.locale, currency=currency,
                 currency_digits=True)
@@ -68,6 +74,8 @@ class Formatter:
     def day(self, value: date) -> str:
         text = self._days.get(value)
         if text is None:
+            if len(self._days) >= self.KEPT:
+                self._days.clear()
             text = self._days[value] = babel_dates.format_date(value, "long", locale=self.locale)
         return text
 
@@ -88,16 +96,26 @@ class Formatter:
                                             locale=self.locale)
 
 
+# Formatters by (locale, zone), kept for the process (issue 15: built once, not per request).
+# What they keep is a pure function of the locale, the zone and the value formatted, so it
+# cannot go stale; each keeps at most `Formatter.KEPT` texts of a kind.
+_FORMATTERS: dict[tuple[str, str], Formatter] = {}
+
+
 def formatter(zone=None) -> Formatter:
-    """The request's formatter for `zone` (default: the request's zone), built once."""
+    """The formatter for the request's locale and `zone` (default: the request's zone), built
+    once per process."""
     zone = zone or get_timezone()
+    locale = get_locale()
     if not has_request_context():
-        return Formatter(get_locale(), zone)
-    cache = g.setdefault("_formatters", {})
-    key = (str(get_locale()), str(zone))
-    if key not in cache:
-        cache[key] = Formatter(get_locale(), zone)
-    return cache[key]
+        return Formatter(locale, zone)
+    key = (str(locale), str(zone))
+    found = _FORMATTERS.get(key)
+    if found is None:
+        if len(_FORMATTERS) > 256:  # every zone in every language would still fit twice
+            _FORMATTERS.clear()
+        found = _FORMATTERS[key] = Formatter(locale, zone)
+    return found
 
 
 def date_span(first: date, last: date | None = None, width: str = "medium") -> str:
@@ -119,6 +137,7 @@ def register_filters(app):
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["money"] = money
     app.jinja_env.globals["formatter"] = formatter
+    app.jinja_env.globals["id_link"] = id_link
     app.jinja_env.globals["date_span"] = date_span
     app.jinja_env.globals["chart_svg"] = lambda chart: render_svg(chart, format_decimal)
     app.jinja_env.globals["chart_legend"] = legend

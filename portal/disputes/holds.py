@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import lazyload
 
 from portal.consequences.pauses import Pause
@@ -84,13 +84,16 @@ def accounts_with_contesting_disputes(account_ids) -> set[int]:
                Dispute.category.in_(sorted(data.CONTESTING)))))
 
 
+# The accounts' contesting disputes, built once: only the ids change (issue 15).
+_CONTESTING = (select(Dispute).where(Dispute.account_id.in_(bindparam("ids", expanding=True)),
+                                     Dispute.category.in_(sorted(data.CONTESTING)))
+               .options(_NO_QUEUE).order_by(Dispute.id))
+
+
 def hold_pauses(accounts, as_of: date) -> dict[int, Pause]:
     """`hold_pause` for many accounts in one query (for pages listing several accounts)."""
     by_account: dict[int, list] = {}
-    for d in db.session.scalars(
-            select(Dispute).where(Dispute.account_id.in_([a.id for a in accounts]),
-                                  Dispute.category.in_(sorted(data.CONTESTING)))
-            .options(_NO_QUEUE).order_by(Dispute.id)):
+    for d in db.session.scalars(_CONTESTING, {"ids": [a.id for a in accounts]}):
         by_account.setdefault(d.account_id, []).append(d)
     pauses = {a.id: _pause_from(by_account.get(a.id, []), a, as_of) for a in accounts}
     return {k: v for k, v in pauses.items() if v is not None}

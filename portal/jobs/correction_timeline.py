@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal.accounts.models import Account, Cardholder, LedgerEntry
 from portal.consequences.types import TimelineItem
@@ -24,20 +24,25 @@ def cause_of(source_ref: str) -> str:
     return "credit" if source_ref.rsplit(":", 1)[-1].startswith("credit-") else "payment"
 
 
+# The accounts' correction entries with their cardholder's zone; built once: only the ids
+# change (issue 15).
+_CORRECTIONS = (
+    select(LedgerEntry.account_id, LedgerEntry.source_ref, LedgerEntry.amount,
+           LedgerEntry.currency, LedgerEntry.effective_date, LedgerEntry.posted_at,
+           Cardholder.timezone)
+    .join(Account, Account.id == LedgerEntry.account_id)
+    .join(Cardholder, Cardholder.id == Account.cardholder_id)
+    .where(LedgerEntry.account_id.in_(bindparam("ids", expanding=True)),
+           LedgerEntry.source_ref.startswith(CORRECTION))
+    .order_by(LedgerEntry.id))
+
+
 def correction_items_for(account_ids: list[int], as_of: date) -> dict[int, list[TimelineItem]]:
     """Per account id, the corrections posted on or before `as_of` (the cardholder's day), one
     item per cause. One query for all accounts."""
     if not account_ids:
         return {}
-    rows = db.session.execute(
-        select(LedgerEntry.account_id, LedgerEntry.source_ref, LedgerEntry.amount,
-               LedgerEntry.currency, LedgerEntry.effective_date, LedgerEntry.posted_at,
-               Cardholder.timezone)
-        .join(Account, Account.id == LedgerEntry.account_id)
-        .join(Cardholder, Cardholder.id == Account.cardholder_id)
-        .where(LedgerEntry.account_id.in_(account_ids),
-               LedgerEntry.source_ref.startswith(CORRECTION))
-        .order_by(LedgerEntry.id))
+    rows = db.session.execute(_CORRECTIONS, {"ids": list(account_ids)})
     groups: dict[tuple[int, str], dict] = {}
     for account_id, ref, amount, currency, day, posted_at, zone in rows:
         cause = ref.rsplit(":", 1)[-1]

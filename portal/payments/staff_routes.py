@@ -10,6 +10,7 @@ from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_page
 from portal.core.nav import staff_entry
 from portal.extensions import db
+from portal.i18n import PageLabels
 from portal.payments import refunds
 from portal.payments.blueprint import bp
 from portal.payments.forms import RefundForm
@@ -42,12 +43,12 @@ def staff_payments():
     submitted = any(request.args.get(k) for k in FILTER_ARGS)
     if submitted and not form.validate():
         return render_template("payments/staff_payments.html", form=form, result=None,
-                               page_args={}, status_labels=STATUS_LABELS), 422
+                               page_args={}, status_labels=PageLabels(STATUS_LABELS)), 422
     filters = PaymentFilter.from_form(form) if submitted else PaymentFilter()
     result = payments_page(filters, arg_page())
     page_args = {k: request.args[k] for k in FILTER_ARGS if request.args.get(k)}
     return render_template("payments/staff_payments.html", form=form, result=result,
-                           page_args=page_args, status_labels=STATUS_LABELS)
+                           page_args=page_args, status_labels=PageLabels(STATUS_LABELS))
 
 
 @bp.get("/staff/payments/<int:payment_id>")

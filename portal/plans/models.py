@@ -39,6 +39,10 @@ PLAN_MACHINE = StateMachine("plan", {
 OPEN_STATUSES = (S.PROPOSED, S.IN_REVIEW, S.COUNTERED)
 # Statuses that count towards "plans per 12 months": a plan that was agreed.
 AGREED_STATUSES = (S.ACTIVE, S.COMPLETED, S.BROKEN, S.CANCELLED)
+# The staff list of agreed plans (newest first) reads a partial index with this predicate;
+# the query writes it with the same literals (`agreed_listed`) so the planner can use it.
+AGREED_LISTED_SQL = ("status IN ('active', 'completed', 'broken', 'cancelled') "
+                     "AND started_on IS NOT NULL")
 
 
 class InstalmentStatus(enum.StrEnum):
@@ -69,6 +73,9 @@ class Plan(db.Model):
         # The staff lists: agreed plans newest first by status, proposals oldest first.
         Index("ix_plan_status_id", "status", "id"),
         Index("ix_plan_status_accepted_at_id", "status", "accepted_at", "id"),
+        # All agreed plans newest first: without it the list walks every proposal too.
+        Index("ix_plan_agreed_id", "id", postgresql_where=text(AGREED_LISTED_SQL),
+              sqlite_where=text(AGREED_LISTED_SQL)),
         # One active plan per account, refused by the database itself.
         Index("uq_plan_one_active_per_account", "account_id", unique=True,
               sqlite_where=text("status = 'active'"),

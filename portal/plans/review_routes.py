@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, literal_column, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
 
@@ -162,6 +162,10 @@ def reject(plan_id):
 
 
 AGREED = (PlanStatus.ACTIVE, PlanStatus.COMPLETED, PlanStatus.BROKEN, PlanStatus.CANCELLED)
+# Written with literals, exactly as the partial index ix_plan_agreed_id's predicate
+# (AGREED_LISTED_SQL), so that the planner uses it whatever the statement's parameters.
+_AGREED_LISTED = and_(Plan.status.in_([literal_column(f"'{s.value}'") for s in AGREED]),
+                      Plan.started_on.is_not(None))
 
 
 def instalment_tally(plan_ids) -> dict[int, dict]:
@@ -187,7 +191,7 @@ def agreed():
     cardholder, then their instalments' tally)."""
     form = StatusFilterForm(request.args)
     form.status.choices = [("", _("All"))] + [(s.value, STATUS[s.value]) for s in AGREED]
-    query = (select(Plan).where(Plan.status.in_(AGREED), Plan.started_on.is_not(None))
+    query = (select(Plan).where(_AGREED_LISTED)
              .options(joinedload(Plan.account).joinedload(Account.cardholder)))
     page_args = {}
     if form.status.data and form.status.data in {s.value for s in AGREED}:
@@ -195,5 +199,7 @@ def agreed():
         page_args["status"] = form.status.data
     found = fetch_page(query.order_by(Plan.id.desc()), arg_page())
     counts = instalment_tally([p.id for p in found.rows] or [0])
+    # Translated once for the page, filled in per row (the template's `%`).
+    paid_of = _("%(paid)s of %(count)s")
     return render_template("plans/staff_agreed.html", plans=found.rows, form=form,
-                           counts=counts, result=found, page_args=page_args)
+                           counts=counts, result=found, page_args=page_args, paid_of=paid_of)

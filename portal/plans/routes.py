@@ -169,4 +169,11 @@ def agreement_pdf(account_id, plan_id):
 
 @bp.app_context_processor
 def _plan_template_helpers():
-    return {"status_label": lambda s: str(STATUS.get(getattr(s, "value", s), s))}
+    shown: dict = {}  # this render's labels: each translated once, however many rows
+
+    def status_label(status):
+        key = getattr(status, "value", status)
+        if key not in shown:
+            shown[key] = str(STATUS.get(key, key))
+        return shown[key]
+    return {"status_label": status_label}

@@ -17,6 +17,7 @@ from portal.accounts.models import Account, EntryKind, LedgerEntry
 from portal.audit.services import record
 from portal.balances.services import Balance, balance_of, today_for
 from portal.consequences.pauses import Pause
+from portal.core.reads import shared, sharing
 from portal.domain.allocation import allocate_ahead, allocate_to_instalments, due_now
 from portal.extensions import db
 from portal.plans.models import (
@@ -282,10 +283,18 @@ def accounts_with_plans(account_ids: list) -> set[int]:
 
 
 def plan_pauses(accounts, as_of: date) -> dict[int, Pause]:
-    """`plan_pause` for many accounts in one query."""
-    rows = db.session.scalars(select(Plan).where(
-        Plan.account_id.in_([a.id for a in accounts]), Plan.status == PlanStatus.ACTIVE,
-        Plan.started_on <= as_of))
+    """`plan_pause` for many accounts in one query. Inside `shared_reads` (a page that shows
+    the plan facts too) the query is `plan_facts_for`'s, whose rows hold every active plan."""
+    ids = [a.id for a in accounts]
+    if not ids:
+        return {}
+    if sharing():
+        rows = [plan for plan, _ in _plan_fact_rows(ids) if plan.status == PlanStatus.ACTIVE
+                and plan.started_on is not None and plan.started_on <= as_of]
+    else:
+        rows = db.session.scalars(select(Plan).where(
+            Plan.account_id.in_(ids), Plan.status == PlanStatus.ACTIVE,
+            Plan.started_on <= as_of))
     return {p.account_id: Pause(reason="plan", since=p.started_on, reference=str(p.id))
             for p in rows}
 
@@ -334,6 +343,13 @@ def _plan_facts_query():
 _PLAN_FACTS = _plan_facts_query()  # built once: only the account ids change
 
 
+def _plan_fact_rows(ids: list[int]) -> list:
+    """(plan, unpaid instalment or None) rows of `_PLAN_FACTS`, read once per page inside
+    `shared_reads`."""
+    key = ("plans.facts", tuple(sorted(ids)))
+    return shared(key, lambda: list(db.session.execute(_PLAN_FACTS, {"ids": ids})))
+
+
 def plan_facts_for(accounts) -> tuple[dict[int, Plan], dict[int, PlanInstalment]]:
     """`latest_plans_for` and `next_instalments_for` together, in one query: each account's
     most recent plan, and the oldest unpaid instalment of its active plan (the pages showing
@@ -341,7 +357,7 @@ def plan_facts_for(accounts) -> tuple[dict[int, Plan], dict[int, PlanInstalment]
     ids = [a.id for a in accounts]
     if not ids:
         return {}, {}
-    rows = db.session.execute(_PLAN_FACTS, {"ids": ids})
+    rows = _plan_fact_rows(ids)
     latest: dict[int, Plan] = {}
     found: dict[int, PlanInstalment] = {}
     for plan, instalment in rows:

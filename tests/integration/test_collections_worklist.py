@@ -12,6 +12,7 @@ from portal.collections import services, worklists
 from portal.collections.models import ContactChannel, ContactDirection, ContactOutcome
 from portal.extensions import db
 from tests.clock import TODAY
+from tests.integration.plan_helpers import agree
 
 
 def _log(account, staff, when, promise=None):
@@ -73,3 +74,22 @@ def test_my_accounts_page_lists_the_accounts_in_priority_order(client, login_as,
         assert shown == [accounts[key].account_number for key in EXPECTED]
         assert "in priority order" in page and "Broken promises" in page
         assert re.search(r"November 27, 2026, 3:00\s?AM Coordinated Universal Time", page)  # last contact, with its zone
+
+
+def test_my_accounts_page_says_the_next_instalment_in_each_language(
+        app, client, login_as, make_account, make_staff):
+    """The "amount by day" sentence is translated once per page and filled in per row."""
+    collector, manager = make_staff("collector"), make_staff("collections_manager")
+    account = make_account()
+    with app.test_request_context():
+        plan = agree(account)
+        db.session.commit()
+    services.assign([account.id], collector.id, manager)
+    db.session.commit()
+    due = plan.instalments[0]
+    login_as(client, collector)
+    page = client.get("/staff/collections/my-accounts").get_data(as_text=True)
+    assert re.search(rf"{re.escape(f'{due.amount / 100:,.2f}')} by December 5, 2026", page)
+    chinese = client.get("/staff/collections/my-accounts",
+                         headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert re.search(r"2026年12月5日 前还款 \S+" + re.escape(f"{due.amount / 100:,.2f}"), chinese)

@@ -17,14 +17,14 @@ from tests.integration.account_pages_helpers import freeze_today
 from tests.integration.legal_helpers import refer
 from tests.integration.plan_helpers import agree
 
-# The signed-in cardholder; the accounts (the dashboard) or the one account (the timeline);
+# The signed-in cardholder with their accounts (one statement: Cardholder.load_with_session);
 # the closing snapshots and the entries since (portal.balances, two); the policy in force;
 # recorded consequences, letters and stage moves (one statement); legal steps; corrections;
-# the dispute hold, the plan, promise and care pauses (one each); the latest plan with the next
-# instalment; the care records the cardholder is told about (portal.care, read a second time:
-# the pause provider and the page ask separately).
-DASHBOARD_STATEMENTS = 14
-TIMELINE_STATEMENTS = 14
+# the dispute hold and the promise pause (one each); the plans (the plan pause and the latest
+# plan with the next instalment, one statement) and the care records (the care pause and what
+# the cardholder is told, one statement), each read once for the page (portal.core.reads).
+DASHBOARD_STATEMENTS = 11
+TIMELINE_STATEMENTS = 11
 
 
 @pytest.fixture()

@@ -57,6 +57,10 @@ def test_agreed_plans_list_filters_by_status_and_counts_paid_and_missed(
     assert _row(cancelled, gone.id)[3:5] == ["Cancelled", ""]  # no next due date once ended
     everything = client.get("/staff/plans").get_data(as_text=True)
     assert _row(everything, kept.id) and _row(everything, gone.id)
+    assert f'href="/staff/plans/{kept.id}">#{kept.id}</a>' in everything  # id_link
+    # The "1 of 6" pattern is translated once per page and filled in per row (issue 15).
+    chinese = client.get("/staff/plans?status=active", headers={"Accept-Language": "zh-CN"})
+    assert _row(chinese.get_data(as_text=True), kept.id)[7] == "1 / 6"
 
 
 def test_collector_counter_offer_beyond_their_authority_is_refused_and_changes_nothing(
