@@ -1,0 +1,113 @@
+"""Skipping the rows of a replayed feed that would change nothing, without validating them.
+
+When the import applies a row to an account, it keeps a digest of the row's raw values (and
+the old-feed lag) together with everything the outcome of applying that row depends on, as it
+stands right after: the account's fields, its cardholder and the cardholder's fields (and
+whether enrolled), the number and newest id of its ledger entries, the number of its
+acknowledgements (`state_of`). Applying the same row to the same state again is a no-op: the
+account and cardholder already hold the row's values, the ledger sums in the issuer's figures
+equal its amounts, and the movements it acknowledges are acknowledged. So a later row whose
+digest, over the state as it stands then, equals the one kept is counted unchanged and
+skipped, unless an earlier row of the same import (one not skipped) named its account or its
+cardholder: that row may have changed the state the digest was taken over.
+
+A digest is kept only for a row whose applied values are the final ones of its chunk (the
+set-based path: one row per account; its cardholder's values as the chunk leaves them). A
+digest kept earlier and not replaced stays true: it describes a (row, state) pair, and any
+change to the state changes the digest. Nothing of the feed is stored, only the digest.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from flask import current_app
+from sqlalchemy import ARRAY, any_, cast, delete, func, select
+
+from portal.accounts.models import Account, Cardholder, LedgerEntry
+from portal.bulk import fetch_all, insert_rows, is_postgres
+from portal.extensions import db
+from portal.journal.feed_io import RawRow
+from portal.journal.models import FeedSeen, JournalAck
+
+_STATE_FIELDS = ("card_last4", "currency", "credit_limit", "policy_profile", "minimum_due",
+                 "oldest_unpaid_due_date", "feed_as_of")
+_HOLDER_FIELDS = ("customer_id", "full_name", "date_of_birth", "phone", "email", "locale",
+                  "timezone")
+
+
+def row_key(raw: RawRow) -> bytes:
+    """The row's raw values (names and text as read), which determine its validated form."""
+    return repr(raw.values).encode()
+
+
+def _state_query():
+    def per_account(column, model):
+        return select(column).where(model.account_id == Account.id).scalar_subquery()
+
+    return (select(Account.id, Account.account_number, FeedSeen.digest, Account.cardholder_id,
+                   *(getattr(Account, f) for f in _STATE_FIELDS),
+                   *(getattr(Cardholder, f) for f in _HOLDER_FIELDS),
+                   Cardholder.password_hash.is_not(None),
+                   per_account(func.count(LedgerEntry.id), LedgerEntry),
+                   per_account(func.coalesce(func.max(LedgerEntry.id), 0), LedgerEntry),
+                   per_account(func.count(JournalAck.id), JournalAck))
+            .join(Cardholder, Account.cardholder_id == Cardholder.id))
+
+
+def _digest(key: bytes, state: tuple) -> str:
+    lag = current_app.config["JOURNAL_OLD_FEED_LAG_DAYS"]
+    return hashlib.blake2b(b"%d\x00%s\x00%s" % (lag, key, repr(state).encode()),
+                           digest_size=16).hexdigest()
+
+
+def _in(column, values: list):
+    # One array parameter on PostgreSQL: thousands of IN parameters cost more to send.
+    return column == any_(cast(values, ARRAY(column.type))) if is_postgres() else column.in_(values)
+
+
+def unchanged(block: list[RawRow], touched: set[str]) -> set[int]:
+    """Line numbers of the rows of `block` that would change nothing: kept digest equal, no
+    earlier row of this import (`touched`: account numbers and cardholder ids of the rows not
+    skipped so far) naming their account or cardholder. Adds the rows not skipped to
+    `touched`."""
+    numbers = [raw.values["account_number"].strip() for raw in block if not raw.problem
+               and isinstance(raw.values.get("account_number"), str)]
+    found = {}
+    for start in range(0, len(numbers), 5000):
+        part = numbers[start:start + 5000]
+        for _id, number, digest, *state in fetch_all(
+                _state_query().join(FeedSeen, FeedSeen.account_id == Account.id)
+                .where(_in(Account.account_number, part))):
+            found[number] = (digest, tuple(state))
+    skipped = set()
+    for raw in block:
+        values = raw.values
+        number, holder = values.get("account_number"), values.get("cardholder_id")
+        number = number.strip() if isinstance(number, str) else None
+        holder = holder.strip() if isinstance(holder, str) else None
+        kept = found.get(number) if not raw.problem else None
+        if (kept and number not in touched and holder not in touched
+                and kept[0] == _digest(row_key(raw), kept[1])):
+            skipped.add(raw.line)
+            continue
+        touched.update(v for v in (number, holder) if v)
+    return skipped
+
+
+def remember(applied: list[tuple[int, bytes]]) -> None:
+    """Keep the digest of each (account id, row key) over the account's state as it stands
+    now (in the caller's transaction, after the rows were written)."""
+    if not applied:
+        return
+    keys = dict(applied)
+    ids = list(keys)
+    rows = []
+    for start in range(0, len(ids), 5000):
+        part = ids[start:start + 5000]
+        query = _state_query().outerjoin(FeedSeen, FeedSeen.account_id == Account.id)
+        for account_id, _number, _digest_kept, *state in fetch_all(
+                query.where(_in(Account.id, part))):
+            rows.append((account_id, _digest(keys[account_id], tuple(state))))
+        db.session.execute(delete(FeedSeen).where(_in(FeedSeen.account_id, part)))
+    insert_rows(FeedSeen.__table__, ("account_id", "digest"), rows)
+
