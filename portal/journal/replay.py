@@ -40,18 +40,35 @@ def row_key(raw: RawRow) -> bytes:
     return repr(raw.values).encode()
 
 
-def _state_query():
-    def per_account(column, model):
-        return select(column).where(model.account_id == Account.id).scalar_subquery()
+def _states(column, values: list) -> dict[int, tuple[str, str | None, tuple]]:
+    """account id -> (account number, digest kept, state) of the accounts whose `column` is
+    one of `values`."""
+    found = {}
+    step = len(values) if is_postgres() else 5000  # SQLite's limit on parameters
+    for start in range(0, len(values), step or 1):
+        found.update(_states_of(_in(column, values[start:start + step])))
+    return found
 
-    return (select(Account.id, Account.account_number, FeedSeen.digest, Account.cardholder_id,
-                   *(getattr(Account, f) for f in _STATE_FIELDS),
-                   *(getattr(Cardholder, f) for f in _HOLDER_FIELDS),
-                   Cardholder.password_hash.is_not(None),
-                   per_account(func.count(LedgerEntry.id), LedgerEntry),
-                   per_account(func.coalesce(func.max(LedgerEntry.id), 0), LedgerEntry),
-                   per_account(func.count(JournalAck.id), JournalAck))
-            .join(Cardholder, Account.cardholder_id == Cardholder.id))
+
+def _states_of(where) -> dict[int, tuple[str, str | None, tuple]]:
+    # The ledger and acknowledgements are counted in grouped queries: correlated per account,
+    # PostgreSQL planned them on statistics from before the chunk's COPY, a scan each.
+    accounts = fetch_all(
+        select(Account.id, Account.account_number, FeedSeen.digest, Account.cardholder_id,
+               *(getattr(Account, f) for f in _STATE_FIELDS),
+               *(getattr(Cardholder, f) for f in _HOLDER_FIELDS),
+               Cardholder.password_hash.is_not(None))
+        .join(Cardholder, Account.cardholder_id == Cardholder.id)
+        .outerjoin(FeedSeen, FeedSeen.account_id == Account.id).where(where))
+    ids = [row[0] for row in accounts]
+    entries = {account_id: (count, newest) for account_id, count, newest in fetch_all(
+        select(LedgerEntry.account_id, func.count(LedgerEntry.id), func.max(LedgerEntry.id))
+        .where(_in(LedgerEntry.account_id, ids)).group_by(LedgerEntry.account_id))} if ids else {}
+    acks = dict(fetch_all(
+        select(JournalAck.account_id, func.count(JournalAck.id))
+        .where(_in(JournalAck.account_id, ids)).group_by(JournalAck.account_id))) if ids else {}
+    return {account_id: (number, digest, (*state, entries.get(account_id), acks.get(account_id)))
+            for account_id, number, digest, *state in accounts}
 
 
 def _digest(key: bytes, state: tuple) -> str:
@@ -72,13 +89,8 @@ def unchanged(block: list[RawRow], touched: set[str]) -> set[int]:
     `touched`."""
     numbers = [raw.values["account_number"].strip() for raw in block if not raw.problem
                and isinstance(raw.values.get("account_number"), str)]
-    found = {}
-    for start in range(0, len(numbers), 5000):
-        part = numbers[start:start + 5000]
-        for _id, number, digest, *state in fetch_all(
-                _state_query().join(FeedSeen, FeedSeen.account_id == Account.id)
-                .where(_in(Account.account_number, part))):
-            found[number] = (digest, tuple(state))
+    found = {number: (digest, state) for number, digest, state
+             in _states(Account.account_number, numbers).values() if digest}
     skipped = set()
     for raw in block:
         values = raw.values
@@ -100,14 +112,12 @@ def remember(applied: list[tuple[int, bytes]]) -> None:
     if not applied:
         return
     keys = dict(applied)
-    ids = list(keys)
-    rows = []
-    for start in range(0, len(ids), 5000):
-        part = ids[start:start + 5000]
-        query = _state_query().outerjoin(FeedSeen, FeedSeen.account_id == Account.id)
-        for account_id, _number, _digest_kept, *state in fetch_all(
-                query.where(_in(Account.id, part))):
-            rows.append((account_id, _digest(keys[account_id], tuple(state))))
-        db.session.execute(delete(FeedSeen).where(_in(FeedSeen.account_id, part)))
-    insert_rows(FeedSeen.__table__, ("account_id", "digest"), rows)
+    states = _states(Account.id, list(keys))
+    kept = [i for i, (_, digest, _) in states.items() if digest]
+    for start in range(0, len(kept), 5000):
+        db.session.execute(delete(FeedSeen).where(_in(FeedSeen.account_id,
+                                                      kept[start:start + 5000])),
+                           execution_options={"synchronize_session": False})
+    insert_rows(FeedSeen.__table__, ("account_id", "digest"),
+                [(i, _digest(keys[i], state)) for i, (_, _, state) in states.items()])
 
