@@ -37,7 +37,12 @@ _HOLDER_FIELDS = ("customer_id", "full_name", "date_of_birth", "phone", "email",
 
 def row_key(raw: RawRow) -> bytes:
     """The row's raw values (names and text as read), which determine its validated form."""
-    return repr(raw.values).encode()
+    values = raw.values
+    if isinstance(raw.original, list):  # a CSV row: text cells under the file's header
+        joined = "\x1f".join((*values, *values.values()))
+        if joined.count("\x1f") == 2 * len(values) - 1:  # no cell holds the separator
+            return joined.encode()
+    return repr(values).encode()
 
 
 def _states(column, values: list) -> dict[int, tuple[str, str | None, tuple]]:
@@ -71,8 +76,7 @@ def _states_of(where) -> dict[int, tuple[str, str | None, tuple]]:
             for account_id, number, digest, *state in accounts}
 
 
-def _digest(key: bytes, state: tuple) -> str:
-    lag = current_app.config["JOURNAL_OLD_FEED_LAG_DAYS"]
+def _digest(key: bytes, state: tuple, lag: int) -> str:
     return hashlib.blake2b(b"%d\x00%s\x00%s" % (lag, key, repr(state).encode()),
                            digest_size=16).hexdigest()
 
@@ -92,6 +96,7 @@ def unchanged(block: list[RawRow], touched: set[str]) -> set[int]:
     found = {number: (digest, state) for number, digest, state
              in _states(Account.account_number, numbers).values() if digest}
     skipped = set()
+    lag = current_app.config["JOURNAL_OLD_FEED_LAG_DAYS"]
     for raw in block:
         values = raw.values
         number, holder = values.get("account_number"), values.get("cardholder_id")
@@ -99,7 +104,7 @@ def unchanged(block: list[RawRow], touched: set[str]) -> set[int]:
         holder = holder.strip() if isinstance(holder, str) else None
         kept = found.get(number) if not raw.problem else None
         if (kept and number not in touched and holder not in touched
-                and kept[0] == _digest(row_key(raw), kept[1])):
+                and kept[0] == _digest(row_key(raw), kept[1], lag)):
             skipped.add(raw.line)
             continue
         touched.update(v for v in (number, holder) if v)
@@ -112,6 +117,7 @@ def remember(applied: list[tuple[int, bytes]]) -> None:
     if not applied:
         return
     keys = dict(applied)
+    lag = current_app.config["JOURNAL_OLD_FEED_LAG_DAYS"]
     states = _states(Account.id, list(keys))
     kept = [i for i, (_, digest, _) in states.items() if digest]
     for start in range(0, len(kept), 5000):
@@ -119,5 +125,5 @@ def remember(applied: list[tuple[int, bytes]]) -> None:
                                                       kept[start:start + 5000])),
                            execution_options={"synchronize_session": False})
     insert_rows(FeedSeen.__table__, ("account_id", "digest"),
-                [(i, _digest(keys[i], state)) for i, (_, _, state) in states.items()])
+                [(i, _digest(keys[i], state, lag)) for i, (_, _, state) in states.items()])
 
