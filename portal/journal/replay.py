@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import current_app
-from sqlalchemy import ARRAY, any_, cast, delete, func, select
+from sqlalchemy import ARRAY, Text, any_, cast, delete, func, select, tuple_
 
 from portal.accounts.models import Account, Cardholder, LedgerEntry
 from portal.bulk import fetch_all, insert_rows, is_postgres
@@ -58,11 +58,14 @@ def _states(column, values: list) -> dict[int, tuple[str, str | None, tuple]]:
 def _states_of(where) -> dict[int, tuple[str, str | None, tuple]]:
     # The ledger and acknowledgements are counted in grouped queries: correlated per account,
     # PostgreSQL planned them on statistics from before the chunk's COPY, a scan each.
+    state = (Account.cardholder_id, *(getattr(Account, f) for f in _STATE_FIELDS),
+             *(getattr(Cardholder, f) for f in _HOLDER_FIELDS),
+             Cardholder.password_hash.is_not(None))
+    if is_postgres():
+        # Hashed in the server: one short text a row to fetch instead of sixteen values.
+        state = (func.md5(cast(tuple_(*state), Text)),)
     accounts = fetch_all(
-        select(Account.id, Account.account_number, FeedSeen.digest, Account.cardholder_id,
-               *(getattr(Account, f) for f in _STATE_FIELDS),
-               *(getattr(Cardholder, f) for f in _HOLDER_FIELDS),
-               Cardholder.password_hash.is_not(None))
+        select(Account.id, Account.account_number, FeedSeen.digest, *state)
         .join(Cardholder, Account.cardholder_id == Cardholder.id)
         .outerjoin(FeedSeen, FeedSeen.account_id == Account.id).where(where))
     ids = [row[0] for row in accounts]
