@@ -14,7 +14,12 @@ cardholder: that row may have changed the state the digest was taken over.
 A digest is kept only for a row whose applied values are the final ones of its chunk (the
 set-based path: one row per account; its cardholder's values as the chunk leaves them). A
 digest kept earlier and not replaced stays true: it describes a (row, state) pair, and any
-change to the state changes the digest. Nothing of the feed is stored, only the digest.
+change to the state changes the digest. Nothing of the feed is stored, only the digest (on
+PostgreSQL the account's fields enter it as their md5, taken in the server).
+
+Concurrency: the digests of a block of rows are compared when the block is read, before the
+chunks ahead of it are committed; a change another process commits in between is not undone by
+a skipped row (it would have been by an applied one), as if the import had run a moment earlier.
 """
 from __future__ import annotations
 
