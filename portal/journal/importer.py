@@ -108,12 +108,12 @@ def import_rows(rows: Iterable[RawRow], *, on_reject: RejectFn | None = None,
     touched: set[str] = set()  # accounts and cardholders named by rows not skipped
     for block in _blocks(rows):
         skipped = unchanged(block, touched)
-        known = known_contacts({raw.values["cardholder_id"].strip() for raw in block
-                                if raw.line not in skipped
+        known = known_contacts({raw.values["cardholder_id"].strip()
+                                for position, raw in enumerate(block) if position not in skipped
                                 and isinstance(raw.values.get("cardholder_id"), str)})
-        for raw in block:
+        for position, raw in enumerate(block):
             result.read += 1
-            if raw.line in skipped:
+            if position in skipped:
                 # Valid (applied before, word for word) and a no-op: counted, not validated.
                 result.unchanged += 1
                 valid += 1

@@ -95,7 +95,7 @@ def _in(column, values: list):
 
 
 def unchanged(block: list[RawRow], touched: set[str]) -> set[int]:
-    """Line numbers of the rows of `block` that would change nothing: kept digest equal, no
+    """Positions in `block` of the rows that would change nothing: kept digest equal, no
     earlier row of this import (`touched`: account numbers and cardholder ids of the rows not
     skipped so far) naming their account or cardholder. Adds the rows not skipped to
     `touched`."""
@@ -105,7 +105,7 @@ def unchanged(block: list[RawRow], touched: set[str]) -> set[int]:
              in _states(Account.account_number, numbers).values() if digest}
     skipped = set()
     lag = current_app.config["JOURNAL_OLD_FEED_LAG_DAYS"]
-    for raw in block:
+    for position, raw in enumerate(block):
         values = raw.values
         number, holder = values.get("account_number"), values.get("cardholder_id")
         number = number.strip() if isinstance(number, str) else None
@@ -113,7 +113,7 @@ def unchanged(block: list[RawRow], touched: set[str]) -> set[int]:
         kept = found.get(number) if not raw.problem else None
         if (kept and number not in touched and holder not in touched
                 and kept[0] == _digest(row_key(raw), kept[1], lag)):
-            skipped.add(raw.line)
+            skipped.add(position)
             continue
         touched.update(v for v in (number, holder) if v)
     return skipped
