@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import Account, Cardholder, Component, EntryKind, LedgerEntry
 from portal.journal import importer
-from tests.integration.test_import import component_sums, feed_row, write_csv
+from tests.integration.test_import import component_sums, feed_row, write_csv, write_jsonl
 
 
 def _import(path, monkeypatch):
@@ -26,8 +26,8 @@ def test_an_unchanged_replay_counts_every_row_unchanged_without_validating_it(
         db, tmp_path, monkeypatch):
     # Rows 1 and 2 share a cardholder; row 9 is refused and stays refused.
     one = feed_row(1)
-    rows = [one, feed_row(2, **{f: one[f] for f in ("cardholder_id", "full_name", "phone", "email")}),
-            feed_row(3), feed_row(9, phone="12345", email="")]
+    shared = {f: one[f] for f in ("cardholder_id", "full_name", "phone", "email")}
+    rows = [one, feed_row(2, **shared), feed_row(3), feed_row(9, phone="12345", email="")]
     path = write_csv(tmp_path / "feed.csv", rows)
     first, validated = _import(path, monkeypatch)
     assert (first.created, first.rejected, len(validated)) == (3, 1, 4)
@@ -54,9 +54,10 @@ def test_a_new_ledger_entry_sends_the_row_through_the_checks_again(db, tmp_path,
     path = write_csv(tmp_path / "feed.csv", [feed_row(1, as_of="2026-11-01")])
     _import(path, monkeypatch)
     account = db.session.scalar(select(Account))
+    # A nightly entry: in the issuer's figures up to the feed's date.
     db.session.add(LedgerEntry(account_id=account.id, kind=EntryKind.ADJUSTMENT,
                                component=Component.PRINCIPAL, amount=-10_000, currency="CNY",
-                               effective_date=date(2026, 10, 20), source_ref="nightly:test:1"))  # in the issuer's figures
+                               effective_date=date(2026, 10, 20), source_ref="nightly:test:1"))
     db.session.commit()
     again, validated = _import(path, monkeypatch)
     assert len(validated) == 1 and again.updated == 1 and again.entries_posted == 1
@@ -73,3 +74,10 @@ def test_a_row_after_one_that_changed_its_cardholder_is_not_skipped(db, tmp_path
     assert len(validated) == 2 and again.updated == 2
     assert db.session.scalar(select(Cardholder.full_name).where(
         Cardholder.customer_id == "C00001")) == "Holder 1"
+
+
+def test_a_jsonl_feed_replays_the_same_way(db, tmp_path, monkeypatch):
+    path = write_jsonl(tmp_path / "feed.jsonl", [feed_row(1), feed_row(2)])
+    _import(path, monkeypatch)
+    again, validated = _import(path, monkeypatch)
+    assert (again.unchanged, validated) == (2, [])
