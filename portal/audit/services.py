@@ -190,10 +190,18 @@ def _lock_streams(streams: list[str]) -> dict:
     heads = {}
     for start in range(0, len(streams), LOCK_CHUNK):
         chunk = streams[start:start + LOCK_CHUNK]
-        db.session.execute(
-            insert(AuditStreamHead).values([dict(stream=s, event_count=0, last_id=None,
-                                                  last_hash=GENESIS) for s in chunk])
-            .on_conflict_do_nothing(index_elements=["stream"]))
+        new = insert(AuditStreamHead).values([dict(stream=s, event_count=0, last_id=None,
+                                                   last_hash=GENESIS) for s in chunk])
+        if dialect == "postgresql":
+            # One round trip: a new head is inserted, an existing one "updated" to itself,
+            # which locks it like FOR UPDATE; rows go in the order given (`lock_order`).
+            heads.update((row.stream, row) for row in db.session.execute(
+                new.on_conflict_do_update(index_elements=["stream"],
+                                          set_={"stream": new.excluded.stream})
+                .returning(AuditStreamHead.stream, AuditStreamHead.event_count,
+                           AuditStreamHead.last_hash)))
+            continue
+        db.session.execute(new.on_conflict_do_nothing(index_elements=["stream"]))
         heads.update((row.stream, row) for row in db.session.execute(
             select(AuditStreamHead.stream, AuditStreamHead.event_count, AuditStreamHead.last_hash)
             .where(AuditStreamHead.stream.in_(chunk))

@@ -31,6 +31,7 @@ from portal.journal.acks import choose, in_issuer_figures, named_entries, pendin
 from portal.journal.feed_result import ACCOUNT_FIELDS, ACTOR, HOLDER_FIELDS, ImportResult
 from portal.journal.feed_rules import FeedRow
 from portal.journal.models import JournalAck
+from portal.journal.replay import remember
 from portal.journal.rowwise import holder_values, outcome_event, refusal
 from portal.journal.rules import movement_id
 from portal.timeutil import utcnow
@@ -145,13 +146,16 @@ def _load(rows: list[FeedRow]) -> _Chunk:
     return _Chunk(accounts, holders, sums, pending_movements(numbers), named)
 
 
-def apply_chunk(rows: list[FeedRow], result: ImportResult, refuse) -> None:
+def apply_chunk(rows: list[FeedRow], result: ImportResult, refuse,
+                keys: list[bytes] | None = None) -> None:
     """Apply `rows` (account numbers all different) in one transaction, not committed;
-    `refuse(position, reason)` is called for each row that cannot be applied."""
+    `refuse(position, reason)` is called for each row that cannot be applied. `keys`: each
+    row's raw values (replay.row_key), kept in a digest so that a replay can skip the row."""
     db.session.flush()
     settle_in()
     chunk = _load(rows)
     lag = current_app.config["JOURNAL_OLD_FEED_LAG_DAYS"]
+    applied = []
     for position, row in enumerate(rows):
         problem = refusal(row, chunk.accounts.get(row.account_number), chunk.named, chunk.sums)
         if problem:
@@ -160,7 +164,19 @@ def apply_chunk(rows: list[FeedRow], result: ImportResult, refuse) -> None:
         outcome, posted = _apply_row(row, chunk, lag)
         result.entries_posted += posted
         setattr(result, outcome, getattr(result, outcome) + 1)
+        applied.append(position)
     _write(chunk)
+    if keys is not None:
+        remember([(chunk.accounts[rows[p].account_number].id, keys[p]) for p in applied
+                  if _final(rows[p], chunk)])
+
+
+def _final(row: FeedRow, chunk: _Chunk) -> bool:
+    """The row's values are those the chunk leaves (its account is named once; its cardholder
+    may be named by other rows, which must have left it as this row gives it)."""
+    holder = chunk.holders[row.cardholder_id]
+    return all(holder.values.get(name) == value
+               for name, value in holder_values(row, holder.enrolled).items())
 
 
 def _diff(current: dict, values: dict, changes: dict, prefix: str = "") -> bool:

@@ -25,6 +25,7 @@ from portal.journal.feed_io import (
 )
 from portal.journal.feed_result import ImportConflict, ImportResult, RejectFn
 from portal.journal.feed_rules import FeedRow, RowError, validate_row
+from portal.journal.replay import row_key, unchanged
 from portal.journal.rowwise import commit_batch, commit_or_conflict
 
 __all__ = ["BATCH_SIZE", "ImportConflict", "ImportResult", "import_file", "import_rows"]
@@ -102,31 +103,51 @@ def import_rows(rows: Iterable[RawRow], *, on_reject: RejectFn | None = None,
     result = ImportResult()
     rejects = _Rejects(result, on_reject)
     chunk_rows = batch_size * max(1, CHUNK_ROWS // batch_size)
-    chunk: list[tuple[RawRow, FeedRow]] = []
+    chunk = _Chunk()
     valid = 0  # valid rows so far: row n (from 0) belongs to batch n // batch_size
+    touched: set[str] = set()  # accounts and cardholders named by rows not skipped
     for block in _blocks(rows):
-        known = known_contacts({raw.values["cardholder_id"].strip() for raw in block
-                                if isinstance(raw.values.get("cardholder_id"), str)})
-        for raw in block:
+        skipped = unchanged(block, touched)
+        known = known_contacts({raw.values["cardholder_id"].strip()
+                                for position, raw in enumerate(block) if position not in skipped
+                                and isinstance(raw.values.get("cardholder_id"), str)})
+        for position, raw in enumerate(block):
             result.read += 1
-            if raw.problem:
+            if position in skipped:
+                # Valid (applied before, word for word) and a no-op: counted, not validated.
+                result.unchanged += 1
+                valid += 1
+            elif raw.problem:
                 rejects.hold(valid // batch_size, False, raw, f"the row {raw.problem}")
             else:
                 try:
-                    chunk.append((raw, validate_row(raw.values, known)))
+                    chunk.add(raw, validate_row(raw.values, known), valid)
                     valid += 1
                 except RowError as exc:
                     rejects.hold(valid // batch_size, False, raw, exc.reason)
-            if len(chunk) >= chunk_rows:
-                _commit_chunk(chunk, valid - len(chunk), batch_size, rejects)
+            # A chunk ends with a whole batch, so no later row can add rejects to its batches.
+            if len(chunk.rows) >= chunk_rows and valid % batch_size == 0:
+                _commit_chunk(chunk, batch_size, rejects)
                 rejects.release(through_batch=(valid - 1) // batch_size)
-                chunk = []
+                chunk = _Chunk()
             if progress:
                 progress(raw.line)
-    if chunk:
-        _commit_chunk(chunk, valid - len(chunk), batch_size, rejects)
+    if chunk.rows:
+        _commit_chunk(chunk, batch_size, rejects)
     rejects.release()
     return result
+
+
+class _Chunk:
+    """Validated rows to apply together, each with its number among the valid rows."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[RawRow, FeedRow]] = []
+        self.numbers: list[int] = []
+
+    def add(self, raw: RawRow, row: FeedRow, number: int) -> None:
+        self.rows.append((raw, row))
+        self.numbers.append(number)
 
 
 def _blocks(rows: Iterable[RawRow]) -> Iterable[list[RawRow]]:
@@ -140,19 +161,21 @@ def _blocks(rows: Iterable[RawRow]) -> Iterable[list[RawRow]]:
         yield block
 
 
-def _commit_chunk(chunk: list[tuple[RawRow, FeedRow]], first: int, batch_size: int,
-                  rejects: _Rejects) -> None:
-    """Apply a chunk whose first row is valid row number `first` and commit it."""
-    numbers = {row.account_number for _, row in chunk}
-    if len(numbers) < len(chunk):
-        for start in range(0, len(chunk), batch_size):
-            batch_no = (first + start) // batch_size
-            commit_batch(chunk[start:start + batch_size], rejects.result,
+def _commit_chunk(chunk: _Chunk, batch_size: int, rejects: _Rejects) -> None:
+    """Apply a chunk and commit it."""
+    rows = chunk.rows
+    if len({row.account_number for _, row in rows}) < len(rows):
+        batches: dict[int, list[tuple[RawRow, FeedRow]]] = {}
+        for pair, number in zip(rows, chunk.numbers):
+            batches.setdefault(number // batch_size, []).append(pair)
+        for batch_no, batch in batches.items():
+            commit_batch(batch, rejects.result,
                          lambda raw, reason, b=batch_no: rejects.hold(b, True, raw, reason))
         return
 
     def refuse(position: int, reason: str) -> None:
-        rejects.hold((first + position) // batch_size, True, chunk[position][0], reason)
+        rejects.hold(chunk.numbers[position] // batch_size, True, rows[position][0], reason)
 
-    commit_or_conflict(lambda: apply_chunk([row for _, row in chunk], rejects.result, refuse),
-                       chunk[0][0].line, chunk[-1][0].line)
+    commit_or_conflict(lambda: apply_chunk([row for _, row in rows], rejects.result, refuse,
+                                           [row_key(raw) for raw, _ in rows]),
+                       rows[0][0].line, rows[-1][0].line)

@@ -57,3 +57,15 @@ def not_in_issuer_figures():
     """SQL: a portal movement the issuer has not applied yet: the portal adds it to the
     issuer's figures."""
     return is_movement() & ~is_acknowledged()
+
+
+class FeedSeen(db.Model):
+    """The last feed row the import applied to an account, as a digest of that row's raw text
+    together with the account's state right after (portal/journal/replay.py): the same row
+    meeting the same state again changes nothing, so a replayed file can skip it. Rewritten by
+    each import that applies a row; holds no feed values, only the digest."""
+
+    __tablename__ = "journal_feed_seen"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(32))

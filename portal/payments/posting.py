@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import NoResultFound
 
 from portal.accounts.models import Component, EntryKind, LedgerEntry
 from portal.audit.services import record
@@ -29,10 +30,18 @@ S = PaymentStatus
 
 def lock_payment(payment_id: int) -> Payment:
     """Load the payment with a row lock (PostgreSQL), fresh from the database."""
-    query = select(Payment).where(Payment.id == payment_id).execution_options(populate_existing=True)
+    payment = find_locked(Payment.id == payment_id)
+    if payment is None:
+        raise NoResultFound(f"no payment {payment_id}")
+    return payment
+
+
+def find_locked(*where) -> Payment | None:
+    """The payment `where` selects, loaded fresh with a row lock (PostgreSQL), or None."""
+    query = select(Payment).where(*where).execution_options(populate_existing=True)
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    return db.session.scalars(query).one()
+    return db.session.scalars(query).one_or_none()
 
 
 def _source(payment: Payment, part: str) -> str:
@@ -78,15 +87,16 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
                                    component=component, amount=-amount,
                                    currency=payment.currency, effective_date=paid_on,
                                    source_ref=_source(payment, tag), posted_at=now))
+    # Everything but what the plans applied is set before they are told (their queries flush
+    # it with the entries), so the payment's row is written twice, not three times.
     payment.allocation = split
     payment.toward_minimum = min(payment.amount, int(balance.overdue) + int(balance.next_due))
-    payment.plan_application = _announce(payment, payment.amount, paid_on)
     payment.paid_on = paid_on
     payment.posted_at = now
     payment.status = S.SUCCEEDED
     payment.failure_code = payment.failure_message = None
-    db.session.flush()
     payment.receipt_number = f"R{paid_on:%Y%m%d}-{payment.id:07d}"
+    payment.plan_application = _announce(payment, payment.amount, paid_on)
     record("payment.posted", subject=payment, before={"status": before},
            after={"status": "succeeded", "amount": payment.amount, "allocation": split,
                   "plan_application": payment.plan_application,

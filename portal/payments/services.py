@@ -236,10 +236,12 @@ def _target(intent: Intent) -> PaymentStatus | None:
     return None
 
 
-def apply_intent(payment: Payment, intent: Intent) -> Payment:
-    """Bring the payment in line with what the provider says, under a row lock. Posts on
-    success (once); an out-of-date or repeated report changes nothing. Flushes."""
-    payment = lock_payment(payment.id)
+def apply_intent(payment: Payment, intent: Intent, *, locked: bool = False) -> Payment:
+    """Bring the payment in line with what the provider says, under a row lock (`locked`: the
+    caller loaded it with `find_locked` or `lock_payment`). Posts on success (once); an
+    out-of-date or repeated report changes nothing. Flushes."""
+    if not locked:
+        payment = lock_payment(payment.id)
     if payment.provider_ref is None and intent.ref:
         payment.provider_ref = intent.ref
     target = _target(intent)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -19,7 +18,7 @@ from portal.core.inputs import parse_id
 from portal.payments.gateway import (BadSignature, ProviderUnavailable, get_gateway,
                                      intent_from_object)
 from portal.payments.models import Payment, ReversalKind, WebhookEvent
-from portal.payments.posting import lock_payment, post_reversal, reinstate_reversal
+from portal.payments.posting import find_locked, lock_payment, post_reversal, reinstate_reversal
 from portal.payments.services import apply_intent
 from portal.payments.states import PaymentStatus
 from portal.timeutil import utcnow
@@ -95,13 +94,14 @@ def _event_time(event: dict) -> datetime | None:
 
 
 def _payment_for(intent_ref: str | None, metadata: dict | None = None) -> Payment | None:
+    """The payment an event is about, locked (read once: the handlers need the lock anyway)."""
     payment_id = parse_id((metadata or {}).get("payment_id"))
     if payment_id:
-        payment = db.session.get(Payment, payment_id)
+        payment = find_locked(Payment.id == payment_id)
         if payment is not None and payment.provider_ref in (None, intent_ref):
             return payment
     if intent_ref:
-        return db.session.scalar(select(Payment).where(Payment.provider_ref == intent_ref))
+        return find_locked(Payment.provider_ref == intent_ref)
     return None
 
 
@@ -111,7 +111,7 @@ def _on_intent(obj: dict, created: datetime | None = None) -> bool:
     payment = _payment_for(intent.ref, intent.metadata)
     if payment is None:
         return False
-    apply_intent(payment, intent)
+    apply_intent(payment, intent, locked=True)
     return True
 
 

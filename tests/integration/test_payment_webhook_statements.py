@@ -1,0 +1,48 @@
+"""What one webhook delivery costs in SQL (issue 15): a duplicate is refused by the event's
+unique id before any lock; a posting reads its payment once, locked, writes it twice and
+appends one audit event."""
+from __future__ import annotations
+
+from sqlalchemy import event
+
+from portal.extensions import db
+from tests.integration.payment_helpers import intent_event, signed_event
+from tests.integration.payment_helpers import account, started  # noqa: F401  (fixtures)
+from tests.integration.test_payment_webhooks import _succeed_at_provider
+
+
+def _statements(client, payload, headers) -> tuple[str, list[str]]:
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, params, context, executemany):
+        seen.append(" ".join(statement.split()))
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        response = client.post("/webhooks/payments", data=payload, headers=headers)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert response.status_code == 200
+    return response.get_json()["outcome"], seen
+
+
+def _count(seen: list[str], start: str) -> int:
+    return sum(s.startswith(start) for s in seen)
+
+
+def test_a_posting_reads_its_payment_once_and_a_duplicate_takes_no_lock(client, started):
+    _succeed_at_provider(started)
+    payload, headers = signed_event(intent_event(started))
+    outcome, seen = _statements(client, payload, headers)
+    assert outcome == "processed"
+    assert _count(seen, "SELECT payment.") == 1
+    assert _count(seen, "UPDATE payment ") == 2
+    assert _count(seen, "INSERT INTO audit_event ") == 1
+    heads = [s for s in seen if "audit_stream_head" in s]
+    postgres = db.engine.dialect.name == "postgresql"
+    assert len(heads) == (2 if postgres else 3)  # take (and lock) the head, then move it
+
+    outcome, seen = _statements(client, payload, headers)
+    assert outcome == "duplicate"
+    assert _count(seen, "INSERT INTO webhook_event ") == 1
+    assert not [s for s in seen if "FOR UPDATE" in s or s.startswith(
+        ("SELECT payment.", "UPDATE payment ", "INSERT INTO audit"))]
