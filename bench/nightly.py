@@ -262,25 +262,44 @@ def against(rev: str, args) -> None:
 def claims_child(args) -> None:
     """`--child claims`: one of several processes of a run. Builds the app, says READY, waits
     for a line on stdin, runs the nightly run and prints when it started and ended (epoch
-    seconds) and the accounts it claimed, so the parent times the processes together."""
+    seconds), the CPU it used in Python and in its PostgreSQL server processes, and the
+    accounts it claimed, so the parent times the processes together."""
     import json
 
+    from sqlalchemy import event
+
+    from portal.extensions import db
     from portal.jobs.nightly import run_nightly
 
     app = _app(args.without_pause_providers)
     with app.app_context():
         claimed: list[int] = []
+        backends: dict[int, int] = {}
+        db.engine.dispose()  # the run's connections are new: their server processes are known
+
+        @event.listens_for(db.engine, "connect")
+        def _backend(dbapi_connection, record):
+            pid = dbapi_connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+            backends[pid] = _cpu_ticks(pid)
+
         print("READY", flush=True)
         sys.stdin.readline()
-        started = time.time()
+        started, cpu = time.time(), time.process_time()
         summary = run_nightly(AS_OF, batch_size=args.batch_size, on_claim=claimed.extend)
-        print(f"RESULT {started:.6f} {time.time():.6f} {json.dumps(claimed)} {summary.line()}",
+        ended, cpu = time.time(), time.process_time() - cpu
+        server = sum(_cpu_ticks(pid) - ticks for pid, ticks in backends.items())
+        print(f"RESULT {started:.6f} {ended:.6f} {cpu:.3f} "
+              f"{server / os.sysconf('SC_CLK_TCK'):.3f} {json.dumps(claimed)} {summary.line()}",
               flush=True)
 
 
-def _together(n: int, url: str, work: str, args) -> tuple[float, list[list[int]], list[str]]:
+def _together(n: int, url: str, work: str, args) -> tuple[float, float, list[list[int]], list[str]]:
     """Run the nightly run in `n` processes at once on `url`: (seconds from the first start to
-    the last end, each process's claims, each process's summary line)."""
+    the last end, CPU seconds used in Python and PostgreSQL, each process's claims, each
+    process's summary line). Each process is started in a session of its own, as separately
+    started commands or workers are: with the kernel's autogroup scheduling (Linux default)
+    the processes of one session share one group's CPU, so on a loaded machine two processes
+    of one session get no more CPU than one (`--one-session` measures that)."""
     import json
 
     command = [sys.executable, os.path.abspath(__file__), "--child", "claims",
@@ -288,7 +307,8 @@ def _together(n: int, url: str, work: str, args) -> tuple[float, list[list[int]]
     if args.without_pause_providers:
         command.append("--without-pause-providers")
     children = [subprocess.Popen(command, env=_child_env(HERE, url, f"p{i}", work), text=True,
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=HERE)
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=HERE,
+                                 start_new_session=not args.one_session)
                 for i in range(n)]
     for child_ in children:
         if child_.stdout.readline().strip() != "READY":
@@ -296,19 +316,40 @@ def _together(n: int, url: str, work: str, args) -> tuple[float, list[list[int]]
     for child_ in children:  # as close together as the parent can
         child_.stdin.write("go\n")
         child_.stdin.flush()
-    starts, ends, claims, lines = [], [], [], []
+    starts, ends, cpu, claims, lines = [], [], 0.0, [], []
     for child_ in children:
         out, _ = child_.communicate()
         if child_.returncode or "RESULT " not in out:
             sys.exit(f"a nightly process failed:\n{out}")
-        started, ended, rest = out.split("RESULT ", 1)[1].split(" ", 2)
+        started, ended, python, server, rest = out.split("RESULT ", 1)[1].split(" ", 4)
         claimed, end = json.JSONDecoder().raw_decode(rest)
         line = rest[end:]
         starts.append(float(started))
         ends.append(float(ended))
+        cpu += float(python) + float(server)
         claims.append(claimed)
         lines.append(line.strip())
-    return max(ends) - min(starts), claims, lines
+    return max(ends) - min(starts), cpu, claims, lines
+
+
+def _verify_audit(url: str) -> str:
+    """`flask audit verify` on the run's database: the batches' audit events must chain."""
+    from sqlalchemy import text
+
+    from portal.audit.services import verify_chain
+    from portal.extensions import db
+
+    os.environ["DATABASE_URL"] = url
+
+    app = _app(False)
+    with app.app_context():
+        checked, broken = verify_chain()
+        streams = db.session.scalars(text("SELECT DISTINCT stream FROM audit_event "
+                                          "WHERE action = 'nightly.batch' ORDER BY 1")).all()
+        db.engine.dispose()
+    if broken:
+        sys.exit(f"audit verify: BROKEN: {broken.reason}")
+    return f"audit verify: {checked} events intact, nightly.batch in {', '.join(streams)}"
 
 
 def processes(args) -> None:
@@ -335,15 +376,18 @@ def processes(args) -> None:
             order = (1, args.processes) if round_ % 2 == 0 else (args.processes, 1)
             for n in order:
                 url = scratch_url(f"{prefix}_run", template=seed)
-                seconds, claims, lines = _together(n, url, work, args)
+                seconds, cpu, claims, lines = _together(n, url, work, args)
+                checked = _verify_audit(url) if n > 1 else ""
                 drop(f"{prefix}_run")
                 counted = Counter(i for claimed in claims for i in claimed)
                 twice = sum(1 for c in counted.values() if c > 1)
                 times[n].append(seconds)
                 print(f"round {round_ + 1}, {n} process{'es' if n > 1 else ''}: "
-                      f"{seconds:6.2f} s, {args.accounts / seconds:7,.0f} accounts/s; "
+                      f"{seconds:6.2f} s, {args.accounts / seconds:7,.0f} accounts/s, "
+                      f"CPU {cpu:5.2f} s (Python and PostgreSQL: {cpu / seconds:.2f} cores); "
                       f"claims per process {[len(c) for c in claims]}, accounts claimed by "
-                      f"more than one: {twice}; " + " | ".join(lines), flush=True)
+                      f"more than one: {twice}; " + " | ".join(lines)
+                      + (f"; {checked}" if checked else ""), flush=True)
         one, many = statistics.median(times[1]), statistics.median(times[args.processes])
         pairs = ", ".join(f"{a / b:.2f}" for a, b in zip(times[1], times[args.processes]))
         print(f"speed-up of {args.processes} processes over 1: median {one / many:.2f}x "
@@ -379,6 +423,9 @@ def main() -> None:
     parser.add_argument("--processes", type=int, nargs="?", const=2, default=None,
                         help="time 1 process against N (default 2) side by side, and count "
                              "the accounts claimed by more than one")
+    parser.add_argument("--one-session", action="store_true",
+                        help="with --processes: start the processes in the bench's own session "
+                             "(one autogroup: on a loaded machine they share one CPU share)")
     parser.add_argument("--child", choices=("seed", "run", "claims"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "claims":

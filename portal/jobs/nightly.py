@@ -31,7 +31,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, false, func, insert, or_, select, update
 
 from portal.accounts.models import Account, AccountStatus, Cardholder, LedgerEntry
-from portal.audit.services import record
+from portal.audit.services import lane, record
 from portal.balances import snapshots
 from portal.balances.services import today_for
 from portal.consequences.engine import AccountDay, run_day
@@ -319,7 +319,8 @@ def _write(writes: _Writes, summary: NightlySummary) -> None:
         audit_status_changes(writes.statuses)
     # Snapshots through each account's day: after the batch's first writes (SQLite serialises
     # writers from there), under the claim's row locks (PostgreSQL: portal/balances/snapshots.py)
-    # and before the audit record, whose stream lock every batch of every process shares.
+    # and before the audit record, which takes a lane of the `nightly` streams no other batch
+    # holds (`portal.audit.services.lane`), so processes do not queue on one stream's head.
     snapshots.close(writes.closing)
     summary.entries_posted += len(writes.ledger)
     summary.consequences += len(writes.events)
@@ -327,6 +328,7 @@ def _write(writes: _Writes, summary: NightlySummary) -> None:
     if writes.ledger or writes.events or writes.stages:
         # In the batch's transaction: what was posted and its audit entry commit together.
         record("nightly.batch", subject_type="nightly", actor=("system", "nightly"),
+               stream=lane("nightly"),
                after={"entries": len(writes.ledger), "consequences": len(writes.events),
                       "stage_moves": len(writes.stages),
                       "amount": sum(row["amount"] for row in writes.ledger),
