@@ -293,6 +293,42 @@ def claims_child(args) -> None:
               flush=True)
 
 
+class _Waits:
+    """Samples, every 10 ms while the processes run, what the run database's server processes
+    wait for (pg_stat_activity): a process queued on a lock another holds shows as `Lock`."""
+
+    def __init__(self, database: str):
+        import threading
+        from collections import Counter
+
+        self.database, self.counts, self.samples = database, Counter(), 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        import psycopg
+
+        with psycopg.connect(admin_url(), autocommit=True) as conn:
+            while not self.stop.wait(0.01):
+                rows = conn.execute(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE datname = %s AND backend_type = 'client backend'",
+                    (self.database,)).fetchall()
+                for state, kind, name in rows:
+                    self.samples += 1
+                    if state == "active":
+                        self.counts[f"{kind}:{name}" if kind else "running"] += 1
+
+    def line(self) -> str:
+        self.stop.set()
+        self.thread.join()
+        locks = sum(v for k, v in self.counts.items() if k.startswith("Lock:"))
+        top = ", ".join(f"{k} {v}" for k, v in self.counts.most_common(4))
+        return (f"server samples {self.samples}: waiting on a lock {locks}; "
+                f"active: {top or 'none'}")
+
+
 def _together(n: int, url: str, work: str, args) -> tuple[float, float, list[list[int]], list[str]]:
     """Run the nightly run in `n` processes at once on `url`: (seconds from the first start to
     the last end, CPU seconds used in Python and PostgreSQL, each process's claims, each
@@ -313,6 +349,7 @@ def _together(n: int, url: str, work: str, args) -> tuple[float, float, list[lis
     for child_ in children:
         if child_.stdout.readline().strip() != "READY":
             sys.exit("a nightly process did not start")
+    waits = _Waits(url.rsplit("/", 1)[1])
     for child_ in children:  # as close together as the parent can
         child_.stdin.write("go\n")
         child_.stdin.flush()
@@ -329,6 +366,7 @@ def _together(n: int, url: str, work: str, args) -> tuple[float, float, list[lis
         cpu += float(python) + float(server)
         claims.append(claimed)
         lines.append(line.strip())
+    lines.append(waits.line())
     return max(ends) - min(starts), cpu, claims, lines
 
 
@@ -390,9 +428,10 @@ def processes(args) -> None:
                       + (f"; {checked}" if checked else ""), flush=True)
         one, many = statistics.median(times[1]), statistics.median(times[args.processes])
         pairs = ", ".join(f"{a / b:.2f}" for a, b in zip(times[1], times[args.processes]))
+        per_round = statistics.median(a / b for a, b in zip(times[1], times[args.processes]))
         print(f"speed-up of {args.processes} processes over 1: median {one / many:.2f}x "
-              f"(per round {pairs}): " + ("at least 1.5x" if one / many >= 1.5
-                                          else "LESS than 1.5x"))
+              f"(per round {pairs}; their median {per_round:.2f}x): "
+              + ("at least 1.5x" if one / many >= 1.5 else "LESS than 1.5x"))
     finally:
         drop(f"{prefix}_run")
         drop(seed)
