@@ -24,7 +24,12 @@ With `--processes N` one process and N processes (each a whole `run_nightly` for
 sharing the accounts through FOR UPDATE SKIP LOCKED, as `flask jobs nightly` started N times)
 run on fresh copies of one seed, alternating; the processes start together once their apps
 are built. It prints the time of each, the speed-up (issue 15: at least 1.5x with 2 processes
-on the 2-core machine) and how many accounts more than one process claimed (must be 0).
+on the 2-core machine) and how many accounts more than one process claimed (must be 0), the
+CPU the processes used (Python and PostgreSQL), what their server processes waited for
+(sampled every 10 ms) and `audit verify` of the run's database. Each process starts in a
+session of its own, as separately started commands and workers do: Linux's autogroup
+scheduling shares the CPU of a loaded machine between sessions, so two processes of one
+session get about one's share (`--one-session` measures that).
 """
 from __future__ import annotations
 

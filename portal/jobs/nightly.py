@@ -7,7 +7,9 @@ Guarantees:
   up in the schema.
 - Concurrent runs: on PostgreSQL each batch claims its accounts with SELECT ... FOR UPDATE
   SKIP LOCKED and checks them again once locked (`_claim`), so two processes never claim the
-  same account; on SQLite the run is simply sequential.
+  same account; on SQLite the run is simply sequential. Each batch's `nightly.batch` audit
+  event goes to a lane of the nightly streams no other batch holds (`audit.services.lane`):
+  two processes share no lock.
 - Each processed account's closing snapshot is written through its day in its batch
   (`portal.balances.snapshots`), so the next night reads that day's entries only.
 - Each batch is one transaction: a crash loses at most the batch in flight, and a re-run
