@@ -32,6 +32,7 @@ RECORDED = {
     ("journal", "ageing"): "journal ageing",
     ("audit", "anchor"): "audit anchor",
     ("jobs", "reminders"): "reminders",
+    ("jobs", "experiments"): "experiment assignment",
 }
 
 

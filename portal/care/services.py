@@ -2,7 +2,8 @@
 
 - `care_pause` (with `accounts_with_care` and `care_pauses` for batch jobs) is an
   escalation-pause provider: interest, fees and escalation freeze as the account's profile
-  says (`portal.care.rules`); `portal.wiring` registers it.
+  says (`portal.care.rules`); a late fee whose day falls in a record that freezes fees is
+  waived, not charged afterwards; `portal.wiring` registers it.
 - `accounts_on_hold` holds collection messages (and calls) while contact is frozen.
 - `care_for` tells the cardholder's pages what is in force; it carries no reason or note.
 - Reading the details (reason, note) is `records_for`, which audits every read.
@@ -91,11 +92,16 @@ def care_pauses(accounts, as_of: date) -> dict[int, Pause]:
         mine = records.get(account.cardholder_id)
         if not mine:
             continue
-        freezes = _frozen(mine, rules[account.policy_profile]) & {INTEREST, FEES, ESCALATION}
+        profile_rules = rules[account.policy_profile]
+        freezes = _frozen(mine, profile_rules) & {INTEREST, FEES, ESCALATION}
         if freezes:
             shown = _shown(mine)
+            # A fee frozen by care is waived, not deferred (the Breathing Space scheme: no
+            # charges for the period): from the first record in force that freezes fees.
+            waiving = [r.starts_on for r in mine if FEES in profile_rules.freezes_for(r.kind)]
             pauses[account.id] = Pause(reason=shown.kind, since=shown.starts_on,
-                                       until=shown.last_day, full=False, freezes=freezes)
+                                       until=shown.last_day, full=False, freezes=freezes,
+                                       waives_fees_from=min(waiving) if waiving else None)
     return pauses
 
 

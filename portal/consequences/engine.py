@@ -12,7 +12,9 @@ Rules:
   whose DPD day was already passed when the issuer's statement was fed in (`baseline_dpd`)
   are not recorded: the issuer's own system applied them before the portal took over.
 - While escalation is paused no fee, consequence or notice is produced; a consequence whose
-  day passed during the pause is produced on the first day after it. Stage moves are facts
+  day passed during the pause is produced on the first day after it, except a late fee whose
+  day falls in a pause that waives fees (a breathing space whose profile freezes fees,
+  `Pause.waives_fees_from`): it is recorded as waived (`Event.waived`) and never charged. Stage moves are facts
   and are still recorded. Penalty interest stops too if the policy says `freeze_while_paused`.
 - Penalty interest accrues from the `penalty_interest` DPD day, daily on the principal,
   exactly: whole minor units are posted and the fraction carried (`interest_carry`, kept by
@@ -97,6 +99,7 @@ class Event:
     kind: str
     days_late: int
     amount: int | None = None
+    waived: bool = False  # a late fee not charged, ever (its day fell in a care freeze)
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,13 @@ def _frozen(paused, policy: Policy) -> tuple[bool, bool, bool]:
     return paused.frozen(when_full)
 
 
+def frozen_by(paused, policy: Policy) -> frozenset:
+    """What the day's pause freezes under `policy`, by name ("escalation", "fees",
+    "interest"): the same answer `run_day` acts on, for pages that say what is paused."""
+    return frozenset(name for name, frozen in zip(("escalation", "fees", "interest"),
+                                                  _frozen(paused, policy)) if frozen)
+
+
 def run_day(state: AccountDay, policy: Policy, day: date, paused) -> DayOutcome:
     """Advance `state` through `day` under `policy`; returns what to write. Mutates `state`.
 
@@ -149,14 +159,32 @@ def run_day(state: AccountDay, policy: Policy, day: date, paused) -> DayOutcome:
         out.stage_move = (state.stage, stage)
         state.stage = stage
     escalation, fees, interest = _frozen(paused, policy)
-    if state.cycle is not None and dpd > 0 and not (escalation and fees):
+    if state.cycle is not None and dpd > 0:
         for consequence in consequences_due(policy, dpd, state.baseline_dpd, state.recorded):
-            if (fees if consequence.kind == "late_fee" else escalation):
+            if consequence.kind == "late_fee" and fees:
+                if _waives(paused, day - timedelta(days=dpd - consequence.dpd)):
+                    _waive_fee(state, policy, dpd, out)
+                continue
+            if consequence.kind != "late_fee" and escalation:
                 continue
             _apply_consequence(state, policy, consequence.kind, day, dpd, out)
     if not interest:
         _accrue(state, policy, day, dpd, out)
     return out
+
+
+def _waives(paused, fee_day: date) -> bool:
+    """Whether the late fee due on `fee_day` is waived, not deferred, by the day's pause."""
+    since = getattr(paused, "waives_fees_from", None)
+    return since is not None and fee_day >= since
+
+
+def _waive_fee(state, policy, dpd, out):
+    amount = None
+    if policy.late_fee is not None and state.currency == policy.currency:
+        amount = policy.late_fee.amount(state.minimum_due) or None
+    out.events.append(Event("late_fee", dpd, amount, waived=True))
+    state.recorded.add("late_fee")
 
 
 def _apply_consequence(state, policy, kind, day, dpd, out):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, \
-    UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, \
+    String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -16,6 +16,9 @@ class ConsequenceEvent(db.Model):
 
     `cycle` is the oldest unpaid due date the consequence belongs to: a new missed payment
     after the account was brought up to date starts a new cycle.
+
+    `waived`: a late fee that was not charged and never will be in this cycle (its day fell
+    in a breathing space whose profile freezes fees); `amount` is then the fee not charged.
     """
 
     __tablename__ = "consequence_event"
@@ -35,6 +38,7 @@ class ConsequenceEvent(db.Model):
     policy_profile: Mapped[str] = mapped_column(String(16))
     policy_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    waived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Notice(db.Model):

@@ -22,6 +22,8 @@ class Pause:
     interest where the profile says `freeze_while_paused`. A partial one (`full=False`, e.g. a
     vulnerability flag that only stops escalation) freezes only what `freezes` names.
     When several providers answer, the first one is shown and what they freeze adds up.
+    A fee frozen by a plan or a dispute is charged after the pause if still owed; one frozen
+    by a pause that sets `waives_fees_from` (care) is waived when its day is in that pause.
     """
     reason: str  # "plan" | "dispute" | "breathing_space" | ...: templates make it a sentence
     since: date | None = None
@@ -30,6 +32,9 @@ class Pause:
     until: date | None = None  # the last day of the pause, when it has a set end
     full: bool = True
     freezes: frozenset = frozenset()  # any of ESCALATION, FEES, INTEREST, beyond a full pause
+    # A late fee whose day falls on or after this day, while fees are frozen, is waived (never
+    # charged afterwards) instead of deferred: a care record (breathing space) freezing fees.
+    waives_fees_from: date | None = None
 
     def frozen(self, interest_when_full: bool) -> tuple[bool, bool, bool]:
         """(escalation, fees, interest) frozen; `interest_when_full`: the profile's rule."""
@@ -41,8 +46,10 @@ def combined(found: list[Pause]) -> Pause | None:
     """The first pause, freezing everything that any of `found` freezes."""
     if len(found) < 2:
         return found[0] if found else None
+    waived = [p.waives_fees_from for p in found if p.waives_fees_from is not None]
     return replace(found[0], full=any(p.full for p in found),
-                   freezes=frozenset().union(*(p.freezes for p in found)))
+                   freezes=frozenset().union(*(p.freezes for p in found)),
+                   waives_fees_from=min(waived) if waived else None)
 
 
 PauseProvider = Callable[[object, date], "Pause | None"]

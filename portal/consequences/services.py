@@ -12,11 +12,11 @@ from datetime import date, timedelta
 from typing import Callable, NamedTuple
 
 from sqlalchemy import (
-    BigInteger, Date, Integer, String, bindparam, literal, null, select, union_all,
+    BigInteger, Boolean, Date, Integer, String, bindparam, literal, null, select, union_all,
 )
 
 from portal.balances.services import balances_for, today_for
-from portal.consequences.engine import AccountDay
+from portal.consequences.engine import AccountDay, frozen_by
 from portal.consequences.models import ConsequenceEvent, Notice, StageChange
 from portal.consequences.pauses import pauses_for
 from portal.consequences.types import Timeline, TimelineItem
@@ -70,10 +70,12 @@ def _past(account, policy, events, notices, stage_changes, cache,
     text = _explanations(policy, cache)
     items = []
     for e in events:
-        explanation, rule = text(e)
+        # A waived fee is its own sentence (not charged, ever), without the fee's explanation.
+        explanation, rule = ({}, None) if e.waived else text(e)
         notice = by_event.get(e.id)
         items.append(TimelineItem(
-            kind=e.kind, on=e.occurred_on, past=True, days_late=e.days_late, amount=e.amount,
+            kind=f"{e.kind}_waived" if e.waived else e.kind, on=e.occurred_on, past=True,
+            days_late=e.days_late, amount=e.amount,
             currency=e.currency or account.currency, explanation=explanation, rule=rule,
             reference=str(notice.id) if notice else None, cycle=e.cycle))
     linked = set(by_event.values())
@@ -154,6 +156,7 @@ class _Event(NamedTuple):
     currency: str | None
     policy_profile: str
     policy_version: int
+    waived: bool = False
 
 
 class _Notice(NamedTuple):
@@ -180,20 +183,22 @@ _EVENT, _NOTICE, _STAGE = 1, 2, 3
 
 def _recorded_query():
     def cols(source, id_, account, kind, day, days_late, amount=None, currency=None,
-             cycle=None, profile=None, version=None, event_id=None):
-        none = [null().cast(t) for t in (BigInteger, String, Date, String, Integer, Integer)]
-        values = [amount, currency, cycle, profile, version, event_id]
+             cycle=None, profile=None, version=None, event_id=None, waived=None):
+        none = [null().cast(t) for t in (BigInteger, String, Date, String, Integer, Integer,
+                                         Boolean)]
+        values = [amount, currency, cycle, profile, version, event_id, waived]
         return [literal(source, Integer).label("source"), id_.label("id"),
                 account.label("account_id"), kind.label("kind"), day.label("day"),
                 days_late.label("days_late"),
                 *[(v if v is not None else n).label(name) for v, n, name in zip(
                     values, none, ("amount", "currency", "cycle", "profile", "version",
-                                   "event_id"))]]
+                                   "event_id", "waived"))]]
     e, n, s = ConsequenceEvent, Notice, StageChange
     ids, as_of = bindparam("ids", expanding=True), bindparam("as_of", type_=Date)
     return union_all(
         select(*cols(_EVENT, e.id, e.account_id, e.kind, e.occurred_on, e.days_late, e.amount,
-                     e.currency, e.cycle, e.policy_profile, e.policy_version))
+                     e.currency, e.cycle, e.policy_profile, e.policy_version,
+                     waived=e.waived))
         .where(e.account_id.in_(ids), e.occurred_on <= as_of),
         select(*cols(_NOTICE, n.id, n.account_id, n.kind, n.issued_on, n.days_late, n.amount,
                      n.currency, event_id=n.consequence_event_id))
@@ -215,7 +220,7 @@ def _recorded(ids: list[int], as_of: date) -> tuple[dict, dict, dict]:
         if row.source == _EVENT:
             events.append(_Event(row.id, row.account_id, row.kind, row.cycle, row.day,
                                  row.days_late, row.amount, row.currency, row.profile,
-                                 row.version))
+                                 row.version, bool(row.waived)))
         elif row.source == _NOTICE:
             notices.append(_Notice(row.id, row.account_id, row.kind, row.day, row.days_late,
                                    row.amount, row.currency, row.event_id))
@@ -269,7 +274,8 @@ def _timeline(account, as_of, balance, policy, events, notices, stage_changes,
         upcoming=upcoming,
         pause=pause, stage=policy.stage_for(balance.days_past_due),
         policy_profile=policy.profile, policy_version=policy.version,
-        next_due=balance.next_due, due_on=balance.next_due_on)
+        next_due=balance.next_due, due_on=balance.next_due_on,
+        frozen=frozen_by(pause, policy) if pause else frozenset())
 
 
 def notices_for(account, as_of: date | None = None) -> list[Notice]:

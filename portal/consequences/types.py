@@ -11,6 +11,10 @@ from decimal import Decimal
 
 from portal.consequences.pauses import Pause
 
+# What freezes each upcoming step: a late fee is a fee, penalty interest is interest, every
+# other step (and the stage it follows) is escalation.
+FROZEN_BY = {"late_fee": "fees", "penalty_interest": "interest"}
+
 
 
 @dataclass(frozen=True)
@@ -55,3 +59,10 @@ class Timeline:
     # steps would follow if it stayed unpaid); 0 / None once it is overdue.
     next_due: int = 0
     due_on: date | None = None
+    # What the pause freezes on `as_of` ("escalation", "fees", "interest"), as the nightly
+    # run applies it (portal.consequences.engine.frozen_by); empty without a pause.
+    frozen: frozenset = frozenset()
+
+    def paused(self, item: TimelineItem) -> bool:
+        """Whether the pause stops this upcoming step (a partial pause may stop only some)."""
+        return FROZEN_BY.get(item.kind, "escalation") in self.frozen

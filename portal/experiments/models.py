@@ -1,8 +1,9 @@
 """Experiments defined by risk, and the arm each account was assigned to.
 
 An experiment's definition is never edited once created (the comparison would mean nothing);
-it can only be stopped early (`stopped_on`, `stopped_by_id`). Assignments are written once,
-when the experiment is created, and never changed or deleted: an account stays in its arm.
+it can only be stopped early (`stopped_on`, `stopped_by_id`). Assignments are written once
+(when the experiment is created, and by the assignment job for accounts that become overdue
+later) and never changed or deleted: an account stays in its arm.
 """
 from __future__ import annotations
 

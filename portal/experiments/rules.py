@@ -5,8 +5,9 @@ An account's arm is drawn from a keyed hash: HMAC-SHA256 of the account id under
 experiment's own random salt, read as a number in [0, 1); below the challenger's share it is
 arm "b" (the challenger), otherwise "a" (the champion). The salt is random, so which accounts
 land together is random; the hash is fixed, so drawing again gives the same arm. The drawn
-arm is stored when the experiment is created, and the stored row is what the product reads,
-so an account stays in its arm whatever happens afterwards.
+arm is stored when the account is assigned (at creation, or by the assignment job once it
+becomes overdue: portal/experiments/assignment.py draws the same arm in SQL), and the stored
+row is what the product reads, so an account stays in its arm whatever happens afterwards.
 """
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ MAX_DAYS = 366  # an experiment starts within a year and lasts at most a year
 def arm_for(salt: str, account_id: int, challenger_percent: int) -> str:
     """The arm of an account: "b" for a share of `challenger_percent` of accounts, else "a"."""
     digest = hmac.new(salt.encode(), str(int(account_id)).encode(), hashlib.sha256).digest()
-    draw = int.from_bytes(digest[:8], "big") / 2 ** 64
-    return "b" if draw * 100 < challenger_percent else "a"
+    draw = int.from_bytes(digest[:8], "big")  # in [0, 2**64): compared exactly, as in SQL
+    return "b" if draw * 100 < challenger_percent * 2 ** 64 else "a"
 
 
 @dataclass(frozen=True)

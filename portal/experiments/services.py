@@ -6,17 +6,15 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import or_, select
 
-from portal.accounts.models import Account, AccountStatus
+from portal.accounts.models import Account
 from portal.audit.services import record
+from portal.experiments.assignment import assign
 from portal.experiments.models import Experiment, ExperimentAssignment
-from portal.experiments.rules import ARMS, Definition, arm_for, check
+from portal.experiments.rules import ARMS, Definition, check
 from portal.extensions import db
 from portal.policy.services import all_profiles
-
-CHUNK = 1000
-
 
 class ExperimentError(Exception):
     """A definition or a change the rules refuse: `errors` are (field, code) pairs."""
@@ -36,7 +34,8 @@ def _overlapping(defn: Definition):
 
 def create(defn: Definition, by, today: date) -> Experiment:
     """Record the experiment and assign every open account of the profile with something
-    overdue today to an arm at random (stored; the cohort is fixed from then on). Raises
+    overdue today to an arm at random (stored; an account stays in its arm). Accounts that
+    become overdue later are added by the assignment job (`assignment.assign_new`). Raises
     ExperimentError for a definition the rules refuse or one that overlaps another
     experiment of the same profile and kind."""
     errors = check(defn, today, all_profiles())
@@ -52,17 +51,7 @@ def create(defn: Definition, by, today: date) -> Experiment:
         ends_on=defn.ends_on, salt=secrets.token_hex(32), created_by_id=by.id)
     db.session.add(experiment)
     db.session.flush()
-    ids = list(db.session.scalars(select(Account.id).where(
-        Account.policy_profile == defn.profile, Account.status == AccountStatus.OPEN,
-        Account.oldest_unpaid_due_date.is_not(None)).order_by(Account.id)))
-    counts = dict.fromkeys(ARMS, 0)
-    for start in range(0, len(ids), CHUNK):
-        rows = [{"experiment_id": experiment.id, "account_id": account_id, "assigned_on": today,
-                 "arm": arm_for(experiment.salt, account_id, experiment.challenger_percent)}
-                for account_id in ids[start:start + CHUNK]]
-        for row in rows:
-            counts[row["arm"]] += 1
-        db.session.execute(insert(ExperimentAssignment), rows)
+    counts = assign(experiment, today)
     record("experiments.created", subject=experiment, after={
         "name": experiment.name, "kind": experiment.kind, "profile": experiment.profile,
         "arms": {arm: {"name": experiment.arm_name(arm), "settings": experiment.settings(arm),

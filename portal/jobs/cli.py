@@ -9,6 +9,9 @@ import click
 from flask.cli import AppGroup
 
 from portal.collections.reminders import send_reminders
+from portal.core.today import staff_today
+from portal.experiments.assignment import assign_new
+from portal.extensions import db
 from portal.jobs.nightly import count_candidates, run_nightly
 from portal.plans.jobs import run_plan_monitoring
 
@@ -49,3 +52,16 @@ def reminders(now):
     summary = send_reminders(moment)
     click.echo(summary.line())
     return asdict(summary)  # recorded in job_run (portal.cli)
+
+
+@jobs_cli.command("experiments")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day the assignments are dated (YYYY-MM-DD); default: today (UTC).")
+def experiments(as_of):
+    """Assign accounts that became overdue since to the arms of experiments that have not
+    ended; accounts already assigned stay where they are. Run it as often as you like."""
+    counts = assign_new(as_of.date() if as_of else staff_today())
+    db.session.commit()
+    click.echo(f"experiments open: {counts['experiments']}, "
+               f"accounts assigned: {counts['assigned']}")
+    return counts  # recorded in job_run (portal.cli)

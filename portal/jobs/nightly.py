@@ -33,7 +33,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, false, func, insert, or_, select, update
 
 from portal.accounts.models import Account, AccountStatus, Cardholder, LedgerEntry
-from portal.audit.services import lane, record
+from portal.audit.services import lane, record_many
 from portal.balances import snapshots
 from portal.balances.services import today_for
 from portal.consequences.engine import AccountDay, run_day
@@ -275,7 +275,7 @@ def _walk(account, state_row, start, end, opening, deltas, recorded, policies, p
             writes.events.append((dict(
                 account_id=account.id, kind=e.kind, cycle=run.cycle, occurred_on=day,
                 days_late=e.days_late, amount=e.amount,
-                currency=account.currency if e.amount else None,
+                currency=account.currency if e.amount else None, waived=e.waived,
                 policy_profile=policy.profile, policy_version=policy.version),
                 _notice_row(account, policy, outcome.notice, day) if e.kind == "formal_notice"
                 and outcome.notice else None))
@@ -328,13 +328,27 @@ def _write(writes: _Writes, summary: NightlySummary) -> None:
     summary.consequences += len(writes.events)
     summary.stage_moves += len(writes.stages)
     if writes.ledger or writes.events or writes.stages:
-        # In the batch's transaction: what was posted and its audit entry commit together.
-        record("nightly.batch", subject_type="nightly", actor=("system", "nightly"),
-               stream=lane("nightly"),
-               after={"entries": len(writes.ledger), "consequences": len(writes.events),
-                      "stage_moves": len(writes.stages),
-                      "amount": sum(row["amount"] for row in writes.ledger),
-                      "digest": posting_digest(writes.ledger)})
+        # In the batch's transaction: what was posted and its audit entries commit together
+        # (one call: the streams are locked once, in order; the batch's own event goes to a
+        # lane no other batch holds, taken without waiting).
+        record_many(_waivers([row for row, _ in writes.events if row["waived"]]) + [dict(
+            action="nightly.batch", subject_type="nightly", actor=("system", "nightly"),
+            stream=lane("nightly"),
+            after={"entries": len(writes.ledger), "consequences": len(writes.events),
+                   "stage_moves": len(writes.stages),
+                   "amount": sum(row["amount"] for row in writes.ledger),
+                   "digest": posting_digest(writes.ledger)})])
+
+
+def _waivers(rows: list[dict]) -> list[dict]:
+    """An audit event per late fee waived (its day fell in a care freeze): who was not
+    charged what, and on which day."""
+    return [dict(action="consequences.fee_waived", subject_type="account",
+                 subject_id=row["account_id"], actor=("system", "nightly"),
+                 after={"kind": row["kind"], "on": row["occurred_on"].isoformat(),
+                        "cycle": row["cycle"].isoformat(), "amount": row["amount"],
+                        "currency": row["currency"]})
+            for row in rows]
 
 
 def posting_digest(rows: list[dict]) -> str:

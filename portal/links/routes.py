@@ -41,17 +41,27 @@ def open(token):  # noqa: A001 - the endpoint's name in messages: links.open
         return _gone()
     form = LightCheckForm()
     if form.validate_on_submit():
-        passed = services.check(link, form.card_last4.data)
+        passed = services.check(link, form.card_last4.data or None, form.date_of_birth.data)
         db.session.commit()
         if passed:
             return redirect(url_for("links.landing"))
         if passed is None:  # voided by this answer (or used meanwhile): the common page
             return redirect(url_for("links.open", token=token))
-        form.card_last4.data = ""
-        form.card_last4.errors = [_("These digits do not match. Please check your card and "
-                                    "try again.")]
+        _wrong_answer(form)
         return render_template("links/check.html", form=form)
     return render_template("links/check.html", form=form), 422 if form.errors else 200
+
+
+def _wrong_answer(form: LightCheckForm) -> None:
+    """Empty what was typed and say which answer did not match (both, when both were given)."""
+    if form.card_last4.data:
+        form.card_last4.errors = [_("These digits do not match. Please check your card and "
+                                    "try again.")]
+    if form.date_of_birth.data is not None:
+        form.date_of_birth.errors = [_("This date of birth does not match. Please check it and "
+                                       "try again.")]
+    form.card_last4.data, form.date_of_birth.data = "", None
+    form.date_of_birth.raw_data = []
 
 
 @bp.get("/l/continue")

@@ -2,7 +2,7 @@
 the outcome a link led to.
 
 A link never signs anyone in: a right answer to the light check (the last four digits of the
-account's card) only lets the session see what the message was about and carry a grant
+account's card, or the cardholder's date of birth) only lets the session see what the message was about and carry a grant
 (`GRANT_KEY`) that says which message it came from. Paying or changing terms needs the normal
 sign-in; the payment and plan pages then call `record_outcome`, which keeps the message that
 led to the outcome when the signed-in cardholder is the one the link was for.
@@ -97,22 +97,38 @@ def usable(token: str) -> OneTapLink | None:
     return link
 
 
-def check(link: OneTapLink, last4: str) -> bool | None:
-    """Answer the light check: True (the link is used up now and the session holds the
-    grant), False (wrong; counted), None (the link stopped working: this answer voided it,
-    or another request used it first). The caller commits."""
+def _answered_right(link: OneTapLink, last4: str | None, date_of_birth) -> tuple[bool, list[str]]:
+    """Whether every answer given matches (at least one must be given), and which were given."""
     account = db.session.get(Account, link.account_id)
+    given, right = [], True
+    if last4:
+        given.append("card_last4")
+        right &= hmac.compare_digest(last4.encode(), account.card_last4.encode())
+    if date_of_birth is not None:
+        given.append("date_of_birth")
+        holder = db.session.get(Cardholder, link.cardholder_id)
+        right &= holder.date_of_birth == date_of_birth
+    return right and bool(given), given
+
+
+def check(link: OneTapLink, last4: str | None = None, date_of_birth=None) -> bool | None:
+    """Answer the light check with the card's last four digits, the cardholder's date of
+    birth, or both (every answer given must match): True (the link is used up now and the
+    session holds the grant), False (wrong; counted, whichever was asked), None (the link
+    stopped working: this answer voided it, or another request used it first). The caller
+    commits."""
     now = utcnow()
     live = [OneTapLink.id == link.id, OneTapLink.used_at.is_(None),
             OneTapLink.revoked_at.is_(None), OneTapLink.voided_at.is_(None)]
-    if hmac.compare_digest(last4.encode(), account.card_last4.encode()):
+    right, given = _answered_right(link, last4, date_of_birth)
+    if right:
         used = db.session.scalar(update(OneTapLink).where(*live).values(used_at=now)
                                  .returning(OneTapLink.id)
                                  .execution_options(synchronize_session=False))
         if used is None:
             return None
         record("one_tap.used", subject_type="one_tap_link", subject_id=link.id,
-               actor=("cardholder", link.cardholder_id))
+               actor=("cardholder", link.cardholder_id), after={"checked": given})
         session[GRANT_KEY] = {"link": link.id, "account": link.account_id,
                               "cardholder": link.cardholder_id, "purpose": link.purpose,
                               "message": link.message_id,

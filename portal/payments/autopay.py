@@ -17,9 +17,8 @@ from portal.payments import plan_link
 from portal.payments.gateway import ProviderRefused, ProviderUnavailable, get_gateway
 from portal.payments.models import AutopayMandate, Payment, PaymentChoice
 from portal.payments.policy import payments_policy, retry_days as policy_retry_days
-from portal.payments.services import apply_intent, fail_refused, lock_account_payments, \
-    metadata_for
-from portal.payments.states import OPEN_STATES
+from portal.payments.services import apply_intent, fail_refused, in_flight, \
+    lock_account_payments, metadata_for, supersede_declined
 from portal.timeutil import utcnow
 
 CONSENT_TEXT = _l("I allow the card issuer to charge the card I save here for each instalment of "
@@ -118,15 +117,25 @@ def _charge(mandate: AutopayMandate, instalment, today) -> str:
     # twice. Skip today; the next retry day looks again. The account's payment lock first, as
     # opening a manual payment takes it: one being opened right now is then seen (held until
     # this charge's row commits below).
+    # A declined payment could still be confirmed with another card: it is stopped at the
+    # provider first, as when the cardholder opens a new payment (one found to have succeeded
+    # meanwhile is posted, and may have paid this instalment).
     lock_account_payments(account)
-    busy = db.session.scalar(select(Payment.id).where(
-        Payment.account_id == account.id, Payment.status.in_(OPEN_STATES)).limit(1))
-    if busy:
-        db.session.commit()  # nothing written: ends the transaction, releasing the lock
+    try:
+        supersede_declined(account)
+    except ProviderUnavailable:
+        db.session.rollback()
+        return "unavailable"
+    if in_flight(account):
+        db.session.commit()  # ends the transaction (keeping any cancellation), releasing the lock
         return "busy"
+    amount = plan_link.instalment_due(instalment)
+    if amount <= 0:
+        db.session.commit()
+        return "already"
     gateway = get_gateway()
     payment = Payment(account_id=account.id, account=account, choice=PaymentChoice.AUTOPAY,
-                      amount=plan_link.instalment_due(instalment), currency=account.currency,
+                      amount=amount, currency=account.currency,
                       provider=gateway.name, idempotency_key=key, off_session=True,
                       instalment_id=instalment.id)
     try:

@@ -11,10 +11,13 @@ from portal.payments.services import apply_intent
 from portal.payments.states import OPEN_STATES, PAYMENT_MACHINE, PaymentStatus as S
 
 
-def cancel_open_payment(payment: Payment, *, actor: tuple[str, str] | None = None) -> bool:
+def cancel_open_payment(payment: Payment, *, actor: tuple[str, str] | None = None,
+                        event: str | None = None) -> bool:
     """Cancel a payment that has not taken money: at the provider first, so that no old tab
     can complete it later, then here. If the provider says it succeeded meanwhile it is posted
-    instead. Returns whether it is now cancelled. Raises ProviderUnavailable (nothing changed)."""
+    instead. Returns whether it is now cancelled. Raises ProviderUnavailable (nothing changed).
+    `event` names the audit event (default: the cardholder cancelled, or, with an `actor`,
+    the system abandoned it)."""
     payment = lock_payment(payment.id)
     if payment.status not in (*OPEN_STATES, S.FAILED):
         return payment.status == S.CANCELED
@@ -34,7 +37,7 @@ def cancel_open_payment(payment: Payment, *, actor: tuple[str, str] | None = Non
         payment.status = PAYMENT_MACHINE.check(payment.status, S.CANCELED)
     if payment.status != S.CANCELED:
         return False
-    record("payment.abandoned" if actor else "payment.cancelled", subject=payment,
+    record(event or ("payment.abandoned" if actor else "payment.cancelled"), subject=payment,
            before={"status": before},
            after={"status": "canceled", "canceled_at_provider": intent is not None},
            **({"actor": actor} if actor else {}))

@@ -13,9 +13,7 @@ from portal.payments.models import Payment
 from portal.payments.posting import lock_payment
 from portal.payments.cancel import cancel_open_payment
 from portal.payments.services import apply_intent, metadata_for
-from portal.payments.states import OPEN_STATES, PaymentStatus
-
-RETRYABLE_STATES = (*OPEN_STATES, PaymentStatus.FAILED)
+from portal.payments.states import MAY_TAKE_MONEY as RETRYABLE_STATES, PaymentStatus
 from portal.timeutil import as_aware, utcnow
 
 

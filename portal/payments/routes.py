@@ -83,8 +83,17 @@ def pay(account_id):
             db.session.commit()  # the row and its key exist before the provider hears of it
             return redirect(url_for("payments.checkout", payment_id=payment.id))
         except services.PaymentRefused as exc:
-            db.session.rollback()
+            # Nothing of the refused payment was written; what the provider said about declined
+            # payments stopped on the way (cancelled, or a success now posted) is kept.
+            db.session.commit()
             form.form_errors.append(exc.message)
+        except ProviderUnavailable:  # a declined payment could not be stopped first
+            db.session.rollback()
+            form.form_errors.append(_(
+                "The payment service is not answering right now. Nothing has been charged. "
+                "Please try again in a moment."))
+            return render_template("payments/pay.html", account=account, options=options,
+                                   form=form), 503
     return render_template("payments/pay.html", account=account, options=options, form=form), (
         422 if form.errors or form.form_errors else 200)
 

@@ -26,7 +26,7 @@ from portal.payments.gateway import Intent, ProviderRefused, get_gateway
 from portal.payments.models import Payment, PaymentChoice
 from portal.payments.policy import minimum_other_amount, payments_policy, wallets_for
 from portal.payments.posting import lock_payment, post_success
-from portal.payments.states import OPEN_STATES, PAYMENT_MACHINE, PaymentStatus
+from portal.payments.states import MAY_TAKE_MONEY, OPEN_STATES, PAYMENT_MACHINE, PaymentStatus
 
 S = PaymentStatus
 _PAYMENTS_LOCK = 7262004  # pg_advisory_xact_lock space; plans use 7262003
@@ -106,7 +106,9 @@ def _amount_for(account, options: PaymentOptions, choice: PaymentChoice, other: 
 def open_payment(account: Account, *, choice: str, other_amount: int | None, currency: str,
                  nonce: str) -> Payment:
     """The payment row for this page's nonce, created if new (flushed, not committed). A second
-    submit with the same nonce returns the first row unchanged. Raises PaymentRefused."""
+    submit with the same nonce returns the first row unchanged. Raises PaymentRefused, and
+    ProviderUnavailable when a declined payment could not be stopped at the provider (nothing
+    is opened then)."""
     key = _key_from_nonce(account, nonce)
     # Lock first: a second submit of the same page waiting here then finds the first one's row.
     lock_account_payments(account)
@@ -121,6 +123,7 @@ def open_payment(account: Account, *, choice: str, other_amount: int | None, cur
         raise PaymentRefused("choice", _l("Please choose what to pay.")) from None
     if choice == PaymentChoice.AUTOPAY:
         raise PaymentRefused("choice", _l("Please choose what to pay."))
+    supersede_declined(account)  # before the amounts: one may turn out to have succeeded
     options = payment_options(account)
     amount = _amount_for(account, options, choice, other_amount)
     flying = in_flight(account)
@@ -150,10 +153,26 @@ def lock_account_payments(account: Account) -> None:
 
 
 def in_flight(account: Account) -> list[Payment]:
-    """The account's payments that may still take money (oldest first)."""
+    """The account's payments that may still take money (oldest first): the open ones and the
+    declined ones whose intent the cardholder may still confirm with another card."""
     return list(db.session.scalars(select(Payment).where(
-        Payment.account_id == account.id, Payment.status.in_(OPEN_STATES))
+        Payment.account_id == account.id, Payment.status.in_(MAY_TAKE_MONEY),
+        Payment.provider_ref.is_not(None) | Payment.status.in_(OPEN_STATES))
         .order_by(Payment.id)))
+
+
+def supersede_declined(account: Account) -> None:
+    """Before a new payment is opened (by the cardholder or autopay), under the account's
+    payment lock: stop every declined payment at the provider, so that no old tab can still
+    confirm it with another card beside the new one. One the provider reports as succeeded or
+    processing meanwhile is followed instead (posted, or left in flight). Raises
+    ProviderUnavailable (nothing changed here)."""
+    # Lazy: portal.payments.cancel imports this module (apply_intent).
+    from portal.payments.cancel import cancel_open_payment
+
+    for payment in in_flight(account):
+        if payment.status == S.FAILED:
+            cancel_open_payment(payment, actor=("system", "payments"), event="payment.superseded")
 
 
 def _refuse_if_covered(flying: list[Payment], options: PaymentOptions, choice: PaymentChoice,

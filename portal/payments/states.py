@@ -18,6 +18,10 @@ class PaymentStatus(enum.StrEnum):
 
 S = PaymentStatus
 OPEN_STATES = (S.CREATED, S.REQUIRES_ACTION, S.PROCESSING)
+# What may still take the cardholder's money: the open payments, and the declined ones, since the
+# cardholder (another tab, the bank's app after 3-D Secure) may confirm the same intent again
+# with another card. Counted as in flight wherever one amount owed must be paid once.
+MAY_TAKE_MONEY = (*OPEN_STATES, S.FAILED)
 
 # A failed intent can still be retried by the cardholder on the same intent (Stripe keeps it in
 # requires_payment_method), so FAILED is not terminal while the provider may still succeed.

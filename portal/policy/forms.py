@@ -12,6 +12,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from portal.core.forms import ungrouped
 from portal.core.inputs import PortalForm
 from portal.domain.money import MoneyError, parse_major, to_major
+from portal.policy import section_fields
 from portal.policy.rules import LANGUAGES
 
 KIND_LABELS = {
@@ -77,6 +78,8 @@ def policy_form(document: dict, formdata=None):
     class PolicyForm(_Base):
         pass
 
+    section_fields.add_fields(PolicyForm)
+
     for stage in document["stages"]:
         setattr(PolicyForm, f"stage_{stage['code']}", IntegerField(
             _l("Stage %(code)s starts at days late", code=stage["code"]),
@@ -116,6 +119,7 @@ def fill_form(form, document: dict, effective_from) -> None:
         form[f"day_{kind}"].data = item["dpd"]
         for lang in LANGUAGES:
             form[f"text_{kind}_{lang}"].data = item["explanation"].get(lang, "")
+    section_fields.fill(form, document)
     form.effective_from.data = effective_from
 
 
@@ -167,6 +171,7 @@ def form_to_document(form, base: dict) -> tuple[dict, list[tuple[str, str]]]:
         item["dpd"] = form[f"day_{kind}"].data
         for lang in LANGUAGES:
             item["explanation"][lang] = (form[f"text_{kind}_{lang}"].data or "").strip()
+    section_fields.write(form, doc, problems)
     return doc, problems
 
 
@@ -192,7 +197,7 @@ def field_for(path: str, form) -> str | None:
         return "reminder_days"
     if parts[0] == "effective_from":
         return "effective_from"
-    return None
+    return section_fields.field_for(parts)
 
 
 def attach_errors(form, errors) -> None:
@@ -203,6 +208,8 @@ def attach_errors(form, errors) -> None:
             else path if path in form else None
         if name == "reminder_days":  # the contact section's only check: a day count
             message = MESSAGES["reminder_days"]
+        elif name and "." in path and section_fields.message_for(name, path):
+            message = section_fields.message_for(name, path)
         if name and name in form:
             form[name].errors = list(form[name].errors) + [message]
         else:

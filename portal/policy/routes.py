@@ -12,7 +12,7 @@ from portal.auth.session import staff_required
 from portal.core.nav import staff_entry
 from portal.core.today import staff_today
 from portal.extensions import db
-from portal.policy import drafts
+from portal.policy import drafts, section_fields
 from portal.policy.forms import KIND_LABELS, attach_errors, fill_form, form_to_document, \
     policy_form
 from portal.policy.rules import PolicyInvalid, parse_policy, section_errors
@@ -113,4 +113,6 @@ def edit(profile):
 
 def _render(form, current, preview=None):
     return render_template("policy/edit.html", form=form, current=current, preview=preview,
-                           kind_labels=KIND_LABELS)
+                           kind_labels=KIND_LABELS, freezable=section_fields.FREEZABLE,
+                           care_kinds=[(k, section_fields.CARE_KIND_LABELS[k])
+                                       for k in section_fields.CARE_KINDS])

@@ -18,6 +18,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from portal.collections.reminders import send_reminders
+from portal.core.today import staff_today
+from portal.experiments.assignment import assign_new
 from portal.exports.anchors import anchor_and_export
 from portal.exports.journal import JOURNAL_COLUMNS, journal_rows
 from portal.exports.services import write_file
@@ -64,6 +66,17 @@ def reconcile_payments(self):
 @shared_task(bind=True, name="portal.reminders")
 def reminders(self):
     return _recorded(self, "reminders", lambda: asdict(send_reminders()))
+
+
+def _assign_experiments() -> dict:
+    counts = assign_new(staff_today())
+    db.session.commit()
+    return counts
+
+
+@shared_task(bind=True, name="portal.experiment_assignment")
+def experiment_assignment(self):
+    return _recorded(self, "experiment assignment", _assign_experiments)
 
 
 @shared_task(bind=True, name="portal.outbox_deliver")

@@ -20,6 +20,9 @@ SCHEDULE = {
     "journal-ageing": ("portal.journal_ageing", crontab(minute=0, hour=6), "journal ageing"),
     "audit-anchor": ("portal.audit_anchor", crontab(minute=40, hour=0), "audit anchor"),
     "reminders": ("portal.reminders", crontab(minute=15), "jobs reminders"),
+    # before the reminders: an account overdue since the last hour gets its arm's wording
+    "experiment-assignment": ("portal.experiment_assignment", crontab(minute=10),
+                              "jobs experiments"),
 }
 
 

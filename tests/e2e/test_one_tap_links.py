@@ -1,5 +1,5 @@
 """One-tap links in the browser (issue 16): a reminder's link asks the card's last four
-digits, shows what the message was about, and sends the cardholder to sign in for the page;
+digits or the date of birth, shows what the message was about, and sends the cardholder to sign in for the page;
 a dead link says so and offers sign-in. At phone and desktop sizes, in English and Chinese,
 with axe and whole words."""
 from __future__ import annotations
@@ -19,8 +19,9 @@ from tests.integration.payment_helpers import make_active_plan
 
 WIDTHS = (320, 390, 1280)
 TEXTS = {"en": ("Confirm it is you", "These digits do not match", "About our message",
-                "This link does not work any more"),
-         "zh_Hans": ("确认是您本人", "这几位数字不对", "关于我们的消息", "此链接已失效")}
+                "This link does not work any more", "This date of birth does not match"),
+         "zh_Hans": ("确认是您本人", "这几位数字不对", "关于我们的消息", "此链接已失效",
+                     "出生日期不对")}
 
 
 def _link(app, account, due_on) -> str:
@@ -38,7 +39,7 @@ def _measured(page) -> None:
 @pytest.mark.parametrize("locale", ["en", "zh_Hans"])
 def test_a_reminders_link_checks_the_card_then_signs_in_to_pay(app, page, make_cardholder,
                                                                make_account, locale):
-    check, wrong, about, gone = TEXTS[locale]
+    check, wrong, about, gone, wrong_birth = TEXTS[locale]
     holder = make_cardholder(password=CARDHOLDER_PASSWORD, locale=locale)
     account = make_account(holder, card_last4="5821")
     due = utcnow().date() + timedelta(days=3)
@@ -52,6 +53,10 @@ def test_a_reminders_link_checks_the_card_then_signs_in_to_pay(app, page, make_c
     page.fill("#card_last4", "1234")
     submit(page, "card_last4")
     assert wrong in page.locator(".error-message").inner_text()
+    _measured(page)
+    page.fill("#date_of_birth", "1990-01-01")  # the date of birth is the other way in
+    submit(page, "card_last4")
+    assert wrong_birth in page.locator(".error-message").inner_text()
     _measured(page)
     page.fill("#card_last4", "5821")
     submit(page, "card_last4")

@@ -39,6 +39,11 @@ def sample_timeline(account, *, pause: Pause | None = None, overdue: int = 50_00
             TimelineItem("card_block", date(2026, 12, 27), False, 75),
         ],
         pause=pause,
+        # what the pause freezes, as the service computes it (a full pause under a profile
+        # that freezes interest while paused, as both shipped profiles do)
+        frozen=frozenset(name for name, on in zip(("escalation", "fees", "interest"),
+                                                  pause.frozen(True)) if on)
+        if pause else frozenset(),
     )
 
 

@@ -255,7 +255,7 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
                     currency=self.account.currency, nonce=services.issue_nonce(self.account))
                 services.ensure_intent(payment)
             except services.PaymentRefused as exc:
-                _db.session.rollback()
+                _db.session.commit()  # as the pay page: declined payments stopped stay stopped
                 if exc.code == "in_flight":  # it names the payment in flight
                     assert flying, exc.message
                     self.seen["second payment for the same amount refused"] += 1

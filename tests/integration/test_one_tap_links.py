@@ -1,6 +1,6 @@
 """Issue 16, one-tap links: a reminder carries a single-purpose, expiring, one-time, revocable
-link; it asks the card's last four digits before showing anything, voids itself after three
-wrong answers, never signs anyone in, and what is paid or agreed afterwards names the message."""
+link; it asks the card's last four digits or the date of birth before showing anything, voids
+itself after three wrong answers (of either kind), never signs anyone in, and what is paid or agreed afterwards names the message."""
 import re
 from datetime import timedelta
 
@@ -48,10 +48,14 @@ def _message(account):
                        kind=MessageKind.TRANSACTIONAL, account_id=account.id)
 
 
-def _answer(client, path, digits):
+def _answer(client, path, digits=None, born=None):
     page = client.get(path)
-    return client.post(path, data={"csrf_token": token_in(page.get_data(as_text=True)),
-                                   "card_last4": digits})
+    data = {"csrf_token": token_in(page.get_data(as_text=True))}
+    if digits is not None:
+        data["card_last4"] = digits
+    if born is not None:
+        data["date_of_birth"] = born
+    return client.post(path, data=data)
 
 
 def _sign_in(client, holder, next_path):
@@ -72,7 +76,8 @@ def test_a_link_asks_the_last_four_digits_and_shows_nothing_of_the_account(
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Last four digits of your card" in html
     assert [s for s in _secrets(holder, account) if s in html] == []
-    assert 'name="card_last4"' in html
+    assert 'name="card_last4"' in html and 'name="date_of_birth"' in html
+    assert holder.date_of_birth.isoformat() not in html
     assert page.headers["Referrer-Policy"] == "no-referrer"
 
 
@@ -291,3 +296,57 @@ def test_a_promise_made_after_following_a_link_names_the_message(app, client, ma
     outcome = _db.session.scalar(select(MessageOutcome))
     link = _db.session.scalar(select(OneTapLink))
     assert (outcome.kind, outcome.object_id, outcome.link_id) == ("promise", promise.id, link.id)
+
+
+def test_the_date_of_birth_passes_the_check_as_the_card_digits_do(app, client, holder_account):
+    holder, account = holder_account
+    path = _issue(app, account, amount=83_333, due_on=FIRST_DUE)
+    answered = _answer(client, path, born=holder.date_of_birth.isoformat())
+    assert answered.status_code == 302 and answered.headers["Location"].endswith("/l/continue")
+    landing = client.get("/l/continue").get_data(as_text=True)
+    assert "CN¥833.33" in landing and holder.full_name not in landing
+    response = client.get(f"/accounts/{account.id}")  # still no sign-in
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.get(path).status_code == 404
+    link = _db.session.scalar(select(OneTapLink))
+    assert link.used_at is not None and link.failed_checks == 0
+
+
+def test_wrong_dates_of_birth_count_with_wrong_digits_and_void_the_link(app, client,
+                                                                       holder_account):
+    holder, account = holder_account
+    path = _issue(app, account, "pay", amount=10_000, due_on=FIRST_DUE)
+    wrong = _answer(client, path, born="1985-04-13")
+    assert wrong.status_code == 200 and "This date of birth does not match" in \
+        wrong.get_data(as_text=True)
+    assert _answer(client, path, "1234").status_code == 200
+    # both given: both must be right (a right date does not excuse wrong digits)
+    third = _answer(client, path, "1234", holder.date_of_birth.isoformat())
+    assert third.status_code == 302 and third.headers["Location"].endswith(path)
+    assert client.get(path).status_code == 404
+    assert _answer(client, path, born=holder.date_of_birth.isoformat()).status_code == 404
+    link = _db.session.scalar(select(OneTapLink))
+    assert link.failed_checks == 3 and link.voided_at is not None and link.used_at is None
+
+
+@pytest.mark.parametrize("born", ["2001-02-30", "1985-13-01", "0000-00-00", "1899-12-31",
+                                  "2999-01-01", "99999-01-01", "12/04/1985", "1985-04-12T00:00",
+                                  "١٩٨٥-٠٤-١٢", "1985-04-12\x00", "' OR 1=1 --", "9" * 10_000])
+def test_a_hostile_date_of_birth_is_refused_with_a_message_and_not_counted(
+        app, client, holder_account, born):
+    _holder, account = holder_account
+    path = _issue(app, account, PLAN_OFFERS)
+    answered = _answer(client, path, born=born)
+    assert answered.status_code == 422
+    html = answered.get_data(as_text=True)
+    assert "Enter your date of birth as a real date" in html or "cannot be used here" in html
+    assert _db.session.scalar(select(OneTapLink.failed_checks)) == 0
+
+
+def test_an_empty_answer_asks_for_either_and_is_not_counted(app, client, holder_account):
+    _holder, account = holder_account
+    path = _issue(app, account, PLAN_OFFERS)
+    answered = _answer(client, path, "", "")
+    assert answered.status_code == 422
+    assert "or your date of birth" in answered.get_data(as_text=True)
+    assert _db.session.scalar(select(OneTapLink.failed_checks)) == 0

@@ -203,3 +203,72 @@ def test_interest_cannot_be_unfrozen_under_plans_that_promised_it_frozen(db, mak
                                              .document["penalty_interest"],
                                              freeze_while_paused=False)),
             date(2026, 12, 1), staff, today=date(2026, 11, 28))  # no such plan under us
+
+
+def test_promises_and_care_sections_have_prefilled_form_fields(risk):
+    data = _form(risk)
+    assert (data["promise_days_ahead"], data["promise_minimum"], data["promise_percent"],
+            data["promise_grace_days"], data["promise_broken_limit"],
+            data["promise_broken_window"]) == ("14", "100.00", "10", "3", "2", "90")
+    assert data["care_days"] == "60"
+    assert {k for k in data if k.startswith("care_breathing_space_")} == {
+        f"care_breathing_space_{w}" for w in ("contact", "interest", "fees", "escalation")}
+    assert {k for k in data if k.startswith("care_vulnerability_")} == {
+        "care_vulnerability_escalation"}
+
+
+def test_promises_and_care_edited_in_the_form_are_published(risk):
+    data = _form(risk)
+    effective = date.fromisoformat(data["effective_from"])
+    data.update(promise_days_ahead="21", promise_minimum="150.50", promise_grace_days="",
+                care_days="45", care_vulnerability_fees="y")
+    data.pop("care_breathing_space_contact")
+    response = risk.post(f"{URL}cn/new", data=previewed(risk, data))
+    assert response.status_code == 302
+    document = policy_for("cn", effective).document
+    promises, care = document["promises"], document["care"]
+    assert promises["max_days_ahead"] == 21 and "grace_days" not in promises  # the default
+    assert promises["minimum_amount"]["CNY"] == 15_050
+    assert promises["minimum_amount"]["USD"] == 2000  # other currencies kept
+    assert care["breathing_space_days"] == 45 and care["rule"].startswith("Issuer's choice")
+    assert care["freezes"] == {"breathing_space": ["interest", "fees", "escalation"],
+                               "vulnerability": ["fees", "escalation"]}
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("promise_days_ahead", "91", "Enter a number of days from 1 to 90."),
+    ("promise_days_ahead", "0", "Enter a number of days from 1 to 90."),
+    ("promise_percent", "101", "Enter a whole percent from 0 to 100."),
+    ("promise_grace_days", "31", "Enter a number of days from 0 to 30."),
+    ("promise_broken_limit", "0", "Enter a number from 1 to 20."),
+    ("promise_broken_window", "366", "Enter a number of days from 1 to 365."),
+    ("promise_minimum", "0", "Enter an amount greater than zero."),
+    ("promise_minimum", "12,0000", "Enter a valid value."),
+    ("care_days", "0", "Enter a number of days from 1 to 366."),
+    ("care_days", "367", "Enter a number of days from 1 to 366."),
+    ("care_days", "", "Enter a number of days from 1 to 366."),
+    ("care_days", "9" * 30, "Enter a whole number"),
+    ("promise_grace_days", "٣", "Enter a whole number"),
+])
+def test_promises_and_care_values_out_of_bounds_are_refused_beside_their_field(
+        risk, field, value, message):
+    data = _form(risk)
+    data.update({field: value, "publish": "Publish new version"})
+    response = risk.post(f"{URL}cn/new", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    errors = re.findall(rf'id="{field}-error">([^<]*)<', page)
+    assert errors and message in errors[0]
+    assert _db.session.scalar(select(func.count()).select_from(PolicyVersion)) == 0
+
+
+def test_the_editors_messages_state_the_features_own_bounds():
+    from portal.care import rules as care
+    from portal.collections import promise_rules
+    from portal.policy import section_fields
+
+    for name, key in section_fields.PROMISE_KEYS.items():
+        low, high = promise_rules.BOUNDS[key]
+        assert f"from {low} to {high}" in str(section_fields.FIELD_MESSAGES[name]), name
+    assert f"from 1 to {care.MAX_DAYS}" in str(section_fields.FIELD_MESSAGES["care_days"])
+    assert section_fields.FREEZABLE == care.FREEZABLE and section_fields.CARE_KINDS == care.KINDS

@@ -108,3 +108,37 @@ def test_a_pause_freezing_interest_and_fees_posts_nothing_that_day():
                   freezes=frozenset({"interest", "fees", "escalation"}))
     out = run_day(state, _policy(), date(2026, 3, 2), paused=space)
     assert out.postings == [] and out.events == []
+
+
+def test_a_fee_whose_day_falls_in_a_pause_that_waives_fees_is_waived_never_charged():
+    state = _account()
+    space = Pause("breathing_space", full=False, since=date(2026, 1, 31),
+                  freezes=frozenset({"interest", "fees", "escalation"}),
+                  waives_fees_from=date(2026, 1, 31))
+    out = run_day(state, _policy(), date(2026, 2, 1), paused=space)  # the fee's day
+    assert out.postings == []
+    assert [(e.kind, e.amount, e.waived) for e in out.events] == [("late_fee", 2_500, True)]
+    after = run_day(state, _policy(), date(2026, 2, 2), paused=None)  # the period is over
+    assert [p.kind for p in after.postings] == ["interest"]  # no fee, ever, in this cycle
+    assert "late_fee" not in {e.kind for e in after.events}
+
+
+def test_a_fee_due_before_a_waiving_pause_began_is_deferred_not_waived():
+    state = _account()
+    space = Pause("breathing_space", full=False, since=date(2026, 2, 5),
+                  freezes=frozenset({"fees"}), waives_fees_from=date(2026, 2, 5))
+    # the fee fell due on 1 February (a plan kept it back); the breathing space began later
+    out = run_day(state, _policy(), date(2026, 2, 6), paused=space)
+    assert "late_fee" not in {e.kind for e in out.events}
+    after = run_day(state, _policy(), date(2026, 2, 7), paused=None)
+    assert [(e.kind, e.waived) for e in after.events if e.kind == "late_fee"] == [
+        ("late_fee", False)]
+    assert any(p.kind == "fee" for p in after.postings)
+
+
+def test_a_plan_or_dispute_pause_defers_the_fee_as_before():
+    state = _account()
+    run_day(state, _policy(), date(2026, 2, 1), paused=True)
+    out = run_day(state, _policy(), date(2026, 2, 2), paused=None)
+    assert [(e.kind, e.waived) for e in out.events if e.kind == "late_fee"] == [
+        ("late_fee", False)]
