@@ -24,7 +24,12 @@ With `--processes N` one process and N processes (each a whole `run_nightly` for
 sharing the accounts through FOR UPDATE SKIP LOCKED, as `flask jobs nightly` started N times)
 run on fresh copies of one seed, alternating; the processes start together once their apps
 are built. It prints the time of each, the speed-up (issue 15: at least 1.5x with 2 processes
-on the 2-core machine) and how many accounts more than one process claimed (must be 0).
+on the 2-core machine) and how many accounts more than one process claimed (must be 0), the
+CPU the processes used (Python and PostgreSQL), what their server processes waited for
+(sampled every 10 ms) and `audit verify` of the run's database. Each process starts in a
+session of its own, as separately started commands and workers do: Linux's autogroup
+scheduling shares the CPU of a loaded machine between sessions, so two processes of one
+session get about one's share (`--one-session` measures that).
 """
 from __future__ import annotations
 
@@ -262,25 +267,80 @@ def against(rev: str, args) -> None:
 def claims_child(args) -> None:
     """`--child claims`: one of several processes of a run. Builds the app, says READY, waits
     for a line on stdin, runs the nightly run and prints when it started and ended (epoch
-    seconds) and the accounts it claimed, so the parent times the processes together."""
+    seconds), the CPU it used in Python and in its PostgreSQL server processes, and the
+    accounts it claimed, so the parent times the processes together."""
     import json
 
+    from sqlalchemy import event
+
+    from portal.extensions import db
     from portal.jobs.nightly import run_nightly
 
     app = _app(args.without_pause_providers)
     with app.app_context():
         claimed: list[int] = []
+        backends: dict[int, int] = {}
+        db.engine.dispose()  # the run's connections are new: their server processes are known
+
+        @event.listens_for(db.engine, "connect")
+        def _backend(dbapi_connection, record):
+            pid = dbapi_connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+            backends[pid] = _cpu_ticks(pid)
+
         print("READY", flush=True)
         sys.stdin.readline()
-        started = time.time()
+        started, cpu = time.time(), time.process_time()
         summary = run_nightly(AS_OF, batch_size=args.batch_size, on_claim=claimed.extend)
-        print(f"RESULT {started:.6f} {time.time():.6f} {json.dumps(claimed)} {summary.line()}",
+        ended, cpu = time.time(), time.process_time() - cpu
+        server = sum(_cpu_ticks(pid) - ticks for pid, ticks in backends.items())
+        print(f"RESULT {started:.6f} {ended:.6f} {cpu:.3f} "
+              f"{server / os.sysconf('SC_CLK_TCK'):.3f} {json.dumps(claimed)} {summary.line()}",
               flush=True)
 
 
-def _together(n: int, url: str, work: str, args) -> tuple[float, list[list[int]], list[str]]:
+class _Waits:
+    """Samples, every 10 ms while the processes run, what the run database's server processes
+    wait for (pg_stat_activity): a process queued on a lock another holds shows as `Lock`."""
+
+    def __init__(self, database: str):
+        import threading
+        from collections import Counter
+
+        self.database, self.counts, self.samples = database, Counter(), 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        import psycopg
+
+        with psycopg.connect(admin_url(), autocommit=True) as conn:
+            while not self.stop.wait(0.01):
+                rows = conn.execute(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE datname = %s AND backend_type = 'client backend'",
+                    (self.database,)).fetchall()
+                for state, kind, name in rows:
+                    self.samples += 1
+                    if state == "active":
+                        self.counts[f"{kind}:{name}" if kind else "running"] += 1
+
+    def line(self) -> str:
+        self.stop.set()
+        self.thread.join()
+        locks = sum(v for k, v in self.counts.items() if k.startswith("Lock:"))
+        top = ", ".join(f"{k} {v}" for k, v in self.counts.most_common(4))
+        return (f"server samples {self.samples}: waiting on a lock {locks}; "
+                f"active: {top or 'none'}")
+
+
+def _together(n: int, url: str, work: str, args) -> tuple[float, float, list[list[int]], list[str]]:
     """Run the nightly run in `n` processes at once on `url`: (seconds from the first start to
-    the last end, each process's claims, each process's summary line)."""
+    the last end, CPU seconds used in Python and PostgreSQL, each process's claims, each
+    process's summary line). Each process is started in a session of its own, as separately
+    started commands or workers are: with the kernel's autogroup scheduling (Linux default)
+    the processes of one session share one group's CPU, so on a loaded machine two processes
+    of one session get no more CPU than one (`--one-session` measures that)."""
     import json
 
     command = [sys.executable, os.path.abspath(__file__), "--child", "claims",
@@ -288,27 +348,51 @@ def _together(n: int, url: str, work: str, args) -> tuple[float, list[list[int]]
     if args.without_pause_providers:
         command.append("--without-pause-providers")
     children = [subprocess.Popen(command, env=_child_env(HERE, url, f"p{i}", work), text=True,
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=HERE)
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=HERE,
+                                 start_new_session=not args.one_session)
                 for i in range(n)]
     for child_ in children:
         if child_.stdout.readline().strip() != "READY":
             sys.exit("a nightly process did not start")
+    waits = _Waits(url.rsplit("/", 1)[1])
     for child_ in children:  # as close together as the parent can
         child_.stdin.write("go\n")
         child_.stdin.flush()
-    starts, ends, claims, lines = [], [], [], []
+    starts, ends, cpu, claims, lines = [], [], 0.0, [], []
     for child_ in children:
         out, _ = child_.communicate()
         if child_.returncode or "RESULT " not in out:
             sys.exit(f"a nightly process failed:\n{out}")
-        started, ended, rest = out.split("RESULT ", 1)[1].split(" ", 2)
+        started, ended, python, server, rest = out.split("RESULT ", 1)[1].split(" ", 4)
         claimed, end = json.JSONDecoder().raw_decode(rest)
         line = rest[end:]
         starts.append(float(started))
         ends.append(float(ended))
+        cpu += float(python) + float(server)
         claims.append(claimed)
         lines.append(line.strip())
-    return max(ends) - min(starts), claims, lines
+    lines.append(waits.line())
+    return max(ends) - min(starts), cpu, claims, lines
+
+
+def _verify_audit(url: str) -> str:
+    """`flask audit verify` on the run's database: the batches' audit events must chain."""
+    from sqlalchemy import text
+
+    from portal.audit.services import verify_chain
+    from portal.extensions import db
+
+    os.environ["DATABASE_URL"] = url
+
+    app = _app(False)
+    with app.app_context():
+        checked, broken = verify_chain()
+        streams = db.session.scalars(text("SELECT DISTINCT stream FROM audit_event "
+                                          "WHERE action = 'nightly.batch' ORDER BY 1")).all()
+        db.engine.dispose()
+    if broken:
+        sys.exit(f"audit verify: BROKEN: {broken.reason}")
+    return f"audit verify: {checked} events intact, nightly.batch in {', '.join(streams)}"
 
 
 def processes(args) -> None:
@@ -335,20 +419,24 @@ def processes(args) -> None:
             order = (1, args.processes) if round_ % 2 == 0 else (args.processes, 1)
             for n in order:
                 url = scratch_url(f"{prefix}_run", template=seed)
-                seconds, claims, lines = _together(n, url, work, args)
+                seconds, cpu, claims, lines = _together(n, url, work, args)
+                checked = _verify_audit(url) if n > 1 else ""
                 drop(f"{prefix}_run")
                 counted = Counter(i for claimed in claims for i in claimed)
                 twice = sum(1 for c in counted.values() if c > 1)
                 times[n].append(seconds)
                 print(f"round {round_ + 1}, {n} process{'es' if n > 1 else ''}: "
-                      f"{seconds:6.2f} s, {args.accounts / seconds:7,.0f} accounts/s; "
+                      f"{seconds:6.2f} s, {args.accounts / seconds:7,.0f} accounts/s, "
+                      f"CPU {cpu:5.2f} s (Python and PostgreSQL: {cpu / seconds:.2f} cores); "
                       f"claims per process {[len(c) for c in claims]}, accounts claimed by "
-                      f"more than one: {twice}; " + " | ".join(lines), flush=True)
+                      f"more than one: {twice}; " + " | ".join(lines)
+                      + (f"; {checked}" if checked else ""), flush=True)
         one, many = statistics.median(times[1]), statistics.median(times[args.processes])
         pairs = ", ".join(f"{a / b:.2f}" for a, b in zip(times[1], times[args.processes]))
+        per_round = statistics.median(a / b for a, b in zip(times[1], times[args.processes]))
         print(f"speed-up of {args.processes} processes over 1: median {one / many:.2f}x "
-              f"(per round {pairs}): " + ("at least 1.5x" if one / many >= 1.5
-                                          else "LESS than 1.5x"))
+              f"(per round {pairs}; their median {per_round:.2f}x): "
+              + ("at least 1.5x" if one / many >= 1.5 else "LESS than 1.5x"))
     finally:
         drop(f"{prefix}_run")
         drop(seed)
@@ -379,6 +467,9 @@ def main() -> None:
     parser.add_argument("--processes", type=int, nargs="?", const=2, default=None,
                         help="time 1 process against N (default 2) side by side, and count "
                              "the accounts claimed by more than one")
+    parser.add_argument("--one-session", action="store_true",
+                        help="with --processes: start the processes in the bench's own session "
+                             "(one autogroup: on a loaded machine they share one CPU share)")
     parser.add_argument("--child", choices=("seed", "run", "claims"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "claims":

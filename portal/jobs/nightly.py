@@ -7,7 +7,9 @@ Guarantees:
   up in the schema.
 - Concurrent runs: on PostgreSQL each batch claims its accounts with SELECT ... FOR UPDATE
   SKIP LOCKED and checks them again once locked (`_claim`), so two processes never claim the
-  same account; on SQLite the run is simply sequential.
+  same account; on SQLite the run is simply sequential. Each batch's `nightly.batch` audit
+  event goes to a lane of the nightly streams no other batch holds (`audit.services.lane`):
+  two processes share no lock.
 - Each processed account's closing snapshot is written through its day in its batch
   (`portal.balances.snapshots`), so the next night reads that day's entries only.
 - Each batch is one transaction: a crash loses at most the batch in flight, and a re-run
@@ -31,7 +33,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, false, func, insert, or_, select, update
 
 from portal.accounts.models import Account, AccountStatus, Cardholder, LedgerEntry
-from portal.audit.services import record_many
+from portal.audit.services import lane, record_many
 from portal.balances import snapshots
 from portal.balances.services import today_for
 from portal.consequences.engine import AccountDay, run_day
@@ -319,16 +321,19 @@ def _write(writes: _Writes, summary: NightlySummary) -> None:
         audit_status_changes(writes.statuses)
     # Snapshots through each account's day: after the batch's first writes (SQLite serialises
     # writers from there), under the claim's row locks (PostgreSQL: portal/balances/snapshots.py)
-    # and before the audit record, whose stream lock every batch of every process shares.
+    # and before the audit record, which takes a lane of the `nightly` streams no other batch
+    # holds (`portal.audit.services.lane`), so processes do not queue on one stream's head.
     snapshots.close(writes.closing)
     summary.entries_posted += len(writes.ledger)
     summary.consequences += len(writes.events)
     summary.stage_moves += len(writes.stages)
     if writes.ledger or writes.events or writes.stages:
         # In the batch's transaction: what was posted and its audit entries commit together
-        # (one call: the streams are locked once, in order).
+        # (one call: the streams are locked once, in order; the batch's own event goes to a
+        # lane no other batch holds, taken without waiting).
         record_many(_waivers([row for row, _ in writes.events if row["waived"]]) + [dict(
             action="nightly.batch", subject_type="nightly", actor=("system", "nightly"),
+            stream=lane("nightly"),
             after={"entries": len(writes.ledger), "consequences": len(writes.events),
                    "stage_moves": len(writes.stages),
                    "amount": sum(row["amount"] for row in writes.ledger),

@@ -272,6 +272,7 @@ def test_each_nightly_batch_leaves_an_audit_event_with_its_counts_and_a_digest(c
         select(LedgerEntry.kind, LedgerEntry.amount, LedgerEntry.effective_date,
                LedgerEntry.source_ref).where(LedgerEntry.source_ref.like("nightly:%")))]
     assert event.after["digest"] == posting_digest(rows)
+    assert event.stream == "nightly:0"  # a lane of the nightly streams (one on SQLite)
     run_nightly(date(2026, 11, 3))  # nothing new posted: no new event
     assert _db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "nightly.batch")) == 1

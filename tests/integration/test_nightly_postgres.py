@@ -4,9 +4,11 @@ import threading
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from portal.accounts.models import LedgerEntry
+from portal.audit.models import AuditEvent
+from portal.audit.services import lane, verify_chain
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent
 from portal.extensions import db as _db
 from portal.jobs.nightly import run_nightly
@@ -46,6 +48,45 @@ def test_two_concurrent_runs_post_each_entry_once(app, make_account, make_cardho
         LedgerEntry.source_ref.like("nightly:%"))) == 40 * 10
     assert _db.session.scalar(select(func.count()).select_from(ConsequenceEvent)) == 40 * 2
     assert _db.session.scalar(select(func.count()).select_from(AccountNightlyState)) == 40
+    # every batch's audit event is chained in a lane of the nightly streams, all intact
+    assert _db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "nightly.batch")) == 40 // 3 + 1
+    assert verify_chain()[1] is None
+
+
+def test_two_batches_at_once_append_their_audit_events_to_different_lanes(app, db):
+    """Issue 15: the nightly processes queued on one audit stream's head, held from each
+    batch's audit event to its commit. A batch takes a lane no other transaction holds,
+    without waiting for the one that holds the first."""
+    lane("nightly")
+    _db.session.commit()  # the lanes' heads exist, as after the first night
+    held, release, taken, errors = threading.Event(), threading.Event(), [], []
+
+    def first():
+        with app.app_context():
+            try:
+                taken.append(lane("nightly"))
+                held.set()
+                release.wait(10)
+                _db.session.rollback()
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                held.set()
+                _db.session.remove()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        assert held.wait(10)
+        _db.session.execute(text("SET LOCAL lock_timeout = '2s'"))  # waiting would fail
+        second = lane("nightly")
+    finally:
+        release.set()
+        thread.join()
+    _db.session.rollback()
+    assert errors == []
+    assert (taken, second) == (["nightly:0"], "nightly:1")
 
 
 @pytest.mark.parametrize("skip_locked", [True, False], ids=["skip-locked", "wait-for-locks"])
