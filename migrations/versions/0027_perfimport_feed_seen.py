@@ -2,7 +2,7 @@
 state after it, so an unchanged replay of a feed skips its rows (issue 15)
 
 Revision ID: 0027_perfimport_feed_seen
-Revises: 0026_onetap_links
+Revises: 0027_servicing_plan_revision
 Create Date: 2026-12-06 12:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0027_perfimport_feed_seen'
-down_revision = '0026_onetap_links'
+down_revision = '0027_servicing_plan_revision'
 branch_labels = None
 depends_on = None
 

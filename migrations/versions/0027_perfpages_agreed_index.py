@@ -4,7 +4,7 @@ Without it the list (all agreed plans, newest first) walks the primary key backw
 every proposal in review: 40 ms for page 1 with 100,000 proposals newer than the plans.
 
 Revision ID: 0027_perfpages_agreed_index
-Revises: 0026_onetap_links
+Revises: 0027_perfimport_feed_seen
 Create Date: 2026-12-06 12:00:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0027_perfpages_agreed_index'
-down_revision = '0026_onetap_links'
+down_revision = '0027_perfimport_feed_seen'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """plan_revision: changes to an agreed plan's schedule and the agreements re-issued (issue 16)
 
 Revision ID: 0027_servicing_plan_revision
-Revises: 0026_onetap_links
+Revises: 0028_payment_toward_minimum
 Create Date: 2026-12-06 12:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0027_servicing_plan_revision'
-down_revision = '0026_onetap_links'
+down_revision = '0028_payment_toward_minimum'
 branch_labels = None
 depends_on = None
 
