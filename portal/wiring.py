@@ -49,6 +49,7 @@ from portal.plans import (documents as plan_documents, listeners as plan_listene
 from portal.plans.review_routes import NAV as PLAN_REVIEW_NAV
 from portal.plans.risk_routes import NAV as PLAN_LIMITS_NAV
 from portal.plans.routes import NAV as PLANS_NAV
+from portal.plans.timeline import plan_change_items_for
 from portal.policy.routes import NAV as POLICY_NAV, register_preview
 from portal.policy.rules import register_section_check
 from portal.policy.services import register_publish_guard
@@ -73,6 +74,7 @@ def wire() -> None:
     register_document_source(uploads.stored_documents)  # `documents move-to-store`
     register_document_source(plan_documents.stored_documents)
     consequences.register_item_source(correction_items_for)  # charges taken back, and why
+    consequences.register_item_source(plan_change_items_for)  # plan dates changed, and how
     register_section_check("payments", unusable_keys)
     register_section_check("contact", contact_unusable_keys)  # reminder days
     register_section_check("care", care_unusable_keys)  # what a breathing space freezes

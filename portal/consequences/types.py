@@ -21,7 +21,8 @@ FROZEN_BY = {"late_fee": "fees", "penalty_interest": "interest"}
 class TimelineItem:
     # a policy consequence (portal.policy.rules.KINDS), a legal step (portal.legal),
     # "correction_payment" / "correction_credit" for charges taken back
-    # (portal.jobs.correction_timeline), or
+    # (portal.jobs.correction_timeline), "plan_date_change" / "plan_delay" / "plan_skip" for
+    # changes to an agreed plan (portal.plans.timeline), or
     # "stage" for "your account is now N days late"
     kind: str
     on: date
@@ -39,6 +40,8 @@ class TimelineItem:
     detail: str | None = None  # legal steps: the court and case reference, as recorded
     hearing_on: date | None = None  # legal "hearing_scheduled": the day of the hearing
     since: date | None = None  # corrections: the first day whose charges were taken back
+    seq: int | None = None  # plan changes: the payment delayed or skipped
+    new_date: date | None = None  # plan changes: the new date (a date change, a delay)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from portal.extensions import db as _db
 from portal.jobs.correction_timeline import correction_items_for
 from portal.legal.timeline import legal_items_for
 from portal.outbox import services as outbox
+from portal.plans.timeline import plan_change_items_for
 from portal.outbox.models import MessageKind
 from portal.policy import routes as policy_routes, rules as policy_rules
 from portal.staff import account_context, routes as staff_routes
@@ -95,7 +96,8 @@ def test_a_bare_worker_sees_the_plan_and_dispute_pauses_and_escalates_neither(
     assert seen["holds"] == ["portal.disputes.holds.accounts_on_hold",
                              "portal.care.services.accounts_on_hold"]
     assert seen["timeline"] == ["portal.legal.timeline.legal_items_for",
-                                "portal.jobs.correction_timeline.correction_items_for"]
+                                "portal.jobs.correction_timeline.correction_items_for",
+                                "portal.plans.timeline.plan_change_items_for"]
 
 
 def test_without_the_wiring_call_a_worker_would_see_no_pause(app, db, make_account):
@@ -122,7 +124,8 @@ def test_the_web_app_is_wired_with_every_registry(app):
     assert outbox._rules == [contact_delivery.RULES]
     assert [f"{p.__module__}.{p.__name__}" for p in policy_routes._previews] == [
         "portal.consequences.preview.preview_change"]
-    assert consequences._ITEM_SOURCES == [legal_items_for, correction_items_for]
+    assert consequences._ITEM_SOURCES == [legal_items_for, correction_items_for,
+                                          plan_change_items_for]
     assert {e.endpoint for e in nav._CARDHOLDER} >= {"accounts.dashboard", "payments.pay_start",
                                                      "plans.index", "disputes.index"}
     assert {"legal.index", "policy.index", "plan_review.queue"} <= {e.endpoint for e in nav._STAFF}
