@@ -67,6 +67,15 @@ class PlanBroken:
 
 
 @dataclass(frozen=True)
+class PlanRescheduled:
+    """The cardholder changed an agreed plan's schedule (plans): a new payment date, a delay
+    or a skip. `moved_instalment_ids`: the unpaid instalments whose due date changed."""
+    account: Account
+    plan_id: int
+    moved_instalment_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class DisputeOpened:
     """A cardholder raised a dispute or complaint (disputes)."""
     account: Account
@@ -97,6 +106,7 @@ payment_posted = _events.signal("payment-posted", doc="PaymentPosted; listeners 
 payment_reversed = _events.signal("payment-reversed", doc="PaymentReversed")
 credit_posted = _events.signal("credit-posted", doc="CreditPosted")
 plan_broken = _events.signal("plan-broken", doc="PlanBroken")
+plan_rescheduled = _events.signal("plan-rescheduled", doc="PlanRescheduled")
 dispute_opened = _events.signal("dispute-opened", doc="DisputeOpened")
 dispute_closed = _events.signal("dispute-closed", doc="DisputeClosed")
 legal_step_recorded = _events.signal("legal-step-recorded", doc="LegalStepRecorded")

@@ -20,7 +20,7 @@ from portal.auth import session as auth_session
 from portal.care import access as care_access, services as care
 from portal.care.rules import unusable_keys as care_unusable_keys
 from portal.collections import services as collections_services
-from portal.collections import promise_rules, promises
+from portal.collections import promise_rules, promises, reminders
 from portal.collections.routes import NAV as COLLECTIONS_NAV
 from portal.consequences import pauses, services as consequences
 from portal.consequences.preview import preview_change
@@ -126,3 +126,5 @@ def _listeners() -> None:
     events.payment_posted.connect(corrections.on_payment_posted, weak=False)
     # The same for a credit (an upheld dispute, a plan's waiver) on a day already walked.
     events.credit_posted.connect(corrections.on_credit_posted, weak=False)
+    # A plan change moved instalments: no reminder goes out for a date that no longer holds.
+    events.plan_rescheduled.connect(reminders.on_plan_rescheduled, weak=False)

@@ -8,7 +8,8 @@ likes and several workers at once:
 - instalment_due_soon: an unpaid instalment of an active plan falls due within the profile's
   `contact.reminders.due_soon_days` days of the cardholder's today (0: on the day only);
 - instalment_missed: plan monitoring marked an instalment missed and the plan is still active
-  (within its grace days); the message links to paying that instalment;
+  (within its grace days); the message says, and its link pays, everything missed and due
+  (the pay page's instalment choice, `payment_options`);
 - promise_due: a promise to pay (a collector's or the cardholder's own), not yet kept, falls
   due within the same number of days;
 - promise_broken: such a promise's last day (its date plus grace) has just passed without the
@@ -16,7 +17,9 @@ likes and several workers at once:
 
 Each is a collection message in the cardholder's language (portal.outbox): the contact rules
 apply (quiet hours defer it, an opt-out, a cap or a dispute hold suppresses it, and a
-suppressed reminder is not tried again) and it carries the opt-out line.
+suppressed reminder is not tried again) and it carries the opt-out line. When a plan change
+moves an instalment (portal.plans.servicing), a reminder of it not yet delivered is withdrawn
+and its key released (`on_plan_rescheduled`): the next run reminds of the new date instead.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import force_locale, gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
@@ -36,15 +39,18 @@ from portal.collections.services import promise_paid_query
 from portal.contact import clock
 from portal.contact.batch import contact_rules, rules_key
 from portal.contact.rules import MAX_DUE_SOON_DAYS
+from portal.contact.services import Decision, apply_many
 from portal.core.filters import long_date, money
 from portal.core.urls import external_url
 from portal.experiments.services import reminder_templates
 from portal.extensions import db
 from portal.links import services as links
 from portal.links.models import PAY, PAY_INSTALMENT
-from portal.outbox.models import MessageKind
+from portal.events import PlanRescheduled
+from portal.outbox.models import MessageKind, OutboxMessage
 from portal.outbox.services import queue_to_cardholder
 from portal.payments.models import AutopayMandate
+from portal.payments.plan_link import due_now_for
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
 
 DUE_SOON, MISSED, PROMISE = "instalment_due_soon", "instalment_missed", "promise_due"
@@ -76,6 +82,7 @@ class _Due:
     last_day: date | None = None  # a missed instalment: the last day that keeps the plan
     autopay_last4: str | None = None  # due soon, with autopay on: the card it will charge
     promised: int | None = None  # a broken promise: its amount (`amount` is what was paid)
+    total: int | None = None  # a missed instalment: everything missed and due (what the link pays)
 
 
 def send_reminders(now: datetime | None = None, *, batch_size: int = 200) -> ReminderSummary:
@@ -148,7 +155,8 @@ def _instalments_due(now: datetime, after: int, limit: int) -> tuple[int | None,
             last_day = inst.due_date + timedelta(days=plan.grace_days)
             if today <= last_day:
                 found.append(_Due(MISSED, inst.id, plan.account, inst.still_due, inst.due_date,
-                                  last_day))
+                                  last_day, total=max(due_now_for(plan.account, today),
+                                                      inst.still_due)))
     return rows[-1][0].id, found
 
 
@@ -222,7 +230,7 @@ def _queue(due: _Due, wording: str = "standard") -> bool:
         tap = None
     else:
         tap = links.issue(due.account, PAY if due.kind == PROMISE else PAY_INSTALMENT,
-                          amount=due.amount, due_on=due.due_on)
+                          amount=due.total or due.amount, due_on=due.due_on)
     with force_locale(holder.locale or "en"):
         subject, body = _text(due, tap.url if tap else None, wording)
     message = queue_to_cardholder(holder, subject, body, purpose=due.kind,
@@ -233,6 +241,47 @@ def _queue(due: _Due, wording: str = "standard") -> bool:
         db.session.execute(update(SentReminder).where(SentReminder.id == claimed)
                            .values(message_id=message.id))
     return True
+
+
+def _missed_text(due: _Due, amount: str, day: str, link: str | None,
+                 wording: str) -> tuple[str, str]:
+    """A missed instalment: its amount and date, and what is missed and due in total."""
+    total, last = money(due.total or due.amount, due.account.currency), long_date(due.last_day)
+    if wording == "short":
+        return (_("Plan payment missed"),
+                _("Pay %(total)s by %(last)s to keep your plan: %(link)s", total=total,
+                  last=last, link=link))
+    if (due.total or due.amount) > due.amount:
+        return (_("A payment under your plan was missed"),
+                _("The payment of %(amount)s under your repayment plan that was due on "
+                  "%(date)s has not reached us. With your other plan payments missed or due, "
+                  "%(total)s is due now. If it is paid by %(last)s, your plan continues. You "
+                  "can pay it now: %(link)s", amount=amount, date=day, total=total, last=last,
+                  link=link))
+    return (_("A payment under your plan was missed"),
+            _("The payment of %(amount)s under your repayment plan that was due on "
+              "%(date)s has not reached us. If it is paid by %(last)s, your plan continues. "
+              "You can pay this payment now: %(link)s", amount=amount, date=day,
+              last=last, link=link))
+
+
+def on_plan_rescheduled(event: PlanRescheduled) -> None:
+    """A plan change moved instalments: withdraw their reminders not yet delivered (suppressed
+    with reason "plan_changed", audited) and release their keys, so none goes out for a date
+    that no longer holds and the next run reminds of the new date. Flushes."""
+    if not event.moved_instalment_ids:
+        return
+    sent = db.session.scalars(select(SentReminder).where(
+        SentReminder.kind.in_((DUE_SOON, MISSED)),
+        SentReminder.subject_id.in_(event.moved_instalment_ids))).all()
+    pending = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.id.in_([r.message_id for r in sent if r.message_id]),
+        OutboxMessage.delivered_at.is_(None), OutboxMessage.suppressed_at.is_(None),
+        OutboxMessage.failed_at.is_(None))).all()
+    apply_many([(m, Decision(suppressed="plan_changed")) for m in pending], clock.now())
+    if sent:
+        db.session.execute(delete(SentReminder).where(SentReminder.id.in_([r.id for r in sent])))
+    db.session.flush()
 
 
 def _text(due: _Due, link: str | None, wording: str = "standard") -> tuple[str, str]:
@@ -254,11 +303,7 @@ def _text(due: _Due, link: str | None, wording: str = "standard") -> tuple[str, 
                 _("A payment of %(amount)s under your repayment plan is due on %(date)s. You "
                   "can pay it in the portal: %(link)s", amount=amount, date=day, link=link))
     if due.kind == MISSED:
-        return (_("A payment under your plan was missed"),
-                _("The payment of %(amount)s under your repayment plan that was due on "
-                  "%(date)s has not reached us. If it is paid by %(last)s, your plan continues. "
-                  "You can pay this payment now: %(link)s", amount=amount, date=day,
-                  last=long_date(due.last_day), link=link))
+        return _missed_text(due, amount, day, link, wording)
     if due.kind == PROMISE_BROKEN:
         link = external_url("promises.page", account_id=due.account.id)
         return (_("Your promised payment has not reached us"),

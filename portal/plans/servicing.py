@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from portal.audit.services import record
 from portal.domain.schedule import Instalment
+from portal.events import PlanRescheduled, emit, plan_rescheduled
 from portal.extensions import db
 from portal.plans import agreement
 from portal.plans.lifecycle import Consent, PlanError, context_for, terms_of
@@ -183,6 +184,9 @@ def apply(plan: Plan, change: Change, consent: Consent, today: date, *,
     plan.terms_start = plan.terms_start or plan.first_date
     plan.first_date = next(r.due_date for r in shown.rows if r.seq == 1)
     db.session.flush()
+    moved = tuple(r.key for r in shown.rows
+                  if r.due_date != next(b.due_date for b in before if b.key == r.key))
+    emit(plan_rescheduled, PlanRescheduled(plan.account, plan.id, moved))
     record("plan.schedule_changed", subject=plan, actor=actor,
            before={"schedule": revision.schedule_before, "terms_hash": revision.previous_terms_hash},
            after={"kind": change.kind, "seq": change.seq, "new_date": change.new_date,
