@@ -1,6 +1,7 @@
 """Issue 16's loose ends: a change to an agreed plan shows on the account timeline in both
 languages, the missed-payment reminder asks for everything missed and due (and never for a date
 a delay moved), and the cardholder's plan page marks payments made early."""
+import re
 from datetime import date, datetime, timezone
 
 from sqlalchemy import select
@@ -14,7 +15,9 @@ from portal.outbox.services import deliver_due
 from portal.plans import decisions
 from portal.plans.jobs import run_plan_monitoring
 from tests.clock import TODAY
+from tests.integration.payment_helpers import account  # noqa: F401 (fixture)
 from tests.integration.plan_helpers import agree, spec
+from tests.integration.plan_pay_helpers import planned, posted  # noqa: F401 (fixture)
 from tests.integration.test_experiments import _one_in_each_arm, offers_defn
 from tests.integration.test_plan_servicing import _confirm, kept  # noqa: F401 (fixture)
 from tests.integration.test_reminders import _run, noon
@@ -143,3 +146,17 @@ def test_a_missed_reminder_not_yet_sent_is_withdrawn_when_a_delay_moves_the_paym
     assert "payments due soon 1" in _run(runner, clock.now())  # the new date is reminded
     [soon] = [m for m in outbox() if m["subject"] == "A payment under your plan is due soon"]
     assert "is due on December 19, 2026" in soon["body"]
+
+
+def test_the_cardholders_plan_page_marks_payments_made_early(client, planned):  # noqa: F811
+    account, plan = planned  # 4 x CN¥500.00: the first missed, the second due today
+    posted(account, 150_000)  # the two due now, and CN¥500.00 ahead: the last one
+    page = client.get(f"/accounts/{account.id}/plans/{plan.id}").text
+    rows = re.findall(r"<tr><td>(\d)</td>.*?</tr>", page, re.S)
+    assert rows == ["1", "2", "3", "4"]
+    marked = [seq for seq, row in re.findall(r"<tr><td>(\d)</td>(.*?)</tr>", page, re.S)
+              if "Paid early" in row]
+    assert marked == ["4"]
+    account.cardholder.locale = "zh_Hans"
+    _db.session.commit()
+    assert "提前还款" in client.get(f"/accounts/{account.id}/plans/{plan.id}").text
