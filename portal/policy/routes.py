@@ -51,6 +51,7 @@ def version(profile, version):
     except UnknownProfile:
         abort(404)
     return render_template("policy/version.html", policy=policy, kind_labels=KIND_LABELS,
+                           sections=section_fields.facts(policy.document),
                            raw=json.dumps(policy.document, indent=2, ensure_ascii=False))
 
 
