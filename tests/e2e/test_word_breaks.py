@@ -88,6 +88,14 @@ def test_no_word_breaks_and_a_short_header_on_every_cardholder_page(page, make_c
         problems += _measure(page, path)
     page.goto(f"/accounts/{offered.id}/plans/offers")  # the first offer's confirmation page
     problems += _measure(page, page.locator("section.offer a.button").first.get_attribute("href"))
+    # Paying the plan ahead: the schedule an extra payment would leave, shown before paying.
+    page.goto(f"/accounts/{kept.id}/pay")
+    page.check("input[name=choice][value=other]")
+    page.fill("#other_amount", "600.00")
+    with page.expect_navigation():
+        page.locator("#submit").click()
+    assert page.locator("input[name=previewed]").count() == 1
+    problems += word_break_problems(page, WIDTHS)
     # A payment's own pages: pay the overdue amount with the sandbox card.
     page.goto(f"/accounts/{kept.id}/pay")
     page.check("input[name=choice][value=overdue]")

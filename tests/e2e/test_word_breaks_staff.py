@@ -45,7 +45,9 @@ MUST_REACH = {
     "legal": {"/staff/legal", "/staff/legal/accounts/N"},
     "risk": {"/staff/risk", "/staff/risk/policies", "/staff/risk/plan-limits",
              "/staff/collections/figures", "/staff/risk/experiments",
-             "/staff/risk/experiments/new"},
+             "/staff/risk/experiments/new",
+             # a version page (promises, care, servicing shown) and the editor's form
+             "/staff/risk/policies/cn/vN", "/staff/risk/policies/cn/new"},
     "admin": {"/staff/admin", "/staff/admin/N", "/staff/admin/new", "/staff/jobs"},
 }
 
