@@ -249,8 +249,14 @@ def test_promises_and_care_edited_in_the_form_are_published(risk):
     ("care_days", "", "Enter a number of days from 1 to 366."),
     ("care_days", "9" * 30, "Enter a whole number"),
     ("promise_grace_days", "٣", "Enter a whole number"),
+    ("servicing_date_changes", "13", "Enter a number from 0 to 12."),
+    ("servicing_date_change_days", "0", "Enter a number of days from 1 to 31."),
+    ("servicing_delay_days", "61", "Enter a number of days from 0 to 60."),
+    ("servicing_skips", "-1", "Enter a number from 0 to 12."),
+    ("servicing_max_term", "121", "Enter a number of months from 1 to 120."),
+    ("servicing_max_term", "9" * 30, "Enter a whole number"),
 ])
-def test_promises_and_care_values_out_of_bounds_are_refused_beside_their_field(
+def test_promises_care_and_servicing_values_out_of_bounds_are_refused_beside_their_field(
         risk, field, value, message):
     data = _form(risk)
     data.update({field: value, "publish": "Publish new version"})
@@ -265,6 +271,7 @@ def test_promises_and_care_values_out_of_bounds_are_refused_beside_their_field(
 def test_the_editors_messages_state_the_features_own_bounds():
     from portal.care import rules as care
     from portal.collections import promise_rules
+    from portal.plans import servicing_rules
     from portal.policy import section_fields
 
     for name, key in section_fields.PROMISE_KEYS.items():
@@ -272,3 +279,6 @@ def test_the_editors_messages_state_the_features_own_bounds():
         assert f"from {low} to {high}" in str(section_fields.FIELD_MESSAGES[name]), name
     assert f"from 1 to {care.MAX_DAYS}" in str(section_fields.FIELD_MESSAGES["care_days"])
     assert section_fields.FREEZABLE == care.FREEZABLE and section_fields.CARE_KINDS == care.KINDS
+    for name, key in section_fields.SERVICING_KEYS.items():
+        low, high = servicing_rules.BOUNDS[key]
+        assert f"from {low} to {high}" in str(section_fields.FIELD_MESSAGES[name]), name

@@ -1,15 +1,11 @@
 """Issue 16's loose ends in the policy pages: the read-only version page shows the promises,
 care and servicing sections; the editor form has fields for `servicing` like those for
-`promises` and `care` (prefilled, published, refused beside the field when out of bounds)."""
+`promises` and `care` (prefilled and published here; refused beside the field when out of
+bounds in tests/integration/test_policy_editor.py)."""
 import re
 from datetime import date
 
-import pytest
-from sqlalchemy import func, select
-
-from portal.extensions import db as _db
 from portal.i18n import LOCALE_COOKIE
-from portal.policy.models import PolicyVersion
 from portal.policy.services import policy_for
 from tests.integration.test_policy_editor import URL, _form, previewed, risk  # noqa: F401
 
@@ -59,31 +55,3 @@ def test_servicing_has_prefilled_fields_and_edits_are_published(risk):  # noqa: 
     assert servicing["delay_max_days"] == 7 and "skips_per_plan" not in servicing  # default
     assert servicing["date_change_allowed"] is False
     assert servicing["rule"].startswith("Issuer's choice")  # the rule is kept
-
-
-@pytest.mark.parametrize("field, value, message", [
-    ("servicing_date_changes", "13", "Enter a number from 0 to 12."),
-    ("servicing_date_change_days", "0", "Enter a number of days from 1 to 31."),
-    ("servicing_delay_days", "61", "Enter a number of days from 0 to 60."),
-    ("servicing_skips", "-1", "Enter a number from 0 to 12."),
-    ("servicing_max_term", "121", "Enter a number of months from 1 to 120."),
-    ("servicing_max_term", "9" * 30, "Enter a whole number"),
-])
-def test_servicing_values_out_of_bounds_are_refused_beside_their_field(
-        risk, field, value, message):  # noqa: F811
-    data = _form(risk)
-    data.update({field: value, "publish": "Publish new version"})
-    response = risk.post(f"{URL}cn/new", data=data)
-    assert response.status_code == 422
-    errors = re.findall(rf'id="{field}-error">([^<]*)<', response.text)
-    assert errors and message in errors[0]
-    assert _db.session.scalar(select(func.count()).select_from(PolicyVersion)) == 0
-
-
-def test_the_servicing_messages_state_the_features_own_bounds():
-    from portal.plans import servicing_rules
-    from portal.policy import section_fields
-
-    for name, key in section_fields.SERVICING_KEYS.items():
-        low, high = servicing_rules.BOUNDS[key]
-        assert f"from {low} to {high}" in str(section_fields.FIELD_MESSAGES[name]), name
