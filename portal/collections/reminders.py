@@ -267,8 +267,9 @@ def _missed_text(due: _Due, amount: str, day: str, link: str | None,
 
 def on_plan_rescheduled(event: PlanRescheduled) -> None:
     """A plan change moved instalments: withdraw their reminders not yet delivered (suppressed
-    with reason "plan_changed", audited) and release their keys, so none goes out for a date
-    that no longer holds and the next run reminds of the new date. Flushes."""
+    with reason "plan_changed", audited; their one-tap links revoked) and release their keys,
+    so none goes out for a date that no longer holds and the next run reminds of the new
+    date. Flushes."""
     if not event.moved_instalment_ids:
         return
     sent = db.session.scalars(select(SentReminder).where(
@@ -279,6 +280,7 @@ def on_plan_rescheduled(event: PlanRescheduled) -> None:
         OutboxMessage.delivered_at.is_(None), OutboxMessage.suppressed_at.is_(None),
         OutboxMessage.failed_at.is_(None))).all()
     apply_many([(m, Decision(suppressed="plan_changed")) for m in pending], clock.now())
+    links.revoke_for_messages([m.id for m in pending])  # nobody holds a link to the old date
     if sent:
         db.session.execute(delete(SentReminder).where(SentReminder.id.in_([r.id for r in sent])))
     db.session.flush()

@@ -185,6 +185,16 @@ def record_outcome(kind: str, object_id: int, account_id: int) -> MessageOutcome
     return outcome
 
 
+def revoke_for_messages(message_ids: list[int]) -> None:
+    """Revoke the links carried by messages that will now never go (withdrawn after they
+    were queued): as `attach` does for a message suppressed at once. Flushes."""
+    if message_ids:
+        db.session.execute(update(OneTapLink).where(
+            OneTapLink.message_id.in_(message_ids), OneTapLink.revoked_at.is_(None))
+            .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+        db.session.flush()
+
+
 def revoke_for_cardholder(cardholder_id: int) -> int:
     """Revoke every link of the cardholder still open; returns how many. The caller commits."""
     now = utcnow()

@@ -140,6 +140,8 @@ def test_a_missed_reminder_not_yet_sent_is_withdrawn_when_a_delay_moves_the_paym
     withdrawn = _db.session.scalar(select(OutboxMessage).where(
         OutboxMessage.purpose == "instalment_missed"))
     assert withdrawn.suppressed_reason == "plan_changed"
+    link = _db.session.scalar(select(OneTapLink).where(OneTapLink.message_id == withdrawn.id))
+    assert link.revoked_at is not None  # its one-tap link no longer works either
     clock.move_to(noon(date(2026, 12, 16)))
     assert "payments due soon 1" in _run(runner, clock.now())  # the new date is reminded
     [soon] = [m for m in outbox() if m["subject"] == "A payment under your plan is due soon"]
