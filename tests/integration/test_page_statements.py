@@ -22,9 +22,10 @@ from tests.integration.plan_helpers import agree
 # recorded consequences, letters and stage moves (one statement); legal steps; corrections;
 # the dispute hold and the promise pause (one each); the plans (the plan pause and the latest
 # plan with the next instalment, one statement) and the care records (the care pause and what
-# the cardholder is told, one statement), each read once for the page (portal.core.reads).
-DASHBOARD_STATEMENTS = 11
-TIMELINE_STATEMENTS = 11
+# the cardholder is told, one statement), each read once for the page (portal.core.reads);
+# the changes agreed to a plan (a new date, a delay, a skip: portal.plans.timeline, one).
+DASHBOARD_STATEMENTS = 12
+TIMELINE_STATEMENTS = 12
 
 
 @pytest.fixture()
