@@ -75,6 +75,7 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
     account = payment.account
     paid_on = posting_date(account, succeeded_at)
     balance = balance_of(account, paid_on)
+    toward = _toward_minimum(payment, paid_on, balance)  # before this payment's entries
     split = payment_split(payment.amount, {"fee": int(balance.fees), "interest": int(balance.interest),
                                            "principal": int(balance.principal)})
     parts = [(Component(c), c, amount) for c, amount in split.items() if c != UNAPPLIED and amount]
@@ -90,7 +91,7 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
     # Everything but what the plans applied is set before they are told (their queries flush
     # it with the entries), so the payment's row is written twice, not three times.
     payment.allocation = split
-    payment.toward_minimum = min(payment.amount, int(balance.overdue) + int(balance.next_due))
+    payment.toward_minimum = toward
     payment.paid_on = paid_on
     payment.posted_at = now
     payment.status = S.SUCCEEDED
@@ -104,6 +105,19 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
     notify.payment_confirmed(payment)
     db.session.flush()
     return True
+
+
+def _toward_minimum(payment: Payment, paid_on: date, balance) -> int:
+    """What of `payment` goes to the statement's minimum (overdue or next due): what is left of
+    it after every payment posted before this one, including those dated after it (a late
+    webhook dates a payment back past one posted meanwhile): the balance as of the latest such
+    date, else as of `paid_on`. So the account's payments never count more towards the minimum
+    than it was, whatever order they are posted in."""
+    latest = db.session.scalar(select(func.max(Payment.paid_on)).where(
+        Payment.account_id == payment.account_id, Payment.id != payment.id,
+        Payment.status.in_([S.SUCCEEDED, S.REFUNDED])))
+    basis = balance if latest is None or latest <= paid_on else balance_of(payment.account, latest)
+    return min(payment.amount, int(basis.overdue) + int(basis.next_due))
 
 
 def _announce(payment: Payment, amount: int, paid_on: date) -> list[list[int]]:

@@ -76,3 +76,26 @@ def test_a_chargeback_of_the_whole_payment_makes_the_minimum_overdue_again(paid_
     assert balance_of(acct, date(2026, 11, 4)).overdue == 10_000
     assert sum(e.amount for e in db.session.scalars(select(LedgerEntry).where(
         LedgerEntry.kind == EntryKind.REVERSAL))) == 390_000
+
+
+def test_payments_posted_out_of_order_count_the_minimum_once(db, clock):
+    # Found by the money machine (80 examples of 60 steps) on 8246e68: CN¥142.65 was paid on
+    # 7 November and posted first; CN¥500.00 paid on 6 November was posted after it (a late
+    # webhook), each counted in full towards the CN¥500.00 minimum. A refund of CN¥0.01 then
+    # made CN¥0.01 overdue and penalty interest of CN¥1.79 was charged on 16 November.
+    when = Clock(clock, utc(2026, 11, 7, 4))
+    feed(START - timedelta(days=1), 430_000, minimum_due=50_000, due=DUE.isoformat())
+    acct = account()
+    later = pay(acct, 14_265, "later", utc(2026, 11, 7, 3))
+    earlier = pay(acct, 50_000, "earlier", utc(2026, 11, 6, 3))
+    assert (later.toward_minimum, earlier.toward_minimum) == (14_265, 50_000 - 14_265)
+    when.now = utc(2026, 11, 12, 4)
+    feed(date(2026, 11, 12), 430_000 - 64_265, minimum_due=0, due=DUE.isoformat(),
+         applied=movement_ids(acct, "payment:"))
+    post_reversal(lock_payment(later.id), 1, kind=ReversalKind.REFUND, external_ref="re_1",
+                  reason="rounding")
+    db.session.commit()
+    assert balance_of(acct, date(2026, 11, 15)).overdue == 0
+    when.now = utc(2026, 11, 16, 4)
+    run_nightly(date(2026, 11, 16))
+    assert [c for c in _charges(acct) if c.effective_date >= date(2026, 11, 12)] == []
