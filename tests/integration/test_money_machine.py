@@ -11,8 +11,11 @@ approved after review and agreed again) with what happens between them:
 - the provider's webhooks arrive in any order, twice, days late or never; reconciliation asks
   the provider about what is left;
 - autopay charges the plan's instalment with a saved card;
-- the nightly run walks day by day (late fee, penalty interest, stages), or is down for days
-  and catches up.
+- with a plan active, the cardholder pays it ahead ("another amount" above what is due now,
+  which pays the last instalments first) or pays it off, or changes its schedule (a new
+  payment date, a delayed or a skipped instalment) and agrees to the re-issued agreement;
+- the nightly run walks day by day (plan monitoring first, then late fee, penalty interest,
+  stages), or is down for days and catches up.
 
 After every step it checks, besides the journal's invariants:
 (a) no amount owed is paid twice: the provider never holds more of the cardholder's money than
@@ -26,7 +29,13 @@ After every step it checks, besides the journal's invariants:
     been paid, as the ledger now stands (payments dated back by a late webhook or
     reconciliation, corrections, credits);
 (d) the penalty interest standing never exceeds the disclosed rate on the principal of each
-    day, as the ledger now stands.
+    day, as the ledger now stands;
+(e) a plan's instalments are never over-allocated: each holds exactly what payments applied
+    to it net of reversals, never more than its amount, and no payment applied more than it
+    paid net of reversals; the schedule sums to the plan's total and its unpaid part to what
+    is left; a plan is completed exactly when nothing is left; an instalment marked missed
+    was due before the day it was marked (after delays and date changes too); the plan's
+    agreement is its latest revision's.
 
 Default: 12 examples of 25 steps (about a minute on SQLite). Deeper: MONEY_MACHINE_EXAMPLES=200
 (and MONEY_MACHINE_STEPS=40) runs more and longer examples.
@@ -46,18 +55,24 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 
 from portal.accounts.models import Component, EntryKind, LedgerEntry
+from portal.audit.models import AuditEvent
 from portal.audit.services import verify_chain
 from portal.balances.services import balance_of
 from portal.extensions import db as _db
 from portal.jobs.nightly import run_nightly
 from portal.journal.models import is_movement
-from portal.payments import services, webhooks
+from portal.payments import ahead as plan_ahead, plan_link, services, webhooks
 from portal.payments.autopay import run_autopay
 from portal.payments.cancel import cancel_open_payment
-from portal.payments.models import Payment, SandboxIntent
+from portal.payments.models import Payment, PaymentReversal, SandboxIntent
 from portal.payments.reconcile import reconcile
 from portal.payments.sandbox import SandboxGateway
 from portal.payments.states import OPEN_STATES, PaymentStatus
+from portal.plans import servicing
+from portal.plans.jobs import run_plan_monitoring
+from portal.plans.lifecycle import Consent
+from portal.plans.models import InstalmentStatus, Plan, PlanStatus
+from portal.plans.servicing_rules import ServicingRefused
 from portal.policy.services import policy_for
 from portal.timeutil import as_aware, utcnow
 from tests.dispute_helpers import join
@@ -246,13 +261,21 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
           comes_back=st.booleans())
     def cardholder_pays(self, choice, other, card, comes_back):
         """Open a payment and pay it with a card (or walk away before the card form)."""
+        self._pay(choice, other if choice == "other" else None, card, comes_back)
+
+    def _pay(self, choice: str, amount: int | None, card: str | None, comes_back: bool,
+             shown=None) -> None:
+        """The pay page: open the payment (`shown`: the plan it pays ahead, whose schedule the
+        page showed first), then the card form."""
         self.done[("open", self.day)] += 1
         with current_app.test_request_context():
             flying = services.in_flight(self.account)
             try:
                 payment = services.open_payment(
-                    self.account, choice=choice, other_amount=other if choice == "other" else None,
+                    self.account, choice=choice, other_amount=amount,
                     currency=self.account.currency, nonce=services.issue_nonce(self.account))
+                plan_ahead.record_ahead(payment, shown, shown is not None
+                                        and amount == shown.left)
                 services.ensure_intent(payment)
             except services.PaymentRefused as exc:
                 _db.session.commit()  # as the pay page: declined payments stopped stay stopped
@@ -264,6 +287,63 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         self.seen["payment opened"] += 1
         if card is not None:
             self._card(payment, card, comes_back)
+
+    # -- the cardholder's plan: paying ahead, paying off, changing the schedule -------------
+    def _active_plan(self) -> Plan | None:
+        return plan_link.active_plan(self.account)
+
+    @precondition(lambda self: self.done[("open", self.day)] < 3
+                  and self._active_plan() is not None)
+    @rule(data=st.data(), payoff=st.booleans(), card=st.sampled_from(sorted(CARDS)),
+          comes_back=st.booleans())
+    def cardholder_pays_the_plan_ahead(self, data, payoff, card, comes_back):
+        """Pay the plan off, or "another amount" above what falls due now (up to the
+        balance): the last instalments are paid first."""
+        _db.session.expire_all()
+        with current_app.test_request_context():
+            shown = plan_link.plan_ahead(self.account, self.day)
+            full = services.payment_options(self.account).full
+        if shown is None:
+            return
+        if payoff:
+            amount = shown.left
+        elif shown.due < full:
+            amount = data.draw(st.integers(shown.due + 1, full), label="amount")
+        else:
+            return
+        self.seen["plan paid off" if payoff else "plan paid ahead"] += 1
+        self._pay("other", amount, card, comes_back, shown)
+
+    @precondition(lambda self: self._active_plan() is not None)
+    @rule(data=st.data(), kind=st.sampled_from(["date_change", "delay", "skip"]),
+          days=st.integers(-16, 16))
+    def cardholder_changes_the_plan(self, data, kind, days):
+        """A new payment date for the instalments to come, one instalment delayed or skipped:
+        previewed, agreed again (the re-issued agreement's hash), then made; refused within
+        the servicing policy's limits."""
+        plan = self._active_plan()
+        rows = servicing.rows_of(plan)
+        unpaid = [r for r in rows if not r.paid]
+        if not unpaid:
+            return
+        row = data.draw(st.sampled_from(unpaid), label="instalment")
+        upcoming = [r for r in unpaid if r.due_date >= self.day] or unpaid
+        new_date = (upcoming[0].due_date + timedelta(days=days) if kind == "date_change"
+                    else row.due_date + timedelta(days=abs(days) or 1))
+        change = servicing.Change(kind, None if kind == "date_change" else row.seq,
+                                  None if kind == "skip" else new_date)
+        with current_app.test_request_context():
+            try:
+                shown = servicing.preview(plan, change, self.day, "en")
+                servicing.apply(plan, change, Consent(shown.hash, "en", None, "machine",
+                                                      self.clock.now), self.day,
+                                actor=("cardholder", self.account.cardholder_id))
+            except ServicingRefused as exc:
+                _db.session.rollback()
+                self.seen[f"plan change refused: {exc.code}"] += 1
+                return
+            _db.session.commit()
+        self.seen[f"plan {kind}"] += 1
 
     @rule(data=st.data(), card=st.sampled_from(sorted(CARDS)), passed=st.booleans(),
           comes_back=st.booleans())
@@ -369,6 +449,7 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
             self.day += timedelta(days=1)
             self.clock.now = _noon(self.day)
             if not down or n == days - 1:
+                run_plan_monitoring(self.day)  # first, as `flask jobs nightly` runs them
                 run_nightly(self.day)
         self.done["days"] += days
         self.seen["nightly run after days down" if down and days > 1 else "nightly run"] += 1
@@ -443,6 +524,64 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         assert interest <= bound, (interest, float(bound))
         self.seen["interest within the disclosed rate"] += 1
 
+    @invariant()
+    def plan_instalments_hold_what_payments_applied_and_no_more(self):
+        plans = list(_db.session.scalars(select(Plan).where(
+            Plan.account_id == self.account.id, Plan.started_on.is_not(None))))
+        if not plans:
+            return
+        # What each payment applied to instalments (and a won chargeback applied again),
+        # less what its reversals reopened: per instalment and per payment.
+        applied: dict[int, int] = defaultdict(int)
+        for payment in self._payments(S.SUCCEEDED, S.REFUNDED):
+            net = 0
+            for inst_id, amount in payment.plan_application or []:
+                applied[inst_id] += amount
+                net += amount
+            for reversal in _db.session.scalars(select(PaymentReversal).where(
+                    PaymentReversal.payment_id == payment.id)):
+                for inst_id, amount in reversal.plan_reversal or []:
+                    applied[inst_id] -= amount
+                    net -= amount
+            for after in _db.session.scalars(select(AuditEvent.after).where(
+                    AuditEvent.action == "payment.chargeback_reinstated",
+                    AuditEvent.subject_type == "payment",
+                    AuditEvent.subject_id == str(payment.id))):
+                for inst_id, amount in after.get("plan_application") or []:
+                    applied[inst_id] += amount
+                    net += amount
+            assert 0 <= net <= payment.amount - payment.refunded_amount, (
+                "a payment applied more to the plan than it paid", payment, net)
+        active = [p for p in plans if p.status == PlanStatus.ACTIVE]
+        for plan in plans:
+            instalments = sorted(plan.instalments, key=lambda i: i.seq)
+            assert [i.seq for i in instalments] == list(range(1, len(instalments) + 1))
+            assert sum(i.amount for i in instalments) == plan.total, plan
+            for inst in instalments:
+                assert 0 <= inst.paid_amount <= inst.amount, ("over-allocated", inst)
+                assert inst.paid_amount == applied.get(inst.id, 0), (
+                    "an instalment holds other than what payments applied", inst,
+                    applied.get(inst.id, 0))
+                assert (inst.status == InstalmentStatus.PAID) == (inst.paid_amount == inst.amount)
+                if inst.status == InstalmentStatus.MISSED:
+                    assert inst.missed_on is not None and inst.missed_on > inst.due_date, (
+                        "missed on a day it was not due", inst.seq, inst.due_date,
+                        inst.missed_on)
+                    self.seen["instalment missed after its date"] += 1
+            left = sum(i.amount - i.paid_amount for i in instalments)
+            assert left == plan.total - sum(i.paid_amount for i in instalments)
+            if plan.status == PlanStatus.ACTIVE:
+                assert left > 0, ("an active plan with nothing left", plan)
+            elif plan.status == PlanStatus.COMPLETED and not active:
+                # (A reversal after another plan started leaves the completed one as it was.)
+                assert left == 0, ("a completed plan with something left", plan, left)
+                self.seen["plan completed with nothing left"] += 1
+            revisions = servicing.revisions_of(plan)
+            if revisions:
+                assert plan.terms_hash == revisions[-1].terms_hash
+                assert [r["seq"] for r in revisions[-1].schedule_after] == [
+                    i.seq for i in instalments]
+
 
 def test_money_stays_true_at_every_boundary_under_any_interleaving(db, clock, make_staff):
     agent = make_staff("customer_service")
@@ -456,6 +595,7 @@ def test_money_stays_true_at_every_boundary_under_any_interleaving(db, clock, ma
         database=None, **({} if os.environ.get("MONEY_MACHINE_SHRINK", "1") == "1"
                           else {"phases": [Phase.explicit, Phase.generate]})))
     reached = MoneyMachine.seen
+    print(sorted(reached.items()))  # DEBUG
     assert all(reached[path] > 0 for path in (
         "payment opened", "card succeeds", "card declined", "card 3ds", "webhook delivered",
         "webhook lost", "reconciled", "nightly run", "charge for a day still overdue",
