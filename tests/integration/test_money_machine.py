@@ -68,15 +68,18 @@ from portal.payments.models import Payment, PaymentReversal, SandboxIntent
 from portal.payments.reconcile import reconcile
 from portal.payments.sandbox import SandboxGateway
 from portal.payments.states import OPEN_STATES, PaymentStatus
-from portal.plans import servicing
+from portal.plans import endings, lifecycle, servicing
 from portal.plans.jobs import run_plan_monitoring
 from portal.plans.lifecycle import Consent
 from portal.plans.models import InstalmentStatus, Plan, PlanStatus
+from portal.plans.offers import PlanSpec
+from portal.plans.services import open_proposal
 from portal.plans.servicing_rules import ServicingRefused
 from portal.policy.services import policy_for
 from portal.timeutil import as_aware, utcnow
 from tests.dispute_helpers import join
 from tests.integration.journal_helpers import Clock
+from tests.integration.plan_helpers import consent_for
 from tests.integration.test_autopay_jobs import autopay_on
 from tests.integration.test_journal_machine import (
     START, PlanJournalMachine, ProviderJournalMachine, _noon,
@@ -239,11 +242,37 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         self._play(data, step)
 
     @rule(data=st.data(), step=st.sampled_from(["dispute_credit", "cardholder_proposes_a_plan",
-                                               "collector_approves", "cardholder_agrees_again"]))
+                                               "collector_approves", "cardholder_agrees_again",
+                                               "cardholder_agrees_to_a_plan"]))
     def plans_and_disputes(self, data, step):
         """An upheld dispute credits the account; a plan is proposed, approved after review
-        (re-priced on that day) or agreed again."""
-        self._play(data, step)
+        (re-priced on that day) or agreed again; or a monthly plan is agreed and starts at
+        once."""
+        if step == "cardholder_agrees_to_a_plan":
+            self._agree(data.draw(st.integers(2, 6), label="count"))
+        else:
+            self._play(data, step)
+
+    def _agree(self, count: int) -> None:
+        """A monthly plan within the automatic-approval envelope: active from today."""
+        if self._active_plan() is not None or self.done["agree"] >= 2:
+            return
+        self.done["agree"] += 1
+        plan_spec = PlanSpec("instalment", count, "monthly", self.day + timedelta(days=7))
+        with current_app.test_request_context():
+            if lifecycle.evaluate(self.account, plan_spec, self.day)[0].terms is None:
+                return
+            open_plan = open_proposal(self.account)
+            if open_plan is not None:
+                endings.cancel(open_plan, self.day)
+            plan = self._commit(lambda: lifecycle.submit(
+                self.account, plan_spec, consent_for(self.account, plan_spec, self.day),
+                source="offer", today=self.day))
+        if plan is not None:
+            self.plan_id = plan.id
+            if plan.status == PlanStatus.ACTIVE:
+                self._started(plan)
+                self.seen["plan agreed and started at once"] += 1
 
     @rule(data=st.data(), step=st.sampled_from(["provider_refunds_part_of_a_payment",
                                                "bank_disputes_a_payment", "reconcile"]))
