@@ -34,8 +34,8 @@ After every step it checks, besides the journal's invariants:
     to it net of reversals, never more than its amount, and no payment applied more than it
     paid net of reversals; the schedule sums to the plan's total and its unpaid part to what
     is left; a plan is completed exactly when nothing is left; an instalment marked missed
-    was due before the day it was marked (after delays and date changes too); the plan's
-    agreement is its latest revision's.
+    was due before the day it was marked (after delays and date changes too); the dates
+    follow the instalments' order; the plan's agreement is its latest revision's.
 
 Default: 12 examples of 25 steps (about a minute on SQLite). Deeper: MONEY_MACHINE_EXAMPLES=200
 (and MONEY_MACHINE_STEPS=40) runs more and longer examples.
@@ -586,6 +586,8 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
             instalments = sorted(plan.instalments, key=lambda i: i.seq)
             assert [i.seq for i in instalments] == list(range(1, len(instalments) + 1))
             assert sum(i.amount for i in instalments) == plan.total, plan
+            dates = [i.due_date for i in instalments]
+            assert dates == sorted(set(dates)), ("dates out of the plan's order", dates)
             for inst in instalments:
                 assert 0 <= inst.paid_amount <= inst.amount, ("over-allocated", inst)
                 assert inst.paid_amount == applied.get(inst.id, 0), (
