@@ -323,11 +323,13 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
 
     @precondition(lambda self: self.done[("open", self.day)] < 3
                   and self._active_plan() is not None)
-    @rule(data=st.data(), payoff=st.booleans(), card=st.sampled_from(sorted(CARDS)),
+    @rule(data=st.data(), payoff=st.booleans(),
+          card=st.sampled_from(["succeeds", "succeeds", "declined", "3ds"]),
           comes_back=st.booleans())
     def cardholder_pays_the_plan_ahead(self, data, payoff, card, comes_back):
         """Pay the plan off, or "another amount" above what falls due now (up to the
-        balance): the last instalments are paid first."""
+        balance): the last instalments are paid first. (Mostly with a card that succeeds:
+        plans then complete, and reopen when a refund or chargeback takes money back.)"""
         _db.session.expire_all()
         with current_app.test_request_context():
             shown = plan_link.plan_ahead(self.account, self.day)
