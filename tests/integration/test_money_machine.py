@@ -643,7 +643,6 @@ def test_money_stays_true_at_every_boundary_under_any_interleaving(db, clock, ma
         database=None, **({} if os.environ.get("MONEY_MACHINE_SHRINK", "1") == "1"
                           else {"phases": [Phase.explicit, Phase.generate]})))
     reached = MoneyMachine.seen
-    print(sorted(reached.items()))  # DEBUG
     assert all(reached[path] > 0 for path in (
         "payment opened", "card succeeds", "card declined", "card 3ds", "webhook delivered",
         "webhook lost", "reconciled", "nightly run", "charge for a day still overdue",
