@@ -605,7 +605,7 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
             assert [i.seq for i in instalments] == list(range(1, len(instalments) + 1))
             assert sum(i.amount for i in instalments) == plan.total, plan
             dates = [i.due_date for i in instalments]
-            assert dates == sorted(set(dates)), ("dates out of the plan's order", dates)
+            assert dates == sorted(dates), ("dates out of the plan's order", dates)
             for inst in instalments:
                 assert 0 <= inst.paid_amount <= inst.amount, ("over-allocated", inst)
                 assert inst.paid_amount == applied.get(inst.id, 0), (
