@@ -63,10 +63,7 @@ def correct_since(account: Account, value_date: date, *, reason: str, tag: str) 
         return 0
     taken = _take_back(account, charged, replayed, tag)
     if run.stage != state.stage:
-        db.session.add(StageChange(account_id=account.id, changed_on=end, from_stage=state.stage,
-                                   to_stage=run.stage, days_late=run.dpd(end),
-                                   policy_version=policy_for(account.policy_profile,
-                                                             end).version))
+        _move_stage(account, end, state.stage, run.stage, run.dpd(end))
         state.stage = run.stage
     state.interest_carry = min(state.interest_carry, run.interest_carry)
     if taken:
@@ -77,6 +74,23 @@ def correct_since(account: Account, value_date: date, *, reason: str, tag: str) 
                actor=("system", "corrections"))
     db.session.flush()
     return sum(amount for _, amount in taken)
+
+
+def _move_stage(account: Account, day: date, before: str, after: str, days_late: int) -> None:
+    """Record the corrected stage move on `day`. An account moves at most once a day (the
+    nightly run, or an earlier correction, may already have moved it that day): that day's
+    move then ends where the correction puts it, and a move that ends in the stage it
+    started from is no move at all, so it goes."""
+    moved = db.session.scalar(select(StageChange).where(StageChange.account_id == account.id,
+                                                        StageChange.changed_on == day))
+    version = policy_for(account.policy_profile, day).version
+    if moved is None:
+        db.session.add(StageChange(account_id=account.id, changed_on=day, from_stage=before,
+                                   to_stage=after, days_late=days_late, policy_version=version))
+    elif moved.from_stage == after:
+        db.session.delete(moved)
+    else:
+        moved.to_stage, moved.days_late, moved.policy_version = after, days_late, version
 
 
 def _charged(account: Account, first: date, last: date) -> list[tuple[LedgerEntry, int]]:

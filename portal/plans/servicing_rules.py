@@ -145,7 +145,9 @@ def change_date(rows: list[Row], new_first: date, *, frequency: str, today: date
                 started: date, policy: ServicingPolicy, counts: Counts) -> list[Row]:
     """Move every instalment still to come (unpaid, due today or later) so the first of them
     falls on `new_first` and the rest follow at the plan's frequency. Missed instalments keep
-    their dates (delay or pay them)."""
+    their dates (delay or pay them). Paid instalments never move, and one paid ahead may sit
+    between instalments still to come: a change that would move one of them past it (the
+    schedule's dates no longer in the instalments' order) is refused (DATE_AFTER_NEXT)."""
     _check_kind(policy, counts, "date_change")
     upcoming = [r for r in rows if not r.paid and r.due_date >= today]
     if not upcoming:
@@ -161,6 +163,9 @@ def change_date(rows: list[Row], new_first: date, *, frequency: str, today: date
         raise ServicingRefused(DATE_PAST)
     dates = dict(zip((r.key for r in upcoming), due_dates(new_first, len(upcoming), frequency)))
     result = [replace(r, due_date=dates[r.key]) if r.key in dates else r for r in rows]
+    ordered = [r.due_date for r in sorted(result, key=lambda r: r.seq)]
+    if any(a > b for a, b in zip(ordered, ordered[1:])):
+        raise ServicingRefused(DATE_AFTER_NEXT)
     _check_term(result, started, policy)
     return result
 

@@ -11,8 +11,11 @@ approved after review and agreed again) with what happens between them:
 - the provider's webhooks arrive in any order, twice, days late or never; reconciliation asks
   the provider about what is left;
 - autopay charges the plan's instalment with a saved card;
-- the nightly run walks day by day (late fee, penalty interest, stages), or is down for days
-  and catches up.
+- with a plan active, the cardholder pays it ahead ("another amount" above what is due now,
+  which pays the last instalments first) or pays it off, or changes its schedule (a new
+  payment date, a delayed or a skipped instalment) and agrees to the re-issued agreement;
+- the nightly run walks day by day (plan monitoring first, then late fee, penalty interest,
+  stages), or is down for days and catches up.
 
 After every step it checks, besides the journal's invariants:
 (a) no amount owed is paid twice: the provider never holds more of the cardholder's money than
@@ -26,10 +29,17 @@ After every step it checks, besides the journal's invariants:
     been paid, as the ledger now stands (payments dated back by a late webhook or
     reconciliation, corrections, credits);
 (d) the penalty interest standing never exceeds the disclosed rate on the principal of each
-    day, as the ledger now stands.
+    day, as the ledger now stands;
+(e) a plan's instalments are never over-allocated: each holds exactly what payments applied
+    to it net of reversals, never more than its amount, and no payment applied more than it
+    paid net of reversals; the schedule sums to the plan's total and its unpaid part to what
+    is left; a plan is completed exactly when nothing is left; an instalment marked missed
+    was due before the day it was marked (after delays and date changes too); the dates
+    follow the instalments' order; the plan's agreement is its latest revision's.
 
-Default: 12 examples of 25 steps (about a minute on SQLite). Deeper: MONEY_MACHINE_EXAMPLES=200
-(and MONEY_MACHINE_STEPS=40) runs more and longer examples.
+Default: 20 examples of 40 steps (about 20 s on SQLite, a minute on PostgreSQL). Deeper:
+MONEY_MACHINE_EXAMPLES=300 (and MONEY_MACHINE_STEPS=60) runs more and longer examples;
+MONEY_MACHINE_SHRINK=0 reports a failure unshrunk.
 """
 from __future__ import annotations
 
@@ -41,27 +51,36 @@ from fractions import Fraction
 from flask import current_app
 from hypothesis import Phase, settings, strategies as st
 from hypothesis.stateful import (
-    RULE_MARKER, invariant, precondition, rule, run_state_machine_as_test,
+    RULE_MARKER, initialize, invariant, precondition, rule, run_state_machine_as_test,
 )
 from sqlalchemy import func, select
 
 from portal.accounts.models import Component, EntryKind, LedgerEntry
+from portal.audit.models import AuditEvent
 from portal.audit.services import verify_chain
 from portal.balances.services import balance_of
 from portal.extensions import db as _db
 from portal.jobs.nightly import run_nightly
 from portal.journal.models import is_movement
-from portal.payments import services, webhooks
+from portal.payments import ahead as plan_ahead, plan_link, services, webhooks
 from portal.payments.autopay import run_autopay
 from portal.payments.cancel import cancel_open_payment
-from portal.payments.models import Payment, SandboxIntent
+from portal.payments.models import Payment, PaymentReversal, SandboxIntent
 from portal.payments.reconcile import reconcile
 from portal.payments.sandbox import SandboxGateway
 from portal.payments.states import OPEN_STATES, PaymentStatus
+from portal.plans import endings, lifecycle, servicing
+from portal.plans.jobs import run_plan_monitoring
+from portal.plans.lifecycle import Consent
+from portal.plans.models import InstalmentStatus, Plan, PlanStatus
+from portal.plans.offers import PlanSpec
+from portal.plans.services import open_proposal
+from portal.plans.servicing_rules import ServicingRefused
 from portal.policy.services import policy_for
 from portal.timeutil import as_aware, utcnow
 from tests.dispute_helpers import join
 from tests.integration.journal_helpers import Clock
+from tests.integration.plan_helpers import consent_for
 from tests.integration.test_autopay_jobs import autopay_on
 from tests.integration.test_journal_machine import (
     START, PlanJournalMachine, ProviderJournalMachine, _noon,
@@ -94,6 +113,11 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         self.delivered: list[dict] = []  # delivered once: the provider may send them again
         self.succeeded_on: dict[int, date] = {}  # payment id -> the day the provider took it
         autopay_on(self.account)
+
+    def teardown(self):
+        # After a failing step the session may hold a failed flush: the next example (and
+        # shrinking) starts from a usable one, so the failure is reported as itself.
+        _db.session.rollback()
 
     # -- the model's reading of the ledger -----------------------------------------------
     def _entries(self, *where):
@@ -224,11 +248,47 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         self._play(data, step)
 
     @rule(data=st.data(), step=st.sampled_from(["dispute_credit", "cardholder_proposes_a_plan",
-                                               "collector_approves", "cardholder_agrees_again"]))
+                                               "collector_approves", "cardholder_agrees_again",
+                                               "cardholder_agrees_to_a_plan"]))
     def plans_and_disputes(self, data, step):
         """An upheld dispute credits the account; a plan is proposed, approved after review
-        (re-priced on that day) or agreed again."""
-        self._play(data, step)
+        (re-priced on that day) or agreed again; or a monthly plan is agreed and starts at
+        once."""
+        if step == "cardholder_agrees_to_a_plan":
+            self._agree(data.draw(st.integers(2, 6), label="count"))
+        else:
+            self._play(data, step)
+
+    @initialize(data=st.data(), start=st.sampled_from(["none", "monthly", "weekly"]))
+    def a_plan_from_the_start(self, data, start):
+        """Most examples start with a plan active (agreed from an offer, monthly, or weekly
+        after review), so paying it ahead and changing it meet everything else."""
+        if start == "monthly":
+            self._agree(data.draw(st.integers(2, 6), label="count"))
+        elif start == "weekly":
+            self._play(data, "cardholder_proposes_a_plan")
+            self._play(data, "collector_approves")
+
+    def _agree(self, count: int) -> None:
+        """A monthly plan within the automatic-approval envelope: active from today."""
+        if self._active_plan() is not None or self.done["agree"] >= 2:
+            return
+        self.done["agree"] += 1
+        plan_spec = PlanSpec("instalment", count, "monthly", self.day + timedelta(days=7))
+        with current_app.test_request_context():
+            if lifecycle.evaluate(self.account, plan_spec, self.day)[0].terms is None:
+                return
+            open_plan = open_proposal(self.account)
+            if open_plan is not None:
+                endings.cancel(open_plan, self.day)
+            plan = self._commit(lambda: lifecycle.submit(
+                self.account, plan_spec, consent_for(self.account, plan_spec, self.day),
+                source="offer", today=self.day))
+        if plan is not None:
+            self.plan_id = plan.id
+            if plan.status == PlanStatus.ACTIVE:
+                self._started(plan)
+                self.seen["plan agreed and started at once"] += 1
 
     @rule(data=st.data(), step=st.sampled_from(["provider_refunds_part_of_a_payment",
                                                "bank_disputes_a_payment", "reconcile"]))
@@ -246,13 +306,21 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
           comes_back=st.booleans())
     def cardholder_pays(self, choice, other, card, comes_back):
         """Open a payment and pay it with a card (or walk away before the card form)."""
+        self._pay(choice, other if choice == "other" else None, card, comes_back)
+
+    def _pay(self, choice: str, amount: int | None, card: str | None, comes_back: bool,
+             shown=None) -> None:
+        """The pay page: open the payment (`shown`: the plan it pays ahead, whose schedule the
+        page showed first), then the card form."""
         self.done[("open", self.day)] += 1
         with current_app.test_request_context():
             flying = services.in_flight(self.account)
             try:
                 payment = services.open_payment(
-                    self.account, choice=choice, other_amount=other if choice == "other" else None,
+                    self.account, choice=choice, other_amount=amount,
                     currency=self.account.currency, nonce=services.issue_nonce(self.account))
+                plan_ahead.record_ahead(payment, shown, shown is not None
+                                        and amount == shown.left)
                 services.ensure_intent(payment)
             except services.PaymentRefused as exc:
                 _db.session.commit()  # as the pay page: declined payments stopped stay stopped
@@ -264,6 +332,65 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         self.seen["payment opened"] += 1
         if card is not None:
             self._card(payment, card, comes_back)
+
+    # -- the cardholder's plan: paying ahead, paying off, changing the schedule -------------
+    def _active_plan(self) -> Plan | None:
+        return plan_link.active_plan(self.account)
+
+    @precondition(lambda self: self.done[("open", self.day)] < 3
+                  and self._active_plan() is not None)
+    @rule(data=st.data(), payoff=st.booleans(),
+          card=st.sampled_from(["succeeds", "succeeds", "declined", "3ds"]),
+          comes_back=st.booleans())
+    def cardholder_pays_the_plan_ahead(self, data, payoff, card, comes_back):
+        """Pay the plan off, or "another amount" above what falls due now (up to the
+        balance): the last instalments are paid first. (Mostly with a card that succeeds:
+        plans then complete, and reopen when a refund or chargeback takes money back.)"""
+        _db.session.expire_all()
+        with current_app.test_request_context():
+            shown = plan_link.plan_ahead(self.account, self.day)
+            full = services.payment_options(self.account).full
+        if shown is None:
+            return
+        if payoff:
+            amount = shown.left
+        elif shown.due < full:
+            amount = data.draw(st.integers(shown.due + 1, full), label="amount")
+        else:
+            return
+        self.seen["plan paid off" if payoff else "plan paid ahead"] += 1
+        self._pay("other", amount, card, comes_back, shown)
+
+    @precondition(lambda self: self._active_plan() is not None)
+    @rule(data=st.data(), kind=st.sampled_from(["date_change", "delay", "skip"]),
+          days=st.integers(-16, 16))
+    def cardholder_changes_the_plan(self, data, kind, days):
+        """A new payment date for the instalments to come, one instalment delayed or skipped:
+        previewed, agreed again (the re-issued agreement's hash), then made; refused within
+        the servicing policy's limits."""
+        plan = self._active_plan()
+        rows = servicing.rows_of(plan)
+        unpaid = [r for r in rows if not r.paid]
+        if not unpaid:
+            return
+        row = data.draw(st.sampled_from(unpaid), label="instalment")
+        upcoming = [r for r in unpaid if r.due_date >= self.day] or unpaid
+        new_date = (upcoming[0].due_date + timedelta(days=days) if kind == "date_change"
+                    else row.due_date + timedelta(days=abs(days) or 1))
+        change = servicing.Change(kind, None if kind == "date_change" else row.seq,
+                                  None if kind == "skip" else new_date)
+        with current_app.test_request_context():
+            try:
+                shown = servicing.preview(plan, change, self.day, "en")
+                servicing.apply(plan, change, Consent(shown.hash, "en", None, "machine",
+                                                      self.clock.now), self.day,
+                                actor=("cardholder", self.account.cardholder_id))
+            except ServicingRefused as exc:
+                _db.session.rollback()
+                self.seen[f"plan change refused: {exc.code}"] += 1
+                return
+            _db.session.commit()
+        self.seen[f"plan {kind}"] += 1
 
     @rule(data=st.data(), card=st.sampled_from(sorted(CARDS)), passed=st.booleans(),
           comes_back=st.booleans())
@@ -369,6 +496,7 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
             self.day += timedelta(days=1)
             self.clock.now = _noon(self.day)
             if not down or n == days - 1:
+                run_plan_monitoring(self.day)  # first, as `flask jobs nightly` runs them
                 run_nightly(self.day)
         self.done["days"] += days
         self.seen["nightly run after days down" if down and days > 1 else "nightly run"] += 1
@@ -443,6 +571,66 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         assert interest <= bound, (interest, float(bound))
         self.seen["interest within the disclosed rate"] += 1
 
+    @invariant()
+    def plan_instalments_hold_what_payments_applied_and_no_more(self):
+        plans = list(_db.session.scalars(select(Plan).where(
+            Plan.account_id == self.account.id, Plan.started_on.is_not(None))))
+        if not plans:
+            return
+        # What each payment applied to instalments (and a won chargeback applied again),
+        # less what its reversals reopened: per instalment and per payment.
+        applied: dict[int, int] = defaultdict(int)
+        for payment in self._payments(S.SUCCEEDED, S.REFUNDED):
+            net = 0
+            for inst_id, amount in payment.plan_application or []:
+                applied[inst_id] += amount
+                net += amount
+            for reversal in _db.session.scalars(select(PaymentReversal).where(
+                    PaymentReversal.payment_id == payment.id)):
+                for inst_id, amount in reversal.plan_reversal or []:
+                    applied[inst_id] -= amount
+                    net -= amount
+            for after in _db.session.scalars(select(AuditEvent.after).where(
+                    AuditEvent.action == "payment.chargeback_reinstated",
+                    AuditEvent.subject_type == "payment",
+                    AuditEvent.subject_id == str(payment.id))):
+                for inst_id, amount in after.get("plan_application") or []:
+                    applied[inst_id] += amount
+                    net += amount
+            assert 0 <= net <= payment.amount - payment.refunded_amount, (
+                "a payment applied more to the plan than it paid", payment, net)
+        active = [p for p in plans if p.status == PlanStatus.ACTIVE]
+        for plan in plans:
+            instalments = sorted(plan.instalments, key=lambda i: i.seq)
+            assert [i.seq for i in instalments] == list(range(1, len(instalments) + 1))
+            assert sum(i.amount for i in instalments) == plan.total, plan
+            dates = [i.due_date for i in instalments]
+            assert dates == sorted(dates), ("dates out of the plan's order", dates)
+            for inst in instalments:
+                assert 0 <= inst.paid_amount <= inst.amount, ("over-allocated", inst)
+                assert inst.paid_amount == applied.get(inst.id, 0), (
+                    "an instalment holds other than what payments applied", inst,
+                    applied.get(inst.id, 0))
+                assert (inst.status == InstalmentStatus.PAID) == (inst.paid_amount == inst.amount)
+                if inst.status == InstalmentStatus.MISSED:
+                    assert inst.missed_on is not None and inst.missed_on > inst.due_date, (
+                        "missed on a day it was not due", inst.seq, inst.due_date,
+                        inst.missed_on)
+                    self.seen["instalment missed after its date"] += 1
+            left = sum(i.amount - i.paid_amount for i in instalments)
+            assert left == plan.total - sum(i.paid_amount for i in instalments)
+            if plan.status == PlanStatus.ACTIVE:
+                assert left > 0, ("an active plan with nothing left", plan)
+            elif plan.status == PlanStatus.COMPLETED and not active:
+                # (A reversal after another plan started leaves the completed one as it was.)
+                assert left == 0, ("a completed plan with something left", plan, left)
+                self.seen["plan completed with nothing left"] += 1
+            revisions = servicing.revisions_of(plan)
+            if revisions:
+                assert plan.terms_hash == revisions[-1].terms_hash
+                assert [r["seq"] for r in revisions[-1].schedule_after] == [
+                    i.seq for i in instalments]
+
 
 def test_money_stays_true_at_every_boundary_under_any_interleaving(db, clock, make_staff):
     agent = make_staff("customer_service")
@@ -459,5 +647,7 @@ def test_money_stays_true_at_every_boundary_under_any_interleaving(db, clock, ma
     assert all(reached[path] > 0 for path in (
         "payment opened", "card succeeds", "card declined", "card 3ds", "webhook delivered",
         "webhook lost", "reconciled", "nightly run", "charge for a day still overdue",
-        "interest within the disclosed rate")), str(sorted(reached.items()))
+        "interest within the disclosed rate", "plan paid ahead", "plan paid off",
+        "plan date_change", "plan delay", "plan skip", "plan completed with nothing left",
+        "instalment missed after its date")), str(sorted(reached.items()))
     assert verify_chain()[1] is None

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from portal.accounts.models import EntryKind, LedgerEntry
 from portal.audit.models import AuditEvent
 from portal.balances.services import balance_of
-from portal.consequences.models import AccountNightlyState, ConsequenceEvent
+from portal.consequences.models import AccountNightlyState, ConsequenceEvent, StageChange
 from portal.extensions import db as _db
 from portal.jobs.nightly import run_nightly
 from tests.integration.journal_helpers import pay
@@ -96,3 +96,41 @@ def test_the_history_says_which_charges_were_taken_back(charged_for_days, client
     page = client.get(f"/accounts/{charged_for_days.id}/history").get_data(as_text=True)
     assert "Late fee taken back: your payment had arrived" in page
     assert page.count("Interest taken back: your payment had arrived") == 3
+
+
+def test_a_payment_on_the_day_the_nightly_run_moved_the_stage_corrects_that_days_move(
+        make_account, clock):
+    # Found by the money machine: on 1 December (30 days late) the nightly run moved the
+    # account from "early" to "m1"; the overdue amount paid later that day (or dated back to it
+    # by a late webhook) made the correction record a second move for the same day, which the
+    # one-move-a-day constraint refused: the payment could not be posted at all.
+    account = make_account(principal=500_000, minimum_due=50_000, oldest_unpaid_due_date=DUE,
+                           effective=DUE)
+    clock.move_to(datetime(2026, 12, 1, 4, tzinfo=timezone.utc))  # noon in Shanghai
+    run_nightly(date(2026, 12, 1))
+    assert _moves(account)[-1] == (date(2026, 12, 1), "early", "m1")
+    payment = pay(account, 60_000, "same-day", datetime(2026, 12, 1, 4, tzinfo=timezone.utc))
+    assert payment.paid_on == date(2026, 12, 1)
+    assert _db.session.get(AccountNightlyState, account.id).stage == "current"
+    # One move that day, as corrected: it ended where the payment left the account.
+    assert _moves(account)[-1] == (date(2026, 12, 1), "early", "current")
+    assert len(_moves(account)) == 2
+
+
+def test_a_correction_that_undoes_the_days_move_leaves_no_move_that_day(make_account):
+    # 2 November: the nightly run moved the account to "early"; the minimum paid on the due
+    # date (a late webhook) means it never left "current".
+    account = make_account(principal=500_000, minimum_due=50_000, oldest_unpaid_due_date=DUE,
+                           effective=DUE)
+    run_nightly(date(2026, 11, 2))
+    assert _moves(account) == [(date(2026, 11, 2), "current", "early")]
+    pay(account, 50_000, "late-webhook", ON_THE_DUE_DATE)
+    assert _db.session.get(AccountNightlyState, account.id).stage == "current"
+    assert _moves(account) == []
+
+
+def _moves(account) -> list[tuple[date, str, str]]:
+    _db.session.expire_all()
+    return [(m.changed_on, m.from_stage, m.to_stage) for m in _db.session.scalars(
+        select(StageChange).where(StageChange.account_id == account.id)
+        .order_by(StageChange.changed_on))]

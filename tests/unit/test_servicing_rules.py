@@ -156,3 +156,23 @@ def test_every_change_keeps_the_schedule_summing_to_what_is_left_to_pay(plan, ki
         {r.key: (r.amount, r.paid_amount) for r in schedule}
     ordered = sorted(new, key=lambda r: r.seq)
     assert all(a.due_date <= b.due_date for a, b in zip(ordered, ordered[1:]))
+
+
+def test_a_date_change_never_moves_a_payment_to_come_past_one_paid_ahead():
+    # Found by the money machine: 4 monthly payments from 9 November; paying ahead paid the
+    # first and the last and part of the third; the second was skipped to the end (9 March).
+    # Moving the payments to come 14 days earlier put that last payment (26 January) before
+    # the one paid ahead (9 February), which never moves: the schedule lost its order.
+    paid, due = dict(paid=True, paid_amount=107_500), dict(paid_amount=0)
+    schedule = [Row(1, 1, date(2026, 11, 9), 107_500, **paid),
+                Row(3, 2, date(2027, 1, 9), 107_500, paid_amount=49_445),
+                Row(4, 3, date(2027, 2, 9), 107_500, **paid),
+                Row(2, 4, date(2027, 3, 9), 107_500, **due)]
+    change = dict(frequency="monthly", today=date(2026, 11, 4), started=date(2026, 11, 2),
+                  policy=POLICY, counts=Counts())
+    with pytest.raises(ServicingRefused) as refused:
+        change_date(schedule, date(2026, 12, 26), **change)
+    assert refused.value.code == "date_after_next"
+    later = change_date(schedule, date(2027, 1, 20), **change)
+    assert [r.due_date for r in later] == [date(2026, 11, 9), date(2027, 1, 20),
+                                           date(2027, 2, 9), date(2027, 2, 20)]
