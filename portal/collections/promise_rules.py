@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from portal.policy.rules import is_whole_number, out_of_bounds, usable_values
+
 DEFAULTS = {
     "max_days_ahead": 14,
     "minimum_amount": {"CNY": 10000, "HKD": 10000, "USD": 2000, "default": 1000},
@@ -39,23 +41,16 @@ AMOUNT_TOO_SMALL, AMOUNT_TOO_LARGE, DATE_PAST, DATE_TOO_FAR = (
     "amount_too_small", "amount_too_large", "date_past", "date_too_far")
 
 
-def _whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def unusable_keys(section) -> list[str]:
     """Keys of a "promises" section this code cannot read ("" when it is not a table):
     publishing refuses such a version (registered in portal.wiring)."""
     if not isinstance(section, dict):
         return [""]
-    bad = []
-    for key, (low, high) in BOUNDS.items():
-        if key in section and not (_whole(section[key]) and low <= section[key] <= high):
-            bad.append(key)
+    bad = out_of_bounds(section, BOUNDS)
     if "minimum_amount" in section:
         table = section["minimum_amount"]
         if not (isinstance(table, dict) and table and all(
-                isinstance(k, str) and _whole(v) and 0 < v <= MAX_MINIMUM
+                isinstance(k, str) and is_whole_number(v) and 0 < v <= MAX_MINIMUM
                 for k, v in table.items())):
             bad.append("minimum_amount")
     return bad
@@ -73,11 +68,7 @@ class PromisePolicy:
     @classmethod
     def from_section(cls, section) -> "PromisePolicy":
         """The policy from a section, each key it lacks or cannot use taken from DEFAULTS."""
-        values = dict(DEFAULTS)
-        if isinstance(section, dict):
-            unusable = set(unusable_keys(section))
-            values.update({k: section[k] for k in DEFAULTS if k in section and k not in unusable})
-        return cls(**values)
+        return cls(**usable_values(section, DEFAULTS, unusable_keys))
 
     def minimum_for(self, currency: str) -> int:
         table = self.minimum_amount

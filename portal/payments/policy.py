@@ -8,7 +8,7 @@ import copy
 import logging
 from datetime import date
 
-from portal.policy.rules import register_section_check
+from portal.policy.rules import is_whole_number, register_section_check
 from portal.policy.services import UnknownProfile, policy_for
 from portal.timeutil import utcnow
 
@@ -24,17 +24,13 @@ DEFAULTS = {
 }
 
 
-def _whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _usable(key: str, value) -> bool:
     """Whether a section's value has the shape the payment code reads."""
     if key == "minimum_other_amount":
         return isinstance(value, dict) and all(
-            isinstance(k, str) and _whole(v) and v > 0 for k, v in value.items())
+            isinstance(k, str) and is_whole_number(v) and v > 0 for k, v in value.items())
     if key == "autopay_retry_days":
-        return isinstance(value, list) and all(_whole(d) and d >= 0 for d in value)
+        return isinstance(value, list) and all(is_whole_number(d) and d >= 0 for d in value)
     if key == "wallets":
         return isinstance(value, dict) and all(
             isinstance(k, str) and isinstance(v, list) and all(isinstance(w, str) for w in v)
