@@ -36,7 +36,10 @@ def instalment_positions(instalment_ids) -> dict[int, tuple[int, int]]:
 def due_now_for(account, today: date) -> int:
     """What the active plan asks for on `today`: every instalment missed or falling due by
     then, else the next one (0 without an active plan). The "next instalment" choice pays it."""
-    unpaid = unpaid_instalments(account)
+    return _due_now(unpaid_instalments(account), today)
+
+
+def _due_now(unpaid, today: date) -> int:
     return due_now([(i.due_date, instalment_due(i)) for i in unpaid], today)
 
 
@@ -67,6 +70,5 @@ def plan_ahead(account, today: date) -> PlanAhead | None:
     left = sum(instalment_due(i) for i in unpaid)
     if not left:
         return None
-    return PlanAhead(plan.id, left, due_now([(i.due_date, instalment_due(i)) for i in unpaid],
-                                            today), unpaid,
+    return PlanAhead(plan.id, left, _due_now(unpaid, today), unpaid,
                      missed=any(i.due_date < today for i in unpaid))
