@@ -121,6 +121,7 @@ def _listeners() -> None:
     # weak=False: the listeners are module functions, kept for the life of the process.
     events.payment_posted.connect(plan_listeners.on_payment_posted, weak=False)
     events.payment_reversed.connect(plan_listeners.on_payment_reversed, weak=False)
+    events.credit_posted.connect(plan_listeners.on_credit_posted, weak=False)
     # A payment dated on a day the nightly run already charged: take back what it would not
     # have charged (in the payment's transaction).
     events.payment_posted.connect(corrections.on_payment_posted, weak=False)

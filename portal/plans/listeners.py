@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal.accounts.models import Account
-from portal.events import PaymentPosted, PaymentReversed
+from portal.events import CreditPosted, PaymentPosted, PaymentReversed
 from portal.extensions import db
 from portal.plans import services
 from portal.plans.models import Plan, PlanStatus
@@ -31,6 +31,15 @@ def on_payment_reversed(event: PaymentReversed) -> None:
     """Reopen what the reversed part of the payment had paid on the plan's instalments."""
     if event.plan_reversal:
         services.reverse_payment(event.account, [(int(i), int(a)) for i, a in event.plan_reversal])
+
+
+def on_credit_posted(event: CreditPosted) -> None:
+    """An upheld dispute's credit lowers what the active plan still asks by the same amount
+    (its last instalments first); the plan completes when the credit covers all of it. The
+    plan's own waivers (posted when it completes) are what it already promised: ignored."""
+    if event.source == "dispute":
+        services.apply_credit(event.account, event.amount, event.value_date,
+                              entry_id=event.entry_id)
 
 
 def frozen_plans_keep_their_terms(profile: str, document: dict) -> list[PolicyError]:

@@ -225,6 +225,37 @@ def apply_payment(account: Account, amount: int, paid_on: date, *, ahead: bool =
     return applied
 
 
+def apply_credit(account: Account, amount: int, on: date, *, entry_id: int) -> list[tuple[int, int]]:
+    """An upheld dispute credited the account: the active plan asks that much less, taken
+    from its LAST instalments first (as a payment ahead beyond what is due now), so what is
+    due now and the dates stay as agreed. A plan the credit covers in full completes (its
+    concessions are posted as waivers, never more than is still owed). The credit is the
+    issuer's, not a payment: nothing of it can be reversed by a refund or a chargeback.
+    Returns [(instalment_id, applied)]; flushes, never commits. No active plan: []."""
+    plan = _locked_active_plan(account)
+    if plan is None or amount <= 0:
+        return []
+    unpaid = _unpaid(plan)
+    by_seq = {i.seq: i for i in unpaid}
+    portions, _rest = allocate_ahead(amount, [(i.seq, i.still_due) for i in unpaid], 0)
+    applied = []
+    for seq, portion in portions:
+        inst = by_seq[seq]
+        inst.paid_amount += portion
+        if inst.paid_amount == inst.amount:
+            inst.status = INSTALMENT_MACHINE.check(inst.status, InstalmentStatus.PAID)
+            inst.paid_on = on
+        applied.append((inst.id, portion))
+    db.session.flush()
+    record("plan.credit_applied", subject=plan,
+           after={"amount": amount, "on": on, "applied": applied, "ledger_entry": entry_id})
+    if not _unpaid(plan):
+        from portal.plans.endings import complete
+
+        complete(plan, on)
+    return applied
+
+
 def unpaid_instalments(account: Account) -> list[PlanInstalment]:
     """The active plan's instalments not yet paid, oldest first ([] without an active plan)."""
     plan = active_plan(account)

@@ -31,7 +31,7 @@ After every step it checks, besides the journal's invariants:
 (d) the penalty interest standing never exceeds the disclosed rate on the principal of each
     day, as the ledger now stands;
 (e) a plan's instalments are never over-allocated: each holds exactly what payments applied
-    to it net of reversals, never more than its amount, and no payment applied more than it
+    to it net of reversals and what upheld dispute credits took off it, never more than its amount, and no payment applied more than it
     paid net of reversals; the schedule sums to the plan's total and its unpaid part to what
     is left; a plan is completed exactly when nothing is left; an instalment marked missed
     was due before the day it was marked (after delays and date changes too); the dates
@@ -49,7 +49,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 from flask import current_app
-from hypothesis import Phase, settings, strategies as st
+from hypothesis import Phase, seed, settings, strategies as st
 from hypothesis.stateful import (
     RULE_MARKER, initialize, invariant, precondition, rule, run_state_machine_as_test,
 )
@@ -599,6 +599,13 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
                     net += amount
             assert 0 <= net <= payment.amount - payment.refunded_amount, (
                 "a payment applied more to the plan than it paid", payment, net)
+        for after in _db.session.scalars(select(AuditEvent.after).where(
+                AuditEvent.action == "plan.credit_applied",
+                AuditEvent.subject_type == "plan",
+                AuditEvent.subject_id.in_([str(p.id) for p in plans]))):
+            for inst_id, amount in after["applied"]:  # an upheld dispute's credit
+                applied[inst_id] += amount
+                self.seen["dispute credit lowered a plan"] += 1
         active = [p for p in plans if p.status == PlanStatus.ACTIVE]
         for plan in plans:
             instalments = sorted(plan.instalments, key=lambda i: i.seq)
@@ -609,7 +616,7 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
             for inst in instalments:
                 assert 0 <= inst.paid_amount <= inst.amount, ("over-allocated", inst)
                 assert inst.paid_amount == applied.get(inst.id, 0), (
-                    "an instalment holds other than what payments applied", inst,
+                    "an instalment holds other than what payments and credits applied", inst,
                     applied.get(inst.id, 0))
                 assert (inst.status == InstalmentStatus.PAID) == (inst.paid_amount == inst.amount)
                 if inst.status == InstalmentStatus.MISSED:
@@ -621,15 +628,27 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
             assert left == plan.total - sum(i.paid_amount for i in instalments)
             if plan.status == PlanStatus.ACTIVE:
                 assert left > 0, ("an active plan with nothing left", plan)
-            elif plan.status == PlanStatus.COMPLETED and not active:
+            elif plan.status == PlanStatus.COMPLETED:
                 # (A reversal after another plan started leaves the completed one as it was.)
-                assert left == 0, ("a completed plan with something left", plan, left)
-                self.seen["plan completed with nothing left"] += 1
+                assert left == 0 or active, ("a completed plan with something left", plan, left)
+                if left == 0:
+                    self.seen["plan completed with nothing left"] += 1
             revisions = servicing.revisions_of(plan)
             if revisions:
                 assert plan.terms_hash == revisions[-1].terms_hash
                 assert [r["seq"] for r in revisions[-1].schedule_after] == [
                     i.seq for i in instalments]
+
+
+# Paths the run must have taken: a behaviour change can move which paths a batch of
+# examples reaches, so further batches (other fixed seeds) run until each is reached.
+REQUIRED_PATHS = (
+    "payment opened", "card succeeds", "card declined", "card 3ds", "webhook delivered",
+    "webhook lost", "reconciled", "nightly run", "charge for a day still overdue",
+    "interest within the disclosed rate", "plan paid ahead", "plan paid off",
+    "plan date_change", "plan delay", "plan skip", "plan completed with nothing left",
+    "instalment missed after its date", "dispute credit lowered a plan")
+MAX_BATCHES = 4
 
 
 def test_money_stays_true_at_every_boundary_under_any_interleaving(db, clock, make_staff):
@@ -639,15 +658,13 @@ def test_money_stays_true_at_every_boundary_under_any_interleaving(db, clock, ma
     MoneyMachine.collector = make_staff("collections_manager")
     MoneyMachine.clock = Clock(clock, _noon(START))
     MoneyMachine.seen = defaultdict(int)
-    run_state_machine_as_test(MoneyMachine, settings=settings(
-        max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, derandomize=True,
-        database=None, **({} if os.environ.get("MONEY_MACHINE_SHRINK", "1") == "1"
-                          else {"phases": [Phase.explicit, Phase.generate]})))
     reached = MoneyMachine.seen
-    assert all(reached[path] > 0 for path in (
-        "payment opened", "card succeeds", "card declined", "card 3ds", "webhook delivered",
-        "webhook lost", "reconciled", "nightly run", "charge for a day still overdue",
-        "interest within the disclosed rate", "plan paid ahead", "plan paid off",
-        "plan date_change", "plan delay", "plan skip", "plan completed with nothing left",
-        "instalment missed after its date")), str(sorted(reached.items()))
+    for batch in range(MAX_BATCHES):
+        run_state_machine_as_test(seed(batch)(lambda: MoneyMachine()), settings=settings(
+            max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
+            database=None, **({} if os.environ.get("MONEY_MACHINE_SHRINK", "1") == "1"
+                              else {"phases": [Phase.explicit, Phase.generate]})))
+        if all(reached[path] > 0 for path in REQUIRED_PATHS):
+            break
+    assert all(reached[path] > 0 for path in REQUIRED_PATHS), str(sorted(reached.items()))
     assert verify_chain()[1] is None
