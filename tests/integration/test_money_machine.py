@@ -571,6 +571,13 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         assert interest <= bound, (interest, float(bound))
         self.seen["interest within the disclosed rate"] += 1
 
+    @staticmethod
+    def _completed_owing_nothing(plan) -> bool:
+        last = _db.session.scalars(select(AuditEvent.after).where(
+            AuditEvent.action == "plan.completed", AuditEvent.subject_type == "plan",
+            AuditEvent.subject_id == str(plan.id)).order_by(AuditEvent.id.desc())).first()
+        return bool(last and last.get("nothing_owed"))
+
     @invariant()
     def plan_instalments_hold_what_payments_applied_and_no_more(self):
         plans = list(_db.session.scalars(select(Plan).where(
@@ -629,8 +636,10 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
             if plan.status == PlanStatus.ACTIVE:
                 assert left > 0, ("an active plan with nothing left", plan)
             elif plan.status == PlanStatus.COMPLETED:
-                # (A reversal after another plan started leaves the completed one as it was.)
-                assert left == 0 or active, ("a completed plan with something left", plan, left)
+                # (A reversal after another plan started leaves the completed one as it was;
+                # a plan whose account owed nothing any more completed with instalments left.)
+                assert left == 0 or active or self._completed_owing_nothing(plan), (
+                    "a completed plan with something left", plan, left)
                 if left == 0:
                     self.seen["plan completed with nothing left"] += 1
             revisions = servicing.revisions_of(plan)
