@@ -606,12 +606,14 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
                     net += amount
             assert 0 <= net <= payment.amount - payment.refunded_amount, (
                 "a payment applied more to the plan than it paid", payment, net)
+        credited: dict[int, int] = defaultdict(int)
         for after in _db.session.scalars(select(AuditEvent.after).where(
                 AuditEvent.action == "plan.credit_applied",
                 AuditEvent.subject_type == "plan",
                 AuditEvent.subject_id.in_([str(p.id) for p in plans]))):
             for inst_id, amount in after["applied"]:  # an upheld dispute's credit
                 applied[inst_id] += amount
+                credited[inst_id] += amount
                 self.seen["dispute credit lowered a plan"] += 1
         active = [p for p in plans if p.status == PlanStatus.ACTIVE]
         for plan in plans:
@@ -625,6 +627,7 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
                 assert inst.paid_amount == applied.get(inst.id, 0), (
                     "an instalment holds other than what payments and credits applied", inst,
                     applied.get(inst.id, 0))
+                assert inst.credited_amount == credited.get(inst.id, 0), ("credited", inst)
                 assert (inst.status == InstalmentStatus.PAID) == (inst.paid_amount == inst.amount)
                 if inst.status == InstalmentStatus.MISSED:
                     assert inst.missed_on is not None and inst.missed_on > inst.due_date, (

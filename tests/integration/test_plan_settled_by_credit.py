@@ -6,6 +6,8 @@ pay page and autopay take only what is owed and the plan completes once nothing 
 nothing owed, was broken by the plan checks."""
 from datetime import timedelta
 
+import pytest
+
 from sqlalchemy import select
 
 from portal.accounts.models import Component, EntryKind, LedgerEntry
@@ -107,3 +109,24 @@ def test_autopay_charges_no_more_than_is_owed(make_account, clock):
     _db.session.refresh(plan)
     assert plan.status == PlanStatus.COMPLETED
     assert autopay.run_autopay() == {}
+
+
+@pytest.mark.parametrize("locale, words", [
+    ("en", ("Taken off by dispute credits", "taken off by a dispute credit",
+            "Covered by a dispute credit")),
+    ("zh_Hans", ("争议退款抵减的金额", "争议退款已抵减", "已由争议退款抵减"))])
+def test_the_plan_page_shows_what_credits_took_off_apart_from_what_was_paid(
+        make_account, make_cardholder, make_staff, client, login_as, clock, locale, words):
+    agent = make_staff("customer_service")
+    join("billing", agent, "en", "zh_Hans")
+    account = make_account(make_cardholder(locale=locale), principal=90_000, interest=0, fees=0)
+    plan = make_active_plan(account, [30_000, 30_000, 30_000],
+                            today_for(account) + timedelta(days=7))
+    dispute = raise_dispute(account, amount=40_000)
+    workflow.resolve(dispute, agent, "upheld", None, "Charged twice.")
+    _db.session.commit()
+    assert plan.paid_total == 0 and plan.credited_total == 40_000 and plan.paid_early == set()
+    login_as(client, account.cardholder)
+    html = client.get(f"/accounts/{account.id}/plans/{plan.id}").get_data(as_text=True)
+    for text in words:
+        assert text in html
