@@ -112,6 +112,7 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         self.pending: list[dict] = []  # webhooks the provider has not delivered yet
         self.delivered: list[dict] = []  # delivered once: the provider may send them again
         self.succeeded_on: dict[int, date] = {}  # payment id -> the day the provider took it
+        self.paid_at_bank = 0  # payments the cardholder made to the issuer directly
         autopay_on(self.account)
 
     def teardown(self):
@@ -241,11 +242,28 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
 
     @rule(data=st.data(), step=st.sampled_from(["feed_naming_applied_movements",
                                                "old_feed_without_the_field", "issuer_charges",
-                                               "export"]))
+                                               "export", "paid_at_the_bank"]))
     def issuer(self, data, step):
         """The issuer sends a feed (naming what it applied, or an old one without the field),
-        charges its own interest, or the portal exports its journal."""
+        charges its own interest, takes a payment the cardholder made at the bank (the portal
+        learns of it from the next feed), or the portal exports its journal."""
+        if step == "paid_at_the_bank":
+            self._paid_at_the_bank(data.draw(st.integers(1, 200_000), label="amount"))
+            return
         self._play(data, step)
+
+    def _paid_at_the_bank(self, amount: int) -> None:
+        if self.done["bank"] >= 2:
+            return
+        self.done["bank"] += 1
+        principal = self._figures(self.applied)["principal"]
+        amount = min(amount, principal)
+        if amount <= 0:
+            return
+        self.base -= amount
+        self.min_base -= amount
+        self.paid_at_bank += amount
+        self.seen["paid at the bank"] += 1
 
     @rule(data=st.data(), step=st.sampled_from(["dispute_credit", "cardholder_proposes_a_plan",
                                                "collector_approves", "cardholder_agrees_again",
@@ -514,8 +532,11 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
             if self._intent(p) is not None and self._intent(p).status == "succeeded")
         credits = -sum(amount for amount, is_payment, _ in self.movements.values()
                        if not is_payment and amount < 0)
+        # A credit, or a payment made at the bank, can come after a payment was opened: that
+        # overpays (a refund is due), it does not take an amount owed twice.
         balance = balance_of(self.account, self.day)
-        assert balance.total - taken_not_posted >= -credits, (balance.total, taken_not_posted)
+        assert balance.total - taken_not_posted >= -(credits + self.paid_at_bank), (
+            balance.total, taken_not_posted)
 
     @invariant()
     def no_charge_stands_for_a_day_that_was_paid(self):
@@ -643,6 +664,8 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
                 # a plan whose account owed nothing any more completed with instalments left.)
                 assert left == 0 or active or self._completed_owing_nothing(plan), (
                     "a completed plan with something left", plan, left)
+                if left and self._completed_owing_nothing(plan):
+                    self.seen["plan completed owing nothing"] += 1
                 if left == 0:
                     self.seen["plan completed with nothing left"] += 1
             revisions = servicing.revisions_of(plan)
