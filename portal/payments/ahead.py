@@ -17,15 +17,18 @@ from portal.payments.services import PaymentOptions, PaymentRefused
 PAYOFF = "payoff"  # a choice of the pay page only: paid as "other" for what the plan has left
 
 
-def resolve(choice: str, other_amount: int | None, ahead: PlanAhead | None
-            ) -> tuple[str, int | None]:
+def resolve(choice: str, other_amount: int | None, ahead: PlanAhead | None,
+            options: PaymentOptions) -> tuple[str, int | None]:
     """The payment choice and amount behind the page's choice: paying off is "other" for
-    what is left of the plan. Raises PaymentRefused when there is no plan to pay off."""
+    what is left of the plan (never more than is owed). Raises PaymentRefused when there is
+    no plan to pay off, or nothing is owed."""
     if choice != PAYOFF:
         return choice, other_amount
     if ahead is None:
         raise PaymentRefused("choice", _l("Please choose what to pay."))
-    return PaymentChoice.OTHER.value, ahead.left
+    if ahead.payoff(options.full) <= 0:
+        raise PaymentRefused("nothing_due", _l("There is nothing to pay for this choice."))
+    return PaymentChoice.OTHER.value, ahead.payoff(options.full)
 
 
 def to_preview(choice: str, amount: int | None, ahead: PlanAhead | None,

@@ -54,6 +54,11 @@ class PlanAhead:
     unpaid: list
     missed: bool = False  # an instalment's date has passed unpaid: "due now" includes it
 
+    def payoff(self, owed: int) -> int:
+        """What paying the plan off takes: what it has left, never more than the account
+        owes (`owed`, the full balance) when the issuer lowered the balance below it."""
+        return min(self.left, max(0, owed))
+
     def after(self, amount: int) -> list[tuple[PlanInstalment, int]]:
         """The schedule after an extra payment of `amount` ("another amount"): each unpaid
         instalment with what it would still owe, as `apply_payment(ahead=True)` applies it."""

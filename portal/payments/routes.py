@@ -83,7 +83,8 @@ def pay(account_id):
                                         parse_money_fields(form, account.currency,
                                                            ("other_amount",))):
         try:
-            choice, amount = plan_ahead.resolve(form.choice.data, form.other_amount.minor, ahead)
+            choice, amount = plan_ahead.resolve(form.choice.data, form.other_amount.minor, ahead,
+                                               options)
             if plan_ahead.to_preview(form.choice.data, amount, ahead, options,
                                     form.previewed.data):
                 # Paying the plan ahead: show the schedule it leaves, then pay on confirmation.

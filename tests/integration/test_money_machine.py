@@ -371,7 +371,9 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         if shown is None:
             return
         if payoff:
-            amount = shown.left
+            amount = shown.payoff(full)  # what the pay page's "pay off" takes
+            if amount <= 0:
+                return
         elif shown.due < full:
             amount = data.draw(st.integers(shown.due + 1, full), label="amount")
         else:

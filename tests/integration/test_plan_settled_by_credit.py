@@ -130,3 +130,19 @@ def test_the_plan_page_shows_what_credits_took_off_apart_from_what_was_paid(
     html = client.get(f"/accounts/{account.id}/plans/{plan.id}").get_data(as_text=True)
     for text in words:
         assert text in html
+
+
+def test_paying_off_a_plan_asking_more_than_is_owed_takes_what_is_owed(
+        make_account, client, login_as, clock):
+    account = make_account(principal=20_000, interest=0, fees=0)
+    plan = make_active_plan(account, [30_000, 30_000], today_for(account) + timedelta(days=3))
+    login_as(client, account.cardholder)
+    page = client.get(f"/accounts/{account.id}/pay").get_data(as_text=True)
+    assert "CN¥200.00" in page and "CN¥600.00" not in page
+    nonce = page.split('name="nonce" type="hidden" value="')[1].split('"')[0]
+    csrf = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    response = client.post(f"/accounts/{account.id}/pay", data={
+        "csrf_token": csrf, "nonce": nonce, "currency": "CNY", "choice": "payoff"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert _db.session.scalars(select(Payment)).one().amount == 20_000
+    assert plan.status == PlanStatus.ACTIVE
