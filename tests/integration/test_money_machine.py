@@ -112,7 +112,8 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         self.pending: list[dict] = []  # webhooks the provider has not delivered yet
         self.delivered: list[dict] = []  # delivered once: the provider may send them again
         self.succeeded_on: dict[int, date] = {}  # payment id -> the day the provider took it
-        self.paid_at_bank = 0  # payments the cardholder made to the issuer directly
+        # Payments the cardholder made to the issuer directly: [(day, amount)].
+        self.paid_at_bank: list[tuple[date, int]] = []
         autopay_on(self.account)
 
     def teardown(self):
@@ -190,7 +191,8 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         figures = {"principal": self.base + sums[Component.PRINCIPAL],
                    "interest": interest + sums[Component.INTEREST],
                    "fees": fees + sums[Component.FEE],
-                   "minimum_due": max(0, self.min_base + fees + fee_corrections + paid),
+                   "minimum_due": max(0, self.min_base + fees + fee_corrections + paid
+                                      - sum(a for _day, a in self.paid_at_bank)),
                    "due": self.due}
         # A payment that paid interest or a fee later taken back by a correction leaves that
         # component below zero; the issuer states it as principal paid instead.
@@ -198,6 +200,12 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
             if figures[component] < 0:
                 figures["principal"] += figures[component]
                 figures[component] = 0
+        if figures["principal"] < 0:
+            # Overpaid (at the bank and in the portal, or a credit after a payment): the
+            # issuer refunds the credit balance to the cardholder and states no principal.
+            self.base -= figures["principal"]
+            figures["principal"] = 0
+            self.seen["issuer refunded a credit balance"] += 1
         return figures
 
     def _payments(self, *statuses) -> list[Payment]:
@@ -248,22 +256,28 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         charges its own interest, takes a payment the cardholder made at the bank (the portal
         learns of it from the next feed), or the portal exports its journal."""
         if step == "paid_at_the_bank":
-            self._paid_at_the_bank(data.draw(st.integers(1, 200_000), label="amount"))
+            self._paid_at_the_bank(data, data.draw(st.integers(1, 200_000), label="amount"))
             return
         self._play(data, step)
 
-    def _paid_at_the_bank(self, amount: int) -> None:
-        if self.done["bank"] >= 2:
+    def _paid_at_the_bank(self, data, amount: int) -> None:
+        """The cardholder pays the issuer directly; the issuer's feed says so the same day
+        (a feed today must be possible: the portal cannot know of it before)."""
+        feed_step = ("feed_naming_applied_movements" if self.formats != "old"
+                     else "old_feed_without_the_field")
+        found = next(k.__dict__[feed_step] for k in type(self).__mro__[1:]
+                     if k.__dict__.get(feed_step) is not None)
+        if self.done["bank"] >= 2 or not all(
+                check(self) for check in getattr(found, RULE_MARKER).preconditions):
             return
-        self.done["bank"] += 1
-        principal = self._figures(self.applied)["principal"]
-        amount = min(amount, principal)
+        amount = min(amount, self._figures(self.applied)["principal"])
         if amount <= 0:
             return
+        self.done["bank"] += 1
         self.base -= amount
-        self.min_base -= amount
-        self.paid_at_bank += amount
+        self.paid_at_bank.append((self.day, amount))
         self.seen["paid at the bank"] += 1
+        self._play(data, feed_step)
 
     @rule(data=st.data(), step=st.sampled_from(["dispute_credit", "cardholder_proposes_a_plan",
                                                "collector_approves", "cardholder_agrees_again",
@@ -537,7 +551,8 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         # A credit, or a payment made at the bank, can come after a payment was opened: that
         # overpays (a refund is due), it does not take an amount owed twice.
         balance = balance_of(self.account, self.day)
-        assert balance.total - taken_not_posted >= -(credits + self.paid_at_bank), (
+        at_bank = sum(amount for _day, amount in self.paid_at_bank)
+        assert balance.total - taken_not_posted >= -(credits + at_bank), (
             balance.total, taken_not_posted)
 
     @invariant()
@@ -561,7 +576,8 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
                 assert amount == 0, ("a correction took back more than was charged", day, kind)
                 continue
             owed = (self.min_base + sum(a for d, a in fees_on.items() if d < day)
-                    + sum(a for d, a in paid_by.items() if d <= day))
+                    + sum(a for d, a in paid_by.items() if d <= day)
+                    - sum(a for d, a in self.paid_at_bank if d < day))  # known from its feed
             assert day > self.due_on and owed > 0, (
                 f"{kind} of {amount} stands for {day}, when the overdue amount was paid", owed)
             self.seen["charge for a day still overdue"] += 1
