@@ -251,7 +251,7 @@ def apply_credit(account: Account, amount: int, on: date, *, entry_id: int) -> l
     record("plan.credit_applied", subject=plan,
            after={"amount": amount, "on": on, "applied": applied, "ledger_entry": entry_id})
     if not _unpaid(plan):
-        from portal.plans.endings import complete
+        from portal.plans.endings import complete  # lazy: endings imports this module
 
         complete(plan, on)
     return applied
