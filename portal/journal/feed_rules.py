@@ -14,6 +14,7 @@ from zoneinfo import available_timezones
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from portal.domain.money import MoneyError, parse_major, precision
 from portal.journal.rules import MovementIdError, parse_movement_ids
@@ -104,7 +105,7 @@ def _parse_date(name: str, value: str, reasons: list[str]) -> date | None:
 
 def forget() -> None:
     """Drop what the checks remember (a benchmark's passes each start like a new process)."""
-    for cached in (_checked_phone, _checked_email, _checked_date, _amount):
+    for cached in (_checked_phone, _checked_email, _email_domain, _checked_date, _amount):
         cached.cache_clear()
 
 
@@ -157,12 +158,42 @@ def _parse_email(value: str, reasons: list[str]) -> str | None:
     return email
 
 
+# A plain address: a dot-atom of letters, digits and _+- before the @-sign (what
+# email_validator's local-part check accepts as it is, unchanged), an ASCII host name after.
+_PLAIN_EMAIL_RE = re.compile(r"([A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)@([A-Za-z0-9.-]+)", re.ASCII)
+_MAILBOX_NAMES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+_EMAIL_MAX_LENGTH = 254  # email_validator's limit on the whole address
+_LOCAL_MAX_LENGTH = 64
+
+
 @lru_cache(maxsize=1 << 18)
 def _checked_email(value: str) -> tuple[str | None, str | None]:
+    # A feed's addresses share a few domains, and checking the domain is most of
+    # validate_email's work: a plain address is checked as its (remembered) domain's result
+    # joined to its local part, which is what validate_email gives for it. Anything else,
+    # and every address it refuses, goes through validate_email itself, so the decisions and
+    # messages are validate_email's (tests/unit/test_feed_validation_fast.py holds them).
+    match = _PLAIN_EMAIL_RE.fullmatch(value)
+    if (match and len(value) <= _EMAIL_MAX_LENGTH and len(match[1]) <= _LOCAL_MAX_LENGTH
+            and match[1].lower() not in _MAILBOX_NAMES):
+        domain = _email_domain(match[2])
+        if domain is not None and len(match[1]) + 1 + len(domain) <= _EMAIL_MAX_LENGTH:
+            return f"{match[1]}@{domain}", None
     try:
         return validate_email(value, check_deliverability=False).normalized, None
     except EmailNotValidError as exc:
         return None, f"email '{value}' is not a valid email address ({exc})"
+
+
+@lru_cache(maxsize=1 << 12)
+def _email_domain(domain: str) -> str | None:
+    """The domain as validate_email normalises it, when it accepts it and it stays ASCII
+    (else None: the caller checks the whole address)."""
+    try:
+        checked = validate_email(f"a@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return checked.domain if checked.domain == checked.ascii_domain else None
 
 
 def _money_reason(name: str, value: str, currency: str, error: MoneyError) -> str:

@@ -34,8 +34,9 @@ BATCH_SIZE = 500
 # Rows per set-based chunk (rounded down to whole batches): fewer, larger statements, with
 # memory for a chunk's state bounded whatever the size of the file.
 CHUNK_ROWS = 50_000
-# Rows read ahead to look up the contact details already stored for their cardholders.
-BLOCK_ROWS = 10_000
+# Rows read ahead to look up the contact details already stored for their cardholders and
+# to compare with the digests kept (each block's comparison reads the ledger once).
+BLOCK_ROWS = 50_000
 
 
 def import_file(path: str, *, rejects_path: str | None = None, batch_size: int = BATCH_SIZE,

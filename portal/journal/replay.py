@@ -14,8 +14,12 @@ cardholder: that row may have changed the state the digest was taken over.
 A digest is kept only for a row whose applied values are the final ones of its chunk (the
 set-based path: one row per account; its cardholder's values as the chunk leaves them). A
 digest kept earlier and not replaced stays true: it describes a (row, state) pair, and any
-change to the state changes the digest. Nothing of the feed is stored, only the digest (on
-PostgreSQL the account's fields enter it as their md5, taken in the server).
+change to the state changes the digest. Nothing of the feed is stored, only the digest.
+
+On PostgreSQL the digest is taken in the server: Python hashes each row's key (with the lag),
+the keys are staged with COPY and one statement per block compares md5(key hash, account and
+cardholder fields, ledger count and newest id, acknowledgement count) with the digest kept (one
+statement per chunk writes them). On SQLite the same parts are read and hashed in Python.
 
 Concurrency: the digests of a block of rows are compared when the block is read, before the
 chunks ahead of it are committed; a change another process commits in between is not undone by
@@ -26,10 +30,10 @@ from __future__ import annotations
 import hashlib
 
 from flask import current_app
-from sqlalchemy import ARRAY, Text, any_, cast, delete, func, select, tuple_
+from sqlalchemy import ARRAY, any_, cast, delete, func, select, text
 
 from portal.accounts.models import Account, Cardholder, LedgerEntry
-from portal.bulk import fetch_all, insert_rows, is_postgres
+from portal.bulk import fetch_all, insert_rows, is_postgres, stage_table
 from portal.extensions import db
 from portal.journal.feed_io import RawRow
 from portal.journal.models import FeedSeen, JournalAck
@@ -66,9 +70,6 @@ def _states_of(where) -> dict[int, tuple[str, str | None, tuple]]:
     state = (Account.cardholder_id, *(getattr(Account, f) for f in _STATE_FIELDS),
              *(getattr(Cardholder, f) for f in _HOLDER_FIELDS),
              Cardholder.password_hash.is_not(None))
-    if is_postgres():
-        # Hashed in the server: one short text a row to fetch instead of sixteen values.
-        state = (func.md5(cast(tuple_(*state), Text)),)
     accounts = fetch_all(
         select(Account.id, Account.account_number, FeedSeen.digest, *state)
         .join(Cardholder, Account.cardholder_id == Cardholder.id)
@@ -89,6 +90,44 @@ def _digest(key: bytes, state: tuple, lag: int) -> str:
                            digest_size=16).hexdigest()
 
 
+def _key_hash(key: bytes, lag: int) -> str:
+    """What PostgreSQL's digest takes of the row (_server_digests)."""
+    return hashlib.blake2b(b"%d\x00%s" % (lag, key), digest_size=16).hexdigest()
+
+
+# The state as _states_of reads it, hashed in the server together with the row's key hash.
+# `stage` holds (tag, match, key); `match` is compared with account.<column>.
+_SERVER_DIGESTS = """
+WITH s AS MATERIALIZED (
+    SELECT st.tag, st.key, a.id AS account_id,
+           CAST(ROW(a.cardholder_id, {account_fields}, {holder_fields},
+                    c.password_hash IS NOT NULL) AS TEXT) AS state
+    FROM {stage} st JOIN account a ON a.{column} = st.match
+    JOIN cardholder c ON c.id = a.cardholder_id),
+e AS (SELECT account_id, count(id) AS n, max(id) AS m FROM ledger_entry
+      WHERE account_id IN (SELECT account_id FROM s) GROUP BY account_id),
+k AS (SELECT account_id, count(id) AS n FROM journal_ack
+      WHERE account_id IN (SELECT account_id FROM s) GROUP BY account_id)
+SELECT s.tag, s.account_id,
+       md5(concat(s.key, ':', s.state, ':', coalesce(e.n, 0), ':', coalesce(e.m, 0), ':',
+                  coalesce(k.n, 0))) AS digest
+FROM s LEFT JOIN e ON e.account_id = s.account_id LEFT JOIN k ON k.account_id = s.account_id
+"""
+
+
+def _server_digests(stage: str, column: str) -> str:
+    return _SERVER_DIGESTS.format(
+        stage=stage, column=column,
+        account_fields=", ".join(f"a.{f}" for f in _STATE_FIELDS),
+        holder_fields=", ".join(f"c.{f}" for f in _HOLDER_FIELDS))
+
+
+def _stage_keys(rows: list[tuple], match_type: str) -> None:
+    stage_table("feed_replay_keys", [("tag", "BIGINT"), ("match", match_type), ("key", "TEXT")],
+                rows)
+    db.session.execute(text("ANALYZE feed_replay_keys"))  # fresh counts for the joins' plan
+
+
 def _in(column, values: list):
     # One array parameter on PostgreSQL: thousands of IN parameters cost more to send.
     return column == any_(cast(values, ARRAY(column.type))) if is_postgres() else column.in_(values)
@@ -99,24 +138,41 @@ def unchanged(block: list[RawRow], touched: set[str]) -> set[int]:
     earlier row of this import (`touched`: account numbers and cardholder ids of the rows not
     skipped so far) naming their account or cardholder. Adds the rows not skipped to
     `touched`."""
-    numbers = [raw.values["account_number"].strip() for raw in block if not raw.problem
-               and isinstance(raw.values.get("account_number"), str)]
-    found = {number: (digest, state) for number, digest, state
-             in _states(Account.account_number, numbers).values() if digest}
-    skipped = set()
     lag = current_app.config["JOURNAL_OLD_FEED_LAG_DAYS"]
+    numbered = [(position, raw.values["account_number"].strip())
+                for position, raw in enumerate(block)
+                if not raw.problem and isinstance(raw.values.get("account_number"), str)]
+    matching = (_matching_in_server if is_postgres() else _matching)(block, numbered, lag)
+    skipped = set()
     for position, raw in enumerate(block):
         values = raw.values
         number, holder = values.get("account_number"), values.get("cardholder_id")
         number = number.strip() if isinstance(number, str) else None
         holder = holder.strip() if isinstance(holder, str) else None
-        kept = found.get(number) if not raw.problem else None
-        if (kept and number not in touched and holder not in touched
-                and kept[0] == _digest(row_key(raw), kept[1], lag)):
+        if position in matching and number not in touched and holder not in touched:
             skipped.add(position)
             continue
         touched.update(v for v in (number, holder) if v)
     return skipped
+
+
+def _matching(block: list[RawRow], numbered: list[tuple[int, str]], lag: int) -> set[int]:
+    """Positions of the rows whose digest over their account's state is the one kept."""
+    found = {number: (digest, state) for number, digest, state
+             in _states(Account.account_number, [n for _, n in numbered]).values() if digest}
+    return {position for position, number in numbered if (kept := found.get(number))
+            and kept[0] == _digest(row_key(block[position]), kept[1], lag)}
+
+
+def _matching_in_server(block: list[RawRow], numbered: list[tuple[int, str]],
+                        lag: int) -> set[int]:
+    if not numbered:
+        return set()
+    _stage_keys([(position, number, _key_hash(row_key(block[position]), lag))
+                 for position, number in numbered], "TEXT")
+    return {position for (position,) in fetch_all(text(
+        f"SELECT d.tag FROM ({_server_digests('feed_replay_keys', 'account_number')}) d "
+        "JOIN journal_feed_seen f ON f.account_id = d.account_id AND f.digest = d.digest"))}
 
 
 def remember(applied: list[tuple[int, bytes]]) -> None:
@@ -126,6 +182,14 @@ def remember(applied: list[tuple[int, bytes]]) -> None:
         return
     keys = dict(applied)
     lag = current_app.config["JOURNAL_OLD_FEED_LAG_DAYS"]
+    if is_postgres():
+        _stage_keys([(account_id, account_id, _key_hash(key, lag))
+                     for account_id, key in keys.items()], "BIGINT")
+        db.session.execute(text(
+            "INSERT INTO journal_feed_seen (account_id, digest) "
+            f"SELECT d.account_id, d.digest FROM ({_server_digests('feed_replay_keys', 'id')}) d "
+            "ON CONFLICT (account_id) DO UPDATE SET digest = excluded.digest"))
+        return
     states = _states(Account.id, list(keys))
     kept = [i for i, (_, digest, _) in states.items() if digest]
     for start in range(0, len(kept), 5000):
@@ -134,4 +198,3 @@ def remember(applied: list[tuple[int, bytes]]) -> None:
                            execution_options={"synchronize_session": False})
     insert_rows(FeedSeen.__table__, ("account_id", "digest"),
                 [(i, _digest(keys[i], state, lag)) for i, (_, _, state) in states.items()])
-

@@ -2,7 +2,7 @@
 them would change nothing."""
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, any_, cast, select
 
 from portal.accounts.models import Account, Cardholder, Component, EntryKind, LedgerEntry
 from portal.journal import importer
@@ -81,3 +81,65 @@ def test_a_jsonl_feed_replays_the_same_way(db, tmp_path, monkeypatch):
     _import(path, monkeypatch)
     again, validated = _import(path, monkeypatch)
     assert (again.unchanged, validated) == (2, [])
+
+
+def _replay_story(db, tmp_path, monkeypatch) -> list:
+    """Imports, replays and portal changes between them: what each import reports and which
+    rows it validated (the rows it did not skip)."""
+    from tests.helpers import empty_tables
+
+    empty_tables()
+    tmp_path.mkdir()
+    rows = [feed_row(n) for n in range(1, 41)]
+    for n in range(0, 40, 4):  # every fourth account shares the next one's cardholder
+        rows[n + 1].update({f: rows[n][f] for f in ("cardholder_id", "full_name", "phone",
+                                                     "email")})
+    first = write_csv(tmp_path / "first.csv", rows)
+    seen = []
+
+    def run(path):
+        result, validated = _import(path, monkeypatch)
+        seen.append((result.summary(), sorted(validated)))
+
+    run(first)
+    run(first)
+    for n in (3, 7, 20):  # the portal changes a phone, a balance and enrols a cardholder
+        holder = db.session.scalar(select(Cardholder).where(
+            Cardholder.customer_id == rows[n]["cardholder_id"]))
+        holder.phone = "+8613900000777"
+    account = db.session.scalar(select(Account).where(
+        Account.account_number == rows[11]["account_number"]))
+    db.session.add(LedgerEntry(account_id=account.id, kind=EntryKind.ADJUSTMENT,
+                               component=Component.INTEREST, amount=-100, currency="CNY",
+                               effective_date=date(2026, 11, 2), source_ref="nightly:diff:1"))
+    db.session.scalar(select(Cardholder).where(
+        Cardholder.customer_id == rows[30]["cardholder_id"])).password_hash = "x"
+    db.session.commit()
+    run(first)
+    run(first)
+    changed = [dict(row, principal="9000.00") if n % 3 == 0 else row
+               for n, row in enumerate(rows)]
+    changed[5]["full_name"] = "Renamed"
+    second = write_csv(tmp_path / "second.csv", changed)
+    run(second)
+    run(second)
+    run(first)  # balances back down
+    run(first)
+    return seen
+
+
+def test_the_digests_compared_in_the_server_skip_what_the_python_comparison_skips(
+        db, tmp_path, monkeypatch):
+    # Differential: the same story with the replay's old path (digests read and hashed in
+    # Python) and today's (on PostgreSQL, compared in the server); on SQLite both are Python.
+    from portal.journal import replay
+
+    in_server = _replay_story(db, tmp_path / "server", monkeypatch)
+    if replay.is_postgres():  # the Python path's reads as it ran them there (array parameters)
+        monkeypatch.setattr(replay, "_in", lambda column, values: column == any_(
+            cast(values, ARRAY(column.type))))
+    monkeypatch.setattr(replay, "is_postgres", lambda: False)
+    in_python = _replay_story(db, tmp_path / "python", monkeypatch)
+    assert in_server == in_python
+    skipped = [summary for summary, _ in in_server if "unchanged 0," not in summary]
+    assert len(skipped) >= 4  # the replays did skip rows
