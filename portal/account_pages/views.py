@@ -12,8 +12,9 @@ from decimal import Decimal
 
 from flask_babel import format_percent
 
+from portal.account_pages.figures import figures_for
 from portal.accounts.models import Account
-from portal.balances.services import Balance, balances_for
+from portal.balances.services import Balance
 from portal.care.services import CareView, care_for
 from portal.consequences.services import timelines_for
 from portal.core.reads import shared_reads
@@ -113,10 +114,11 @@ class AccountSummary:
 def account_summaries(accounts: list[Account], as_of: date) -> list[AccountSummary]:
     """Balance, timeline and active plan's next instalment for each of a cardholder's
     accounts; the number of queries does not grow with the number of accounts. The plans and
-    the care records are read once for both the pauses and the page (`shared_reads`)."""
+    the care records are read once for both the pauses and the page (`shared_reads`); the
+    balances and timelines are rebuilt only for accounts whose inputs changed
+    (`portal.account_pages.figures`)."""
     with shared_reads():
-        balances = balances_for(accounts, as_of)
-        timelines = load_timelines(accounts, as_of, balances)
+        balances, timelines = figures_for(accounts, as_of)  # kept while unchanged (figures.py)
         plans, instalments = plan_facts_for(accounts)
         cares = care_for(accounts, as_of)
     return [AccountSummary(a, balances[a.id], timelines.get(a.id), instalments.get(a.id),
