@@ -33,7 +33,6 @@ from portal.account_pages.models import POLICIES, PageVersion
 from portal.accounts.models import Account
 from portal.balances.services import Balance, balances_for
 from portal.consequences.services import timelines_for
-from portal.consequences.types import Timeline
 from portal.extensions import db
 
 # The registered timeline sources and pause providers whose tables the triggers cover
@@ -43,13 +42,13 @@ WATCHED_PROVIDERS = frozenset({
     "hold_pause", "plan_pause", "promise_pause", "care_pause",
     "hold_pauses", "plan_pauses", "promise_pauses", "care_pauses",
 })
-MAX_ACCOUNTS = 20_000  # per process: a few kB an account, well under the 200 MB a worker
+MAX_KEPT = 20_000  # per process (figures and page parts): a few kB each, well under 200 MB
 
 _TOKENS = select(PageVersion.account_id, PageVersion.token).where(
     PageVersion.account_id.in_(bindparam("ids", expanding=True)))
 
 
-def _kept() -> OrderedDict[int, tuple[tuple, Balance, Timeline | None]]:
+def _kept() -> OrderedDict:
     """This app's kept figures (per app: two apps in one process may use two databases)."""
     return current_app.extensions.setdefault("page_figures", OrderedDict())
 
@@ -62,41 +61,75 @@ def _facts(account: Account) -> tuple:
             account.cardholder.timezone)
 
 
-def build(accounts: list[Account], as_of: date) -> tuple[dict[int, Balance], dict]:
+def build(accounts: list[Account], as_of: date,
+          timelines=timelines_for) -> tuple[dict[int, Balance], dict]:
     """Balances and timelines as built from the database (no keeping)."""
     balances = balances_for(accounts, as_of)
-    return balances, timelines_for(accounts, as_of, balances)
+    return balances, timelines(accounts, as_of, balances)
 
 
-def figures_for(accounts: list[Account], as_of: date) -> tuple[dict[int, Balance], dict]:
-    """Balances and timelines of the accounts on `as_of`, by account id: those kept for an
-    unchanged key, the others built (then kept). Equal to `build` in every case."""
-    if not accounts or not current_app.config.get("PAGE_FIGURES_KEPT", True):
-        return build(accounts, as_of)
+def keys_for(accounts: list[Account], as_of: date) -> dict[int, tuple | None]:
+    """Each account's key on `as_of` (one statement), None for an account without a token."""
     tokens = {account_id: token for account_id, token in db.session.execute(
         _TOKENS, {"ids": [a.id for a in accounts] + [POLICIES]})}
+    return {a.id: (tokens[a.id], tokens.get(POLICIES), as_of, _facts(a))
+            if tokens.get(a.id) is not None else None for a in accounts}
+
+
+def keeping() -> bool:
+    return current_app.config.get("PAGE_FIGURES_KEPT", True)
+
+
+def figures_for(accounts: list[Account], as_of: date, keys: dict[int, tuple | None] | None = None,
+                timelines_of=timelines_for) -> tuple[dict[int, Balance], dict]:
+    """Balances and timelines of the accounts on `as_of`, by account id: those kept for an
+    unchanged key, the others built (then kept). Equal to `build` in every case. `keys`:
+    from `keys_for`, read before anything else of this page; `timelines_of`: how to build the
+    timelines (`timelines_for`, or a page's test stand-in)."""
+    if not accounts or not keeping():
+        return build(accounts, as_of, timelines_of)
+    keys = keys if keys is not None else keys_for(accounts, as_of)
     kept_figures = _kept()
     balances, timelines, missing = {}, {}, []
     for account in accounts:
-        token = tokens.get(account.id)
-        key = (token, tokens.get(POLICIES), as_of, _facts(account))
+        key = keys[account.id]
         kept = kept_figures.get(account.id)
-        if token is not None and kept is not None and kept[0] == key:
+        if key is not None and kept is not None and kept[0] == key:
             kept_figures.move_to_end(account.id)
             balances[account.id], timelines[account.id] = kept[1], kept[2]
         else:
-            missing.append((account, key))
+            missing.append(account)
     if missing:
-        built_balances, built_timelines = build([a for a, _ in missing], as_of)
-        for account, key in missing:
+        built_balances, built_timelines = build(missing, as_of, timelines_of)
+        for account in missing:
             balance, timeline = built_balances[account.id], built_timelines.get(account.id)
             balances[account.id], timelines[account.id] = balance, timeline
-            if key[0] is not None:
-                kept_figures[account.id] = (key, balance, timeline)
-                kept_figures.move_to_end(account.id)
-        while len(kept_figures) > MAX_ACCOUNTS:
-            kept_figures.popitem(last=False)
+            _keep(account.id, keys[account.id], (balance, timeline))
     return balances, timelines
+
+
+def kept_html(part: str, account_id: int, key: tuple | None):
+    """The HTML `part` of an account's page kept for `key` (see `keep_html`), else None."""
+    kept = _kept().get((part, account_id)) if key is not None and keeping() else None
+    return kept[1] if kept is not None and kept[0] == key else None
+
+
+def keep_html(part: str, account_id: int, key: tuple | None, html) -> None:
+    """Keep a part of a page rendered from nothing but the account's figures, plans and care
+    records (all behind its token), the day and what `key` adds (the reader's locale, the
+    script root): no form, no nonce, nothing of the signed-in session."""
+    if keeping():
+        _keep((part, account_id), key, html)
+
+
+def _keep(slot, key: tuple | None, value) -> None:
+    if key is None:
+        return
+    kept = _kept()
+    kept[slot] = (key, *value) if isinstance(value, tuple) else (key, value)
+    kept.move_to_end(slot)
+    while len(kept) > MAX_KEPT:
+        kept.popitem(last=False)
 
 
 def forget() -> None:

@@ -6,6 +6,7 @@ legal step, a new policy version, the next day), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -83,22 +84,38 @@ def _steps(db, a, b, make_staff, clock):
     ]
 
 
+def _pages(app, client, a, built: bool) -> list[str]:
+    """The dashboard and the timeline as the reader sees them (the per-response nonce and
+    form token left out), with the figures and page parts kept or all built afresh."""
+    app.config["PAGE_FIGURES_KEPT"] = not built
+    try:
+        pages = [client.get(path).get_data(as_text=True)
+                 for path in ("/home", f"/accounts/{a.id}/timeline")]
+    finally:
+        app.config["PAGE_FIGURES_KEPT"] = True
+    return [re.sub(r'(nonce|value|content)="[^"]*"', "", page) for page in pages]
+
+
 @pytest.mark.parametrize("order", [0, 1, 2, 3])
 def test_kept_figures_equal_built_ones_after_every_money_event(
-        db, make_account, make_staff, clock, order):
+        app, client, login_as, db, make_account, make_staff, clock, order):
     freeze_today(clock)
     a = make_account(principal=480_000, interest=15_000, fees=5_000, minimum_due=50_000,
                      oldest_unpaid_due_date=date(2026, 10, 1), effective=date(2026, 10, 20))
-    b = make_account(principal=200_000, minimum_due=20_000,
+    b = make_account(a.cardholder, principal=200_000, minimum_due=20_000,
                      oldest_unpaid_due_date=date(2026, 11, 10), effective=date(2026, 11, 1))
     accounts = [a, b]
     steps = _steps(db, a, b, make_staff, clock)
     if order:
         random.Random(order).shuffle(steps)
     _same_figures(db, accounts, consequences.today_for(a))
+    login_as(client, a.cardholder)
+    _pages(app, client, a, built=False)
     for step in steps:
         step()
         db.session.commit()
+        seen = _pages(app, client, a, built=False)  # the step is seen at once
+        assert seen == _pages(app, client, a, built=False) == _pages(app, client, a, built=True)
         _same_figures(db, accounts, consequences.today_for(a))  # the step is seen at once
         kept = _same_figures(db, accounts, consequences.today_for(a))
         again = figures.figures_for(accounts, consequences.today_for(a))
