@@ -11,13 +11,13 @@ from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Account
 from portal.audit.services import record
-from portal.balances.services import today_for
+from portal.balances.services import balance_of, today_for
 from portal.extensions import db
 from portal.payments import plan_link
 from portal.payments.gateway import ProviderRefused, ProviderUnavailable, get_gateway
 from portal.payments.models import AutopayMandate, Payment, PaymentChoice
 from portal.payments.policy import payments_policy, retry_days as policy_retry_days
-from portal.payments.services import apply_intent, fail_refused, in_flight, \
+from portal.payments.services import apply_intent, capped_to_owed, fail_refused, in_flight, \
     lock_account_payments, metadata_for, supersede_declined
 from portal.timeutil import utcnow
 
@@ -129,7 +129,7 @@ def _charge(mandate: AutopayMandate, instalment, today) -> str:
     if in_flight(account):
         db.session.commit()  # ends the transaction (keeping any cancellation), releasing the lock
         return "busy"
-    amount = plan_link.instalment_due(instalment)
+    amount = capped_to_owed(plan_link.instalment_due(instalment), int(balance_of(account).total))
     if amount <= 0:
         db.session.commit()
         return "already"

@@ -59,11 +59,20 @@ def payment_options(account: Account) -> PaymentOptions:
     instalment = plan_link.next_instalment(account)
     # What is missed plus what falls due now (else the next instalment), not just the oldest.
     due = plan_link.due_now_for(account, balance.as_of) if instalment is not None else None
-    # int(): PostgreSQL sums BIGINTs as NUMERIC
-    return PaymentOptions(account.currency, int(balance.overdue), max(0, int(balance.total)),
-                          due or None, instalment.due_date if instalment is not None else None,
+    full = max(0, int(balance.total))  # int(): PostgreSQL sums BIGINTs as NUMERIC
+    return PaymentOptions(account.currency, int(balance.overdue), full,
+                          capped_to_owed(due, full) or None,
+                          instalment.due_date if instalment is not None else None,
                           minimum_other_amount(policy, account.currency),
                           wallets_for(policy, account.currency))
+
+
+def capped_to_owed(asked: int | None, owed: int) -> int | None:
+    """What a plan's instalment may take: never more than the account owes. A plan can ask
+    more than is owed once the issuer lowered the balance (a payment made at the bank, its
+    own credit); taking the instalment in full would then overpay. The pay page's
+    instalment choice and autopay both price through here."""
+    return None if asked is None else min(asked, max(0, owed))
 
 
 def _serializer():

@@ -62,11 +62,14 @@ def _waiver_round(plan: Plan) -> int:
         LedgerEntry.kind == EntryKind.WAIVER)) or 0) + 1
 
 
-def complete(plan: Plan, today: date) -> None:
+def complete(plan: Plan, today: date, *, nothing_owed: bool = False) -> None:
     """All paid: the plan completes and its concessions are posted as waivers (fees, then
-    interest, then principal), never more than is still owed."""
+    interest, then principal), never more than is still owed. `nothing_owed`: the account
+    owes nothing any more although instalments are left (the issuer lowered the balance: a
+    payment made at the bank, its own credit); the plan is kept, nothing more is asked."""
     plan.completed_on = today
-    set_status(plan, PlanStatus.COMPLETED, "plan.completed", completed_on=today)
+    set_status(plan, PlanStatus.COMPLETED, "plan.completed", completed_on=today,
+               **({"nothing_owed": True} if nothing_owed else {}))
     balance = balance_of(plan.account, today)
     split = waiver_split(plan.concession, int(balance.total),
                          {"fee": balance.fees, "interest": balance.interest,
@@ -86,6 +89,14 @@ def complete(plan: Plan, today: date) -> None:
         emit(credit_posted, CreditPosted(plan.account, waivers[0].id,
                                          -sum(w.amount for w in waivers), today, "plan_waiver"))
     notify(plan, "plan_completed")
+
+
+def complete_if_nothing_owed(plan: Plan, today: date) -> bool:
+    """Complete an active plan whose account owes nothing on `today` (see `complete`)."""
+    if plan.status != PlanStatus.ACTIVE or balance_of(plan.account, today).total > 0:
+        return False
+    complete(plan, today, nothing_owed=True)
+    return True
 
 
 def reopen(plan: Plan, today: date) -> None:

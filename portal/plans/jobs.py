@@ -16,7 +16,7 @@ from portal.accounts.models import Account
 from portal.audit.services import record
 from portal.balances.services import today_for
 from portal.extensions import db
-from portal.plans.endings import break_plan, complete
+from portal.plans.endings import break_plan, complete, complete_if_nothing_owed
 from portal.plans.models import INSTALMENT_MACHINE, InstalmentStatus, Plan, PlanStatus
 
 
@@ -43,6 +43,10 @@ def check_plan(plan: Plan, as_of: date, summary: MonitoringSummary) -> None:
     unpaid = [i for i in plan.instalments if i.status != InstalmentStatus.PAID]
     if not unpaid:
         complete(plan, as_of)
+        summary.completed.append(plan.id)
+        return
+    if any(inst.due_date < as_of for inst in unpaid) and complete_if_nothing_owed(plan, as_of):
+        # Asked on a late instalment only (few plans): the account owes nothing any more.
         summary.completed.append(plan.id)
         return
     for inst in unpaid:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal.accounts.models import Account
+from portal.balances.services import today_for
 from portal.events import CreditPosted, PaymentPosted, PaymentReversed
 from portal.extensions import db
-from portal.plans import services
+from portal.plans import endings, services
 from portal.plans.models import Plan, PlanStatus
 from portal.policy.rules import PolicyError
 
@@ -24,6 +25,9 @@ def on_payment_posted(event: PaymentPosted) -> list[list[int]]:
         return []
     applied = services.apply_payment(event.account, event.amount, event.paid_on,
                                     ahead=event.ahead, payment_id=event.payment_id)
+    plan = services.active_plan(event.account)
+    if plan is not None:  # instalments left, but the payment may have cleared what is owed
+        endings.complete_if_nothing_owed(plan, today_for(event.account))
     return [[int(i), int(a)] for i, a in applied]
 
 

@@ -142,17 +142,30 @@ class Plan(db.Model):
 
     @property
     def paid_total(self) -> int:
-        return sum(i.paid_amount for i in self.instalments)
+        """What the cardholder paid under the plan (dispute credits not counted)."""
+        return sum(i.paid_amount - (i.credited_amount or 0) for i in self.instalments)
+
+    @property
+    def credited_total(self) -> int:
+        """What upheld dispute credits took off the plan."""
+        return sum(i.credited_amount or 0 for i in self.instalments)
+
+    @property
+    def ended_owing_nothing(self) -> bool:
+        """Completed with instalments left: the account owed nothing any more."""
+        return self.status == PlanStatus.COMPLETED and any(
+            i.status != InstalmentStatus.PAID for i in self.instalments)
 
     @property
     def paid_early(self) -> set[int]:
         """Ids of the instalments paid before their date, or paid into while an earlier one is
-        still unpaid (an extra payment reaches the last instalments first)."""
+        still unpaid (an extra payment reaches the last instalments first). A dispute credit
+        is not a payment: an instalment only a credit covered is not "paid early"."""
         unpaid = [i.seq for i in self.instalments if i.status != InstalmentStatus.PAID]
         first_unpaid = min(unpaid, default=None)
-        return {i.id for i in self.instalments
-                if (i.paid_on is not None and i.paid_on < i.due_date)
-                or (i.paid_amount and first_unpaid is not None and i.seq > first_unpaid)}
+        return {i.id for i in self.instalments if i.paid_amount > (i.credited_amount or 0) and (
+            (i.paid_on is not None and i.paid_on < i.due_date)
+            or (first_unpaid is not None and i.seq > first_unpaid))}
 
 
 class PlanInstalment(db.Model):
@@ -161,6 +174,8 @@ class PlanInstalment(db.Model):
         UniqueConstraint("plan_id", "seq", name="uq_plan_instalment_plan_seq"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("paid_amount >= 0 AND paid_amount <= amount", name="paid_within_amount"),
+        CheckConstraint("credited_amount >= 0 AND credited_amount <= paid_amount",
+                        name="credited_within_paid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -169,6 +184,9 @@ class PlanInstalment(db.Model):
     due_date: Mapped[date] = mapped_column(Date, index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     paid_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Of paid_amount, what an upheld dispute's credit took off (plans.services.apply_credit):
+    # the cardholder did not pay it, and no refund or chargeback can take it back.
+    credited_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     status: Mapped[InstalmentStatus] = mapped_column(
         str_enum(InstalmentStatus, "instalment_status"), default=InstalmentStatus.DUE)
     paid_on: Mapped[date | None] = mapped_column(Date)

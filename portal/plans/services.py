@@ -242,6 +242,7 @@ def apply_credit(account: Account, amount: int, on: date, *, entry_id: int) -> l
     for seq, portion in portions:
         inst = by_seq[seq]
         inst.paid_amount += portion
+        inst.credited_amount = (inst.credited_amount or 0) + portion
         if inst.paid_amount == inst.amount:
             inst.status = INSTALMENT_MACHINE.check(inst.status, InstalmentStatus.PAID)
             inst.paid_on = on

@@ -112,6 +112,7 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         self.pending: list[dict] = []  # webhooks the provider has not delivered yet
         self.delivered: list[dict] = []  # delivered once: the provider may send them again
         self.succeeded_on: dict[int, date] = {}  # payment id -> the day the provider took it
+        self.paid_at_bank = 0  # payments the cardholder made to the issuer directly
         autopay_on(self.account)
 
     def teardown(self):
@@ -241,11 +242,28 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
 
     @rule(data=st.data(), step=st.sampled_from(["feed_naming_applied_movements",
                                                "old_feed_without_the_field", "issuer_charges",
-                                               "export"]))
+                                               "export", "paid_at_the_bank"]))
     def issuer(self, data, step):
         """The issuer sends a feed (naming what it applied, or an old one without the field),
-        charges its own interest, or the portal exports its journal."""
+        charges its own interest, takes a payment the cardholder made at the bank (the portal
+        learns of it from the next feed), or the portal exports its journal."""
+        if step == "paid_at_the_bank":
+            self._paid_at_the_bank(data.draw(st.integers(1, 200_000), label="amount"))
+            return
         self._play(data, step)
+
+    def _paid_at_the_bank(self, amount: int) -> None:
+        if self.done["bank"] >= 2:
+            return
+        self.done["bank"] += 1
+        principal = self._figures(self.applied)["principal"]
+        amount = min(amount, principal)
+        if amount <= 0:
+            return
+        self.base -= amount
+        self.min_base -= amount
+        self.paid_at_bank += amount
+        self.seen["paid at the bank"] += 1
 
     @rule(data=st.data(), step=st.sampled_from(["dispute_credit", "cardholder_proposes_a_plan",
                                                "collector_approves", "cardholder_agrees_again",
@@ -514,8 +532,11 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
             if self._intent(p) is not None and self._intent(p).status == "succeeded")
         credits = -sum(amount for amount, is_payment, _ in self.movements.values()
                        if not is_payment and amount < 0)
+        # A credit, or a payment made at the bank, can come after a payment was opened: that
+        # overpays (a refund is due), it does not take an amount owed twice.
         balance = balance_of(self.account, self.day)
-        assert balance.total - taken_not_posted >= -credits, (balance.total, taken_not_posted)
+        assert balance.total - taken_not_posted >= -(credits + self.paid_at_bank), (
+            balance.total, taken_not_posted)
 
     @invariant()
     def no_charge_stands_for_a_day_that_was_paid(self):
@@ -571,6 +592,13 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
         assert interest <= bound, (interest, float(bound))
         self.seen["interest within the disclosed rate"] += 1
 
+    @staticmethod
+    def _completed_owing_nothing(plan) -> bool:
+        last = _db.session.scalars(select(AuditEvent.after).where(
+            AuditEvent.action == "plan.completed", AuditEvent.subject_type == "plan",
+            AuditEvent.subject_id == str(plan.id)).order_by(AuditEvent.id.desc())).first()
+        return bool(last and last.get("nothing_owed"))
+
     @invariant()
     def plan_instalments_hold_what_payments_applied_and_no_more(self):
         plans = list(_db.session.scalars(select(Plan).where(
@@ -599,12 +627,14 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
                     net += amount
             assert 0 <= net <= payment.amount - payment.refunded_amount, (
                 "a payment applied more to the plan than it paid", payment, net)
+        credited: dict[int, int] = defaultdict(int)
         for after in _db.session.scalars(select(AuditEvent.after).where(
                 AuditEvent.action == "plan.credit_applied",
                 AuditEvent.subject_type == "plan",
                 AuditEvent.subject_id.in_([str(p.id) for p in plans]))):
             for inst_id, amount in after["applied"]:  # an upheld dispute's credit
                 applied[inst_id] += amount
+                credited[inst_id] += amount
                 self.seen["dispute credit lowered a plan"] += 1
         active = [p for p in plans if p.status == PlanStatus.ACTIVE]
         for plan in plans:
@@ -618,6 +648,7 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
                 assert inst.paid_amount == applied.get(inst.id, 0), (
                     "an instalment holds other than what payments and credits applied", inst,
                     applied.get(inst.id, 0))
+                assert inst.credited_amount == credited.get(inst.id, 0), ("credited", inst)
                 assert (inst.status == InstalmentStatus.PAID) == (inst.paid_amount == inst.amount)
                 if inst.status == InstalmentStatus.MISSED:
                     assert inst.missed_on is not None and inst.missed_on > inst.due_date, (
@@ -629,8 +660,12 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
             if plan.status == PlanStatus.ACTIVE:
                 assert left > 0, ("an active plan with nothing left", plan)
             elif plan.status == PlanStatus.COMPLETED:
-                # (A reversal after another plan started leaves the completed one as it was.)
-                assert left == 0 or active, ("a completed plan with something left", plan, left)
+                # (A reversal after another plan started leaves the completed one as it was;
+                # a plan whose account owed nothing any more completed with instalments left.)
+                assert left == 0 or active or self._completed_owing_nothing(plan), (
+                    "a completed plan with something left", plan, left)
+                if left and self._completed_owing_nothing(plan):
+                    self.seen["plan completed owing nothing"] += 1
                 if left == 0:
                     self.seen["plan completed with nothing left"] += 1
             revisions = servicing.revisions_of(plan)

@@ -1,19 +1,29 @@
-"""An upheld dispute credits an account while a plan is active: the plan asks that much less
-(last instalments first) and completes when the credit covers what it still asks; monitoring
-then has nothing to miss or break. Before (85a251d) the plan kept asking for the full schedule
-and, with nothing owed, was broken by the nightly checks."""
+"""A plan never asks more than is owed. An upheld dispute credits an account while a plan is
+active: the plan asks that much less (last instalments first) and completes when the credit
+covers what it still asks. When the issuer lowered the balance below what the plan asks, the
+pay page and autopay take only what is owed and the plan completes once nothing is. Before
+(85a251d) the plan kept asking for its whole schedule (autopay charged it in full) and, with
+nothing owed, was broken by the plan checks."""
 from datetime import timedelta
+
+import pytest
 
 from sqlalchemy import select
 
+from portal.accounts.models import Component, EntryKind, LedgerEntry
 from portal.audit.models import AuditEvent
 from portal.balances.services import balance_of, today_for
 from portal.disputes import workflow
 from portal.extensions import db as _db
+from portal.payments import autopay
+from portal.payments.models import Payment, PaymentChoice
+from portal.payments.services import payment_options
 from portal.plans.jobs import run_plan_monitoring
 from portal.plans.models import InstalmentStatus, PlanStatus
 from tests.dispute_helpers import join, raise_dispute
 from tests.integration.payment_helpers import make_active_plan
+from tests.integration.plan_pay_helpers import posted
+from tests.integration.test_autopay_jobs import autopay_on
 
 
 def _plan_and_dispute(make_account, make_staff, amounts, disputed):
@@ -53,3 +63,70 @@ def test_a_partial_credit_lowers_the_last_instalments(make_account, make_staff, 
     applied = _db.session.scalars(select(AuditEvent.after).where(
         AuditEvent.action == "plan.credit_applied")).one()
     assert applied["amount"] == 40_000
+
+
+def test_a_plan_asking_more_than_is_owed_takes_only_what_is_owed_then_completes(
+        make_account, make_staff, clock, client, login_as):
+    """The issuer lowered the balance below what the plan asks (a payment made at the bank):
+    the pay page's instalment choice and autopay never take more than is owed, and the plan
+    completes once nothing is owed instead of being broken."""
+    account = make_account(principal=20_000, interest=0, fees=0)
+    today = today_for(account)
+    plan = make_active_plan(account, [30_000, 30_000], today)
+    assert payment_options(account).instalment == 20_000
+    posted(account, 20_000, PaymentChoice.INSTALMENT)
+    _db.session.refresh(plan)
+    assert plan.status == PlanStatus.COMPLETED
+    completed = _db.session.scalars(select(AuditEvent.after).where(
+        AuditEvent.action == "plan.completed")).one()
+    assert completed.get("nothing_owed") is True
+
+
+def test_plan_checks_complete_a_plan_whose_account_owes_nothing(make_account, clock):
+    account = make_account(principal=20_000, interest=0, fees=0)
+    today = today_for(account)
+    plan = make_active_plan(account, [30_000, 30_000], today)
+    # Paid at the bank, as the issuer's feed says.
+    _db.session.add(LedgerEntry(account_id=account.id, kind=EntryKind.ADJUSTMENT,
+                                component=Component.PRINCIPAL, amount=-20_000,
+                                currency=account.currency, effective_date=today,
+                                source_ref="feed:paid-at-bank"))
+    _db.session.commit()
+    clock.shift(timedelta(days=20))
+    summary = run_plan_monitoring()
+    assert summary.completed == [plan.id] and summary.broken == []
+    _db.session.refresh(plan)
+    assert plan.status == PlanStatus.COMPLETED
+
+
+def test_autopay_charges_no_more_than_is_owed(make_account, clock):
+    account = make_account(principal=20_000, interest=0, fees=0)
+    plan = make_active_plan(account, [30_000, 30_000], today_for(account))
+    autopay_on(account)
+    assert autopay.run_autopay() == {"succeeded": 1}
+    charged = _db.session.scalars(select(Payment)).one()
+    assert charged.amount == 20_000
+    _db.session.refresh(plan)
+    assert plan.status == PlanStatus.COMPLETED
+    assert autopay.run_autopay() == {}
+
+
+@pytest.mark.parametrize("locale, words", [
+    ("en", ("Taken off by dispute credits", "taken off by a dispute credit",
+            "Covered by a dispute credit")),
+    ("zh_Hans", ("争议退款抵减的金额", "争议退款已抵减", "已由争议退款抵减"))])
+def test_the_plan_page_shows_what_credits_took_off_apart_from_what_was_paid(
+        make_account, make_cardholder, make_staff, client, login_as, clock, locale, words):
+    agent = make_staff("customer_service")
+    join("billing", agent, "en", "zh_Hans")
+    account = make_account(make_cardholder(locale=locale), principal=90_000, interest=0, fees=0)
+    plan = make_active_plan(account, [30_000, 30_000, 30_000],
+                            today_for(account) + timedelta(days=7))
+    dispute = raise_dispute(account, amount=40_000)
+    workflow.resolve(dispute, agent, "upheld", None, "Charged twice.")
+    _db.session.commit()
+    assert plan.paid_total == 0 and plan.credited_total == 40_000 and plan.paid_early == set()
+    login_as(client, account.cardholder)
+    html = client.get(f"/accounts/{account.id}/plans/{plan.id}").get_data(as_text=True)
+    for text in words:
+        assert text in html
