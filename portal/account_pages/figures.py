@@ -3,7 +3,7 @@ nothing they are derived from has changed (issue 15).
 
 Building an account's figures is 9 of the dashboard's 12 statements and about half of its
 Python. They are a function of the account row, the tables the migration
-0029_page_version watches, the policies, the cardholder's time zone and the day: the
+0030_page_version watches, the policies, the cardholder's time zone and the day: the
 triggers renew the account's token (and row 0's, for the policies) with every write to
 those tables, in the write's transaction. So the figures of one (token, policies token,
 day, account facts) are the same whenever they are built, and a page reads the tokens (one

@@ -1,7 +1,7 @@
 """The version token of each account's page figures (issue 15: the figures cache).
 
 One row per account (and row 0 for the policies, which every account reads). Database
-triggers (migration 0029_page_version) write a fresh token into the row in the same
+triggers (migration 0030_page_version) write a fresh token into the row in the same
 transaction as any change to what the dashboard's and the timeline's figures are derived
 from: the account row, its ledger entries, snapshots and acknowledgements, consequences,
 notices, stage moves, disputes, plans with their instalments and revisions, promises to pay,

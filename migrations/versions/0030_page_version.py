@@ -9,8 +9,8 @@ once, in account order), on SQLite one row-level trigger per table and operation
 renewed by any policy version. Tokens come from a sequence on PostgreSQL and from random() on
 SQLite: never reused, so a rolled-back write cannot bring an old token back.
 
-Revision ID: 0029_page_version
-Revises: 0027_perfpages_agreed_index
+Revision ID: 0030_page_version
+Revises: 0029_instalment_credited
 Create Date: 2026-12-06 15:00:00
 
 """
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0029_page_version'
-down_revision = '0027_perfpages_agreed_index'
+revision = '0030_page_version'
+down_revision = '0029_instalment_credited'
 branch_labels = None
 depends_on = None
 
