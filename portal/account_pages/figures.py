@@ -82,29 +82,26 @@ def keeping() -> bool:
 
 def figures_for(accounts: list[Account], as_of: date, keys: dict[int, tuple | None] | None = None,
                 timelines_of=timelines_for) -> tuple[dict[int, Balance], dict]:
-    """Balances and timelines of the accounts on `as_of`, by account id: those kept for an
-    unchanged key, the others built (then kept). Equal to `build` in every case. `keys`:
-    from `keys_for`, read before anything else of this page; `timelines_of`: how to build the
-    timelines (`timelines_for`, or a page's test stand-in)."""
+    """Balances and timelines of the accounts on `as_of`, by account id: kept ones when every
+    account's key is unchanged, else all built (then kept). Equal to `build` in every case.
+    `keys`: from `keys_for`, read before anything else of this page; `timelines_of`: how to
+    build the timelines (`timelines_for`, or a page's test stand-in)."""
     if not accounts or not keeping():
         return build(accounts, as_of, timelines_of)
     keys = keys if keys is not None else keys_for(accounts, as_of)
     kept_figures = _kept()
-    balances, timelines, missing = {}, {}, []
-    for account in accounts:
-        key = keys[account.id]
-        kept = kept_figures.get(account.id)
-        if key is not None and kept is not None and kept[0] == key:
+    kept = [kept_figures.get(a.id) for a in accounts]
+    if all(k is not None and keys[a.id] is not None and k[0] == keys[a.id]
+           for a, k in zip(accounts, kept)):
+        for account in accounts:
             kept_figures.move_to_end(account.id)
-            balances[account.id], timelines[account.id] = kept[1], kept[2]
-        else:
-            missing.append(account)
-    if missing:
-        built_balances, built_timelines = build(missing, as_of, timelines_of)
-        for account in missing:
-            balance, timeline = built_balances[account.id], built_timelines.get(account.id)
-            balances[account.id], timelines[account.id] = balance, timeline
-            _keep(account.id, keys[account.id], (balance, timeline))
+        return ({a.id: k[1] for a, k in zip(accounts, kept)},
+                {a.id: k[2] for a, k in zip(accounts, kept)})
+    # One account changed: all are built, so the page's reads are the same statements whatever
+    # was kept (the plans behind the plan pause and the plan facts stay one shared read).
+    balances, timelines = build(accounts, as_of, timelines_of)
+    for account in accounts:
+        _keep(account.id, keys[account.id], (balances[account.id], timelines.get(account.id)))
     return balances, timelines
 
 
