@@ -1,5 +1,6 @@
 """Cardholder pages about their own accounts: dashboard, history, timeline and notices."""
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, get_template_attribute, render_template, request
+from markupsafe import Markup
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 
@@ -28,8 +29,9 @@ bp.add_app_template_global(views.percent, "percent")
 @cardholder_required
 def dashboard():
     accounts = queries.accounts_of_current_user()
-    summaries = views.account_summaries(accounts, queries.cardholder_today())
-    return render_template("accounts/dashboard.html", summaries=summaries)
+    section = get_template_attribute("accounts/_summary.html", "account_summary")
+    sections = views.summary_sections(accounts, queries.cardholder_today(), section)
+    return render_template("accounts/dashboard.html", sections=sections)
 
 
 @bp.get("/accounts/<int:account_id>")
@@ -63,11 +65,15 @@ def history(account_id):
 @cardholder_required
 def timeline(account_id):
     account = queries.owned_account_or_404(account_id)
-    summary = views.account_summaries([account], queries.cardholder_today())[0]
     locale = str(get_locale())
-    return render_template("accounts/timeline.html", account=account, summary=summary,
-                           explain=lambda item: views.explanation_for(item, locale),
-                           shown_from=_steps_shown_from(account))
+
+    def render(summary):
+        return Markup(render_template(
+            "accounts/_timeline_body.html", account=account, summary=summary,
+            explain=lambda item: views.explanation_for(item, locale),
+            shown_from=_steps_shown_from(account)))
+    body = views.timeline_body(account, queries.cardholder_today(), render)
+    return render_template("accounts/timeline.html", body=body)
 
 
 def _steps_shown_from(account):

@@ -10,10 +10,12 @@ from functools import cached_property
 from datetime import date, timedelta
 from decimal import Decimal
 
-from flask_babel import format_percent
+from flask import request
+from flask_babel import format_percent, get_locale
 
+from portal.account_pages.figures import figures_for, keep_html, kept_html, keys_for
 from portal.accounts.models import Account
-from portal.balances.services import Balance, balances_for
+from portal.balances.services import Balance
 from portal.care.services import CareView, care_for
 from portal.consequences.services import timelines_for
 from portal.core.reads import shared_reads
@@ -110,14 +112,48 @@ class AccountSummary:
             breathing_space=self.care is not None))
 
 
-def account_summaries(accounts: list[Account], as_of: date) -> list[AccountSummary]:
+def account_summaries(accounts: list[Account], as_of: date,
+                      keys: dict | None = None) -> list[AccountSummary]:
     """Balance, timeline and active plan's next instalment for each of a cardholder's
     accounts; the number of queries does not grow with the number of accounts. The plans and
-    the care records are read once for both the pauses and the page (`shared_reads`)."""
+    the care records are read once for both the pauses and the page (`shared_reads`); the
+    balances and timelines are rebuilt only for accounts whose inputs changed
+    (`portal.account_pages.figures`)."""
     with shared_reads():
-        balances = balances_for(accounts, as_of)
-        timelines = load_timelines(accounts, as_of, balances)
+        balances, timelines = figures_for(  # kept while unchanged (figures.py)
+            accounts, as_of, keys, lambda *args: load_timelines(*args))
         plans, instalments = plan_facts_for(accounts)
         cares = care_for(accounts, as_of)
     return [AccountSummary(a, balances[a.id], timelines.get(a.id), instalments.get(a.id),
                            plans.get(a.id), cares.get(a.id)) for a in accounts]
+
+
+def _reader() -> tuple:
+    """What a kept page part adds to the account's key: the reader's locale, the script root."""
+    return (str(get_locale()), request.script_root)
+
+
+def summary_sections(accounts: list[Account], as_of: date, render) -> list:
+    """Each account's summary section (`render(summary)`), kept per account while its key and
+    the reader's locale are unchanged: the plans and care records are read, and the summaries
+    assembled, only when one account's section is not kept (`portal.account_pages.figures`)."""
+    keys = keys_for(accounts, as_of)
+    reader = _reader()
+    sections = [kept_html("summary", a.id, keys[a.id] and keys[a.id] + reader) for a in accounts]
+    if all(section is not None for section in sections):
+        return sections
+    sections = [render(summary) for summary in account_summaries(accounts, as_of, keys)]
+    for account, section in zip(accounts, sections):
+        keep_html("summary", account.id, keys[account.id] and keys[account.id] + reader, section)
+    return sections
+
+
+def timeline_body(account: Account, as_of: date, render):
+    """The timeline page's content (`render(summary)`), kept like `summary_sections`."""
+    key = keys_for([account], as_of)[account.id]
+    key = key and key + _reader()
+    body = kept_html("timeline", account.id, key)
+    if body is None:
+        body = render(account_summaries([account], as_of, {account.id: key and key[:4]})[0])
+        keep_html("timeline", account.id, key, body)
+    return body
