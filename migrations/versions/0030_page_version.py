@@ -27,7 +27,9 @@ depends_on = None
 # table -> (PostgreSQL: the account ids a set of `changed` rows touches,
 #           SQLite: the same for one row `R` with a token `{t}`, with a WHERE clause, which
 #           SQLite's upsert after a SELECT needs)
-DIRECT = ("ledger_entry", "ledger_snapshot", "journal_ack", "consequence_event", "notice",
+# ledger_snapshot is left out: a snapshot only restates the ledger's sums (the snapshot
+# property tests), it never changes a figure.
+DIRECT = ("ledger_entry", "journal_ack", "consequence_event", "notice",
           "stage_change", "dispute", "plan", "promise_to_pay", "legal_action")
 SOURCES = {table: ("SELECT account_id FROM changed",
                    "SELECT R.account_id, {t} WHERE R.account_id IS NOT NULL") for table in DIRECT}

@@ -297,8 +297,11 @@ def _notice_row(account, policy, due, day):
 
 def _write(writes: _Writes, summary: NightlySummary) -> None:
     session = db.session
+    # RETURNING makes SQLAlchemy send rows in multi-row INSERTs (insertmanyvalues), not one
+    # statement per row: the page-version triggers (migration 0030) then fire once per
+    # statement for a whole batch of accounts.
     if writes.ledger:
-        session.execute(insert(LedgerEntry), writes.ledger)
+        session.scalars(insert(LedgerEntry).returning(LedgerEntry.id), writes.ledger).all()
     if writes.events:
         ids = session.scalars(
             insert(ConsequenceEvent).returning(ConsequenceEvent.id, sort_by_parameter_order=True),
@@ -306,11 +309,11 @@ def _write(writes: _Writes, summary: NightlySummary) -> None:
         notices = [dict(notice, consequence_event_id=event_id)
                    for event_id, (_, notice) in zip(ids, writes.events) if notice]
         if notices:
-            session.execute(insert(Notice), notices)
+            session.scalars(insert(Notice).returning(Notice.id), notices).all()
             announce_notices(notices)
         summary.notices += len(notices)
     if writes.stages:
-        session.execute(insert(StageChange), writes.stages)
+        session.scalars(insert(StageChange).returning(StageChange.id), writes.stages).all()
     if writes.new_states:
         session.execute(insert(AccountNightlyState), writes.new_states)
     if writes.old_states:
