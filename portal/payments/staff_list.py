@@ -13,13 +13,12 @@ from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from portal.accounts.models import Account
 from portal.core.inputs import PortalForm
-from portal.core.pagination import fetch_page
+from portal.core.pagination import Page, seek_page
 from portal.extensions import db
 from portal.payments.models import Payment
 from portal.payments.states import PaymentStatus
 from portal.staff.account_context import latest
 
-PER_PAGE = 50
 STATUS_LABELS = {
     PaymentStatus.CREATED: _l("Started"),
     PaymentStatus.REQUIRES_ACTION: _l("Waiting for the cardholder's bank check"),
@@ -68,22 +67,16 @@ class PaymentFilter:
                    form.date_from.data, form.date_to.data, number)
 
 
-@dataclass(frozen=True)
-class PaymentPage:
-    payments: list[Payment]
-    page: int
-    has_previous: bool
-    has_next: bool
-
-
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.utc)
 
 
-def payments_page(filters: PaymentFilter, page: int = 1, per_page: int = PER_PAGE) -> PaymentPage:
-    """One page of payments, newest first, with their accounts, in a single query whatever
-    the page size (one extra row only tells whether a next page exists); the indexes on
-    (created_at, id) and (status, created_at, id) serve the order."""
+def payments_page(filters: PaymentFilter, page: int = 1, per_page: int | None = None, *,
+                  after: str | None = None, before: str | None = None) -> Page:
+    """One page (pagination.PER_PAGE) of payments (`Page.rows`), newest first, with their
+    accounts, in a single query whatever the page size and however deep (by key after the
+    last row shown, see `pagination.seek_page`); the indexes on (created_at, id) and
+    (status, created_at, id) serve the order."""
     query = (select(Payment).join(Payment.account).options(contains_eager(Payment.account)))
     if filters.status is not None:
         query = query.where(Payment.status == filters.status)
@@ -93,9 +86,8 @@ def payments_page(filters: PaymentFilter, page: int = 1, per_page: int = PER_PAG
         query = query.where(Payment.created_at < _start_of(filters.date_to + timedelta(days=1)))
     if filters.account_number:
         query = query.where(Account.account_number == filters.account_number)
-    found = fetch_page(query.order_by(Payment.created_at.desc(), Payment.id.desc()), page,
-                       per_page)
-    return PaymentPage(found.rows, found.page, found.has_previous, found.has_next)
+    return seek_page(query, (Payment.created_at, Payment.id), page, after=after, before=before,
+                     descending=True, per_page=per_page)
 
 
 def staff_context_section(account: Account) -> dict:
