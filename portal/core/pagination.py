@@ -112,8 +112,11 @@ def decode_cursor(text: str | None, keys) -> tuple | None:
 
 
 def _key_values(row, keys) -> tuple | None:
-    entity = row if hasattr(row, "__mapper__") else row[0]
-    values = tuple(getattr(entity, key.key) for key in keys)
+    """The sort keys of `row`: an entity, a row of columns named as the keys, or a row whose
+    first item is the entity."""
+    fields = getattr(row, "_fields", None)
+    source = row if fields is None or all(key.key in fields for key in keys) else row[0]
+    values = tuple(getattr(source, key.key) for key in keys)
     return None if any(v is None for v in values) else values
 
 

@@ -167,3 +167,46 @@ def test_cursors_read_back_what_they_wrote():
     assert pagination.decode_cursor(pagination.encode_cursor(values), keys) == values
     assert pagination.decode_cursor("t_2026-12-06T09:15:00_x", keys) is None
     assert pagination.decode_cursor("t_2026-12-06T09:15:00", keys) is None
+
+
+def test_payment_rows_hold_what_the_entities_hold(app, make_account, monkeypatch):
+    """The list reads columns, not entities (staff_list.LISTED): on generated data, each
+    filter's page holds, row for row, what the ORM query of entities with their accounts (the
+    path before) gives."""
+    from sqlalchemy import select
+
+    from portal.accounts.models import Account
+    from portal.payments.staff_list import PaymentFilter, payments_page
+
+    monkeypatch.setattr(pagination, "PER_PAGE", 4)
+    rng = random.Random(6)
+    accounts = [make_account() for _ in range(3)]
+    start = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
+    for n in range(11):
+        _payment(rng.choice(accounts), n, rng.choice(list(PaymentStatus)),
+                 start + timedelta(days=rng.randrange(3), hours=rng.randrange(2)))
+    _db.session.commit()
+    for flt in (PaymentFilter(), PaymentFilter(status=PaymentStatus.SUCCEEDED),
+                PaymentFilter(date_from=start.date() + timedelta(days=1)),
+                PaymentFilter(account_number=accounts[0].account_number)):
+        with app.test_request_context():
+            shown, page = [], payments_page(flt)
+            while True:
+                shown += [(r.id, r.created_at, r.amount, r.currency, r.status, r.receipt_number,
+                           r.account_number) for r in page.rows]
+                if not page.has_next:
+                    break
+                page = payments_page(flt, page.page + 1, after=page.next_cursor)
+        query = select(Payment).join(Payment.account)
+        if flt.status:
+            query = query.where(Payment.status == flt.status)
+        if flt.date_from:
+            query = query.where(Payment.created_at >= datetime.combine(
+                flt.date_from, datetime.min.time(), tzinfo=timezone.utc))
+        if flt.account_number:
+            query = query.where(Account.account_number == flt.account_number)
+        entities = _db.session.scalars(query.order_by(Payment.created_at.desc(),
+                                                      Payment.id.desc())).all()
+        assert shown == [(p.id, p.created_at, p.amount, p.currency, p.status, p.receipt_number,
+                          p.account.account_number) for p in entities]
+        assert shown or flt != PaymentFilter()
