@@ -228,7 +228,7 @@ def probe(tree: str, env: dict, cookie: dict[str, str], points, deep_page: int, 
     page's path per point."""
     spec = {"cookies": cookie, "requests": requests, "points": []}
     for label, who, path, deep in points:
-        sep = "" if path.endswith(("?", "=")) else "&"
+        sep = "" if path.endswith("?") else "&"
         spec["points"].append([label, who, path, f"{path}{sep}page={deep_page - 1}" if deep
                                else None])
     name = os.path.join(work, f"probe-{os.path.basename(tree)}.json")
