@@ -46,6 +46,9 @@ import urllib.request
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, HERE)
 
+# bench/pages.py, beside this file: a tree's commit ("+changes" if dirty); REV checked out
+from pages import _head, trees_for
+
 SECRET_KEY = "bench-stafflists-secret-key"
 FLOOR = 0.10
 BARE_APP = '''from flask import Flask
@@ -242,14 +245,6 @@ def probe(tree: str, env: dict, cookie: dict[str, str], points, deep_page: int, 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _head(tree: str) -> str:
-    head = subprocess.run(["git", "-C", tree, "rev-parse", "--short", "HEAD"],
-                          capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", tree, "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
-    return head + ("+changes" if dirty else "")
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -364,12 +359,7 @@ def main() -> None:
     env = env_for(url, work)
     # portal.config reads the environment when first imported: set it before any import
     os.environ.update(env)
-    trees = {"new": HERE}
-    if args.against:
-        old = os.path.join(work, "old")
-        subprocess.run(["git", "-C", HERE, "worktree", "add", "--detach", "--quiet", old,
-                        args.against], check=True)
-        trees = {"old": old, "new": HERE}
+    trees = trees_for(args.against, work)
     servers: list[Server] = []
     try:
         for tree in trees.values():
