@@ -238,14 +238,20 @@ def _head(tree: str) -> str:
     return head + ("+changes" if dirty else "")
 
 
+def trees_for(against: str | None, work: str) -> dict[str, str]:
+    """{"new": this tree}, and with `against` {"old": REV checked out in a temporary git
+    worktree under `work` (the caller removes it), "new": ...}."""
+    if not against:
+        return {"new": HERE}
+    old = os.path.join(work, "old")
+    subprocess.run(["git", "-C", HERE, "worktree", "add", "--detach", "--quiet", old, against],
+                   check=True)
+    return {"old": old, "new": HERE}
+
+
 def run(args) -> None:
     work = tempfile.mkdtemp(prefix="portal-bench-pages-")
-    trees = {"new": HERE}
-    if args.against:
-        old = os.path.join(work, "old")
-        subprocess.run(["git", "-C", HERE, "worktree", "add", "--detach", "--quiet", old,
-                        args.against], check=True)
-        trees = {"old": old, "new": HERE}
+    trees = trees_for(args.against, work)
     labels = {label: _head(tree) for label, tree in trees.items()}
     servers: list[Server] = []
     try:

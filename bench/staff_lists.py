@@ -3,6 +3,7 @@
     .venv/bin/python bench/staff_lists.py                     # 100,000 rows a list, 5 s a point
     .venv/bin/python bench/staff_lists.py --duration 20 --deep-page 1000
     .venv/bin/python bench/staff_lists.py --rows 20000 --lists disputes,payments
+    .venv/bin/python bench/staff_lists.py --keep --against 991968f   # that commit and this tree
 
 Builds a scratch PostgreSQL database `bench_stafflists` (BENCH_ADMIN_URL names the server;
 dropped and rebuilt) with this tree's migrations, then seeds in SQL (generate_series) ROWS
@@ -17,13 +18,23 @@ the same run, gunicorn with 2 sync workers for a bare Flask app answering "ok", 
 at 16 and 64 connections against the bare route and against the first page and a deep page
 of each list. Printed per point: req/s, p99, the ratio to the bare route at the same
 connections (the issue's floor is 10%), and for each page the SQL statements one request
-sends (counted in-process, before_cursor_execute).
+sends and the median wall and Python CPU time of one request in-process (Flask test client,
+bench/staff_lists_probe.py in a fresh interpreter on the measured tree's code).
+
+The deep page is the one each tree links to from the page before it: `page=N` in a tree that
+pages by number, `after=<key>` in one that pages by key (the same rows either way).
+
+With `--against REV`, REV is checked out in a temporary git worktree (removed afterwards) and
+served by its own gunicorn on the same database (the schemas must match); the two trees
+alternate at every point (old first at 16 connections, new first at 64).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,6 +45,9 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, HERE)
+
+# bench/pages.py, beside this file: a tree's commit ("+changes" if dirty); REV checked out
+from pages import _head, trees_for
 
 SECRET_KEY = "bench-stafflists-secret-key"
 FLOOR = 0.10
@@ -211,28 +225,24 @@ def cookies(env: dict, staff: dict[str, int]) -> dict[str, str]:
     return found
 
 
-def count_statements(env: dict, cookie: dict[str, str], paths: list[tuple[str, str, str]]):
-    """SQL statements of one request to each page, in-process."""
-    from sqlalchemy import event
-
-    from portal.extensions import db
-
-    app = _app(env)
-    if app.config["SECRET_KEY"] != SECRET_KEY:
-        sys.exit("the portal was configured before the bench's environment was set")
-    seen: list[str] = []
-    result = {}
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
-    for label, who, path in paths:
-        client = app.test_client()
-        client.set_cookie(*cookie[who].split("=", 1), domain="localhost")
-        if client.get(path).status_code != 200:
-            sys.exit(f"{path} did not answer 200 in-process")
-        seen.clear()
-        client.get(path)
-        result[label] = len(seen)
-    return result
+def probe(tree: str, env: dict, cookie: dict[str, str], points, deep_page: int, work: str,
+          requests: int) -> dict:
+    """bench/staff_lists_probe.py on `tree`'s code: statements, in-process time and the deep
+    page's path per point."""
+    spec = {"cookies": cookie, "requests": requests, "points": []}
+    for label, who, path, deep in points:
+        sep = "" if path.endswith("?") else "&"
+        spec["points"].append([label, who, path, f"{path}{sep}page={deep_page - 1}" if deep
+                               else None])
+    name = os.path.join(work, f"probe-{os.path.basename(tree)}.json")
+    with open(name, "w") as f:
+        json.dump(spec, f)
+    done = subprocess.run([sys.executable, os.path.join(HERE, "bench", "staff_lists_probe.py"),
+                           name], env={**env, "PYTHONPATH": tree}, cwd=tree, capture_output=True,
+                          text=True)
+    if done.returncode:
+        sys.exit(f"probe of {tree} failed:\n{done.stdout}{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _free_port() -> int:
@@ -245,6 +255,7 @@ class Server:
     """gunicorn with 2 sync workers on a free port of 127.0.0.1."""
 
     def __init__(self, app: str, cwd: str, env: dict):
+        env = {**env, "PYTHONPATH": cwd}  # this tree's code, not the installed checkout's
         self.port = _free_port()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync", "-b",
@@ -338,61 +349,95 @@ def main() -> None:
     parser.add_argument("--lists", default=",".join(LISTS), help="which lists, comma-separated")
     parser.add_argument("--database", default="bench_stafflists")
     parser.add_argument("--keep", action="store_true", help="reuse the seeded database")
+    parser.add_argument("--against", metavar="REV",
+                        help="also measure REV (a temporary git worktree) in the same run")
+    parser.add_argument("--requests", type=int, default=30,
+                        help="requests per page timed in-process (median)")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="portal-bench-stafflists-")
     url = database_url(args.database)
     env = env_for(url, work)
     # portal.config reads the environment when first imported: set it before any import
     os.environ.update(env)
-    subprocess.run([os.path.join(os.path.dirname(sys.executable), "pybabel"), "-q", "compile",
-                    "-d", os.path.join(HERE, "translations")], check=True)
-    started = time.perf_counter()
-    if args.keep:
-        import psycopg
-        with psycopg.connect(url) as conn:
-            staff = dict(conn.execute("SELECT split_part(email, '@', 1), id FROM staff_user "
-                                      "WHERE email LIKE '%%@bench.example'").fetchall())
-    else:
-        recreate(args.database)
-        staff = seed(url, args.rows, env)
-        print(f"seeded {args.rows:,} rows a list in {time.perf_counter() - started:.0f} s",
-              flush=True)
-    cookie = cookies(env, staff)
-    points = []
-    for name in args.lists.split(","):
-        who, path = LISTS[name]
-        sep = "" if path.endswith(("?", "=")) else "&"
-        points.append((f"{name} p1", who, path))
-        points.append((f"{name} p{args.deep_page}", who, f"{path}{sep}page={args.deep_page}"))
-    statements = count_statements(env, cookie, points)
-    with open(os.path.join(work, "bare_ok.py"), "w") as f:
-        f.write(BARE_APP)
-    script = os.path.join(work, "count.lua")
-    with open(script, "w") as f:
-        f.write(LUA)
-    print(f"load average before: {os.getloadavg()[0]:.1f} (cores: {os.cpu_count()})")
-    bare = Server("bare_ok:app", work, {**os.environ, "PYTHONPATH": work})
-    portal = Server("wsgi:app", HERE, env)
-    print(f"{'page':<26} {'conns':>5} {'req/s':>8} {'p99 ms':>8} {'bare req/s':>10} "
-          f"{'ratio':>6} {'SQL':>4}  verdict")
+    trees = trees_for(args.against, work)
+    servers: list[Server] = []
     try:
-        for connections in (int(c) for c in args.connections.split(",")):
-            floor = wrk(bare.port, "/", None, connections, args.duration, script)
-            print(f"{'bare ok':<26} {connections:>5} {floor['rps']:>8.0f} {floor['p99']:>8.1f}",
+        for tree in trees.values():
+            subprocess.run([os.path.join(os.path.dirname(sys.executable), "pybabel"), "-q",
+                            "compile", "-d", os.path.join(tree, "translations")], check=True)
+        started = time.perf_counter()
+        if args.keep:
+            import psycopg
+            with psycopg.connect(url) as conn:
+                staff = dict(conn.execute(
+                    "SELECT split_part(email, '@', 1), id FROM staff_user "
+                    "WHERE email LIKE '%%@bench.example'").fetchall())
+        else:
+            recreate(args.database)
+            staff = seed(url, args.rows, env)
+            print(f"seeded {args.rows:,} rows a list in {time.perf_counter() - started:.0f} s",
                   flush=True)
-            for label, who, path in points:
-                settle(portal.port)
-                got = wrk(portal.port, path, cookie[who], connections, args.duration, script)
-                ratio = got["rps"] / floor["rps"]
-                verdict = "met" if ratio >= FLOOR else f"SHORT by {FLOOR - ratio:.1%}"
-                trouble = (f"; {got['bad']} answers not 200 (e.g. {got['status']})" if got["bad"] else "") + (
-                    f"; socket errors {got['errors']}" if got["errors"] else "")
-                print(f"{label:<26} {connections:>5} {got['rps']:>8.0f} {got['p99']:>8.1f} "
-                      f"{floor['rps']:>10.0f} {ratio:>6.3f} {statements[label]:>4}  "
-                      f"10% floor {verdict}{trouble}", flush=True)
+        cookie = cookies(env, staff)
+        points = []
+        for name in args.lists.split(","):
+            who, path = LISTS[name]
+            points.append((f"{name} p1", who, path, False))
+            points.append((f"{name} p{args.deep_page}", who, path, True))
+        probed = {}
+        for label, tree in trees.items():
+            probed[label] = probe(tree, env, cookie, points, args.deep_page, work, args.requests)
+            print(f"{label} = {_head(tree)}, in-process (median of {args.requests} requests):")
+            for point, got in probed[label].items():
+                print(f"  {point:<22} {got['statements']:>2} SQL, {got['wall_ms']:6.1f} ms wall,"
+                      f" {got['cpu_ms']:6.1f} ms Python CPU  {got['path']}", flush=True)
+        with open(os.path.join(work, "bare_ok.py"), "w") as f:
+            f.write(BARE_APP)
+        script = os.path.join(work, "count.lua")
+        with open(script, "w") as f:
+            f.write(LUA)
+        print(f"load average before: {os.getloadavg()[0]:.1f} (cores: {os.cpu_count()})")
+        bare = Server("bare_ok:app", work, dict(os.environ))
+        servers.append(bare)
+        portal = {}
+        for label, tree in trees.items():
+            portal[label] = Server("wsgi:app", tree, env_for(url, os.path.join(work, label)))
+            servers.append(portal[label])
+        print(f"{'page':<26} {'tree':>4} {'conns':>5} {'req/s':>8} {'p99 ms':>8} "
+              f"{'bare req/s':>10} {'ratio':>6} {'SQL':>4}  verdict")
+        summary: dict = {}
+        for n, connections in enumerate(int(c) for c in args.connections.split(",")):
+            floor = wrk(bare.port, "/", None, connections, args.duration, script)
+            print(f"{'bare ok':<26} {'':>4} {connections:>5} {floor['rps']:>8.0f} "
+                  f"{floor['p99']:>8.1f}", flush=True)
+            order = list(trees) if n % 2 == 0 else list(reversed(trees))
+            for label, who, _path, _deep in points:
+                for tree in order:
+                    settle(portal[tree].port)
+                    got = wrk(portal[tree].port, probed[tree][label]["path"], cookie[who],
+                              connections, args.duration, script)
+                    ratio = got["rps"] / floor["rps"]
+                    summary[(label, connections, tree)] = got["rps"]
+                    verdict = "met" if ratio >= FLOOR else f"SHORT by {FLOOR - ratio:.1%}"
+                    trouble = (f"; {got['bad']} answers not 200 (e.g. {got['status']})"
+                               if got["bad"] else "") + (
+                        f"; socket errors {got['errors']}" if got["errors"] else "")
+                    print(f"{label:<26} {tree:>4} {connections:>5} {got['rps']:>8.0f} "
+                          f"{got['p99']:>8.1f} {floor['rps']:>10.0f} {ratio:>6.3f} "
+                          f"{probed[tree][label]['statements']:>4}  10% floor {verdict}{trouble}",
+                          flush=True)
+        if args.against:
+            print("new/old req/s: " + ", ".join(
+                f"{label} {c}: {summary[(label, c, 'new')] / max(summary[(label, c, 'old')], 0.1):.2f}"
+                for (label, c, tree) in summary if tree == "new"))
+            print("new/old Python CPU in-process: " + ", ".join(
+                f"{label}: {probed['new'][label]['cpu_ms'] / probed['old'][label]['cpu_ms']:.2f}"
+                for label in probed["new"]))
     finally:
-        portal.stop()
-        bare.stop()
+        for server in servers:
+            server.stop()
+        if args.against:
+            subprocess.run(["git", "-C", HERE, "worktree", "remove", "--force", trees["old"]])
+        shutil.rmtree(work, ignore_errors=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

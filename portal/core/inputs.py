@@ -71,6 +71,12 @@ def arg_page(name: str = "page") -> int:
     return clamp_page(int(raw)) if raw.isascii() and raw.isdigit() and len(raw) <= 100 else 1
 
 
+def arg_cursors() -> dict:
+    """The `after` and `before` cursors of a list's page links, as given (each list checks
+    and types them: `pagination.decode_cursor`; anything malformed starts the list over)."""
+    return {"after": request.args.get("after"), "before": request.args.get("before")}
+
+
 class IdConverter(BaseConverter):
     """`<int:...>` in every route: ASCII digits within an id's range, else the route does not
     match (404)."""

@@ -1,16 +1,28 @@
 """Page numbers from query strings, and one page of a query: whatever a link or a hand-edited
 URL says, a list asks the database for a page it can express (a number beyond 64 bits made
-SQLite raise, so a 500), and every staff list shows PER_PAGE rows at a time."""
+SQLite raise, so a 500), and every staff list shows PER_PAGE rows at a time.
+
+Lists that walk far (100,000 rows) page by key ("seek" or keyset pagination, `seek_page`):
+the link to the next page carries the sort key of the last row shown (`after`), the link to
+the previous page that of the first (`before`), and the database starts at that key in the
+index that serves the order, so page 1,000 costs what page 1 does. A page number alone (a
+bookmark, a hand-edited URL) still works: it skips rows (OFFSET) once, and its links go on by
+key. The number a page shows is carried in its links (`page`); no list counts its rows."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
+
+from sqlalchemy import tuple_
 
 from portal.extensions import db
 
 # Far beyond any list's length, and small enough that the row offset fits every database.
 MAX_PAGE = 100_000
 PER_PAGE = 50
+# A cursor is a few keys (an id, a moment): anything longer is no link the portal wrote.
+MAX_CURSOR = 200
 
 
 def clamp_page(page: int | None) -> int:
@@ -23,10 +35,27 @@ class Page:
     rows: list[Any]
     page: int
     has_next: bool
+    # Sort keys of the last and first rows (see `seek_page`); None: links by page number.
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
 
     @property
     def has_previous(self) -> bool:
         return self.page > 1
+
+    def next_args(self) -> dict:
+        """Query arguments of the link to the next page."""
+        if self.next_cursor:
+            return {"after": self.next_cursor, "page": self.page + 1}
+        return {"page": self.page + 1}
+
+    def previous_args(self) -> dict:
+        """Query arguments of the link to the previous page (none for the first page)."""
+        if self.page <= 2:
+            return {}
+        if self.previous_cursor:
+            return {"before": self.previous_cursor, "page": self.page - 1}
+        return {"page": self.page - 1}
 
 
 def fetch_page(query, page: int | None, per_page: int | None = None, *,
@@ -38,3 +67,100 @@ def fetch_page(query, page: int | None, per_page: int | None = None, *,
     query = query.offset((page - 1) * per_page).limit(per_page + 1)
     rows = list(db.session.scalars(query) if scalars else db.session.execute(query))
     return Page(rows[:per_page], page, len(rows) > per_page)
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (int, date)):  # datetime is a date
+        return value.isoformat() if isinstance(value, date) else str(value)
+    raise TypeError(f"no cursor text for {value!r}")
+
+
+def _value(text: str, kind: type):
+    if kind is bool:
+        return {"t": True, "f": False}[text]
+    if kind is int:
+        if not (text.isascii() and text.isdigit() and len(text) <= 18):
+            raise ValueError(text)
+        return int(text)
+    if kind is datetime:
+        return datetime.fromisoformat(text)
+    if kind is date:
+        return date.fromisoformat(text)
+    raise TypeError(kind)
+
+
+def encode_cursor(values) -> str:
+    """The text of a cursor: each key's value, "_" between them (ISO 8601 moments keep no
+    "_")."""
+    return "_".join(_text(v) for v in values)
+
+
+def decode_cursor(text: str | None, keys) -> tuple | None:
+    """The key values a cursor names, typed as `keys` (mapped columns); None for a missing or
+    malformed cursor (a hand-edited link is not an error: the list starts over)."""
+    if not text or len(text) > MAX_CURSOR:
+        return None
+    parts = text.split("_")
+    if len(parts) != len(keys):
+        return None
+    try:
+        return tuple(_value(part, key.type.python_type) for part, key in zip(parts, keys))
+    except (KeyError, ValueError, TypeError, OverflowError):
+        return None
+
+
+def _key_values(row, keys) -> tuple | None:
+    """The sort keys of `row`: an entity, a row of columns named as the keys, or a row whose
+    first item is the entity."""
+    fields = getattr(row, "_fields", None)
+    source = row if fields is None or all(key.key in fields for key in keys) else row[0]
+    values = tuple(getattr(source, key.key) for key in keys)
+    return None if any(v is None for v in values) else values
+
+
+def _beyond(keys, cursor, forward: bool):
+    """Rows strictly after (forward) or before `cursor` in the order of `keys`."""
+    left = keys[0] if len(keys) == 1 else tuple_(*keys)
+    right = cursor[0] if len(keys) == 1 else tuple_(*cursor)
+    return left > right if forward else left < right
+
+
+def seek_page(query, keys, page: int | None = None, *, after: str | None = None,
+              before: str | None = None, descending: bool = False,
+              per_page: int | None = None, scalars: bool = True) -> Page:
+    """One page of `query` in the order of `keys` (mapped columns of the listed entity, all
+    ascending or all `descending`, the last one unique, each NOT NULL in every row the query
+    returns; an index should serve the order), in one statement whatever the page.
+
+    `after` (the next-page link's cursor) starts after that key; `before` (the previous-page
+    link's) ends before it; neither: the page number skips rows (OFFSET, a bookmark or an
+    edited link). `page` is otherwise only the number shown. A malformed cursor is ignored
+    (the page number, else the first page). One extra row tells whether more follow."""
+    page, per_page = clamp_page(page), per_page or PER_PAGE
+    order = [k.desc() for k in keys] if descending else list(keys)
+    reverse = [k.asc() for k in keys] if descending else [k.desc() for k in keys]
+    backwards = decode_cursor(before, keys)
+    forwards = None if backwards else decode_cursor(after, keys)
+    run = db.session.scalars if scalars else db.session.execute
+    if backwards is not None:
+        rows = list(run(query.where(_beyond(keys, backwards, descending))
+                        .order_by(*reverse).limit(per_page + 1)))
+        more_before = len(rows) > per_page
+        rows = rows[:per_page][::-1]
+        page, has_next = (max(2, page) if more_before else 1), True
+    elif forwards is not None:
+        rows = list(run(query.where(_beyond(keys, forwards, not descending))
+                        .order_by(*order).limit(per_page + 1)))
+        page, has_next = max(2, page), len(rows) > per_page
+        rows = rows[:per_page]
+    else:
+        rows = list(run(query.order_by(*order).offset((page - 1) * per_page)
+                        .limit(per_page + 1)))
+        has_next = len(rows) > per_page
+        rows = rows[:per_page]
+    last = _key_values(rows[-1], keys) if rows and has_next else None
+    first = _key_values(rows[0], keys) if rows and page > 1 else None
+    return Page(rows, page, has_next, encode_cursor(last) if last else None,
+                encode_cursor(first) if first else None)

@@ -8,7 +8,7 @@ from flask import abort
 from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.orm import joinedload
 
-from portal.core.pagination import Page, clamp_page, fetch_page
+from portal.core.pagination import Page, clamp_page, seek_page
 from portal.disputes import routing
 from portal.disputes.models import Dispute, DisputeQueue, DisputeQueueMember
 from portal.disputes.rules import ACTIVE, TERMINAL
@@ -142,29 +142,34 @@ def _view_query(staff, view: str, queue_id: int | None,
 
 
 def workspace_disputes(staff, *, view: str, queue_id: int | None = None, page: int = 1,
-                       visibility: Visibility | None = None) -> Page:
+                       visibility: Visibility | None = None, after: str | None = None,
+                       before: str | None = None) -> Page:
     """One page (pagination.PER_PAGE) of the open disputes a staff member may see in a view
     ("mine", "queue", "legal"), ordered by the deadline that runs now so overdue ones come first;
     those whose clock is paused (waiting for the cardholder) come last. One query, however
     many disputes there are: the order is the stored `sla_paused, sla_due_at` (see
-    models.Dispute), which an index serves."""
+    models.Dispute), which an index serves; deep pages by key (`pagination.seek_page`: both
+    are set together, so neither is NULL where the deadline is not)."""
     query = _view_query(staff, view, queue_id, visibility)
     if query is None:
         return Page([], clamp_page(page), False)
-    return fetch_page(query.where(Dispute.sla_due_at.is_not(None))
-                      .order_by(Dispute.sla_paused, Dispute.sla_due_at, Dispute.id), page)
+    return seek_page(query.where(Dispute.sla_due_at.is_not(None)),
+                     (Dispute.sla_paused, Dispute.sla_due_at, Dispute.id), page, after=after,
+                     before=before)
 
 
 def closed_disputes(staff, *, view: str, queue_id: int | None = None, page: int = 1,
-                    visibility: Visibility | None = None) -> Page:
+                    visibility: Visibility | None = None, after: str | None = None,
+                    before: str | None = None) -> Page:
     """One page (pagination.PER_PAGE) of the closed disputes (resolved, rejected, withdrawn)
     a staff member may see in a view, most recently closed first."""
     query = _view_query(staff, view, queue_id, visibility)
     if query is None:
         return Page([], clamp_page(page), False)
-    return fetch_page(query.where(Dispute.status.in_(list(TERMINAL)),
-                                  Dispute.closed_at.is_not(None))
-                      .order_by(Dispute.closed_at.desc(), Dispute.id.desc()), page)
+    return seek_page(query.where(Dispute.status.in_(list(TERMINAL)),
+                                 Dispute.closed_at.is_not(None)),
+                     (Dispute.closed_at, Dispute.id), page, after=after, before=before,
+                     descending=True)
 
 
 def next_deadline(dispute):

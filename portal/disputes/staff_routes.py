@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from portal.auth.session import staff_required
 from portal.core.filters import formatter
 from portal.core.forms import parse_money_fields
-from portal.core.inputs import arg_page, parse_id
+from portal.core.inputs import arg_cursors, arg_page, parse_id
 from portal.core.nav import staff_entry
 from portal.disputes import access, context, data, labels, sla, workflow
 from portal.disputes import forms as f
@@ -95,10 +95,10 @@ def index():
     closed = request.args.get("state") == "closed"
     listing = access.closed_disputes if closed else access.workspace_disputes
     result = listing(current_user, view=view, queue_id=queue_id, page=arg_page(),
-                     visibility=visibility)
+                     visibility=visibility, **arg_cursors())
     return render_template("disputes/staff/index.html", rows=_rows(result.rows, closed),
                            queues=queues, view=view, queue_id=queue_id, labels=labels,
-                           closed=closed, page=result.page, has_next=result.has_next,
+                           closed=closed, page=result.page, result=result,
                            show_legal=current_user.has_role(Role.LEGAL, Role.COLLECTIONS_MANAGER))
 
 

@@ -7,19 +7,17 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from portal.accounts.models import Account
 from portal.core.inputs import PortalForm
-from portal.core.pagination import fetch_page
+from portal.core.pagination import Page, seek_page
 from portal.extensions import db
 from portal.payments.models import Payment
 from portal.payments.states import PaymentStatus
 from portal.staff.account_context import latest
 
-PER_PAGE = 50
 STATUS_LABELS = {
     PaymentStatus.CREATED: _l("Started"),
     PaymentStatus.REQUIRES_ACTION: _l("Waiting for the cardholder's bank check"),
@@ -68,23 +66,22 @@ class PaymentFilter:
                    form.date_from.data, form.date_to.data, number)
 
 
-@dataclass(frozen=True)
-class PaymentPage:
-    payments: list[Payment]
-    page: int
-    has_previous: bool
-    has_next: bool
+# What a row of the list shows (read as a row of columns: no entity is built per row).
+LISTED = (Payment.id, Payment.created_at, Payment.amount, Payment.currency, Payment.status,
+          Payment.receipt_number, Account.account_number)
 
 
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.utc)
 
 
-def payments_page(filters: PaymentFilter, page: int = 1, per_page: int = PER_PAGE) -> PaymentPage:
-    """One page of payments, newest first, with their accounts, in a single query whatever
-    the page size (one extra row only tells whether a next page exists); the indexes on
-    (created_at, id) and (status, created_at, id) serve the order."""
-    query = (select(Payment).join(Payment.account).options(contains_eager(Payment.account)))
+def payments_page(filters: PaymentFilter, page: int = 1, per_page: int | None = None, *,
+                  after: str | None = None, before: str | None = None) -> Page:
+    """One page (pagination.PER_PAGE) of payments (`Page.rows`: rows of the columns the list
+    shows, `LISTED`, not entities), newest first, in a single query whatever the page size
+    and however deep (by key after the last row shown, see `pagination.seek_page`); the
+    indexes on (created_at, id) and (status, created_at, id) serve the order."""
+    query = select(*LISTED).join(Account, Account.id == Payment.account_id)
     if filters.status is not None:
         query = query.where(Payment.status == filters.status)
     if filters.date_from is not None:
@@ -93,9 +90,8 @@ def payments_page(filters: PaymentFilter, page: int = 1, per_page: int = PER_PAG
         query = query.where(Payment.created_at < _start_of(filters.date_to + timedelta(days=1)))
     if filters.account_number:
         query = query.where(Account.account_number == filters.account_number)
-    found = fetch_page(query.order_by(Payment.created_at.desc(), Payment.id.desc()), page,
-                       per_page)
-    return PaymentPage(found.rows, found.page, found.has_previous, found.has_next)
+    return seek_page(query, (Payment.created_at, Payment.id), page, after=after, before=before,
+                     descending=True, per_page=per_page, scalars=False)
 
 
 def staff_context_section(account: Account) -> dict:

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from portal.auth.session import staff_required
 from portal.core.forms import parse_money_fields
-from portal.core.inputs import arg_page
+from portal.core.inputs import arg_cursors, arg_page
 from portal.core.nav import staff_entry
 from portal.extensions import db
 from portal.i18n import PageLabels
@@ -45,7 +45,7 @@ def staff_payments():
         return render_template("payments/staff_payments.html", form=form, result=None,
                                page_args={}, status_labels=PageLabels(STATUS_LABELS)), 422
     filters = PaymentFilter.from_form(form) if submitted else PaymentFilter()
-    result = payments_page(filters, arg_page())
+    result = payments_page(filters, arg_page(), **arg_cursors())
     page_args = {k: request.args[k] for k in FILTER_ARGS if request.args.get(k)}
     return render_template("payments/staff_payments.html", form=form, result=result,
                            page_args=page_args, status_labels=PageLabels(STATUS_LABELS))

@@ -15,8 +15,8 @@ from portal.accounts.models import Account
 from portal.auth.session import staff_required
 from portal.balances.services import today_for
 from portal.core.forms import parse_money_fields
-from portal.core.inputs import arg_page
-from portal.core.pagination import fetch_page
+from portal.core.inputs import arg_cursors, arg_page
+from portal.core.pagination import fetch_page, seek_page
 from portal.core.nav import staff_entry
 from portal.disputes import labels as dispute_labels
 from portal.extensions import db
@@ -188,7 +188,7 @@ def instalment_tally(plan_ids) -> dict[int, dict]:
 @staff_required(*ROLES)
 def agreed():
     """A page of agreed plans, newest first, in two statements (the plans with account and
-    cardholder, then their instalments' tally)."""
+    cardholder, then their instalments' tally); deep pages by key (`pagination.seek_page`)."""
     form = StatusFilterForm(request.args)
     form.status.choices = [("", _("All"))] + [(s.value, STATUS[s.value]) for s in AGREED]
     query = (select(Plan).where(_AGREED_LISTED)
@@ -197,7 +197,7 @@ def agreed():
     if form.status.data and form.status.data in {s.value for s in AGREED}:
         query = query.where(Plan.status == PlanStatus(form.status.data))
         page_args["status"] = form.status.data
-    found = fetch_page(query.order_by(Plan.id.desc()), arg_page())
+    found = seek_page(query, (Plan.id,), arg_page(), descending=True, **arg_cursors())
     counts = instalment_tally([p.id for p in found.rows] or [0])
     # Translated once for the page, filled in per row (the template's `%`).
     paid_of = _("%(paid)s of %(count)s")

@@ -1,0 +1,212 @@
+"""Staff lists paged by key (`pagination.seek_page`): walking the "next" links (each page
+starts after the last row's key) and walking back by the "previous" links show exactly the
+rows, in exactly the order, that the page numbers (OFFSET, the old path) show, on generated
+data with ties in the leading sort key; every page reached by key costs the statements page 1
+does; a hand-edited cursor answers a page, never an error. Runs on SQLite and, with
+TEST_DATABASE_URL, on PostgreSQL."""
+from __future__ import annotations
+
+import html
+import random
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from portal.core import pagination
+from portal.disputes import access, services
+from portal.disputes.models import Dispute
+from portal.disputes.rules import DisputeStatus
+from portal.extensions import db as _db
+from portal.payments.models import Payment, PaymentChoice
+from portal.payments.states import PaymentStatus
+from tests.dispute_helpers import join, raise_dispute
+from tests.helpers import statements_for
+from tests.integration.plan_helpers import TODAY, agree, spec
+
+NEXT = re.compile(r'rel="next" href="([^"]+)"')
+PREV = re.compile(r'rel="prev" href="([^"]+)"')
+HOSTILE_CURSORS = ("", "x", "_", "1_2_3_4", "t_2026-13-01T00:00:00_1", "f_x_1", "9" * 300,
+                   "2026-12-01T00:00:00+00:00_-1", "2026-12-01_1", "1e9", "%E2%91%A0_1",
+                   "99999999999999999999999", "t_2026-12-01T00:00:00+25:00_1")
+
+
+def _ids(text: str, pattern: str) -> list[int]:
+    return [int(n) for n in re.findall(pattern, text)]
+
+
+def _walk(client, start: str, pattern: str, link: re.Pattern, limit=40):
+    """Pages from `start` following `link`: (ids shown per page, the paths visited)."""
+    pages, paths, path = [], [], start
+    while path and len(paths) < limit:
+        text = client.get(path).get_data(as_text=True)
+        pages.append(_ids(text, pattern))
+        paths.append(path)
+        found = link.search(text)
+        path = html.unescape(found.group(1)) if found else None
+    return pages, paths
+
+
+def _by_number(client, start: str, pattern: str, count: int) -> list[list[int]]:
+    sep = "&" if "?" in start else "?"
+    return [_ids(client.get(f"{start}{sep}page={n}").get_data(as_text=True), pattern)
+            for n in range(1, count + 1)]
+
+
+def _same_by_key_and_by_number(client, start: str, pattern: str) -> list[int]:
+    """The differential check: key pages forward, key pages backward and numbered pages."""
+    forward, paths = _walk(client, start, pattern, NEXT)
+    assert len(forward) > 2 and all(forward)
+    assert forward == _by_number(client, start, pattern, len(forward))
+    backward, _ = _walk(client, paths[-1], pattern, PREV)
+    assert backward[::-1] == forward
+    assert all("after=" in p for p in paths[1:])  # by key, not by number
+    # a page reached by key costs what page 1 costs
+    assert {statements_for(client, p) for p in paths} == {statements_for(client, start)}
+    shown = [n for page in forward for n in page]
+    assert len(shown) == len(set(shown))
+    return shown
+
+
+def _payment(account, n, status, created):
+    _db.session.add(Payment(account_id=account.id, choice=PaymentChoice.OTHER,
+                            amount=1_000 + n, currency=account.currency, provider="sandbox",
+                            idempotency_key=f"seek{n}", status=status, created_at=created))
+
+
+def test_payments_by_key_are_the_payments_by_number(client, login_as, make_account, make_staff,
+                                                    monkeypatch):
+    monkeypatch.setattr(pagination, "PER_PAGE", 3)
+    rng = random.Random(15)
+    accounts = [make_account() for _ in range(3)]
+    start = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
+    for n in range(17):  # 4 moments only: ties that the id breaks
+        _payment(rng.choice(accounts), n, rng.choice([PaymentStatus.SUCCEEDED, PaymentStatus.FAILED]),
+                 start + timedelta(hours=rng.randrange(4), microseconds=rng.choice([0, 7])))
+    _db.session.commit()
+    login_as(client, make_staff("collections_manager"))
+    shown = _same_by_key_and_by_number(client, "/staff/payments", r">#(\d+)</a>")
+    expected = [p.id for p in sorted(_db.session.query(Payment),
+                                     key=lambda p: (p.created_at, p.id), reverse=True)]
+    assert shown == expected
+    failed = _same_by_key_and_by_number(client, "/staff/payments?status=failed", r">#(\d+)</a>")
+    assert failed == [n for n in expected
+                      if _db.session.get(Payment, n).status == PaymentStatus.FAILED]
+
+
+def test_agreed_plans_by_key_are_the_plans_by_number(app, client, login_as, make_account,
+                                                     make_staff, monkeypatch):
+    monkeypatch.setattr(pagination, "PER_PAGE", 2)
+    with app.test_request_context():
+        plans = [agree(make_account(principal=500_000, oldest_unpaid_due_date=TODAY
+                                    - timedelta(days=40)), spec()) for _ in range(7)]
+        _db.session.commit()
+    login_as(client, make_staff("collections_manager"))
+    shown = _same_by_key_and_by_number(client, "/staff/plans", r">#(\d+)</a>")
+    assert shown == sorted((p.id for p in plans), reverse=True)
+
+
+@pytest.mark.parametrize("roles", [("collections_manager", "customer_service"),
+                                   ("customer_service",)])
+def test_the_dispute_queue_by_key_is_the_queue_by_number(client, login_as, make_account,
+                                                         make_staff, monkeypatch, clock, roles):
+    monkeypatch.setattr(pagination, "PER_PAGE", 3)
+    staff = make_staff(*roles)
+    join("billing", staff, "en")
+    made = []
+    for n in range(13):
+        made.append(raise_dispute(make_account(), "conduct_complaint" if n % 5 == 0
+                                  else "wrong_amount", amount=None if n % 5 == 0 else 1_000))
+        if n % 3 == 0:  # equal deadlines in threes: ties that the id breaks
+            clock.shift(timedelta(minutes=7))
+    for dispute in made[::4]:
+        dispute.status = DisputeStatus.AWAITING_CUSTOMER  # paused: after the running ones
+    _db.session.commit()
+    login_as(client, staff)
+    shown = _same_by_key_and_by_number(client, "/staff/disputes/?view=queue", r">D-(\d+)</a>")
+    visible = [d for d in made if access.can_view(staff, d)
+               and (d.queue_id in access.Visibility.of(staff).member_queue_ids
+                    or "collections_manager" in roles)]
+    assert shown == [d.id for d in sorted(visible, key=lambda d: (d.sla_paused, d.sla_due_at, d.id))]
+
+
+def test_closed_disputes_by_key_are_the_closed_disputes_by_number(
+        client, login_as, make_account, make_staff, monkeypatch, clock):
+    monkeypatch.setattr(pagination, "PER_PAGE", 2)
+    manager = make_staff("collections_manager", "customer_service")
+    join("billing", manager, "en")
+    for n in range(7):
+        dispute = raise_dispute(make_account())
+        services.withdraw(dispute, dispute.cardholder)
+        _db.session.commit()
+        if n % 2:
+            clock.shift(timedelta(minutes=3))
+    login_as(client, manager)
+    shown = _same_by_key_and_by_number(client, "/staff/disputes/?view=queue&state=closed",
+                                       r">D-(\d+)</a>")
+    closed = _db.session.query(Dispute).all()
+    assert shown == [d.id for d in sorted(closed, key=lambda d: (d.closed_at, d.id), reverse=True)]
+
+
+@pytest.mark.parametrize("path", ["/staff/payments", "/staff/plans",
+                                  "/staff/disputes/?view=queue",
+                                  "/staff/disputes/?view=queue&state=closed"])
+@pytest.mark.parametrize("cursor", HOSTILE_CURSORS)
+def test_a_hand_edited_cursor_answers_a_page(client, login_as, make_staff, make_account, path,
+                                             cursor):
+    raise_dispute(make_account())
+    login_as(client, make_staff("collections_manager", "customer_service"))
+    sep = "&" if "?" in path else "?"
+    for name in ("after", "before"):
+        assert client.get(f"{path}{sep}{name}={cursor}&page=3").status_code == 200
+
+
+def test_cursors_read_back_what_they_wrote():
+    keys = (Dispute.sla_paused, Dispute.sla_due_at, Dispute.id)
+    values = (True, datetime(2026, 12, 6, 9, 15, 0, 12, tzinfo=timezone.utc), 42)
+    assert pagination.decode_cursor(pagination.encode_cursor(values), keys) == values
+    assert pagination.decode_cursor("t_2026-12-06T09:15:00_x", keys) is None
+    assert pagination.decode_cursor("t_2026-12-06T09:15:00", keys) is None
+
+
+def test_payment_rows_hold_what_the_entities_hold(app, make_account, monkeypatch):
+    """The list reads columns, not entities (staff_list.LISTED): on generated data, each
+    filter's page holds, row for row, what the ORM query of entities with their accounts (the
+    path before) gives."""
+    from sqlalchemy import select
+
+    from portal.accounts.models import Account
+    from portal.payments.staff_list import PaymentFilter, payments_page
+
+    monkeypatch.setattr(pagination, "PER_PAGE", 4)
+    rng = random.Random(6)
+    accounts = [make_account() for _ in range(3)]
+    start = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
+    for n in range(11):
+        _payment(rng.choice(accounts), n, rng.choice(list(PaymentStatus)),
+                 start + timedelta(days=rng.randrange(3), hours=rng.randrange(2)))
+    _db.session.commit()
+    for flt in (PaymentFilter(), PaymentFilter(status=PaymentStatus.SUCCEEDED),
+                PaymentFilter(date_from=start.date() + timedelta(days=1)),
+                PaymentFilter(account_number=accounts[0].account_number)):
+        with app.test_request_context():
+            shown, page = [], payments_page(flt)
+            while True:
+                shown += [(r.id, r.created_at, r.amount, r.currency, r.status, r.receipt_number,
+                           r.account_number) for r in page.rows]
+                if not page.has_next:
+                    break
+                page = payments_page(flt, page.page + 1, after=page.next_cursor)
+        query = select(Payment).join(Payment.account)
+        if flt.status:
+            query = query.where(Payment.status == flt.status)
+        if flt.date_from:
+            query = query.where(Payment.created_at >= datetime.combine(
+                flt.date_from, datetime.min.time(), tzinfo=timezone.utc))
+        if flt.account_number:
+            query = query.where(Account.account_number == flt.account_number)
+        entities = _db.session.scalars(query.order_by(Payment.created_at.desc(),
+                                                      Payment.id.desc())).all()
+        assert shown == [(p.id, p.created_at, p.amount, p.currency, p.status, p.receipt_number,
+                          p.account.account_number) for p in entities]
+        assert shown or flt != PaymentFilter()
