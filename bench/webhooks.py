@@ -22,8 +22,8 @@ queued) and prints the SQL statements each kind of delivery sends.
 
 With --against REV, REV is checked out in a temporary git worktree and both trees are measured
 in the same run, alternating (old, new, then new, old in the next round), each on a fresh
-database: the scratch database and its payments are made by this tree's code, the servers and
-the in-process count run the tree's own code (PYTHONPATH).
+database: the scratch database and its payments are made by this tree's code (so REV must
+have the same migrations), the servers and the in-process count run the tree's own code.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ import http.client
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,7 +45,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+sys.path.insert(0, os.environ.get("BENCH_TREE", ROOT))  # the in-process count: the tree's code
 os.environ.setdefault("PORTAL_ENV", "development")
 BIN = os.path.dirname(sys.executable)
 PORT = int(os.environ.get("BENCH_PORT", "5791"))
@@ -68,13 +69,15 @@ def pgbench_tps(url, clients: int, seconds: int = 10) -> float:
 
 def _setup(app, n: int) -> list[tuple[bytes, str]]:
     """n succeeded sandbox payments; their success events, plus 30% more deliveries:
-    duplicates and late `processing` events."""
+    duplicates and late `processing` events. Signed now: `_resigned` signs them again just
+    before they are posted (a signature older than 5 minutes is refused)."""
     from portal.accounts.models import Account, Cardholder, EntryKind, LedgerEntry
     from portal.extensions import db
     from portal.payments import services
     from portal.payments.models import SandboxIntent
     from portal.payments.sandbox import event_for, signed
 
+    random.seed(n)  # the same mix of duplicates and late events, in the same order, each run
     holder = Cardholder(customer_id="B1", full_name="Bench", date_of_birth=date(1980, 1, 1),
                         email="bench@example.com", timezone="UTC")
     succeeded, extra = [], []
@@ -102,6 +105,12 @@ def _setup(app, n: int) -> list[tuple[bytes, str]]:
     stream = succeeded + random.sample(extra, int(len(succeeded) * 0.3))
     random.shuffle(stream)
     return stream
+
+
+def _resigned(stream: list[tuple[bytes, str]], secret: str) -> list[tuple[bytes, str]]:
+    from portal.payments.signing import sign
+
+    return [(payload, sign(payload, secret)) for payload, _ in stream]
 
 
 def _post(delivery) -> int:
@@ -222,11 +231,9 @@ def _fresh_database(url: str) -> str:
 
 
 def _head(tree: str) -> str:
-    head = subprocess.run(["git", "-C", tree, "rev-parse", "--short", "HEAD"],
+    """The tree's commit, "+changes" when tracked files differ from it."""
+    return subprocess.run(["git", "-C", tree, "describe", "--always", "--dirty=+changes"],
                           capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", tree, "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
-    return head + ("+changes" if dirty else "")
 
 
 def measure(label: str, tree: str, url: str, n: int, clients: int, workers: int,
@@ -239,6 +246,7 @@ def measure(label: str, tree: str, url: str, n: int, clients: int, workers: int,
     from portal.extensions import db
     from portal.outbox.models import OutboxMessage
     from portal.payments.models import Payment
+    from portal.payments.sandbox import webhook_secret
 
     db_url = _fresh_database(url)
     workdir = tempfile.mkdtemp(prefix="portal-webhooks-")
@@ -254,9 +262,11 @@ def measure(label: str, tree: str, url: str, n: int, clients: int, workers: int,
     with app.app_context():
         upgrade(revision="heads")
         stream = _setup(app, n)
+        secret = webhook_secret()
         db.session.remove()
     procs = _start(env, broker, tree, workers)
     try:
+        stream = _resigned(stream, secret)
         cpu = [_cpu_seconds(p.pid) for p in procs]
         start = time.perf_counter()
         with ThreadPoolExecutor(clients) as pool:
@@ -323,6 +333,10 @@ def main() -> None:
         subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "--quiet", old,
                         options.against], check=True)
         trees = {"old": old, "new": ROOT}
+        if subprocess.run(["git", "-C", ROOT, "diff", "--quiet", options.against, "--",
+                           "migrations"]).returncode:
+            sys.exit(f"{options.against} has other migrations: the scratch database is made "
+                     "by this tree's, so compare trees with the same schema")
     labels = {label: f"{label} ({_head(tree)})" for label, tree in trees.items()}
     results: dict = {}
     try:
@@ -336,7 +350,8 @@ def main() -> None:
                 out = subprocess.run(
                     [sys.executable, os.path.abspath(__file__), "--count-only",
                      str(options.count)], cwd=tree, capture_output=True, text=True,
-                    env=dict(os.environ, PYTHONPATH=tree, BENCH_DATABASE_URL=count_url
+                    env=dict(os.environ, PYTHONPATH=tree, BENCH_TREE=tree,
+                             BENCH_DATABASE_URL=count_url
                              .render_as_string(hide_password=False)))
                 if out.returncode:
                     sys.exit(f"in-process count failed:\n{out.stdout}{out.stderr}")
@@ -355,6 +370,7 @@ def main() -> None:
     finally:
         if options.against:
             subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", trees["old"]])
+        shutil.rmtree(work, ignore_errors=True)
     if len(results) > 1 or options.rounds > 1:
         print(f"summary, medians of {options.rounds} round(s), load {os.getloadavg()[0]:.1f}:")
         for label, got in results.items():
