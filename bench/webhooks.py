@@ -1,12 +1,13 @@
 """Webhook posting under gunicorn against pgbench's simple-update rate, in one run.
 
-    python bench/webhooks.py [PAYMENTS] [--clients N] [--no-broker]
+    python bench/webhooks.py [PAYMENTS] [--clients N] [--workers N] [--no-broker]
+    python bench/webhooks.py --against REV [--rounds N]   # REV's tree and this one, one run
 
 Sets up a scratch PostgreSQL database (BENCH_DATABASE_URL, default
 postgresql://postgres@127.0.0.1/bench_payments: it is dropped and created afresh) with
 PAYMENTS sandbox payments (default 1000) whose provider says they succeeded, then
 
-- starts the portal under gunicorn (2 sync workers) and, unless --no-broker, a Celery worker
+- starts the portal under gunicorn (sync workers, one per core unless --workers) and, unless --no-broker, a Celery worker
   on RabbitMQ (JOBS_BROKER_URL, default amqp://guest:guest@127.0.0.1:5672//) that delivers
   the receipts the postings queue (the requests only queue them);
 - posts the signed `payment_intent.succeeded` events from N concurrent clients (default 4),
@@ -14,8 +15,15 @@ PAYMENTS sandbox payments (default 1000) whose provider says they succeeded, the
   shuffled (so duplicates and stale events arrive before and after the real one);
 - runs `pgbench -N` (simple update) with the same number of clients on the same server;
 
-and prints events/s, pgbench tps, their ratio (target >= 25%) and double postings (must be 0:
-the script exits 1 otherwise).
+and prints events/s, pgbench tps, their ratio (target >= 25%), the CPU time the gunicorn
+workers and the Celery worker spent per delivery, and double postings (must be 0: the script
+exits 1 otherwise). It also posts a few deliveries in-process (Flask's test client, receipts
+queued) and prints the SQL statements each kind of delivery sends.
+
+With --against REV, REV is checked out in a temporary git worktree and both trees are measured
+in the same run, alternating (old, new, then new, old in the next round), each on a fresh
+database: the scratch database and its payments are made by this tree's code (so REV must
+have the same migrations), the servers and the in-process count run the tree's own code.
 """
 from __future__ import annotations
 
@@ -24,6 +32,7 @@ import http.client
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,7 +45,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+sys.path.insert(0, os.environ.get("BENCH_TREE", ROOT))  # the in-process count: the tree's code
 os.environ.setdefault("PORTAL_ENV", "development")
 BIN = os.path.dirname(sys.executable)
 PORT = int(os.environ.get("BENCH_PORT", "5791"))
@@ -60,13 +69,15 @@ def pgbench_tps(url, clients: int, seconds: int = 10) -> float:
 
 def _setup(app, n: int) -> list[tuple[bytes, str]]:
     """n succeeded sandbox payments; their success events, plus 30% more deliveries:
-    duplicates and late `processing` events."""
+    duplicates and late `processing` events. Signed now: `_resigned` signs them again just
+    before they are posted (a signature older than 5 minutes is refused)."""
     from portal.accounts.models import Account, Cardholder, EntryKind, LedgerEntry
     from portal.extensions import db
     from portal.payments import services
     from portal.payments.models import SandboxIntent
     from portal.payments.sandbox import event_for, signed
 
+    random.seed(n)  # the same mix of duplicates and late events, in the same order, each run
     holder = Cardholder(customer_id="B1", full_name="Bench", date_of_birth=date(1980, 1, 1),
                         email="bench@example.com", timezone="UTC")
     succeeded, extra = [], []
@@ -96,6 +107,12 @@ def _setup(app, n: int) -> list[tuple[bytes, str]]:
     return stream
 
 
+def _resigned(stream: list[tuple[bytes, str]], secret: str) -> list[tuple[bytes, str]]:
+    from portal.payments.signing import sign
+
+    return [(payload, sign(payload, secret)) for payload, _ in stream]
+
+
 def _post(delivery) -> int:
     payload, signature = delivery
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=120)
@@ -123,17 +140,32 @@ def _wait_up(proc) -> None:
     raise SystemExit("gunicorn did not answer /healthz")
 
 
-def _start(env: dict, broker: bool) -> list[subprocess.Popen]:
-    procs = [subprocess.Popen([os.path.join(BIN, "gunicorn"), "-w", "2", "-k", "sync",
+def _start(env: dict, broker: bool, tree: str, workers: int) -> list[subprocess.Popen]:
+    procs = [subprocess.Popen([os.path.join(BIN, "gunicorn"), "-w", str(workers), "-k", "sync",
                                "-b", f"127.0.0.1:{PORT}", "--log-level", "warning", "wsgi:app"],
-                              cwd=ROOT, env=env, start_new_session=True)]
+                              cwd=tree, env=env, start_new_session=True)]
     if broker:
         procs.append(subprocess.Popen(
             [os.path.join(BIN, "celery"), "-A", "worker:celery", "worker", "--loglevel=WARNING",
              "--concurrency", "1", "-Q", env["JOBS_QUEUE"]],
-            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL))
+            cwd=tree, env=env, start_new_session=True, stdout=subprocess.DEVNULL))
     _wait_up(procs[0])
     return procs
+
+
+def _cpu_seconds(leader: int) -> float:
+    """User and system CPU of every live process in `leader`'s session (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == leader:  # session id
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def _stop(procs) -> None:
@@ -147,21 +179,66 @@ def _stop(procs) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def main() -> None:
+def _count(n: int) -> None:
+    """In this tree's code (PYTHONPATH): n payments on BENCH_DATABASE_URL, their deliveries
+    posted through Flask's test client with the receipts left queued; prints the statements
+    each kind of delivery sent (median) and the in-process time and CPU (median)."""
+    import statistics
+
+    from flask_migrate import upgrade
+    from sqlalchemy import event
+
+    from portal import create_app
+    from portal.extensions import db
+    from portal.outbox import services as outbox
+
+    url = _fresh_database(os.environ["BENCH_DATABASE_URL"])
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url,
+                      "OUTBOX_DIR": os.path.join(tempfile.mkdtemp(), "outbox")})
+    with app.app_context():
+        upgrade(revision="heads")
+        stream = _setup(app, n)
+        outbox.register_dispatcher(lambda ids: None)  # queued: a worker would deliver them
+        seen: list[str] = []
+        event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    client, kinds = app.test_client(), {}
+    for payload, signature in stream:
+        seen.clear()
+        wall, cpu = time.perf_counter(), time.process_time()
+        response = client.post("/webhooks/payments", data=payload, headers={
+            "Stripe-Signature": signature, "Content-Type": "application/json"})
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        kind = ("succeeded" if b'"payment_intent.succeeded"' in payload else "processing") \
+            + " " + response.get_json()["outcome"]
+        kinds.setdefault(kind, []).append((len(seen), wall * 1000, cpu * 1000))
+    for kind, got in sorted(kinds.items()):
+        print(f"COUNT {kind.replace(' ', '/')} {len(got)} "
+              f"{statistics.median(g[0] for g in got):.0f} "
+              f"{statistics.median(g[1] for g in got):.2f} "
+              f"{statistics.median(g[2] for g in got):.2f}")
+
+
+def _fresh_database(url: str) -> str:
+    """Drop and create the database `url` names; its SQLAlchemy URL (psycopg)."""
     import psycopg
 
-    parser = argparse.ArgumentParser(description="webhook posting vs pgbench")
-    parser.add_argument("payments", nargs="?", type=int, default=1000)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--no-broker", action="store_true")
-    options = parser.parse_args()
-    n, clients, broker = options.payments, options.clients, not options.no_broker
-    url = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1/bench_payments")
     u = make_url(url)
     admin = u.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{u.database}"')
+    return u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def _head(tree: str) -> str:
+    """The tree's commit, "+changes" when tracked files differ from it."""
+    return subprocess.run(["git", "-C", tree, "describe", "--always", "--dirty=+changes"],
+                          capture_output=True, text=True).stdout.strip()
+
+
+def measure(label: str, tree: str, url: str, n: int, clients: int, workers: int,
+            broker: bool) -> dict:
+    """One run of `tree`'s portal: fresh database, deliveries, checks, pgbench."""
     from flask_migrate import upgrade
 
     from portal import create_app
@@ -169,11 +246,13 @@ def main() -> None:
     from portal.extensions import db
     from portal.outbox.models import OutboxMessage
     from portal.payments.models import Payment
+    from portal.payments.sandbox import webhook_secret
 
-    db_url = u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    db_url = _fresh_database(url)
     workdir = tempfile.mkdtemp(prefix="portal-webhooks-")
     env = dict(os.environ, DATABASE_URL=db_url, OUTBOX_DIR=os.path.join(workdir, "outbox"),
-               PORTAL_INSTANCE_PATH=workdir, JOBS_QUEUE=f"bench_webhooks_{os.getpid()}")
+               PORTAL_INSTANCE_PATH=workdir, JOBS_QUEUE=f"bench_webhooks_{os.getpid()}",
+               PYTHONPATH=tree)
     if broker:
         env["JOBS_BROKER_URL"] = os.environ.get("JOBS_BROKER_URL",
                                                 "amqp://guest:guest@127.0.0.1:5672//")
@@ -183,15 +262,20 @@ def main() -> None:
     with app.app_context():
         upgrade(revision="heads")
         stream = _setup(app, n)
-    procs = _start(env, broker)
+        secret = webhook_secret()
+        db.session.remove()
+    procs = _start(env, broker, tree, workers)
     try:
+        stream = _resigned(stream, secret)
+        cpu = [_cpu_seconds(p.pid) for p in procs]
         start = time.perf_counter()
         with ThreadPoolExecutor(clients) as pool:
             statuses = list(pool.map(_post, stream))
         elapsed = time.perf_counter() - start
-    finally:
         if broker:
             time.sleep(2)  # let the worker drain what the last requests queued
+        cpu = [_cpu_seconds(p.pid) - before for p, before in zip(procs, cpu)]
+    finally:
         _stop(procs)
     with app.app_context():
         posted = db.session.scalar(select(func.count()).select_from(LedgerEntry)
@@ -201,19 +285,99 @@ def main() -> None:
         delivered = db.session.scalar(select(func.count()).select_from(OutboxMessage)
                                       .where(OutboxMessage.delivered_at.is_not(None)))
         queued = db.session.scalar(select(func.count()).select_from(OutboxMessage))
+        db.session.remove()
+    with app.app_context():
+        db.engine.dispose()
     doubles = posted - succeeded  # one principal entry per payment here
     tps = pgbench_tps(url, clients)
     rate = len(stream) / elapsed
     failed = sum(1 for s in statuses if s != 200)
-    print(f"gunicorn 2 sync workers, {clients} clients, receipts "
+    print(f"{label}: gunicorn {workers} sync workers, {clients} clients, receipts "
           f"{'queued to a Celery worker' if broker else 'delivered in the request'}, "
           f"load {os.getloadavg()[0]:.1f}")
-    print(f"webhooks: {len(stream)} deliveries ({len(stream) - succeeded} duplicate or late) in "
-          f"{elapsed:.1f}s = {rate:.0f} events/s; non-200: {failed}; posted {succeeded} "
+    print(f"{label}: webhooks: {len(stream)} deliveries ({len(stream) - succeeded} duplicate or "
+          f"late) in {elapsed:.1f}s = {rate:.0f} events/s; non-200: {failed}; posted {succeeded} "
           f"payments; receipts delivered {delivered}/{queued}; double postings: {doubles}")
-    print(f"pgbench -N (simple update), {clients} clients, same server: {tps:.0f} tps")
-    print(f"ratio {rate / tps:.3f} (target >= {TARGET}: {'met' if rate / tps >= TARGET else 'MISSED'})")
-    sys.exit(1 if doubles or failed else 0)
+    print(f"{label}: CPU per delivery: gunicorn workers {cpu[0] / len(stream) * 1000:.1f} ms"
+          + (f", Celery worker {cpu[1] / len(stream) * 1000:.1f} ms" if broker else ""))
+    print(f"{label}: pgbench -N (simple update), {clients} clients, same server: {tps:.0f} tps; "
+          f"ratio {rate / tps:.3f} (target >= {TARGET}: "
+          f"{'met' if rate / tps >= TARGET else 'MISSED'})", flush=True)
+    return {"rate": rate, "tps": tps, "ratio": rate / tps, "cpu": cpu[0] / len(stream) * 1000,
+            "bad": doubles or failed}
+
+
+def main() -> None:
+    import statistics
+
+    parser = argparse.ArgumentParser(description="webhook posting vs pgbench")
+    parser.add_argument("payments", nargs="?", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                        help="gunicorn sync workers (default: one per core)")
+    parser.add_argument("--no-broker", action="store_true")
+    parser.add_argument("--against", metavar="REV",
+                        help="also measure REV (a temporary git worktree) in the same run")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--count", type=int, default=100,
+                        help="payments posted in-process to count statements (0: skip)")
+    parser.add_argument("--count-only", type=int, help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.count_only:
+        return _count(options.count_only)
+    url = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1/bench_payments")
+    trees = {"new": ROOT}
+    work = tempfile.mkdtemp(prefix="portal-webhooks-trees-")
+    if options.against:
+        old = os.path.join(work, "old")
+        subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "--quiet", old,
+                        options.against], check=True)
+        trees = {"old": old, "new": ROOT}
+        if subprocess.run(["git", "-C", ROOT, "diff", "--quiet", options.against, "--",
+                           "migrations"]).returncode:
+            sys.exit(f"{options.against} has other migrations: the scratch database is made "
+                     "by this tree's, so compare trees with the same schema")
+    labels = {label: f"{label} ({_head(tree)})" for label, tree in trees.items()}
+    results: dict = {}
+    try:
+        pybabel = os.path.join(BIN, "pybabel")
+        for tree in trees.values():
+            subprocess.run([pybabel, "-q", "compile", "-d", os.path.join(tree, "translations")],
+                           check=True)
+        if options.count:
+            count_url = make_url(url).set(database=make_url(url).database + "_count")
+            for label, tree in trees.items():
+                out = subprocess.run(
+                    [sys.executable, os.path.abspath(__file__), "--count-only",
+                     str(options.count)], cwd=tree, capture_output=True, text=True,
+                    env=dict(os.environ, PYTHONPATH=tree, BENCH_TREE=tree,
+                             BENCH_DATABASE_URL=count_url
+                             .render_as_string(hide_password=False)))
+                if out.returncode:
+                    sys.exit(f"in-process count failed:\n{out.stdout}{out.stderr}")
+                for line in out.stdout.splitlines():
+                    if line.startswith("COUNT "):
+                        _, kind, how_many, statements, ms, cpu = line.split()
+                        print(f"{labels[label]} in-process {kind.replace('/', ' ')} "
+                              f"(x{how_many}): {statements} SQL statements, {float(ms):.1f} ms, "
+                              f"Python CPU {float(cpu):.1f} ms (medians)", flush=True)
+        for round_ in range(1, options.rounds + 1):
+            order = list(trees) if round_ % 2 else list(reversed(trees))
+            for label in order:
+                results.setdefault(label, []).append(measure(
+                    labels[label], trees[label], url, options.payments, options.clients,
+                    options.workers, not options.no_broker))
+    finally:
+        if options.against:
+            subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", trees["old"]])
+        shutil.rmtree(work, ignore_errors=True)
+    if len(results) > 1 or options.rounds > 1:
+        print(f"summary, medians of {options.rounds} round(s), load {os.getloadavg()[0]:.1f}:")
+        for label, got in results.items():
+            print(f"  {labels[label]}: {statistics.median(g['rate'] for g in got):.0f} events/s, "
+                  f"ratio {statistics.median(g['ratio'] for g in got):.3f}, gunicorn CPU "
+                  f"{statistics.median(g['cpu'] for g in got):.1f} ms per delivery")
+    sys.exit(1 if any(g["bad"] for got in results.values() for g in got) else 0)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import NoResultFound
+from sqlalchemy.orm import joinedload
 
-from portal.accounts.models import Component, EntryKind, LedgerEntry
+from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
 from portal.audit.services import record
 from portal.balances.services import balance_of, today_for
 from portal.balances.sums import BEYOND_MINIMUM
@@ -37,11 +38,16 @@ def lock_payment(payment_id: int) -> Payment:
 
 
 def find_locked(*where) -> Payment | None:
-    """The payment `where` selects, loaded fresh with a row lock (PostgreSQL), or None."""
-    query = select(Payment).where(*where).execution_options(populate_existing=True)
+    """The payment `where` selects, loaded fresh with a row lock (PostgreSQL), or None; its
+    account and cardholder come in the same statement (a posting, a reversal and their
+    messages need both), unlocked: only the payment's row is locked (FOR UPDATE OF)."""
+    query = (select(Payment).where(*where)
+             .options(joinedload(Payment.account, innerjoin=True)
+                      .joinedload(Account.cardholder, innerjoin=True))
+             .execution_options(populate_existing=True))
     if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return db.session.scalars(query).one_or_none()
+        query = query.with_for_update(of=Payment)
+    return db.session.scalars(query).unique().one_or_none()
 
 
 def _source(payment: Payment, part: str) -> str:
@@ -88,8 +94,10 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
                                    component=component, amount=-amount,
                                    currency=payment.currency, effective_date=paid_on,
                                    source_ref=_source(payment, tag), posted_at=now))
-    # Everything but what the plans applied is set before they are told (their queries flush
-    # it with the entries), so the payment's row is written twice, not three times.
+    # The plans are told first (their queries flush the entries), then the payment's row is
+    # changed once, what the plans applied included: one UPDATE, not two. The listeners read
+    # the ledger, plans and nightly state, never the payment's row.
+    plan_application = _announce(payment, payment.amount, paid_on)
     payment.allocation = split
     payment.toward_minimum = toward
     payment.paid_on = paid_on
@@ -97,7 +105,7 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
     payment.status = S.SUCCEEDED
     payment.failure_code = payment.failure_message = None
     payment.receipt_number = f"R{paid_on:%Y%m%d}-{payment.id:07d}"
-    payment.plan_application = _announce(payment, payment.amount, paid_on)
+    payment.plan_application = plan_application
     record("payment.posted", subject=payment, before={"status": before},
            after={"status": "succeeded", "amount": payment.amount, "allocation": split,
                   "plan_application": payment.plan_application,
