@@ -44,6 +44,9 @@ class Config:
     # The cookie lives as long as the longest idle limit; each kind's own limit is enforced on
     # the server (portal.auth.session.enforce_idle_timeout).
     PERMANENT_SESSION_LIFETIME = max(CARDHOLDER_IDLE_TIMEOUT, STAFF_IDLE_TIMEOUT)
+    # The cookie is sent again only when the session changed (activity is noted at most every
+    # 30 s, portal.auth.session.LAST_SEEN_STEP), not signed and sent on every response.
+    SESSION_REFRESH_EACH_REQUEST = False
     WTF_CSRF_TIME_LIMIT = None  # the session itself expires; a stale token would only annoy
     # Login protection: these numbers are policy, kept here so operators can tune them.
     LOGIN_LOCKOUT_FAILURES = 5

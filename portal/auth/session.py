@@ -13,6 +13,11 @@ from portal.extensions import db
 from portal.timeutil import utcnow
 
 _LAST_SEEN = "last_seen"
+# Activity is noted at most every this many seconds: a page within it leaves the session as it
+# is, so the cookie is neither signed nor sent again (SESSION_REFRESH_EACH_REQUEST is off; it
+# is re-sent, with a new expiry, whenever activity is noted). A user is signed out after at
+# least the idle limit less this, never later than the limit (issue 15).
+LAST_SEEN_STEP = 30
 _STARTED = "started"
 _VERSION = "sv"
 # Who may sign in, by the prefix of the id a user's get_id() keeps in the session: "c" for
@@ -95,7 +100,8 @@ def enforce_idle_timeout():
     elif started is None or now - started > longest.total_seconds():
         message = _l("For your security you were signed out; please sign in again.")
     else:
-        session[_LAST_SEEN] = now
+        if now - last_seen >= LAST_SEEN_STEP:
+            session[_LAST_SEEN] = now
         return None
     end_session()
     flash(message, "info")

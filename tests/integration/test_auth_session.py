@@ -103,3 +103,21 @@ def test_post_without_csrf_token_is_refused(client, path):
     response = client.post(path, data={"identity": "a@example.com", "password": "x",
                                        "email": "a@example.com", "code": "123456"})
     assert response.status_code == 400
+
+
+def test_activity_is_noted_at_most_every_thirty_seconds(client, make_cardholder, login_as):
+    """A page within 30 s of the last noted activity sends no new session cookie (issue 15:
+    the cookie is not signed again on every page); a later one notes the activity."""
+    login_as(client, make_cardholder())
+    assert client.get("/home").status_code == 200  # the first page adds its CSRF token
+    with client.session_transaction() as sess:
+        sess["last_seen"] = noted = utcnow().timestamp() - 10
+    response = client.get("/home")
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    with client.session_transaction() as sess:
+        assert sess["last_seen"] == noted
+        sess["last_seen"] = utcnow().timestamp() - 31
+    response = client.get("/home")
+    assert response.status_code == 200 and "Set-Cookie" in response.headers
+    with client.session_transaction() as sess:
+        assert sess["last_seen"] >= utcnow().timestamp() - 5
