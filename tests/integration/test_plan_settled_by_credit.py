@@ -7,7 +7,6 @@ nothing owed, was broken by the plan checks."""
 from datetime import timedelta
 
 import pytest
-
 from sqlalchemy import select
 
 from portal.accounts.models import Component, EntryKind, LedgerEntry
