@@ -26,9 +26,10 @@ def resolve(choice: str, other_amount: int | None, ahead: PlanAhead | None,
         return choice, other_amount
     if ahead is None:
         raise PaymentRefused("choice", _l("Please choose what to pay."))
-    if ahead.payoff(options.full) <= 0:
+    payoff = ahead.payoff(options.full)
+    if payoff <= 0:
         raise PaymentRefused("nothing_due", _l("There is nothing to pay for this choice."))
-    return PaymentChoice.OTHER.value, ahead.payoff(options.full)
+    return PaymentChoice.OTHER.value, payoff
 
 
 def to_preview(choice: str, amount: int | None, ahead: PlanAhead | None,

@@ -203,25 +203,13 @@ def apply_payment(account: Account, amount: int, paid_on: date, *, ahead: bool =
         portions, _rest = allocate_ahead(amount, outstanding, due)
     else:
         portions, _rest = allocate_to_instalments(amount, outstanding)
-    applied = []
-    for seq, portion in portions:
-        inst = by_seq[seq]
-        inst.paid_amount += portion
-        if inst.paid_amount == inst.amount:
-            inst.status = INSTALMENT_MACHINE.check(inst.status, InstalmentStatus.PAID)
-            inst.paid_on = paid_on
-        applied.append((inst.id, portion))
-    db.session.flush()
+    applied = _take_off(by_seq, portions, paid_on)
     early = [by_seq[seq].id for seq, _part in portions if by_seq[seq].due_date > paid_on]
     record("plan.payment_applied", subject=plan,
            after={"amount": amount, "paid_on": paid_on, "applied": applied,
                   "order": "ahead" if ahead else "oldest_first", "payment_id": payment_id,
                   "paid_ahead": early})
-    if not _unpaid(plan):
-        # Lazy: portal.plans.endings imports this module (lock_plan, set_status).
-        from portal.plans.endings import complete
-
-        complete(plan, paid_on)
+    _complete_when_all_paid(plan, paid_on)
     return applied
 
 
@@ -238,23 +226,37 @@ def apply_credit(account: Account, amount: int, on: date, *, entry_id: int) -> l
     unpaid = _unpaid(plan)
     by_seq = {i.seq: i for i in unpaid}
     portions, _rest = allocate_ahead(amount, [(i.seq, i.still_due) for i in unpaid], 0)
+    applied = _take_off(by_seq, portions, on, credit=True)
+    record("plan.credit_applied", subject=plan,
+           after={"amount": amount, "on": on, "applied": applied, "ledger_entry": entry_id})
+    _complete_when_all_paid(plan, on)
+    return applied
+
+
+def _take_off(by_seq: dict[int, PlanInstalment], portions: list[tuple[int, int]], on: date,
+              *, credit: bool = False) -> list[tuple[int, int]]:
+    """Add each (seq, portion) to its instalment (a credit's also to `credited_amount`); an
+    instalment paid in full is marked paid on `on`. Returns [(instalment_id, portion)]."""
     applied = []
     for seq, portion in portions:
         inst = by_seq[seq]
         inst.paid_amount += portion
-        inst.credited_amount = (inst.credited_amount or 0) + portion
+        if credit:
+            inst.credited_amount = (inst.credited_amount or 0) + portion
         if inst.paid_amount == inst.amount:
             inst.status = INSTALMENT_MACHINE.check(inst.status, InstalmentStatus.PAID)
             inst.paid_on = on
         applied.append((inst.id, portion))
     db.session.flush()
-    record("plan.credit_applied", subject=plan,
-           after={"amount": amount, "on": on, "applied": applied, "ledger_entry": entry_id})
+    return applied
+
+
+def _complete_when_all_paid(plan: Plan, on: date) -> None:
     if not _unpaid(plan):
-        from portal.plans.endings import complete  # lazy: endings imports this module
+        # Lazy: portal.plans.endings imports this module (lock_plan, set_status).
+        from portal.plans.endings import complete
 
         complete(plan, on)
-    return applied
 
 
 def unpaid_instalments(account: Account) -> list[PlanInstalment]:
