@@ -59,6 +59,14 @@ class CreditPosted:
 
 
 @dataclass(frozen=True)
+class IssuerFiguresLowered:
+    """The issuer's account feed lowered what accounts owe, or changed what is overdue
+    (journal): a payment at the bank, the issuer's own credit. `account_ids`: the accounts,
+    each now at its new `feed_as_of`; sent once per batch of rows, after they are written."""
+    account_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class PlanBroken:
     """An active plan was not kept and ended (plans); escalation resumes."""
     account: Account
@@ -105,6 +113,7 @@ payment_posted = _events.signal("payment-posted", doc="PaymentPosted; listeners 
                                 "what they applied, which payments keeps for a reversal")
 payment_reversed = _events.signal("payment-reversed", doc="PaymentReversed")
 credit_posted = _events.signal("credit-posted", doc="CreditPosted")
+issuer_figures_lowered = _events.signal("issuer-figures-lowered", doc="IssuerFiguresLowered")
 plan_broken = _events.signal("plan-broken", doc="PlanBroken")
 plan_rescheduled = _events.signal("plan-rescheduled", doc="PlanRescheduled")
 dispute_opened = _events.signal("dispute-opened", doc="DisputeOpened")

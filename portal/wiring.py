@@ -127,5 +127,7 @@ def _listeners() -> None:
     events.payment_posted.connect(corrections.on_payment_posted, weak=False)
     # The same for a credit (an upheld dispute, a plan's waiver) on a day already walked.
     events.credit_posted.connect(corrections.on_credit_posted, weak=False)
+    # And for the issuer's feed: figures as of a day the nightly run has already walked past.
+    events.issuer_figures_lowered.connect(corrections.on_issuer_figures_lowered, weak=False)
     # A plan change moved instalments: no reminder goes out for a date that no longer holds.
     events.plan_rescheduled.connect(reminders.on_plan_rescheduled, weak=False)

@@ -33,6 +33,15 @@ CREDIT_CORRECTION_LABELS = {
 }
 
 
+# The same, because the card issuer's figures, received later, showed less owed from a day
+# already charged: a payment at the bank, the issuer's own credit
+# ("correction:<entry id>:feed-<id>").
+FEED_CORRECTION_LABELS = {
+    EntryKind.INTEREST: _l("Interest taken back: your card issuer's figures showed less owed"),
+    EntryKind.FEE: _l("Late fee taken back: your card issuer's figures showed less owed"),
+}
+
+
 def line_label(line) -> str:
     """What a ledger line (`portal.accounts.ledger_lines`) is: a run of daily interest says
     how many days it sums."""
@@ -45,7 +54,10 @@ def line_label(line) -> str:
 def entry_label(kind: EntryKind | str, source_ref: str | None = None) -> str:
     kind = EntryKind(kind)
     if source_ref and source_ref.startswith("correction:") and kind in CORRECTION_LABELS:
-        if source_ref.rsplit(":", 1)[-1].startswith("credit-"):
+        cause = source_ref.rsplit(":", 1)[-1]
+        if cause.startswith("credit-"):
             return str(CREDIT_CORRECTION_LABELS[kind])
+        if cause.startswith("feed-"):
+            return str(FEED_CORRECTION_LABELS[kind])
         return str(CORRECTION_LABELS[kind])
     return str(ENTRY_KIND_LABELS[kind])

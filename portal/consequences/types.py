@@ -20,7 +20,7 @@ FROZEN_BY = {"late_fee": "fees", "penalty_interest": "interest"}
 @dataclass(frozen=True)
 class TimelineItem:
     # a policy consequence (portal.policy.rules.KINDS), a legal step (portal.legal),
-    # "correction_payment" / "correction_credit" for charges taken back
+    # "correction_payment" / "correction_credit" / "correction_feed" for charges taken back
     # (portal.jobs.correction_timeline), "plan_date_change" / "plan_delay" / "plan_skip" for
     # changes to an agreed plan (portal.plans.timeline), or
     # "stage" for "your account is now N days late"

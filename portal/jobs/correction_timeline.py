@@ -1,6 +1,8 @@
 """Corrections for the past as cardholder timeline items: what was taken back, and why.
 
-One item per cause, of kind `correction_payment` or `correction_credit` (a payment that arrived late, a credit applied on a day already charged),
+One item per cause, of kind `correction_payment`, `correction_credit` or `correction_feed` (a
+payment that arrived late, a credit applied on a day already charged, the card issuer's figures
+received after the days they cover were charged),
 dated on the cardholder's day the correction was posted, with the total taken back and the
 first day it covers. The charges themselves (a late fee, penalty interest) stay on the
 timeline: they were made, and so was the correction. `portal.wiring` registers the source.
@@ -20,8 +22,13 @@ from portal.timeutil import as_aware
 
 
 def cause_of(source_ref: str) -> str:
-    """"payment" or "credit": what made a correction entry (`correction:<id>:<cause>-<id>`)."""
-    return "credit" if source_ref.rsplit(":", 1)[-1].startswith("credit-") else "payment"
+    """"payment", "credit" or "feed": what made a correction entry
+    (`correction:<id>:<cause>-<id>`)."""
+    cause = source_ref.rsplit(":", 1)[-1]
+    for kind in ("credit", "feed"):
+        if cause.startswith(f"{kind}-"):
+            return kind
+    return "payment"
 
 
 # The accounts' correction entries with their cardholder's zone; built once: only the ids

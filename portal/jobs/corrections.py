@@ -4,11 +4,14 @@ A payment whose provider success came on day D but whose webhook arrived days la
 (`payments.posting.posting_date`). The nightly runs in between charged as if it had not been
 paid: late fee, penalty interest, stage moves. The same holds for a credit (an upheld
 dispute, a plan's waiver) posted on a day the nightly run has already walked: the day's
-penalty interest was charged on the principal before the credit. This replays those days with the pure engine,
-as the nightly run would have walked them had the payment been in the ledger, and takes back
-what would not have been charged: one entry per charge, of the charge's kind and component,
-dated on the charged day, referencing the entry it corrects (`correction:<entry id>:<cause>`,
-the cause `payment-<payment id>` or `credit-<first ledger entry id of the credit>`). Nothing
+penalty interest was charged on the principal before the credit. And for the issuer's feed:
+figures as of day D (a payment at the bank) that arrive after the nightly run walked past D
+leave the days after D charged on the figures before. This replays those days with the pure
+engine, as the nightly run would have walked them had the movement been in the ledger, and
+takes back what would not have been charged: one entry per charge, of the charge's kind and
+component, dated on the charged day, referencing the entry it corrects
+(`correction:<entry id>:<cause>`, the cause `payment-<payment id>`, `credit-<first ledger
+entry id of the credit>` or `feed-<newest ledger entry id>`). Nothing
 is ever charged more by a correction. Consequences already acted on (a letter, a credit-bureau
 report) stay on record; the stage is set to what the replay reached. All of it is audited.
 """
@@ -25,10 +28,11 @@ from portal.balances.services import balance_of
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent, StageChange
 from portal.consequences.pauses import pause_checker
 from portal.domain.allocation import DEFAULT_ORDER, PRINCIPAL, UNAPPLIED, allocate
-from portal.events import CreditPosted, PaymentPosted
+from portal.events import CreditPosted, IssuerFiguresLowered, PaymentPosted
 from portal.extensions import db
 from portal.jobs.nightly import account_day, walk
 from portal.jobs.nightly_load import ledger_figures
+from portal.journal.models import FEED_CAUSE
 from portal.policy.services import UnknownProfile, policy_for
 
 NIGHTLY, CORRECTION = "nightly:", "correction:"
@@ -44,6 +48,30 @@ def on_credit_posted(event: CreditPosted) -> None:
     """Listener (in the credit's transaction): correct the days since the credit's date."""
     correct_since(event.account, event.value_date, reason=f"{event.source} credit",
                   tag=f"credit-{event.entry_id}")
+
+
+def on_issuer_figures_lowered(event: IssuerFiguresLowered) -> None:
+    """Listener (in the import's transaction): the feed's figures are true as of `feed_as_of`,
+    and its adjustment, dated that day, sets the ledger to them up to that day (the nightly
+    accruals up to it are part of the issuer's figures). The days after it that the nightly run
+    has already walked were charged on the figures before: correct those. The corrections are
+    the issuer's own arithmetic, not the portal's movements (`FEED_CAUSE`): they are not sent
+    back in the journal, and the next feed's figures include them."""
+    walked = db.session.execute(
+        select(Account, AccountNightlyState.last_processed_day)
+        .join(AccountNightlyState, AccountNightlyState.account_id == Account.id)
+        .where(Account.id.in_(event.account_ids), Account.feed_as_of.is_not(None),
+               AccountNightlyState.last_processed_day > Account.feed_as_of)
+        .order_by(Account.id)
+        # The bulk import wrote the accounts' new figures without the ORM: read them afresh.
+        .execution_options(populate_existing=True)).all()
+    for account, _day in walked:
+        newest = db.session.scalar(select(func.max(LedgerEntry.id))
+                                   .where(LedgerEntry.account_id == account.id))
+        correct_since(account, account.feed_as_of + timedelta(days=1),
+                      reason=f"issuer figures as of {account.feed_as_of.isoformat()}",
+                      # the newest entry keeps the reference unique; FEED_CAUSE: not a movement
+                      tag=f"{FEED_CAUSE}{newest}")
 
 
 def correct_since(account: Account, value_date: date, *, reason: str, tag: str) -> int:

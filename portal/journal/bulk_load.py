@@ -32,7 +32,9 @@ from portal.journal.feed_result import ACCOUNT_FIELDS, ACTOR, HOLDER_FIELDS, Imp
 from portal.journal.feed_rules import FeedRow
 from portal.journal.models import JournalAck
 from portal.journal.replay import remember
-from portal.journal.rowwise import holder_values, outcome_event, refusal
+from portal.journal.rowwise import (
+    figures_lowered, holder_values, lowers_charges, outcome_event, refusal,
+)
 from portal.journal.rules import movement_id
 from portal.timeutil import utcnow
 
@@ -86,6 +88,7 @@ class _Chunk:
     entries: list = field(default_factory=list)  # (account, kind, component, amount, row)
     acks: list = field(default_factory=list)  # (entry id, account, as_of, source)
     events: list = field(default_factory=list)  # (action, account, before, after)
+    lowered: dict = field(default_factory=dict)  # account number -> account (lowers_charges)
 
 
 def known_contacts(customer_ids: set[str]) -> dict[str, frozenset[str]]:
@@ -166,6 +169,7 @@ def apply_chunk(rows: list[FeedRow], result: ImportResult, refuse,
         setattr(result, outcome, getattr(result, outcome) + 1)
         applied.append(position)
     _write(chunk)
+    figures_lowered([account.id for account in chunk.lowered.values()])
     if keys is not None:
         remember([(chunk.accounts[rows[p].account_number].id, keys[p]) for p in applied
                   if _final(rows[p], chunk)])
@@ -240,6 +244,8 @@ def _apply_row(row: FeedRow, chunk: _Chunk, lag: int) -> tuple[str, int]:
     outcome, event = outcome_event(row, created, account_values, changes, posted)
     if event:
         chunk.events.append((event[0], account, *event[1:]))
+    if lowers_charges(created, changes, posted):
+        chunk.lowered[row.account_number] = account
     return outcome, len(posted)
 
 

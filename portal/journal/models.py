@@ -3,7 +3,9 @@
 A ledger entry is a *portal movement* (exported in the journal, netted out of feeds until the
 issuer acknowledges it) unless it is the issuer's own figure (a statement balance, a feed
 adjustment) or a nightly accrual (late fee, penalty interest), which the issuer's system
-charges itself and its feed supersedes up to its date.
+charges itself and its feed supersedes up to its date, or a correction of such accruals that
+a feed made due (the feed's figures as of a day the nightly run had already walked past:
+the issuer's own arithmetic, `portal.jobs.corrections.on_issuer_figures_lowered`).
 """
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ from portal.timeutil import utcnow
 
 # source_ref prefixes of entries that are not portal movements (importer, nightly run).
 NOT_MOVEMENT_PREFIXES = ("feed:", "nightly:")
+# ... nor are the corrections a feed made due, `correction:<entry id>:feed-<id>` (the cause).
+FEED_CAUSE = "feed-"
+FEED_CORRECTIONS = f"correction:%:{FEED_CAUSE}%"
 
 
 class AckSource(enum.StrEnum):
@@ -45,7 +50,7 @@ def is_movement():
     clause = LedgerEntry.kind != EntryKind.STATEMENT_BALANCE
     for prefix in NOT_MOVEMENT_PREFIXES:
         clause = clause & ~LedgerEntry.source_ref.startswith(prefix)
-    return clause
+    return clause & ~LedgerEntry.source_ref.like(FEED_CORRECTIONS)
 
 
 def is_acknowledged():

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.journal.feed_rules import FeedRow
 from portal.accounts.models import Account, Cardholder, Component, EntryKind, LedgerEntry
 from portal.audit.services import record_many
+from portal.events import IssuerFiguresLowered, emit, issuer_figures_lowered
 from portal.extensions import db
 from portal.journal.acks import (
     Pending, acknowledge, in_issuer_figures, named_entries, pending_movements,
@@ -43,6 +44,8 @@ class _Batch:
     named: dict[int, tuple[str, bool]] = field(default_factory=dict)
     created: set[str] = field(default_factory=set)
     events: list[tuple[str, Account, dict | None, dict]] = field(default_factory=list)
+    # accounts whose row lowered what is owed or changed what is overdue (lowers_charges)
+    lowered: dict[str, Account] = field(default_factory=dict)
 
 
 def commit_batch(batch, result: ImportResult, reject: RejectFn) -> None:
@@ -111,6 +114,7 @@ def _apply_batch(batch, result: ImportResult, reject: RejectFn) -> None:
     db.session.flush()  # ids for the audit events' subjects
     record_many([dict(action=action, subject=account, before=before, after=after, actor=ACTOR)
                  for action, account, before, after in state.events])
+    figures_lowered([account.id for account in state.lowered.values()])
 
 
 def refusal(row: FeedRow, account, named: dict[int, tuple[str, bool]],
@@ -205,7 +209,23 @@ def _apply_row(row: FeedRow, state: _Batch) -> tuple[str, int]:
     outcome, event = outcome_event(row, created, account_values, changes, posted)
     if event:
         state.events.append((event[0], account, *event[1:]))
+    if lowers_charges(created, changes, posted):
+        state.lowered[row.account_number] = account
     return outcome, len(posted)
+
+
+def lowers_charges(created: bool, changes: dict, posted: dict) -> bool:
+    """The row may lower what the nightly run charged after its date: it lowered a component
+    of what is owed, or changed what is overdue (a payment at the bank, the issuer's credit)."""
+    return not created and (any(amount < 0 for amount in posted.values())
+                            or "minimum_due" in changes or "oldest_unpaid_due_date" in changes)
+
+
+def figures_lowered(account_ids: list[int]) -> None:
+    """Tell the listeners (corrections for the days already charged) once per batch, in its
+    transaction, after its rows are written."""
+    if account_ids:
+        emit(issuer_figures_lowered, IssuerFiguresLowered(tuple(account_ids)))
 
 
 def outcome_event(row: FeedRow, created: bool, account_values: dict, changes: dict,

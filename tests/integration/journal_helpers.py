@@ -17,10 +17,16 @@ from portal.payments.posting import lock_payment, post_success
 NUMBER = "6222000000000042"
 
 
-def feed(as_of: date, principal: int, *, minimum_due: int = 50_000, applied=None,
-         due: str = "2026-10-19", number: str = NUMBER, interest: int = 0, fees: int = 0):
-    """Import one feed row (amounts in fen). `applied`: None leaves the applied_portal_ids
-    field out (an old feed); a list of ledger entry ids fills it (empty: none applied)."""
+def feed(as_of: date, principal: int, **fields):
+    """Import one feed row (amounts in fen; `feed_values`)."""
+    return import_rows([RawRow(1, feed_values(as_of, principal, **fields))])
+
+
+def feed_values(as_of: date, principal: int, *, minimum_due: int = 50_000, applied=None,
+                due: str = "2026-10-19", number: str = NUMBER, interest: int = 0,
+                fees: int = 0) -> dict:
+    """One feed row's fields. `applied`: None leaves the applied_portal_ids field out (an old
+    feed); a list of ledger entry ids fills it (empty: none applied)."""
     values = {
         "account_number": number, "card_last4": "0042", "cardholder_id": f"C{number[-6:]}",
         "full_name": "Li Wei", "date_of_birth": "1985-03-14", "phone": "+8613800000042",
@@ -32,7 +38,7 @@ def feed(as_of: date, principal: int, *, minimum_due: int = 50_000, applied=None
     }
     if applied is not None:
         values["applied_portal_ids"] = " ".join(movement_id(i) for i in applied)
-    return import_rows([RawRow(1, values)])
+    return values
 
 
 def account(number: str = NUMBER) -> Account:

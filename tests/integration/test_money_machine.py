@@ -268,8 +268,10 @@ class MoneyMachine(ProviderJournalMachine, PlanJournalMachine):
                      else "old_feed_without_the_field")
         found = next(k.__dict__[feed_step] for k in type(self).__mro__[1:]
                      if k.__dict__.get(feed_step) is not None)
-        # Known gap (see the closing note of 2026-12-06): a feed lowering the principal on a
-        # day the nightly run already charged does not correct that day's interest.
+        # Not after tonight's run walked today: the feed's figures for its own day are the
+        # issuer's, and this model copies the portal's charges for them, so it cannot say what
+        # the issuer charges on a day paid at the bank. A feed arriving after the run walked
+        # past its date: tests/integration/test_feed_corrections.py.
         if self.walked_through >= self.day or self.done["bank"] >= 2 or not all(
                 check(self) for check in getattr(found, RULE_MARKER).preconditions):
             return
