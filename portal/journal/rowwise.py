@@ -216,9 +216,17 @@ def _apply_row(row: FeedRow, state: _Batch) -> tuple[str, int]:
 
 def lowers_charges(created: bool, changes: dict, posted: dict) -> bool:
     """The row may lower what the nightly run charged after its date: it lowered a component
-    of what is owed, or changed what is overdue (a payment at the bank, the issuer's credit)."""
-    return not created and (any(amount < 0 for amount in posted.values())
-                            or "minimum_due" in changes or "oldest_unpaid_due_date" in changes)
+    of what is owed, the minimum due, or the days late (a payment at the bank, the issuer's
+    credit). Raising any of them cannot (the nightly run's corrections never charge more), so
+    a new statement's higher figures send nothing."""
+    if created:
+        return False
+    minimum = changes.get("minimum_due")
+    oldest = changes.get("oldest_unpaid_due_date")
+    return (any(amount < 0 for amount in posted.values())
+            or (minimum is not None and None not in minimum and minimum[1] < minimum[0])
+            or (oldest is not None and (oldest[1] is None or (
+                oldest[0] is not None and oldest[1] > oldest[0]))))
 
 
 def figures_lowered(account_ids: list[int]) -> None:
