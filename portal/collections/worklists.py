@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, select
 from portal.accounts.models import Account, AccountStatus
 from portal.balances.services import Balance, balances_for
 from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay
-from portal.core.pagination import Page, clamp_page, fetch_page
+from portal.core.pagination import NullsLast, Page, clamp_page, seek_page
 from portal.collections.rules import (BROKEN_PROMISE_DAYS, PriorityFacts, bucket_dates,
                                       priority_key)
 from portal.collections.services import promise_paid_query
@@ -89,12 +89,14 @@ def broken_promises(account_ids, as_of: date) -> dict[int, int]:
     return {account_id: int(n) for account_id, n in rows}
 
 
-def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1) -> Page:
+def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
+                      after: str | None = None, before: str | None = None) -> Page:
     """One page (pagination.PER_PAGE) of the accounts assigned now to `collector_id` (None:
     to anyone), with balance, days late, latest plan's status, next instalment, last contact
     and recently broken promises, in a fixed number of queries.
 
-    Pages follow the oldest unpaid due date (most days late first, which an index serves);
+    Pages follow the oldest unpaid due date (most days late first, nothing unpaid last; by
+    key after the last row shown, `pagination.seek_page`, which an index serves);
     each page is in worklist priority (`rules.priority_key`). A list of one page is thus in
     exact priority order; across pages, the overdue amount and broken promises (derived
     from the ledger and the payments) reorder only within a page."""
@@ -103,8 +105,8 @@ def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1) -> P
                                            AccountAssignment.ended_at.is_(None))))
     if collector_id is not None:
         query = query.where(AccountAssignment.collector_id == collector_id)
-    found = fetch_page(query.order_by(Account.oldest_unpaid_due_date, Account.id), page,
-                       scalars=False)
+    found = seek_page(query, (NullsLast(Account.oldest_unpaid_due_date), Account.id), page,
+                      after=after, before=before, scalars=False)
     rows = found.rows
     ids = [account.id for account, _ in rows] or [0]
     balances = balances_for([account for account, _ in rows], as_of)
@@ -134,7 +136,8 @@ def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1) -> P
                                  broken.get(account.id, 0)))
     return Page(sorted(result, key=lambda row: priority_key(PriorityFacts(
         row.balance.days_past_due, row.balance.overdue, row.broken_promises, row.last_contact,
-        row.account.id))), found.page, found.has_next)
+        row.account.id))), found.page, found.has_next, found.next_cursor,
+        found.previous_cursor)
 
 
 def profiles() -> list[str]:

@@ -16,7 +16,7 @@ from portal.auth.session import staff_required
 from portal.balances.services import today_for
 from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_cursors, arg_page
-from portal.core.pagination import fetch_page, seek_page
+from portal.core.pagination import NullsLast, seek_page
 from portal.core.nav import staff_entry
 from portal.disputes import labels as dispute_labels
 from portal.extensions import db
@@ -38,9 +38,10 @@ NAV = (
 @staff_bp.get("/plans/review")
 @staff_required(*ROLES)
 def queue():
-    found = fetch_page(select(Plan).where(Plan.status == PlanStatus.IN_REVIEW)
-                       .options(joinedload(Plan.account))  # the list shows its number
-                       .order_by(Plan.accepted_at, Plan.id), arg_page())
+    """Proposals in review, oldest accepted first; deep pages by key (`pagination.seek_page`)."""
+    found = seek_page(select(Plan).where(Plan.status == PlanStatus.IN_REVIEW)
+                      .options(joinedload(Plan.account)),  # the list shows its number
+                      (NullsLast(Plan.accepted_at), Plan.id), arg_page(), **arg_cursors())
     return render_template("plans/staff_queue.html", plans=found.rows, result=found)
 
 
