@@ -4,7 +4,8 @@ The proposals list (oldest accepted first) and the worklist (oldest unpaid due d
 have sort keys that may be NULL; they page by key with their NULLs last
 (portal.core.pagination.NullsLast), sorting on (key IS NULL, key, id), which these indexes
 serve. The proposals' index replaces ix_plan_status_accepted_at_id; the accounts-to-assign
-list keeps ix_account_oldest_unpaid_id.
+list keeps ix_account_oldest_unpaid_id. Alembic's batch mode on SQLite does not reflect
+expression indexes: a later batch_alter_table on plan or account must create them again.
 
 Revision ID: 0031_staff_keyset_order
 Revises: 0030_page_version
