@@ -27,7 +27,7 @@ from portal.disputes import labels as dispute_labels
 from portal.extensions import db
 from portal.i18n import PageLabels
 from portal.core.forms import parse_money_fields
-from portal.core.inputs import arg_page
+from portal.core.inputs import arg_cursors, arg_page
 from portal.plans.limits_form import TYPE_LABELS
 from portal.plans.messages import STATUS as PLAN_STATUS
 from portal.policy.services import all_profiles, policy_for
@@ -109,7 +109,7 @@ def assign():
 def my_accounts():
     team = current_user.has_role(MANAGER)
     found = worklists.assigned_accounts(None if team else current_user.id, staff_today(),
-                                        arg_page())
+                                        arg_page(), **arg_cursors())
     names = {c.id: c.name for c in services.collectors(active_only=False)} if team else {}
     # Translated once for the page, filled in per row (the template's `%`).
     amount_by = _("%(amount)s by %(day)s")

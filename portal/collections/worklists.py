@@ -2,15 +2,16 @@
 accounts. A fixed number of queries per page, however many rows it shows."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Date, and_, bindparam, func, select
 
 from portal.accounts.models import Account, AccountStatus
 from portal.balances.services import Balance, balances_for
 from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay
-from portal.core.pagination import Page, clamp_page, fetch_page
+from portal.core.pagination import NullsLast, Page, clamp_page, seek_page
 from portal.collections.rules import (BROKEN_PROMISE_DAYS, PriorityFacts, bucket_dates,
                                       priority_key)
 from portal.collections.services import promise_paid_query
@@ -74,67 +75,87 @@ def delinquent(flt: DelinquentFilter, as_of: date) -> tuple[list[AccountRow], bo
             has_next)
 
 
+@functools.cache
+def _broken_query():
+    """The statement of `broken_promises`, built once per process (statements are immutable;
+    building one costs more Python than running it): ids and days are bound per call."""
+    paid = promise_paid_query().subquery()
+    return (select(PromiseToPay.account_id, func.count())
+            .join(paid, paid.c.promise_id == PromiseToPay.id)
+            .where(PromiseToPay.account_id.in_(bindparam("ids", expanding=True)),
+                   PromiseToPay.last_day < bindparam("as_of", type_=Date),
+                   PromiseToPay.last_day >= bindparam("since", type_=Date),
+                   paid.c.paid < PromiseToPay.amount)
+            .group_by(PromiseToPay.account_id))
+
+
 def broken_promises(account_ids, as_of: date) -> dict[int, int]:
     """Per account, the promises to pay whose date fell in the BROKEN_PROMISE_DAYS days before
     `as_of` and that the payments did not cover (broken, as `rules.promise_status` judges)."""
-    paid = promise_paid_query().subquery()
-    rows = db.session.execute(
-        select(PromiseToPay.account_id, func.count())
-        .join(paid, paid.c.promise_id == PromiseToPay.id)
-        .where(PromiseToPay.account_id.in_(list(account_ids)),
-               PromiseToPay.last_day < as_of,
-               PromiseToPay.last_day >= as_of - timedelta(days=BROKEN_PROMISE_DAYS),
-               paid.c.paid < PromiseToPay.amount)
-        .group_by(PromiseToPay.account_id))
+    rows = db.session.execute(_broken_query(), {
+        "ids": list(account_ids), "as_of": as_of,
+        "since": as_of - timedelta(days=BROKEN_PROMISE_DAYS)})
     return {account_id: int(n) for account_id, n in rows}
 
 
-def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1) -> Page:
+@functools.cache
+def _row_facts():
+    """Columns of one worklist row beside its account, each a subquery on that account (the
+    database runs them for the page's rows only): the latest plan's status, the earliest
+    unpaid instalment of its active plan (day and amount left), the last contact. Built once
+    per process, as `_broken_query`."""
+    def on_account(query):
+        return query.correlate(Account).scalar_subquery()
+
+    latest = on_account(select(Plan.status).where(Plan.account_id == Account.id)
+                        .order_by(Plan.id.desc()).limit(1))
+    unpaid = (select(PlanInstalment.due_date,
+                     PlanInstalment.amount - PlanInstalment.paid_amount)
+              .join(Plan, PlanInstalment.plan_id == Plan.id)
+              .where(Plan.account_id == Account.id, Plan.status == PlanStatus.ACTIVE,
+                     PlanInstalment.status != InstalmentStatus.PAID)
+              .order_by(PlanInstalment.due_date, PlanInstalment.id).limit(1))
+    next_due = on_account(unpaid.with_only_columns(PlanInstalment.due_date))
+    next_amount = on_account(unpaid.with_only_columns(
+        PlanInstalment.amount - PlanInstalment.paid_amount))
+    last_contact = on_account(select(func.max(ContactLog.occurred_at))
+                              .where(ContactLog.account_id == Account.id))
+    return (latest.label("plan_status"), next_due.label("next_due"),
+            next_amount.label("next_amount"), last_contact.label("last_contact"))
+
+
+def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
+                      after: str | None = None, before: str | None = None) -> Page:
     """One page (pagination.PER_PAGE) of the accounts assigned now to `collector_id` (None:
     to anyone), with balance, days late, latest plan's status, next instalment, last contact
-    and recently broken promises, in a fixed number of queries.
+    and recently broken promises, in a fixed number of queries (three: the page with its
+    plan and contact facts, the balances, the broken promises).
 
-    Pages follow the oldest unpaid due date (most days late first, which an index serves);
+    Pages follow the oldest unpaid due date (most days late first, nothing unpaid last; by
+    key after the last row shown, `pagination.seek_page`, which an index serves);
     each page is in worklist priority (`rules.priority_key`). A list of one page is thus in
     exact priority order; across pages, the overdue amount and broken promises (derived
     from the ledger and the payments) reorder only within a page."""
-    query = (select(Account, AccountAssignment.collector_id)
+    query = (select(Account, AccountAssignment.collector_id, *_row_facts())
              .join(AccountAssignment, and_(AccountAssignment.account_id == Account.id,
                                            AccountAssignment.ended_at.is_(None))))
     if collector_id is not None:
         query = query.where(AccountAssignment.collector_id == collector_id)
-    found = fetch_page(query.order_by(Account.oldest_unpaid_due_date, Account.id), page,
-                       scalars=False)
+    found = seek_page(query, (NullsLast(Account.oldest_unpaid_due_date), Account.id), page,
+                      after=after, before=before, scalars=False)
     rows = found.rows
-    ids = [account.id for account, _ in rows] or [0]
-    balances = balances_for([account for account, _ in rows], as_of)
-    latest = select(func.max(Plan.id)).where(Plan.account_id.in_(ids)).group_by(Plan.account_id)
-    plan_status = dict(db.session.execute(
-        select(Plan.account_id, Plan.status).where(Plan.id.in_(latest))).all())
-    next_due: dict[int, tuple[date, int]] = {}
-    for account_id, due, amount in db.session.execute(
-            select(Plan.account_id, PlanInstalment.due_date,
-                   PlanInstalment.amount - PlanInstalment.paid_amount)
-            .join(PlanInstalment, PlanInstalment.plan_id == Plan.id)
-            .where(Plan.account_id.in_(ids), Plan.status == PlanStatus.ACTIVE,
-                   PlanInstalment.status != InstalmentStatus.PAID)
-            .order_by(PlanInstalment.due_date.desc())):
-        next_due[account_id] = (due, int(amount))  # descending: the earliest is written last
-    last_contact = dict(db.session.execute(
-        select(ContactLog.account_id, func.max(ContactLog.occurred_at))
-        .where(ContactLog.account_id.in_(ids)).group_by(ContactLog.account_id)).all())
-    broken = broken_promises(ids, as_of)
+    balances = balances_for([row.Account for row in rows], as_of)
+    broken = broken_promises([row.Account.id for row in rows] or [0], as_of)
     result = []
-    for account, owner in rows:
-        due, amount = next_due.get(account.id, (None, None))
-        status = plan_status.get(account.id)
+    for account, owner, status, due, amount, last_contact in rows:
         result.append(AccountRow(account, balances[account.id], owner,
-                                 status.value if status else None, due, amount,
-                                 as_aware(last_contact.get(account.id)),
+                                 PlanStatus(status).value if status else None, due,
+                                 None if due is None else int(amount), as_aware(last_contact),
                                  broken.get(account.id, 0)))
     return Page(sorted(result, key=lambda row: priority_key(PriorityFacts(
         row.balance.days_past_due, row.balance.overdue, row.broken_promises, row.last_contact,
-        row.account.id))), found.page, found.has_next)
+        row.account.id))), found.page, found.has_next, found.next_cursor,
+        found.previous_cursor)
 
 
 def profiles() -> list[str]:

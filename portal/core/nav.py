@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import url_for
+from flask import request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 
@@ -50,6 +51,11 @@ def staff_tools(role) -> list[dict]:
     return _items(entries)
 
 
+# Staff menus built once per process for each language, set of roles and mount point (the
+# entries are fixed once wired): every staff page showed the same menu, built afresh (issue 15).
+_KEPT: dict[tuple, list[dict]] = {}
+
+
 def inject_nav():
     def cardholder_nav_items():
         return _items(_CARDHOLDER)
@@ -57,6 +63,11 @@ def inject_nav():
     def staff_nav_items():
         if not current_user.is_authenticated or not current_user.is_staff:
             return []
-        return _items(e for e in _STAFF if current_user.has_role(*e.roles))
+        key = (str(get_locale()), frozenset(current_user.roles), request.script_root,
+               len(_STAFF))
+        items = _KEPT.get(key)
+        if items is None:
+            items = _KEPT[key] = _items(e for e in _STAFF if current_user.has_role(*e.roles))
+        return items
 
     return {"cardholder_nav_items": cardholder_nav_items, "staff_nav_items": staff_nav_items}

@@ -7,7 +7,12 @@ the link to the next page carries the sort key of the last row shown (`after`), 
 the previous page that of the first (`before`), and the database starts at that key in the
 index that serves the order, so page 1,000 costs what page 1 does. A page number alone (a
 bookmark, a hand-edited URL) still works: it skips rows (OFFSET) once, and its links go on by
-key. The number a page shows is carried in its links (`page`); no list counts its rows."""
+key. The number a page shows is carried in its links (`page`); no list counts its rows.
+
+A sort key that may be NULL is given as `NullsLast(column)`: ascending, its NULLs come after
+every value (PostgreSQL's ascending order; SQLite's own puts them first), because the list
+sorts and compares on the pair (column IS NULL, column), which an index on those two
+expressions serves; a cursor writes a NULL as an empty key."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,18 +63,32 @@ class Page:
         return {"page": self.page - 1}
 
 
-def fetch_page(query, page: int | None, per_page: int | None = None, *,
-               scalars: bool = True) -> Page:
-    """One page of an ordered `query` in one statement: the query's order must end in a
-    unique column (an id) and be served by an index, so a page costs the same on page 1 as
-    on page 100 short of the offset. One extra row tells whether a next page exists."""
-    page, per_page = clamp_page(page), per_page or PER_PAGE
-    query = query.offset((page - 1) * per_page).limit(per_page + 1)
-    rows = list(db.session.scalars(query) if scalars else db.session.execute(query))
-    return Page(rows[:per_page], page, len(rows) > per_page)
+@dataclass(frozen=True)
+class NullsLast:
+    """A sort key of `seek_page` that may be NULL: sorted as (column IS NULL, column)."""
+    column: Any
+
+    def sql(self, value=None, *, cursor: bool = False) -> list[tuple]:
+        """(expression, cursor value) pairs; a NULL cursor compares on the flag alone (the
+        rows level with it are NULL too, and NULL compares with nothing)."""
+        if cursor and value is None:
+            return [(self.column.is_(None), True)]
+        return [(self.column.is_(None), False), (self.column, value)]
+
+
+def _column(key):
+    return key.column if isinstance(key, NullsLast) else key
+
+
+def _sql_keys(keys) -> list:
+    """The ORDER BY terms of `keys`, ascending."""
+    return [expr for key in keys
+            for expr, _ in (key.sql() if isinstance(key, NullsLast) else [(key, None)])]
 
 
 def _text(value) -> str:
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, (int, date)):  # datetime is a date
@@ -77,7 +96,10 @@ def _text(value) -> str:
     raise TypeError(f"no cursor text for {value!r}")
 
 
-def _value(text: str, kind: type):
+def _value(text: str, key):
+    if isinstance(key, NullsLast) and text == "":
+        return None
+    kind = _column(key).type.python_type
     if kind is bool:
         return {"t": True, "f": False}[text]
     if kind is int:
@@ -93,20 +115,20 @@ def _value(text: str, kind: type):
 
 def encode_cursor(values) -> str:
     """The text of a cursor: each key's value, "_" between them (ISO 8601 moments keep no
-    "_")."""
+    "_"; a NULL is empty)."""
     return "_".join(_text(v) for v in values)
 
 
 def decode_cursor(text: str | None, keys) -> tuple | None:
-    """The key values a cursor names, typed as `keys` (mapped columns); None for a missing or
-    malformed cursor (a hand-edited link is not an error: the list starts over)."""
+    """The key values a cursor names, typed as `keys` (mapped columns or `NullsLast`); None
+    for a missing or malformed cursor (a hand-edited link is not an error: the list starts over)."""
     if not text or len(text) > MAX_CURSOR:
         return None
     parts = text.split("_")
     if len(parts) != len(keys):
         return None
     try:
-        return tuple(_value(part, key.type.python_type) for part, key in zip(parts, keys))
+        return tuple(_value(part, key) for part, key in zip(parts, keys))
     except (KeyError, ValueError, TypeError, OverflowError):
         return None
 
@@ -115,15 +137,20 @@ def _key_values(row, keys) -> tuple | None:
     """The sort keys of `row`: an entity, a row of columns named as the keys, or a row whose
     first item is the entity."""
     fields = getattr(row, "_fields", None)
-    source = row if fields is None or all(key.key in fields for key in keys) else row[0]
-    values = tuple(getattr(source, key.key) for key in keys)
-    return None if any(v is None for v in values) else values
+    columns = [_column(key) for key in keys]
+    source = row if fields is None or all(c.key in fields for c in columns) else row[0]
+    values = tuple(getattr(source, c.key) for c in columns)
+    nullable = [isinstance(key, NullsLast) for key in keys]
+    return None if any(v is None and not n for v, n in zip(values, nullable)) else values
 
 
 def _beyond(keys, cursor, forward: bool):
     """Rows strictly after (forward) or before `cursor` in the order of `keys`."""
-    left = keys[0] if len(keys) == 1 else tuple_(*keys)
-    right = cursor[0] if len(keys) == 1 else tuple_(*cursor)
+    pairs = [pair for key, value in zip(keys, cursor)
+             for pair in (key.sql(value, cursor=True) if isinstance(key, NullsLast)
+                          else [(key, value)])]
+    left = pairs[0][0] if len(pairs) == 1 else tuple_(*(expr for expr, _ in pairs))
+    right = pairs[0][1] if len(pairs) == 1 else tuple_(*(value for _, value in pairs))
     return left > right if forward else left < right
 
 
@@ -132,15 +159,17 @@ def seek_page(query, keys, page: int | None = None, *, after: str | None = None,
               per_page: int | None = None, scalars: bool = True) -> Page:
     """One page of `query` in the order of `keys` (mapped columns of the listed entity, all
     ascending or all `descending`, the last one unique, each NOT NULL in every row the query
-    returns; an index should serve the order), in one statement whatever the page.
+    returns unless given as `NullsLast(column)`; an index should serve the order), in one
+    statement whatever the page.
 
     `after` (the next-page link's cursor) starts after that key; `before` (the previous-page
     link's) ends before it; neither: the page number skips rows (OFFSET, a bookmark or an
     edited link). `page` is otherwise only the number shown. A malformed cursor is ignored
     (the page number, else the first page). One extra row tells whether more follow."""
     page, per_page = clamp_page(page), per_page or PER_PAGE
-    order = [k.desc() for k in keys] if descending else list(keys)
-    reverse = [k.asc() for k in keys] if descending else [k.desc() for k in keys]
+    terms = _sql_keys(keys)
+    order = [k.desc() for k in terms] if descending else terms
+    reverse = [k.asc() for k in terms] if descending else [k.desc() for k in terms]
     backwards = decode_cursor(before, keys)
     forwards = None if backwards else decode_cursor(after, keys)
     run = db.session.scalars if scalars else db.session.execute
@@ -162,5 +191,5 @@ def seek_page(query, keys, page: int | None = None, *, after: str | None = None,
         rows = rows[:per_page]
     last = _key_values(rows[-1], keys) if rows and has_next else None
     first = _key_values(rows[0], keys) if rows and page > 1 else None
-    return Page(rows, page, has_next, encode_cursor(last) if last else None,
-                encode_cursor(first) if first else None)
+    return Page(rows, page, has_next, encode_cursor(last) if last is not None else None,
+                encode_cursor(first) if first is not None else None)

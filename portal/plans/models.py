@@ -70,9 +70,11 @@ class Plan(db.Model):
         CheckConstraint("kind IN ('instalment', 'settlement', 'deferral')", name="kind_known"),
         CheckConstraint("frequency IN ('weekly', 'fortnightly', 'monthly')",
                         name="frequency_known"),
-        # The staff lists: agreed plans newest first by status, proposals oldest first.
+        # The staff lists: agreed plans newest first by status, proposals oldest first (by
+        # key, NULLs last: pagination.NullsLast).
         Index("ix_plan_status_id", "status", "id"),
-        Index("ix_plan_status_accepted_at_id", "status", "accepted_at", "id"),
+        Index("ix_plan_status_accepted_order", "status", text("(accepted_at IS NULL)"),
+              "accepted_at", "id"),
         # All agreed plans newest first: without it the list walks every proposal too.
         Index("ix_plan_agreed_id", "id", postgresql_where=text(AGREED_LISTED_SQL),
               sqlite_where=text(AGREED_LISTED_SQL)),

@@ -16,10 +16,11 @@ from portal.auth.session import staff_required
 from portal.balances.services import today_for
 from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_cursors, arg_page
-from portal.core.pagination import fetch_page, seek_page
+from portal.core.pagination import NullsLast, seek_page
 from portal.core.nav import staff_entry
 from portal.disputes import labels as dispute_labels
 from portal.extensions import db
+from portal.i18n import PageLabels
 from portal.plans import decisions, lifecycle, servicing, services
 from portal.plans.blueprint import staff_bp
 from portal.plans.forms import EXPENSES, ConfirmForm, CounterForm, RejectForm, StatusFilterForm
@@ -27,6 +28,7 @@ from portal.plans.messages import ERRORS, STATUS, reason_text
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
 from portal.plans.offers import PlanSpec
 from portal.staff.account_context import account_context
+from portal.staff.labels import ROLE_NAMES
 
 ROLES = ("collector", "collections_manager")
 NAV = (
@@ -35,13 +37,23 @@ NAV = (
 )
 
 
+# What a row of the proposals list shows, and its sort keys.
+_PROPOSAL_LISTED = (Plan.id, Plan.accepted_at, Plan.total, Plan.currency, Plan.instalment_count,
+                    Plan.required_role, Account.account_number)
+
+
 @staff_bp.get("/plans/review")
 @staff_required(*ROLES)
 def queue():
-    found = fetch_page(select(Plan).where(Plan.status == PlanStatus.IN_REVIEW)
-                       .options(joinedload(Plan.account))  # the list shows its number
-                       .order_by(Plan.accepted_at, Plan.id), arg_page())
-    return render_template("plans/staff_queue.html", plans=found.rows, result=found)
+    """Proposals in review, oldest accepted first; deep pages by key (`pagination.seek_page`).
+    The rows are the columns the list shows (no Plan entities with their terms), and the
+    role names are translated once a page."""
+    query = (select(*_PROPOSAL_LISTED).join(Plan.account)
+             .where(Plan.status == PlanStatus.IN_REVIEW))
+    found = seek_page(query, (NullsLast(Plan.accepted_at), Plan.id), arg_page(), scalars=False,
+                      **arg_cursors())
+    return render_template("plans/staff_queue.html", plans=found.rows, result=found,
+                           role_names=PageLabels(ROLE_NAMES))
 
 
 def _plan_or_404(plan_id) -> Plan:

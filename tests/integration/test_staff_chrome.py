@@ -42,3 +42,24 @@ def test_role_a_proposal_needs_is_named_in_chinese(app, client, login_as, make_s
         page = client.get(path).get_data(as_text=True)
         assert "催收员" in page and ">collector<" not in page and "：collector" not in page, path
         assert "员工工作台" in page
+
+
+def test_each_staff_menu_follows_the_roles_and_the_language(client, login_as, make_staff):
+    """The menus are kept per process by language and roles (portal.core.nav): a collector,
+    then a risk analyst, then the collector in Chinese each see their own menu."""
+    def menu():
+        page = client.get("/staff/collections/my-accounts").get_data(as_text=True)
+        return page.split('<nav class="main-nav"', 1)[1].split("</nav>", 1)[0]
+
+    collector, risk = make_staff("collector"), make_staff("risk", "collector")
+    login_as(client, collector)
+    first = menu()
+    assert "Plan proposals" in first and "Plan limits" not in first
+    client.post("/staff/logout")
+    login_as(client, risk)
+    assert "Plan limits" in menu() and "Plan proposals" in menu()
+    client.post("/staff/logout")
+    login_as(client, collector)
+    assert menu() == first
+    client.set_cookie("portal_locale", "zh_Hans")
+    assert "Plan proposals" not in menu() and menu() != first

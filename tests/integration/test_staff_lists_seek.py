@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from portal.collections import services as collections
 from portal.core import pagination
 from portal.disputes import access, services
 from portal.disputes.models import Dispute
@@ -20,6 +21,7 @@ from portal.disputes.rules import DisputeStatus
 from portal.extensions import db as _db
 from portal.payments.models import Payment, PaymentChoice
 from portal.payments.states import PaymentStatus
+from portal.plans.models import Plan, PlanStatus
 from tests.dispute_helpers import join, raise_dispute
 from tests.helpers import statements_for
 from tests.integration.plan_helpers import TODAY, agree, spec
@@ -148,7 +150,61 @@ def test_closed_disputes_by_key_are_the_closed_disputes_by_number(
     assert shown == [d.id for d in sorted(closed, key=lambda d: (d.closed_at, d.id), reverse=True)]
 
 
-@pytest.mark.parametrize("path", ["/staff/payments", "/staff/plans",
+def test_proposals_by_key_are_the_proposals_by_number_nulls_last(
+        app, client, login_as, make_account, make_staff, monkeypatch):
+    """Proposals oldest accepted first, ties by id, those without a moment last (as
+    PostgreSQL's ascending order has them): pages of 3 break inside the ties, between the
+    moments and the NULLs, and inside the NULLs."""
+    monkeypatch.setattr(pagination, "PER_PAGE", 3)
+    rng = random.Random(16)
+    start = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
+    with app.test_request_context():
+        plans = [agree(make_account(principal=500_000, oldest_unpaid_due_date=TODAY
+                                    - timedelta(days=40)), spec(count=24), source="proposal")
+                 for _ in range(13)]
+        _db.session.commit()
+    assert {p.status for p in plans} == {PlanStatus.IN_REVIEW}
+    far, keys = datetime.max.replace(tzinfo=timezone.utc), []
+    for n, plan in enumerate(plans):
+        plan.accepted_at = None if n in (1, 4, 5, 8, 11, 12) else start + timedelta(
+            hours=rng.randrange(3))
+        keys.append((plan.accepted_at or far, plan.id))
+    _db.session.commit()
+    login_as(client, make_staff("collections_manager"))
+    shown = _same_by_key_and_by_number(client, "/staff/plans/review", r">#(\d+)</a>")
+    assert shown == [plan_id for _, plan_id in sorted(keys)]
+
+
+def test_the_worklist_by_key_is_the_worklist_by_number_nulls_last(
+        client, login_as, make_account, make_staff, monkeypatch):
+    """The worklist pages from the oldest unpaid due date, accounts with nothing unpaid
+    last; each page holds the same accounts by key as by number, whichever order the page's
+    priority puts them in."""
+    monkeypatch.setattr(pagination, "PER_PAGE", 3)
+    manager, collector = make_staff("collections_manager"), make_staff("collector")
+    rng = random.Random(17)
+    accounts = [make_account(account_number=f"63000000{n:08d}", minimum_due=1_000,
+                             oldest_unpaid_due_date=None if n % 3 == 1
+                             else TODAY - timedelta(days=10 + rng.randrange(3)))
+                for n in range(14)]
+    collections.assign([a.id for a in accounts], collector.id, manager)
+    _db.session.commit()
+    login_as(client, collector)
+    path, pattern = "/staff/collections/my-accounts", r">63000000(\d{8})</a>"
+    forward, paths = _walk(client, path, pattern, NEXT)
+    assert len(forward) == 5 and all("after=" in p for p in paths[1:])
+    assert forward == _by_number(client, path, pattern, 5)
+    backward, _ = _walk(client, paths[-1], pattern, PREV)
+    assert backward[::-1] == forward
+    assert {statements_for(client, p) for p in paths} == {statements_for(client, path)}
+    far = TODAY + timedelta(days=99_999)
+    in_order = [int(a.account_number[-8:]) for a in sorted(
+        accounts, key=lambda a: (a.oldest_unpaid_due_date or far, a.id))]
+    assert [set(page) for page in forward] == [set(in_order[i:i + 3]) for i in range(0, 14, 3)]
+
+
+@pytest.mark.parametrize("path", ["/staff/payments", "/staff/plans", "/staff/plans/review",
+                                  "/staff/collections/my-accounts",
                                   "/staff/disputes/?view=queue",
                                   "/staff/disputes/?view=queue&state=closed"])
 @pytest.mark.parametrize("cursor", HOSTILE_CURSORS)
@@ -167,6 +223,11 @@ def test_cursors_read_back_what_they_wrote():
     assert pagination.decode_cursor(pagination.encode_cursor(values), keys) == values
     assert pagination.decode_cursor("t_2026-12-06T09:15:00_x", keys) is None
     assert pagination.decode_cursor("t_2026-12-06T09:15:00", keys) is None
+    nullable = (pagination.NullsLast(Plan.accepted_at), Plan.id)
+    for values in ((None, 7), (datetime(2026, 12, 6, 9, 15, tzinfo=timezone.utc), 7)):
+        assert pagination.decode_cursor(pagination.encode_cursor(values), nullable) == values
+    assert pagination.decode_cursor("_", nullable) is None
+    assert pagination.decode_cursor("2026-12-06T09:15:00_", keys[1:]) is None
 
 
 def test_payment_rows_hold_what_the_entities_hold(app, make_account, monkeypatch):
