@@ -7,8 +7,9 @@ reversal is keyed by its external reference.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import joinedload
 
@@ -31,23 +32,31 @@ S = PaymentStatus
 
 def lock_payment(payment_id: int) -> Payment:
     """Load the payment with a row lock (PostgreSQL), fresh from the database."""
-    payment = find_locked(Payment.id == payment_id)
+    payment = find_locked(id=payment_id)
     if payment is None:
         raise NoResultFound(f"no payment {payment_id}")
     return payment
 
 
-def find_locked(*where) -> Payment | None:
-    """The payment `where` selects, loaded fresh with a row lock (PostgreSQL), or None; its
-    account and cardholder come in the same statement (a posting, a reversal and their
-    messages need both), unlocked: only the payment's row is locked (FOR UPDATE OF)."""
-    query = (select(Payment).where(*where)
+def find_locked(**key) -> Payment | None:
+    """The payment with the one column given (`id=` or `provider_ref=`), loaded fresh with a
+    row lock (PostgreSQL), or None; its account and cardholder come in the same statement (a
+    posting, a reversal and their messages need both), unlocked: only the payment's row is
+    locked (FOR UPDATE OF)."""
+    (name, value), = key.items()
+    query = _locked_query(name, db.session.get_bind().dialect.name == "postgresql")
+    return db.session.scalars(query, {"key": value}).unique().one_or_none()
+
+
+@lru_cache(maxsize=None)
+def _locked_query(name: str, postgres: bool):
+    """`find_locked`'s statement, built once: SQLAlchemy then finds it compiled in its cache
+    without generating its key again (joined loads make the key costly)."""
+    query = (select(Payment).where(getattr(Payment, name) == bindparam("key"))
              .options(joinedload(Payment.account, innerjoin=True)
                       .joinedload(Account.cardholder, innerjoin=True))
              .execution_options(populate_existing=True))
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=Payment)
-    return db.session.scalars(query).unique().one_or_none()
+    return query.with_for_update(of=Payment) if postgres else query
 
 
 def _source(payment: Payment, part: str) -> str:
