@@ -7,7 +7,7 @@ reversal is keyed by its external reference.
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import NoResultFound
@@ -48,7 +48,7 @@ def find_locked(**key) -> Payment | None:
     return db.session.scalars(query, {"key": value}).unique().one_or_none()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _locked_query(name: str, postgres: bool):
     """`find_locked`'s statement, built once: SQLAlchemy then finds it compiled in its cache
     without generating its key again (joined loads make the key costly)."""
@@ -130,11 +130,18 @@ def _toward_minimum(payment: Payment, paid_on: date, balance) -> int:
     webhook dates a payment back past one posted meanwhile): the balance as of the latest such
     date, else as of `paid_on`. So the account's payments never count more towards the minimum
     than it was, whatever order they are posted in."""
-    latest = db.session.scalar(select(func.max(Payment.paid_on)).where(
-        Payment.account_id == payment.account_id, Payment.id != payment.id,
-        Payment.status.in_([S.SUCCEEDED, S.REFUNDED])))
+    latest = db.session.scalar(_latest_paid_on(), {"account_id": payment.account_id,
+                                                   "payment_id": payment.id})
     basis = balance if latest is None or latest <= paid_on else balance_of(payment.account, latest)
     return min(payment.amount, int(basis.overdue) + int(basis.next_due))
+
+
+@cache
+def _latest_paid_on():
+    """`_toward_minimum`'s statement, built once."""
+    return select(func.max(Payment.paid_on)).where(
+        Payment.account_id == bindparam("account_id"), Payment.id != bindparam("payment_id"),
+        Payment.status.in_([S.SUCCEEDED, S.REFUNDED]))
 
 
 def _announce(payment: Payment, amount: int, paid_on: date) -> list[list[int]]:
