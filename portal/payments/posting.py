@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import joinedload
 
@@ -59,6 +59,9 @@ def _locked_query(name: str, postgres: bool):
     return query.with_for_update(of=Payment) if postgres else query
 
 
+_ENTRIES = insert(LedgerEntry.__table__)
+
+
 def _source(payment: Payment, part: str) -> str:
     return f"payment:{payment.id}:{part}"
 
@@ -98,14 +101,15 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
         parts.append((Component.PRINCIPAL, UNAPPLIED, split[UNAPPLIED]))
     # One posting moment for the payment and its entries: exports select both by it.
     now = utcnow()
-    for component, tag, amount in parts:
-        db.session.add(LedgerEntry(account_id=account.id, kind=EntryKind.PAYMENT,
-                                   component=component, amount=-amount,
-                                   currency=payment.currency, effective_date=paid_on,
-                                   source_ref=_source(payment, tag), posted_at=now))
-    # The plans are told first (their queries flush the entries), then the payment's row is
-    # changed once, what the plans applied included: one UPDATE, not two. The listeners read
-    # the ledger, plans and nightly state, never the payment's row.
+    # Written at once, on the table (no ORM objects: nothing in the request reads them back
+    # from the session, and the unit of work cost more than the INSERT).
+    db.session.execute(_ENTRIES, [
+        dict(account_id=account.id, kind=EntryKind.PAYMENT, component=component, amount=-amount,
+             currency=payment.currency, effective_date=paid_on, source_ref=_source(payment, tag),
+             reversal_of_id=None, posted_at=now) for component, tag, amount in parts])
+    # The plans are told first, then the payment's row is changed once, what the plans applied
+    # included: one UPDATE, not two. The listeners read the ledger, plans and nightly state,
+    # never the payment's row.
     plan_application = _announce(payment, payment.amount, paid_on)
     payment.allocation = split
     payment.toward_minimum = toward
