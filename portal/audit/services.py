@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from flask import current_app, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import BigInteger, String, column, func, select, text, update, values
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -181,28 +181,50 @@ def lock_order(stream: str) -> tuple[int, str]:
     return len(stream), stream
 
 
+# PostgreSQL: one constant statement each (compiled once, prepared by psycopg), whatever the
+# number of streams or events: the rows travel as arrays. A multi-row VALUES is compiled
+# afresh by SQLAlchemy on every call (it does not cache them), which cost an online posting
+# more CPU than anything else it did.
+_LOCK_HEADS = text(
+    # A new head is inserted, an existing one "updated" to itself, which locks it like FOR
+    # UPDATE; rows go in the order given (`lock_order`), so two writers never deadlock.
+    "INSERT INTO audit_stream_head (stream, event_count, last_id, last_hash) "
+    "SELECT s.stream, 0, NULL, :genesis "
+    "FROM unnest(CAST(:streams AS varchar[])) WITH ORDINALITY AS s(stream, n) ORDER BY s.n "
+    "ON CONFLICT (stream) DO UPDATE SET stream = excluded.stream "
+    "RETURNING stream, event_count, last_hash")
+_EVENT_TYPES = dict(created_at="timestamptz", before="json", after="json", seq="bigint")
+_APPEND = text(
+    # The chained events inserted and their streams' heads moved in one round trip.
+    f"WITH inserted AS (INSERT INTO audit_event ({', '.join(_EVENT_COLUMNS)}) "
+    "SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {_EVENT_TYPES.get(c, 'varchar')}[])" for c in _EVENT_COLUMNS)
+    + ") RETURNING id, stream, seq), "
+    "moved AS (UPDATE audit_stream_head h "
+    "SET event_count = t.seq, last_hash = t.hash, last_id = i.id "
+    "FROM unnest(CAST(:tip_stream AS varchar[]), CAST(:tip_seq AS bigint[]), "
+    "CAST(:tip_hash AS varchar[])) AS t(stream, seq, hash) JOIN inserted i "
+    "ON i.stream = t.stream AND i.seq = t.seq "
+    "WHERE h.stream = t.stream RETURNING h.stream) "
+    "SELECT i.id, i.stream, i.seq, (SELECT count(*) FROM moved) AS moved FROM inserted i")
+
+
 def _lock_streams(streams: list[str]) -> dict:
     """Take the head rows of `streams` (in `lock_order`) for this transaction, creating those of new
     streams, and read them: appends to these streams queue here, appends to others do not.
     Rows are created and locked in `lock_order`, so two batches never deadlock. On SQLite the
     insert takes the database's write lock before the heads are read."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    postgres = db.session.get_bind().dialect.name == "postgresql"
     heads = {}
     for start in range(0, len(streams), LOCK_CHUNK):
         chunk = streams[start:start + LOCK_CHUNK]
-        new = insert(AuditStreamHead).values([dict(stream=s, event_count=0, last_id=None,
-                                                   last_hash=GENESIS) for s in chunk])
-        if dialect == "postgresql":
-            # One round trip: a new head is inserted, an existing one "updated" to itself,
-            # which locks it like FOR UPDATE; rows go in the order given (`lock_order`).
+        if postgres:  # one round trip
             heads.update((row.stream, row) for row in db.session.execute(
-                new.on_conflict_do_update(index_elements=["stream"],
-                                          set_={"stream": new.excluded.stream})
-                .returning(AuditStreamHead.stream, AuditStreamHead.event_count,
-                           AuditStreamHead.last_hash)))
+                _LOCK_HEADS, {"streams": chunk, "genesis": GENESIS}))
             continue
-        db.session.execute(new.on_conflict_do_nothing(index_elements=["stream"]))
+        db.session.execute(sqlite.insert(AuditStreamHead).values(
+            [dict(stream=s, event_count=0, last_id=None, last_hash=GENESIS) for s in chunk])
+            .on_conflict_do_nothing(index_elements=["stream"]))
         heads.update((row.stream, row) for row in db.session.execute(
             select(AuditStreamHead.stream, AuditStreamHead.event_count, AuditStreamHead.last_hash)
             .where(AuditStreamHead.stream.in_(chunk))
@@ -327,20 +349,13 @@ def _append_in_one(made: list[AuditEvent], newest: dict) -> None:
     events then join the session as if loaded (persistent, with their ids), as a flush would
     have left them. Pending changes are flushed first, as `record_many` always did."""
     db.session.flush()
-    table, head = AuditEvent.__table__, AuditStreamHead.__table__
-    inserted = (postgresql.insert(table)
-                .values([{name: getattr(e, name) for name in _EVENT_COLUMNS} for e in made])
-                .returning(table.c.id, table.c.stream, table.c.seq).cte("inserted"))
-    tips = values(column("stream", String), column("seq", BigInteger), column("hash", String),
-                  name="tips").data([(stream, e.seq, e.hash) for stream, e in newest.items()])
-    moved = (update(head)
-             .values(event_count=tips.c.seq, last_hash=tips.c.hash, last_id=inserted.c.id)
-             .where(head.c.stream == tips.c.stream, inserted.c.stream == tips.c.stream,
-                    inserted.c.seq == tips.c.seq)
-             .returning(head.c.stream).cte("moved"))
-    rows = db.session.execute(select(
-        inserted.c.id, inserted.c.stream, inserted.c.seq,
-        select(func.count()).select_from(moved).scalar_subquery().label("moved"))).all()
+    params = {c: [getattr(e, c) for e in made] for c in _EVENT_COLUMNS}
+    # As the JSON type would send them (json.dumps; None as JSON null).
+    params["before"] = [json.dumps(e.before) for e in made]
+    params["after"] = [json.dumps(e.after) for e in made]
+    params.update(tip_stream=list(newest), tip_seq=[e.seq for e in newest.values()],
+                  tip_hash=[e.hash for e in newest.values()])
+    rows = db.session.execute(_APPEND, params).all()
     ids = {(row.stream, row.seq): row.id for row in rows}
     if len(ids) != len(made) or any(row.moved != len(newest) for row in rows):
         raise RuntimeError("audit append: events or stream heads not written as chained")

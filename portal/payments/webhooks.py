@@ -75,14 +75,18 @@ def _record_once(provider: str, event_id: str, kind: str, object_ref) -> bool:
     transaction rolls back. (A savepoint did not: on SQLite, releasing a savepoint opened
     before any write commits, so a failed event stayed recorded and its retry was dropped.)
     """
-    dialect = db.session.get_bind().dialect.name
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
-    inserted = db.session.scalar(
-        insert(WebhookEvent).values(provider=provider, event_id=event_id, type=kind,
-                                    object_ref=str(object_ref)[:128] if object_ref else None,
-                                    received_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["event_id"]).returning(WebhookEvent.id))
+    inserted = db.session.scalar(_RECORD[db.session.get_bind().dialect.name], dict(
+        provider=provider, event_id=event_id, type=kind,
+        object_ref=str(object_ref)[:128] if object_ref else None, received_at=utcnow()))
     return inserted is not None
+
+
+# Built once (SQLAlchemy then finds it compiled without building or keying it again): on the
+# table, not the mapped class, so it skips the ORM's bulk-insert machinery.
+_RECORD = {name: insert(WebhookEvent.__table__)
+           .on_conflict_do_nothing(index_elements=["event_id"])
+           .returning(WebhookEvent.__table__.c.id)
+           for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 
 
 def _event_time(event: dict) -> datetime | None:
@@ -97,11 +101,11 @@ def _payment_for(intent_ref: str | None, metadata: dict | None = None) -> Paymen
     """The payment an event is about, locked (read once: the handlers need the lock anyway)."""
     payment_id = parse_id((metadata or {}).get("payment_id"))
     if payment_id:
-        payment = find_locked(Payment.id == payment_id)
+        payment = find_locked(id=payment_id)
         if payment is not None and payment.provider_ref in (None, intent_ref):
             return payment
     if intent_ref:
-        return find_locked(Payment.provider_ref == intent_ref)
+        return find_locked(provider_ref=intent_ref)
     return None
 
 

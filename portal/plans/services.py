@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from functools import cache
 
 from sqlalchemy import bindparam, func, or_, select, text
 
@@ -130,8 +131,13 @@ def open_proposal(account: Account) -> Plan | None:
 
 def active_plan(account: Account) -> Plan | None:
     """The account's active plan (at most one: a partial unique index guarantees it)."""
-    return db.session.scalar(select(Plan).where(Plan.account_id == account.id,
-                                                Plan.status == PlanStatus.ACTIVE))
+    return db.session.scalar(_active_query(), {"account_id": account.id})
+
+
+@cache  # built once: every posting asks it, plan or not (SQLAlchemy keys it once)
+def _active_query():
+    return select(Plan).where(Plan.account_id == bindparam("account_id"),
+                              Plan.status == PlanStatus.ACTIVE)
 
 
 def _unpaid(plan: Plan) -> list[PlanInstalment]:
