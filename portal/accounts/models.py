@@ -164,7 +164,8 @@ class LedgerEntry(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    # No index of its own: it leads ix_ledger_entry_account_day and uq_ledger_entry_source.
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
     kind: Mapped[EntryKind] = mapped_column(str_enum(EntryKind, "entry_kind"))
     component: Mapped[Component] = mapped_column(str_enum(Component, "component"))
     # Signed minor units: positive increases what the cardholder owes.
