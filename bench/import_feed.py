@@ -1,6 +1,7 @@
 """Time the account-feed import against `psql \\copy` of the same file, in one run.
 
     python bench/import_feed.py [ROWS] [--sqlite]
+    python bench/import_feed.py [ROWS] --against REV [--rounds N]
 
 Default 100,000 rows on PostgreSQL: a scratch database (BENCH_DB_NAME, default
 portal_bench_import, on BENCH_PG, default postgresql://postgres@127.0.0.1) is dropped and
@@ -13,6 +14,15 @@ created afresh: never point it at a database you care about. It generates a CSV 
 
 and prints each pass's time, the floor and the ratio, against the targets (first load at most
 30x the copy, replay at most 10x). --sqlite runs the import alone on a scratch SQLite file.
+
+With --against REV (e.g. main) the code at REV, checked out into a temporary git worktree, and
+this tree each run the three passes in a fresh interpreter on its own code and its own scratch
+database (BENCH_DB_NAME with _old and _new), one tree after the other, the order alternating
+between rounds (--rounds, default 1), each pass beside its own floor. Printed: every pass of
+both trees, then the ratios new/old; and whether the two databases hold the same
+cardholders, accounts, ledger, acknowledgements, replay digests, audit events and stream heads
+(every column but the clock's: created/updated/posted/recorded times and the audit hashes
+that cover them) and whether both audit logs verify.
 """
 from __future__ import annotations
 
@@ -25,7 +35,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The tree whose `portal` is measured: this one, or (a child of --against) the other one.
+sys.path.insert(0, os.environ.get("BENCH_TREE") or HERE)
 
 from portal.journal.feed_rules import FIELDS  # noqa: E402
 
@@ -69,15 +81,40 @@ def _psql_copy(url: str, path: str) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    rows = int(args[0]) if args else 100_000
-    use_sqlite = "--sqlite" in sys.argv
-    workdir = tempfile.mkdtemp(prefix="portal-bench-")
+# Columns the clock writes (and the audit hashes, which cover created_at): left out when the
+# two trees' databases are compared.
+CLOCK_COLUMNS = {"created_at", "updated_at", "posted_at", "recorded_at", "hash", "prev_hash",
+                 "last_hash"}
+COMPARED = ("cardholder", "account", "ledger_entry", "journal_ack", "journal_feed_seen",
+            "audit_event", "audit_stream_head")
+
+
+def contents(url: str) -> dict[str, tuple[int, str]]:
+    """Each compared table's row count and a digest of its rows, clock columns left out."""
+    import hashlib
+
+    import psycopg
+
+    out = {}
+    with psycopg.connect(url) as conn:
+        for table in COMPARED:
+            cur = conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2")
+            keep = [i for i, d in enumerate(cur.description) if d.name not in CLOCK_COLUMNS]
+            digest, count = hashlib.sha256(), 0
+            for row in cur:
+                digest.update(repr([row[i] for i in keep]).encode())
+                count += 1
+            out[table] = (count, digest.hexdigest()[:16])
+    return out
+
+
+def run_passes(rows: int, use_sqlite: bool, workdir: str, first: str, changed: str) -> dict:
+    """The three passes on this process's tree; {pass: (seconds, floor)} and the contents."""
     os.environ.setdefault("PORTAL_INSTANCE_PATH", workdir)
     from flask_migrate import upgrade
 
     from portal import create_app
+    from portal.audit.services import verify_chain
     from portal.journal.feed_rules import forget
     from portal.journal.importer import import_file
 
@@ -88,11 +125,9 @@ def main() -> None:
                                      os.environ.get("BENCH_DB_NAME", "portal_bench_import"))
         db_url = psql_url.replace("postgresql://", "postgresql+psycopg://", 1)
     app = create_app({"SQLALCHEMY_DATABASE_URI": db_url})
-    first, changed = os.path.join(workdir, "feed.csv"), os.path.join(workdir, "changed.csv")
-    write_feed(first, rows)
-    write_feed(changed, rows, principal_bump=7, as_of="2026-11-29")
     passes = [("first load", first), ("replay (nothing changes)", first),
               ("every balance changed", changed)]
+    times = {}
     with app.app_context():
         upgrade(revision="heads")
         print(f"{rows} rows, {'SQLite' if use_sqlite else 'PostgreSQL'}, "
@@ -106,6 +141,7 @@ def main() -> None:
             start = time.perf_counter()
             result = import_file(path)
             elapsed = time.perf_counter() - start
+            times[label] = (elapsed, floor)
             target = TARGETS.get(label)
             line = f"{label:<26} {elapsed:8.2f}s {rows / elapsed:9.0f}"
             if floor:
@@ -113,8 +149,97 @@ def main() -> None:
                 verdict = (f"<= {target}x {'met' if ratio <= target else 'MISSED'}"
                            if target else "")
                 line += f" {floor:10.3f}s {ratio:6.1f}x  {verdict}"
-            print(line)
-            print(f"    {result.summary()}")
+            print(line, flush=True)
+            print(f"    {result.summary()}", flush=True)
+        checked, broken = verify_chain()
+        chain = f"{checked} events verify" if broken is None else f"BROKEN: {broken}"
+    return {"times": times, "chain": chain,
+            "contents": contents(psql_url) if psql_url else None}
+
+
+def _feeds(workdir: str, rows: int) -> tuple[str, str]:
+    first, changed = os.path.join(workdir, "feed.csv"), os.path.join(workdir, "changed.csv")
+    if not os.path.exists(first):
+        write_feed(first, rows)
+        write_feed(changed, rows, principal_bump=7, as_of="2026-11-29")
+    return first, changed
+
+
+def against(rev: str, rows: int, rounds: int) -> None:
+    """REV and this tree side by side (see the module's docstring)."""
+    import json
+
+    work = tempfile.mkdtemp(prefix="portal-bench-import-")
+    old_tree = os.path.join(work, "old")
+    subprocess.run(["git", "-C", HERE, "worktree", "add", "--detach", "--quiet", old_tree, rev],
+                   check=True)
+    trees = {"old": old_tree, "new": HERE}
+    base = os.environ.get("BENCH_DB_NAME", "portal_bench_import")
+    _feeds(work, rows)
+    runs: dict[str, list[dict]] = {"old": [], "new": []}
+    try:
+        for round_ in range(rounds):
+            for label in (("old", "new") if round_ % 2 == 0 else ("new", "old")):
+                print(f"-- round {round_ + 1}, {label} ({rev if label == 'old' else 'this tree'})",
+                      flush=True)
+                env = dict(os.environ, BENCH_TREE=trees[label], BENCH_DB_NAME=f"{base}_{label}",
+                           PORTAL_INSTANCE_PATH=os.path.join(work, label))
+                child = subprocess.run([sys.executable, os.path.abspath(__file__), str(rows),
+                                        "--child", work], env=env, capture_output=True, text=True)
+                if child.returncode:
+                    sys.exit(f"the {label} tree failed:\n{child.stdout}{child.stderr}")
+                out = child.stdout
+                report, result = out.split("RESULT ", 1)
+                print(report, end="", flush=True)
+                runs[label].append(json.loads(result))
+        print(f"\nold = {rev}, new = this tree; {rows:,} rows, {rounds} round(s)")
+        print(f"{'pass':<26} {'old ratio':>10} {'new ratio':>10} {'old s':>8} {'new s':>8} "
+              f"{'new/old time':>13}")
+        for label in runs["new"][0]["times"]:
+            old = [r["times"][label] for r in runs["old"]]
+            new = [r["times"][label] for r in runs["new"]]
+            o_ratio = statistics.median(t / f for t, f in old)
+            n_ratio = statistics.median(t / f for t, f in new)
+            o_s, n_s = statistics.median(t for t, _ in old), statistics.median(t for t, _ in new)
+            print(f"{label:<26} {o_ratio:9.1f}x {n_ratio:9.1f}x {o_s:8.2f} {n_s:8.2f} "
+                  f"{n_s / o_s:13.2f}")
+        same = all(r["contents"] == runs["old"][0]["contents"] for r in runs["old"] + runs["new"])
+        print("contents (" + ", ".join(f"{t} {n}" for t, (n, _) in
+                                       runs["new"][0]["contents"].items()) + "): "
+              + ("the same in both trees" if same else "DIFFERENT"))
+        if not same:
+            for label in ("old", "new"):
+                print(f"  {label}: {runs[label][0]['contents']}")
+        print("audit chains: " + ", ".join(f"{label} {r['chain']}" for label in ("old", "new")
+                                           for r in runs[label]))
+    finally:
+        subprocess.run(["git", "-C", HERE, "worktree", "remove", "--force", old_tree],
+                       check=False)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="the feed import against psql \\copy")
+    parser.add_argument("rows", nargs="?", type=int, default=100_000)
+    parser.add_argument("--sqlite", action="store_true")
+    parser.add_argument("--against", metavar="REV")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--child", metavar="WORKDIR", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.against:
+        against(args.against, args.rows, args.rounds)
+    elif args.child:
+        import json
+
+        os.makedirs(os.environ["PORTAL_INSTANCE_PATH"], exist_ok=True)
+        result = run_passes(args.rows, False, os.environ["PORTAL_INSTANCE_PATH"],
+                            *_feeds(args.child, args.rows))
+        print("RESULT " + json.dumps(result, default=str))
+    else:
+        workdir = tempfile.mkdtemp(prefix="portal-bench-")
+        run_passes(args.rows, args.sqlite, workdir, *_feeds(workdir, args.rows))
 
 
 if __name__ == "__main__":
