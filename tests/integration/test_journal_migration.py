@@ -35,8 +35,11 @@ def test_movements_dated_up_to_the_last_feed_are_taken_as_applied(scratch_url): 
         folded = entry(EntryKind.PAYMENT, "payment:1:principal", date(2026, 11, 10), -50_000)
         entry(EntryKind.FEE, "nightly:2026-11-12:late_fee", date(2026, 11, 12), 5_000)
         entry(EntryKind.PAYMENT, "payment:2:principal", date(2026, 11, 25), -20_000)
-        _db.session.commit()
+        _db.session.flush()
+        # Read before the commit: reading after it would open a transaction that holds the
+        # tables while the upgrade below runs (0031 drops an index: it would wait forever).
         folded_id, account_id = folded.id, account.id
+        _db.session.commit()
 
         upgrade()
         acks = _db.session.scalars(select(JournalAck)).all()
