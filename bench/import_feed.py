@@ -12,14 +12,16 @@ created afresh: never point it at a database you care about. It generates a CSV 
 - a first load (every account and cardholder new), an unchanged replay of the same file, and
   an import where every balance changed;
 
-and prints each pass's time, the floor and the ratio, against the targets (first load at most
+and prints each pass's time, the floor, the ratio against the targets (first load at most
 30x the copy, replay at most 10x). --sqlite runs the import alone on a scratch SQLite file.
 
 With --against REV (e.g. main) the code at REV, checked out into a temporary git worktree, and
 this tree each run the three passes in a fresh interpreter on its own code and its own scratch
 database (BENCH_DB_NAME with _old and _new), one tree after the other, the order alternating
 between rounds (--rounds, default 1), each pass beside its own floor. Printed: every pass of
-both trees, then the ratios new/old; and whether the two databases hold the same
+both trees with the CPU it used in Python and in its PostgreSQL server process (read from
+/proc: the database must be on this host; on a loaded machine the clock stretches far more
+than the CPU), then the medians and the ratios new/old; and whether the two databases hold the same
 cardholders, accounts, ledger, acknowledgements, replay digests, audit events and stream heads
 (every column but the clock's: created/updated/posted/recorded times and the audit hashes
 that cover them) and whether both audit logs verify.
@@ -138,10 +140,14 @@ def run_passes(rows: int, use_sqlite: bool, workdir: str, first: str, changed: s
             if psql_url:
                 floor = statistics.median(_psql_copy(psql_url, path) for _ in range(3))
             forget()  # each pass starts like `flask accounts import`, a new process
+            backend = _backend_pid(psql_url)
+            cpu = time.process_time(), _server_ticks(backend)
             start = time.perf_counter()
             result = import_file(path)
             elapsed = time.perf_counter() - start
-            times[label] = (elapsed, floor)
+            python = time.process_time() - cpu[0]
+            server = (_server_ticks(backend) - cpu[1]) / os.sysconf("SC_CLK_TCK")
+            times[label] = (elapsed, floor, python, server)
             target = TARGETS.get(label)
             line = f"{label:<26} {elapsed:8.2f}s {rows / elapsed:9.0f}"
             if floor:
@@ -150,11 +156,38 @@ def run_passes(rows: int, use_sqlite: bool, workdir: str, first: str, changed: s
                            if target else "")
                 line += f" {floor:10.3f}s {ratio:6.1f}x  {verdict}"
             print(line, flush=True)
-            print(f"    {result.summary()}", flush=True)
+            print(f"    {result.summary()}; CPU: Python {python:.2f} s"
+                  + (f", PostgreSQL {server:.2f} s" if backend else ""), flush=True)
         checked, broken = verify_chain()
         chain = f"{checked} events verify" if broken is None else f"BROKEN: {broken}"
     return {"times": times, "chain": chain,
             "contents": contents(psql_url) if psql_url else None}
+
+
+def _backend_pid(psql_url: str | None) -> int | None:
+    """The server process of the session's connection (the import's; one connection is
+    checked out and back in by the single-threaded import)."""
+    if not psql_url:
+        return None
+    from sqlalchemy import text
+
+    from portal.extensions import db
+
+    pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+    db.session.commit()
+    return pid
+
+
+def _server_ticks(pid: int | None) -> int:
+    """CPU clock ticks (user + system) of a PostgreSQL server process on this host."""
+    if not pid:
+        return 0
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
 
 
 def _feeds(workdir: str, rows: int) -> tuple[str, str]:
@@ -193,16 +226,19 @@ def against(rev: str, rows: int, rounds: int) -> None:
                 print(report, end="", flush=True)
                 runs[label].append(json.loads(result))
         print(f"\nold = {rev}, new = this tree; {rows:,} rows, {rounds} round(s)")
+        print("medians; CPU = Python process + its PostgreSQL server process")
         print(f"{'pass':<26} {'old ratio':>10} {'new ratio':>10} {'old s':>8} {'new s':>8} "
-              f"{'new/old time':>13}")
+              f"{'new/old time':>13} {'old CPU':>8} {'new CPU':>8} {'new/old CPU':>12}")
         for label in runs["new"][0]["times"]:
             old = [r["times"][label] for r in runs["old"]]
             new = [r["times"][label] for r in runs["new"]]
-            o_ratio = statistics.median(t / f for t, f in old)
-            n_ratio = statistics.median(t / f for t, f in new)
-            o_s, n_s = statistics.median(t for t, _ in old), statistics.median(t for t, _ in new)
+            o_ratio = statistics.median(t[0] / t[1] for t in old)
+            n_ratio = statistics.median(t[0] / t[1] for t in new)
+            o_s, n_s = statistics.median(t[0] for t in old), statistics.median(t[0] for t in new)
+            o_c = statistics.median(t[2] + t[3] for t in old)
+            n_c = statistics.median(t[2] + t[3] for t in new)
             print(f"{label:<26} {o_ratio:9.1f}x {n_ratio:9.1f}x {o_s:8.2f} {n_s:8.2f} "
-                  f"{n_s / o_s:13.2f}")
+                  f"{n_s / o_s:13.2f} {o_c:8.2f} {n_c:8.2f} {n_c / o_c:12.2f}")
         same = all(r["contents"] == runs["old"][0]["contents"] for r in runs["old"] + runs["new"])
         print("contents (" + ", ".join(f"{t} {n}" for t, (n, _) in
                                        runs["new"][0]["contents"].items()) + "): "
