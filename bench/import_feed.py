@@ -19,7 +19,7 @@ With --against REV (e.g. main) the code at REV, checked out into a temporary git
 this tree each run the three passes in a fresh interpreter on its own code and its own scratch
 database (BENCH_DB_NAME with _old and _new), one tree after the other, the order alternating
 between rounds (--rounds, default 1), each pass beside its own floor. Printed: every pass of
-both trees with the CPU it used in Python and in its PostgreSQL server process (read from
+both trees with the CPU it used in Python and in the database's server processes (read from
 /proc: the database must be on this host; on a loaded machine the clock stretches far more
 than the CPU), then the medians and the ratios new/old; and whether the two databases hold the same
 cardholders, accounts, ledger, acknowledgements, replay digests, audit events and stream heads
@@ -140,13 +140,13 @@ def run_passes(rows: int, use_sqlite: bool, workdir: str, first: str, changed: s
             if psql_url:
                 floor = statistics.median(_psql_copy(psql_url, path) for _ in range(3))
             forget()  # each pass starts like `flask accounts import`, a new process
-            backend = _backend_pid(psql_url)
-            cpu = time.process_time(), _server_ticks(backend)
+            backends = _backend_pids(psql_url)
+            cpu = time.process_time(), _server_ticks(backends)
             start = time.perf_counter()
             result = import_file(path)
             elapsed = time.perf_counter() - start
             python = time.process_time() - cpu[0]
-            server = (_server_ticks(backend) - cpu[1]) / os.sysconf("SC_CLK_TCK")
+            server = (_server_ticks(backends) - cpu[1]) / os.sysconf("SC_CLK_TCK")
             times[label] = (elapsed, floor, python, server)
             target = TARGETS.get(label)
             line = f"{label:<26} {elapsed:8.2f}s {rows / elapsed:9.0f}"
@@ -157,37 +157,40 @@ def run_passes(rows: int, use_sqlite: bool, workdir: str, first: str, changed: s
                 line += f" {floor:10.3f}s {ratio:6.1f}x  {verdict}"
             print(line, flush=True)
             print(f"    {result.summary()}; CPU: Python {python:.2f} s"
-                  + (f", PostgreSQL {server:.2f} s" if backend else ""), flush=True)
+                  + (f", PostgreSQL {server:.2f} s" if backends else ""), flush=True)
         checked, broken = verify_chain()
         chain = f"{checked} events verify" if broken is None else f"BROKEN: {broken}"
     return {"times": times, "chain": chain,
             "contents": contents(psql_url) if psql_url else None}
 
 
-def _backend_pid(psql_url: str | None) -> int | None:
-    """The server process of the session's connection (the import's; one connection is
-    checked out and back in by the single-threaded import)."""
+def _backend_pids(psql_url: str | None) -> list[int]:
+    """The server processes of the scratch database's connections (the import's pool; the
+    import may check out any of them)."""
     if not psql_url:
-        return None
-    from sqlalchemy import text
+        return []
+    import psycopg
 
     from portal.extensions import db
 
-    pid = db.session.scalar(text("SELECT pg_backend_pid()"))
     db.session.commit()
-    return pid
+    with psycopg.connect(psql_url) as conn:
+        return [pid for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")]
 
 
-def _server_ticks(pid: int | None) -> int:
-    """CPU clock ticks (user + system) of a PostgreSQL server process on this host."""
-    if not pid:
-        return 0
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
+def _server_ticks(pids: list[int]) -> int:
+    """CPU clock ticks (user + system) of PostgreSQL server processes on this host."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
 
 
 def _feeds(workdir: str, rows: int) -> tuple[str, str]:
@@ -226,7 +229,7 @@ def against(rev: str, rows: int, rounds: int) -> None:
                 print(report, end="", flush=True)
                 runs[label].append(json.loads(result))
         print(f"\nold = {rev}, new = this tree; {rows:,} rows, {rounds} round(s)")
-        print("medians; CPU = Python process + its PostgreSQL server process")
+        print("medians; CPU = Python process + the database's server processes")
         print(f"{'pass':<26} {'old ratio':>10} {'new ratio':>10} {'old s':>8} {'new s':>8} "
               f"{'new/old time':>13} {'old CPU':>8} {'new CPU':>8} {'new/old CPU':>12}")
         for label in runs["new"][0]["times"]:
