@@ -113,6 +113,7 @@ def contents(url: str) -> dict[str, tuple[int, str]]:
 def run_passes(rows: int, use_sqlite: bool, workdir: str, first: str, changed: str) -> dict:
     """The three passes on this process's tree; {pass: (seconds, floor)} and the contents."""
     os.environ.setdefault("PORTAL_INSTANCE_PATH", workdir)
+    # lazy: the app reads PORTAL_INSTANCE_PATH, set just above
     from flask_migrate import upgrade
 
     from portal import create_app
@@ -171,7 +172,7 @@ def _backend_pids(psql_url: str | None) -> list[int]:
         return []
     import psycopg
 
-    from portal.extensions import db
+    from portal.extensions import db  # lazy: as run_passes, which calls this
 
     db.session.commit()
     with psycopg.connect(psql_url) as conn:
@@ -210,6 +211,9 @@ def against(rev: str, rows: int, rounds: int) -> None:
     subprocess.run(["git", "-C", HERE, "worktree", "add", "--detach", "--quiet", old_tree, rev],
                    check=True)
     trees = {"old": old_tree, "new": HERE}
+    for tree in trees.values():  # the fresh checkout's modules compiled before, not in, a pass
+        subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(tree, "portal")],
+                       check=False)
     base = os.environ.get("BENCH_DB_NAME", "portal_bench_import")
     _feeds(work, rows)
     runs: dict[str, list[dict]] = {"old": [], "new": []}
