@@ -14,8 +14,8 @@ SQLite has no statement triggers and keeps the row trigger.
 `uq_ledger_entry_source`, which serve every lookup by account (and the foreign key's checks
 on account deletes) as well; it cost an index insert per entry.
 
-Revision ID: 0031_import_ledger_bulk
-Revises: 0030_page_version
+Revision ID: 0032_import_ledger_bulk
+Revises: 0031_staff_keyset_order
 Create Date: 2026-12-06 18:40:00
 
 """
@@ -23,8 +23,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0031_import_ledger_bulk'
-down_revision = '0030_page_version'
+revision = '0032_import_ledger_bulk'
+down_revision = '0031_staff_keyset_order'
 branch_labels = None
 depends_on = None
 
