@@ -134,6 +134,9 @@ def register_extensions(app: Flask) -> None:
     from portal.i18n import select_locale, select_timezone
 
     db.init_app(app)
+    from portal.core import database
+
+    database.init_app(app)  # pooled connections checked without a round trip; read-only views
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
