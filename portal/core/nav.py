@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import url_for
+from flask import current_app, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 
@@ -40,8 +41,16 @@ def add(*entries: NavEntry) -> None:
 
 
 def _items(entries):
-    return [{"url": url_for(e.endpoint), "label": str(e.label)}
-            for e in sorted(entries, key=lambda e: e.order)]
+    """The menu's links and labels, built once per process for each set of entries, language
+    and script root (what the URLs and the labels depend on), then shared by every page."""
+    entries = tuple(entries)
+    key = (tuple(e.endpoint for e in entries), str(get_locale()), request.script_root)
+    kept = current_app.extensions.setdefault("nav_items", {})
+    items = kept.get(key)
+    if items is None:
+        items = kept[key] = tuple({"url": url_for(e.endpoint), "label": str(e.label)}
+                                  for e in sorted(entries, key=lambda e: e.order))
+    return list(items)
 
 
 def staff_tools(role) -> list[dict]:
