@@ -131,12 +131,16 @@ def register_extensions(app: Flask) -> None:
     # Lazy imports: see the module docstring.
     from portal import models  # noqa: F401  (every table known to metadata and Alembic)
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from portal.i18n import select_locale, select_timezone
+    from portal.i18n import install_template_gettext, select_locale, select_timezone
 
     db.init_app(app)
+    from portal.core import database
+
+    database.init_app(app)  # pooled connections checked without a round trip; read-only views
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    install_template_gettext(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     from portal.auth import session as auth_session

@@ -25,7 +25,10 @@ def _database_url(instance_path):
 
 class Config:
     SECRET_KEY = _env("SECRET_KEY", DEFAULT_SECRET_KEY)
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # No pre-ping (a SELECT 1 at every checkout): portal.core.database checks a pooled
+    # connection's socket instead, and a connection older than this many seconds is replaced
+    # (one that died silently, e.g. dropped by a firewall, is not kept longer than that).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": int(_env("DATABASE_POOL_RECYCLE", "300"))}
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = ("en", "zh_Hans")

@@ -1,7 +1,8 @@
 """Locale and time zone for each request: the user's choice, then cookie, then browser."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, g, request
+from flask_babel import get_translations
 from flask_login import current_user
 
 LOCALE_COOKIE = "portal_locale"
@@ -31,6 +32,45 @@ def select_timezone() -> str:
     if user and user.is_authenticated and not user.is_staff:
         return user.timezone
     return "UTC"
+
+
+def translations():
+    """This request's catalogue, as flask_babel's `get_translations()` gives it, looked up once
+    per request and language: flask_babel asks its request context three times and formats the
+    locale's name for every text, a dozen times a page (issue 15). Inside `force_locale` (a
+    message in the recipient's language) the language differs, so the catalogue is looked up
+    again. Relies on flask_babel 4 keeping the request's locale in `g._flask_babel`."""
+    try:
+        ctx = g._flask_babel
+        locale = ctx.babel_locale
+        kept_locale, catalogue = ctx.portal_translations
+    except (AttributeError, RuntimeError):  # not looked up yet, or outside an app context
+        return _look_up()
+    if kept_locale is locale or kept_locale == locale:
+        return catalogue
+    return _look_up()
+
+
+def _look_up():
+    catalogue = get_translations()
+    ctx = g.get("_flask_babel") if g else None
+    locale = getattr(ctx, "babel_locale", None)
+    if locale is not None:
+        ctx.portal_translations = (locale, catalogue)
+    return catalogue
+
+
+def install_template_gettext(app) -> None:
+    """Templates' `_`, `gettext`, `ngettext`, ... through `translations()`, as flask_babel
+    installs them (newstyle, so `%` formatting and autoescaping are Jinja's), after
+    `babel.init_app`."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+    )
 
 
 def html_lang(locale: str) -> str:

@@ -69,8 +69,10 @@ def build(accounts: list[Account], as_of: date,
 
 
 def keys_for(accounts: list[Account], as_of: date) -> dict[int, tuple | None]:
-    """Each account's key on `as_of` (one statement), None for an account without a token."""
-    tokens = {account_id: token for account_id, token in db.session.execute(
+    """Each account's key on `as_of` (one statement), None for an account without a token.
+    Read on the session's connection (its transaction, if any) as a Core statement: the rows
+    are two integers, and the ORM's execution around them cost more than the statement."""
+    tokens = {account_id: token for account_id, token in db.session.connection().execute(
         _TOKENS, {"ids": [a.id for a in accounts] + [POLICIES]})}
     return {a.id: (tokens[a.id], tokens.get(POLICIES), as_of, _facts(a))
             if tokens.get(a.id) is not None else None for a in accounts}

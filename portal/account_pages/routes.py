@@ -10,6 +10,7 @@ from portal.accounts.forms import HistoryFilterForm
 from portal.accounts.labels import line_label
 from portal.accounts.queries import HistoryFilter
 from portal.auth.session import cardholder_required
+from portal.core.database import read_only
 from portal.core.nav import cardholder_entry
 from portal.consequences.engine import AccountDay
 from portal.consequences.services import notice_for, notices_for
@@ -26,6 +27,7 @@ bp.add_app_template_global(views.percent, "percent")
 
 
 @bp.get("/home")
+@read_only
 @cardholder_required
 def dashboard():
     accounts = queries.accounts_of_current_user()
@@ -35,6 +37,7 @@ def dashboard():
 
 
 @bp.get("/accounts/<int:account_id>")
+@read_only
 @cardholder_required
 def overview(account_id):
     account = queries.owned_account_or_404(account_id)
@@ -43,6 +46,7 @@ def overview(account_id):
 
 
 @bp.get("/accounts/<int:account_id>/history")
+@read_only
 @cardholder_required
 def history(account_id):
     account = queries.owned_account_or_404(account_id)
@@ -62,6 +66,7 @@ def history(account_id):
 
 
 @bp.get("/accounts/<int:account_id>/timeline")
+@read_only
 @cardholder_required
 def timeline(account_id):
     account = queries.owned_account_or_404(account_id)

@@ -33,6 +33,20 @@ def register_user_kind(prefix: str, model: type) -> None:
     _USER_KINDS[prefix] = model
 
 
+# The loader options of each user kind, built once (they are immutable and shared).
+_LOAD_OPTIONS: dict[type, tuple] = {}
+
+
+def _load_options(model: type) -> tuple:
+    """What every request needs with a user of `model`, in the same statement (staff: their
+    roles; cardholders: their accounts), as the model names it (`load_with_session`)."""
+    options = _LOAD_OPTIONS.get(model)
+    if options is None:
+        options = _LOAD_OPTIONS[model] = tuple(
+            model.load_with_session() if hasattr(model, "load_with_session") else ())
+    return options
+
+
 def init_login_manager(manager) -> None:
     manager.login_view = "auth.login"
     manager.login_message = _l("Please sign in to continue.")
@@ -45,10 +59,7 @@ def init_login_manager(manager) -> None:
         if not raw.isdigit():
             return None
         model = _USER_KINDS.get(kind)
-        # A model may name what every request needs with it (staff: their roles), so that
-        # comes in the same statement.
-        options = model.load_with_session() if hasattr(model, "load_with_session") else []
-        user = db.session.get(model, int(raw), options=options) if model else None
+        user = db.session.get(model, int(raw), options=_load_options(model)) if model else None
         if user is None or session.get(_VERSION) != user.session_version:
             return None  # signed out, password reset or enrolled since: this session is over
         # A staff account switched off while signed in keeps no access: its session is nobody's.

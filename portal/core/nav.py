@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -41,19 +41,22 @@ def add(*entries: NavEntry) -> None:
 
 
 def _items(entries):
-    return [{"url": url_for(e.endpoint), "label": str(e.label)}
-            for e in sorted(entries, key=lambda e: e.order)]
+    """The menu's links and labels, built once per process for each set of entries, language
+    and script root (what the URLs and the labels depend on), then shared by every page."""
+    entries = tuple(entries)
+    key = (tuple(e.endpoint for e in entries), str(get_locale()), request.script_root)
+    kept = current_app.extensions.setdefault("nav_items", {})
+    items = kept.get(key)
+    if items is None:
+        items = kept[key] = tuple({"url": url_for(e.endpoint), "label": str(e.label)}
+                                  for e in sorted(entries, key=lambda e: e.order))
+    return list(items)
 
 
 def staff_tools(role) -> list[dict]:
     """The pages registered for `role`, except its home page: what its home page lists."""
     entries = [e for e in _STAFF if role in e.roles and not e.endpoint.startswith("staff.")]
     return _items(entries)
-
-
-# Staff menus built once per process for each language, set of roles and mount point (the
-# entries are fixed once wired): every staff page showed the same menu, built afresh (issue 15).
-_KEPT: dict[tuple, list[dict]] = {}
 
 
 def inject_nav():
@@ -63,11 +66,6 @@ def inject_nav():
     def staff_nav_items():
         if not current_user.is_authenticated or not current_user.is_staff:
             return []
-        key = (str(get_locale()), frozenset(current_user.roles), request.script_root,
-               len(_STAFF))
-        items = _KEPT.get(key)
-        if items is None:
-            items = _KEPT[key] = _items(e for e in _STAFF if current_user.has_role(*e.roles))
-        return items
+        return _items(e for e in _STAFF if current_user.has_role(*e.roles))
 
     return {"cardholder_nav_items": cardholder_nav_items, "staff_nav_items": staff_nav_items}

@@ -24,12 +24,22 @@ def extend_csp(**sources: list[str]) -> None:
         extra.setdefault(directive.replace("_", "-"), []).extend(values)
 
 
+def _render(policy: dict) -> str:
+    return "; ".join(f"{k} {' '.join(v)}" for k, v in policy.items())
+
+
+BASE_POLICY = _render(BASE_CSP)  # what nearly every response sends, built once
+
+
 def _policy() -> str:
+    extra = g.get("csp_extra")
+    if not extra:
+        return BASE_POLICY
     policy = {k: list(v) for k, v in BASE_CSP.items()}
-    for directive, values in g.get("csp_extra", {}).items():
+    for directive, values in extra.items():
         current = [v for v in policy.get(directive, []) if v != "'none'"]
         policy[directive] = current + [v for v in values if v not in current]
-    return "; ".join(f"{k} {' '.join(v)}" for k, v in policy.items())
+    return _render(policy)
 
 
 def set_security_headers(response):
