@@ -67,11 +67,16 @@ def test_without_the_check_a_dead_connection_is_the_styled_503_then_recovers(
     assert response.headers["Retry-After"].isdigit()
     assert "The portal is briefly unavailable" in response.get_data(as_text=True)
     assert "Content-Security-Policy" in response.headers
-    # Each dead pooled connection fails one request at most, then the pool has dropped it (the
-    # whole pool is recycled on a disconnect; the tests' clock can make a connection look
-    # newer than that): never a 500.
-    statuses = [client.get("/home").status_code for _ in range(4)]
-    assert set(statuses) <= {200, 503} and statuses[-1] == 200
+    # Each dead pooled connection fails one request at most, then the pool has dropped it:
+    # never a 500. The pool recycles every older connection on a disconnect, by time.time(),
+    # which the tests' clock moves: a connection opened under an earlier test's clock can look
+    # newer than the disconnect, so each of the pool's connections may fail once here.
+    pool = _db.engine.pool
+    most = pool.size() + max(pool._max_overflow, 0) + 1
+    statuses = []
+    while len(statuses) < most and (not statuses or statuses[-1] != 200):
+        statuses.append(client.get("/home").status_code)
+    assert set(statuses) <= {200, 503} and statuses[-1] == 200, statuses
 
 
 def test_the_check_sees_a_closed_connection_without_a_round_trip(app, db):
