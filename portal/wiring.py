@@ -40,6 +40,7 @@ from portal.legal.timeline import legal_items_for
 from portal.links.services import (GRANT_KEY as ONE_TAP_GRANT,
                                    staff_context_section as links_section)
 from portal.outbox.services import register_delivery_rules
+from portal.payments import fast_posting
 from portal.payments.policy import unusable_keys
 from portal.payments.routes import NAV as PAYMENTS_NAV
 from portal.payments.staff_list import staff_context_section as payments_section
@@ -125,6 +126,13 @@ def _listeners() -> None:
     # A payment dated on a day the nightly run already charged: take back what it would not
     # have charged (in the payment's transaction).
     events.payment_posted.connect(corrections.on_payment_posted, weak=False)
+    # When neither would act (no active plan, the night not yet past the payment's day), the
+    # webhook posts through the fast path; a payment_posted listener without a guard here
+    # turns that path off.
+    fast_posting.register_guard(plan_listeners.on_payment_posted,
+                                plan_listeners.posting_needs_plan)
+    fast_posting.register_guard(corrections.on_payment_posted,
+                                corrections.posting_needs_corrections)
     # The same for a credit (an upheld dispute, a plan's waiver) on a day already walked.
     events.credit_posted.connect(corrections.on_credit_posted, weak=False)
     # And for the issuer's feed: figures as of a day the nightly run has already walked past.

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from portal.accounts.models import Account, Component, LedgerEntry
 from portal.audit.services import record
@@ -42,6 +42,15 @@ def on_payment_posted(event: PaymentPosted) -> None:
     """Listener (in the payment's transaction): correct the days since the payment's date."""
     correct_since(event.account, event.paid_on, reason=f"payment {event.payment_id}",
                   tag=f"payment-{event.payment_id}")
+
+
+def posting_needs_corrections():
+    """SQL for the fast posting path (binds :account_id, :paid_on): the nightly run has walked
+    the payment's day, so `on_payment_posted` may correct and the posting takes the general
+    path. Locks the nightly state as `correct_since` does (NULL: no state, nothing to do)."""
+    return (select(AccountNightlyState.last_processed_day >= bindparam("paid_on"))
+            .where(AccountNightlyState.account_id == bindparam("account_id"))
+            .with_for_update().scalar_subquery())
 
 
 def on_credit_posted(event: CreditPosted) -> None:

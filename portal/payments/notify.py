@@ -18,22 +18,34 @@ def _link(payment) -> str:
 
 
 def _send(payment, subject_fn, body_fn, purpose, kind=MessageKind.TRANSACTIONAL):
-    holder = payment.account.cardholder
+    return _send_to(payment.account.cardholder, payment.account_id, payment.amount,
+                    payment.currency, subject_fn, body_fn, purpose, kind)
+
+
+def _send_to(holder, account_id, amount, currency, subject_fn, body_fn, purpose,
+             kind=MessageKind.TRANSACTIONAL):
     with force_locale(holder.locale or "en"):
-        amount = format_money(payment.amount, payment.currency, holder.locale or "en")
-        subject, body = subject_fn(amount), body_fn(amount)
+        shown = format_money(amount, currency, holder.locale or "en")
+        subject, body = subject_fn(shown), body_fn(shown)
     return queue_to_cardholder(holder, subject, body, purpose=purpose, kind=kind,
-                               account_id=payment.account_id)
+                               account_id=account_id)
 
 
 def payment_confirmed(payment) -> None:
-    card = payment.account.masked_card
-    _send(payment,
-          lambda amount: _("We received your payment of %(amount)s", amount=amount),
-          lambda amount: _("Thank you. Your payment of %(amount)s to the card account %(card)s "
-                           "has been received and applied. Receipt number: %(receipt)s.",
-                           amount=amount, card=card, receipt=payment.receipt_number),
-          "payment")
+    posting_confirmed(payment.account.cardholder, payment.account_id, payment.account.masked_card,
+                      payment.amount, payment.currency, payment.receipt_number)
+
+
+def posting_confirmed(holder, account_id: int, card: str, amount: int, currency: str,
+                      receipt: str) -> None:
+    """The confirmation of a posted payment, from plain values (the fast posting path has no
+    Payment object; `holder` needs id, email, phone and locale)."""
+    _send_to(holder, account_id, amount, currency,
+             lambda amount: _("We received your payment of %(amount)s", amount=amount),
+             lambda amount: _("Thank you. Your payment of %(amount)s to the card account "
+                              "%(card)s has been received and applied. Receipt number: "
+                              "%(receipt)s.", amount=amount, card=card, receipt=receipt),
+             "payment")
 
 
 def payment_reversed(payment, reversal) -> None:

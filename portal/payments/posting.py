@@ -62,18 +62,18 @@ def _locked_query(name: str, postgres: bool):
 _ENTRIES = insert(LedgerEntry.__table__)
 
 
-def _source(payment: Payment, part: str) -> str:
-    return f"payment:{payment.id}:{part}"
-
-
 def posting_date(account, succeeded_at: datetime | None = None) -> date:
     """The cardholder's calendar day on which the provider reported success (else now): a
     payment at 23:30 in Shanghai whose webhook arrives after midnight counts for that day.
     Never later than the cardholder's today."""
-    today = today_for(account)
+    return posting_day(account.cardholder.timezone, today_for(account), succeeded_at)
+
+
+def posting_day(timezone: str, today: date, succeeded_at: datetime | None) -> date:
+    """`posting_date` from the cardholder's time zone and today there."""
     if succeeded_at is None:
         return today
-    return min(today, local_date(as_aware(succeeded_at), account.cardholder.timezone))
+    return min(today, local_date(as_aware(succeeded_at), timezone))
 
 
 def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool:
@@ -94,19 +94,13 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
     paid_on = posting_date(account, succeeded_at)
     balance = balance_of(account, paid_on)
     toward = _toward_minimum(payment, paid_on, balance)  # before this payment's entries
-    split = payment_split(payment.amount, {"fee": int(balance.fees), "interest": int(balance.interest),
-                                           "principal": int(balance.principal)})
-    parts = [(Component(c), c, amount) for c, amount in split.items() if c != UNAPPLIED and amount]
-    if split[UNAPPLIED]:
-        parts.append((Component.PRINCIPAL, UNAPPLIED, split[UNAPPLIED]))
+    split, parts = price(payment.amount, balance)
     # One posting moment for the payment and its entries: exports select both by it.
     now = utcnow()
     # Written at once, on the table (no ORM objects: nothing in the request reads them back
     # from the session, and the unit of work cost more than the INSERT).
-    db.session.execute(_ENTRIES, [
-        dict(account_id=account.id, kind=EntryKind.PAYMENT, component=component, amount=-amount,
-             currency=payment.currency, effective_date=paid_on, source_ref=_source(payment, tag),
-             reversal_of_id=None, posted_at=now) for component, tag, amount in parts])
+    db.session.execute(_ENTRIES, entry_rows(account.id, payment.id, payment.currency, parts,
+                                            paid_on, now))
     # The plans are told first, then the payment's row is changed once, what the plans applied
     # included: one UPDATE, not two. The listeners read the ledger, plans and nightly state,
     # never the payment's row.
@@ -117,15 +111,50 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
     payment.posted_at = now
     payment.status = S.SUCCEEDED
     payment.failure_code = payment.failure_message = None
-    payment.receipt_number = f"R{paid_on:%Y%m%d}-{payment.id:07d}"
+    payment.receipt_number = receipt_number(paid_on, payment.id)
     payment.plan_application = plan_application
     record("payment.posted", subject=payment, before={"status": before},
-           after={"status": "succeeded", "amount": payment.amount, "allocation": split,
-                  "plan_application": payment.plan_application,
-                  "receipt": payment.receipt_number})
+           after=posted_after(payment.amount, split, payment.plan_application,
+                              payment.receipt_number))
     notify.payment_confirmed(payment)
     db.session.flush()
     return True
+
+
+def price(amount: int, balance) -> tuple[dict, list[tuple[Component, str, int]]]:
+    """How a payment of `amount` splits over `balance` (fees, interest, principal, any excess
+    unapplied), and the ledger parts that split makes: [(component, tag, amount)]. The one
+    pricing rule of a posting, for `post_success` and the fast path (`fast_posting`)."""
+    split = payment_split(amount, {"fee": int(balance.fees), "interest": int(balance.interest),
+                                   "principal": int(balance.principal)})
+    parts = [(Component(c), c, part) for c, part in split.items() if c != UNAPPLIED and part]
+    if split[UNAPPLIED]:
+        parts.append((Component.PRINCIPAL, UNAPPLIED, split[UNAPPLIED]))
+    return split, parts
+
+
+def entry_rows(account_id: int, payment_id: int, currency: str, parts, paid_on: date,
+               now: datetime) -> list[dict]:
+    """The posting's ledger entries as rows for `_ENTRIES` (one per part of `price`)."""
+    return [dict(account_id=account_id, kind=EntryKind.PAYMENT, component=component,
+                 amount=-amount, currency=currency, effective_date=paid_on,
+                 source_ref=f"payment:{payment_id}:{tag}", reversal_of_id=None, posted_at=now)
+            for component, tag, amount in parts]
+
+
+def receipt_number(paid_on: date, payment_id: int) -> str:
+    return f"R{paid_on:%Y%m%d}-{payment_id:07d}"
+
+
+def posted_after(amount: int, split: dict, plan_application, receipt: str) -> dict:
+    """The `payment.posted` audit event's after-state."""
+    return {"status": "succeeded", "amount": amount, "allocation": split,
+            "plan_application": plan_application, "receipt": receipt}
+
+
+def toward_minimum(amount: int, basis) -> int:
+    """What of a payment of `amount` goes to the minimum, given the balance it is judged on."""
+    return min(amount, int(basis.overdue) + int(basis.next_due))
 
 
 def _toward_minimum(payment: Payment, paid_on: date, balance) -> int:
@@ -137,7 +166,7 @@ def _toward_minimum(payment: Payment, paid_on: date, balance) -> int:
     latest = db.session.scalar(_latest_paid_on(), {"account_id": payment.account_id,
                                                    "payment_id": payment.id})
     basis = balance if latest is None or latest <= paid_on else balance_of(payment.account, latest)
-    return min(payment.amount, int(basis.overdue) + int(basis.next_due))
+    return toward_minimum(payment.amount, basis)
 
 
 @cache

@@ -2,7 +2,7 @@
 events in `portal.events`. They run in the emitter's transaction: add and flush, never commit."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 
 from portal.accounts.models import Account
 from portal.balances.services import today_for
@@ -29,6 +29,13 @@ def on_payment_posted(event: PaymentPosted) -> list[list[int]]:
     if plan is not None:  # instalments left, but the payment may have cleared what is owed
         endings.complete_if_nothing_owed(plan, today_for(event.account))
     return [[int(i), int(a)] for i, a in applied]
+
+
+def posting_needs_plan():
+    """SQL for the fast posting path (binds :account_id): the account has an active plan, so
+    `on_payment_posted` has work to do and the posting takes the general path."""
+    return exists().where(Plan.account_id == bindparam("account_id"),
+                          Plan.status == PlanStatus.ACTIVE)
 
 
 def on_payment_reversed(event: PaymentReversed) -> None:
