@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from portal.accounts.models import Account
-from portal.balances.sums import ZERO, ledger_sums
+from portal.balances.sums import ZERO, Sums, ledger_sums
 # The SQL predicates other modules have imported from here; they live with the sums now.
 from portal.balances.sums import IS_FEE, IS_PAYMENT, after_feed, unapplied_payment  # noqa: F401
 from portal.domain.balance import next_due_amount, overdue_amount
@@ -62,20 +62,23 @@ def balances_for(accounts: list[Account], as_of: date, *,
         return {}
     by_id = {a.id: a for a in accounts}
     sums = ledger_sums(list(by_id), as_of, snapshots=snapshots)
-    result = {}
-    for account_id, account in by_id.items():
-        principal, interest, fees, new_fees, payments = sums.get(account_id, ZERO)
-        total = principal + interest + fees
-        due_on = account.oldest_unpaid_due_date
-        overdue = overdue_amount(total, account.minimum_due, new_fees, payments,
-                                 due_date=due_on, as_of=as_of)
-        next_due = next_due_amount(total, account.minimum_due, payments,
-                                   due_date=due_on, as_of=as_of)
-        dpd = days_past_due(due_on, as_of) if overdue else 0
-        result[account_id] = Balance(account_id, account.currency, as_of, principal, interest,
-                                     fees, overdue, dpd, next_due,
-                                     due_on if next_due else None)
-    return result
+    return {account_id: balance_from(account, as_of, sums.get(account_id, ZERO))
+            for account_id, account in by_id.items()}
+
+
+def balance_from(account, as_of: date, sums: Sums) -> Balance:
+    """The balance as of `as_of` from the account's five sums (`portal.balances.sums`);
+    `account` needs id, currency, minimum_due and oldest_unpaid_due_date."""
+    principal, interest, fees, new_fees, payments = sums
+    total = principal + interest + fees
+    due_on = account.oldest_unpaid_due_date
+    overdue = overdue_amount(total, account.minimum_due, new_fees, payments,
+                             due_date=due_on, as_of=as_of)
+    next_due = next_due_amount(total, account.minimum_due, payments,
+                               due_date=due_on, as_of=as_of)
+    dpd = days_past_due(due_on, as_of) if overdue else 0
+    return Balance(account.id, account.currency, as_of, principal, interest, fees, overdue,
+                   dpd, next_due, due_on if next_due else None)
 
 
 def balance_of(account: Account, as_of: date | None = None, *,

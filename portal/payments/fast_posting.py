@@ -9,7 +9,8 @@ receives. Here it takes:
 2. the *guards*: the latest earlier payment's date (`_toward_minimum`) and, for every
    `payment_posted` listener, whether it would do anything for this posting (an active plan,
    a nightly run already past the payment's day), one statement;
-3. the balance (`balances_for`, as `post_success` reads it), then Python pricing with the
+3. the balance (`account_sums`: `ledger_sums` for one account in one statement, and
+   `balance_from`, as `balances_for` makes it), then Python pricing with the
    same functions as `post_success` (`posting.price`, `posting.toward_minimum`, ...);
 4. the writes: the entries (the same INSERT), the payment's row (one Core UPDATE), the audit
    event (`record`), the confirmation (`notify.posting_confirmed`).
@@ -31,7 +32,8 @@ from sqlalchemy import bindparam, false, select, text, update
 
 from portal.accounts.models import Account
 from portal.audit.services import record
-from portal.balances.services import balances_for
+from portal.balances.services import balance_from
+from portal.balances.sums import account_sums
 from portal.core.inputs import parse_id
 from portal.domain.dates import local_date
 from portal.events import payment_posted
@@ -93,7 +95,7 @@ class _Holder:
 
 @dataclass(frozen=True)
 class _Account:
-    """What the balance needs of the account (`balances_for`)."""
+    """What the balance needs of the account (`balance_from`)."""
     id: int
     currency: str
     minimum_due: int
@@ -139,9 +141,9 @@ def post(row, intent: Intent) -> bool | None:
         return None
     account = _Account(row.account_id, row.account_currency, row.minimum_due,
                        row.oldest_unpaid_due_date)
-    balance = balances_for([account], paid_on)[account.id]
+    balance = balance_from(account, paid_on, account_sums(account.id, paid_on))
     basis = balance if latest is None or latest <= paid_on \
-        else balances_for([account], latest)[account.id]
+        else balance_from(account, latest, account_sums(account.id, latest))
     split, parts = price(row.amount, balance)
     db.session.execute(_ENTRIES, entry_rows(row.account_id, row.id, row.currency, parts,
                                             paid_on, now))

@@ -4,8 +4,9 @@ Entries of every kind and component are posted on any day (before, on or after a
 day: late payments, corrections, feed adjustments dated in the past), reversed, acknowledged by
 the issuer (journal_ack), and the issuer's feed moves `feed_as_of` on; snapshots are closed by
 the nightly run's writer on any day, or rebuilt from history. After every step:
-- the five sums (`portal.balances.sums.ledger_sums`) and the balances read from snapshots equal
-  the whole history summed, for days before, on and after each snapshot's day;
+- the five sums (`portal.balances.sums.ledger_sums`, and `account_sums` for one account) and
+  the balances read from snapshots equal the whole history summed, for days before, on and
+  after each snapshot's day;
 - the nightly run's figures (`ledger_figures`: opening as of a start day plus each later day's
   movements) add up, day by day, to the whole history summed, with or without a snapshot;
 - every snapshot equals its history summed (`flask snapshots verify`).
@@ -26,7 +27,7 @@ from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
 from portal.balances.models import LedgerSnapshot
 from portal.balances.services import balances_for
 from portal.balances.snapshots import close, lock_accounts, mismatches, rebuild
-from portal.balances.sums import ZERO, add, ledger_sums
+from portal.balances.sums import ZERO, account_sums, add, ledger_sums
 from portal.extensions import db as _db
 from portal.jobs.nightly_load import ledger_figures
 from portal.journal.models import AckSource, JournalAck, is_movement
@@ -114,6 +115,9 @@ class SnapshotMachine(RuleBasedStateMachine):
         accounts = [_db.session.get(Account, i) for i in self.ids]
         for day in days:
             assert ledger_sums(self.ids, day) == ledger_sums(self.ids, day, snapshots=False), day
+            whole = ledger_sums(self.ids, day, snapshots=False)
+            for account_id in self.ids:  # one account in one statement (fast posting)
+                assert account_sums(account_id, day) == whole.get(account_id, ZERO), day
             assert balances_for(accounts, day) == balances_for(accounts, day, snapshots=False)
             if any(closed <= day for closed in snaps.values()):
                 self.seen.add("read through a snapshot")
