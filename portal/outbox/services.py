@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import event, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
@@ -86,6 +86,26 @@ def queue_to_cardholder(holder, subject, body, *, purpose, kind=MessageKind.TRAN
         return queue_sms(holder.phone, body, purpose=purpose, cardholder_id=holder.id, kind=kind,
                          account_id=account_id)
     return None
+
+
+def queue_transactional(holder, subject, body, *, purpose, account_id=None) -> int | None:
+    """`queue_to_cardholder` for a transactional message (no contact rule applies to it),
+    written with one INSERT on the table instead of an ORM object and its flush (payment
+    confirmations, the webhook's hot path): the same row, delivered after the commit the same
+    way. `holder` needs id, email and phone. Returns the message's id, None without either."""
+    if not (holder.email or holder.phone):
+        return None
+    now = utcnow()
+    message_id = db.session.scalar(_INSERT, dict(
+        channel=Channel.EMAIL if holder.email else Channel.SMS,
+        recipient=holder.email or holder.phone, subject=subject if holder.email else None,
+        body=body, purpose=purpose, cardholder_id=holder.id, created_at=now,
+        kind=MessageKind.TRANSACTIONAL, account_id=account_id, not_before=now))
+    db.session.info.setdefault(_PENDING, []).append(message_id)
+    return message_id
+
+
+_INSERT = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id)
 
 
 def _queue(channel, recipient, body, *, subject=None, purpose, cardholder_id, kind,

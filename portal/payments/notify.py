@@ -9,7 +9,7 @@ from portal.domain.money import format_money
 from portal.links import services as links
 from portal.links.models import PAY_INSTALMENT
 from portal.outbox.models import MessageKind
-from portal.outbox.services import queue_to_cardholder
+from portal.outbox.services import queue_to_cardholder, queue_transactional
 from portal.payments import plan_link
 
 
@@ -24,11 +24,16 @@ def _send(payment, subject_fn, body_fn, purpose, kind=MessageKind.TRANSACTIONAL)
 
 def _send_to(holder, account_id, amount, currency, subject_fn, body_fn, purpose,
              kind=MessageKind.TRANSACTIONAL):
-    with force_locale(holder.locale or "en"):
-        shown = format_money(amount, currency, holder.locale or "en")
-        subject, body = subject_fn(shown), body_fn(shown)
+    subject, body = _compose(holder, amount, currency, subject_fn, body_fn)
     return queue_to_cardholder(holder, subject, body, purpose=purpose, kind=kind,
                                account_id=account_id)
+
+
+def _compose(holder, amount, currency, subject_fn, body_fn) -> tuple[str, str]:
+    """Subject and body in the cardholder's language, the amount formatted for it."""
+    with force_locale(holder.locale or "en"):
+        shown = format_money(amount, currency, holder.locale or "en")
+        return subject_fn(shown), body_fn(shown)
 
 
 def payment_confirmed(payment) -> None:
@@ -39,13 +44,15 @@ def payment_confirmed(payment) -> None:
 def posting_confirmed(holder, account_id: int, card: str, amount: int, currency: str,
                       receipt: str) -> None:
     """The confirmation of a posted payment, from plain values (the fast posting path has no
-    Payment object; `holder` needs id, email, phone and locale)."""
-    _send_to(holder, account_id, amount, currency,
-             lambda amount: _("We received your payment of %(amount)s", amount=amount),
-             lambda amount: _("Thank you. Your payment of %(amount)s to the card account "
-                              "%(card)s has been received and applied. Receipt number: "
-                              "%(receipt)s.", amount=amount, card=card, receipt=receipt),
-             "payment")
+    Payment object; `holder` needs id, email, phone and locale). Transactional: written
+    without an ORM object (`queue_transactional`)."""
+    subject, body = _compose(
+        holder, amount, currency,
+        lambda amount: _("We received your payment of %(amount)s", amount=amount),
+        lambda amount: _("Thank you. Your payment of %(amount)s to the card account "
+                         "%(card)s has been received and applied. Receipt number: "
+                         "%(receipt)s.", amount=amount, card=card, receipt=receipt))
+    queue_transactional(holder, subject, body, purpose="payment", account_id=account_id)
 
 
 def payment_reversed(payment, reversal) -> None:
