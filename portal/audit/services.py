@@ -349,6 +349,14 @@ def _append_in_one(made: list[AuditEvent], newest: dict) -> None:
     events then join the session as if loaded (persistent, with their ids), as a flush would
     have left them. Pending changes are flushed first, as `record_many` always did."""
     db.session.flush()
+    _append_rows(made, newest)
+    for event in made:
+        make_transient_to_detached(event)
+        db.session.add(event)
+
+
+def _append_rows(made: list, newest: dict) -> None:
+    """`_append_in_one`'s statement: the events (ORM objects or `_Draft`s) get their ids."""
     params = {c: [getattr(e, c) for e in made] for c in _EVENT_COLUMNS}
     # As the JSON type would send them (json.dumps; None as JSON null).
     params["before"] = [json.dumps(e.before) for e in made]
@@ -361,8 +369,17 @@ def _append_in_one(made: list[AuditEvent], newest: dict) -> None:
         raise RuntimeError("audit append: events or stream heads not written as chained")
     for event in made:
         event.id = ids[(event.stream, event.seq)]
-        make_transient_to_detached(event)
-        db.session.add(event)
+
+
+def record_plain(action, **spec) -> None:
+    """`record` for a hot path that never reads the event back (the fast webhook posting):
+    on PostgreSQL the same event, link, hash, lock and head in the same two statements,
+    without an ORM object (`_Draft`); elsewhere `record` itself."""
+    if not is_postgres():
+        record(action, **spec)
+        return
+    made, key = _drafts([dict(spec, action=action)], _Draft)
+    _append_rows(made, _chain(made, _lock_streams([made[0].stream]), key))
 
 
 class _Draft:

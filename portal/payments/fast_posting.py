@@ -13,7 +13,8 @@ receives. Here it takes:
    `balance_from`, as `balances_for` makes it), then Python pricing with the
    same functions as `post_success` (`posting.price`, `posting.toward_minimum`, ...);
 4. the writes: the entries (the same INSERT), the payment's row (one Core UPDATE), the audit
-   event (`record`), the confirmation (`notify.posting_confirmed`).
+   event (`record_plain`: `record` without an ORM object), the confirmation
+   (`notify.posting_confirmed`).
 
 Anything else goes the general way (`webhooks` then calls its handler, which locks the
 payment again in the same transaction and runs `apply_intent` / `post_success`): SQLite; a
@@ -31,7 +32,7 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, false, select, text, update
 
 from portal.accounts.models import Account
-from portal.audit.services import record
+from portal.audit.services import record_plain
 from portal.balances.services import balance_from
 from portal.balances.sums import account_sums
 from portal.core.inputs import parse_id
@@ -152,7 +153,7 @@ def post(row, intent: Intent) -> bool | None:
         payment_id=row.id, allocation=split, toward_minimum=toward_minimum(row.amount, basis),
         paid_on=paid_on, posted_at=now, failure_code=None, failure_message=None,
         receipt_number=receipt, plan_application=[], updated_at=now))
-    record("payment.posted", subject=_Subject(row.id, row.account_id),
+    record_plain("payment.posted", subject=_Subject(row.id, row.account_id),
            before={"status": status.value},
            after=posted_after(row.amount, split, [], receipt))
     notify.posting_confirmed(_Holder(row.holder_id, row.email, row.phone, row.locale),
