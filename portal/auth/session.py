@@ -95,10 +95,14 @@ def end_session() -> None:
     session.clear()
 
 
+# Endpoints no person signs in to: load balancers, job health, the provider's webhooks.
+_NO_SESSION = (None, "static", "core.healthz", "jobs.health", "payments.webhook")
+
+
 def enforce_idle_timeout():
     """Sign out a user idle longer than their kind's limit, or signed in longer than their
     kind's session limit however active; otherwise note the activity."""
-    if request.endpoint in (None, "static", "core.healthz", "jobs.health") or not current_user.is_authenticated:
+    if request.endpoint in _NO_SESSION or not current_user.is_authenticated:
         return None
     staff = current_user.is_staff
     config = current_app.config

@@ -12,7 +12,7 @@ from portal.core.filters import money
 from portal.core.forms import parse_money_fields
 from portal.core.nav import cardholder_entry
 from portal.core.security import extend_csp
-from portal.extensions import csrf, db
+from portal.extensions import csrf, db, limiter
 from portal.links.services import record_outcome
 from portal.balances.services import today_for
 from portal.payments import ahead as plan_ahead, plan_link, receipts, services, webhooks
@@ -323,9 +323,12 @@ def receipt_pdf(payment_id):
 
 @bp.post("/webhooks/payments")
 @csrf.exempt
+@limiter.exempt
 def webhook():
     """Signed provider events. 400 for a bad signature; 5xx when we cannot store the event, so
-    the provider retries."""
+    the provider retries. No rate limit (a provider's burst of retries is answered, never
+    refused) and no session (`enforce_idle_timeout` skips it): the signature is the caller's
+    only credential."""
     try:
         outcome = webhooks.receive(request.get_data(), request.headers.get("Stripe-Signature"))
         db.session.commit()
