@@ -20,6 +20,7 @@ from portal.collections.forms import (BUCKET_LABELS, CHANNELS, DIRECTIONS, OUTCO
                                       FiguresForm, ReportForm)
 from portal.collections.models import ContactChannel, ContactDirection, ContactOutcome
 from portal.collections.rules import percent
+from portal.core.database import read_only
 from portal.core.nav import staff_entry
 from portal.contact.services import contact_now
 from portal.core.today import STAFF_ZONE, from_staff_wall_clock, staff_today, staff_wall_clock
@@ -105,6 +106,7 @@ def assign():
 
 
 @bp.get("/my-accounts")
+@read_only
 @staff_required(*WORKERS)
 def my_accounts():
     team = current_user.has_role(MANAGER)

@@ -6,6 +6,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from portal.auth.session import staff_required
+from portal.core.database import read_only
 from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_cursors, arg_page
 from portal.core.nav import staff_entry
@@ -37,6 +38,7 @@ def _payment_or_404(payment_id):
 
 
 @bp.get("/staff/payments")
+@read_only
 @staff_required(*LIST_VIEWERS)
 def staff_payments():
     form = PaymentFilterForm(formdata=request.args)

@@ -14,6 +14,7 @@ from portal.accounts.labels import entry_label
 from portal.accounts.models import Account
 from portal.auth.session import staff_required
 from portal.balances.services import today_for
+from portal.core.database import read_only
 from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_cursors, arg_page
 from portal.core.pagination import NullsLast, seek_page
@@ -43,6 +44,7 @@ _PROPOSAL_LISTED = (Plan.id, Plan.accepted_at, Plan.total, Plan.currency, Plan.i
 
 
 @staff_bp.get("/plans/review")
+@read_only
 @staff_required(*ROLES)
 def queue():
     """Proposals in review, oldest accepted first; deep pages by key (`pagination.seek_page`).
@@ -197,6 +199,7 @@ def instalment_tally(plan_ids) -> dict[int, dict]:
 
 
 @staff_bp.get("/plans")
+@read_only
 @staff_required(*ROLES)
 def agreed():
     """A page of agreed plans, newest first, in two statements (the plans with account and
