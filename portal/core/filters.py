@@ -1,5 +1,6 @@
 """Template filters for money, dates and charts, always through Babel for the reader's locale,
 and times in the reader's own time zone (a cardholder's, from their profile)."""
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -55,6 +56,12 @@ class Formatter:
         self._zone_names: dict[timedelta | None, str] = {}
         self._amounts: dict[tuple[int, str], str] = {}
         self._currency_pattern = locale.currency_formats["standard"] if locale else None
+        # A moment's time of day by (hour, minute), when the locale's short time pattern
+        # shows nothing else (en "h:mm a", zh_Hans "HH:mm"): a page of 50 deadlines
+        # formats each minute once, not 50 times. None: formatted every time.
+        self._times: dict[tuple[int, int], str] | None = (
+            {} if locale and _by_minute(babel_dates.get_time_format("short", locale=locale))
+            else None)
 
     def money(self, amount_minor: int, currency: str) -> str:
         """As `domain.money.format_money` says it (the same Babel pattern, applied here
@@ -86,7 +93,12 @@ class Formatter:
         if zone_name is None:
             zone_name = self._zone_names[offset] = babel_dates.format_time(
                 moment, "zzzz", tzinfo=self.zone, locale=self.locale)
-        time = babel_dates.format_time(moment, "short", tzinfo=self.zone, locale=self.locale)
+        key = (moment.hour, moment.minute)
+        time = self._times.get(key) if self._times is not None else None
+        if time is None:
+            time = babel_dates.format_time(moment, "short", tzinfo=self.zone, locale=self.locale)
+            if self._times is not None:
+                self._times[key] = time  # at most 1,440 of them
         return self._pattern.replace("{0}", f"{time} {zone_name}").replace(
             "{1}", self.day(moment.date()))
 
@@ -94,6 +106,17 @@ class Formatter:
         """A time left or past ("in 3 days", "2 hours ago")."""
         return babel_dates.format_timedelta(value, add_direction=True, threshold=1.1,
                                             locale=self.locale)
+
+
+# Fields of a time pattern that an hour and a minute decide (hours, minutes, AM/PM and the
+# day periods); quoted text is literal.
+_MINUTE_FIELDS = frozenset("hHkKmabB")
+
+
+def _by_minute(pattern) -> bool:
+    """Whether `pattern` (a Babel time pattern) writes nothing but the hour and minute."""
+    fields = re.sub(r"'[^']*'", "", pattern.pattern)
+    return {c for c in fields if c.isalpha()} <= _MINUTE_FIELDS
 
 
 # Formatters by (locale, zone), kept for the process (issue 15: built once, not per request).
