@@ -56,8 +56,17 @@ def queue():
              .where(Plan.status == PlanStatus.IN_REVIEW))
     found = seek_page(query, (NullsLast(Plan.accepted_at), Plan.id), arg_page(), scalars=False,
                       **arg_cursors())
-    return render_template("plans/staff_queue.html", plans=found.rows, result=found,
-                           role_names=PageLabels(ROLE_NAMES))
+    return render_template("plans/staff_queue.html", plans=_proposal_rows(found.rows),
+                           result=found)
+
+
+def _proposal_rows(plans) -> list[dict]:
+    """Each row's text, worked out here with the request's formatter, the link built once and
+    the role names translated once a page, so the template only places text."""
+    fmt, link, roles = formatter(), id_link("plan_review.detail", "plan_id"), PageLabels(ROLE_NAMES)
+    return [{"id": p.id, "link": link(p.id), "account": p.account_number,
+             "total": fmt.money(p.total, p.currency), "count": p.instalment_count,
+             "role": roles.get(p.required_role, p.required_role or "")} for p in plans]
 
 
 def _plan_or_404(plan_id) -> Plan:
