@@ -18,7 +18,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
 from portal.audit.models import AuditAnchor, AuditEvent, AuditStreamHead
-from portal.bulk import allocate_ids, insert_rows, is_postgres, stage_table, update_rows
+from portal.bulk import (
+    allocate_ids, fetch_all, insert_rows, is_postgres, stage_table, update_rows,
+)
 from portal.extensions import db
 from portal.timeutil import as_aware, utcnow
 
@@ -133,9 +135,13 @@ def _payload(event: AuditEvent) -> dict:
     }
 
 
+# What json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False) uses,
+# built once: json.dumps builds an encoder on every call made with options.
+_BLOB_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _blob(payload: dict) -> bytes:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode("utf-8")
+    return _BLOB_ENCODER.encode(payload).encode("utf-8")
 
 
 def _legacy_digest(event: AuditEvent) -> str:
@@ -145,7 +151,14 @@ def _legacy_digest(event: AuditEvent) -> str:
 
 def _digest(event: AuditEvent, key: bytes) -> str:
     payload = _payload(event) | {"stream": event.stream, "seq": event.seq, "key": event.key_id}
-    return hmac.new(key, _blob(payload), hashlib.sha256).hexdigest()
+    mac = _keyed(key).copy()  # the key's HMAC state, set up once per key
+    mac.update(_blob(payload))
+    return mac.hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _keyed(key: bytes):
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def _current_actor():
@@ -306,9 +319,9 @@ def _drafts(events: list[dict], make) -> tuple[list, bytes]:
     return made, key
 
 
-def _chain(made: list, heads: dict, key: bytes) -> dict:
-    """Give each event its place, link and hash; returns each stream's newest event."""
-    tips = {stream: (head.event_count, head.last_hash) for stream, head in heads.items()}
+def _chain(made: list, tips: dict, key: bytes) -> dict:
+    """Give each event its place, link and hash, after its stream's (count, newest hash) in
+    `tips` (moved on as events are chained); returns each stream's newest event."""
     for event in made:
         count, prev = tips[event.stream]
         event.seq, event.prev_hash = count + 1, prev
@@ -331,7 +344,8 @@ def record_many(events: list[dict]) -> list[AuditEvent]:
         return []
     made, key = _drafts(events, AuditEvent)
     heads = _lock_streams(sorted({e.stream for e in made}, key=lock_order))
-    newest = _chain(made, heads, key)
+    newest = _chain(made, {stream: (head.event_count, head.last_hash)
+                           for stream, head in heads.items()}, key)
     if is_postgres():
         _append_in_one(made, newest)
         return made
@@ -375,9 +389,10 @@ class _Draft:
             setattr(self, name, fields.get(name))
 
 
-def _lock_streams_bulk(streams: list[str]) -> dict:
+def _lock_streams_bulk(streams: list[str]) -> dict[str, tuple[int, str]]:
     """`_lock_streams` for many streams at once: the names are staged in a temporary table,
-    missing heads created and all of them locked in `lock_order` by one statement each."""
+    missing heads created and all of them locked in `lock_order` by one statement each.
+    Returns each stream's (event count, newest hash)."""
     stage_table("audit_lock", [("stream", "VARCHAR(64)")], [(s,) for s in streams])
     order = "length(stream), stream"
     if is_postgres():
@@ -391,11 +406,12 @@ def _lock_streams_bulk(streams: list[str]) -> dict:
             "INSERT OR IGNORE INTO audit_stream_head (stream, event_count, last_id, last_hash) "
             f"SELECT stream, 0, NULL, :g FROM audit_lock ORDER BY {order}"), {"g": GENESIS})
         lock = ""
-    rows = db.session.execute(text(
+    # Plain tuples from the driver: SQLAlchemy's row objects cost more than the statement.
+    rows = fetch_all(text(
         "SELECT h.stream, h.event_count, h.last_hash FROM audit_stream_head h "
         "JOIN audit_lock l ON l.stream = h.stream "
         f"ORDER BY length(h.stream), h.stream{lock}"))
-    return {row.stream: row for row in rows}
+    return {stream: (count, last_hash) for stream, count, last_hash in rows}
 
 
 def record_bulk(events: list[dict]) -> int:
@@ -405,8 +421,8 @@ def record_bulk(events: list[dict]) -> int:
     if not events:
         return 0
     made, key = _drafts(events, _Draft)
-    heads = _lock_streams_bulk(sorted({e.stream for e in made}, key=lock_order))
-    newest = _chain(made, heads, key)
+    tips = _lock_streams_bulk(sorted({e.stream for e in made}, key=lock_order))
+    newest = _chain(made, tips, key)
     for event, event_id in zip(made, allocate_ids(AuditEvent.__table__, len(made))):
         event.id = event_id
     columns = ("id", *_EVENT_COLUMNS)
