@@ -81,11 +81,17 @@ def insert_rows(table: Table, columns: Sequence[str], rows: list[Sequence]) -> N
         json_at = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
         if json_at:
             # What SQLAlchemy's JSON type writes: json.dumps, None as JSON null.
-            rows = ([json.dumps(v) if i in json_at else v for i, v in enumerate(row)]
-                    for row in rows)
+            rows = (_dumped(row, json_at) for row in rows)
         _copy(table.name, columns, rows)
         return
     db.session.execute(table.insert(), [dict(zip(columns, row)) for row in rows])
+
+
+def _dumped(row: Sequence, json_at: list[int]) -> list:
+    row = list(row)
+    for i in json_at:
+        row[i] = json.dumps(row[i])
+    return row
 
 
 def update_rows(table: Table, key: str, columns: Sequence[str], rows: list[Sequence]) -> None:

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import timezone
 from functools import lru_cache
+from operator import attrgetter
 
 from flask import current_app, has_request_context, request
 from flask_login import current_user
@@ -426,8 +427,7 @@ def record_bulk(events: list[dict]) -> int:
     for event, event_id in zip(made, allocate_ids(AuditEvent.__table__, len(made))):
         event.id = event_id
     columns = ("id", *_EVENT_COLUMNS)
-    insert_rows(AuditEvent.__table__, columns,
-                [[getattr(e, c) for c in columns] for e in made])
+    insert_rows(AuditEvent.__table__, columns, list(map(attrgetter(*columns), made)))
     update_rows(AuditStreamHead.__table__, "stream", ("event_count", "last_id", "last_hash"),
                 [(stream, e.seq, e.id, e.hash) for stream, e in newest.items()])
     return len(made)
