@@ -415,21 +415,34 @@ def _lock_streams_bulk(streams: list[str]) -> dict[str, tuple[int, str]]:
     return {stream: (count, last_hash) for stream, count, last_hash in rows}
 
 
-def record_bulk(events: list[dict]) -> int:
+def record_bulk(events: list[dict], fresh: frozenset[str] = frozenset()) -> int:
     """`record_many` for batch jobs writing thousands of events (the feed import): the same
     events, links, hashes, locks and heads, written with COPY (portal.bulk) instead of one ORM
-    object each. Returns how many were written."""
+    object each. Returns how many were written.
+
+    `fresh`: streams no other transaction can have written to, because their subject was
+    created in this one (a new account's id is nobody else's until it commits): they start
+    from nothing and their heads are inserted as they end, not created, locked and updated.
+    Should another transaction write one anyway, the head's or the events' unique keys refuse
+    this one's; no chain is ever forked."""
     if not events:
         return 0
     made, key = _drafts(events, _Draft)
-    tips = _lock_streams_bulk(sorted({e.stream for e in made}, key=lock_order))
+    streams = {e.stream for e in made}
+    held = sorted(streams - fresh, key=lock_order)
+    tips = _lock_streams_bulk(held) if held else {}
+    tips.update((stream, (0, GENESIS)) for stream in streams & fresh)
     newest = _chain(made, tips, key)
     for event, event_id in zip(made, allocate_ids(AuditEvent.__table__, len(made))):
         event.id = event_id
     columns = ("id", *_EVENT_COLUMNS)
     insert_rows(AuditEvent.__table__, columns, list(map(attrgetter(*columns), made)))
+    heads = [(stream, e.seq, e.id, e.hash) for stream, e in newest.items()]
     update_rows(AuditStreamHead.__table__, "stream", ("event_count", "last_id", "last_hash"),
-                [(stream, e.seq, e.id, e.hash) for stream, e in newest.items()])
+                [head for head in heads if head[0] not in fresh])
+    insert_rows(AuditStreamHead.__table__, ("stream", "event_count", "last_id", "last_hash"),
+                sorted((head for head in heads if head[0] in fresh),
+                       key=lambda head: lock_order(head[0])))
     return len(made)
 
 
