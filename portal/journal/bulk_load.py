@@ -22,7 +22,7 @@ from sqlalchemy import ARRAY, Column, Date, MetaData, String, Table, any_, case,
 from portal.accounts.models import (
     Account, AccountStatus, Cardholder, EntryKind, LedgerEntry,
 )
-from portal.audit.services import record_bulk
+from portal.audit.services import record_bulk, stream_for
 from portal.bulk import (
     allocate_ids, fetch_all, insert_rows, is_postgres, settle_in, stage_table, update_rows,
 )
@@ -286,4 +286,6 @@ def _write(chunk: _Chunk) -> None:
                  for entry_id, account, as_of, source in chunk.acks])
     record_bulk([dict(action=action, subject_type="account", subject_id=account.id,
                       before=before, after=after, actor=ACTOR)
-                 for action, account, before, after in chunk.events])
+                 for action, account, before, after in chunk.events],
+                fresh=frozenset(stream_for(subject_type="account", subject_id=account.id)
+                                for account in new_accounts))
