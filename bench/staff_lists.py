@@ -251,12 +251,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# BENCH_PORTS="5821-5829": the servers take these ports in turn (on a shared machine each
+# user has a range); unset, any free port.
+_RANGE = os.environ.get("BENCH_PORTS", "")
+_PORTS = iter(range(int(_RANGE.split("-")[0]), int(_RANGE.split("-")[-1]) + 1)) if _RANGE else None
+
+
+def _next_port() -> int:
+    return next(_PORTS) if _PORTS is not None else _free_port()
+
+
 class Server:
     """gunicorn with 2 sync workers on a free port of 127.0.0.1."""
 
     def __init__(self, app: str, cwd: str, env: dict):
         env = {**env, "PYTHONPATH": cwd}  # this tree's code, not the installed checkout's
-        self.port = _free_port()
+        self.port = _next_port()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync", "-b",
              f"127.0.0.1:{self.port}", "--chdir", cwd, "--log-level", "warning",

@@ -215,8 +215,10 @@ def register_request_hooks(app: Flask) -> None:
 
     app.context_processor(inject_nav)
     from portal.core.filters import register_filters
+    from portal.core.fragments import register as register_fragments
 
     register_filters(app)
+    register_fragments(app)
 
 
 def register_error_handlers(app: Flask) -> None:

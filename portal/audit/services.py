@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import timezone
 from functools import lru_cache
+from operator import attrgetter
 
 from flask import current_app, has_request_context, request
 from flask_login import current_user
@@ -18,7 +19,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
 from portal.audit.models import AuditAnchor, AuditEvent, AuditStreamHead
-from portal.bulk import allocate_ids, insert_rows, is_postgres, stage_table, update_rows
+from portal.bulk import (
+    allocate_ids, fetch_all, insert_rows, is_postgres, stage_table, update_rows,
+)
 from portal.extensions import db
 from portal.timeutil import as_aware, utcnow
 
@@ -133,9 +136,13 @@ def _payload(event: AuditEvent) -> dict:
     }
 
 
+# What json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False) uses,
+# built once: json.dumps builds an encoder on every call made with options.
+_BLOB_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _blob(payload: dict) -> bytes:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode("utf-8")
+    return _BLOB_ENCODER.encode(payload).encode("utf-8")
 
 
 def _legacy_digest(event: AuditEvent) -> str:
@@ -145,7 +152,14 @@ def _legacy_digest(event: AuditEvent) -> str:
 
 def _digest(event: AuditEvent, key: bytes) -> str:
     payload = _payload(event) | {"stream": event.stream, "seq": event.seq, "key": event.key_id}
-    return hmac.new(key, _blob(payload), hashlib.sha256).hexdigest()
+    mac = _keyed(key).copy()  # the key's HMAC state, set up once per key
+    mac.update(_blob(payload))
+    return mac.hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _keyed(key: bytes):
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def _current_actor():
@@ -306,9 +320,9 @@ def _drafts(events: list[dict], make) -> tuple[list, bytes]:
     return made, key
 
 
-def _chain(made: list, heads: dict, key: bytes) -> dict:
-    """Give each event its place, link and hash; returns each stream's newest event."""
-    tips = {stream: (head.event_count, head.last_hash) for stream, head in heads.items()}
+def _chain(made: list, tips: dict, key: bytes) -> dict:
+    """Give each event its place, link and hash, after its stream's (count, newest hash) in
+    `tips` (moved on as events are chained); returns each stream's newest event."""
     for event in made:
         count, prev = tips[event.stream]
         event.seq, event.prev_hash = count + 1, prev
@@ -331,7 +345,8 @@ def record_many(events: list[dict]) -> list[AuditEvent]:
         return []
     made, key = _drafts(events, AuditEvent)
     heads = _lock_streams(sorted({e.stream for e in made}, key=lock_order))
-    newest = _chain(made, heads, key)
+    newest = _chain(made, {stream: (head.event_count, head.last_hash)
+                           for stream, head in heads.items()}, key)
     if is_postgres():
         _append_in_one(made, newest)
         return made
@@ -392,9 +407,10 @@ class _Draft:
             setattr(self, name, fields.get(name))
 
 
-def _lock_streams_bulk(streams: list[str]) -> dict:
+def _lock_streams_bulk(streams: list[str]) -> dict[str, tuple[int, str]]:
     """`_lock_streams` for many streams at once: the names are staged in a temporary table,
-    missing heads created and all of them locked in `lock_order` by one statement each."""
+    missing heads created and all of them locked in `lock_order` by one statement each.
+    Returns each stream's (event count, newest hash)."""
     stage_table("audit_lock", [("stream", "VARCHAR(64)")], [(s,) for s in streams])
     order = "length(stream), stream"
     if is_postgres():
@@ -408,29 +424,42 @@ def _lock_streams_bulk(streams: list[str]) -> dict:
             "INSERT OR IGNORE INTO audit_stream_head (stream, event_count, last_id, last_hash) "
             f"SELECT stream, 0, NULL, :g FROM audit_lock ORDER BY {order}"), {"g": GENESIS})
         lock = ""
-    rows = db.session.execute(text(
+    # Plain tuples from the driver: SQLAlchemy's row objects cost more than the statement.
+    rows = fetch_all(text(
         "SELECT h.stream, h.event_count, h.last_hash FROM audit_stream_head h "
         "JOIN audit_lock l ON l.stream = h.stream "
         f"ORDER BY length(h.stream), h.stream{lock}"))
-    return {row.stream: row for row in rows}
+    return {stream: (count, last_hash) for stream, count, last_hash in rows}
 
 
-def record_bulk(events: list[dict]) -> int:
+def record_bulk(events: list[dict], fresh: frozenset[str] = frozenset()) -> int:
     """`record_many` for batch jobs writing thousands of events (the feed import): the same
     events, links, hashes, locks and heads, written with COPY (portal.bulk) instead of one ORM
-    object each. Returns how many were written."""
+    object each. Returns how many were written.
+
+    `fresh`: streams no other transaction can have written to, because their subject was
+    created in this one (a new account's id is nobody else's until it commits): they start
+    from nothing and their heads are inserted as they end, not created, locked and updated.
+    Should another transaction write one anyway, the head's or the events' unique keys refuse
+    this one's; no chain is ever forked."""
     if not events:
         return 0
     made, key = _drafts(events, _Draft)
-    heads = _lock_streams_bulk(sorted({e.stream for e in made}, key=lock_order))
-    newest = _chain(made, heads, key)
+    streams = {e.stream for e in made}
+    held = sorted(streams - fresh, key=lock_order)
+    tips = _lock_streams_bulk(held) if held else {}
+    tips.update((stream, (0, GENESIS)) for stream in streams & fresh)
+    newest = _chain(made, tips, key)
     for event, event_id in zip(made, allocate_ids(AuditEvent.__table__, len(made))):
         event.id = event_id
     columns = ("id", *_EVENT_COLUMNS)
-    insert_rows(AuditEvent.__table__, columns,
-                [[getattr(e, c) for c in columns] for e in made])
+    insert_rows(AuditEvent.__table__, columns, list(map(attrgetter(*columns), made)))
+    heads = [(stream, e.seq, e.id, e.hash) for stream, e in newest.items()]
     update_rows(AuditStreamHead.__table__, "stream", ("event_count", "last_id", "last_hash"),
-                [(stream, e.seq, e.id, e.hash) for stream, e in newest.items()])
+                [head for head in heads if head[0] not in fresh])
+    insert_rows(AuditStreamHead.__table__, ("stream", "event_count", "last_id", "last_hash"),
+                sorted((head for head in heads if head[0] in fresh),
+                       key=lambda head: lock_order(head[0])))
     return len(made)
 
 

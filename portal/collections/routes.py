@@ -20,7 +20,10 @@ from portal.collections.forms import (BUCKET_LABELS, CHANNELS, DIRECTIONS, OUTCO
                                       FiguresForm, ReportForm)
 from portal.collections.models import ContactChannel, ContactDirection, ContactOutcome
 from portal.collections.rules import percent
+from portal.core.database import read_only
+from portal.core.filters import formatter
 from portal.core.nav import staff_entry
+from portal.core.urls import id_link
 from portal.contact.services import contact_now
 from portal.core.today import STAFF_ZONE, from_staff_wall_clock, staff_today, staff_wall_clock
 from portal.disputes import labels as dispute_labels
@@ -105,17 +108,38 @@ def assign():
 
 
 @bp.get("/my-accounts")
+@read_only
 @staff_required(*WORKERS)
 def my_accounts():
     team = current_user.has_role(MANAGER)
     found = worklists.assigned_accounts(None if team else current_user.id, staff_today(),
                                         arg_page(), **arg_cursors())
     names = {c.id: c.name for c in services.collectors(active_only=False)} if team else {}
-    # Translated once for the page, filled in per row (the template's `%`).
+    return render_template("collections/my_accounts.html", rows=_worklist_rows(found.rows, names),
+                           result=found, team=team)
+
+
+def _worklist_rows(rows, names) -> list[dict]:
+    """Each row's text, worked out here with the request's formatter, the link built once and
+    the labels and the "amount by day" sentence translated once a page, so the template only
+    places text."""
+    fmt, link = formatter(), id_link("collections.account", "account_id")
+    plan_status, no_plan, none_yet = PageLabels(PLAN_STATUS), _("No plan"), _("None yet")
     amount_by = _("%(amount)s by %(day)s")
-    return render_template("collections/my_accounts.html", rows=found.rows, result=found,
-                           team=team, names=names, plan_status=PageLabels(PLAN_STATUS),
-                           amount_by=amount_by)
+    shown = []
+    for row in rows:
+        account, balance = row.account, row.balance
+        shown.append({
+            "link": link(account.id), "number": account.account_number,
+            "collector": names.get(row.collector_id, ""),
+            "overdue": fmt.money(balance.overdue, account.currency),
+            "total": fmt.money(balance.total, account.currency),
+            "days_late": balance.days_past_due, "broken": row.broken_promises,
+            "plan": plan_status.get(row.plan_status, no_plan) if row.plan_status else no_plan,
+            "next": amount_by % {"amount": fmt.money(row.next_amount, account.currency),
+                                 "day": fmt.day(row.next_due)} if row.next_due else "",
+            "last": fmt.moment(row.last_contact) if row.last_contact else none_yet})
+    return shown
 
 
 def _workable_account(account_id) -> Account:

@@ -1,5 +1,6 @@
 """Template filters for money, dates and charts, always through Babel for the reader's locale,
 and times in the reader's own time zone (a cardholder's, from their profile)."""
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -54,7 +55,14 @@ class Formatter:
         self._days: dict[date, str] = {}
         self._zone_names: dict[timedelta | None, str] = {}
         self._amounts: dict[tuple[int, str], str] = {}
+        self._deltas: dict[tuple[str, int, bool], str] = {}
         self._currency_pattern = locale.currency_formats["standard"] if locale else None
+        # A moment's time of day by (hour, minute), when the locale's short time pattern
+        # shows nothing else (en "h:mm a", zh_Hans "HH:mm"): a page of 50 deadlines
+        # formats each minute once, not 50 times. None: formatted every time.
+        self._times: dict[tuple[int, int], str] | None = (
+            {} if locale and _by_minute(babel_dates.get_time_format("short", locale=locale))
+            else None)
 
     def money(self, amount_minor: int, currency: str) -> str:
         """As `domain.money.format_money` says it (the same Babel pattern, applied here
@@ -86,14 +94,54 @@ class Formatter:
         if zone_name is None:
             zone_name = self._zone_names[offset] = babel_dates.format_time(
                 moment, "zzzz", tzinfo=self.zone, locale=self.locale)
-        time = babel_dates.format_time(moment, "short", tzinfo=self.zone, locale=self.locale)
+        key = (moment.hour, moment.minute)
+        time = self._times.get(key) if self._times is not None else None
+        if time is None:
+            time = babel_dates.format_time(moment, "short", tzinfo=self.zone, locale=self.locale)
+            if self._times is not None:
+                self._times[key] = time  # at most 1,440 of them
         return self._pattern.replace("{0}", f"{time} {zone_name}").replace(
             "{1}", self.day(moment.date()))
 
     def delta(self, value: timedelta) -> str:
-        """A time left or past ("in 3 days", "2 hours ago")."""
-        return babel_dates.format_timedelta(value, add_direction=True, threshold=1.1,
-                                            locale=self.locale)
+        """A time left or past ("in 3 days", "2 hours ago"), as Babel's `format_timedelta`
+        says it; kept by what that text depends on (`_delta_key`), so a page of 50
+        deadlines "in 3 hours" asks Babel once."""
+        key = _delta_key(int(value.days * 86400 + value.seconds))
+        text = self._deltas.get(key)
+        if text is None:
+            if len(self._deltas) >= self.KEPT:
+                self._deltas.clear()
+            text = self._deltas[key] = babel_dates.format_timedelta(
+                value, add_direction=True, threshold=DELTA_THRESHOLD, locale=self.locale)
+        return text
+
+
+DELTA_THRESHOLD = 1.1  # "in 1 hour" up to 66 minutes, then "in 2 hours" (Babel's threshold)
+
+
+def _delta_key(seconds: int) -> tuple[str, int, bool]:
+    """What `format_timedelta(threshold=DELTA_THRESHOLD, add_direction=True)` writes for a
+    time of `seconds` depends on, as Babel works it out (babel.dates, granularity "second"):
+    the unit it picks, the count rounded in that unit, and whether it lies ahead."""
+    for unit, per_unit in babel_dates.TIMEDELTA_UNITS:
+        count = abs(seconds) / per_unit
+        if count >= DELTA_THRESHOLD or unit == "second":
+            if unit == "second" and count > 0:
+                count = max(1, count)
+            return unit, int(round(count)), seconds >= 0
+    raise AssertionError("Babel's units end in seconds")
+
+
+# Fields of a time pattern that an hour and a minute decide (hours, minutes, AM/PM and the
+# day periods); quoted text is literal.
+_MINUTE_FIELDS = frozenset("hHkKmabB")
+
+
+def _by_minute(pattern) -> bool:
+    """Whether `pattern` (a Babel time pattern) writes nothing but the hour and minute."""
+    fields = re.sub(r"'[^']*'", "", pattern.pattern)
+    return {c for c in fields if c.isalpha()} <= _MINUTE_FIELDS
 
 
 # Formatters by (locale, zone), kept for the process (issue 15: built once, not per request).

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.auth.session import staff_required
+from portal.core.database import read_only
 from portal.core.filters import formatter
 from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_cursors, arg_page, parse_id
@@ -77,6 +78,7 @@ def _rows(disputes, closed: bool) -> list[dict]:
 
 
 @bp.get("/")
+@read_only
 @staff_required(*ROLES)
 def index():
     """A page of disputes in a fixed number of SQL statements (the queues with their

@@ -66,21 +66,21 @@ def on_issuer_figures_lowered(event: IssuerFiguresLowered) -> None:
     has already walked were charged on the figures before: correct those. The corrections are
     the issuer's own arithmetic, not the portal's movements (`FEED_CAUSE`): they are not sent
     back in the journal, and the next feed's figures include them."""
+    # The newest entry keeps each correction's reference unique: read with the accounts.
+    newest = (select(func.max(LedgerEntry.id)).where(LedgerEntry.account_id == Account.id)
+              .correlate(Account).scalar_subquery())
     walked = db.session.execute(
-        select(Account, AccountNightlyState.last_processed_day)
+        select(Account, newest)
         .join(AccountNightlyState, AccountNightlyState.account_id == Account.id)
         .where(Account.id.in_(event.account_ids), Account.feed_as_of.is_not(None),
                AccountNightlyState.last_processed_day > Account.feed_as_of)
         .order_by(Account.id)
         # The bulk import wrote the accounts' new figures without the ORM: read them afresh.
         .execution_options(populate_existing=True)).all()
-    for account, _day in walked:
-        newest = db.session.scalar(select(func.max(LedgerEntry.id))
-                                   .where(LedgerEntry.account_id == account.id))
+    for account, newest_id in walked:
         correct_since(account, account.feed_as_of + timedelta(days=1),
                       reason=f"issuer figures as of {account.feed_as_of.isoformat()}",
-                      # the newest entry keeps the reference unique; FEED_CAUSE: not a movement
-                      tag=f"{FEED_CAUSE}{newest}")
+                      tag=f"{FEED_CAUSE}{newest_id}")  # FEED_CAUSE: not a movement
 
 
 def correct_since(account: Account, value_date: date, *, reason: str, tag: str) -> int:

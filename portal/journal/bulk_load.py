@@ -22,7 +22,7 @@ from sqlalchemy import ARRAY, Column, Date, MetaData, String, Table, any_, case,
 from portal.accounts.models import (
     Account, AccountStatus, Cardholder, EntryKind, LedgerEntry,
 )
-from portal.audit.services import record_bulk
+from portal.audit.services import record_bulk, stream_for
 from portal.bulk import (
     allocate_ids, fetch_all, insert_rows, is_postgres, settle_in, stage_table, update_rows,
 )
@@ -169,7 +169,11 @@ def apply_chunk(rows: list[FeedRow], result: ImportResult, refuse,
         setattr(result, outcome, getattr(result, outcome) + 1)
         applied.append(position)
     _write(chunk)
+    # The corrections lock the accounts' nightly states before the audit append below locks
+    # their streams' heads: the order a payment's posting takes them in (its listeners, then
+    # its audit event), so a feed and a late webhook for one account cannot deadlock.
     figures_lowered([account.id for account in chunk.lowered.values()])
+    _record(chunk)
     if keys is not None:
         remember([(chunk.accounts[rows[p].account_number].id, keys[p]) for p in applied
                   if _final(rows[p], chunk)])
@@ -284,6 +288,12 @@ def _write(chunk: _Chunk) -> None:
                 ("ledger_entry_id", "account_id", "feed_as_of", "source", "recorded_at"),
                 [(entry_id, account.id, as_of, source, now)
                  for entry_id, account, as_of, source in chunk.acks])
+
+
+def _record(chunk: _Chunk) -> None:
+    """One audit event per created or changed account (`_write` gave the new ones ids)."""
     record_bulk([dict(action=action, subject_type="account", subject_id=account.id,
                       before=before, after=after, actor=ACTOR)
-                 for action, account, before, after in chunk.events])
+                 for action, account, before, after in chunk.events],
+                fresh=frozenset(stream_for(subject_type="account", subject_id=account.id)
+                                for account in chunk.accounts.values() if account.new))

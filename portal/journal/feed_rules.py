@@ -12,11 +12,12 @@ from datetime import date
 from functools import lru_cache
 from zoneinfo import available_timezones
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from portal.domain.money import MoneyError, parse_major, precision
+from portal.journal.feed_phone import checked_phone
+from portal.journal.feed_phone import forget as forget_phones
 from portal.journal.rules import MovementIdError, parse_movement_ids
 
 FIELDS = (
@@ -105,8 +106,9 @@ def _parse_date(name: str, value: str, reasons: list[str]) -> date | None:
 
 def forget() -> None:
     """Drop what the checks remember (a benchmark's passes each start like a new process)."""
-    for cached in (_checked_phone, _checked_email, _email_domain, _checked_date, _amount):
+    for cached in (_checked_email, _email_domain, _checked_date, _amount):
         cached.cache_clear()
+    forget_phones()
 
 
 @lru_cache(maxsize=1 << 16)
@@ -130,25 +132,10 @@ def _amount(value: str, currency: str) -> int | MoneyError:
 
 
 def _parse_phone(value: str, reasons: list[str]) -> str | None:
-    phone, reason = _checked_phone(value)
+    phone, reason = checked_phone(value)
     if reason:
         reasons.append(reason)
     return phone
-
-
-# A feed names a cardholder once per account, and a replay names everyone again: each distinct
-# text is checked once per process (the checks are pure and the slowest part of a row).
-@lru_cache(maxsize=1 << 18)
-def _checked_phone(value: str) -> tuple[str | None, str | None]:
-    if not value.startswith("+"):
-        return None, f"phone '{value}' is not in international E.164 form (+ and country code)"
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        return None, f"phone '{value}' is not a valid phone number"
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
 def _parse_email(value: str, reasons: list[str]) -> str | None:

@@ -6,9 +6,12 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from portal.auth.session import staff_required
+from portal.core.database import read_only
+from portal.core.filters import formatter
 from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_cursors, arg_page
 from portal.core.nav import staff_entry
+from portal.core.urls import id_link
 from portal.extensions import db
 from portal.i18n import PageLabels
 from portal.payments import refunds
@@ -37,18 +40,33 @@ def _payment_or_404(payment_id):
 
 
 @bp.get("/staff/payments")
+@read_only
 @staff_required(*LIST_VIEWERS)
 def staff_payments():
     form = PaymentFilterForm(formdata=request.args)
     submitted = any(request.args.get(k) for k in FILTER_ARGS)
     if submitted and not form.validate():
         return render_template("payments/staff_payments.html", form=form, result=None,
-                               page_args={}, status_labels=PageLabels(STATUS_LABELS)), 422
+                               rows=[], page_args={}), 422
     filters = PaymentFilter.from_form(form) if submitted else PaymentFilter()
     result = payments_page(filters, arg_page(), **arg_cursors())
     page_args = {k: request.args[k] for k in FILTER_ARGS if request.args.get(k)}
     return render_template("payments/staff_payments.html", form=form, result=result,
-                           page_args=page_args, status_labels=PageLabels(STATUS_LABELS))
+                           rows=_rows(result.rows), page_args=page_args)
+
+
+def _rows(payments) -> list[dict]:
+    """Each row's text, worked out here with the request's formatter, the link built once and
+    the status labels translated once a page, so the template only places text."""
+    fmt, link = formatter(), id_link("payments.staff_payment", "payment_id")
+    statuses = PageLabels(STATUS_LABELS)
+    rows = []
+    for p in payments:
+        day = p.created_at.date()
+        rows.append({"id": p.id, "link": link(p.id), "iso": day.isoformat(), "day": fmt.day(day),
+                     "account": p.account_number, "amount": fmt.money(p.amount, p.currency),
+                     "status": statuses[p.status], "receipt": p.receipt_number or ""})
+    return rows
 
 
 @bp.get("/staff/payments/<int:payment_id>")

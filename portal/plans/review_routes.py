@@ -11,13 +11,16 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.labels import entry_label
-from portal.accounts.models import Account
+from portal.accounts.models import Account, Cardholder
 from portal.auth.session import staff_required
 from portal.balances.services import today_for
+from portal.core.database import read_only
+from portal.core.filters import formatter
 from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_cursors, arg_page
 from portal.core.pagination import NullsLast, seek_page
 from portal.core.nav import staff_entry
+from portal.core.urls import id_link
 from portal.disputes import labels as dispute_labels
 from portal.extensions import db
 from portal.i18n import PageLabels
@@ -43,6 +46,7 @@ _PROPOSAL_LISTED = (Plan.id, Plan.accepted_at, Plan.total, Plan.currency, Plan.i
 
 
 @staff_bp.get("/plans/review")
+@read_only
 @staff_required(*ROLES)
 def queue():
     """Proposals in review, oldest accepted first; deep pages by key (`pagination.seek_page`).
@@ -52,8 +56,17 @@ def queue():
              .where(Plan.status == PlanStatus.IN_REVIEW))
     found = seek_page(query, (NullsLast(Plan.accepted_at), Plan.id), arg_page(), scalars=False,
                       **arg_cursors())
-    return render_template("plans/staff_queue.html", plans=found.rows, result=found,
-                           role_names=PageLabels(ROLE_NAMES))
+    return render_template("plans/staff_queue.html", plans=_proposal_rows(found.rows),
+                           result=found)
+
+
+def _proposal_rows(plans) -> list[dict]:
+    """Each row's text, worked out here with the request's formatter, the link built once and
+    the role names translated once a page, so the template only places text."""
+    fmt, link, roles = formatter(), id_link("plan_review.detail", "plan_id"), PageLabels(ROLE_NAMES)
+    return [{"id": p.id, "link": link(p.id), "account": p.account_number,
+             "total": fmt.money(p.total, p.currency), "count": p.instalment_count,
+             "role": roles.get(p.required_role, p.required_role or "")} for p in plans]
 
 
 def _plan_or_404(plan_id) -> Plan:
@@ -197,21 +210,46 @@ def instalment_tally(plan_ids) -> dict[int, dict]:
 
 
 @staff_bp.get("/plans")
+@read_only
 @staff_required(*ROLES)
 def agreed():
-    """A page of agreed plans, newest first, in two statements (the plans with account and
-    cardholder, then their instalments' tally); deep pages by key (`pagination.seek_page`)."""
+    """A page of agreed plans, newest first, in two statements (the columns a row shows,
+    then the plans' instalments' tally); deep pages by key (`pagination.seek_page`)."""
     form = StatusFilterForm(request.args)
     form.status.choices = [("", _("All"))] + [(s.value, STATUS[s.value]) for s in AGREED]
-    query = (select(Plan).where(_AGREED_LISTED)
-             .options(joinedload(Plan.account).joinedload(Account.cardholder)))
+    query = (select(*_AGREED_COLUMNS).outerjoin(Plan.account).outerjoin(Account.cardholder)
+             .where(_AGREED_LISTED))
     page_args = {}
     if form.status.data and form.status.data in {s.value for s in AGREED}:
         query = query.where(Plan.status == PlanStatus(form.status.data))
         page_args["status"] = form.status.data
-    found = seek_page(query, (Plan.id,), arg_page(), descending=True, **arg_cursors())
+    found = seek_page(query, (Plan.id,), arg_page(), descending=True, scalars=False,
+                      **arg_cursors())
     counts = instalment_tally([p.id for p in found.rows] or [0])
-    # Translated once for the page, filled in per row (the template's `%`).
+    return render_template("plans/staff_agreed.html", rows=_agreed_rows(found.rows, counts),
+                           form=form, result=found, page_args=page_args)
+
+
+# What a row of the agreed plans shows (no Plan entities with their terms), and its sort key.
+_AGREED_COLUMNS = (Plan.id, Plan.status, Plan.total, Plan.currency, Account.account_number,
+                   Cardholder.full_name)
+
+
+def _agreed_rows(plans, counts) -> list[dict]:
+    """Each row's text, worked out here with the request's formatter, the link built once and
+    the labels and the "paid of" sentence translated once a page, so the template only places
+    text (as the dispute queue's rows)."""
+    fmt, link, statuses = formatter(), id_link("plan_review.detail", "plan_id"), PageLabels(STATUS)
     paid_of = _("%(paid)s of %(count)s")
-    return render_template("plans/staff_agreed.html", plans=found.rows, form=form,
-                           counts=counts, result=found, page_args=page_args, paid_of=paid_of)
+    rows = []
+    for p in plans:
+        c = counts.get(p.id, {})
+        next_due = c.get("next_due") if p.status == PlanStatus.ACTIVE else None
+        rows.append({"id": p.id, "link": link(p.id), "account": p.account_number,
+                     "holder": p.full_name, "status": statuses.get(p.status.value, p.status.value),
+                     "next_due": fmt.day(next_due) if next_due else "",
+                     "total": fmt.money(p.total, p.currency),
+                     "paid_amount": fmt.money(c.get("paid_amount", 0), p.currency),
+                     "paid_of": paid_of % {"paid": c.get("paid", 0), "count": c.get("count", 0)},
+                     "missed": c.get("missed", 0)})
+    return rows

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.audit.models import AuditAnchor, AuditEvent, AuditStreamHead
-from portal.audit.services import (GENESIS, _legacy_digest, make_anchor, record, record_many,
-                                   stream_for, verify_chain)
+from portal.audit.services import (GENESIS, _legacy_digest, make_anchor, record, record_bulk,
+                                   record_many, stream_for, verify_chain)
 from portal.extensions import db as _db
 from tests.helpers import append_only_triggers_off, run_together, tamper
 
@@ -184,6 +184,37 @@ def test_a_stream_without_a_head_row_is_a_break(runner, db):
 
 def test_an_empty_log_is_intact(db):
     assert verify_chain() == (0, None)
+
+
+def _bulk(accounts, fresh=()):
+    return record_bulk([dict(action="test.import", subject_type="account", subject_id=a,
+                             after={"n": a}, actor=SYSTEM) for a in accounts],
+                       fresh=frozenset(f"account:{a}" for a in fresh))
+
+
+def test_bulk_events_in_fresh_and_held_streams_chain_as_one_by_one_appends(db):
+    _append(3, account=1)
+    _bulk([1, 2, 3, 2], fresh=[2, 3])  # 2 and 3: created in this transaction, say
+    _db.session.commit()
+    _bulk([2, 3, 4])  # the streams exist now: held and moved on
+    _db.session.commit()
+    for stream, count in (("account:1", 4), ("account:2", 3), ("account:3", 2),
+                          ("account:4", 1)):
+        newest = _db.session.scalars(select(AuditEvent).where(AuditEvent.stream == stream)
+                                     .order_by(AuditEvent.id.desc())).first()
+        head = _head(stream)
+        assert (head.event_count, head.last_id, head.last_hash) == (count, newest.id, newest.hash)
+    assert verify_chain() == (10, None)
+
+
+def test_a_fresh_stream_someone_else_wrote_is_refused_not_forked(db):
+    _append(2, account=5)
+    with pytest.raises(IntegrityError):
+        _bulk([5], fresh=[5])
+        _db.session.flush()
+    _db.session.rollback()
+    assert _head("account:5").event_count == 2
+    assert verify_chain() == (2, None)
 
 
 def test_a_rolled_back_append_leaves_the_head_as_it_was(db):
