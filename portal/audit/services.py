@@ -394,7 +394,9 @@ def record_plain(action, **spec) -> None:
         record(action, **spec)
         return
     made, key = _drafts([dict(spec, action=action)], _Draft)
-    _append_rows(made, _chain(made, _lock_streams([made[0].stream]), key))
+    stream = made[0].stream
+    head = _lock_streams([stream])[stream]
+    _append_rows(made, _chain(made, {stream: (head.event_count, head.last_hash)}, key))
 
 
 class _Draft:
