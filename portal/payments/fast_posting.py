@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, false, select, text, update
+from sqlalchemy import bindparam, false, or_, select, text, update
 
 from portal.accounts.models import Account
 from portal.audit.services import record_plain
@@ -183,9 +183,6 @@ def _guards_query():
     """The latest earlier payment's date and whether any listener needs the general path,
     built once (after wiring registered the guards)."""
     if not _GUARDS_QUERY:
-        needs = [guard() for guard in _GUARDS.values()]
-        general = needs[0] if len(needs) == 1 else false() if not needs else needs[0]
-        for more in needs[1:]:
-            general = general | more
+        general = or_(false(), *[guard() for guard in _GUARDS.values()])
         _GUARDS_QUERY.append(select(_latest_paid_on().scalar_subquery(), general))
     return _GUARDS_QUERY[0]
