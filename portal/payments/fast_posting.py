@@ -73,8 +73,11 @@ _CLAIM = text(
     "a.card_last4, a.currency AS account_currency, a.minimum_due, a.oldest_unpaid_due_date, "
     "h.id AS holder_id, h.email, h.phone, h.locale, h.timezone "
     "FROM ev LEFT JOIN LATERAL (SELECT p.id, p.status, p.amount, p.currency, p.provider_ref, "
-    "p.account_id FROM payment p WHERE ev.id IS NOT NULL AND p.id = :payment_id "
-    "AND (p.provider_ref IS NULL OR p.provider_ref = :ref) FOR UPDATE) p ON true "
+    "p.account_id FROM payment p JOIN account la ON la.id = p.account_id "
+    "WHERE ev.id IS NOT NULL AND p.id = :payment_id "
+    "AND (p.provider_ref IS NULL OR p.provider_ref = :ref) "
+    # the account's row as posting.lock_account_money takes it, after the payment's
+    "FOR UPDATE OF p FOR NO KEY UPDATE OF la) p ON true "
     "LEFT JOIN account a ON a.id = p.account_id "
     "LEFT JOIN cardholder h ON h.id = a.cardholder_id")
 

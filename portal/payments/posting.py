@@ -62,6 +62,25 @@ def _locked_query(name: str, postgres: bool):
 _ENTRIES = insert(LedgerEntry.__table__)
 
 
+def lock_account_money(account_id: int) -> None:
+    """Take the account's row lock for a posting, reversal or reinstatement (PostgreSQL; FOR NO
+    KEY UPDATE, so the ledger's foreign-key checks still pass): what one of them judges from
+    the account's payments and balance (what went to the minimum, what a reversal takes
+    beyond it) must see every other one that committed before. Two payments of one account
+    posted at once each judged the minimum without the other, and their shares of it added up
+    to more than it. Taken after the payment's lock, as the fast path takes both
+    (`fast_posting`); the nightly run and the feed import take the account's row before
+    anything a posting locks after it, so the order is the same everywhere."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_account_lock(), {"account_id": account_id})
+
+
+@cache
+def _account_lock():
+    return (select(Account.id).where(Account.id == bindparam("account_id"))
+            .with_for_update(key_share=True))
+
+
 def posting_date(account, succeeded_at: datetime | None = None) -> date:
     """The cardholder's calendar day on which the provider reported success (else now): a
     payment at 23:30 in Shanghai whose webhook arrives after midnight counts for that day.
@@ -90,6 +109,7 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
         return False
     before = payment.status.value
     PAYMENT_MACHINE.check(payment.status, S.SUCCEEDED)
+    lock_account_money(payment.account_id)
     account = payment.account
     paid_on = posting_date(account, succeeded_at)
     balance = balance_of(account, paid_on)
@@ -242,6 +262,7 @@ def post_reversal(payment: Payment, amount: int, *, kind: ReversalKind, external
     amount = min(amount, payment.amount - payment.refunded_amount)
     if amount <= 0:
         return None
+    lock_account_money(payment.account_id)
     reversible = _reversible_entries(payment)
     taken = reversal_split(amount, [(entry, still) for entry, still in reversible])
     already = [pair for r in payment.reversals if r.reinstated_at is None
@@ -283,6 +304,7 @@ def reinstate_reversal(payment: Payment, external_ref: str, reason: str) -> bool
         PaymentReversal.external_ref == external_ref, PaymentReversal.payment_id == payment.id))
     if reversal is None or reversal.reinstated_at is not None:
         return False
+    lock_account_money(payment.account_id)
     taken = db.session.scalars(select(LedgerEntry).where(
         LedgerEntry.account_id == payment.account_id,
         LedgerEntry.source_ref.like(f"reversal:{reversal.id}:%")).order_by(LedgerEntry.id)).all()

@@ -236,6 +236,9 @@ def test_one_success_delivered_at_once_from_many_sessions_posts_once(app, make_a
     paid = _db.session.scalars(select(LedgerEntry.amount).where(
         LedgerEntry.account_id == account.id, LedgerEntry.kind == EntryKind.PAYMENT)).all()
     assert -sum(paid) == sum(p.amount for p in posted)  # each posted once
+    # The three share the CN¥1,000.00 minimum, whatever order they commit in: each judged it
+    # after the ones before (they once each took it whole: 1,800.03 in all).
+    assert sum(p.toward_minimum for p in posted) == 100_000
     assert verify_chain()[1] is None
 
 
