@@ -74,8 +74,10 @@ def keep_csrf_token() -> None:
     reads `g.csrf_token` before signing). A session without a raw token yet is left to
     Flask-WTF, which creates it when a form asks."""
     config = current_app.config
-    # Flask-WTF's default is an hour: only a token whose time is never checked is kept.
-    if request.endpoint in (None, "static") or config.get("WTF_CSRF_TIME_LIMIT", 3600):
+    # Flask-WTF's default is an hour: only a token whose time is never checked is kept. A
+    # request that has not read its session (static files, health checks) is left alone:
+    # reading it here would add "Vary: Cookie" to its response.
+    if not getattr(session, "accessed", False) or config.get("WTF_CSRF_TIME_LIMIT", 3600):
         return
     raw = session.get("csrf_token")
     if not isinstance(raw, str):
