@@ -84,9 +84,9 @@ def keep_csrf_token() -> None:
         return
     key = (config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, raw)
     signed = _SIGNED_CSRF.get(key)
-    if signed is None:
-        if len(_SIGNED_CSRF) >= _SIGNED_CSRF_MAX:
-            _SIGNED_CSRF.clear()
-        signed = _SIGNED_CSRF[key] = generate_csrf()
-    else:
+    if signed is not None:
         g.csrf_token = signed
+        return
+    if len(_SIGNED_CSRF) >= _SIGNED_CSRF_MAX:
+        _SIGNED_CSRF.clear()
+    _SIGNED_CSRF[key] = generate_csrf()  # signs it and hands it to Flask-WTF (g.csrf_token)
