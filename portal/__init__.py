@@ -205,10 +205,11 @@ def register_cli(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     # Lazy imports: see the module docstring.
     from portal.auth.session import enforce_idle_timeout
-    from portal.core.security import set_security_headers
+    from portal.core.security import keep_csrf_token, set_security_headers
     from portal.i18n import inject_i18n
 
     app.before_request(enforce_idle_timeout)
+    app.before_request(keep_csrf_token)
     app.after_request(set_security_headers)
     app.context_processor(inject_i18n)
     from portal.core.nav import inject_nav

@@ -1,5 +1,6 @@
-"""Security headers on every response."""
-from flask import current_app, g, request
+"""Security headers on every response; each session's signed CSRF token signed once."""
+from flask import current_app, g, request, session
+from flask_wtf.csrf import generate_csrf
 
 # No inline script or style anywhere: every script and stylesheet is a file we serve.
 BASE_CSP = {
@@ -57,3 +58,35 @@ def set_security_headers(response):
         # them in shared or back-button caches (send_file's own "no-cache" still stores them).
         headers["Cache-Control"] = "no-store"
     return response
+
+
+# Each session's signed CSRF token, by the key and the session's raw token (issue 15).
+# Flask-WTF signs the raw token again on every page that shows a form or the sign-out button
+# (`generate_csrf`); with WTF_CSRF_TIME_LIMIT off the signature's time is never checked, so the
+# token signed the first time is as valid as a new one and validation (the raw token in the
+# session, the signature) is Flask-WTF's as before. Bounded: cleared when it grows past this.
+_SIGNED_CSRF: dict[tuple[str, str], str] = {}
+_SIGNED_CSRF_MAX = 10_000
+
+
+def keep_csrf_token() -> None:
+    """Before a request: give Flask-WTF this session's token as signed before, if any (it
+    reads `g.csrf_token` before signing). A session without a raw token yet is left to
+    Flask-WTF, which creates it when a form asks."""
+    config = current_app.config
+    # Flask-WTF's default is an hour: only a token whose time is never checked is kept. A
+    # request that has not read its session (static files, health checks) is left alone:
+    # reading it here would add "Vary: Cookie" to its response.
+    if not getattr(session, "accessed", False) or config.get("WTF_CSRF_TIME_LIMIT", 3600):
+        return
+    raw = session.get("csrf_token")
+    if not isinstance(raw, str):
+        return
+    key = (config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, raw)
+    signed = _SIGNED_CSRF.get(key)
+    if signed is not None:
+        g.csrf_token = signed
+        return
+    if len(_SIGNED_CSRF) >= _SIGNED_CSRF_MAX:
+        _SIGNED_CSRF.clear()
+    _SIGNED_CSRF[key] = generate_csrf()  # signs it and hands it to Flask-WTF (g.csrf_token)
