@@ -1,0 +1,30 @@
+"""The account's row lock taken by every path that changes money on it (docs/money.md,
+"Lock order")."""
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy import bindparam, select
+
+from portal.accounts.models import Account
+from portal.extensions import db
+
+
+def lock_account_money(account_id: int) -> None:
+    """Take the account's row lock for a posting, reversal, reinstatement or dispute credit
+    (PostgreSQL; FOR NO KEY UPDATE, so the ledger's foreign-key checks still pass): what one of
+    them judges from the account's payments and balance (what went to the minimum, what a
+    reversal takes beyond it, how a payment is split) must see every other one that committed
+    before. Two payments of one account posted at once each judged the minimum without the
+    other, and their shares of it added up to more than it. Taken after the payment's lock,
+    as the fast path takes both (`payments.fast_posting`), and before any plan, nightly state
+    or audit head; the nightly run and the feed import take the account's row before anything
+    too, so the order is the same everywhere."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_account_lock(), {"account_id": account_id})
+
+
+@cache
+def _account_lock():
+    return (select(Account.id).where(Account.id == bindparam("account_id"))
+            .with_for_update(key_share=True))

@@ -1,0 +1,131 @@
+"""PostgreSQL: the money paths of one account take their locks in one order (docs/money.md,
+"Lock order"). Each test holds, on its own connection, what one path holds at some point,
+lets the path under test run until it waits, then asks for a lock that path would take next
+in the documented order: it must get it. DeadlockDetected (the path under test failing) means
+the order is broken."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from portal.accounts.models import EntryKind, LedgerEntry
+from portal.balances.services import today_for
+from portal.disputes import workflow
+from portal.disputes.models import Dispute
+from portal.extensions import db as _db
+from portal.jobs.nightly import run_nightly
+from tests.clock import TODAY
+from tests.dispute_helpers import join, raise_dispute
+from tests.integration.payment_helpers import make_active_plan
+
+pytestmark = pytest.mark.postgres
+if not os.environ.get("TEST_DATABASE_URL"):
+    pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)", allow_module_level=True)
+
+DUE = TODAY - timedelta(days=10)
+
+
+def _waiting_on_a_lock() -> int:
+    with _db.engine.connect() as conn:
+        return conn.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"))
+
+
+def _hold_then_ask(app, hold: list[str], ask: str, params: dict, path) -> dict:
+    """Hold `hold` (statements) on a connection, run `path()` in a thread until it waits on a
+    lock, then ask for `ask` (which must find one row: a lock taken), commit, and return what
+    the thread ended with ({"error": ...} when it failed)."""
+    outcome = {}
+
+    def run():
+        with app.app_context():
+            try:
+                path()
+                _db.session.commit()
+                outcome["done"] = True
+            except Exception as exc:  # noqa: BLE001 - reported by the test
+                outcome["error"] = exc
+                _db.session.rollback()
+            finally:
+                _db.session.remove()
+
+    with _db.engine.connect() as other:
+        other.execute(text("SET lock_timeout = '20s'"))
+        for statement in hold:
+            assert other.execute(text(statement), params).first() is not None, statement
+        worker = threading.Thread(target=run)
+        worker.start()
+        deadline = time.monotonic() + 20
+        while _waiting_on_a_lock() == 0 and worker.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert worker.is_alive(), outcome  # it waits for what the connection holds
+        assert other.execute(text(ask), params).first() is not None
+        other.commit()
+    worker.join(30)
+    assert not worker.is_alive()
+    return outcome
+
+
+_HEAD = "SELECT 1 FROM audit_stream_head WHERE stream = 'account:' || :a FOR UPDATE"
+
+
+@pytest.fixture()
+def agent(make_staff):
+    staff = make_staff("customer_service")
+    join("billing", staff, "en")
+    return staff
+
+
+def _resolve(dispute_id: int, agent_id: int, amount: int):
+    from portal.staff.models import StaffUser  # lazy: only the thread needs it
+
+    def path():
+        workflow.resolve(_db.session.get(Dispute, dispute_id),
+                         _db.session.get(StaffUser, agent_id), "upheld", amount,
+                         "The charge was wrong.")
+    return path
+
+
+def test_a_dispute_credit_waits_for_a_posting_before_its_audit_head(app, make_account, agent):
+    """A posting holds the account's row and, in its corrections, the nightly state, then
+    appends its audit events. An upheld dispute's credit on the same account corrects the
+    nightly charges too: it must not hold the account's audit head while it waits (before:
+    it recorded its ledger credit first, then waited for the state, and the two deadlocked)."""
+    account = make_account(principal=500_000, minimum_due=50_000, oldest_unpaid_due_date=DUE,
+                           effective=DUE)
+    run_nightly(TODAY)
+    dispute = raise_dispute(account, amount=100_000)
+    ids = dict(a=account.id)
+    path = _resolve(dispute.id, agent.id, 100_000)
+    _db.session.commit()
+    outcome = _hold_then_ask(app, [
+        "SELECT 1 FROM account WHERE id = :a FOR NO KEY UPDATE",
+        "SELECT 1 FROM account_nightly_state WHERE account_id = :a FOR UPDATE"], _HEAD, ids, path)
+    assert "error" not in outcome, outcome
+    _db.session.expire_all()
+    assert _db.session.scalar(select(LedgerEntry.id).where(
+        LedgerEntry.account_id == account.id, LedgerEntry.kind == EntryKind.INTEREST,
+        LedgerEntry.source_ref.startswith("correction:"))) is not None
+
+
+def test_a_dispute_credit_takes_the_plan_before_the_audit_head(app, make_account, agent):
+    """A staff decision on a plan (`lock_plan`) holds the plan's row, then records its audit
+    event in the account's stream. An upheld dispute's credit lowers the active plan: it must
+    take the plan before the account's audit head, as the plan's own paths and a posting's
+    listeners do (before: head first, then the plan: deadlock)."""
+    account = make_account(principal=90_000, interest=0, fees=0)
+    plan = make_active_plan(account, [30_000, 30_000, 30_000],
+                            today_for(account) + timedelta(days=7))
+    dispute = raise_dispute(account, amount=30_000)
+    ids = dict(a=account.id, p=plan.id)
+    path = _resolve(dispute.id, agent.id, 30_000)
+    _db.session.commit()
+    outcome = _hold_then_ask(app, ["SELECT 1 FROM plan WHERE id = :p FOR UPDATE"], _HEAD, ids,
+                             path)
+    assert "error" not in outcome, outcome
