@@ -14,11 +14,14 @@ import pytest
 from sqlalchemy import select, text
 
 from portal.accounts.models import EntryKind, LedgerEntry
+from portal.audit.services import record
 from portal.balances.services import today_for
 from portal.disputes import workflow
 from portal.disputes.models import Dispute
 from portal.extensions import db as _db
 from portal.jobs.nightly import run_nightly
+from portal.plans.jobs import run_plan_monitoring
+from portal.plans.models import InstalmentStatus, Plan, PlanStatus
 from tests.clock import TODAY
 from tests.dispute_helpers import join, raise_dispute
 from tests.integration.payment_helpers import make_active_plan
@@ -129,3 +132,25 @@ def test_a_dispute_credit_takes_the_plan_before_the_audit_head(app, make_account
     outcome = _hold_then_ask(app, ["SELECT 1 FROM plan WHERE id = :p FOR UPDATE"], _HEAD, ids,
                              path)
     assert "error" not in outcome, outcome
+
+
+def test_a_plan_completing_waits_for_the_nightly_claim_before_the_audit_head(app, make_account):
+    """The nightly run claims the account's row (FOR UPDATE), then appends its events to the
+    account's stream. The plan checks complete a paid plan and post its waivers: the waivers'
+    foreign-key check waits for the claim, so the completion must not hold the account's audit
+    head by then (before: `plan.completed` was recorded first, and the two deadlocked)."""
+    account = make_account(principal=20_000, interest=0, fees=4_000)
+    plan = make_active_plan(account, [10_000, 10_000], today_for(account))
+    plan.fees_waived = 4_000
+    for instalment in plan.instalments:
+        instalment.status, instalment.paid_amount = InstalmentStatus.PAID, instalment.amount
+    record("test.setup", subject_type="account", subject_id=account.id)  # the stream's head
+    ids = dict(a=account.id)
+    _db.session.commit()
+    outcome = _hold_then_ask(app, ["SELECT 1 FROM account WHERE id = :a FOR UPDATE"], _HEAD,
+                             ids, run_plan_monitoring)
+    assert "error" not in outcome, outcome
+    _db.session.expire_all()
+    assert _db.session.get(Plan, plan.id).status == PlanStatus.COMPLETED
+    assert _db.session.scalar(select(LedgerEntry.amount).where(
+        LedgerEntry.account_id == account.id, LedgerEntry.kind == EntryKind.WAIVER)) == -4_000
