@@ -28,3 +28,13 @@ def lock_account_money(account_id: int) -> None:
 def _account_lock():
     return (select(Account.id).where(Account.id == bindparam("account_id"))
             .with_for_update(key_share=True))
+
+
+def lock_accounts_money(ids) -> None:
+    """`lock_account_money` for several accounts at once, in id order: the order in which the
+    nightly run claims them (`ORDER BY id ... FOR UPDATE`), so a batch writing many accounts
+    (a feed chunk) never holds a later account while it waits for an earlier one the nightly
+    run holds, which then waits for the later one."""
+    if ids and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Account.id).where(Account.id.in_(sorted(ids)))
+                           .order_by(Account.id).with_for_update(key_share=True))

@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 import threading
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, text
 
-from portal.accounts.models import EntryKind, LedgerEntry
+from portal.accounts.models import Account, EntryKind, LedgerEntry
 from portal.audit.services import record
 from portal.balances.services import today_for
 from portal.disputes import workflow
@@ -31,6 +31,7 @@ if not os.environ.get("TEST_DATABASE_URL"):
     pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)", allow_module_level=True)
 
 DUE = TODAY - timedelta(days=10)
+BEFORE = date(2026, 11, 27)
 
 
 def _waiting_on_a_lock() -> int:
@@ -154,3 +155,40 @@ def test_a_plan_completing_waits_for_the_nightly_claim_before_the_audit_head(app
     assert _db.session.get(Plan, plan.id).status == PlanStatus.COMPLETED
     assert _db.session.scalar(select(LedgerEntry.amount).where(
         LedgerEntry.account_id == account.id, LedgerEntry.kind == EntryKind.WAIVER)) == -4_000
+
+
+@pytest.mark.parametrize("named", [("43", "42"), ("43", "42", "42")],
+                         ids=["set-based", "row by row"])
+def test_a_feed_chunk_takes_its_accounts_in_id_order(app, db, named):
+    """A nightly chunk of the job engine (`skip_locked=False`) claims its accounts in id order
+    and waits for one another transaction holds. A feed chunk naming several accounts must
+    take their rows in the same order, whatever the file's order or where the rows lie on
+    disk: holding a later account while it waits for an earlier one deadlocks with the chunk.
+    Here the chunk holds the earlier account, the feed (later account first in the file)
+    waits, then the chunk claims the later one: it must get it."""
+    from portal.journal.feed_io import RawRow  # lazy: the feed's reader, this test only
+    from portal.journal.importer import import_rows
+    from tests.integration.journal_helpers import feed_values
+
+    first, second = "6222000000000042", "6222000000000043"
+    rows = [feed_values(BEFORE, 430_000, number=n, applied=[]) for n in (first, second)]
+    assert import_rows([RawRow(i + 1, dict(v)) for i, v in enumerate(rows)]).rejected == 0
+    _db.session.commit()
+    ids = dict(zip("ab", _db.session.scalars(
+        select(Account.id).where(Account.account_number.in_([first, second]))
+        .order_by(Account.id))))
+    # The earlier account's row moves after the later one's on disk (a new row version).
+    _db.session.execute(text("UPDATE account SET card_last4 = card_last4 WHERE id = :a"), ids)
+    _db.session.commit()
+    # The later account first in the file; an account named twice takes the row-by-row path.
+    later = [feed_values(BEFORE + timedelta(days=1), 420_000 - i, number=f"62220000000000{n}",
+                         applied=[]) for i, n in enumerate(named)]
+    outcome = {}
+
+    def path():
+        outcome["result"] = import_rows([RawRow(i + 1, dict(v)) for i, v in enumerate(later)])
+
+    ended = _hold_then_ask(app, ["SELECT 1 FROM account WHERE id = :a FOR UPDATE"],
+                           "SELECT 1 FROM account WHERE id = :b FOR UPDATE", ids, path)
+    assert "error" not in ended, ended
+    assert outcome["result"].rejected == 0, outcome["result"]
