@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 
 from portal.accounts.models import Account
 from portal.extensions import db
@@ -36,5 +36,9 @@ def lock_accounts_money(ids) -> None:
     (a feed chunk) never holds a later account while it waits for an earlier one the nightly
     run holds, which then waits for the later one."""
     if ids and db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Account.id).where(Account.id.in_(sorted(ids)))
-                           .order_by(Account.id).with_for_update(key_share=True))
+        # One array parameter, however many accounts (an IN list is compiled per call).
+        db.session.execute(_ACCOUNTS_LOCK, {"ids": sorted(ids)})
+
+
+_ACCOUNTS_LOCK = text("SELECT id FROM account WHERE id = ANY(:ids) ORDER BY id "
+                      "FOR NO KEY UPDATE")
