@@ -31,8 +31,9 @@ def cancel(plan: Plan, today: date, action: str = "plan.cancelled") -> None:
     if lock_plan(plan).status != seen:
         raise PlanError("plan_changed")
     plan.cancelled_on = today
-    set_status(plan, PlanStatus.CANCELLED, action, cancelled_on=today)
-    reverse_unearned_interest(plan, today)
+    # The reversal's entry before the audit event, as `complete` posts its waivers.
+    set_status(plan, PlanStatus.CANCELLED, action, cancelled_on=today,
+               before_audit=lambda: reverse_unearned_interest(plan, today))
 
 
 def break_plan(plan: Plan, today: date) -> None:
@@ -40,8 +41,8 @@ def break_plan(plan: Plan, today: date) -> None:
     if lock_plan(plan).status != PlanStatus.ACTIVE:
         raise PlanError("plan_changed")
     plan.broken_on = today
-    set_status(plan, PlanStatus.BROKEN, "plan.broken", broken_on=today)
-    reverse_unearned_interest(plan, today)
+    set_status(plan, PlanStatus.BROKEN, "plan.broken", broken_on=today,
+               before_audit=lambda: reverse_unearned_interest(plan, today))
     notify(plan, "plan_broken")
     emit(plan_broken, PlanBroken(plan.account, plan.id, today))
 

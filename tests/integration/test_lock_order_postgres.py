@@ -192,3 +192,58 @@ def test_a_feed_chunk_takes_its_accounts_in_id_order(app, db, named):
                            "SELECT 1 FROM account WHERE id = :b FOR UPDATE", ids, path)
     assert "error" not in ended, ended
     assert outcome["result"].rejected == 0, outcome["result"]
+
+
+@pytest.mark.parametrize("ending", ["cancel", "break_plan"])
+def test_a_plan_ending_reverses_its_interest_before_its_audit_event(app, make_account, ending):
+    """A plan cancelled (by the cardholder or staff) or broken reverses its up-front interest
+    not yet earned: that entry's foreign-key check waits for a nightly claim of the account,
+    so the plan must not hold the account's audit head by then (before: `plan.cancelled` or
+    `plan.broken` was recorded first, and the nightly run's append deadlocked with it)."""
+    from portal.plans import endings  # lazy: this test only
+
+    account = make_account(principal=90_000, interest=0, fees=0)
+    today = today_for(account)
+    plan = make_active_plan(account, [30_000, 30_000, 30_000], today + timedelta(days=7))
+    plan.started_on, plan.interest_added = today - timedelta(days=3), 3_000
+    _db.session.add(LedgerEntry(account_id=account.id, kind=EntryKind.INTEREST,
+                                component="interest", amount=3_000, currency=account.currency,
+                                effective_date=today - timedelta(days=3),
+                                source_ref=f"plan:{plan.id}:interest"))
+    record("test.setup", subject_type="account", subject_id=account.id)  # the stream's head
+    ids, plan_id = dict(a=account.id), plan.id
+    _db.session.commit()
+
+    def path():
+        getattr(endings, ending)(_db.session.get(Plan, plan_id), today)
+
+    outcome = _hold_then_ask(app, ["SELECT 1 FROM account WHERE id = :a FOR UPDATE"], _HEAD,
+                             ids, path)
+    assert "error" not in outcome, outcome
+    _db.session.expire_all()
+    assert _db.session.scalar(select(LedgerEntry.amount).where(
+        LedgerEntry.source_ref == f"plan:{plan_id}:interest-unearned")) < 0
+
+
+def test_a_plan_starting_posts_its_interest_before_its_audit_event(app, make_account):
+    """A plan agreed with up-front interest posts it as it starts: the same wait for a nightly
+    claim as a plan's ending, so the interest's entry comes before `plan.approved`."""
+    from portal.plans.lifecycle import activate  # lazy: this test only
+
+    account = make_account(principal=90_000, interest=0, fees=0)
+    today = today_for(account)
+    plan = make_active_plan(account, [30_000, 30_000, 30_000], today + timedelta(days=7))
+    plan.status, plan.started_on, plan.interest_added = PlanStatus.PROPOSED, None, 3_000
+    record("test.setup", subject_type="account", subject_id=account.id)  # the stream's head
+    ids, plan_id = dict(a=account.id), plan.id
+    _db.session.commit()
+
+    def path():
+        activate(_db.session.get(Plan, plan_id), today, "plan.approved")
+
+    outcome = _hold_then_ask(app, ["SELECT 1 FROM account WHERE id = :a FOR UPDATE"], _HEAD,
+                             ids, path)
+    assert "error" not in outcome, outcome
+    _db.session.expire_all()
+    assert _db.session.scalar(select(LedgerEntry.amount).where(
+        LedgerEntry.source_ref == f"plan:{plan_id}:interest")) == 3_000
