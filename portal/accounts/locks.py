@@ -42,3 +42,15 @@ def lock_accounts_money(ids) -> None:
 
 _ACCOUNTS_LOCK = text("SELECT id FROM account WHERE id = ANY(:ids) ORDER BY id "
                       "FOR NO KEY UPDATE")
+
+
+def share_account(account_id: int) -> None:
+    """Take the account's row as a ledger entry's foreign-key check takes it (FOR KEY SHARE,
+    PostgreSQL), ahead of the entry: a path that holds no other lock on the account and will
+    post after its audit event (the plan checks) waits here for a nightly claim before it holds
+    the account's audit head. Free under a posting's NO KEY UPDATE."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_SHARE, {"account_id": account_id})
+
+
+_SHARE = text("SELECT id FROM account WHERE id = :account_id FOR KEY SHARE")

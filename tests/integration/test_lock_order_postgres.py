@@ -194,6 +194,23 @@ def test_a_feed_chunk_takes_its_accounts_in_id_order(app, db, named):
     assert outcome["result"].rejected == 0, outcome["result"]
 
 
+def _plan_with_interest(make_account, *, first_due: int, started: int):
+    """An active plan of three instalments, the first `first_due` days from today, started
+    `started` days from today with CN¥30.00 of up-front interest posted; the account's audit
+    stream has a head. Committed."""
+    account = make_account(principal=90_000, interest=0, fees=0)
+    today = today_for(account)
+    plan = make_active_plan(account, [30_000, 30_000, 30_000], today + timedelta(days=first_due))
+    plan.started_on, plan.interest_added = today + timedelta(days=started), 3_000
+    _db.session.add(LedgerEntry(account_id=account.id, kind=EntryKind.INTEREST,
+                                component="interest", amount=3_000, currency=account.currency,
+                                effective_date=plan.started_on,
+                                source_ref=f"plan:{plan.id}:interest"))
+    record("test.setup", subject_type="account", subject_id=account.id)  # the stream's head
+    _db.session.commit()
+    return account, plan, today
+
+
 @pytest.mark.parametrize("ending", ["cancel", "break_plan"])
 def test_a_plan_ending_reverses_its_interest_before_its_audit_event(app, make_account, ending):
     """A plan cancelled (by the cardholder or staff) or broken reverses its up-front interest
@@ -202,17 +219,8 @@ def test_a_plan_ending_reverses_its_interest_before_its_audit_event(app, make_ac
     `plan.broken` was recorded first, and the nightly run's append deadlocked with it)."""
     from portal.plans import endings  # lazy: this test only
 
-    account = make_account(principal=90_000, interest=0, fees=0)
-    today = today_for(account)
-    plan = make_active_plan(account, [30_000, 30_000, 30_000], today + timedelta(days=7))
-    plan.started_on, plan.interest_added = today - timedelta(days=3), 3_000
-    _db.session.add(LedgerEntry(account_id=account.id, kind=EntryKind.INTEREST,
-                                component="interest", amount=3_000, currency=account.currency,
-                                effective_date=today - timedelta(days=3),
-                                source_ref=f"plan:{plan.id}:interest"))
-    record("test.setup", subject_type="account", subject_id=account.id)  # the stream's head
+    account, plan, today = _plan_with_interest(make_account, first_due=7, started=-3)
     ids, plan_id = dict(a=account.id), plan.id
-    _db.session.commit()
 
     def path():
         getattr(endings, ending)(_db.session.get(Plan, plan_id), today)
@@ -247,3 +255,19 @@ def test_a_plan_starting_posts_its_interest_before_its_audit_event(app, make_acc
     _db.session.expire_all()
     assert _db.session.scalar(select(LedgerEntry.amount).where(
         LedgerEntry.source_ref == f"plan:{plan_id}:interest")) == 3_000
+
+
+def test_the_plan_checks_break_a_plan_without_holding_the_audit_head(app, make_account):
+    """The plan checks mark an instalment missed (an audit event) and, past the grace days,
+    break the plan, reversing its unearned up-front interest: that entry waits for a nightly
+    claim of the account, so the checks take the account's row (KEY SHARE, as the entry's
+    foreign key does) before the first audit event of such a plan."""
+    account, plan, _ = _plan_with_interest(make_account, first_due=-20, started=-20)
+    ids, plan_id = dict(a=account.id), plan.id
+    outcome = _hold_then_ask(app, ["SELECT 1 FROM account WHERE id = :a FOR UPDATE"], _HEAD,
+                             ids, run_plan_monitoring)
+    assert "error" not in outcome, outcome
+    _db.session.expire_all()
+    assert _db.session.get(Plan, plan_id).status == PlanStatus.BROKEN
+    assert _db.session.scalar(select(LedgerEntry.amount).where(
+        LedgerEntry.source_ref == f"plan:{plan_id}:interest-unearned")) < 0
