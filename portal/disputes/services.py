@@ -131,9 +131,12 @@ def _store_files(dispute, checked, uploaded_by) -> list[DisputeAttachment]:
     return stored
 
 
-def change_status(dispute, target: DisputeStatus, *, action: str, details=None) -> None:
+def change_status(dispute, target: DisputeStatus, *, action: str, details=None,
+                  before_audit=None) -> None:
     """Move the dispute to `target` if the table allows it (else IllegalTransition), audit it
-    and tell the cardholder."""
+    and tell the cardholder. `before_audit()` is called once the new status is flushed, before
+    the audit event (an upheld dispute's credit: its listeners lock the plan and the nightly
+    state before the account's audit head, docs/money.md "Lock order")."""
     before = dispute.status
     dispute.status = transition(before, target)
     now = utcnow()
@@ -144,6 +147,8 @@ def change_status(dispute, target: DisputeStatus, *, action: str, details=None) 
     if target in TERMINAL:
         dispute.closed_at = now
     db.session.flush()
+    if before_audit is not None:
+        before_audit()
     record(action, subject=dispute, before={"status": before.value},
            after={"status": target.value, **clock, **(details or {})})
     notify(dispute, MessageKind.TRANSACTIONAL if action in _CARDHOLDER_ACTIONS

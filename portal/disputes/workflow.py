@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import force_locale, gettext, lazy_gettext as _
 
+from portal.accounts.locks import lock_account_money
 from portal.accounts.models import Component, EntryKind, LedgerEntry
 from portal.audit.services import record
 from portal.balances.services import today_for
@@ -172,18 +173,33 @@ def _apply(dispute, staff, outcome, credit, reason, approved=False) -> None:
     target = {"upheld": S.RESOLVED_UPHELD, "partly": S.RESOLVED_PARTLY,
               "rejected": S.REJECTED}[outcome]
     transition(dispute.status, target)  # refuse before anything is posted
+    if credit:  # a money path: the account's row first (docs/money.md, "Lock order")
+        lock_account_money(dispute.account_id)
     entries = _post_credit(dispute, credit) if credit else []
     dispute.resolution_amount = credit if outcome != "rejected" else None
     dispute.resolution_reason = reason
     dispute.proposed_outcome = dispute.proposed_amount = None
     add_message(dispute, "staff", staff.id, reason, customer_visible=True)
+    # The credit is announced after the dispute closed (a correction replays the day without
+    # its hold) and before any audit event of the account: its listeners lock the plan and the
+    # nightly state, which every other path takes before the account's audit head.
     change_status(dispute, target, action="dispute.resolved", details={
         "outcome": outcome, "amount": credit, "ledger_entries": [e.id for e in entries],
-        "approved_by": staff.id if approved else None})
-    if entries:  # after the dispute closed: a correction replays the day without its hold
-        emit(credit_posted, CreditPosted(dispute.account, entries[0].id,
-                                         -sum(e.amount for e in entries),
-                                         entries[0].effective_date, "dispute"))
+        "approved_by": staff.id if approved else None},
+        before_audit=lambda: _announce_credit(dispute, entries))
+
+
+def _announce_credit(dispute, entries: list[LedgerEntry]) -> None:
+    """Tell the listeners (plans, corrections), then audit the credit's entries."""
+    if not entries:
+        return
+    emit(credit_posted, CreditPosted(dispute.account, entries[0].id,
+                                     -sum(e.amount for e in entries),
+                                     entries[0].effective_date, "dispute"))
+    for entry in entries:
+        record("ledger.dispute_credit", subject=entry,
+               after={"amount": entry.amount, "component": entry.component.value,
+                      "dispute_id": dispute.id})
 
 
 def _post_credit(dispute, credit: int) -> list[LedgerEntry]:
@@ -200,10 +216,6 @@ def _post_credit(dispute, credit: int) -> list[LedgerEntry]:
         db.session.add(entry)
         posted.append(entry)
     db.session.flush()
-    for entry in posted:
-        record("ledger.dispute_credit", subject=entry,
-               after={"amount": entry.amount, "component": entry.component.value,
-                      "dispute_id": dispute.id})
     return posted
 
 

@@ -19,6 +19,7 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import ARRAY, Column, Date, MetaData, String, Table, any_, case, cast, func, select
 
+from portal.accounts.locks import lock_accounts_money
 from portal.accounts.models import (
     Account, AccountStatus, Cardholder, EntryKind, LedgerEntry,
 )
@@ -254,6 +255,13 @@ def _apply_row(row: FeedRow, chunk: _Chunk, lag: int) -> tuple[str, int]:
 
 
 def _write(chunk: _Chunk) -> None:
+    # The rows of the accounts written (updated, or given entries or acknowledgements: their
+    # foreign keys lock the account's row) first, in id order, as the nightly run claims them:
+    # the UPDATE below locks them in whatever order its join finds them (docs/money.md,
+    # "Lock order").
+    written = [a for a in chunk.accounts.values() if a.changed] + [
+        a for a, *_ in chunk.entries] + [a for _, a, *_ in chunk.acks]
+    lock_accounts_money({a.id for a in written if not a.new})
     now = utcnow()
     new_holders = [h for h in chunk.holders.values() if h.new]
     for holder, new_id in zip(new_holders, allocate_ids(Cardholder.__table__, len(new_holders))):

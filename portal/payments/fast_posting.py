@@ -76,7 +76,7 @@ _CLAIM = text(
     "p.account_id FROM payment p JOIN account la ON la.id = p.account_id "
     "WHERE ev.id IS NOT NULL AND p.id = :payment_id "
     "AND (p.provider_ref IS NULL OR p.provider_ref = :ref) "
-    # the account's row as posting.lock_account_money takes it, after the payment's
+    # the account's row as accounts.locks.lock_account_money takes it, after the payment's
     "FOR UPDATE OF p FOR NO KEY UPDATE OF la) p ON true "
     "LEFT JOIN account a ON a.id = p.account_id "
     "LEFT JOIN cardholder h ON h.id = a.cardholder_id")

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import joinedload
 
+from portal.accounts.locks import lock_account_money
 from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
 from portal.audit.services import record
 from portal.balances.services import balance_of, today_for
@@ -60,25 +61,6 @@ def _locked_query(name: str, postgres: bool):
 
 
 _ENTRIES = insert(LedgerEntry.__table__)
-
-
-def lock_account_money(account_id: int) -> None:
-    """Take the account's row lock for a posting, reversal or reinstatement (PostgreSQL; FOR NO
-    KEY UPDATE, so the ledger's foreign-key checks still pass): what one of them judges from
-    the account's payments and balance (what went to the minimum, what a reversal takes
-    beyond it) must see every other one that committed before. Two payments of one account
-    posted at once each judged the minimum without the other, and their shares of it added up
-    to more than it. Taken after the payment's lock, as the fast path takes both
-    (`fast_posting`); the nightly run and the feed import take the account's row before
-    anything a posting locks after it, so the order is the same everywhere."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_account_lock(), {"account_id": account_id})
-
-
-@cache
-def _account_lock():
-    return (select(Account.id).where(Account.id == bindparam("account_id"))
-            .with_for_update(key_share=True))
 
 
 def posting_date(account, succeeded_at: datetime | None = None) -> date:

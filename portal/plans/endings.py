@@ -31,8 +31,9 @@ def cancel(plan: Plan, today: date, action: str = "plan.cancelled") -> None:
     if lock_plan(plan).status != seen:
         raise PlanError("plan_changed")
     plan.cancelled_on = today
-    set_status(plan, PlanStatus.CANCELLED, action, cancelled_on=today)
-    reverse_unearned_interest(plan, today)
+    # The reversal's entry before the audit event, as `complete` posts its waivers.
+    set_status(plan, PlanStatus.CANCELLED, action, cancelled_on=today,
+               before_audit=lambda: reverse_unearned_interest(plan, today))
 
 
 def break_plan(plan: Plan, today: date) -> None:
@@ -40,8 +41,8 @@ def break_plan(plan: Plan, today: date) -> None:
     if lock_plan(plan).status != PlanStatus.ACTIVE:
         raise PlanError("plan_changed")
     plan.broken_on = today
-    set_status(plan, PlanStatus.BROKEN, "plan.broken", broken_on=today)
-    reverse_unearned_interest(plan, today)
+    set_status(plan, PlanStatus.BROKEN, "plan.broken", broken_on=today,
+               before_audit=lambda: reverse_unearned_interest(plan, today))
     notify(plan, "plan_broken")
     emit(plan_broken, PlanBroken(plan.account, plan.id, today))
 
@@ -68,8 +69,17 @@ def complete(plan: Plan, today: date, *, nothing_owed: bool = False) -> None:
     owes nothing any more although instalments are left (the issuer lowered the balance: a
     payment made at the bank, its own credit); the plan is kept, nothing more is asked."""
     plan.completed_on = today
+    # The waivers are posted once the plan is completed (a correction replays the days without
+    # its pause) and before its audit event: their foreign-key check waits for a nightly claim
+    # of the account, which then appends to the account's audit stream.
     set_status(plan, PlanStatus.COMPLETED, "plan.completed", completed_on=today,
+               before_audit=lambda: _post_waivers(plan, today),
                **({"nothing_owed": True} if nothing_owed else {}))
+    notify(plan, "plan_completed")
+
+
+def _post_waivers(plan: Plan, today: date) -> None:
+    """A completed plan's concessions as waivers, then `credit_posted` (corrections)."""
     balance = balance_of(plan.account, today)
     split = waiver_split(plan.concession, int(balance.total),
                          {"fee": balance.fees, "interest": balance.interest,
@@ -88,7 +98,6 @@ def complete(plan: Plan, today: date, *, nothing_owed: bool = False) -> None:
     if waivers:  # a credit dated on a day the nightly run already charged: corrections
         emit(credit_posted, CreditPosted(plan.account, waivers[0].id,
                                          -sum(w.amount for w in waivers), today, "plan_waiver"))
-    notify(plan, "plan_completed")
 
 
 def complete_if_nothing_owed(plan: Plan, today: date) -> bool:

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.accounts.locks import share_account
 from portal.accounts.models import Account
 from portal.audit.services import record
 from portal.balances.services import today_for
@@ -49,6 +50,11 @@ def check_plan(plan: Plan, as_of: date, summary: MonitoringSummary) -> None:
         # Asked on a late instalment only (few plans): the account owes nothing any more.
         summary.completed.append(plan.id)
         return
+    if plan.interest_added and any(
+            i.due_date + timedelta(days=plan.grace_days) < as_of for i in unpaid):
+        # Breaking reverses unearned interest after the events below: the account's row as
+        # that entry's foreign key takes it, before them (docs/money.md, "Lock order").
+        share_account(plan.account_id)
     for inst in unpaid:
         if inst.status == InstalmentStatus.DUE and inst.due_date < as_of:
             inst.status = INSTALMENT_MACHINE.check(inst.status, InstalmentStatus.MISSED)

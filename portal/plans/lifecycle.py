@@ -206,11 +206,17 @@ def activate(plan: Plan, today: date, action: str) -> None:
     if active_plan(plan.account) is not None:
         raise PlanError("already_active")
     plan.started_on = today
-    set_status(plan, PlanStatus.ACTIVE, action, started_on=today, total=plan.total)
+    # The interest's entry before the audit event (docs/money.md, "Lock order"): its foreign-key
+    # check waits for a nightly claim of the account, which then appends to its audit stream.
+    set_status(plan, PlanStatus.ACTIVE, action, started_on=today, total=plan.total,
+               before_audit=lambda: _post_interest(plan, today))
+    notify(plan, "plan_confirmation")
+
+
+def _post_interest(plan: Plan, today: date) -> None:
     if plan.interest_added:
         db.session.add(LedgerEntry(
             account_id=plan.account_id, kind=EntryKind.INTEREST, component=Component.INTEREST,
             amount=plan.interest_added, currency=plan.currency, effective_date=today,
             source_ref=f"plan:{plan.id}:interest"))
         db.session.flush()
-    notify(plan, "plan_confirmation")

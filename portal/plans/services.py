@@ -305,11 +305,17 @@ def reverse_payment(account: Account, applied: list[tuple[int, int]]) -> None:
             reopen(plan, today)
 
 
-def set_status(plan: Plan, target: PlanStatus, action: str, **after) -> None:
-    """Move a plan through the transition table (IllegalTransition otherwise) and audit it."""
+def set_status(plan: Plan, target: PlanStatus, action: str, *, before_audit=None,
+               **after) -> None:
+    """Move a plan through the transition table (IllegalTransition otherwise) and audit it.
+    `before_audit()` is called once the new status is flushed, before the audit event (a
+    completion's waivers: the ledger and the nightly state before the account's audit head,
+    docs/money.md "Lock order")."""
     before = plan.status
     plan.status = PLAN_MACHINE.check(before, target)
     db.session.flush()
+    if before_audit is not None:
+        before_audit()
     record(action, subject=plan, before={"status": before.value},
            after={"status": target.value, **after})
 
