@@ -2,11 +2,9 @@
 "Lock order")."""
 from __future__ import annotations
 
-from functools import cache
+from sqlalchemy import text
 
-from sqlalchemy import bindparam, select, text
-
-from portal.accounts.models import Account
+from portal.bulk import is_postgres
 from portal.extensions import db
 
 
@@ -20,14 +18,7 @@ def lock_account_money(account_id: int) -> None:
     as the fast path takes both (`payments.fast_posting`), and before any plan, nightly state
     or audit head; the nightly run and the feed import take the account's row before anything
     too, so the order is the same everywhere."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_account_lock(), {"account_id": account_id})
-
-
-@cache
-def _account_lock():
-    return (select(Account.id).where(Account.id == bindparam("account_id"))
-            .with_for_update(key_share=True))
+    lock_accounts_money([account_id])
 
 
 def lock_accounts_money(ids) -> None:
@@ -35,7 +26,7 @@ def lock_accounts_money(ids) -> None:
     nightly run claims them (`ORDER BY id ... FOR UPDATE`), so a batch writing many accounts
     (a feed chunk) never holds a later account while it waits for an earlier one the nightly
     run holds, which then waits for the later one."""
-    if ids and db.session.get_bind().dialect.name == "postgresql":
+    if ids and is_postgres():
         # One array parameter, however many accounts (an IN list is compiled per call).
         db.session.execute(_ACCOUNTS_LOCK, {"ids": sorted(ids)})
 
@@ -49,7 +40,7 @@ def share_account(account_id: int) -> None:
     PostgreSQL), ahead of the entry: a path that holds no other lock on the account and will
     post after its audit event (the plan checks) waits here for a nightly claim before it holds
     the account's audit head. Free under a posting's NO KEY UPDATE."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if is_postgres():
         db.session.execute(_SHARE, {"account_id": account_id})
 
 

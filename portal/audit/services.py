@@ -320,6 +320,11 @@ def _drafts(events: list[dict], make) -> tuple[list, bytes]:
     return made, key
 
 
+def _tips(heads: dict) -> dict[str, tuple[int, str]]:
+    """Each locked head (`_lock_streams`) as `_chain` takes it: (event count, newest hash)."""
+    return {stream: (head.event_count, head.last_hash) for stream, head in heads.items()}
+
+
 def _chain(made: list, tips: dict, key: bytes) -> dict:
     """Give each event its place, link and hash, after its stream's (count, newest hash) in
     `tips` (moved on as events are chained); returns each stream's newest event."""
@@ -344,9 +349,8 @@ def record_many(events: list[dict]) -> list[AuditEvent]:
     if not events:
         return []
     made, key = _drafts(events, AuditEvent)
-    heads = _lock_streams(sorted({e.stream for e in made}, key=lock_order))
-    newest = _chain(made, {stream: (head.event_count, head.last_hash)
-                           for stream, head in heads.items()}, key)
+    newest = _chain(made, _tips(_lock_streams(sorted({e.stream for e in made}, key=lock_order))),
+                    key)
     if is_postgres():
         _append_in_one(made, newest)
         return made
@@ -394,9 +398,7 @@ def record_plain(action, **spec) -> None:
         record(action, **spec)
         return
     made, key = _drafts([dict(spec, action=action)], _Draft)
-    stream = made[0].stream
-    head = _lock_streams([stream])[stream]
-    _append_rows(made, _chain(made, {stream: (head.event_count, head.last_hash)}, key))
+    _append_rows(made, _chain(made, _tips(_lock_streams([made[0].stream])), key))
 
 
 class _Draft:
