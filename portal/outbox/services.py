@@ -79,12 +79,21 @@ def queue_sms(recipient, body, *, purpose, cardholder_id=None,
 def queue_to_cardholder(holder, subject, body, *, purpose, kind=MessageKind.TRANSACTIONAL,
                         account_id=None) -> OutboxMessage | None:
     """Email the cardholder, or text them when there is no email on file; None when neither."""
+    reach = _reach(holder)
+    if reach is None:
+        return None
+    channel, recipient = reach
+    return _queue(channel, recipient, body, subject=subject if channel == Channel.EMAIL else None,
+                  purpose=purpose, cardholder_id=holder.id, kind=kind, account_id=account_id)
+
+
+def _reach(holder) -> tuple[Channel, str] | None:
+    """How a cardholder is written to: by email, else by text message; None when neither is on
+    file."""
     if holder.email:
-        return queue_email(holder.email, subject, body, purpose=purpose, cardholder_id=holder.id,
-                           kind=kind, account_id=account_id)
+        return Channel.EMAIL, holder.email
     if holder.phone:
-        return queue_sms(holder.phone, body, purpose=purpose, cardholder_id=holder.id, kind=kind,
-                         account_id=account_id)
+        return Channel.SMS, holder.phone
     return None
 
 
@@ -93,12 +102,14 @@ def queue_transactional(holder, subject, body, *, purpose, account_id=None) -> i
     written with one INSERT on the table instead of an ORM object and its flush (payment
     confirmations, the webhook's hot path): the same row, delivered after the commit the same
     way. `holder` needs id, email and phone. Returns the message's id, None without either."""
-    if not (holder.email or holder.phone):
+    reach = _reach(holder)
+    if reach is None:
         return None
+    channel, recipient = reach
     now = utcnow()
     message_id = db.session.scalar(_INSERT, dict(
-        channel=Channel.EMAIL if holder.email else Channel.SMS,
-        recipient=holder.email or holder.phone, subject=subject if holder.email else None,
+        channel=channel, recipient=recipient,
+        subject=subject if channel == Channel.EMAIL else None,
         body=body, purpose=purpose, cardholder_id=holder.id, created_at=now,
         kind=MessageKind.TRANSACTIONAL, account_id=account_id, not_before=now))
     db.session.info.setdefault(_PENDING, []).append(message_id)

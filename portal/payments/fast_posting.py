@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 from sqlalchemy import bindparam, false, or_, select, text, update
 
@@ -179,13 +180,9 @@ _POSTED = (update(Payment.__table__)
                "allocation", "toward_minimum", "paid_on", "posted_at", "failure_code",
                "failure_message", "receipt_number", "plan_application", "updated_at")}))
 
-_GUARDS_QUERY: list = []
-
-
+@cache
 def _guards_query():
     """The latest earlier payment's date and whether any listener needs the general path,
-    built once (after wiring registered the guards)."""
-    if not _GUARDS_QUERY:
-        general = or_(false(), *[guard() for guard in _GUARDS.values()])
-        _GUARDS_QUERY.append(select(_latest_paid_on().scalar_subquery(), general))
-    return _GUARDS_QUERY[0]
+    built once (on the first posting, after wiring registered the guards)."""
+    general = or_(false(), *[guard() for guard in _GUARDS.values()])
+    return select(_latest_paid_on().scalar_subquery(), general)
