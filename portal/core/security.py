@@ -43,20 +43,37 @@ def _policy() -> str:
     return _render(policy)
 
 
+# The headers every response carries unless a view set its own (then the view's stays), in
+# the order they are added.
+_FIXED_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+_HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def set_security_headers(response):
+    # What `headers.setdefault` did for each header, with the response's header names read
+    # once (each `setdefault` scanned them all again: issue 15).
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", _policy())
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if current_app.config.get("FORCE_HTTPS_HEADERS"):
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    present = {key.lower() for key, _ in headers}
+    if "content-security-policy" not in present:
+        headers.add("Content-Security-Policy", _policy())
+    for key, value in _FIXED_HEADERS:
+        if key.lower() not in present:
+            headers.add(key, value)
+    if current_app.config.get("FORCE_HTTPS_HEADERS") and _HSTS[0].lower() not in present:
+        headers.add(*_HSTS)
     if request.endpoint != "static":
         # Pages, letters, agreements and uploaded documents carry personal data: never keep
         # them in shared or back-button caches (send_file's own "no-cache" still stores them).
-        headers["Cache-Control"] = "no-store"
+        if "cache-control" in present:
+            headers["Cache-Control"] = "no-store"
+        else:
+            headers.add("Cache-Control", "no-store")
     return response
 
 
