@@ -47,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_input_rules(app)
     wire_registries()
     register_blueprints(app)
+    _check_rate_limits_in_views(app)
     register_cli(app)
     register_request_hooks(app)
     register_error_handlers(app)
@@ -193,6 +194,15 @@ def register_blueprints(app: Flask) -> None:
                       links_bp):
         app.register_blueprint(blueprint)
     register_disputes(app)
+
+
+def _check_rate_limits_in_views(app: Flask) -> None:
+    # Lazy imports: see the module docstring. Limits live on the views that declare them
+    # (sign-in, codes, staff POSTs): the limiter's per-request hook goes when it checks nothing.
+    from portal.core.security import drop_idle_limit_check
+    from portal.extensions import limiter
+
+    drop_idle_limit_check(app, limiter)
 
 
 def register_cli(app: Flask) -> None:

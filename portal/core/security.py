@@ -1,4 +1,5 @@
-"""Security headers on every response; each session's signed CSRF token signed once."""
+"""Security headers on every response; each session's signed CSRF token signed once; the rate
+limiter's before-request check only where it has something to check."""
 from flask import current_app, g, request, session
 from flask_wtf.csrf import generate_csrf
 
@@ -107,3 +108,30 @@ def keep_csrf_token() -> None:
     if len(_SIGNED_CSRF) >= _SIGNED_CSRF_MAX:
         _SIGNED_CSRF.clear()
     _SIGNED_CSRF[key] = generate_csrf()  # signs it and hands it to Flask-WTF (g.csrf_token)
+
+
+def drop_idle_limit_check(app, limiter) -> bool:
+    """Take Flask-Limiter's before-request check off the app when it has nothing to check;
+    returns whether it did. After the blueprints are registered.
+
+    Flask-Limiter checks a view's own limits (`limiter.limit(...)` on sign-in, the codes and
+    staff POSTs) inside the decorated view, not in its before-request hook; the hook applies
+    only application, default, meta, blueprint and in-memory fallback limits. The portal
+    declares none, so on every other request the hook worked out an empty list of limits
+    (about 5% of a signed-in request's Python, issue 15). Flask-Limiter has no switch for the
+    hook alone, so it is removed here, and only when the limiter says (its limit manager, its
+    meta and fallback settings, each blueprint's limits) that there is nothing for it; an
+    attribute this check reads that a later Flask-Limiter no longer has keeps the hook. The
+    after-request hook (the X-RateLimit headers of a limited view) and the teardown stay."""
+    manager = limiter.limit_manager
+    try:
+        idle = not (manager.application_limits or manager.default_limits
+                    or limiter._meta_limits or limiter._in_memory_fallback_enabled
+                    or any(manager.blueprint_limits(app, name) for name in app.blueprints))
+    except AttributeError:
+        return False
+    hooks = app.before_request_funcs.get(None, [])
+    if not idle or limiter._check_request_limit not in hooks:
+        return False
+    hooks.remove(limiter._check_request_limit)
+    return True
