@@ -136,6 +136,9 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     from portal.core import database
+    from portal.core.session_cookie import KeptSessionInterface
+
+    app.session_interface = KeptSessionInterface()  # each cookie value verified once a process
 
     database.init_app(app)  # pooled connections checked without a round trip; read-only views
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
