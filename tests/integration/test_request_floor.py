@@ -158,14 +158,17 @@ def test_a_tampered_kept_cookie_is_refused(app, client, make_cardholder, login_a
     assert client.get("/home").status_code == 200  # kept now
     cookie = _cookie(client)
     payload, stamp, signature = cookie.rsplit(".", 2)
-    for forged in (f"{payload}.{stamp}.{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}",
-                   f"{payload}x.{stamp}.{signature}", f"{payload}.{stamp}A.{signature}"):
+    # A middle character of the signature: the last one's lowest bits are padding, which
+    # base64 decoding drops (such a "change" is the same signature, for Flask too).
+    changed = "A" if signature[5] != "A" else "B"
+    forgeries = (f"{payload}.{stamp}.{signature[:5]}{changed}{signature[6:]}",
+                 f"{payload}x.{stamp}.{signature}", f"{payload}.{stamp}A.{signature}")
+    for forged in forgeries:
         assert dict(_opened(app, forged)) == {}
         other = app.test_client()
         other.set_cookie("session", forged)
         assert other.get("/home").headers["Location"].startswith("/login")
-    assert not any(key[-1] != cookie for key in app.session_interface._kept
-                   if key[-1].startswith(payload[:20]))
+    assert not any(key[-1] in forgeries for key in app.session_interface._kept)
 
 
 def test_a_kept_cookie_expires_when_flask_would_refuse_it(app, client, make_cardholder,
