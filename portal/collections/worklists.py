@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Date, and_, bindparam, func, select
 
 from portal.accounts.models import Account, AccountStatus
-from portal.balances.services import Balance, balances_for
+from portal.balances.services import Balance, balances_for, page_balances
 from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay
 from portal.core.pagination import NullsLast, Page, clamp_page, seek_page
 from portal.collections.rules import (BROKEN_PROMISE_DAYS, PriorityFacts, bucket_dates,
@@ -144,7 +144,7 @@ def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
     found = seek_page(query, (NullsLast(Account.oldest_unpaid_due_date), Account.id), page,
                       after=after, before=before, scalars=False)
     rows = found.rows
-    balances = balances_for([row.Account for row in rows], as_of)
+    balances = page_balances([row.Account for row in rows], as_of)
     broken = broken_promises([row.Account.id for row in rows] or [0], as_of)
     result = []
     for account, owner, status, due, amount, last_contact in rows:
