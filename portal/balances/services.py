@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from portal.accounts.models import Account
-from portal.balances.sums import ZERO, Sums, ledger_sums
+from portal.balances.sums import ZERO, Sums, ledger_sums, page_sums
 # The SQL predicates other modules have imported from here; they live with the sums now.
 from portal.balances.sums import IS_FEE, IS_PAYMENT, after_feed, unapplied_payment  # noqa: F401
 from portal.domain.balance import next_due_amount, overdue_amount
@@ -63,6 +63,18 @@ def balances_for(accounts: list[Account], as_of: date, *,
     by_id = {a.id: a for a in accounts}
     sums = ledger_sums(list(by_id), as_of, snapshots=snapshots)
     return {account_id: balance_from(account, as_of, sums.get(account_id, ZERO))
+            for account_id, account in by_id.items()}
+
+
+def page_balances(accounts, as_of: date) -> dict[int, Balance]:
+    """`balances_for` a page of a list (the worklist), through `sums.page_sums`: one
+    statement compiled once whatever the ids. `accounts`: anything with id, currency,
+    minimum_due and oldest_unpaid_due_date (`balance_from`)."""
+    if not accounts:
+        return {}
+    by_id = {a.id: a for a in accounts}
+    sums = page_sums(list(by_id), as_of)
+    return {account_id: balance_from(account, as_of, sums[account_id])
             for account_id, account in by_id.items()}
 
 

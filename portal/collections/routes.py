@@ -9,6 +9,7 @@ from decimal import Decimal
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_percent, gettext as _, lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal.accounts.models import Account
 from portal.accounts.labels import entry_label
@@ -22,6 +23,7 @@ from portal.collections.models import ContactChannel, ContactDirection, ContactO
 from portal.collections.rules import percent
 from portal.core.database import read_only
 from portal.core.filters import formatter
+from portal.core.fragments import kept_rows
 from portal.core.nav import staff_entry
 from portal.core.urls import id_link
 from portal.contact.services import contact_now
@@ -115,14 +117,30 @@ def my_accounts():
     found = worklists.assigned_accounts(None if team else current_user.id, staff_today(),
                                         arg_page(), **arg_cursors())
     names = {c.id: c.name for c in services.collectors(active_only=False)} if team else {}
-    return render_template("collections/my_accounts.html", rows=_worklist_rows(found.rows, names),
-                           result=found, team=team)
+    return render_template("collections/my_accounts.html",
+                           rows=_worklist_rows(found.rows, names, team), result=found, team=team)
 
 
-def _worklist_rows(rows, names) -> list[dict]:
+def _worklist_rows(rows, names, team: bool) -> list[Markup]:
+    """Each row's HTML, kept per process under what it shows (`fragments.kept_rows`): the
+    account's number and currency, the collector's name on the team's list, and the row's
+    figures and facts."""
+
+    def key(row):
+        account, balance = row.account, row.balance
+        return (team, account.id, account.account_number, account.currency,
+                names.get(row.collector_id, "") if team else None, balance.overdue,
+                balance.total, balance.days_past_due, row.broken_promises, row.plan_status,
+                row.next_due, row.next_amount, row.last_contact)
+
+    return kept_rows("collections/_worklist_row.html", rows, key,
+                     lambda missing: _worklist_cells(missing, names, team))
+
+
+def _worklist_cells(rows, names, team: bool) -> list[dict]:
     """Each row's text, worked out here with the request's formatter, the link built once and
-    the labels and the "amount by day" sentence translated once a page, so the template only
-    places text."""
+    the labels and the "amount by day" sentence translated once a page, so the row's macro
+    only places text."""
     fmt, link = formatter(), id_link("collections.account", "account_id")
     plan_status, no_plan, none_yet = PageLabels(PLAN_STATUS), _("No plan"), _("None yet")
     amount_by = _("%(amount)s by %(day)s")
@@ -130,7 +148,7 @@ def _worklist_rows(rows, names) -> list[dict]:
     for row in rows:
         account, balance = row.account, row.balance
         shown.append({
-            "link": link(account.id), "number": account.account_number,
+            "team": team, "link": link(account.id), "number": account.account_number,
             "collector": names.get(row.collector_id, ""),
             "overdue": fmt.money(balance.overdue, account.currency),
             "total": fmt.money(balance.total, account.currency),

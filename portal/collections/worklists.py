@@ -6,10 +6,12 @@ import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, and_, bindparam, func, select
+from sqlalchemy import BigInteger, Date, and_, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from portal.accounts.models import Account, AccountStatus
-from portal.balances.services import Balance, balances_for
+from portal.balances.services import Balance, balances_for, page_balances
+from portal.bulk import is_postgres
 from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay
 from portal.core.pagination import NullsLast, Page, clamp_page, seek_page
 from portal.collections.rules import (BROKEN_PROMISE_DAYS, PriorityFacts, bucket_dates,
@@ -76,13 +78,16 @@ def delinquent(flt: DelinquentFilter, as_of: date) -> tuple[list[AccountRow], bo
 
 
 @functools.cache
-def _broken_query():
+def _broken_query(postgres: bool):
     """The statement of `broken_promises`, built once per process (statements are immutable;
-    building one costs more Python than running it): ids and days are bound per call."""
+    building one costs more Python than running it): ids and days are bound per call, on
+    PostgreSQL the ids as one array (the same text whatever their number)."""
     paid = promise_paid_query().subquery()
+    ids = (PromiseToPay.account_id == any_(bindparam("ids", type_=ARRAY(BigInteger)))
+           if postgres else PromiseToPay.account_id.in_(bindparam("ids", expanding=True)))
     return (select(PromiseToPay.account_id, func.count())
             .join(paid, paid.c.promise_id == PromiseToPay.id)
-            .where(PromiseToPay.account_id.in_(bindparam("ids", expanding=True)),
+            .where(ids,
                    PromiseToPay.last_day < bindparam("as_of", type_=Date),
                    PromiseToPay.last_day >= bindparam("since", type_=Date),
                    paid.c.paid < PromiseToPay.amount)
@@ -92,7 +97,7 @@ def _broken_query():
 def broken_promises(account_ids, as_of: date) -> dict[int, int]:
     """Per account, the promises to pay whose date fell in the BROKEN_PROMISE_DAYS days before
     `as_of` and that the payments did not cover (broken, as `rules.promise_status` judges)."""
-    rows = db.session.execute(_broken_query(), {
+    rows = db.session.execute(_broken_query(is_postgres()), {
         "ids": list(account_ids), "as_of": as_of,
         "since": as_of - timedelta(days=BROKEN_PROMISE_DAYS)})
     return {account_id: int(n) for account_id, n in rows}
@@ -144,7 +149,7 @@ def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
     found = seek_page(query, (NullsLast(Account.oldest_unpaid_due_date), Account.id), page,
                       after=after, before=before, scalars=False)
     rows = found.rows
-    balances = balances_for([row.Account for row in rows], as_of)
+    balances = page_balances([row.Account for row in rows], as_of)
     broken = broken_promises([row.Account.id for row in rows] or [0], as_of)
     result = []
     for account, owner, status, due, amount, last_contact in rows:

@@ -105,9 +105,9 @@ class Formatter:
 
     def delta(self, value: timedelta) -> str:
         """A time left or past ("in 3 days", "2 hours ago"), as Babel's `format_timedelta`
-        says it; kept by what that text depends on (`_delta_key`), so a page of 50
+        says it; kept by what that text depends on (`delta_key`), so a page of 50
         deadlines "in 3 hours" asks Babel once."""
-        key = _delta_key(int(value.days * 86400 + value.seconds))
+        key = delta_key(value)
         text = self._deltas.get(key)
         if text is None:
             if len(self._deltas) >= self.KEPT:
@@ -120,10 +120,12 @@ class Formatter:
 DELTA_THRESHOLD = 1.1  # "in 1 hour" up to 66 minutes, then "in 2 hours" (Babel's threshold)
 
 
-def _delta_key(seconds: int) -> tuple[str, int, bool]:
-    """What `format_timedelta(threshold=DELTA_THRESHOLD, add_direction=True)` writes for a
-    time of `seconds` depends on, as Babel works it out (babel.dates, granularity "second"):
-    the unit it picks, the count rounded in that unit, and whether it lies ahead."""
+def delta_key(value: timedelta) -> tuple[str, int, bool]:
+    """What `format_timedelta(threshold=DELTA_THRESHOLD, add_direction=True)` writes for
+    `value` depends on, as Babel works it out (babel.dates, granularity "second"): the unit
+    it picks, the count rounded in that unit, and whether it lies ahead (a list row showing
+    a time left is kept under this, `disputes.staff_routes`)."""
+    seconds = int(value.days * 86400 + value.seconds)
     for unit, per_unit in babel_dates.TIMEDELTA_UNITS:
         count = abs(seconds) / per_unit
         if count >= DELTA_THRESHOLD or unit == "second":

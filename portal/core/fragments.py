@@ -9,8 +9,8 @@ kept under exactly those. A form with anything typed into it, or with errors, is
 before, every time: what a person typed never enters the kept texts."""
 from __future__ import annotations
 
-from flask import current_app
-from flask_babel import get_locale
+from flask import current_app, get_template_attribute, request
+from flask_babel import get_locale, get_timezone
 from markupsafe import Markup
 
 KEPT = 256  # kept forms per process before starting afresh (languages x lists x choices)
@@ -60,3 +60,36 @@ def kept_form(name: str, form, render) -> Markup:
 
 def register(app) -> None:
     app.jinja_env.globals["kept_form"] = kept_form
+
+
+# Rows of the staff lists (issue 15): each row's HTML kept per process under what the row
+# shows. A list row is drawn from a few columns of its database row (and, for a deadline, the
+# time left as the formatter says it), so the same values in the same language, zone and
+# mount point always draw the same HTML; the key holds those values, so a row that changed
+# has another key and is drawn afresh, and a row is only ever drawn for a page whose query
+# (with its access filter) returned it: nothing is kept under who is reading.
+KEPT_ROWS = 20_000  # rows kept per process before starting afresh (about 0.5 KB each)
+ROWS_KEPT = True  # False: every row drawn afresh (tests compare the two)
+
+
+def kept_rows(template: str, rows, key, cells) -> list[Markup]:
+    """The HTML of each of `rows`: the macro `row` of `template` given its cells, kept per
+    process under the template, the language, the zone, the script root and `key(row)`.
+
+    `key(row)`: a hashable value holding everything the row's HTML depends on besides those
+    four (the columns it shows, a deadline's text); `cells(rows)`: the macro's argument for
+    each of the rows not kept, worked out once for them all (labels translated once)."""
+    store = current_app.extensions.setdefault("kept_rows", {})
+    prefix = (template, str(get_locale()), str(get_timezone()), request.script_root)
+    keys = [(prefix, key(row)) for row in rows]
+    found = [store.get(k) for k in keys] if ROWS_KEPT else [None] * len(keys)
+    missing = [i for i, html in enumerate(found) if html is None]
+    if missing:
+        draw = get_template_attribute(template, "row")
+        for i, cell in zip(missing, cells([rows[i] for i in missing])):
+            found[i] = Markup(draw(cell))
+            if ROWS_KEPT:
+                if len(store) >= KEPT_ROWS:
+                    store.clear()
+                store[keys[i]] = found[i]
+    return found

@@ -114,62 +114,77 @@ def staff_dispute_or_404(staff, dispute_id: int, *, work: bool = False) -> Dispu
     return dispute
 
 
-def _view_query(staff, view: str, queue_id: int | None,
-                visibility: Visibility | None = None):
-    """The disputes of a view ("mine", "queue", "legal") this staff member may see, as a
-    query (queue and agent joined); None when the view shows them nothing."""
+def view_criterion(staff, view: str, queue_id: int | None,
+                   visibility: Visibility | None = None):
+    """Which disputes of a view ("mine", "queue", "legal") this staff member may see, as a
+    WHERE clause on Dispute (the one place that says it, whatever a list selects); None
+    when the view shows them nothing."""
     visibility = visibility or Visibility.of(staff)
-    # queue and agent in the same statement, without what they would load in turn (members,
-    # roles) that a list never shows
-    query = (select(Dispute).options(joinedload(Dispute.assignee).lazyload("*"),
-                                     joinedload(Dispute.queue).lazyload("*"))
-             .where(visibility.clause()))
+    seen = visibility.clause()
     if view == "mine":
-        return query.where(Dispute.assignee_id == staff.id)
+        return and_(seen, Dispute.assignee_id == staff.id)
     if view == "legal":
         if not (visibility.legal or visibility.manager):
             return None
-        return query.where(Dispute.escalated_to == "legal")
+        return and_(seen, Dispute.escalated_to == "legal")
     if not (visibility.manager or visibility.service):
         return None
     if queue_id is not None:
         if not visibility.manager and queue_id not in visibility.member_queue_ids:
             return None
-        return query.where(Dispute.queue_id == queue_id)
+        return and_(seen, Dispute.queue_id == queue_id)
     if not visibility.manager:
-        return query.where(Dispute.queue_id.in_(sorted(visibility.member_queue_ids)))
-    return query
+        return and_(seen, Dispute.queue_id.in_(sorted(visibility.member_queue_ids)))
+    return seen
+
+
+def _view_query(staff, view: str, queue_id: int | None,
+                visibility: Visibility | None = None, listed=None):
+    """`listed` (a select of columns over Dispute; default: Dispute entities with queue and
+    agent joined) narrowed to the disputes of a view this staff member may see
+    (`view_criterion`); None when the view shows them nothing."""
+    criterion = view_criterion(staff, view, queue_id, visibility)
+    if criterion is None:
+        return None
+    if listed is None:
+        # queue and agent in the same statement, without what they would load in turn
+        # (members, roles) that a list never shows
+        listed = select(Dispute).options(joinedload(Dispute.assignee).lazyload("*"),
+                                         joinedload(Dispute.queue).lazyload("*"))
+    return listed.where(criterion)
 
 
 def workspace_disputes(staff, *, view: str, queue_id: int | None = None, page: int = 1,
                        visibility: Visibility | None = None, after: str | None = None,
-                       before: str | None = None) -> Page:
+                       before: str | None = None, listed=None) -> Page:
     """One page (pagination.PER_PAGE) of the open disputes a staff member may see in a view
     ("mine", "queue", "legal"), ordered by the deadline that runs now so overdue ones come first;
     those whose clock is paused (waiting for the cardholder) come last. One query, however
     many disputes there are: the order is the stored `sla_paused, sla_due_at` (see
     models.Dispute), which an index serves; deep pages by key (`pagination.seek_page`: both
-    are set together, so neither is NULL where the deadline is not)."""
-    query = _view_query(staff, view, queue_id, visibility)
+    are set together, so neither is NULL where the deadline is not). `listed`: a select of
+    columns over Dispute (holding the sort keys) for rows of those columns, not entities."""
+    query = _view_query(staff, view, queue_id, visibility, listed)
     if query is None:
         return Page([], clamp_page(page), False)
     return seek_page(query.where(Dispute.sla_due_at.is_not(None)),
                      (Dispute.sla_paused, Dispute.sla_due_at, Dispute.id), page, after=after,
-                     before=before)
+                     before=before, scalars=listed is None)
 
 
 def closed_disputes(staff, *, view: str, queue_id: int | None = None, page: int = 1,
                     visibility: Visibility | None = None, after: str | None = None,
-                    before: str | None = None) -> Page:
+                    before: str | None = None, listed=None) -> Page:
     """One page (pagination.PER_PAGE) of the closed disputes (resolved, rejected, withdrawn)
-    a staff member may see in a view, most recently closed first."""
-    query = _view_query(staff, view, queue_id, visibility)
+    a staff member may see in a view, most recently closed first (`listed`: as in
+    `workspace_disputes`)."""
+    query = _view_query(staff, view, queue_id, visibility, listed)
     if query is None:
         return Page([], clamp_page(page), False)
     return seek_page(query.where(Dispute.status.in_(list(TERMINAL)),
                                  Dispute.closed_at.is_not(None)),
                      (Dispute.closed_at, Dispute.id), page, after=after, before=before,
-                     descending=True)
+                     descending=True, scalars=listed is None)
 
 
 def next_deadline(dispute):

@@ -5,18 +5,21 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.auth.session import staff_required
 from portal.core.database import read_only
-from portal.core.filters import formatter
+from portal.core.filters import delta_key, formatter
+from portal.core.fragments import kept_rows
 from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_cursors, arg_page, parse_id
 from portal.core.nav import staff_entry
+from portal.core.urls import id_link
 from portal.disputes import access, context, data, labels, sla, workflow
 from portal.disputes import forms as f
-from portal.disputes.models import DisputeQueue
+from portal.disputes.models import Dispute, DisputeQueue
 from portal.disputes.routes import send_attachment
 from portal.disputes.rules import (ACTIVE, IllegalTransition, ResolutionRefused, TERMINAL,
                                    time_left)
@@ -34,17 +37,18 @@ NAV = (
 ROLES = access.WORKSPACE_ROLES
 
 
-def sla_clock(dispute, fmt=None) -> dict:
+def sla_clock(dispute, fmt=None, now=None) -> dict:
     """The deadline that runs now and the time left; while the dispute waits for the
     cardholder the clock is paused (the wait is added to the deadline when they answer).
-    `fmt`: the request's formatter, when a list already holds it."""
+    `fmt`: the request's formatter, when a list already holds it; `now`: the moment the
+    list's rows are kept under."""
     fmt = fmt or formatter()
     due = access.next_deadline(dispute)
     kind = "acknowledge" if dispute.acknowledged_at is None else "resolve"
     if sla.is_paused(dispute):
         return {"due": due, "overdue": False, "paused": True, "kind": kind,
                 "text": _("Paused, waiting for the cardholder")}
-    left = time_left(due, utcnow())
+    left = time_left(due, now or utcnow())
     return {"due": due, "overdue": left.total_seconds() < 0, "paused": False, "kind": kind,
             "text": fmt.delta(left), "due_text": fmt.moment(due)}
 
@@ -56,24 +60,49 @@ def visible_queues(visibility: access.Visibility, queues) -> list[DisputeQueue]:
     return [q for q in queues if q.id in mine]
 
 
-def _rows(disputes, closed: bool) -> list[dict]:
-    """What each row shows, worked out here once per row with the request's formatter and
-    the labels looked up once, so the template only places text."""
-    fmt = formatter()
+# What a row of the list shows, read as a row of columns (queue and agent joined), with the
+# sort keys `access.workspace_disputes` and `closed_disputes` page by.
+LISTED = (select(Dispute.id, Dispute.category, Dispute.status, Dispute.acknowledged_at,
+                 Dispute.acknowledge_by, Dispute.resolve_by, Dispute.closed_at,
+                 Dispute.sla_paused, Dispute.sla_due_at, DisputeQueue.code,
+                 StaffUser.name.label("agent"))
+          .join(DisputeQueue, DisputeQueue.id == Dispute.queue_id)
+          .outerjoin(StaffUser, StaffUser.id == Dispute.assignee_id))
+
+
+def _rows(disputes, closed: bool) -> list[Markup]:
+    """Each row's HTML, kept per process under what it shows (`fragments.kept_rows`): its
+    columns and, while its clock runs, what the time left reads as (`filters.delta_key`:
+    the deadline itself is among the columns)."""
+    fmt, now = formatter(), utcnow()
+
+    def key(d):
+        if closed or sla.is_paused(d):
+            return closed, tuple(d)
+        return closed, tuple(d), delta_key(time_left(access.next_deadline(d), now))
+
+    return kept_rows("disputes/staff/_row.html", disputes, key,
+                     lambda missing: _cells(missing, closed, fmt, now))
+
+
+def _cells(disputes, closed: bool, fmt, now) -> list[dict]:
+    """What each row shows, with the labels looked up once, so the row's macro only places
+    text."""
     categories = {k: str(v) for k, v in labels.CATEGORY_LABELS.items()}
     statuses = {k: str(v) for k, v in labels.STAFF_STATUS.items()}
     queue_names: dict[str, str] = {}
     unassigned = _("Unassigned")
+    link = id_link("dispute_work.show", "dispute_id")
     rows = []
     for d in disputes:
-        code = d.queue.code
-        if code not in queue_names:
-            queue_names[code] = str(labels.queue_label(code))
-        rows.append({"id": d.id, "category": categories.get(d.category, d.category),
-                     "status": statuses[d.status.value], "queue": queue_names[code],
-                     "agent": d.assignee.name if d.assignee else unassigned,
+        if d.code not in queue_names:
+            queue_names[d.code] = str(labels.queue_label(d.code))
+        rows.append({"id": d.id, "link": link(d.id),
+                     "category": categories.get(d.category, d.category),
+                     "status": statuses[d.status.value], "queue": queue_names[d.code],
+                     "agent": d.agent if d.agent is not None else unassigned,
                      "closed": fmt.moment(d.closed_at) if closed and d.closed_at else "",
-                     "clock": None if closed else sla_clock(d, fmt)})
+                     "clock": None if closed else sla_clock(d, fmt, now)})
     return rows
 
 
@@ -82,7 +111,7 @@ def _rows(disputes, closed: bool) -> list[dict]:
 @staff_required(*ROLES)
 def index():
     """A page of disputes in a fixed number of SQL statements (the queues with their
-    members, then the page with queue and agent)."""
+    members, then the page's columns with queue and agent)."""
     all_queues = db.session.scalars(select(DisputeQueue).options(joinedload(DisputeQueue.members))
                                     .order_by(DisputeQueue.id)).unique().all()
     visibility = access.Visibility.of(current_user, all_queues)
@@ -97,7 +126,7 @@ def index():
     closed = request.args.get("state") == "closed"
     listing = access.closed_disputes if closed else access.workspace_disputes
     result = listing(current_user, view=view, queue_id=queue_id, page=arg_page(),
-                     visibility=visibility, **arg_cursors())
+                     visibility=visibility, listed=LISTED, **arg_cursors())
     return render_template("disputes/staff/index.html", rows=_rows(result.rows, closed),
                            queues=queues, view=view, queue_id=queue_id, labels=labels,
                            closed=closed, page=result.page, result=result,

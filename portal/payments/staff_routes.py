@@ -4,10 +4,12 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal.auth.session import staff_required
 from portal.core.database import read_only
 from portal.core.filters import formatter
+from portal.core.fragments import kept_rows
 from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_cursors, arg_page
 from portal.core.nav import staff_entry
@@ -55,9 +57,15 @@ def staff_payments():
                            rows=_rows(result.rows), page_args=page_args)
 
 
-def _rows(payments) -> list[dict]:
+def _rows(payments) -> list[Markup]:
+    """Each row's HTML, kept per process under the columns it shows
+    (`fragments.kept_rows`)."""
+    return kept_rows("payments/_staff_payment_row.html", payments, tuple, _cells)
+
+
+def _cells(payments) -> list[dict]:
     """Each row's text, worked out here with the request's formatter, the link built once and
-    the status labels translated once a page, so the template only places text."""
+    the status labels translated once a page, so the row's macro only places text."""
     fmt, link = formatter(), id_link("payments.staff_payment", "payment_id")
     statuses = PageLabels(STATUS_LABELS)
     rows = []

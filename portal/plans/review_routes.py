@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import and_, case, func, literal_column, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,7 @@ from portal.balances.services import today_for
 from portal.core.database import read_only
 from portal.core.filters import formatter
 from portal.core.forms import parse_money_fields
+from portal.core.fragments import kept_rows
 from portal.core.inputs import arg_cursors, arg_page
 from portal.core.pagination import NullsLast, seek_page
 from portal.core.nav import staff_entry
@@ -60,9 +62,15 @@ def queue():
                            result=found)
 
 
-def _proposal_rows(plans) -> list[dict]:
+def _proposal_rows(plans) -> list[Markup]:
+    """Each row's HTML, kept per process under the columns it shows
+    (`fragments.kept_rows`)."""
+    return kept_rows("plans/_proposal_row.html", plans, tuple, _proposal_cells)
+
+
+def _proposal_cells(plans) -> list[dict]:
     """Each row's text, worked out here with the request's formatter, the link built once and
-    the role names translated once a page, so the template only places text."""
+    the role names translated once a page, so the row's macro only places text."""
     fmt, link, roles = formatter(), id_link("plan_review.detail", "plan_id"), PageLabels(ROLE_NAMES)
     return [{"id": p.id, "link": link(p.id), "account": p.account_number,
              "total": fmt.money(p.total, p.currency), "count": p.instalment_count,
@@ -235,10 +243,25 @@ _AGREED_COLUMNS = (Plan.id, Plan.status, Plan.total, Plan.currency, Account.acco
                    Cardholder.full_name)
 
 
-def _agreed_rows(plans, counts) -> list[dict]:
+def _agreed_rows(plans, counts) -> list[Markup]:
+    """Each row's HTML, kept per process under what it shows (`fragments.kept_rows`): its
+    columns and its plan's instalment tally."""
+
+    def key(p):
+        c = counts.get(p.id, {})
+        return tuple(p), tuple(c.get(k) for k in _TALLY)
+
+    return kept_rows("plans/_agreed_row.html", plans, key,
+                     lambda missing: _agreed_cells(missing, counts))
+
+
+_TALLY = ("count", "paid", "missed", "paid_amount", "next_due")  # `instalment_tally`'s keys
+
+
+def _agreed_cells(plans, counts) -> list[dict]:
     """Each row's text, worked out here with the request's formatter, the link built once and
-    the labels and the "paid of" sentence translated once a page, so the template only places
-    text (as the dispute queue's rows)."""
+    the labels and the "paid of" sentence translated once a page, so the row's macro only
+    places text."""
     fmt, link, statuses = formatter(), id_link("plan_review.detail", "plan_id"), PageLabels(STATUS)
     paid_of = _("%(paid)s of %(count)s")
     rows = []

@@ -4,7 +4,8 @@ Entries of every kind and component are posted on any day (before, on or after a
 day: late payments, corrections, feed adjustments dated in the past), reversed, acknowledged by
 the issuer (journal_ack), and the issuer's feed moves `feed_as_of` on; snapshots are closed by
 the nightly run's writer on any day, or rebuilt from history. After every step:
-- the five sums (`portal.balances.sums.ledger_sums`, and `account_sums` for one account) and
+- the five sums (`portal.balances.sums.ledger_sums`, `account_sums` for one account and
+  `page_sums` for a page of them) and
   the balances read from snapshots equal the whole history summed, for days before, on and
   after each snapshot's day;
 - the nightly run's figures (`ledger_figures`: opening as of a start day plus each later day's
@@ -27,7 +28,7 @@ from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
 from portal.balances.models import LedgerSnapshot
 from portal.balances.services import balances_for
 from portal.balances.snapshots import close, lock_accounts, mismatches, rebuild
-from portal.balances.sums import ZERO, account_sums, add, ledger_sums
+from portal.balances.sums import ZERO, account_sums, add, ledger_sums, page_sums
 from portal.extensions import db as _db
 from portal.jobs.nightly_load import ledger_figures
 from portal.journal.models import AckSource, JournalAck, is_movement
@@ -118,6 +119,8 @@ class SnapshotMachine(RuleBasedStateMachine):
             whole = ledger_sums(self.ids, day, snapshots=False)
             for account_id in self.ids:  # one account in one statement (fast posting)
                 assert account_sums(account_id, day) == whole.get(account_id, ZERO), day
+            # a page of accounts in one statement (the worklist)
+            assert page_sums(self.ids, day) == {i: whole.get(i, ZERO) for i in self.ids}, day
             assert balances_for(accounts, day) == balances_for(accounts, day, snapshots=False)
             if any(closed <= day for closed in snaps.values()):
                 self.seen.add("read through a snapshot")
