@@ -91,13 +91,14 @@ def _normalise(value):
 
 
 _UNPLAIN = object()
+_KEPT = frozenset((str, int, bool))  # exactly these types: the round trip gives them back
 
 
 def _plain(value):
     """`_normalise` without the JSON round trip, for what the round trip gives back unchanged
     but for str() of other objects (a bulk import writes 100,000 events); _UNPLAIN for
     anything else (floats, non-text keys), which takes the round trip."""
-    if value is None or type(value) in (str, int, bool):
+    if value is None or type(value) in _KEPT:
         return value
     if isinstance(value, str):  # a str enum: JSON keeps the text
         return str.__str__(value)
@@ -108,9 +109,11 @@ def _plain(value):
             return _UNPLAIN
         out = {}
         for key in sorted(value):  # the key order the round trip (sort_keys) gives
-            item = _plain(value[key])
-            if item is _UNPLAIN:
-                return _UNPLAIN
+            item = value[key]
+            if item is not None and type(item) not in _KEPT:  # kept as they are: no call
+                item = _plain(item)
+                if item is _UNPLAIN:
+                    return _UNPLAIN
             out[key] = item
         return out
     if isinstance(value, (list, tuple)):
