@@ -22,6 +22,9 @@ from portal.outbox.transports import DeliveryFailed, outbox_dir, transport_for
 from portal.timeutil import to_utc, utcnow
 
 _PENDING = "outbox_pending"
+# Transactional messages a transaction queued: handed on after the commit like the others,
+# unless a poller on the job engine picks them up (`register_dispatcher(..., polled=...)`).
+_POLLABLE = "outbox_pollable"
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ def queue_transactional(holder, subject, body, *, purpose, account_id=None) -> i
         subject=subject if channel == Channel.EMAIL else None,
         body=body, purpose=purpose, cardholder_id=holder.id, created_at=now,
         kind=MessageKind.TRANSACTIONAL, account_id=account_id, not_before=now))
-    db.session.info.setdefault(_PENDING, []).append(message_id)
+    db.session.info.setdefault(_POLLABLE, []).append(message_id)
     return message_id
 
 
@@ -134,7 +137,8 @@ def _queue(channel, recipient, body, *, subject=None, purpose, cardholder_id, ki
     if _checked(message):
         rules.admit(message, now)
     if message.suppressed_at is None:
-        db.session.info.setdefault(_PENDING, []).append(message.id)
+        key = _POLLABLE if message.kind == MessageKind.TRANSACTIONAL else _PENDING
+        db.session.info.setdefault(key, []).append(message.id)
     return message
 
 
@@ -261,6 +265,21 @@ def _claim(ids, limit, now, cleared=None) -> list[OutboxMessage]:
     return sorted(claimed, key=lambda m: m.id)
 
 
+def deliver_transactional(now=None, limit: int = 500) -> int:
+    """Send every due transactional message (receipts, sign-in codes: no contact rule applies
+    to them), oldest first, `limit` a round until none is left; returns how many were sent.
+    What the job engine's poller runs (`portal.outbox_poll`) instead of a task per commit.
+    Several at once are safe: each message is claimed (SKIP LOCKED) and written once; a
+    service or collection message is never taken here (it waits for `deliver_due`'s
+    re-check, or was handed on by its own commit)."""
+    total = 0
+    while True:
+        round_ = _deliver_round(None, limit, now, cleared=[])
+        total += round_.sent
+        if round_.claimed < limit:
+            return total
+
+
 def deliver_due(now=None, limit: int = 500) -> int:
     """Send everything due at `now` (default: the portal's clock): each round re-checks a batch
     of deferred service and collection messages against the contact rules (commit), then
@@ -286,19 +305,35 @@ def deliver_due(now=None, limit: int = 500) -> int:
 
 # Who delivers what a committed transaction queued: this process at once, unless the job
 # engine registered a dispatcher that hands the ids to a worker (portal.tasks.engine), so a
-# web request does not wait for SMTP or an SMS provider.
+# web request does not wait for SMTP or an SMS provider; and, while `_polled()` says a
+# poller on the job engine sends transactional messages (`deliver_transactional`), those
+# are not handed on at all: the commit then costs the request nothing more.
 _dispatcher: Callable[[list[int]], None] | None = None
 
 
-def register_dispatcher(dispatch: Callable[[list[int]], None] | None) -> None:
-    """`dispatch(ids)` takes over delivery after commit; it may call `deliver_pending(ids)`."""
-    global _dispatcher
+def _never() -> bool:
+    return False
+
+
+_polled: Callable[[], bool] = _never
+
+
+def register_dispatcher(dispatch: Callable[[list[int]], None] | None,
+                        polled: Callable[[], bool] | None = None) -> None:
+    """`dispatch(ids)` takes over delivery after commit; it may call `deliver_pending(ids)`.
+    `polled()` (asked at each commit, in its app context) true: a poller delivers the
+    transactional messages, so the commit hands on only the others."""
+    global _dispatcher, _polled
     _dispatcher = dispatch
+    _polled = polled or _never
 
 
 @event.listens_for(Session, "after_commit")
 def _deliver_after_commit(session):
-    ids = session.info.pop(_PENDING, None)
+    ids = session.info.pop(_PENDING, None) or []
+    pollable = session.info.pop(_POLLABLE, None)
+    if pollable and not _polled():
+        ids = sorted(ids + pollable)
     if ids:
         (_dispatcher or deliver_pending)(ids)
 
@@ -307,3 +342,4 @@ def _deliver_after_commit(session):
 def _forget_after_rollback(session, previous_transaction):
     if previous_transaction.parent is None:  # the outermost transaction: nothing was sent
         session.info.pop(_PENDING, None)
+        session.info.pop(_POLLABLE, None)

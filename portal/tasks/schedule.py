@@ -7,6 +7,8 @@ idempotent: a run that finds nothing to do records a run with zero counts.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery.schedules import crontab
 
 # name: (task, when, what an operator would run by hand)
@@ -26,6 +28,18 @@ SCHEDULE = {
 }
 
 
-def beat_schedule() -> dict:
-    return {name: {"task": task, "schedule": when}
-            for name, (task, when, _command) in SCHEDULE.items()}
+POLL_TASK = "portal.outbox_poll"
+
+
+def beat_schedule(poll_seconds: float = 0) -> dict:
+    """SCHEDULE for beat, plus the outbox poller every `poll_seconds` (none when 0): it sends
+    the transactional messages committed since, so no web request publishes a task for them.
+    A poll not started within a few intervals (every worker busy) expires unrun: the next
+    one does its work. Not in SCHEDULE: it records no job run (one a second would bury the
+    others) and has no command of its own (`outbox deliver` sends these too)."""
+    schedule = {name: {"task": task, "schedule": when}
+                for name, (task, when, _command) in SCHEDULE.items()}
+    if poll_seconds > 0:
+        schedule["outbox-poll"] = {"task": POLL_TASK, "schedule": timedelta(seconds=poll_seconds),
+                                   "options": {"expires": max(10.0, 5 * poll_seconds)}}
+    return schedule
