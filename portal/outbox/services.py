@@ -22,8 +22,11 @@ from portal.outbox.transports import DeliveryFailed, outbox_dir, transport_for
 from portal.timeutil import to_utc, utcnow
 
 _PENDING = "outbox_pending"
-# Transactional messages a transaction queued: handed on after the commit like the others,
-# unless a poller on the job engine picks them up (`register_dispatcher(..., polled=...)`).
+# Messages of `queue_transactional` (payment confirmations: the webhook's hot path) a
+# transaction queued: handed on after the commit like the others, unless a poller on the job
+# engine picks them up (`register_dispatcher(..., polled=...)`). Sign-in codes and every
+# other message are handed on by their commit whatever the poller does, so a stopped beat
+# delays a receipt, never a code someone is waiting for.
 _POLLABLE = "outbox_pollable"
 
 
@@ -165,8 +168,7 @@ def _queue(channel, recipient, body, *, subject=None, purpose, cardholder_id, ki
     if _checked(message):
         rules.admit(message, now)
     if message.suppressed_at is None:
-        key = _POLLABLE if message.kind == MessageKind.TRANSACTIONAL else _PENDING
-        db.session.info.setdefault(key, []).append(message.id)
+        db.session.info.setdefault(_PENDING, []).append(message.id)
     return message
 
 
@@ -334,8 +336,9 @@ def deliver_due(now=None, limit: int = 500) -> int:
 # Who delivers what a committed transaction queued: this process at once, unless the job
 # engine registered a dispatcher that hands the ids to a worker (portal.tasks.engine), so a
 # web request does not wait for SMTP or an SMS provider; and, while `_polled()` says a
-# poller on the job engine sends transactional messages (`deliver_transactional`), those
-# are not handed on at all: the commit then costs the request nothing more.
+# poller on the job engine sends transactional messages (`deliver_transactional`), those of
+# `queue_transactional` are not handed on at all: the commit then costs the request nothing
+# more.
 _dispatcher: Callable[[list[int]], None] | None = None
 
 
@@ -350,7 +353,7 @@ def register_dispatcher(dispatch: Callable[[list[int]], None] | None,
                         polled: Callable[[], bool] | None = None) -> None:
     """`dispatch(ids)` takes over delivery after commit; it may call `deliver_pending(ids)`.
     `polled()` (asked at each commit, in its app context) true: a poller delivers the
-    transactional messages, so the commit hands on only the others."""
+    transactional messages, so the commit does not hand on those of `queue_transactional`."""
     global _dispatcher, _polled
     _dispatcher = dispatch
     _polled = polled or _never
