@@ -34,12 +34,12 @@ POLL_TASK = "portal.outbox_poll"
 def beat_schedule(poll_seconds: float = 0) -> dict:
     """SCHEDULE for beat, plus the outbox poller every `poll_seconds` (none when 0): it sends
     the transactional messages committed since, so no web request publishes a task for them.
-    A poll not started within a few intervals (every worker busy) expires unrun: the next
-    one does its work. Not in SCHEDULE: it records no job run (one a second would bury the
+    No expiry: Celery would judge it by the worker's system clock against beat's, which is
+    the portal's (a rehearsal's PORTAL_NOW would expire every poll); polls queued behind a
+    busy worker each find what is left, or nothing, at the cost of one claim. Not in SCHEDULE: it records no job run (one a second would bury the
     others) and has no command of its own (`outbox deliver` sends these too)."""
     schedule = {name: {"task": task, "schedule": when}
                 for name, (task, when, _command) in SCHEDULE.items()}
     if poll_seconds > 0:
-        schedule["outbox-poll"] = {"task": POLL_TASK, "schedule": timedelta(seconds=poll_seconds),
-                                   "options": {"expires": max(10.0, 5 * poll_seconds)}}
+        schedule["outbox-poll"] = {"task": POLL_TASK, "schedule": timedelta(seconds=poll_seconds)}
     return schedule
