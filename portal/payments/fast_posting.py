@@ -152,8 +152,8 @@ def post(row, intent: Intent) -> bool | None:
     read = db.session.execute(_read_query(), dict(
         account_id=row.account_id, payment_id=row.id, paid_on=paid_on, as_of=paid_on,
         stream=stream_for(subject))).one()
-    if read.general:
-        return None  # no audit head was taken: the general path takes its locks in order
+    if read.event_count is None:  # a guard said so, and no audit head was taken:
+        return None  # the general path takes its locks in the documented order
     account = _Account(row.account_id, row.account_currency, row.minimum_due,
                        row.oldest_unpaid_due_date)
     balance = balance_from(account, paid_on, tuple(int(read._mapping[name]) for name in NAMES))
@@ -223,17 +223,17 @@ _NO_MESSAGE = dict.fromkeys(("m_channel", "m_recipient", "m_subject", "m_body", 
 
 @cache
 def _read_query():
-    """The latest earlier payment's date, whether any listener needs the general path (a
-    guard's NULL: no), the account's sums as of the posting day (`account_sums`) and, only
-    when no listener does, its audit stream's head taken (`head_lock`): one statement, built
-    once (on the first posting, after wiring registered the guards). The head comes after
-    the guards' locks (the nightly state), as docs/money.md orders them; a posting sent to
-    the general path holds no head, so it still takes the plan and nightly state first."""
+    """The latest earlier payment's date, the account's sums as of the posting day
+    (`account_sums`) and, only when no listener needs the general path (every guard false
+    or NULL), its audit stream's head, taken (`head_lock`; no head row: the general path):
+    one statement, built once (on the first posting, after wiring registered the guards).
+    The guards are evaluated once, in the head's condition, so the head comes after their
+    locks (the nightly state), as docs/money.md orders them; a posting sent to the general
+    path holds no head, so it still takes the plan and nightly state before it."""
     general = func.coalesce(or_(false(), *[guard() for guard in _GUARDS.values()]), false())
     head = head_lock(bindparam("stream", type_=String), not_(general))
     sums = account_sums_query().subquery()
     return (select(_latest_paid_on().scalar_subquery().label("latest"),
-                   general.label("general"),
                    *[column.label(name) for column, name in zip(sums.c, NAMES)],
                    head.c.event_count, head.c.last_hash)
             .select_from(sums).outerjoin(head, true()))
