@@ -47,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_input_rules(app)
     wire_registries()
     register_blueprints(app)
+    _check_rate_limits_in_views(app)
     register_cli(app)
     register_request_hooks(app)
     register_error_handlers(app)
@@ -135,6 +136,9 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     from portal.core import database
+    from portal.core.session_cookie import KeptSessionInterface
+
+    app.session_interface = KeptSessionInterface()  # each cookie value verified once a process
 
     database.init_app(app)  # pooled connections checked without a round trip; read-only views
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
@@ -193,6 +197,15 @@ def register_blueprints(app: Flask) -> None:
                       links_bp):
         app.register_blueprint(blueprint)
     register_disputes(app)
+
+
+def _check_rate_limits_in_views(app: Flask) -> None:
+    # Lazy imports: see the module docstring. Limits live on the views that declare them
+    # (sign-in, codes, staff POSTs): the limiter's per-request hook goes when it checks nothing.
+    from portal.core.security import drop_idle_limit_check
+    from portal.extensions import limiter
+
+    drop_idle_limit_check(app, limiter)
 
 
 def register_cli(app: Flask) -> None:

@@ -2,8 +2,11 @@
 "Lock order")."""
 from __future__ import annotations
 
-from sqlalchemy import text
+from functools import cache
 
+from sqlalchemy import bindparam, select, text
+
+from portal.accounts.models import Account
 from portal.bulk import is_postgres
 from portal.extensions import db
 
@@ -19,6 +22,22 @@ def lock_account_money(account_id: int) -> None:
     or audit head; the nightly run and the feed import take the account's row before anything
     too, so the order is the same everywhere."""
     lock_accounts_money([account_id])
+
+
+def lock_loaded_account(account: Account) -> None:
+    """`lock_account_money` for an account this transaction loaded before the lock (with the
+    payment, say): the lock's statement reads the account's columns again, so what a feed
+    committed while this waited (a new minimum due, oldest unpaid date) is what the path
+    judges from, not what it read a moment before."""
+    if is_postgres():
+        db.session.scalars(_loaded_account_lock(), {"id": account.id}).one()  # loaded: refreshed
+
+
+@cache
+def _loaded_account_lock():
+    """`lock_loaded_account`'s statement, built once (FOR NO KEY UPDATE is `key_share`)."""
+    return (select(Account).where(Account.id == bindparam("id"))
+            .with_for_update(key_share=True).execution_options(populate_existing=True))
 
 
 def lock_accounts_money(ids) -> None:

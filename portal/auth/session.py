@@ -110,21 +110,25 @@ _NO_SESSION = (None, "static", "core.healthz", "jobs.health", "payments.webhook"
 def enforce_idle_timeout():
     """Sign out a user idle longer than their kind's limit, or signed in longer than their
     kind's session limit however active; otherwise note the activity."""
-    if request.endpoint in _NO_SESSION or not current_user.is_authenticated:
+    if request.endpoint in _NO_SESSION:
         return None
-    staff = current_user.is_staff
+    user = current_user._get_current_object()  # the proxy looked through once, not three times
+    if not user.is_authenticated:
+        return None
+    staff = user.is_staff
     config = current_app.config
     idle = config["STAFF_IDLE_TIMEOUT" if staff else "CARDHOLDER_IDLE_TIMEOUT"]
     longest = config["STAFF_MAX_SESSION" if staff else "CARDHOLDER_MAX_SESSION"]
     now = utcnow().timestamp()
-    last_seen, started = session.get(_LAST_SEEN), session.get(_STARTED)
+    current = session._get_current_object()
+    last_seen, started = current.get(_LAST_SEEN), current.get(_STARTED)
     if last_seen is None or now - last_seen > idle.total_seconds():
         message = _l("You were signed out after a period of inactivity.")
     elif started is None or now - started > longest.total_seconds():
         message = _l("For your security you were signed out; please sign in again.")
     else:
         if now - last_seen >= LAST_SEEN_STEP:
-            session[_LAST_SEEN] = now
+            current[_LAST_SEEN] = now
         return None
     end_session()
     flash(message, "info")

@@ -64,8 +64,10 @@ def inject_nav():
         return _items(_CARDHOLDER)
 
     def staff_nav_items():
-        if not current_user.is_authenticated or not current_user.is_staff:
+        user = current_user._get_current_object()
+        if not user.is_authenticated or not user.is_staff:
             return []
-        return _items(e for e in _STAFF if current_user.has_role(*e.roles))
+        roles = user.roles  # what `has_role` asks, worked out once a menu, not once an entry
+        return _items(e for e in _STAFF if roles.intersection(e.roles))
 
     return {"cardholder_nav_items": cardholder_nav_items, "staff_nav_items": staff_nav_items}

@@ -1,4 +1,5 @@
-"""Security headers on every response; each session's signed CSRF token signed once."""
+"""Security headers on every response; each session's signed CSRF token signed once; the rate
+limiter's before-request check only where it has something to check."""
 from flask import current_app, g, request, session
 from flask_wtf.csrf import generate_csrf
 
@@ -43,20 +44,37 @@ def _policy() -> str:
     return _render(policy)
 
 
+# The headers every response carries unless a view set its own (then the view's stays), in
+# the order they are added.
+_FIXED_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+_HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def set_security_headers(response):
+    # What `headers.setdefault` did for each header, with the response's header names read
+    # once (each `setdefault` scanned them all again: issue 15).
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", _policy())
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if current_app.config.get("FORCE_HTTPS_HEADERS"):
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    present = {key.lower() for key, _ in headers}
+    if "content-security-policy" not in present:
+        headers.add("Content-Security-Policy", _policy())
+    for key, value in _FIXED_HEADERS:
+        if key.lower() not in present:
+            headers.add(key, value)
+    if current_app.config.get("FORCE_HTTPS_HEADERS") and _HSTS[0].lower() not in present:
+        headers.add(*_HSTS)
     if request.endpoint != "static":
         # Pages, letters, agreements and uploaded documents carry personal data: never keep
         # them in shared or back-button caches (send_file's own "no-cache" still stores them).
-        headers["Cache-Control"] = "no-store"
+        if "cache-control" in present:
+            headers["Cache-Control"] = "no-store"
+        else:
+            headers.add("Cache-Control", "no-store")
     return response
 
 
@@ -90,3 +108,30 @@ def keep_csrf_token() -> None:
     if len(_SIGNED_CSRF) >= _SIGNED_CSRF_MAX:
         _SIGNED_CSRF.clear()
     _SIGNED_CSRF[key] = generate_csrf()  # signs it and hands it to Flask-WTF (g.csrf_token)
+
+
+def drop_idle_limit_check(app, limiter) -> bool:
+    """Take Flask-Limiter's before-request check off the app when it has nothing to check;
+    returns whether it did. After the blueprints are registered.
+
+    Flask-Limiter checks a view's own limits (`limiter.limit(...)` on sign-in, the codes and
+    staff POSTs) inside the decorated view, not in its before-request hook; the hook applies
+    only application, default, meta, blueprint and in-memory fallback limits. The portal
+    declares none, so on every other request the hook worked out an empty list of limits
+    (about 5% of a signed-in request's Python, issue 15). Flask-Limiter has no switch for the
+    hook alone, so it is removed here, and only when the limiter says (its limit manager, its
+    meta and fallback settings, each blueprint's limits) that there is nothing for it; an
+    attribute this check reads that a later Flask-Limiter no longer has keeps the hook. The
+    after-request hook (the X-RateLimit headers of a limited view) and the teardown stay."""
+    manager = limiter.limit_manager
+    try:
+        idle = not (manager.application_limits or manager.default_limits
+                    or limiter._meta_limits or limiter._in_memory_fallback_enabled
+                    or any(manager.blueprint_limits(app, name) for name in app.blueprints))
+    except AttributeError:
+        return False
+    hooks = app.before_request_funcs.get(None, [])
+    if not idle or limiter._check_request_limit not in hooks:
+        return False
+    hooks.remove(limiter._check_request_limit)
+    return True

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import joinedload
 
-from portal.accounts.locks import lock_account_money
+from portal.accounts.locks import lock_loaded_account
 from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
 from portal.audit.services import record
 from portal.balances.services import balance_of, today_for
@@ -91,7 +91,7 @@ def post_success(payment: Payment, succeeded_at: datetime | None = None) -> bool
         return False
     before = payment.status.value
     PAYMENT_MACHINE.check(payment.status, S.SUCCEEDED)
-    lock_account_money(payment.account_id)
+    lock_loaded_account(payment.account)
     account = payment.account
     paid_on = posting_date(account, succeeded_at)
     balance = balance_of(account, paid_on)
@@ -244,7 +244,7 @@ def post_reversal(payment: Payment, amount: int, *, kind: ReversalKind, external
     amount = min(amount, payment.amount - payment.refunded_amount)
     if amount <= 0:
         return None
-    lock_account_money(payment.account_id)
+    lock_loaded_account(payment.account)
     reversible = _reversible_entries(payment)
     taken = reversal_split(amount, [(entry, still) for entry, still in reversible])
     already = [pair for r in payment.reversals if r.reinstated_at is None
@@ -286,7 +286,7 @@ def reinstate_reversal(payment: Payment, external_ref: str, reason: str) -> bool
         PaymentReversal.external_ref == external_ref, PaymentReversal.payment_id == payment.id))
     if reversal is None or reversal.reinstated_at is not None:
         return False
-    lock_account_money(payment.account_id)
+    lock_loaded_account(payment.account)
     taken = db.session.scalars(select(LedgerEntry).where(
         LedgerEntry.account_id == payment.account_id,
         LedgerEntry.source_ref.like(f"reversal:{reversal.id}:%")).order_by(LedgerEntry.id)).all()

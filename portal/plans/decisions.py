@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 
+from portal.accounts.locks import lock_loaded_account
 from portal.audit.services import record
 from portal.plans.lifecycle import (
     Consent, PlanError, activate, may_decide, may_decide_plan, plan_hash, record_consent, required_role, set_terms,
@@ -34,6 +35,7 @@ def approve(plan: Plan, staff, today: date) -> bool:
     active; False when they changed and the plan now waits for the cardholder's consent to
     the new terms (PlanError('refused') when policy no longer allows them,
     'beyond_authority' when they are beyond the approver's)."""
+    lock_loaded_account(plan.account)  # before the plan (docs/money.md, "Lock order"): reprice
     lock_plan(plan)
     if plan.status != PlanStatus.IN_REVIEW:
         raise PlanError("not_in_review")
@@ -146,6 +148,7 @@ def accept_counter(plan: Plan, consent: Consent, today: date) -> bool:
     same and the plan is active; False when they changed again, and the plan keeps waiting
     with the new terms for a new consent (PlanError('refused') when policy no longer allows
     them)."""
+    lock_loaded_account(plan.account)  # as `approve`: the balance priced is every posting's
     lock_plan(plan)
     if plan.status != PlanStatus.COUNTERED:
         raise PlanError("not_countered")

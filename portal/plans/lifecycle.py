@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from portal.accounts.locks import lock_loaded_account
 from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
 from portal.audit.services import record
 from portal.balances.services import Balance
@@ -99,15 +100,19 @@ def terms_summary(plan: Plan) -> dict:
 
 
 def submit(account: Account, spec: PlanSpec, consent: Consent, *, source: str, today: date,
-           statement=None, balance: Balance | None = None) -> Plan:
+           statement=None) -> Plan:
     """Record a cardholder's accepted terms: active at once inside the auto-approval envelope,
     in review when within policy but outside it. Raises PlanError('refused' with the decision,
     'terms_changed' when the hash of the terms shown differs, 'already_active',
     'proposal_pending', 'plan_changed' when the open proposal it would supersede was decided
     meanwhile). Submissions on one account run one at a time (`lock_account_plans`), so two
-    tabs cannot both leave a proposal in review. `balance`: as for `evaluate`."""
+    tabs cannot both leave a proposal in review. The terms are priced from the balance read
+    under the account's money lock (`lock_loaded_account`, as postings take it): a payment
+    posting at the same moment either lands first, and the terms shown no longer match
+    ('terms_changed'), or waits and is applied to the plan; never neither."""
     lock_account_plans(account)
-    decision, policy = evaluate(account, spec, today, balance=balance)
+    lock_loaded_account(account)
+    decision, policy = evaluate(account, spec, today)
     if decision.outcome == "refused":
         raise PlanError("refused", decision)
     ctx = context_for(account, policy.version, policy.limits.grace_days)

@@ -169,7 +169,7 @@ def confirm(account_id):
                                 request.user_agent.string, utcnow())
     try:
         plan = lifecycle.submit(account, spec, consent, source=source, today=today,
-                                statement=statement, balance=balance)
+                                statement=statement)
         record_outcome("plan", plan.id, account.id)  # the message that led here, if any
         db.session.commit()
     except lifecycle.PlanError as exc:
@@ -178,8 +178,8 @@ def confirm(account_id):
             flash(" ".join(reason_text(r, account.currency) for r in exc.decision.reasons), "error")
             return redirect(url_for("plans.propose", account_id=account.id))
         flash(str(ERRORS[exc.code]), "error")
-        if exc.code == "terms_changed":
-            return _consent_page(account, today, balance, spec, source,
+        if exc.code == "terms_changed":  # the balance may have moved: a payment posted
+            return _consent_page(account, today, balance_of(account, today), spec, source,
                                  statement.id if statement else None,
                                  ConsentForm(formdata=None), 409)
         return redirect(url_for("plans.account_plans", account_id=account.id))

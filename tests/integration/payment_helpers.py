@@ -13,8 +13,19 @@ from sqlalchemy import func, select
 from portal.accounts.models import EntryKind, LedgerEntry
 from portal.extensions import db
 from portal.payments import signing
-from portal.payments.models import Payment
+from portal.payments.models import Payment, PaymentChoice, PaymentStatus
 from portal.payments.sandbox import webhook_secret
+
+
+def processing_payment(account, amount: int, ref: str, *, other: bool = True) -> Payment:
+    """A payment of `account` the provider is processing (added, not committed): its
+    idempotency key is `ref`, its provider reference `pi_<ref>`."""
+    payment = Payment(account_id=account.id, account=account, amount=amount,
+                      choice=PaymentChoice.OTHER if other else PaymentChoice.OVERDUE,
+                      currency=account.currency, provider="sandbox", idempotency_key=ref,
+                      provider_ref=f"pi_{ref}", status=PaymentStatus.PROCESSING)
+    db.session.add(payment)
+    return payment
 
 
 def form_tokens(html: str) -> dict:

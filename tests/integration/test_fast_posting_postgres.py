@@ -28,11 +28,13 @@ from portal.consequences.models import AccountNightlyState
 from portal.extensions import db as _db
 from portal.outbox.models import OutboxMessage
 from portal.payments import fast_posting, webhooks
-from portal.payments.models import Payment, PaymentChoice
+from portal.payments.models import Payment
 from portal.payments.states import PaymentStatus
 from portal.plans.models import Plan, PlanInstalment
 from tests.clock import BASE, TODAY
-from tests.integration.payment_helpers import intent_event, make_active_plan, signed_event
+from tests.integration.payment_helpers import (
+    intent_event, make_active_plan, processing_payment, signed_event,
+)
 
 pytestmark = [pytest.mark.postgres,
               pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
@@ -68,14 +70,8 @@ def _history(make_account, spec, tag):
                                                 days=spec["walked"])))
     payments = []
     for n, (amount, other, _days) in enumerate(spec["payments"]):
-        payment = Payment(account_id=account.id, account=account, amount=amount,
-                          choice=PaymentChoice.OTHER if other else PaymentChoice.OVERDUE,
-                          currency=account.currency, provider="sandbox",
-                          idempotency_key=f"{tag}-{account.id}-{n}",
-                          provider_ref=f"pi_{tag}_{account.id}_{n}",
-                          status=PaymentStatus.PROCESSING)
-        _db.session.add(payment)
-        payments.append(payment)
+        payments.append(processing_payment(account, amount, f"{tag}_{account.id}_{n}",
+                                           other=other))
     _db.session.commit()
     return account, payments
 
@@ -205,12 +201,7 @@ def test_one_success_delivered_at_once_from_many_sessions_posts_once(app, make_a
     account = make_account(principal=300_000, minimum_due=100_000)
     payments = []
     for n in range(3):
-        payment = Payment(account_id=account.id, account=account, amount=60_000 + n,
-                          choice=PaymentChoice.OTHER, currency=account.currency,
-                          provider="sandbox", idempotency_key=f"race-{n}",
-                          provider_ref=f"pi_race_{n}", status=PaymentStatus.PROCESSING)
-        _db.session.add(payment)
-        payments.append(payment)
+        payments.append(processing_payment(account, 60_000 + n, f"race_{n}"))
     _db.session.commit()
     events = [intent_event(p, event_id=f"evt_race_{p.id}_{k}")
               for p in payments for k in range(2)] * 2  # two ids each, each delivered twice
@@ -244,11 +235,7 @@ def test_one_success_delivered_at_once_from_many_sessions_posts_once(app, make_a
 
 def test_a_duplicate_waits_on_no_payment_lock(client, make_account, app):
     account = make_account()
-    payment = Payment(account_id=account.id, account=account, amount=10_000,
-                      choice=PaymentChoice.OTHER, currency=account.currency, provider="sandbox",
-                      idempotency_key="dup-lock", provider_ref="pi_dup_lock",
-                      status=PaymentStatus.PROCESSING)
-    _db.session.add(payment)
+    payment = processing_payment(account, 10_000, "dup_lock")
     _db.session.commit()
     event = intent_event(payment, event_id="evt_dup_lock")
     assert _deliver(client, event) == "processed"
