@@ -15,9 +15,13 @@ PAYMENTS sandbox payments (default 1000) whose provider says they succeeded, the
   shuffled (so duplicates and stale events arrive before and after the real one);
 - runs `pgbench -N` (simple update) with the same number of clients on the same server;
 
-and prints events/s, pgbench tps, their ratio (target >= 25%), the CPU time the gunicorn
-workers and the Celery worker spent per delivery, and double postings (must be 0: the script
-exits 1 otherwise). It also posts a few deliveries in-process (Flask's test client, receipts
+and prints events/s, pgbench tps, their ratio (target >= 25%), the CPU time spent per
+delivery by the gunicorn workers, the PostgreSQL backends serving the scratch database, the
+Celery worker (and beat, when the receipts go by the outbox poll), RabbitMQ and the bench's
+own client, beside the whole machine's; how long the receipts took from posting to delivery;
+and double postings (must be 0, and every receipt sent once: the script exits 1 otherwise).
+--worker-class gthread serves with threads that keep connections (the client then keeps one
+per thread). It also posts a few deliveries in-process (Flask's test client, receipts
 queued) and prints the SQL statements each kind of delivery sends.
 
 With --against REV, REV is checked out in a temporary git worktree and both trees are measured
@@ -37,6 +41,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -113,17 +118,27 @@ def _resigned(stream: list[tuple[bytes, str]], secret: str) -> list[tuple[bytes,
     return [(payload, sign(payload, secret)) for payload, _ in stream]
 
 
-def _post(delivery) -> int:
+_KEPT = threading.local()  # with --keep-alive: each client thread's connection
+
+
+def _post(delivery, keep_alive: bool = False) -> int:
     payload, signature = delivery
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=120)
+    conn = getattr(_KEPT, "conn", None) if keep_alive else None
+    if conn is None:
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=120)
     try:
         conn.request("POST", "/webhooks/payments", body=payload,
                      headers={"Stripe-Signature": signature, "Content-Type": "application/json"})
         response = conn.getresponse()
         response.read()
+        if keep_alive and not response.will_close:
+            _KEPT.conn, conn = conn, None
+        else:
+            _KEPT.conn = None
         return response.status
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
 
 
 def _wait_up(proc) -> None:
@@ -140,15 +155,32 @@ def _wait_up(proc) -> None:
     raise SystemExit("gunicorn did not answer /healthz")
 
 
-def _start(env: dict, broker: bool, tree: str, workers: int) -> list[subprocess.Popen]:
-    procs = [subprocess.Popen([os.path.join(BIN, "gunicorn"), "-w", str(workers), "-k", "sync",
-                               "-b", f"127.0.0.1:{PORT}", "--log-level", "warning", "wsgi:app"],
+def _polls(tree: str) -> bool:
+    """Whether the tree's job engine sends receipts by a poller on beat (the outbox poll)."""
+    with open(os.path.join(tree, "portal", "tasks", "schedule.py")) as f:
+        return "POLL_TASK" in f.read()
+
+
+def _start(env: dict, broker: bool, tree: str, workers: int, worker_class: str,
+           threads: int) -> list[subprocess.Popen]:
+    """gunicorn; with a broker, the Celery worker and, for a tree whose receipts go by the
+    outbox poll, beat (its schedule file in the run's directory)."""
+    gunicorn = [os.path.join(BIN, "gunicorn"), "-w", str(workers), "-k", worker_class]
+    if worker_class == "gthread":
+        gunicorn += ["--threads", str(threads)]
+    procs = [subprocess.Popen(gunicorn + ["-b", f"127.0.0.1:{PORT}", "--log-level", "warning",
+                                          "wsgi:app"],
                               cwd=tree, env=env, start_new_session=True)]
     if broker:
         procs.append(subprocess.Popen(
             [os.path.join(BIN, "celery"), "-A", "worker:celery", "worker", "--loglevel=WARNING",
              "--concurrency", "1", "-Q", env["JOBS_QUEUE"]],
             cwd=tree, env=env, start_new_session=True, stdout=subprocess.DEVNULL))
+        if _polls(tree):
+            procs.append(subprocess.Popen(
+                [os.path.join(BIN, "celery"), "-A", "worker:celery", "beat", "--loglevel=WARNING",
+                 "-s", os.path.join(env["PORTAL_INSTANCE_PATH"], "beat-schedule")],
+                cwd=tree, env=env, start_new_session=True, stdout=subprocess.DEVNULL))
     _wait_up(procs[0])
     return procs
 
@@ -166,6 +198,79 @@ def _cpu_seconds(leader: int) -> float:
         if int(fields[3]) == leader:  # session id
             total += int(fields[11]) + int(fields[12])
     return total / tick
+
+
+def _pid_cpu(pid: int) -> float | None:
+    """User and system CPU seconds of one process (None once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine spent busy (all cores, every process: /proc/stat)."""
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _named_pids(name: str) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() == name:
+                    found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+class Backends:
+    """The CPU of the PostgreSQL backends serving one database, from /proc, while the
+    deliveries run: their pids are read from pg_stat_activity every 0.2 s (a backend that
+    ends between two looks loses its last 0.2 s; the web workers and the Celery worker keep
+    theirs in their pools). pg_stat_statements would need a restart: not used."""
+
+    def __init__(self, url: str):
+        import psycopg
+
+        u = make_url(url)
+        self.database = u.database
+        admin = u.set(drivername="postgresql", database="postgres")
+        self.conn = psycopg.connect(admin.render_as_string(hide_password=False),
+                                    autocommit=True)
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.stopped = threading.Event()
+        self._look(first=True)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _look(self, first: bool = False) -> None:
+        pids = [row[0] for row in self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,))]
+        for pid in pids:
+            cpu = _pid_cpu(pid)
+            if cpu is None:
+                continue
+            self.first.setdefault(pid, cpu if first else 0.0)
+            self.last[pid] = cpu
+
+    def _run(self) -> None:
+        while not self.stopped.wait(0.2):
+            self._look()
+
+    def stop(self) -> float:
+        """Stop looking; the CPU seconds the database's backends spent since the start."""
+        self.stopped.set()
+        self.thread.join()
+        self._look()
+        self.conn.close()
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
 def _stop(procs) -> None:
@@ -236,15 +341,45 @@ def _head(tree: str) -> str:
                           capture_output=True, text=True).stdout.strip()
 
 
+def _receipts(app, broker: bool, wait: float = 60.0) -> tuple[int, int, list[float]]:
+    """Receipts delivered, queued, and how long each delivered one took from its queueing
+    (in the request) to its delivery (seconds, sorted); waits for the last ones up to `wait`
+    seconds."""
+    from portal.extensions import db
+    from portal.outbox.models import OutboxMessage
+
+    table = OutboxMessage.__table__
+    deadline = time.monotonic() + (wait if broker else 0)
+    with app.app_context():
+        while True:
+            rows = db.session.execute(select(table.c.created_at, table.c.delivered_at)).all()
+            db.session.rollback()
+            if all(r.delivered_at for r in rows) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        db.session.remove()
+    took = sorted((r.delivered_at - r.created_at).total_seconds() for r in rows if r.delivered_at)
+    return len(took), len(rows), took
+
+
+def _files(folder: str) -> int:
+    """Messages the file transports wrote (one file a send: a receipt sent twice shows)."""
+    return sum(len(names) for _, _, names in os.walk(folder))
+
+
+def _quantile(sorted_values: list[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))] \
+        if sorted_values else float("nan")
+
+
 def measure(label: str, tree: str, url: str, n: int, clients: int, workers: int,
-            broker: bool) -> dict:
+            broker: bool, worker_class: str = "sync", threads: int = 4) -> dict:
     """One run of `tree`'s portal: fresh database, deliveries, checks, pgbench."""
     from flask_migrate import upgrade
 
     from portal import create_app
     from portal.accounts.models import EntryKind, LedgerEntry
     from portal.extensions import db
-    from portal.outbox.models import OutboxMessage
     from portal.payments.models import Payment
     from portal.payments.sandbox import webhook_secret
 
@@ -264,17 +399,25 @@ def measure(label: str, tree: str, url: str, n: int, clients: int, workers: int,
         stream = _setup(app, n)
         secret = webhook_secret()
         db.session.remove()
-    procs = _start(env, broker, tree, workers)
+    procs = _start(env, broker, tree, workers, worker_class, threads)
+    keep_alive = worker_class != "sync"  # sync workers close every connection
     try:
         stream = _resigned(stream, secret)
+        time.sleep(1)  # the Celery worker and beat finish starting before the clock starts
+        rabbit = {pid: _pid_cpu(pid) or 0.0 for pid in _named_pids("beam.smp")}
+        backends = Backends(db_url)
         cpu = [_cpu_seconds(p.pid) for p in procs]
+        machine, client = _machine_busy(), time.process_time()
         start = time.perf_counter()
         with ThreadPoolExecutor(clients) as pool:
-            statuses = list(pool.map(_post, stream))
+            statuses = list(pool.map(lambda d: _post(d, keep_alive), stream))
         elapsed = time.perf_counter() - start
-        if broker:
-            time.sleep(2)  # let the worker drain what the last requests queued
+        client, machine = time.process_time() - client, _machine_busy() - machine
+        delivered, queued, took = _receipts(app, broker)
+        sent = _files(env["OUTBOX_DIR"])
         cpu = [_cpu_seconds(p.pid) - before for p, before in zip(procs, cpu)]
+        postgres = backends.stop()
+        rabbit = sum((_pid_cpu(pid) or before) - before for pid, before in rabbit.items())
     finally:
         _stop(procs)
     with app.app_context():
@@ -282,9 +425,6 @@ def measure(label: str, tree: str, url: str, n: int, clients: int, workers: int,
                                    .where(LedgerEntry.kind == EntryKind.PAYMENT))
         succeeded = db.session.scalar(select(func.count()).select_from(Payment)
                                       .where(Payment.status == "succeeded"))
-        delivered = db.session.scalar(select(func.count()).select_from(OutboxMessage)
-                                      .where(OutboxMessage.delivered_at.is_not(None)))
-        queued = db.session.scalar(select(func.count()).select_from(OutboxMessage))
         db.session.remove()
     with app.app_context():
         db.engine.dispose()
@@ -292,19 +432,38 @@ def measure(label: str, tree: str, url: str, n: int, clients: int, workers: int,
     tps = pgbench_tps(url, clients)
     rate = len(stream) / elapsed
     failed = sum(1 for s in statuses if s != 200)
-    print(f"{label}: gunicorn {workers} sync workers, {clients} clients, receipts "
-          f"{'queued to a Celery worker' if broker else 'delivered in the request'}, "
-          f"load {os.getloadavg()[0]:.1f}")
+    each = 1000 / len(stream)  # seconds in all -> ms a delivery
+    parts = {"gunicorn workers": cpu[0], "PostgreSQL backends": postgres}
+    if broker:
+        parts["Celery worker" + (" and beat" if len(procs) > 2 else "")] = sum(cpu[1:])
+        parts["RabbitMQ (whole server)"] = rabbit
+    parts["bench client"] = client
+    named = sum(parts.values())
+    print(f"{label}: gunicorn {workers} {worker_class} workers"
+          + (f" x {threads} threads, client keep-alive" if keep_alive else "")
+          + f", {clients} clients, receipts "
+          f"{'queued to a Celery worker' if broker else 'delivered in the request'}"
+          + (" (outbox poll on beat)" if broker and len(procs) > 2 else "")
+          + f", load {os.getloadavg()[0]:.1f}")
     print(f"{label}: webhooks: {len(stream)} deliveries ({len(stream) - succeeded} duplicate or "
           f"late) in {elapsed:.1f}s = {rate:.0f} events/s; non-200: {failed}; posted {succeeded} "
-          f"payments; receipts delivered {delivered}/{queued}; double postings: {doubles}")
-    print(f"{label}: CPU per delivery: gunicorn workers {cpu[0] / len(stream) * 1000:.1f} ms"
-          + (f", Celery worker {cpu[1] / len(stream) * 1000:.1f} ms" if broker else ""))
+          f"payments; receipts delivered {delivered}/{queued} ({sent} sent); double postings: "
+          f"{doubles}")
+    if took:
+        print(f"{label}: receipt from its posting to its delivery: median "
+              f"{_quantile(took, 0.5) * 1000:.0f} ms, p99 {_quantile(took, 0.99) * 1000:.0f} ms, "
+              f"max {took[-1] * 1000:.0f} ms")
+    print(f"{label}: CPU per delivery: " + ", ".join(
+        f"{name} {seconds * each:.1f} ms" for name, seconds in parts.items())
+        + f"; named parts {named * each:.1f} ms (until the last receipt was sent); the whole "
+        f"machine while the deliveries ran {machine * each:.1f} ms (other sessions and "
+        f"PostgreSQL's own processes included)")
     print(f"{label}: pgbench -N (simple update), {clients} clients, same server: {tps:.0f} tps; "
           f"ratio {rate / tps:.3f} (target >= {TARGET}: "
           f"{'met' if rate / tps >= TARGET else 'MISSED'})", flush=True)
-    return {"rate": rate, "tps": tps, "ratio": rate / tps, "cpu": cpu[0] / len(stream) * 1000,
-            "bad": doubles or failed}
+    return {"rate": rate, "tps": tps, "ratio": rate / tps, "cpu": cpu[0] * each,
+            "postgres": postgres * each, "named": named * each, "machine": machine * each,
+            "bad": doubles or failed or not delivered == queued == sent}
 
 
 def main() -> None:
@@ -316,6 +475,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
                         help="gunicorn sync workers (default: one per core)")
     parser.add_argument("--no-broker", action="store_true")
+    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync",
+                        help="gunicorn's worker class (gthread: the client keeps its "
+                             "connections)")
+    parser.add_argument("--threads", type=int, default=4, help="threads a gthread worker")
     parser.add_argument("--against", metavar="REV",
                         help="also measure REV (a temporary git worktree) in the same run")
     parser.add_argument("--rounds", type=int, default=1)
@@ -366,7 +529,8 @@ def main() -> None:
             for label in order:
                 results.setdefault(label, []).append(measure(
                     labels[label], trees[label], url, options.payments, options.clients,
-                    options.workers, not options.no_broker))
+                    options.workers, not options.no_broker, options.worker_class,
+                    options.threads))
     finally:
         if options.against:
             subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", trees["old"]])
@@ -376,7 +540,10 @@ def main() -> None:
         for label, got in results.items():
             print(f"  {labels[label]}: {statistics.median(g['rate'] for g in got):.0f} events/s, "
                   f"ratio {statistics.median(g['ratio'] for g in got):.3f}, gunicorn CPU "
-                  f"{statistics.median(g['cpu'] for g in got):.1f} ms per delivery")
+                  f"{statistics.median(g['cpu'] for g in got):.1f} ms per delivery, "
+                  f"PostgreSQL backends {statistics.median(g['postgres'] for g in got):.1f} ms, "
+                  f"named parts {statistics.median(g['named'] for g in got):.1f} ms, "
+                  f"machine {statistics.median(g['machine'] for g in got):.1f} ms")
     sys.exit(1 if any(g["bad"] for got in results.values() for g in got) else 0)
 
 

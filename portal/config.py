@@ -137,6 +137,10 @@ class Config:
     # After this many failed attempts (retried 5 min, 10 min, ... up to 6 h apart) a message
     # fails for good; a permanent refusal (SMTP 5xx, SMS provider 4xx) fails it at once.
     OUTBOX_MAX_ATTEMPTS = int(_env("OUTBOX_MAX_ATTEMPTS", "8"))
+    # With a broker: beat asks a worker this often (seconds) to send the transactional
+    # messages (receipts, codes) committed since, instead of each commit sending a task
+    # (`portal.outbox_poll`); 0: a task per commit, as before.
+    OUTBOX_POLL_SECONDS = float(_env("OUTBOX_POLL_SECONDS", "1"))
     FORCE_HTTPS_HEADERS = True
     # Behind a load balancer: how many proxies set X-Forwarded-For/-Proto (0 = trust none),
     # so rate limits and the audit log see the cardholder's address, not the balancer's.

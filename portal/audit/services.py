@@ -14,7 +14,7 @@ from operator import attrgetter
 
 from flask import current_app, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, literal, null, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -211,9 +211,10 @@ _LOCK_HEADS = text(
     "ON CONFLICT (stream) DO UPDATE SET stream = excluded.stream "
     "RETURNING stream, event_count, last_hash")
 _EVENT_TYPES = dict(created_at="timestamptz", before="json", after="json", seq="bigint")
-_APPEND = text(
-    # The chained events inserted and their streams' heads moved in one round trip.
-    f"WITH inserted AS (INSERT INTO audit_event ({', '.join(_EVENT_COLUMNS)}) "
+# The chained events inserted and their streams' heads moved: two CTEs, `inserted` and
+# `moved`, of `_APPEND` and of a hot path's one statement (`append_ctes`).
+APPEND_CTES = (
+    f"inserted AS (INSERT INTO audit_event ({', '.join(_EVENT_COLUMNS)}) "
     "SELECT * FROM unnest("
     + ", ".join(f"CAST(:{c} AS {_EVENT_TYPES.get(c, 'varchar')}[])" for c in _EVENT_COLUMNS)
     + ") RETURNING id, stream, seq), "
@@ -222,8 +223,40 @@ _APPEND = text(
     "FROM unnest(CAST(:tip_stream AS varchar[]), CAST(:tip_seq AS bigint[]), "
     "CAST(:tip_hash AS varchar[])) AS t(stream, seq, hash) JOIN inserted i "
     "ON i.stream = t.stream AND i.seq = t.seq "
-    "WHERE h.stream = t.stream RETURNING h.stream) "
+    "WHERE h.stream = t.stream RETURNING h.stream)")
+_APPEND = text(
+    # The chained events inserted and their streams' heads moved in one round trip.
+    "WITH " + APPEND_CTES + " "
     "SELECT i.id, i.stream, i.seq, (SELECT count(*) FROM moved) AS moved FROM inserted i")
+
+
+def head_lock(stream, condition):
+    """A CTE (PostgreSQL) that takes `stream`'s head as `_lock_streams` does (created when
+    new, locked, read: columns event_count and last_hash), only where the SQL `condition`
+    holds: for a hot path that locks its one head in the statement that reads what it needs,
+    and only once it knows it will append (so that a path that turns back holds no head)."""
+    heads = AuditStreamHead.__table__
+    source = select(stream, literal(0), null(), literal(GENESIS)).where(condition)
+    insert = postgresql.insert(heads).from_select(
+        ["stream", "event_count", "last_id", "last_hash"], source)
+    return (insert.on_conflict_do_update(index_elements=["stream"],
+                                         set_={"stream": insert.excluded.stream})
+            .returning(heads.c.event_count, heads.c.last_hash).cte("audit_head"))
+
+
+def plain_append(action, tip: tuple[int, str], **spec) -> dict:
+    """`record`'s event without an ORM object (a `_Draft`: for a hot path that never reads
+    it back), chained after `tip` (its stream's event count and newest hash, read from a
+    head the caller holds: `head_lock`): the parameters of `APPEND_CTES`. The caller checks
+    what the statement wrote with `check_plain_append`."""
+    made, key = _drafts([dict(spec, action=action)], _Draft)
+    return _append_params(made, _chain(made, {made[0].stream: tip}, key))
+
+
+def check_plain_append(event_id, moved: int) -> None:
+    """One event inserted and its head moved, as `_append_rows` checks."""
+    if event_id is None or moved != 1:
+        raise RuntimeError("audit append: event or stream head not written as chained")
 
 
 def _lock_streams(streams: list[str]) -> dict:
@@ -377,31 +410,25 @@ def _append_in_one(made: list[AuditEvent], newest: dict) -> None:
         db.session.add(event)
 
 
-def _append_rows(made: list, newest: dict) -> None:
-    """`_append_in_one`'s statement: the events (ORM objects or `_Draft`s) get their ids."""
+def _append_params(made: list, newest: dict) -> dict:
+    """The parameters of `APPEND_CTES` for the chained events `made`."""
     params = {c: [getattr(e, c) for e in made] for c in _EVENT_COLUMNS}
     # As the JSON type would send them (json.dumps; None as JSON null).
     params["before"] = [json.dumps(e.before) for e in made]
     params["after"] = [json.dumps(e.after) for e in made]
     params.update(tip_stream=list(newest), tip_seq=[e.seq for e in newest.values()],
                   tip_hash=[e.hash for e in newest.values()])
-    rows = db.session.execute(_APPEND, params).all()
+    return params
+
+
+def _append_rows(made: list, newest: dict) -> None:
+    """`_append_in_one`'s statement: the events (ORM objects or `_Draft`s) get their ids."""
+    rows = db.session.execute(_APPEND, _append_params(made, newest)).all()
     ids = {(row.stream, row.seq): row.id for row in rows}
     if len(ids) != len(made) or any(row.moved != len(newest) for row in rows):
         raise RuntimeError("audit append: events or stream heads not written as chained")
     for event in made:
         event.id = ids[(event.stream, event.seq)]
-
-
-def record_plain(action, **spec) -> None:
-    """`record` for a hot path that never reads the event back (the fast webhook posting):
-    on PostgreSQL the same event, link, hash, lock and head in the same two statements,
-    without an ORM object (`_Draft`); elsewhere `record` itself."""
-    if not is_postgres():
-        record(action, **spec)
-        return
-    made, key = _drafts([dict(spec, action=action)], _Draft)
-    _append_rows(made, _chain(made, _tips(_lock_streams([made[0].stream])), key))
 
 
 class _Draft:

@@ -110,6 +110,12 @@ def account_sums(account_id: int, as_of: date) -> Sums:
     return tuple(int(s) for s in row)
 
 
+def account_sums_query():
+    """`account_sums`'s statement (binds :account_id, :as_of; columns NAMES), for a caller
+    that reads the sums in a statement of its own (the fast webhook posting's read)."""
+    return _account_sums()
+
+
 @cache
 def _account_sums():
     return _sums_of(bindparam("account_id"), bindparam("as_of"))

@@ -22,6 +22,12 @@ from portal.outbox.transports import DeliveryFailed, outbox_dir, transport_for
 from portal.timeutil import to_utc, utcnow
 
 _PENDING = "outbox_pending"
+# Messages of `queue_transactional` (payment confirmations: the webhook's hot path) a
+# transaction queued: handed on after the commit like the others, unless a poller on the job
+# engine picks them up (`register_dispatcher(..., polled=...)`). Sign-in codes and every
+# other message are handed on by their commit whatever the poller does, so a stopped beat
+# delays a receipt, never a code someone is waiting for.
+_POLLABLE = "outbox_pollable"
 
 
 @dataclass(frozen=True)
@@ -102,18 +108,46 @@ def queue_transactional(holder, subject, body, *, purpose, account_id=None) -> i
     written with one INSERT on the table instead of an ORM object and its flush (payment
     confirmations, the webhook's hot path): the same row, delivered after the commit the same
     way. `holder` needs id, email and phone. Returns the message's id, None without either."""
+    params = transactional_params(holder, subject, body, purpose=purpose, account_id=account_id)
+    if params is None:
+        return None
+    message_id = db.session.scalar(_INSERT, {k[2:]: v for k, v in params.items()})
+    queued_transactional(message_id)
+    return message_id
+
+
+# `queue_transactional`'s row as a CTE, `message`, for a hot path's one statement: inserted
+# when :m_recipient is not NULL (`transactional_params` of a cardholder without email or
+# phone), with the message's id returned.
+MESSAGE_CTE = (
+    "message AS (INSERT INTO outbox_message (channel, recipient, subject, body, purpose, "
+    "cardholder_id, created_at, attempts, kind, account_id, not_before) "
+    "SELECT :m_channel, :m_recipient, :m_subject, :m_body, :m_purpose, :m_cardholder_id, "
+    "CAST(:m_created_at AS timestamptz), 0, :m_kind, :m_account_id, "
+    "CAST(:m_created_at AS timestamptz) WHERE CAST(:m_recipient AS varchar) IS NOT NULL "
+    "RETURNING id)")
+
+
+def transactional_params(holder, subject, body, *, purpose, account_id=None) -> dict | None:
+    """The row `queue_transactional` writes, its keys prefixed `m_` (MESSAGE_CTE's
+    parameters); None when the cardholder has neither email nor phone."""
     reach = _reach(holder)
     if reach is None:
         return None
     channel, recipient = reach
     now = utcnow()
-    message_id = db.session.scalar(_INSERT, dict(
-        channel=channel, recipient=recipient,
-        subject=subject if channel == Channel.EMAIL else None,
-        body=body, purpose=purpose, cardholder_id=holder.id, created_at=now,
-        kind=MessageKind.TRANSACTIONAL, account_id=account_id, not_before=now))
-    db.session.info.setdefault(_PENDING, []).append(message_id)
-    return message_id
+    return dict(m_channel=channel.value, m_recipient=recipient,
+                m_subject=subject if channel == Channel.EMAIL else None,
+                m_body=body, m_purpose=purpose, m_cardholder_id=holder.id, m_created_at=now,
+                m_kind=MessageKind.TRANSACTIONAL.value, m_account_id=account_id,
+                m_not_before=now, m_attempts=0)
+
+
+def queued_transactional(message_id: int | None) -> None:
+    """A transactional message written in this transaction (`MESSAGE_CTE` or
+    `queue_transactional`) goes after the commit like any other (or to the poller)."""
+    if message_id is not None:
+        db.session.info.setdefault(_POLLABLE, []).append(message_id)
 
 
 _INSERT = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id)
@@ -261,6 +295,21 @@ def _claim(ids, limit, now, cleared=None) -> list[OutboxMessage]:
     return sorted(claimed, key=lambda m: m.id)
 
 
+def deliver_transactional(now=None, limit: int = 500) -> int:
+    """Send every due transactional message (receipts, sign-in codes: no contact rule applies
+    to them), oldest first, `limit` a round until none is left; returns how many were sent.
+    What the job engine's poller runs (`portal.outbox_poll`) instead of a task per commit.
+    Several at once are safe: each message is claimed (SKIP LOCKED) and written once; a
+    service or collection message is never taken here (it waits for `deliver_due`'s
+    re-check, or was handed on by its own commit)."""
+    total = 0
+    while True:
+        round_ = _deliver_round(None, limit, now, cleared=[])
+        total += round_.sent
+        if round_.claimed < limit:
+            return total
+
+
 def deliver_due(now=None, limit: int = 500) -> int:
     """Send everything due at `now` (default: the portal's clock): each round re-checks a batch
     of deferred service and collection messages against the contact rules (commit), then
@@ -286,19 +335,36 @@ def deliver_due(now=None, limit: int = 500) -> int:
 
 # Who delivers what a committed transaction queued: this process at once, unless the job
 # engine registered a dispatcher that hands the ids to a worker (portal.tasks.engine), so a
-# web request does not wait for SMTP or an SMS provider.
+# web request does not wait for SMTP or an SMS provider; and, while `_polled()` says a
+# poller on the job engine sends transactional messages (`deliver_transactional`), those of
+# `queue_transactional` are not handed on at all: the commit then costs the request nothing
+# more.
 _dispatcher: Callable[[list[int]], None] | None = None
 
 
-def register_dispatcher(dispatch: Callable[[list[int]], None] | None) -> None:
-    """`dispatch(ids)` takes over delivery after commit; it may call `deliver_pending(ids)`."""
-    global _dispatcher
+def _never() -> bool:
+    return False
+
+
+_polled: Callable[[], bool] = _never
+
+
+def register_dispatcher(dispatch: Callable[[list[int]], None] | None,
+                        polled: Callable[[], bool] | None = None) -> None:
+    """`dispatch(ids)` takes over delivery after commit; it may call `deliver_pending(ids)`.
+    `polled()` (asked at each commit, in its app context) true: a poller delivers the
+    transactional messages, so the commit does not hand on those of `queue_transactional`."""
+    global _dispatcher, _polled
     _dispatcher = dispatch
+    _polled = polled or _never
 
 
 @event.listens_for(Session, "after_commit")
 def _deliver_after_commit(session):
-    ids = session.info.pop(_PENDING, None)
+    ids = session.info.pop(_PENDING, None) or []
+    pollable = session.info.pop(_POLLABLE, None)
+    if pollable and not _polled():
+        ids = sorted(ids + pollable)
     if ids:
         (_dispatcher or deliver_pending)(ids)
 
@@ -307,3 +373,4 @@ def _deliver_after_commit(session):
 def _forget_after_rollback(session, previous_transaction):
     if previous_transaction.parent is None:  # the outermost transaction: nothing was sent
         session.info.pop(_PENDING, None)
+        session.info.pop(_POLLABLE, None)

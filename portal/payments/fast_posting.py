@@ -1,4 +1,4 @@
-"""The common webhook posting in few round trips and without ORM objects (PostgreSQL).
+"""The common webhook posting in three round trips and without ORM objects (PostgreSQL).
 
 `payment_intent.succeeded` for a payment not yet posted is most of what the webhook endpoint
 receives. Here it takes:
@@ -6,36 +6,43 @@ receives. Here it takes:
 1. a *claim*: the event's `INSERT ... ON CONFLICT DO NOTHING` and, only when it inserted, the
    payment locked (`FOR UPDATE`) with what the posting needs of its account and cardholder,
    one statement (a duplicate locks nothing and ends here);
-2. the *guards*: the latest earlier payment's date (`_toward_minimum`) and, for every
-   `payment_posted` listener, whether it would do anything for this posting (an active plan,
-   a nightly run already past the payment's day), one statement;
-3. the balance (`account_sums`: `ledger_sums` for one account in one statement, and
-   `balance_from`, as `balances_for` makes it), then Python pricing with the
-   same functions as `post_success` (`posting.price`, `posting.toward_minimum`, ...);
-4. the writes: the entries (the same INSERT), the payment's row (one Core UPDATE), the audit
-   event (`record_plain`: `record` without an ORM object), the confirmation
-   (`notify.posting_confirmed`).
+2. a *read*: the latest earlier payment's date (`_toward_minimum`), for every
+   `payment_posted` listener whether it would do anything for this posting (an active plan,
+   a nightly run already past the payment's day: the guards, which lock what the listener
+   would), the account's sums as of the payment's day (`account_sums`) and, only when no
+   listener would act, the account's audit stream head, taken (`audit.head_lock`): one
+   statement. The head comes after the guards' locks, as docs/money.md orders them; a
+   posting sent to the general path holds no head;
+3. Python pricing with the same functions as `post_success` (`posting.price`,
+   `posting.toward_minimum`, `balance_from`, ...) and the audit event chained after the head
+   read (`audit.plain_append`);
+4. one *write*: the entries (`entry_rows`), the payment's row, the audit event with its
+   head's move (`audit.APPEND_CTES`) and the confirmation (`outbox.MESSAGE_CTE`, the row
+   `queue_transactional` writes), as CTEs of one statement whose counts are checked.
 
 Anything else goes the general way (`webhooks` then calls its handler, which locks the
 payment again in the same transaction and runs `apply_intent` / `post_success`): SQLite; a
 payment found by provider reference only; a payment not open, cancelled, or with another
 amount; a posting some listener must act on; a `payment_posted` listener without a guard
 registered here (so a new listener switches this path off rather than being skipped).
-tests/integration/test_fast_posting_postgres.py holds this path to `post_success`.
+tests/integration/test_fast_posting_postgres.py holds this path to `post_success`;
+tests/integration/test_lock_order_postgres.py its lock order.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import bindparam, false, or_, select, text, update
+from sqlalchemy import String, bindparam, false, func, not_, or_, select, text, true
 
 from portal.accounts.models import Account
-from portal.audit.services import record_plain
+from portal.audit.services import (APPEND_CTES, check_plain_append, head_lock, plain_append,
+                                   stream_for)
 from portal.balances.services import balance_from
-from portal.balances.sums import account_sums
+from portal.balances.sums import NAMES, account_sums, account_sums_query
 from portal.core.inputs import parse_id
 from portal.domain.dates import local_date
 from portal.events import payment_posted
@@ -43,8 +50,9 @@ from portal.extensions import db
 from portal.payments import notify
 from portal.payments.gateway import Intent
 from portal.payments.models import Payment
-from portal.payments.posting import (_ENTRIES, _latest_paid_on, entry_rows, posted_after,
-                                     posting_day, price, receipt_number, toward_minimum)
+from portal.outbox.services import MESSAGE_CTE, queued_transactional
+from portal.payments.posting import (_latest_paid_on, entry_rows, posted_after, posting_day,
+                                     price, receipt_number, toward_minimum)
 from portal.payments.states import PAYMENT_MACHINE, PaymentStatus
 from portal.timeutil import utcnow
 
@@ -140,30 +148,45 @@ def post(row, intent: Intent) -> bool | None:
     now = utcnow()
     today = local_date(now, row.timezone)  # `today_for`
     paid_on = posting_day(row.timezone, today, intent.succeeded_at)
-    params = {"account_id": row.account_id, "payment_id": row.id, "paid_on": paid_on}
-    latest, general = db.session.execute(_guards_query(), params).one()
-    if general:
-        return None
+    subject = _Subject(row.id, row.account_id)
+    read = db.session.execute(_read_query(), dict(
+        account_id=row.account_id, payment_id=row.id, paid_on=paid_on, as_of=paid_on,
+        stream=stream_for(subject))).one()
+    if read.event_count is None:  # a guard said so, and no audit head was taken:
+        return None  # the general path takes its locks in the documented order
     account = _Account(row.account_id, row.account_currency, row.minimum_due,
                        row.oldest_unpaid_due_date)
-    balance = balance_from(account, paid_on, account_sums(account.id, paid_on))
-    basis = balance if latest is None or latest <= paid_on \
-        else balance_from(account, latest, account_sums(account.id, latest))
+    balance = balance_from(account, paid_on, tuple(int(read._mapping[name]) for name in NAMES))
+    basis = balance if read.latest is None or read.latest <= paid_on \
+        else balance_from(account, read.latest, account_sums(account.id, read.latest))
     split, parts = price(row.amount, balance)
-    db.session.execute(_ENTRIES, entry_rows(row.account_id, row.id, row.currency, parts,
-                                            paid_on, now))
+    rows = entry_rows(row.account_id, row.id, row.currency, parts, paid_on, now)
     receipt = receipt_number(paid_on, row.id)
-    db.session.execute(_POSTED, dict(
-        payment_id=row.id, allocation=split, toward_minimum=toward_minimum(row.amount, basis),
-        paid_on=paid_on, posted_at=now, failure_code=None, failure_message=None,
-        receipt_number=receipt, plan_application=[], updated_at=now))
-    record_plain("payment.posted", subject=_Subject(row.id, row.account_id),
-           before={"status": status.value},
-           after=posted_after(row.amount, split, [], receipt))
-    notify.posting_confirmed(_Holder(row.holder_id, row.email, row.phone, row.locale),
-                             row.account_id, Account.masked_card.fget(row), row.amount,
-                             row.currency, receipt)
+    message = notify.confirmation_params(
+        _Holder(row.holder_id, row.email, row.phone, row.locale), row.account_id,
+        Account.masked_card.fget(row), row.amount, row.currency, receipt)
+    written = db.session.execute(_WRITE, dict(
+        account_id=row.account_id, currency=row.currency, paid_on=paid_on, posted_at=now,
+        e_kind=[_text(r["kind"]) for r in rows],
+        e_component=[_text(r["component"]) for r in rows],
+        e_amount=[r["amount"] for r in rows], e_source_ref=[r["source_ref"] for r in rows],
+        payment_id=row.id, status=S.SUCCEEDED.value, allocation=json.dumps(split),
+        toward_minimum=toward_minimum(row.amount, basis), receipt_number=receipt,
+        plan_application=json.dumps([]),
+        **plain_append("payment.posted", (read.event_count, read.last_hash), subject=subject,
+                       before={"status": status.value},
+                       after=posted_after(row.amount, split, [], receipt)),
+        **(message or _NO_MESSAGE))).one()
+    if written.entries != len(rows) or written.paid != 1:
+        raise RuntimeError(f"fast posting of payment {row.id}: not written as priced")
+    check_plain_append(written.event_id, written.moved)
+    queued_transactional(written.message_id)
     return True
+
+
+def _text(value) -> str:
+    """An enum member as the value its column stores (`str_enum`)."""
+    return getattr(value, "value", value)
 
 
 @dataclass(frozen=True)
@@ -174,15 +197,43 @@ class _Subject:
     __tablename__ = Payment.__tablename__
 
 
-_POSTED = (update(Payment.__table__)
-           .where(Payment.__table__.c.id == bindparam("payment_id"))
-           .values(status=S.SUCCEEDED, **{name: bindparam(name) for name in (
-               "allocation", "toward_minimum", "paid_on", "posted_at", "failure_code",
-               "failure_message", "receipt_number", "plan_application", "updated_at")}))
+# The posting's writes in one round trip: its entries (`entry_rows`, in order), the payment's
+# row, the audit event with its stream's head moved (`APPEND_CTES`; the head was locked by
+# the read) and the confirmation (`MESSAGE_CTE`). The counts say what was written.
+_WRITE = text(
+    "WITH entries AS (INSERT INTO ledger_entry (account_id, kind, component, amount, currency, "
+    "effective_date, source_ref, reversal_of_id, posted_at) "
+    "SELECT :account_id, e.kind, e.component, e.amount, :currency, CAST(:paid_on AS date), "
+    "e.source_ref, NULL, CAST(:posted_at AS timestamptz) "
+    "FROM unnest(CAST(:e_kind AS varchar[]), CAST(:e_component AS varchar[]), "
+    "CAST(:e_amount AS bigint[]), CAST(:e_source_ref AS varchar[])) WITH ORDINALITY "
+    "AS e(kind, component, amount, source_ref, n) ORDER BY e.n RETURNING id), "
+    "paid AS (UPDATE payment SET status = :status, allocation = CAST(:allocation AS json), "
+    "toward_minimum = :toward_minimum, paid_on = CAST(:paid_on AS date), "
+    "posted_at = CAST(:posted_at AS timestamptz), failure_code = NULL, failure_message = NULL, "
+    "receipt_number = :receipt_number, plan_application = CAST(:plan_application AS json), "
+    "updated_at = CAST(:posted_at AS timestamptz) WHERE id = :payment_id RETURNING id), "
+    + APPEND_CTES + ", " + MESSAGE_CTE + " "
+    "SELECT (SELECT count(*) FROM entries) AS entries, (SELECT count(*) FROM paid) AS paid, "
+    "(SELECT id FROM inserted) AS event_id, (SELECT count(*) FROM moved) AS moved, "
+    "(SELECT id FROM message) AS message_id")
+_NO_MESSAGE = dict.fromkeys(("m_channel", "m_recipient", "m_subject", "m_body", "m_purpose",
+                             "m_cardholder_id", "m_created_at", "m_kind", "m_account_id"))
+
 
 @cache
-def _guards_query():
-    """The latest earlier payment's date and whether any listener needs the general path,
-    built once (on the first posting, after wiring registered the guards)."""
-    general = or_(false(), *[guard() for guard in _GUARDS.values()])
-    return select(_latest_paid_on().scalar_subquery(), general)
+def _read_query():
+    """The latest earlier payment's date, the account's sums as of the posting day
+    (`account_sums`) and, only when no listener needs the general path (every guard false
+    or NULL), its audit stream's head, taken (`head_lock`; no head row: the general path):
+    one statement, built once (on the first posting, after wiring registered the guards).
+    The guards are evaluated once, in the head's condition, so the head comes after their
+    locks (the nightly state), as docs/money.md orders them; a posting sent to the general
+    path holds no head, so it still takes the plan and nightly state before it."""
+    general = func.coalesce(or_(false(), *[guard() for guard in _GUARDS.values()]), false())
+    head = head_lock(bindparam("stream", type_=String), not_(general))
+    sums = account_sums_query().subquery()
+    return (select(_latest_paid_on().scalar_subquery().label("latest"),
+                   *[column.label(name) for column, name in zip(sums.c, NAMES)],
+                   head.c.event_count, head.c.last_hash)
+            .select_from(sums).outerjoin(head, true()))

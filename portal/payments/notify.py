@@ -9,7 +9,8 @@ from portal.domain.money import format_money
 from portal.links import services as links
 from portal.links.models import PAY_INSTALMENT
 from portal.outbox.models import MessageKind
-from portal.outbox.services import queue_to_cardholder, queue_transactional
+from portal.outbox.services import (queue_to_cardholder, queue_transactional,
+                                    transactional_params)
 from portal.payments import plan_link
 
 
@@ -43,16 +44,29 @@ def payment_confirmed(payment) -> None:
 
 def posting_confirmed(holder, account_id: int, card: str, amount: int, currency: str,
                       receipt: str) -> None:
-    """The confirmation of a posted payment, from plain values (the fast posting path has no
-    Payment object; `holder` needs id, email, phone and locale). Transactional: written
-    without an ORM object (`queue_transactional`)."""
-    subject, body = _compose(
+    """The confirmation of a posted payment, from plain values (`holder` needs id, email,
+    phone and locale). Transactional: written without an ORM object (`queue_transactional`)."""
+    subject, body = confirmation(holder, card, amount, currency, receipt)
+    queue_transactional(holder, subject, body, purpose="payment", account_id=account_id)
+
+
+def confirmation_params(holder, account_id: int, card: str, amount: int, currency: str,
+                        receipt: str) -> dict | None:
+    """`posting_confirmed`'s message as the parameters of `outbox.MESSAGE_CTE`, for the fast
+    posting path's one write (None: the cardholder has neither email nor phone)."""
+    subject, body = confirmation(holder, card, amount, currency, receipt)
+    return transactional_params(holder, subject, body, purpose="payment", account_id=account_id)
+
+
+def confirmation(holder, card: str, amount: int, currency: str, receipt: str
+                 ) -> tuple[str, str]:
+    """A posted payment's confirmation, subject and body, in the cardholder's language."""
+    return _compose(
         holder, amount, currency,
         lambda amount: _("We received your payment of %(amount)s", amount=amount),
         lambda amount: _("Thank you. Your payment of %(amount)s to the card account "
                          "%(card)s has been received and applied. Receipt number: "
                          "%(receipt)s.", amount=amount, card=card, receipt=receipt))
-    queue_transactional(holder, subject, body, purpose="payment", account_id=account_id)
 
 
 def payment_reversed(payment, reversal) -> None:

@@ -64,7 +64,7 @@ def make_celery(flask_app, *, broker_url: str | None = None, queue: str | None =
         result_expires=None,  # no result backend, so no daily backend_cleanup task either
         timezone="UTC",
         enable_utc=True,
-        beat_schedule=beat_schedule(),
+        beat_schedule=beat_schedule(config["OUTBOX_POLL_SECONDS"]),
         worker_hijack_root_logger=False,
     )
     return celery
@@ -76,10 +76,18 @@ def init_app(flask_app) -> None:
     celery = make_celery(flask_app)
     celery.set_default()
     flask_app.extensions["celery"] = celery
-    register_dispatcher(queue_delivery)
+    register_dispatcher(queue_delivery, polled=transactional_polled)
 
 
 DELIVER_TASK = "portal.outbox_deliver_ids"
+
+
+def transactional_polled() -> bool:
+    """Whether beat's poller (`portal.outbox_poll`, every OUTBOX_POLL_SECONDS) sends the
+    transactional messages a commit queued: with a broker and a poll interval. Then the
+    commit sends no task for them (one publish to RabbitMQ less in a payment webhook)."""
+    config = current_app.config
+    return bool(config.get("JOBS_BROKER_URL")) and config.get("OUTBOX_POLL_SECONDS", 0) > 0
 
 
 def queue_delivery(ids: list[int]) -> None:

@@ -28,7 +28,7 @@ from portal.jobs import runs
 from portal.jobs.models import JobRun
 from portal.jobs.nightly import candidate_ranges, run_nightly
 from portal.journal.services import unacknowledged
-from portal.outbox.services import deliver_due, deliver_pending
+from portal.outbox.services import deliver_due, deliver_pending, deliver_transactional
 from portal.payments.autopay import run_autopay
 from portal.payments.reconcile import reconcile
 from portal.plans.jobs import run_plan_monitoring
@@ -89,6 +89,14 @@ def outbox_deliver_ids(self, ids: list[int]):
     """Deliver the messages one transaction queued (sent here after it committed instead of
     being delivered inside the web request). Safe twice: each message is claimed once."""
     return {"delivered": deliver_pending(ids)}
+
+
+@shared_task(bind=True, name="portal.outbox_poll", autoretry_for=(), max_retries=0)
+def outbox_poll(self):
+    """Send the transactional messages committed since the last poll (beat, every
+    OUTBOX_POLL_SECONDS). Records no job run and is not retried: the next poll is the
+    retry, and a message that fails waits for its retry time as in any delivery."""
+    return {"delivered": deliver_transactional()}
 
 
 def _export_journal() -> dict:

@@ -7,6 +7,8 @@ idempotent: a run that finds nothing to do records a run with zero counts.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery.schedules import crontab
 
 # name: (task, when, what an operator would run by hand)
@@ -26,6 +28,18 @@ SCHEDULE = {
 }
 
 
-def beat_schedule() -> dict:
-    return {name: {"task": task, "schedule": when}
-            for name, (task, when, _command) in SCHEDULE.items()}
+POLL_TASK = "portal.outbox_poll"
+
+
+def beat_schedule(poll_seconds: float = 0) -> dict:
+    """SCHEDULE for beat, plus the outbox poller every `poll_seconds` (none when 0): it sends
+    the transactional messages committed since, so no web request publishes a task for them.
+    No expiry: Celery would judge it by the worker's system clock against beat's, which is
+    the portal's (a rehearsal's PORTAL_NOW would expire every poll); polls queued behind a
+    busy worker each find what is left, or nothing, at the cost of one claim. Not in SCHEDULE: it records no job run (one a second would bury the
+    others) and has no command of its own (`outbox deliver` sends these too)."""
+    schedule = {name: {"task": task, "schedule": when}
+                for name, (task, when, _command) in SCHEDULE.items()}
+    if poll_seconds > 0:
+        schedule["outbox-poll"] = {"task": POLL_TASK, "schedule": timedelta(seconds=poll_seconds)}
+    return schedule

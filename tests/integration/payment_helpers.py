@@ -76,6 +76,37 @@ def intent_event(payment, kind="payment_intent.succeeded", event_id="evt_1", sta
         "last_payment_error": error}}}
 
 
+def kept_tasks(app, monkeypatch, poll_seconds: float) -> list:
+    """A broker configured (with the outbox poller every `poll_seconds`, 0: none); the tasks
+    sent to it are kept in the list returned instead."""
+    sent = []
+    monkeypatch.setitem(app.config, "JOBS_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    monkeypatch.setitem(app.config, "OUTBOX_POLL_SECONDS", poll_seconds)
+    monkeypatch.setattr(app.extensions["celery"], "send_task",
+                        lambda name, args: sent.append((name, args)))
+    return sent
+
+
+def deliver_event(client, event) -> str:
+    """Post one signed event to the webhook endpoint (200 expected); its outcome."""
+    payload, headers = signed_event(event)
+    response = client.post("/webhooks/payments", data=payload, headers=headers)
+    assert response.status_code == 200
+    return response.get_json()["outcome"]
+
+
+def deliver_twice_and_late(client, started) -> None:
+    """The success of `started` (its intent succeeded) delivered under two event ids, one of
+    them twice, and a late `processing` event twice: it posts once."""
+    succeeded = intent_event(started, event_id="evt_s1")
+    late = intent_event(started, "payment_intent.processing", "evt_p1", status="processing")
+    outcomes = [deliver_event(client, event) for event in (
+        succeeded, late, succeeded, intent_event(started, event_id="evt_s2"), late)]
+    assert outcomes == ["processed", "processed", "duplicate", "processed", "duplicate"]
+    assert payment_entries(started.account_id) == -50_000  # posted once
+    assert only_payment(started.account_id).status.value == "succeeded"
+
+
 def make_active_plan(account, amounts, first_due):
     """An active instalment plan built directly (the plans feature's own flow is tested there)."""
     from datetime import timedelta

@@ -148,3 +148,33 @@ def test_a_task_failing_every_time_is_recorded_as_failed_for_good_after_its_retr
     login_as(client, make_staff("admin"))
     page = client.get("/staff/jobs").get_data(as_text=True)
     assert "journal export" in page and "NotADirectoryError" in page and "3 attempts" in page
+
+
+def test_beat_polls_the_outbox_and_a_committed_receipt_goes_out_once(
+        app, engine, make_account, monkeypatch):
+    """With the outbox poll (OUTBOX_POLL_SECONDS), a payment confirmation's commit sends no
+    task: beat's poll has a worker send it, within a few polls, once; also when the portal's
+    clock is shifted (PORTAL_NOW, as every child here runs)."""
+    from portal.outbox.models import OutboxMessage  # lazy: this test only
+    from portal.outbox.services import queue_transactional
+    from tests.outbox_reader import read_outbox
+
+    monkeypatch.setitem(app.config, "JOBS_BROKER_URL", engine.environ()["JOBS_BROKER_URL"])
+    monkeypatch.setitem(app.config, "OUTBOX_POLL_SECONDS", 1)
+    holder = make_account().cardholder
+    # queued before the engine starts: each child's clock starts at the test's moment when it
+    # is started (PORTAL_NOW), so a message queued later would be due later on theirs
+    message_id = queue_transactional(holder, "Payment received", "Thank you.",
+                                     purpose="payment")
+    _db.session.commit()
+    engine.worker("a", OUTBOX_POLL_SECONDS=1)
+    engine.beat(OUTBOX_POLL_SECONDS=1)
+
+    def sent():
+        _db.session.rollback()  # see what the worker committed
+        return _db.session.scalar(select(OutboxMessage.delivered_at)
+                                  .where(OutboxMessage.id == message_id))
+
+    wait_for(sent, 60, "beat's poll to send the receipt (a poll with an expiry judged by "
+             "the worker's clock against beat's shifted one was discarded: this test found it)")
+    assert [m["body"].strip() for m in read_outbox(app.config["OUTBOX_DIR"])] == ["Thank you."]

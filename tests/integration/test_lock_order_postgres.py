@@ -271,3 +271,69 @@ def test_the_plan_checks_break_a_plan_without_holding_the_audit_head(app, make_a
     assert _db.session.get(Plan, plan_id).status == PlanStatus.BROKEN
     assert _db.session.scalar(select(LedgerEntry.amount).where(
         LedgerEntry.source_ref == f"plan:{plan_id}:interest-unearned")) < 0
+
+
+def _processing_payment(account, key: str):
+    from portal.payments.models import Payment, PaymentChoice  # lazy: these two tests only
+    from portal.payments.states import PaymentStatus
+
+    payment = Payment(account_id=account.id, account=account, amount=20_000,
+                      choice=PaymentChoice.OVERDUE, currency=account.currency,
+                      provider="sandbox", idempotency_key=key, provider_ref=f"pi_{key}",
+                      status=PaymentStatus.PROCESSING)
+    _db.session.add(payment)
+    record("test.seed", subject_type="account", subject_id=account.id)  # the head exists
+    _db.session.commit()
+    return payment
+
+
+def _webhook_success(app, payment, posted: list):
+    """The success's delivery as the endpoint handles it; `posted` gets what the fast path
+    said (True: it posted; None: it sent the posting to the general path)."""
+    from unittest import mock
+
+    from portal.payments import fast_posting, webhooks  # lazy: these two tests only
+    from tests.integration.payment_helpers import intent_event
+
+    event = intent_event(payment, event_id=f"evt_{payment.idempotency_key}")
+    real = fast_posting.post
+
+    def path():
+        with app.test_request_context(), mock.patch.object(
+                fast_posting, "post", lambda row, intent: posted.append(real(row, intent))
+                or posted[-1]):
+            assert webhooks.handle_event(event, provider="sandbox") == "processed"
+    return path
+
+
+def test_a_fast_posting_takes_the_audit_head_after_the_nightly_state(app, make_account):
+    """The fast posting reads its guards (the nightly state, locked) and takes the account's
+    audit head in one statement: the head after the state, as the order says (a path holding
+    the state while it waits for the head must not find the head held)."""
+    from portal.consequences.models import AccountNightlyState  # lazy: this test only
+
+    account = make_account(principal=500_000, minimum_due=50_000)
+    _db.session.add(AccountNightlyState(account_id=account.id, stage="early",
+                                        last_processed_day=TODAY - timedelta(days=3)))
+    payment = _processing_payment(account, "order-fast")
+    posted: list = []
+    outcome = _hold_then_ask(
+        app, ["SELECT 1 FROM account_nightly_state WHERE account_id = :a FOR UPDATE"], _HEAD,
+        dict(a=account.id), _webhook_success(app, payment, posted))
+    assert "error" not in outcome, outcome
+    assert posted == [True]  # the fast path posted it
+
+
+def test_a_fast_posting_sent_to_the_general_path_holds_no_audit_head(app, make_account):
+    """A posting with an active plan to apply goes the general way after the fast path's
+    read: that read must not have taken the audit head, or the general path would lock the
+    plan while holding it (a plan decision holds the plan, then wants the head: deadlock)."""
+    account = make_account(principal=90_000, interest=0, fees=0)
+    plan = make_active_plan(account, [30_000, 30_000, 30_000],
+                            today_for(account) + timedelta(days=7))
+    payment = _processing_payment(account, "order-general")
+    posted: list = []
+    outcome = _hold_then_ask(app, ["SELECT 1 FROM plan WHERE id = :p FOR UPDATE"], _HEAD,
+                             dict(a=account.id, p=plan.id), _webhook_success(app, payment, posted))
+    assert "error" not in outcome, outcome
+    assert posted == [None]  # the general path posted it

@@ -12,8 +12,7 @@ from portal.outbox.services import queue_email
 from portal.tasks.engine import DELIVER_TASK
 from portal.tasks.jobs import outbox_deliver_ids
 from portal.payments.models import SandboxIntent
-from tests.integration.payment_helpers import (intent_event, only_payment, payment_entries,
-                                               signed_event)
+from tests.integration.payment_helpers import deliver_twice_and_late, kept_tasks
 from tests.integration.payment_helpers import account, started  # noqa: F401  (fixtures)
 
 
@@ -24,12 +23,9 @@ def _files(app) -> list[str]:
 
 @pytest.fixture()
 def broker(app, monkeypatch):
-    """A broker is configured; the tasks sent to it are kept here instead."""
-    sent = []
-    monkeypatch.setitem(app.config, "JOBS_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
-    monkeypatch.setattr(app.extensions["celery"], "send_task",
-                        lambda name, args: sent.append((name, args)))
-    return sent
+    """A broker is configured, without the outbox poller (a task per commit:
+    test_outbox_poll.py has the poller); the tasks sent to it are kept here instead."""
+    return kept_tasks(app, monkeypatch, 0)
 
 
 def _worker_runs(app, ids) -> dict:
@@ -67,6 +63,7 @@ def test_without_a_broker_the_commit_delivers_at_once(app, db, monkeypatch):
 
 def test_when_the_broker_refuses_the_task_the_commit_delivers_at_once(app, db, monkeypatch):
     monkeypatch.setitem(app.config, "JOBS_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    monkeypatch.setitem(app.config, "OUTBOX_POLL_SECONDS", 0)
 
     def refuse(name, args):
         raise ConnectionError("broker down")
@@ -82,23 +79,10 @@ def test_duplicate_and_late_webhooks_post_once_and_the_receipt_is_queued_once(
     row.status = "succeeded"
     db.session.commit()
     broker.clear()  # what starting the payment queued is not this test's concern
-    succeeded = intent_event(started, event_id="evt_s1")
-    late = intent_event(started, "payment_intent.processing", "evt_p1", status="processing")
-    outcomes = [_deliver(client, event) for event in (succeeded, late, succeeded,
-                                                       intent_event(started, event_id="evt_s2"),
-                                                       late)]
-    assert outcomes == ["processed", "processed", "duplicate", "processed", "duplicate"]
-    assert payment_entries(started.account_id) == -50_000  # posted once
-    assert only_payment(started.account_id).status.value == "succeeded"
+    deliver_twice_and_late(client, started)
     receipts = [ids for name, (ids,) in broker if name == DELIVER_TASK]
     assert len(receipts) == 1 and not outbox()  # queued once, nothing sent in the requests
     for ids in receipts * 2:  # the task delivered twice
         _worker_runs(app, ids)
     assert len([m for m in outbox() if "has been received and applied" in m["body"]]) == 1
 
-
-def _deliver(client, event) -> str:
-    payload, headers = signed_event(event)
-    response = client.post("/webhooks/payments", data=payload, headers=headers)
-    assert response.status_code == 200
-    return response.get_json()["outcome"]
