@@ -175,8 +175,11 @@ def _beyond(keys, nulls, forward: bool):
 
 
 # Page statements of queries built once per process: (id of the query, shape) -> (the query,
-# the statement); the query is kept beside it so its id is never another's.
+# the statement); the query is kept beside it so its id is never another's. The lists' builders
+# make a few dozen; a caller passing `params` with a query built per call would only refill it
+# (emptied past MAX_BUILT). Bind parameter names `seek_key_N` and `seek_offset` are taken.
 _BUILT: dict[tuple, tuple[Any, Any]] = {}
+MAX_BUILT = 1_000
 
 
 def _statement(query, keys, shape: tuple, descending: bool, per_page: int, keep: bool):
@@ -197,6 +200,8 @@ def _statement(query, keys, shape: tuple, descending: bool, per_page: int, keep:
         statement = query.order_by(*order).offset(bindparam("seek_offset", type_=Integer))
     statement = statement.limit(per_page + 1)
     if keep:
+        if len(_BUILT) >= MAX_BUILT:
+            _BUILT.clear()
         _BUILT[(id(query), shape, descending, per_page)] = (query, statement)
     return statement
 
