@@ -129,6 +129,21 @@ def _row_facts():
             next_amount.label("next_amount"), last_contact.label("last_contact"))
 
 
+_KEYS = (NullsLast(Account.oldest_unpaid_due_date), Account.id)
+
+
+@functools.cache  # built once per process, its page statements too (`seek_page`'s `params`)
+def _assigned_query(one_collector: bool):
+    """The accounts assigned now, with their row facts; `one_collector`: to the collector
+    given as the "collector_id" parameter."""
+    query = (select(Account, AccountAssignment.collector_id, *_row_facts())
+             .join(AccountAssignment, and_(AccountAssignment.account_id == Account.id,
+                                           AccountAssignment.ended_at.is_(None))))
+    if one_collector:
+        query = query.where(AccountAssignment.collector_id == bindparam("collector_id"))
+    return query
+
+
 def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
                       after: str | None = None, before: str | None = None) -> Page:
     """One page (pagination.PER_PAGE) of the accounts assigned now to `collector_id` (None:
@@ -141,13 +156,9 @@ def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
     each page is in worklist priority (`rules.priority_key`). A list of one page is thus in
     exact priority order; across pages, the overdue amount and broken promises (derived
     from the ledger and the payments) reorder only within a page."""
-    query = (select(Account, AccountAssignment.collector_id, *_row_facts())
-             .join(AccountAssignment, and_(AccountAssignment.account_id == Account.id,
-                                           AccountAssignment.ended_at.is_(None))))
-    if collector_id is not None:
-        query = query.where(AccountAssignment.collector_id == collector_id)
-    found = seek_page(query, (NullsLast(Account.oldest_unpaid_due_date), Account.id), page,
-                      after=after, before=before, scalars=False)
+    params = {} if collector_id is None else {"collector_id": collector_id}
+    found = seek_page(_assigned_query(collector_id is not None), _KEYS, page, after=after,
+                      before=before, scalars=False, params=params)
     rows = found.rows
     balances = page_balances([row.Account for row in rows], as_of)
     broken = broken_promises([row.Account.id for row in rows] or [0], as_of)

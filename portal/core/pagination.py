@@ -12,14 +12,20 @@ key. The number a page shows is carried in its links (`page`); no list counts it
 A sort key that may be NULL is given as `NullsLast(column)`: ascending, its NULLs come after
 every value (PostgreSQL's ascending order; SQLite's own puts them first), because the list
 sorts and compares on the pair (column IS NULL, column), which an index on those two
-expressions serves; a cursor writes a NULL as an empty key."""
+expressions serves; a cursor writes a NULL as an empty key.
+
+A list whose query is built once per process (filters as bind parameters, their values in
+`params`) has its page statements built once too: `seek_page` keeps each shape (first page by
+number, after a key, before a key) under the query object, with the cursor's keys and the
+offset as bind parameters, so a request neither builds the statement nor works out its cache
+key again (SQLAlchemy then finds it compiled, as `portal.balances.sums` does for its own)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import tuple_
+from sqlalchemy import Integer, bindparam, tuple_
 
 from portal.extensions import db
 
@@ -144,19 +150,66 @@ def _key_values(row, keys) -> tuple | None:
     return None if any(v is None and not n for v, n in zip(values, nullable)) else values
 
 
-def _beyond(keys, cursor, forward: bool):
-    """Rows strictly after (forward) or before `cursor` in the order of `keys`."""
-    pairs = [pair for key, value in zip(keys, cursor)
-             for pair in (key.sql(value, cursor=True) if isinstance(key, NullsLast)
-                          else [(key, value)])]
+def _nulls(keys, cursor) -> tuple[bool, ...]:
+    """Which keys of `cursor` are NULL (a NULL cursor key compares on its flag alone, so the
+    statement's shape depends on it)."""
+    return tuple(isinstance(key, NullsLast) and value is None for key, value in zip(keys, cursor))
+
+
+def _cursor_params(keys, cursor) -> dict:
+    """The bind parameters of `_beyond` for `cursor`'s values (none for a NULL key)."""
+    return {f"seek_key_{i}": value for i, value in enumerate(cursor) if value is not None}
+
+
+def _beyond(keys, nulls, forward: bool):
+    """Rows strictly after (forward) or before the cursor in the order of `keys`, its values as
+    bind parameters (`_cursor_params`); `nulls` says which of them are NULL (`_nulls`)."""
+    pairs = []
+    for i, (key, null) in enumerate(zip(keys, nulls)):
+        value = bindparam(f"seek_key_{i}", type_=_column(key).type)
+        pairs += (key.sql(None if null else value, cursor=True) if isinstance(key, NullsLast)
+                  else [(key, value)])
     left = pairs[0][0] if len(pairs) == 1 else tuple_(*(expr for expr, _ in pairs))
     right = pairs[0][1] if len(pairs) == 1 else tuple_(*(value for _, value in pairs))
     return left > right if forward else left < right
 
 
+# Page statements of queries built once per process: (id of the query, shape) -> (the query,
+# the statement); the query is kept beside it so its id is never another's. The lists' builders
+# make a few dozen; a caller passing `params` with a query built per call would only refill it
+# (emptied past MAX_BUILT). Bind parameter names `seek_key_N` and `seek_offset` are taken.
+_BUILT: dict[tuple, tuple[Any, Any]] = {}
+MAX_BUILT = 1_000
+
+
+def _statement(query, keys, shape: tuple, descending: bool, per_page: int, keep: bool):
+    """The page statement of `query` for `shape` ("offset", or "after"/"before" with the
+    cursor's NULL keys), built once per process when `keep`."""
+    found = _BUILT.get((id(query), shape, descending, per_page)) if keep else None
+    if found is not None and found[0] is query:
+        return found[1]
+    terms = _sql_keys(keys)
+    order = [k.desc() for k in terms] if descending else terms
+    reverse = [k.asc() for k in terms] if descending else [k.desc() for k in terms]
+    how = shape[0]
+    if how == "before":
+        statement = query.where(_beyond(keys, shape[1], descending)).order_by(*reverse)
+    elif how == "after":
+        statement = query.where(_beyond(keys, shape[1], not descending)).order_by(*order)
+    else:
+        statement = query.order_by(*order).offset(bindparam("seek_offset", type_=Integer))
+    statement = statement.limit(per_page + 1)
+    if keep:
+        if len(_BUILT) >= MAX_BUILT:
+            _BUILT.clear()
+        _BUILT[(id(query), shape, descending, per_page)] = (query, statement)
+    return statement
+
+
 def seek_page(query, keys, page: int | None = None, *, after: str | None = None,
               before: str | None = None, descending: bool = False,
-              per_page: int | None = None, scalars: bool = True) -> Page:
+              per_page: int | None = None, scalars: bool = True,
+              params: dict | None = None) -> Page:
     """One page of `query` in the order of `keys` (mapped columns of the listed entity, all
     ascending or all `descending`, the last one unique, each NOT NULL in every row the query
     returns unless given as `NullsLast(column)`; an index should serve the order), in one
@@ -165,28 +218,30 @@ def seek_page(query, keys, page: int | None = None, *, after: str | None = None,
     `after` (the next-page link's cursor) starts after that key; `before` (the previous-page
     link's) ends before it; neither: the page number skips rows (OFFSET, a bookmark or an
     edited link). `page` is otherwise only the number shown. A malformed cursor is ignored
-    (the page number, else the first page). One extra row tells whether more follow."""
+    (the page number, else the first page). One extra row tells whether more follow.
+
+    `params` (the values of the query's own bind parameters, {} when it has none): the query
+    is built once per process and always comes with the same `keys`, so its page statements
+    are kept (see the module's notes); None: they are built for this call only."""
     page, per_page = clamp_page(page), per_page or PER_PAGE
-    terms = _sql_keys(keys)
-    order = [k.desc() for k in terms] if descending else terms
-    reverse = [k.asc() for k in terms] if descending else [k.desc() for k in terms]
     backwards = decode_cursor(before, keys)
     forwards = None if backwards else decode_cursor(after, keys)
     run = db.session.scalars if scalars else db.session.execute
+    keep, values = params is not None, dict(params or {})
+    cursor = backwards if backwards is not None else forwards
+    if cursor is not None:
+        shape = ("before" if backwards is not None else "after", _nulls(keys, cursor))
+        values.update(_cursor_params(keys, cursor))
+    else:
+        shape = ("offset",)
+        values["seek_offset"] = (page - 1) * per_page
+    rows = list(run(_statement(query, keys, shape, descending, per_page, keep), values))
     if backwards is not None:
-        rows = list(run(query.where(_beyond(keys, backwards, descending))
-                        .order_by(*reverse).limit(per_page + 1)))
         more_before = len(rows) > per_page
         rows = rows[:per_page][::-1]
         page, has_next = (max(2, page) if more_before else 1), True
-    elif forwards is not None:
-        rows = list(run(query.where(_beyond(keys, forwards, not descending))
-                        .order_by(*order).limit(per_page + 1)))
-        page, has_next = max(2, page), len(rows) > per_page
-        rows = rows[:per_page]
     else:
-        rows = list(run(query.order_by(*order).offset((page - 1) * per_page)
-                        .limit(per_page + 1)))
+        page = max(2, page) if forwards is not None else page
         has_next = len(rows) > per_page
         rows = rows[:per_page]
     last = _key_values(rows[-1], keys) if rows and has_next else None

@@ -2,6 +2,8 @@
 context, and every action on it. Access: see portal.disputes.access."""
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
@@ -106,14 +108,20 @@ def _cells(disputes, closed: bool, fmt, now) -> list[dict]:
     return rows
 
 
+@functools.cache  # statements are immutable: built once per process, found compiled
+def _queues_with_members():
+    """Every queue with its members, in one statement (`access.Visibility`)."""
+    return (select(DisputeQueue).options(joinedload(DisputeQueue.members))
+            .order_by(DisputeQueue.id))
+
+
 @bp.get("/")
 @read_only
 @staff_required(*ROLES)
 def index():
     """A page of disputes in a fixed number of SQL statements (the queues with their
     members, then the page's columns with queue and agent)."""
-    all_queues = db.session.scalars(select(DisputeQueue).options(joinedload(DisputeQueue.members))
-                                    .order_by(DisputeQueue.id)).unique().all()
+    all_queues = db.session.scalars(_queues_with_members()).unique().all()
     visibility = access.Visibility.of(current_user, all_queues)
     queues = visible_queues(visibility, all_queues)
     view = request.args.get("view") or (

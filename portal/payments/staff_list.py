@@ -2,11 +2,12 @@
 detail page, for collections managers only)."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
@@ -81,17 +82,37 @@ def payments_page(filters: PaymentFilter, page: int = 1, per_page: int | None = 
     shows, `LISTED`, not entities), newest first, in a single query whatever the page size
     and however deep (by key after the last row shown, see `pagination.seek_page`); the
     indexes on (created_at, id) and (status, created_at, id) serve the order."""
-    query = select(*LISTED).join(Account, Account.id == Payment.account_id)
+    params: dict = {}
     if filters.status is not None:
-        query = query.where(Payment.status == filters.status)
+        params["status"] = filters.status
     if filters.date_from is not None:
-        query = query.where(Payment.created_at >= _start_of(filters.date_from))
+        params["date_from"] = _start_of(filters.date_from)
     if filters.date_to is not None:
-        query = query.where(Payment.created_at < _start_of(filters.date_to + timedelta(days=1)))
+        params["date_to"] = _start_of(filters.date_to + timedelta(days=1))
     if filters.account_number:
-        query = query.where(Account.account_number == filters.account_number)
-    return seek_page(query, (Payment.created_at, Payment.id), page, after=after, before=before,
-                     descending=True, per_page=per_page, scalars=False)
+        params["account_number"] = filters.account_number
+    return seek_page(_payments_query(frozenset(params)), _KEYS, page, after=after,
+                     before=before, descending=True, per_page=per_page, scalars=False,
+                     params=params)
+
+
+_KEYS = (Payment.created_at, Payment.id)
+
+
+@functools.cache  # built once per process, its page statements too (`seek_page`'s `params`)
+def _payments_query(filtered: frozenset):
+    """The list's rows, narrowed by the filters named in `filtered`, each a bind parameter of
+    its name (`payments_page`)."""
+    query = select(*LISTED).join(Account, Account.id == Payment.account_id)
+    if "status" in filtered:
+        query = query.where(Payment.status == bindparam("status"))
+    if "date_from" in filtered:
+        query = query.where(Payment.created_at >= bindparam("date_from"))
+    if "date_to" in filtered:
+        query = query.where(Payment.created_at < bindparam("date_to"))
+    if "account_number" in filtered:
+        query = query.where(Account.account_number == bindparam("account_number"))
+    return query
 
 
 def staff_context_section(account: Account) -> dict:

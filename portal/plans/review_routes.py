@@ -1,13 +1,15 @@
 """Staff pages: the review queue, one proposal with its context, and agreed plans."""
 from __future__ import annotations
 
+import functools
 from decimal import Decimal, InvalidOperation
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import and_, case, func, literal_column, select
+from sqlalchemy import BigInteger, and_, any_, bindparam, case, func, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
 
@@ -15,6 +17,7 @@ from portal.accounts.labels import entry_label
 from portal.accounts.models import Account, Cardholder
 from portal.auth.session import staff_required
 from portal.balances.services import today_for
+from portal.bulk import is_postgres
 from portal.core.database import read_only
 from portal.core.filters import formatter
 from portal.core.forms import parse_money_fields
@@ -47,6 +50,15 @@ _PROPOSAL_LISTED = (Plan.id, Plan.accepted_at, Plan.total, Plan.currency, Plan.i
                     Plan.required_role, Account.account_number)
 
 
+_PROPOSAL_KEYS = (NullsLast(Plan.accepted_at), Plan.id)
+
+
+@functools.cache  # built once per process, its page statements too (`seek_page`'s `params`)
+def _proposals_query():
+    return (select(*_PROPOSAL_LISTED).join(Plan.account)
+            .where(Plan.status == PlanStatus.IN_REVIEW))
+
+
 @staff_bp.get("/plans/review")
 @read_only
 @staff_required(*ROLES)
@@ -54,10 +66,8 @@ def queue():
     """Proposals in review, oldest accepted first; deep pages by key (`pagination.seek_page`).
     The rows are the columns the list shows (no Plan entities with their terms), and the
     role names are translated once a page."""
-    query = (select(*_PROPOSAL_LISTED).join(Plan.account)
-             .where(Plan.status == PlanStatus.IN_REVIEW))
-    found = seek_page(query, (NullsLast(Plan.accepted_at), Plan.id), arg_page(), scalars=False,
-                      **arg_cursors())
+    found = seek_page(_proposals_query(), _PROPOSAL_KEYS, arg_page(), scalars=False,
+                      params={}, **arg_cursors())
     return render_template("plans/staff_queue.html", plans=_proposal_rows(found.rows),
                            result=found)
 
@@ -204,17 +214,27 @@ _AGREED_LISTED = and_(Plan.status.in_([literal_column(f"'{s.value}'") for s in A
 def instalment_tally(plan_ids) -> dict[int, dict]:
     """Per plan: instalments in all, paid in full, missed, the money paid towards them
     (part-payments included) and the earliest due date not yet paid, in one grouped query."""
+    return {plan_id: {"count": int(n), "paid": int(p or 0), "missed": int(m or 0),
+                      "paid_amount": int(amount or 0), "next_due": due}
+            for plan_id, n, p, m, amount, due in db.session.execute(
+                _tally_query(is_postgres()), {"ids": list(plan_ids)})}
+
+
+@functools.cache
+def _tally_query(postgres: bool):
+    """The statement of `instalment_tally`, built once per process (building it cost more
+    Python than the rest of the agreed plans' rows): the ids bound per call, on PostgreSQL as
+    one array (the same text and compiled form whatever their number), as the worklist's
+    `_broken_query`."""
     unpaid = PlanInstalment.status != InstalmentStatus.PAID
     paid = func.sum(case((PlanInstalment.status == InstalmentStatus.PAID, 1), else_=0))
     missed = func.sum(case((PlanInstalment.status == InstalmentStatus.MISSED, 1), else_=0))
     next_due = func.min(case((unpaid, PlanInstalment.due_date), else_=None))
-    return {plan_id: {"count": int(n), "paid": int(p or 0), "missed": int(m or 0),
-                      "paid_amount": int(amount or 0), "next_due": due}
-            for plan_id, n, p, m, amount, due in db.session.execute(
-                select(PlanInstalment.plan_id, func.count(), paid, missed,
-                       func.sum(PlanInstalment.paid_amount), next_due)
-                .where(PlanInstalment.plan_id.in_(list(plan_ids)))
-                .group_by(PlanInstalment.plan_id))}
+    ids = (PlanInstalment.plan_id == any_(bindparam("ids", type_=ARRAY(BigInteger)))
+           if postgres else PlanInstalment.plan_id.in_(bindparam("ids", expanding=True)))
+    return (select(PlanInstalment.plan_id, func.count(), paid, missed,
+                   func.sum(PlanInstalment.paid_amount), next_due)
+            .where(ids).group_by(PlanInstalment.plan_id))
 
 
 @staff_bp.get("/plans")
@@ -225,14 +245,12 @@ def agreed():
     then the plans' instalments' tally); deep pages by key (`pagination.seek_page`)."""
     form = StatusFilterForm(request.args)
     form.status.choices = [("", _("All"))] + [(s.value, STATUS[s.value]) for s in AGREED]
-    query = (select(*_AGREED_COLUMNS).outerjoin(Plan.account).outerjoin(Account.cardholder)
-             .where(_AGREED_LISTED))
-    page_args = {}
+    page_args, params = {}, {}
     if form.status.data and form.status.data in {s.value for s in AGREED}:
-        query = query.where(Plan.status == PlanStatus(form.status.data))
         page_args["status"] = form.status.data
-    found = seek_page(query, (Plan.id,), arg_page(), descending=True, scalars=False,
-                      **arg_cursors())
+        params["status"] = PlanStatus(form.status.data)
+    found = seek_page(_agreed_query(bool(params)), _AGREED_KEYS, arg_page(), descending=True,
+                      scalars=False, params=params, **arg_cursors())
     counts = instalment_tally([p.id for p in found.rows] or [0])
     return render_template("plans/staff_agreed.html", rows=_agreed_rows(found.rows, counts),
                            form=form, result=found, page_args=page_args)
@@ -241,6 +259,15 @@ def agreed():
 # What a row of the agreed plans shows (no Plan entities with their terms), and its sort key.
 _AGREED_COLUMNS = (Plan.id, Plan.status, Plan.total, Plan.currency, Account.account_number,
                    Cardholder.full_name)
+_AGREED_KEYS = (Plan.id,)
+
+
+@functools.cache  # built once per process, its page statements too (`seek_page`'s `params`)
+def _agreed_query(by_status: bool):
+    """The agreed plans' rows; `by_status`: of the status given as the "status" parameter."""
+    query = (select(*_AGREED_COLUMNS).outerjoin(Plan.account).outerjoin(Account.cardholder)
+             .where(_AGREED_LISTED))
+    return query.where(Plan.status == bindparam("status")) if by_status else query
 
 
 def _agreed_rows(plans, counts) -> list[Markup]:

@@ -271,3 +271,48 @@ def test_payment_rows_hold_what_the_entities_hold(app, make_account, monkeypatch
         assert shown == [(p.id, p.created_at, p.amount, p.currency, p.status, p.receipt_number,
                           p.account.account_number) for p in entities]
         assert shown or flt != PaymentFilter()
+
+
+def test_kept_page_statements_take_each_requests_values(app, make_account, monkeypatch):
+    """A list built once per process (`seek_page`'s `params`) builds each page statement once:
+    walking it again with other filter values, forwards and back, builds nothing more, and
+    every page holds the rows of those values (none of the first walk's values is kept)."""
+    from portal.payments.staff_list import PaymentFilter, payments_page
+
+    monkeypatch.setattr(pagination, "PER_PAGE", 3)
+    rng = random.Random(15)
+    accounts = [make_account() for _ in range(2)]
+    start = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
+    for n in range(30):
+        _payment(rng.choice(accounts), n, rng.choice([PaymentStatus.SUCCEEDED,
+                                                      PaymentStatus.FAILED]),
+                 start + timedelta(hours=rng.randrange(4)))
+    _db.session.commit()
+
+    def walk(flt):
+        pages, page = [], payments_page(flt)
+        while True:
+            pages.append(page)
+            if not page.has_next:
+                break
+            page = payments_page(flt, page.page + 1, after=page.next_cursor)
+        if len(pages) > 1:
+            back = payments_page(flt, pages[-1].page - 1, before=pages[-1].previous_cursor)
+            assert back.rows == pages[-2].rows
+        return [(r.id, r.status, r.account_number) for p in pages for r in p.rows]
+
+    with app.test_request_context():
+        expected = {(status, number): [
+            (p.id, p.status, p.account.account_number) for p in sorted(
+                _db.session.query(Payment).all(), key=lambda p: (p.created_at, p.id),
+                reverse=True) if p.status == status and p.account.account_number == number]
+            for status in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED)
+            for number in {a.account_number for a in accounts}}
+        built = None
+        for (status, number), rows in sorted(expected.items(), key=lambda kv: -len(kv[1])):
+            assert walk(PaymentFilter(status=status, account_number=number)) == rows
+            if len(rows) > pagination.PER_PAGE:
+                if built is not None:
+                    assert len(pagination._BUILT) == built
+                built = len(pagination._BUILT)
+        assert built is not None
