@@ -142,6 +142,12 @@ def one_run(tmp: str, variant: str, holders, clients: int) -> dict:
         with ThreadPoolExecutor(clients) as pool:
             signed, signed_cpu = _timed(pool, lambda s, b, h: sign_in(s, b, h[1], PASSWORD),
                                         work, cpu)
+            # Each session sat idle since its sign-in: gthread has closed its kept-alive
+            # connection (2 s), and a request sent on it as the server closes it is reset
+            # (make bench failed so once). The payments start on fresh connections; the
+            # cookies stay.
+            for session in sessions:
+                session.close()
             paid, paid_cpu = _timed(pool, lambda s, b, h: _sandbox_pay(s, b, h[0]), work, cpu)
     finally:
         for process in processes:
