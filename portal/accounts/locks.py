@@ -12,8 +12,9 @@ from portal.extensions import db
 
 
 def lock_account_money(account_id: int) -> None:
-    """Take the account's row lock for a posting, reversal, reinstatement or dispute credit
-    (PostgreSQL; FOR NO KEY UPDATE, so the ledger's foreign-key checks still pass): what one of
+    """Take the account's row lock for a posting, reversal, reinstatement, dispute credit or
+    plan being agreed (PostgreSQL; FOR NO KEY UPDATE, so the ledger's foreign-key checks still
+    pass; `lock_loaded_account` where the account is loaded already): what one of
     them judges from the account's payments and balance (what went to the minimum, what a
     reversal takes beyond it, how a payment is split) must see every other one that committed
     before. Two payments of one account posted at once each judged the minimum without the
@@ -28,7 +29,9 @@ def lock_loaded_account(account: Account) -> None:
     """`lock_account_money` for an account this transaction loaded before the lock (with the
     payment, say): the lock's statement reads the account's columns again, so what a feed
     committed while this waited (a new minimum due, oldest unpaid date) is what the path
-    judges from, not what it read a moment before."""
+    judges from, not what it read a moment before. Postings, reversals and reinstatements
+    (the account came with the payment) and a plan being agreed (`plans.lifecycle.submit`,
+    `plans.decisions`: priced from the balance under this lock) take it so."""
     if is_postgres():
         db.session.scalars(_loaded_account_lock(), {"id": account.id}).one()  # loaded: refreshed
 
