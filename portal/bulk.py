@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import JSON, Table, bindparam, text, update
+from sqlalchemy import JSON, BigInteger, Table, any_, bindparam, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
@@ -18,6 +19,15 @@ from portal.extensions import db
 
 def is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
+
+
+def ids_in(column, postgres: bool):
+    """`column` among the ids bound as "ids" per call: on PostgreSQL one array (`= ANY`: the
+    same text and compiled form whatever their number), elsewhere an expanding IN. For
+    statements built once per process (`postgres`: `is_postgres()` at the call)."""
+    if postgres:
+        return column == any_(bindparam("ids", type_=ARRAY(BigInteger)))
+    return column.in_(bindparam("ids", expanding=True))
 
 
 def _cursor():

@@ -356,11 +356,6 @@ def _drafts(events: list[dict], make) -> tuple[list, bytes]:
     return made, key
 
 
-def _tips(heads: dict) -> dict[str, tuple[int, str]]:
-    """Each locked head (`_lock_streams`) as `_chain` takes it: (event count, newest hash)."""
-    return {stream: (head.event_count, head.last_hash) for stream, head in heads.items()}
-
-
 def _chain(made: list, tips: dict, key: bytes) -> dict:
     """Give each event its place, link and hash, after its stream's (count, newest hash) in
     `tips` (moved on as events are chained); returns each stream's newest event."""
@@ -385,8 +380,9 @@ def record_many(events: list[dict]) -> list[AuditEvent]:
     if not events:
         return []
     made, key = _drafts(events, AuditEvent)
-    newest = _chain(made, _tips(_lock_streams(sorted({e.stream for e in made}, key=lock_order))),
-                    key)
+    heads = _lock_streams(sorted({e.stream for e in made}, key=lock_order))
+    newest = _chain(made, {stream: (head.event_count, head.last_hash)
+                           for stream, head in heads.items()}, key)
     if is_postgres():
         _append_in_one(made, newest)
         return made

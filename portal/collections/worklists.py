@@ -6,12 +6,11 @@ import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import BigInteger, Date, and_, any_, bindparam, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Date, and_, bindparam, func, select
 
 from portal.accounts.models import Account, AccountStatus
 from portal.balances.services import Balance, balances_for, page_balances
-from portal.bulk import is_postgres
+from portal.bulk import ids_in, is_postgres
 from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay
 from portal.core.pagination import NullsLast, Page, clamp_page, seek_page
 from portal.collections.rules import (BROKEN_PROMISE_DAYS, PriorityFacts, bucket_dates,
@@ -83,11 +82,9 @@ def _broken_query(postgres: bool):
     building one costs more Python than running it): ids and days are bound per call, on
     PostgreSQL the ids as one array (the same text whatever their number)."""
     paid = promise_paid_query().subquery()
-    ids = (PromiseToPay.account_id == any_(bindparam("ids", type_=ARRAY(BigInteger)))
-           if postgres else PromiseToPay.account_id.in_(bindparam("ids", expanding=True)))
     return (select(PromiseToPay.account_id, func.count())
             .join(paid, paid.c.promise_id == PromiseToPay.id)
-            .where(ids,
+            .where(ids_in(PromiseToPay.account_id, postgres),
                    PromiseToPay.last_day < bindparam("as_of", type_=Date),
                    PromiseToPay.last_day >= bindparam("since", type_=Date),
                    paid.c.paid < PromiseToPay.amount)

@@ -8,8 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import BigInteger, and_, any_, bindparam, case, func, literal_column, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import and_, bindparam, case, func, literal_column, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
 
@@ -17,7 +16,7 @@ from portal.accounts.labels import entry_label
 from portal.accounts.models import Account, Cardholder
 from portal.auth.session import staff_required
 from portal.balances.services import today_for
-from portal.bulk import is_postgres
+from portal.bulk import ids_in, is_postgres
 from portal.core.database import read_only
 from portal.core.filters import formatter
 from portal.core.forms import parse_money_fields
@@ -230,11 +229,9 @@ def _tally_query(postgres: bool):
     paid = func.sum(case((PlanInstalment.status == InstalmentStatus.PAID, 1), else_=0))
     missed = func.sum(case((PlanInstalment.status == InstalmentStatus.MISSED, 1), else_=0))
     next_due = func.min(case((unpaid, PlanInstalment.due_date), else_=None))
-    ids = (PlanInstalment.plan_id == any_(bindparam("ids", type_=ARRAY(BigInteger)))
-           if postgres else PlanInstalment.plan_id.in_(bindparam("ids", expanding=True)))
     return (select(PlanInstalment.plan_id, func.count(), paid, missed,
                    func.sum(PlanInstalment.paid_amount), next_due)
-            .where(ids).group_by(PlanInstalment.plan_id))
+            .where(ids_in(PlanInstalment.plan_id, postgres)).group_by(PlanInstalment.plan_id))
 
 
 @staff_bp.get("/plans")
