@@ -95,3 +95,22 @@ def test_a_change_of_queue_shows_at_once_through_the_kept_statement(client, logi
     assert _shown(client, "/staff/disputes/?view=queue") == set()
     assert _shown(client, "/staff/disputes/?view=mine") == {
         d.id for d in billing + fraud if d.assignee_id == alice.id}
+
+
+def test_the_kept_views_show_each_reader_their_own_queues(client, login_as, make_account,
+                                                         make_staff):
+    alice, bob, billing, fraud = _world(make_account, make_staff)
+    manager = make_staff("collections_manager", "customer_service", "legal")
+    billing_id, fraud_id = queue("billing").id, queue("fraud").id
+    for who, links, absent in ((manager, (billing_id, fraud_id), ()),
+                               (alice, (billing_id,), (fraud_id,)),
+                               (bob, (fraud_id,), (billing_id,)),
+                               (manager, (billing_id, fraud_id), ())):
+        login_as(client, who)
+        for state in ("", "&state=closed"):
+            page = client.get(f"/staff/disputes/?view=queue{state}").get_data(as_text=True)
+            for queue_id in links:
+                assert f"queue={queue_id}" in page
+            for queue_id in absent:
+                assert f"queue={queue_id}" not in page
+            assert ("view=legal" in page) is (who is manager)
