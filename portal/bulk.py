@@ -21,13 +21,13 @@ def is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def ids_in(column, postgres: bool):
-    """`column` among the ids bound as "ids" per call: on PostgreSQL one array (`= ANY`: the
+def ids_in(column, postgres: bool, name: str = "ids"):
+    """`column` among the ids bound as `name` per call: on PostgreSQL one array (`= ANY`: the
     same text and compiled form whatever their number), elsewhere an expanding IN. For
     statements built once per process (`postgres`: `is_postgres()` at the call)."""
     if postgres:
-        return column == any_(bindparam("ids", type_=ARRAY(BigInteger)))
-    return column.in_(bindparam("ids", expanding=True))
+        return column == any_(bindparam(name, type_=ARRAY(BigInteger)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 def _cursor():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import Date, and_, bindparam, func, select
 
@@ -32,9 +33,23 @@ class DelinquentFilter:
     page: int = 1
 
 
+class ListedAccount(NamedTuple):
+    """The columns of an account a worklist row shows and its balance needs (`balance_from`),
+    read as columns instead of an Account entity."""
+    id: int
+    account_number: str
+    currency: str
+    minimum_due: int
+    oldest_unpaid_due_date: date | None
+
+
+LISTED_ACCOUNT = (Account.id, Account.account_number, Account.currency, Account.minimum_due,
+                  Account.oldest_unpaid_due_date)
+
+
 @dataclass(frozen=True)
 class AccountRow:
-    account: Account
+    account: Account | ListedAccount  # the assign page's entity; the worklist's columns
     balance: Balance
     collector_id: int | None
     plan_status: str | None = None
@@ -131,9 +146,9 @@ _KEYS = (NullsLast(Account.oldest_unpaid_due_date), Account.id)
 
 @functools.cache  # built once per process, its page statements too (`seek_page`'s `params`)
 def _assigned_query(one_collector: bool):
-    """The accounts assigned now, with their row facts; `one_collector`: to the collector
-    given as the "collector_id" parameter."""
-    query = (select(Account, AccountAssignment.collector_id, *_row_facts())
+    """The accounts assigned now (the columns of `ListedAccount`), with their row facts;
+    `one_collector`: to the collector given as the "collector_id" parameter."""
+    query = (select(*LISTED_ACCOUNT, AccountAssignment.collector_id, *_row_facts())
              .join(AccountAssignment, and_(AccountAssignment.account_id == Account.id,
                                            AccountAssignment.ended_at.is_(None))))
     if one_collector:
@@ -156,11 +171,11 @@ def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
     params = {} if collector_id is None else {"collector_id": collector_id}
     found = seek_page(_assigned_query(collector_id is not None), _KEYS, page, after=after,
                       before=before, scalars=False, params=params)
-    rows = found.rows
-    balances = page_balances([row.Account for row in rows], as_of)
-    broken = broken_promises([row.Account.id for row in rows] or [0], as_of)
+    accounts = [ListedAccount(*row[:5]) for row in found.rows]
+    balances = page_balances(accounts, as_of)
+    broken = broken_promises([account.id for account in accounts] or [0], as_of)
     result = []
-    for account, owner, status, due, amount, last_contact in rows:
+    for account, (*_, owner, status, due, amount, last_contact) in zip(accounts, found.rows):
         result.append(AccountRow(account, balances[account.id], owner,
                                  PlanStatus(status).value if status else None, due,
                                  None if due is None else int(amount), as_aware(last_contact),

@@ -58,8 +58,24 @@ def kept_form(name: str, form, render) -> Markup:
     return html
 
 
+def kept_part(name: str, key, render) -> Markup:
+    """`render()` (a Jinja macro), kept per process under `name`, `key` (a hashable value
+    holding everything its HTML depends on besides these), the language, the zone and the
+    script root: for parts of a page that link to the page's own views (the dispute queue's
+    views), so their links are built and their labels translated once, not per request."""
+    full = (name, str(get_locale()), str(get_timezone()), request.script_root, key)
+    kept = current_app.extensions.setdefault("kept_parts", {})
+    html = kept.get(full)
+    if html is None:
+        if len(kept) >= KEPT:
+            kept.clear()
+        html = kept[full] = Markup(render())
+    return html
+
+
 def register(app) -> None:
     app.jinja_env.globals["kept_form"] = kept_form
+    app.jinja_env.globals["kept_part"] = kept_part
 
 
 # Rows of the staff lists (issue 15): each row's HTML kept per process under what the row

@@ -2,12 +2,15 @@
 escalated to legal. Anything else is a 404, so ids reveal nothing."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from flask import abort
-from sqlalchemy import and_, false, or_, select, true
+from sqlalchemy import and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql import visitors
 
+from portal.bulk import ids_in, is_postgres
 from portal.core.pagination import Page, clamp_page, seek_page
 from portal.disputes import routing
 from portal.disputes.models import Dispute, DisputeQueue, DisputeQueueMember
@@ -64,18 +67,48 @@ class Visibility:
         return self.legal and dispute.escalated_to == "legal"
 
     def clause(self):
-        """`allows` as a WHERE clause on Dispute."""
-        ways = []
-        if self.manager:
-            ways.append(true())
-        if self.service:
-            ways.append(or_(Dispute.assignee_id == self.staff_id,
-                            Dispute.queue_id.in_(sorted(self.member_queue_ids))))
-        if self.legal:
-            ways.append(Dispute.escalated_to == "legal")
-        if not ways or not self.eligible_queue_ids:
-            return false()
-        return and_(Dispute.queue_id.in_(sorted(self.eligible_queue_ids)), or_(*ways))
+        """`allows` as a WHERE clause on Dispute (`seen_clause` with this person's values)."""
+        return _bound(seen_clause(self.ways(), is_postgres()), self.params())
+
+    def ways(self) -> tuple[bool, bool, bool]:
+        """The shape of `seen_clause` for this person: (manager, service, legal)."""
+        return self.manager, self.service, self.legal
+
+    def params(self) -> dict:
+        """The values `seen_clause` and `view_criterion` bind for this person."""
+        return {"seen_staff_id": self.staff_id,
+                "seen_eligible": sorted(self.eligible_queue_ids),
+                "seen_member": sorted(self.member_queue_ids)}
+
+
+@functools.cache  # statements are immutable: built once per process, found compiled
+def seen_clause(ways: tuple[bool, bool, bool], postgres: bool):
+    """`Visibility.allows` as a WHERE clause on Dispute, for the roles `ways` (manager,
+    service, legal), who it is and their queues bound per request (`Visibility.params`:
+    :seen_staff_id, the arrays :seen_eligible and :seen_member), so one statement serves
+    every staff member with the same roles."""
+    manager, service, legal = ways
+    clauses = []
+    if manager:
+        clauses.append(true())
+    if service:
+        clauses.append(or_(Dispute.assignee_id == bindparam("seen_staff_id"),
+                           ids_in(Dispute.queue_id, postgres, "seen_member")))
+    if legal:
+        clauses.append(Dispute.escalated_to == "legal")
+    if not clauses:
+        return false()
+    return and_(ids_in(Dispute.queue_id, postgres, "seen_eligible"), or_(*clauses))
+
+
+def _bound(clause, values: dict):
+    """A copy of `clause` with `values` in its bind parameters (a WHERE clause that stands
+    alone; the lists pass the values to the statement instead)."""
+    def bind(parameter):
+        if parameter.key in values:
+            parameter.value, parameter.required = values[parameter.key], False
+
+    return visitors.cloned_traverse(clause, {}, {"bindparam": bind})
 
 
 def can_view(staff, dispute) -> bool:
@@ -114,44 +147,90 @@ def staff_dispute_or_404(staff, dispute_id: int, *, work: bool = False) -> Dispu
     return dispute
 
 
-def view_criterion(staff, view: str, queue_id: int | None,
-                   visibility: Visibility | None = None):
-    """Which disputes of a view ("mine", "queue", "legal") this staff member may see, as a
-    WHERE clause on Dispute (the one place that says it, whatever a list selects); None
-    when the view shows them nothing."""
-    visibility = visibility or Visibility.of(staff)
-    seen = visibility.clause()
-    if view == "mine":
-        return and_(seen, Dispute.assignee_id == staff.id)
-    if view == "legal":
-        if not (visibility.legal or visibility.manager):
-            return None
-        return and_(seen, Dispute.escalated_to == "legal")
-    if not (visibility.manager or visibility.service):
+def view_shape(visibility: Visibility, view: str, queue_id: int | None) -> tuple | None:
+    """What `view_criterion` builds for this person and view (None: the view shows them
+    nothing): the roles, the view, and whether one queue is asked for. Whether they may see
+    that queue is decided here, on their values; the statement only binds its id."""
+    if view == "legal" and not (visibility.legal or visibility.manager):
         return None
-    if queue_id is not None:
-        if not visibility.manager and queue_id not in visibility.member_queue_ids:
+    if view not in ("mine", "legal"):
+        if not (visibility.manager or visibility.service):
             return None
-        return and_(seen, Dispute.queue_id == queue_id)
-    if not visibility.manager:
-        return and_(seen, Dispute.queue_id.in_(sorted(visibility.member_queue_ids)))
+        if (queue_id is not None and not visibility.manager
+                and queue_id not in visibility.member_queue_ids):
+            return None
+        view = "queue"
+    return visibility.ways(), view, queue_id is not None
+
+
+@functools.cache  # one per shape and dialect: built once per process, found compiled
+def _criterion(shape: tuple, postgres: bool):
+    ways, view, one_queue = shape
+    manager = ways[0]
+    seen = seen_clause(ways, postgres)
+    if view == "mine":
+        return and_(seen, Dispute.assignee_id == bindparam("seen_staff_id"))
+    if view == "legal":
+        return and_(seen, Dispute.escalated_to == "legal")
+    if one_queue:
+        return and_(seen, Dispute.queue_id == bindparam("view_queue_id"))
+    if not manager:
+        return and_(seen, ids_in(Dispute.queue_id, postgres, "seen_member"))
     return seen
 
 
-def _view_query(staff, view: str, queue_id: int | None,
-                visibility: Visibility | None = None, listed=None):
-    """`listed` (a select of columns over Dispute; default: Dispute entities with queue and
-    agent joined) narrowed to the disputes of a view this staff member may see
-    (`view_criterion`); None when the view shows them nothing."""
-    criterion = view_criterion(staff, view, queue_id, visibility)
-    if criterion is None:
+def view_criterion(staff, view: str, queue_id: int | None,
+                   visibility: Visibility | None = None):
+    """Which disputes of a view ("mine", "queue", "legal") this staff member may see, as a
+    WHERE clause on Dispute (the one place that says it, whatever a list selects), with
+    their values bound; None when the view shows them nothing. Lists use `view_statement`
+    (the same clause, built once per process, the values bound per request)."""
+    visibility = visibility or Visibility.of(staff)
+    shape = view_shape(visibility, view, queue_id)
+    if shape is None:
         return None
-    if listed is None:
-        # queue and agent in the same statement, without what they would load in turn
-        # (members, roles) that a list never shows
-        listed = select(Dispute).options(joinedload(Dispute.assignee).lazyload("*"),
-                                         joinedload(Dispute.queue).lazyload("*"))
-    return listed.where(criterion)
+    return _bound(_criterion(shape, is_postgres()), _view_params(visibility, queue_id))
+
+
+def _view_params(visibility: Visibility, queue_id: int | None) -> dict:
+    return visibility.params() | {"view_queue_id": queue_id}
+
+
+# Page queries of the dispute lists, one per (list, what it selects, shape, dialect), built
+# once per process (`seek_page`'s `params` then keeps their page statements too): the listed
+# select is kept beside the query so its id is never another's.
+_BUILT: dict[tuple, tuple] = {}
+
+
+def _entities():
+    # queue and agent in the same statement, without what they would load in turn
+    # (members, roles) that a list never shows
+    return select(Dispute).options(joinedload(Dispute.assignee).lazyload("*"),
+                                   joinedload(Dispute.queue).lazyload("*"))
+
+
+def _view_query(staff, view: str, queue_id: int | None, visibility: Visibility | None,
+                listed, closed: bool):
+    """(query, params): `listed` (a select of columns over Dispute; default: Dispute
+    entities with queue and agent joined) narrowed to the open (or `closed`) disputes of a
+    view this staff member may see (`view_criterion`'s clause, its values in `params`);
+    (None, None) when the view shows them nothing."""
+    visibility = visibility or Visibility.of(staff)
+    shape = view_shape(visibility, view, queue_id)
+    if shape is None:
+        return None, None
+    postgres = is_postgres()
+    key = (closed, id(listed), shape, postgres)
+    found = _BUILT.get(key)
+    if found is None or found[0] is not listed:
+        query = (_entities() if listed is None else listed).where(_criterion(shape, postgres))
+        if closed:
+            query = query.where(Dispute.status.in_(list(TERMINAL)),
+                                Dispute.closed_at.is_not(None))
+        else:
+            query = query.where(Dispute.sla_due_at.is_not(None))
+        found = _BUILT[key] = (listed, query)
+    return found[1], _view_params(visibility, queue_id)
 
 
 def workspace_disputes(staff, *, view: str, queue_id: int | None = None, page: int = 1,
@@ -164,12 +243,11 @@ def workspace_disputes(staff, *, view: str, queue_id: int | None = None, page: i
     models.Dispute), which an index serves; deep pages by key (`pagination.seek_page`: both
     are set together, so neither is NULL where the deadline is not). `listed`: a select of
     columns over Dispute (holding the sort keys) for rows of those columns, not entities."""
-    query = _view_query(staff, view, queue_id, visibility, listed)
+    query, params = _view_query(staff, view, queue_id, visibility, listed, closed=False)
     if query is None:
         return Page([], clamp_page(page), False)
-    return seek_page(query.where(Dispute.sla_due_at.is_not(None)),
-                     (Dispute.sla_paused, Dispute.sla_due_at, Dispute.id), page, after=after,
-                     before=before, scalars=listed is None)
+    return seek_page(query, (Dispute.sla_paused, Dispute.sla_due_at, Dispute.id), page,
+                     after=after, before=before, scalars=listed is None, params=params)
 
 
 def closed_disputes(staff, *, view: str, queue_id: int | None = None, page: int = 1,
@@ -178,13 +256,11 @@ def closed_disputes(staff, *, view: str, queue_id: int | None = None, page: int 
     """One page (pagination.PER_PAGE) of the closed disputes (resolved, rejected, withdrawn)
     a staff member may see in a view, most recently closed first (`listed`: as in
     `workspace_disputes`)."""
-    query = _view_query(staff, view, queue_id, visibility, listed)
+    query, params = _view_query(staff, view, queue_id, visibility, listed, closed=True)
     if query is None:
         return Page([], clamp_page(page), False)
-    return seek_page(query.where(Dispute.status.in_(list(TERMINAL)),
-                                 Dispute.closed_at.is_not(None)),
-                     (Dispute.closed_at, Dispute.id), page, after=after, before=before,
-                     descending=True, scalars=listed is None)
+    return seek_page(query, (Dispute.closed_at, Dispute.id), page, after=after, before=before,
+                     descending=True, scalars=listed is None, params=params)
 
 
 def next_deadline(dispute):

@@ -135,10 +135,13 @@ def index():
     listing = access.closed_disputes if closed else access.workspace_disputes
     result = listing(current_user, view=view, queue_id=queue_id, page=arg_page(),
                      visibility=visibility, listed=LISTED, **arg_cursors())
+    show_legal = current_user.has_role(Role.LEGAL, Role.COLLECTIONS_MANAGER)
     return render_template("disputes/staff/index.html", rows=_rows(result.rows, closed),
                            queues=queues, view=view, queue_id=queue_id, labels=labels,
                            closed=closed, page=result.page, result=result,
-                           show_legal=current_user.has_role(Role.LEGAL, Role.COLLECTIONS_MANAGER))
+                           show_legal=show_legal,
+                           nav_key=(view, queue_id, closed, show_legal,
+                                    tuple((q.id, q.code) for q in queues)))
 
 
 def _assignee_choices():
