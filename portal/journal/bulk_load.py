@@ -90,6 +90,7 @@ class _Chunk:
     acks: list = field(default_factory=list)  # (entry id, account, as_of, source)
     events: list = field(default_factory=list)  # (action, account, before, after)
     lowered: dict = field(default_factory=dict)  # account number -> account (lowers_charges)
+    given: dict = field(default_factory=dict)  # account number -> its row's cardholder values
 
 
 def known_contacts(customer_ids: set[str]) -> dict[str, frozenset[str]]:
@@ -183,9 +184,10 @@ def apply_chunk(rows: list[FeedRow], result: ImportResult, refuse,
 def _final(row: FeedRow, chunk: _Chunk) -> bool:
     """The row's values are those the chunk leaves (its account is named once; its cardholder
     may be named by other rows, which must have left it as this row gives it)."""
-    holder = chunk.holders[row.cardholder_id]
-    return all(holder.values.get(name) == value
-               for name, value in holder_values(row, holder.enrolled).items())
+    # Each of the row's cardholder values (as _apply_row took them) held, by name, by the
+    # cardholder as the chunk leaves it; the cardholder holds every field.
+    given, holder = chunk.given[row.account_number], chunk.holders[row.cardholder_id]
+    return given.items() <= holder.values.items()
 
 
 def _diff(current: dict, values: dict, changes: dict, prefix: str = "") -> bool:
@@ -204,11 +206,14 @@ def _apply_row(row: FeedRow, chunk: _Chunk, lag: int) -> tuple[str, int]:
     changes: dict = {}
     holder = chunk.holders.get(row.cardholder_id)
     if holder is None:
-        holder = _Holder(None, holder_values(row, False), new=True)
+        given = holder_values(row, False)
+        holder = _Holder(None, dict(given), new=True)  # a copy: later rows may change it
         chunk.holders[row.cardholder_id] = holder
         changes["cardholder"] = (None, row.cardholder_id)
     else:
-        _diff(holder.values, holder_values(row, holder.enrolled), changes, "cardholder.")
+        given = holder_values(row, holder.enrolled)
+        _diff(holder.values, given, changes, "cardholder.")
+    chunk.given[row.account_number] = given  # for _final
 
     account_values = {name: getattr(row, name) for name in ACCOUNT_FIELDS}
     account_values["feed_as_of"] = row.as_of

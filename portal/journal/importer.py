@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from portal.bulk import gc_paused
 from portal.journal.bulk_load import apply_chunk, known_contacts
 from portal.journal.feed_io import (
     CSV, FeedReader, RawRow, RejectsWriter, count_lines, default_rejects_path, detect_format,
@@ -59,7 +60,9 @@ def import_file(path: str, *, rejects_path: str | None = None, batch_size: int =
         writer.write(row, reason)
 
     try:
-        result = import_rows(reader, on_reject=on_reject, batch_size=batch_size, progress=progress)
+        with gc_paused():  # a command-line batch: see portal.bulk.gc_paused
+            result = import_rows(reader, on_reject=on_reject, batch_size=batch_size,
+                                 progress=progress)
     finally:
         if writer is not None:
             writer.close()

@@ -1,11 +1,15 @@
 """`flask accounts import`: loading the issuer's feed into cardholders, accounts and the ledger."""
 import csv
+import gc
 import json
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
+from portal.journal.feed_io import FeedFileError
 from portal.journal.feed_rules import FIELDS
+from portal.journal.importer import import_file
 from portal.accounts.models import Account, Cardholder, Component, EntryKind, LedgerEntry
 from portal.audit.models import AuditEvent
 from portal.audit.services import GENESIS
@@ -264,3 +268,25 @@ def test_a_portal_payment_after_the_feed_date_survives_the_next_import(runner, d
     path = write_csv(tmp_path / "feed.csv", [feed_row(as_of="2026-11-10")])
     assert run_import(runner, path).exit_code == 0
     assert component_sums(db, account.account_number)["principal"] == 820_050 - 10_000
+
+
+def test_import_holds_the_cyclic_collector_off_while_it_runs_and_restores_it(db, tmp_path):
+    # What portal.bulk.gc_paused promises the feed import: no collector passes over the
+    # batch's objects while rows are applied, and the process's setting given back after,
+    # whether it was on or off, and when the import fails too.
+    path = write_csv(tmp_path / "feed.csv", [feed_row(1), feed_row(2)])
+    seen = []
+    assert gc.isenabled()
+    result = import_file(str(path), progress=lambda line: seen.append(gc.isenabled()))
+    assert result.created == 2 and seen == [False, False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        import_file(str(path))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    broken = write_csv(tmp_path / "broken.csv", [feed_row(3)], header=["nothing"])
+    with pytest.raises(FeedFileError):
+        import_file(str(broken))
+    assert gc.isenabled()

@@ -76,6 +76,25 @@ def test_a_row_after_one_that_changed_its_cardholder_is_not_skipped(db, tmp_path
         Cardholder.customer_id == "C00001")) == "Holder 1"
 
 
+def test_a_first_load_keeps_no_digest_for_a_row_whose_new_cardholder_a_later_row_changed(
+        db, tmp_path, monkeypatch):
+    # Both rows create the accounts and their shared cardholder in one chunk; row 2 renames
+    # it. Row 1's values are not what the chunk leaves, so replaying the file applies row 1
+    # again (naming the cardholder back) and then row 2, as the row-by-row import would.
+    one = feed_row(1)
+    two = feed_row(2, full_name="Renamed",
+                   **{f: one[f] for f in ("cardholder_id", "phone", "email")})
+    path = write_csv(tmp_path / "feed.csv", [one, two])
+    first, _ = _import(path, monkeypatch)
+    assert first.created == 2
+    again, validated = _import(path, monkeypatch)
+    assert len(validated) == 2 and (again.updated, again.unchanged) == (2, 0)
+    assert db.session.scalar(select(Cardholder.full_name).where(
+        Cardholder.customer_id == "C00001")) == "Renamed"
+    third, validated = _import(path, monkeypatch)
+    assert len(validated) == 2 and third.updated == 2
+
+
 def test_a_jsonl_feed_replays_the_same_way(db, tmp_path, monkeypatch):
     path = write_jsonl(tmp_path / "feed.jsonl", [feed_row(1), feed_row(2)])
     _import(path, monkeypatch)
