@@ -22,6 +22,7 @@ from portal.extensions import db as _db
 from portal.payments import inbox, webhooks
 from portal.payments.models import Payment, WebhookEvent
 from portal.payments.states import PaymentStatus
+from portal.tasks.jobs import webhook_poll
 from portal.tasks.schedule import WEBHOOK_POLL_TASK, beat_schedule
 from tests.clock import BASE
 from portal.plans.models import Plan, PlanInstalment
@@ -224,3 +225,19 @@ def test_the_return_page_tells_the_truth_while_the_event_waits(app, client, acco
         inbox.drain()
     assert payment_entries(account.id) == -50_000
     assert _states().get("pending", 0) == 0
+
+
+def test_beats_poll_and_the_operator_command_post_and_show_the_inbox(app, client, runner,
+                                                                     make_account):
+    account = make_account(principal=300_000, minimum_due=50_000)
+    payments = [processing_payment(account, 5_000 + n, f"inbox_cli_{n}") for n in range(2)]
+    _db.session.commit()
+    with _inbox(app):
+        deliver_event(client, intent_event(payments[0], event_id="evt_cli_0"))
+        assert webhook_poll.run() == dict(claimed=1, done=1, failed=0, batches=1)
+        deliver_event(client, intent_event(payments[1], event_id="evt_cli_1"))
+        listed = runner.invoke(args=["payments", "webhooks"]).output
+        assert "evt_cli_1" in listed and "pending" in listed and "evt_cli_0" not in listed
+        drained = runner.invoke(args=["payments", "webhooks", "--drain"]).output
+        assert "'done': 1" in drained and "evt_cli_1" not in drained
+    assert payment_entries(account.id) == -10_001
