@@ -141,6 +141,12 @@ class Config:
     # messages (receipts, codes) committed since, instead of each commit sending a task
     # (`portal.outbox_poll`); 0: a task per commit, as before.
     OUTBOX_POLL_SECONDS = float(_env("OUTBOX_POLL_SECONDS", "1"))
+    # The webhook inbox (portal/payments/inbox.py): the request records a verified event and
+    # answers; beat's poll (`portal.webhook_poll`, every OUTBOX_POLL_SECONDS) has a worker post
+    # what was recorded, in batches. "auto": on with a broker and that poll; "1"/"0": forced.
+    WEBHOOK_INBOX = _env("WEBHOOK_INBOX", "auto")
+    WEBHOOK_BATCH = int(_env("WEBHOOK_BATCH", "100"))  # events a worker's transaction
+    WEBHOOK_MAX_ATTEMPTS = int(_env("WEBHOOK_MAX_ATTEMPTS", "8"))  # then "failed", for a person
     FORCE_HTTPS_HEADERS = True
     # Behind a load balancer: how many proxies set X-Forwarded-For/-Proto (0 = trust none),
     # so rate limits and the audit log see the cardholder's address, not the balancer's.

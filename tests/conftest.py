@@ -80,6 +80,9 @@ def app(tmp_path_factory):
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": None,
         "PORTAL_NOW": None,  # the tests' clock is the `clock` fixture, never the environment
+        # webhooks posted in their request (a test with a broker too); the inbox's own tests
+        # turn it on (tests/integration/test_webhook_inbox*.py)
+        "WEBHOOK_INBOX": "0",
     })
     with application.app_context():
         from flask_migrate import upgrade

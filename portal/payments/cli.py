@@ -2,6 +2,7 @@
 import click
 from flask.cli import with_appcontext
 
+from portal.payments import inbox
 from portal.payments.autopay import run_autopay
 from portal.payments.reconcile import reconcile
 
@@ -27,9 +28,27 @@ def reconcile_command(minutes):
     return counts  # recorded in job_run (portal.cli)
 
 
+@click.command("webhooks")
+@click.option("--drain", is_flag=True, help="Post every pending event due now, in batches.")
+@click.option("--retry", "retry", multiple=True, type=int,
+              help="Make this failed event (inbox row id) pending again; repeatable.")
+@click.option("--retry-all", is_flag=True, help="Make every failed event pending again.")
+@with_appcontext
+def webhooks_command(drain, retry, retry_all):
+    """The webhook inbox: list pending and failed events with their errors, post, retry."""
+    if retry or retry_all:
+        click.echo(f"webhooks: {inbox.retry_failed(list(retry) or None)} pending again")
+    if drain:
+        click.echo(f"webhooks: {inbox.drain()}")
+    for row in inbox.waiting():
+        click.echo(f"{row.id}\t{row.state}\t{row.type}\t{row.event_id}\t{row.object_ref}\t"
+                   f"attempts {row.attempts}\tnext {row.retry_at or '-'}\t{row.error or ''}")
+
+
 payments_cli = click.Group("payments", help="Online payment jobs.")
 payments_cli.add_command(autopay_command)
 payments_cli.add_command(reconcile_command)
+payments_cli.add_command(webhooks_command)
 
 
 def attach(jobs_group) -> None:

@@ -74,21 +74,32 @@ def _guarded() -> bool:
     return set(payment_posted.receivers) <= {id(listener) for listener in _GUARDS}
 
 
+def _locking(source: str, recorded: str) -> str:
+    """The payment by id, locked (`FOR UPDATE`), with what the posting needs of its account
+    and cardholder as plain columns, joined to `source` when `recorded` holds (one row: the
+    payment's columns NULL when not found)."""
+    return (
+        source + " LEFT JOIN LATERAL (SELECT p.id, p.status, p.amount, p.currency, "
+        "p.provider_ref, p.account_id FROM payment p JOIN account la ON la.id = p.account_id "
+        "WHERE " + recorded + " AND p.id = :payment_id "
+        "AND (p.provider_ref IS NULL OR p.provider_ref = :ref) "
+        # the account's row as accounts.locks.lock_account_money takes it, after the payment's
+        "FOR UPDATE OF p FOR NO KEY UPDATE OF la) p ON true "
+        "LEFT JOIN account a ON a.id = p.account_id "
+        "LEFT JOIN cardholder h ON h.id = a.cardholder_id")
+
+
+_COLUMNS = ("SELECT p.id, p.status, p.amount, p.currency, p.provider_ref, p.account_id, "
+            "a.card_last4, a.currency AS account_currency, a.minimum_due, "
+            "a.oldest_unpaid_due_date, h.id AS holder_id, h.email, h.phone, h.locale, "
+            "h.timezone FROM ")
 _CLAIM = text(
     "WITH ev AS (INSERT INTO webhook_event (provider, event_id, type, object_ref, received_at) "
     "VALUES (:provider, :event_id, :type, :object_ref, :received_at) "
     "ON CONFLICT (event_id) DO NOTHING RETURNING id) "
-    "SELECT p.id, p.status, p.amount, p.currency, p.provider_ref, p.account_id, "
-    "a.card_last4, a.currency AS account_currency, a.minimum_due, a.oldest_unpaid_due_date, "
-    "h.id AS holder_id, h.email, h.phone, h.locale, h.timezone "
-    "FROM ev LEFT JOIN LATERAL (SELECT p.id, p.status, p.amount, p.currency, p.provider_ref, "
-    "p.account_id FROM payment p JOIN account la ON la.id = p.account_id "
-    "WHERE ev.id IS NOT NULL AND p.id = :payment_id "
-    "AND (p.provider_ref IS NULL OR p.provider_ref = :ref) "
-    # the account's row as accounts.locks.lock_account_money takes it, after the payment's
-    "FOR UPDATE OF p FOR NO KEY UPDATE OF la) p ON true "
-    "LEFT JOIN account a ON a.id = p.account_id "
-    "LEFT JOIN cardholder h ON h.id = a.cardholder_id")
+    + _COLUMNS + _locking("ev", "ev.id IS NOT NULL"))
+# The same lock for an event the inbox recorded before (no insert: one row, always).
+_LOCK = text(_COLUMNS + _locking("(SELECT 1 AS one) ev", "true"))
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,14 @@ def claim(provider: str, event_id: str, kind: str, obj: dict, received_at: datet
         payment_id=payment_id, ref=object_ref)).first()
     if row is None:
         return None
+    return Claimed(row if row.id is not None else None)
+
+
+def lock(obj: dict) -> Claimed:
+    """`claim` for an event recorded already (the inbox): its payment locked, the same row."""
+    metadata = obj.get("metadata")
+    payment_id = parse_id(metadata.get("payment_id")) if isinstance(metadata, dict) else None
+    row = db.session.execute(_LOCK, dict(payment_id=payment_id, ref=obj.get("id"))).one()
     return Claimed(row if row.id is not None else None)
 
 

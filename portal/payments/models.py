@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey,
-                        Index, Integer, String, Text)
+                        Index, Integer, String, Text, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account, str_enum
@@ -102,9 +102,18 @@ class PaymentReversal(db.Model):
 
 
 class WebhookEvent(db.Model):
-    """Every provider event we accepted, once: the unique id makes a redelivery a no-op."""
+    """Every provider event we accepted, once: the unique id makes a redelivery a no-op.
+
+    Posted in its request (`state` done at once), or, with the inbox on, recorded `pending`
+    with its verified `payload` and posted by a worker (portal/payments/inbox.py), which marks
+    it done in the same transaction as its effects; a failing one keeps its error."""
 
     __tablename__ = "webhook_event"
+    __table_args__ = (CheckConstraint("state IN ('pending', 'done', 'failed')",
+                                      name="state_known"),
+                      Index("ix_webhook_event_pending", "id",
+                            postgresql_where=text("state = 'pending'"),
+                            sqlite_where=text("state = 'pending'")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(16))
@@ -112,6 +121,12 @@ class WebhookEvent(db.Model):
     type: Mapped[str] = mapped_column(String(64))
     object_ref: Mapped[str | None] = mapped_column(String(128), index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    payload: Mapped[dict | None] = mapped_column(JSON)  # the verified event (inbox only)
+    state: Mapped[str] = mapped_column(String(16), default="done", server_default="done")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)  # the last failure, for an operator
+    retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AutopayMandate(db.Model):

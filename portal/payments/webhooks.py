@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timezone
 
+from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -51,9 +52,34 @@ def check_shape(event) -> dict:
 
 def receive(payload: bytes, signature: str | None) -> str:
     """Verify (raises BadSignature, or MalformedEvent for a body that is not an event), record
-    and handle one event; returns what happened."""
+    and handle one event; returns what happened. With the inbox on, only recorded: "accepted"
+    (a worker applies it, `portal.payments.inbox`) or "duplicate"."""
     event = check_shape(get_gateway().construct_event(payload, signature))
+    if inbox_on():
+        return "accepted" if record_pending(event) else "duplicate"
     return handle_event(event)
+
+
+def inbox_on() -> bool:
+    """WEBHOOK_INBOX: "auto" (on where beat polls: a broker and OUTBOX_POLL_SECONDS), or forced."""
+    config = current_app.config
+    value = str(config.get("WEBHOOK_INBOX", "auto")).lower()
+    if value == "auto":
+        return bool(config.get("JOBS_BROKER_URL")) and config.get("OUTBOX_POLL_SECONDS", 0) > 0
+    return value in ("1", "true", "yes", "on")
+
+
+def record_pending(event: dict, provider: str | None = None) -> bool:
+    """Record a verified event, its body included, as pending for the inbox's worker: one
+    INSERT .. ON CONFLICT DO NOTHING on the event id. True when this call inserted it (False:
+    a duplicate, recorded before by either path)."""
+    obj = (event.get("data") or {}).get("object") or {}
+    object_ref = obj.get("id")
+    inserted = db.session.scalar(_RECORD[db.session.get_bind().dialect.name], dict(
+        provider=provider or get_gateway().name, event_id=str(event["id"]),
+        type=str(event.get("type"))[:64], object_ref=str(object_ref)[:128] if object_ref else None,
+        received_at=utcnow(), payload=event, state="pending"))
+    return inserted is not None
 
 
 def handle_event(event: dict, provider: str | None = None) -> str:
@@ -65,6 +91,20 @@ def handle_event(event: dict, provider: str | None = None) -> str:
         return _succeeded_fast(provider, event, obj)
     if not _record_once(provider, str(event["id"]), str(event.get("type"))[:64], obj.get("id")):
         return "duplicate"
+    return _apply(event, obj)
+
+
+def apply_recorded(event: dict) -> str:
+    """Apply an event recorded before (the inbox's worker) exactly as `handle_event` applies
+    one it has just recorded: the same handlers, the same fast posting (its lock without the
+    insert). "processed" or "ignored"; raises as `handle_event` would."""
+    obj = (event.get("data") or {}).get("object") or {}
+    if event.get("type") == "payment_intent.succeeded" and fast_posting.usable():
+        return _post_claimed(fast_posting.lock(obj), event, obj)
+    return _apply(event, obj)
+
+
+def _apply(event: dict, obj: dict) -> str:
     handler = _HANDLERS.get(event.get("type"))
     if handler is None:
         return "ignored"
@@ -78,6 +118,11 @@ def _succeeded_fast(provider: str, event: dict, obj: dict) -> str:
                                  utcnow())
     if claimed is None:
         return "duplicate"
+    return _post_claimed(claimed, event, obj)
+
+
+def _post_claimed(claimed: fast_posting.Claimed, event: dict, obj: dict) -> str:
+    """A success whose payment `claimed` locked: posted fast when it can be, else `_on_intent`."""
     if claimed.row is not None:
         intent = intent_from_object(obj)
         intent = replace(intent, succeeded_at=intent.succeeded_at or _event_time(event))

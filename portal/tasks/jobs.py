@@ -30,6 +30,7 @@ from portal.jobs.nightly import candidate_ranges, run_nightly
 from portal.journal.services import unacknowledged
 from portal.outbox.services import deliver_due, deliver_pending, deliver_transactional
 from portal.payments.autopay import run_autopay
+from portal.payments.inbox import drain
 from portal.payments.reconcile import reconcile
 from portal.plans.jobs import run_plan_monitoring
 from portal.timeutil import utcnow
@@ -97,6 +98,14 @@ def outbox_poll(self):
     OUTBOX_POLL_SECONDS). Records no job run and is not retried: the next poll is the
     retry, and a message that fails waits for its retry time as in any delivery."""
     return {"delivered": deliver_transactional()}
+
+
+@shared_task(bind=True, name="portal.webhook_poll", autoretry_for=(), max_retries=0)
+def webhook_poll(self):
+    """Post the webhook events recorded since the last poll, in batches (beat, every
+    OUTBOX_POLL_SECONDS; `portal.payments.inbox.drain`). Records no job run and is not
+    retried: an event that fails keeps its error and its own retry time."""
+    return drain()
 
 
 def _export_journal() -> dict:

@@ -29,6 +29,7 @@ SCHEDULE = {
 
 
 POLL_TASK = "portal.outbox_poll"
+WEBHOOK_POLL_TASK = "portal.webhook_poll"
 
 
 def beat_schedule(poll_seconds: float = 0) -> dict:
@@ -36,10 +37,15 @@ def beat_schedule(poll_seconds: float = 0) -> dict:
     the transactional messages committed since, so no web request publishes a task for them.
     No expiry: Celery would judge it by the worker's system clock against beat's, which is
     the portal's (a rehearsal's PORTAL_NOW would expire every poll); polls queued behind a
-    busy worker each find what is left, or nothing, at the cost of one claim. Not in SCHEDULE: it records no job run (one a second would bury the
+    busy worker each find what is left, or nothing, at the cost of one claim. The webhook
+    inbox's poll (`portal.webhook_poll`) beside it posts the events the webhook requests
+    recorded. Not in SCHEDULE: they record no job run (one a second would bury the
     others) and has no command of its own (`outbox deliver` sends these too)."""
     schedule = {name: {"task": task, "schedule": when}
                 for name, (task, when, _command) in SCHEDULE.items()}
     if poll_seconds > 0:
         schedule["outbox-poll"] = {"task": POLL_TASK, "schedule": timedelta(seconds=poll_seconds)}
+        # the webhook inbox's worker (portal/payments/inbox.py): on where this poll runs
+        schedule["webhook-poll"] = {"task": WEBHOOK_POLL_TASK,
+                                    "schedule": timedelta(seconds=poll_seconds)}
     return schedule

@@ -1,0 +1,138 @@
+"""The webhook inbox's worker: posts the events the webhook request recorded, in batches.
+
+With the inbox on (`webhooks.inbox_on`), the request only verifies an event and records it
+`pending` with its body (`webhooks.record_pending`). `drain` (beat's `portal.webhook_poll`,
+or `flask payments webhooks --drain`) then:
+
+- claims up to WEBHOOK_BATCH pending events in id order (arrival order) with
+  `FOR UPDATE SKIP LOCKED`, so two workers never take the same event;
+- applies each with `webhooks.apply_recorded`: the handlers and the fast posting the request
+  would have run, so the money rules have one code path; the session is flushed and expired
+  between events, so each sees the database as a request of its own would;
+- marks them `done` in the same transaction as their effects and commits once: a worker
+  killed mid-batch leaves its events pending, to be claimed again.
+
+If anything in a batch fails, the batch is rolled back and its events are applied one a
+transaction; one that fails again keeps its error and attempts and waits (a minute, doubling,
+at most an hour) before its next try; after WEBHOOK_MAX_ATTEMPTS it is `failed` and waits for
+a person (docs/operations.md, "Webhook inbox"). The others are posted meanwhile.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import case, select, update
+
+from portal.extensions import db
+from portal.payments.models import WebhookEvent
+from portal.payments.webhooks import apply_recorded
+from portal.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+_T = WebhookEvent.__table__
+PENDING, DONE, FAILED = "pending", "done", "failed"
+
+
+def _claim(now, limit: int, event_id: int | None = None):
+    query = (select(_T.c.id, _T.c.payload, _T.c.attempts)
+             .where(_T.c.state == PENDING, (_T.c.retry_at.is_(None)) | (_T.c.retry_at <= now))
+             .order_by(_T.c.id).limit(limit).with_for_update(skip_locked=True))
+    if event_id is not None:
+        query = query.where(_T.c.id == event_id)
+    return db.session.execute(query).all()
+
+
+def _apply(rows) -> None:
+    for row in rows:
+        db.session.flush()
+        db.session.expire_all()  # each event reads the database afresh, as its request would
+        apply_recorded(row.payload)
+    db.session.execute(update(_T).where(_T.c.id.in_([row.id for row in rows]))
+                       .values(state=DONE, processed_at=utcnow(), error=None, retry_at=None))
+
+
+def post_batch(limit: int | None = None) -> dict:
+    """Post up to `limit` pending events (WEBHOOK_BATCH), committed together, or one by one
+    when the batch fails. Counts: claimed, done, failed (kept with their error)."""
+    limit = limit or current_app.config["WEBHOOK_BATCH"]
+    rows = _claim(utcnow(), limit)
+    if not rows:
+        db.session.rollback()
+        return dict(claimed=0, done=0, failed=0)
+    try:
+        _apply(rows)
+        db.session.commit()
+        return dict(claimed=len(rows), done=len(rows), failed=0)
+    except Exception:  # noqa: BLE001 - any failure: the events are tried one by one
+        db.session.rollback()
+        log.warning("webhook batch of %d failed; posting its events one by one", len(rows),
+                    exc_info=True)
+    outcomes = [_post_one(row.id) for row in rows]
+    return dict(claimed=len(rows), done=outcomes.count(DONE), failed=outcomes.count(FAILED))
+
+
+def _post_one(event_id: int) -> str | None:
+    """Post one pending event in a transaction of its own; on failure keep its error. DONE,
+    FAILED, or None when another worker has taken or posted it meanwhile."""
+    now = utcnow()
+    rows = _claim(now, 1, event_id)
+    if not rows:
+        db.session.rollback()
+        return None
+    try:
+        _apply(rows)
+        db.session.commit()
+        return DONE
+    except Exception as exc:  # noqa: BLE001 - kept with the event, for its retry or a person
+        db.session.rollback()
+        log.warning("webhook event %s failed (attempt %d)", event_id, rows[0].attempts + 1,
+                    exc_info=True)
+        _keep_failure(event_id, rows[0].attempts + 1, exc, now)
+        return FAILED
+
+
+def _keep_failure(event_id: int, attempts: int, exc: Exception, now) -> None:
+    most = current_app.config["WEBHOOK_MAX_ATTEMPTS"]
+    wait = timedelta(minutes=min(60, 2 ** (attempts - 1)))
+    db.session.execute(update(_T).where(_T.c.id == event_id, _T.c.state == PENDING).values(
+        attempts=attempts, error=f"{type(exc).__name__}: {exc}"[:2000], retry_at=now + wait,
+        state=case((_T.c.attempts + 1 >= most, FAILED), else_=PENDING)))
+    db.session.commit()
+
+
+def drain(limit: int | None = None, most_batches: int = 1000) -> dict:
+    """Post every pending event due now, a batch a transaction, until none is left (or
+    `most_batches`). Safe beside other workers and the webhook requests."""
+    totals = dict(claimed=0, done=0, failed=0, batches=0)
+    limit = limit or current_app.config["WEBHOOK_BATCH"]
+    for _ in range(most_batches):
+        counts = post_batch(limit)
+        if not counts["claimed"]:
+            break
+        totals["batches"] += 1
+        for key in ("claimed", "done", "failed"):
+            totals[key] += counts[key]
+        if counts["claimed"] < limit:
+            break
+    return totals
+
+
+def retry_failed(event_ids: list[int] | None = None) -> int:
+    """An operator's retry: failed events (those given, else all) pending again, due now."""
+    query = update(_T).where(_T.c.state == FAILED)
+    if event_ids:
+        query = query.where(_T.c.id.in_(event_ids))
+    count = db.session.execute(query.values(state=PENDING, attempts=0, retry_at=None)).rowcount
+    db.session.commit()
+    return count
+
+
+def waiting() -> list:
+    """Pending and failed events, oldest first, for an operator."""
+    return db.session.execute(
+        select(_T.c.id, _T.c.event_id, _T.c.type, _T.c.object_ref, _T.c.state, _T.c.attempts,
+               _T.c.error, _T.c.received_at, _T.c.retry_at)
+        .where(_T.c.state.in_((PENDING, FAILED))).order_by(_T.c.id).limit(200)).all()
