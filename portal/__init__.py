@@ -6,6 +6,7 @@ the whole web app (every blueprint) into every job worker and every pure module.
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -36,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     _refuse_unkeyed_audit(app)
     _refuse_file_outbox(app)
     _refuse_unscheduled_jobs(app)
+    _refuse_relative_job_links(app)
     _refuse_unusable_document_store(app)
     _set_clock(app)
     if app.config["TRUST_PROXY_HOPS"]:
@@ -104,6 +106,19 @@ def _refuse_unscheduled_jobs(app: Flask) -> None:
     if os.environ.get("PORTAL_ENV") == "production" and not app.config.get("JOBS_BROKER_URL"):
         raise RuntimeError("JOBS_BROKER_URL must be set in production (PORTAL_ENV=production): "
                            "the scheduled jobs run on the job engine (docs/operations.md)")
+
+
+def _refuse_relative_job_links(app: Flask) -> None:
+    # Messages queued outside a request (the nightly run's letters, autopay, receipts of
+    # payments the webhook inbox's worker posts) take their links from PORTAL_BASE_URL: without
+    # it a cardholder would be sent a path with no host.
+    base = urlsplit(app.config.get("PORTAL_BASE_URL") or "")
+    if os.environ.get("PORTAL_ENV") == "production" and not (
+            base.scheme in ("https", "http") and base.netloc):
+        raise RuntimeError("PORTAL_BASE_URL must be set in production (PORTAL_ENV=production) "
+                           "to the portal's address, e.g. https://pay.example.com: links in "
+                           "messages sent by jobs and the webhook inbox's worker are built "
+                           "from it (docs/operations.md)")
 
 
 def _refuse_unusable_document_store(app: Flask) -> None:

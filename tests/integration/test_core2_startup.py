@@ -16,7 +16,7 @@ OURS = ("PORTAL_ENV", "SECRET_KEY", "REDIS_URL", "RATELIMIT_STORAGE_URI", "DATAB
         "PORTAL_INSTANCE_PATH", "STRIPE_SECRET_KEY", "PORTAL_NOW", "AUDIT_KEYS",
         "OUTBOX_TRANSPORT", "SMTP_HOST", "SMS_TRANSPORT", "SMS_HTTP_URL", "JOBS_BROKER_URL",
         "STORAGE_BACKEND", "STORAGE_S3_BUCKET", "STORAGE_S3_SSE",
-        "STORAGE_ALLOW_LOCAL_IN_PRODUCTION")
+        "STORAGE_ALLOW_LOCAL_IN_PRODUCTION", "PORTAL_BASE_URL")
 STRIPE = "sk_test_for_this_test"
 REDIS = "redis://127.0.0.1:6379/0"
 AUDIT_KEYS = "k2026a:" + base64.b64encode(b"an audit key for this test only").decode()
@@ -24,7 +24,8 @@ AUDIT_KEYS = "k2026a:" + base64.b64encode(b"an audit key for this test only").de
 DELIVERY = {"OUTBOX_TRANSPORT": "smtp", "SMTP_HOST": "127.0.0.1", "SMS_TRANSPORT": "http",
             "SMS_HTTP_URL": "http://127.0.0.1:9/sms",
             "JOBS_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//",
-            "STORAGE_BACKEND": "s3", "STORAGE_S3_BUCKET": "portal-documents"}
+            "STORAGE_BACKEND": "s3", "STORAGE_S3_BUCKET": "portal-documents",
+            "PORTAL_BASE_URL": "https://pay.example.com"}
 
 
 @pytest.fixture()
@@ -133,7 +134,10 @@ def test_a_malformed_audit_key_is_refused_at_start(start):
     ({"SMS_TRANSPORT": None}, "SMS_TRANSPORT=http (with SMS_HTTP_URL) must be set"),
     ({"SMS_HTTP_URL": None}, "SMS_TRANSPORT=http (with SMS_HTTP_URL) must be set"),
     ({"JOBS_BROKER_URL": None}, "JOBS_BROKER_URL must be set in production"),
-], ids=["email-unset", "email-file", "sms-unset", "sms-no-url", "no-broker"])
+    ({"PORTAL_BASE_URL": None}, "PORTAL_BASE_URL must be set in production"),
+    ({"PORTAL_BASE_URL": "/pay"}, "PORTAL_BASE_URL must be set in production"),
+], ids=["email-unset", "email-file", "sms-unset", "sms-no-url", "no-broker", "no-base-url",
+        "relative-base-url"])
 def test_production_refuses_to_start_with_the_file_outbox_or_without_the_job_engine(
         start, unset, message):
     done = start(PORTAL_ENV="production", SECRET_KEY="s3cret-for-this-test", REDIS_URL=REDIS,

@@ -107,7 +107,9 @@ class Stack:
             "AUDIT_ANCHOR_DIR": os.path.join(instance, "anchors"),
             "JOURNAL_EXPORT_DIR": os.path.join(instance, "exports"),
             # The check's client stands where a TLS load balancer would: it says https.
-            "TRUST_PROXY_HOPS": "1", "PORTAL_BASE_URL": self.web.get("a", ""),
+            # Production refuses to start without PORTAL_BASE_URL: web "a", or (for a command
+            # run before it is up, such as the migration) loopback.
+            "TRUST_PROXY_HOPS": "1", "PORTAL_BASE_URL": self.web.get("a", "http://127.0.0.1"),
             "PYTHONUNBUFFERED": "1",
         })
         base.update(self.storage)
