@@ -56,6 +56,7 @@ from portal.policy.rules import register_section_check
 from portal.policy.services import register_publish_guard
 from portal.staff import account_context
 from portal.staff.models import Role, StaffUser
+from portal.staff import signed_in as staff_signed_in
 from portal.staff.routes import NAV as STAFF_NAV, register_home_view
 
 _wired = False
@@ -84,7 +85,8 @@ def wire() -> None:
     register_preview(preview_change)  # the policy editor's "what would change"
     register_publish_guard(plan_listeners.frozen_plans_keep_their_terms)
     plan_services.register_offer_variant(experiments.offer_variant)  # champion/challenger
-    auth_session.register_user_kind("s", StaffUser)  # staff sign in too
+    # staff sign in too, read as a light object of the request's own (one Core statement)
+    auth_session.register_user_kind("s", StaffUser, staff_signed_in.load_signed_in)
     # A one-tap link's grant survives sign-in, so what is paid or agreed then names the message
     auth_session.keep_across_sign_in(ONE_TAP_GRANT)
     _staff_account_context()

@@ -18,7 +18,7 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -85,12 +85,6 @@ class Cardholder(db.Model):
     accounts: Mapped[list[Account]] = relationship(
         back_populates="cardholder", order_by="Account.id"
     )
-
-    @classmethod
-    def load_with_session(cls) -> list:
-        """Every cardholder page shows or checks the cardholder's own accounts: they come with
-        the user, in one statement (portal.auth.session.load_user; issue 15)."""
-        return [joinedload(cls.accounts)]
 
     @property
     def is_enrolled(self) -> bool:

@@ -27,7 +27,7 @@ def owned_account_or_404(account_id: int) -> Account:
 
     Unknown and foreign ids look the same from outside, so no one can probe for accounts.
     """
-    # The user's accounts came with the user (Cardholder.load_with_session).
+    # The user's accounts came with the user (portal.auth.session._load_cardholder).
     account = next((a for a in current_user.accounts if a.id == account_id), None)
     if account is None:
         abort(404)
@@ -41,7 +41,7 @@ def cardholder_today() -> date:
 
 def accounts_of_current_user() -> list[Account]:
     """The signed-in cardholder's accounts, oldest first: loaded with the user
-    (Cardholder.load_with_session), so no statement of its own."""
+    (portal.auth.session._load_cardholder), so no statement of its own."""
     return list(current_user.accounts)
 
 

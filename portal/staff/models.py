@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Boolean
-from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import str_enum
 from portal.extensions import db
@@ -52,12 +52,6 @@ class StaffUser(db.Model):
     def setup_pending(self) -> bool:
         """Created by an administrator and not yet set up through the emailed link."""
         return self.password_hash == UNSET_PASSWORD
-
-    @classmethod
-    def load_with_session(cls) -> list:
-        """Every staff page asks for the roles: they come with the user, in one statement
-        (portal.auth.session.load_user)."""
-        return [joinedload(cls.role_rows)]
 
     @property
     def roles(self) -> set[Role]:

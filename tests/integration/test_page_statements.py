@@ -17,7 +17,7 @@ from tests.integration.account_pages_helpers import freeze_today
 from tests.integration.legal_helpers import refer
 from tests.integration.plan_helpers import agree
 
-# The signed-in cardholder with their accounts (one statement: Cardholder.load_with_session);
+# The signed-in cardholder with their accounts (one statement, auth.session._load_cardholder);
 # the closing snapshots and the entries since (portal.balances, two); the policy in force;
 # recorded consequences, letters and stage moves (one statement); legal steps; corrections;
 # the dispute hold and the promise pause (one each); the plans (the plan pause and the latest
