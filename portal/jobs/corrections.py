@@ -22,7 +22,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import and_, bindparam, func, select
 
-from portal.accounts.models import Account, Component, LedgerEntry
+from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
 from portal.audit.services import record
 from portal.balances.services import balance_of
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent, StageChange
@@ -172,14 +172,11 @@ def _take_back(account: Account, charged, replayed, tag: str) -> list[tuple[int,
     would have had the charge never been made, so no component ever goes below zero except
     principal (money the cardholder is owed). Such a part is its own entry,
     `correction:<entry id>.<component>:<cause>`, referencing the same charge."""
-    allowance = dict(replayed)
+    allowance = _Allowance(replayed)
     owed = _component_balances(account)
     taken = []
-    for entry, still in charged:
-        key = (entry.effective_date, entry.kind.value)
-        keep = min(still, allowance.get(key, 0))
-        allowance[key] = allowance.get(key, 0) - keep
-        excess = still - keep
+    for entry, still in sorted(charged, key=lambda pair: (pair[0].effective_date, pair[0].id)):
+        excess = still - allowance.keep(entry.effective_date, entry.kind.value, still)
         if excess <= 0:
             continue
         for component, amount in _parts(excess, entry.component.value, owed).items():
@@ -193,6 +190,53 @@ def _take_back(account: Account, charged, replayed, tag: str) -> list[tuple[int,
                                        reversal_of_id=entry.id))
         taken.append((entry.id, excess))
     return taken
+
+
+class _Allowance:
+    """What the replay allows the charges to keep, asked day by day in date order.
+
+    A fee, a stage's charge: what the replay charged that day and kind. Interest: what the
+    replay accrued up to that day less what was kept before it, so that the interest kept up to
+    any day is at most what the replay accrued up to it. Both walks post whole units and carry
+    the fraction, but the replay starts with no carry (the nightly state keeps only today's),
+    so its units can fall a day apart from the run's (335, 336, 335 against 336, 335, 336 for
+    335.5 a day): compared day by day, each day the run posted the unit first gave it back and
+    none took it again, and a late feed ended a unit lower for about every two days it was late.
+    A day on which the replay charges no interest (nothing owed on it, or paid) keeps none, and
+    what earlier days left unused does not pass it: no interest is kept for a paid day."""
+
+    def __init__(self, replayed: dict[tuple[date, str], int]) -> None:
+        self._left = dict(replayed)
+        self._interest = sorted((day, amount) for (day, kind), amount in replayed.items()
+                                if kind == EntryKind.INTEREST.value)
+        self._spare = 0  # interest accrued by the replay on earlier days and not yet kept
+        self._upto = date.min  # the replay's interest is in `_spare` up to this day
+
+    def keep(self, day: date, kind: str, still: int) -> int:
+        """How much of a charge of `still` dated `day` of `kind` stays."""
+        if kind != EntryKind.INTEREST.value:
+            keep = min(still, self._left.get((day, kind), 0))
+            self._left[(day, kind)] = self._left.get((day, kind), 0) - keep
+            return keep
+        if day > self._upto:
+            self._roll(day)
+        keep = min(still, self._spare)
+        self._spare -= keep
+        return keep
+
+    def _roll(self, day: date) -> None:
+        # Days after `_upto` up to `day`: each adds what the replay accrued on it; a day with
+        # none (a gap in the replay's days, or an amount of 0) clears what is spare.
+        expected = self._upto + timedelta(days=1) if self._upto != date.min else None
+        while self._interest and self._interest[0][0] <= day:
+            accrued_on, amount = self._interest.pop(0)
+            if expected is not None and accrued_on != expected:
+                self._spare = 0  # days without interest in the replay in between
+            self._spare = self._spare + amount if amount > 0 else 0
+            expected = accrued_on + timedelta(days=1)
+        if expected is None or expected <= day:
+            self._spare = 0  # `day` itself (or the days before it) accrued nothing
+        self._upto = day
 
 
 def _component_balances(account: Account) -> dict[str, int]:
