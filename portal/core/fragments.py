@@ -48,14 +48,7 @@ def kept_form(name: str, form, render) -> Markup:
     key = _blank_key(form)
     if key is None:
         return render()
-    key = (name, type(form).__qualname__, str(get_locale()), key)
-    kept = current_app.extensions.setdefault("kept_forms", {})
-    html = kept.get(key)
-    if html is None:
-        if len(kept) >= KEPT:
-            kept.clear()
-        html = kept[key] = Markup(render())
-    return html
+    return _kept("kept_forms", (name, type(form).__qualname__, str(get_locale()), key), render)
 
 
 def kept_part(name: str, key, render) -> Markup:
@@ -63,13 +56,18 @@ def kept_part(name: str, key, render) -> Markup:
     holding everything its HTML depends on besides these), the language, the zone and the
     script root: for parts of a page that link to the page's own views (the dispute queue's
     views), so their links are built and their labels translated once, not per request."""
-    full = (name, str(get_locale()), str(get_timezone()), request.script_root, key)
-    kept = current_app.extensions.setdefault("kept_parts", {})
-    html = kept.get(full)
+    return _kept("kept_parts",
+                 (name, str(get_locale()), str(get_timezone()), request.script_root, key), render)
+
+
+def _kept(store: str, key, render) -> Markup:
+    """`render()`'s HTML kept in the app's `store` under `key` (KEPT at most, then afresh)."""
+    kept = current_app.extensions.setdefault(store, {})
+    html = kept.get(key)
     if html is None:
         if len(kept) >= KEPT:
             kept.clear()
-        html = kept[full] = Markup(render())
+        html = kept[key] = Markup(render())
     return html
 
 

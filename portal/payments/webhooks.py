@@ -74,12 +74,9 @@ def record_pending(event: dict, provider: str | None = None) -> bool:
     INSERT .. ON CONFLICT DO NOTHING on the event id. True when this call inserted it (False:
     a duplicate, recorded before by either path)."""
     obj = (event.get("data") or {}).get("object") or {}
-    object_ref = obj.get("id")
-    inserted = db.session.scalar(_RECORD[db.session.get_bind().dialect.name], dict(
-        provider=provider or get_gateway().name, event_id=str(event["id"]),
-        type=str(event.get("type"))[:64], object_ref=str(object_ref)[:128] if object_ref else None,
-        received_at=utcnow(), payload=event, state="pending"))
-    return inserted is not None
+    return _record_once(provider or get_gateway().name, str(event["id"]),
+                        str(event.get("type"))[:64], obj.get("id"), payload=event,
+                        state="pending")
 
 
 def handle_event(event: dict, provider: str | None = None) -> str:
@@ -131,16 +128,18 @@ def _post_claimed(claimed: fast_posting.Claimed, event: dict, obj: dict) -> str:
     return "processed" if _on_intent(obj, _event_time(event)) else "ignored"
 
 
-def _record_once(provider: str, event_id: str, kind: str, object_ref) -> bool:
+def _record_once(provider: str, event_id: str, kind: str, object_ref, **more) -> bool:
     """Insert the event's row unless its id is known; True when this call inserted it.
 
     One INSERT .. ON CONFLICT DO NOTHING in the request's transaction, so the row goes when the
     transaction rolls back. (A savepoint did not: on SQLite, releasing a savepoint opened
     before any write commits, so a failed event stayed recorded and its retry was dropped.)
+    `more`: other columns of the row (the inbox's body and state, `record_pending`).
     """
     inserted = db.session.scalar(_RECORD[db.session.get_bind().dialect.name], dict(
         provider=provider, event_id=event_id, type=kind,
-        object_ref=str(object_ref)[:128] if object_ref else None, received_at=utcnow()))
+        object_ref=str(object_ref)[:128] if object_ref else None, received_at=utcnow(),
+        **more))
     return inserted is not None
 
 
