@@ -1,8 +1,10 @@
 """The webhook inbox's worker: posts the events the webhook request recorded, in batches.
 
 With the inbox on (`webhooks.inbox_on`), the request only verifies an event and records it
-`pending` with its body (`webhooks.record_pending`). `drain` (beat's `portal.webhook_poll`,
-or `flask payments webhooks --drain`) then:
+`pending` with its body (`webhooks.record_pending`). `drain` (`drain_awake`: the
+`portal.webhook_drain` task a request sends when it records into an empty inbox,
+`portal.payments.wake`; beat's `portal.webhook_poll`, the safety net; or `flask payments
+webhooks --drain`) then:
 
 - claims up to WEBHOOK_BATCH pending events in id order (arrival order) with
   `FOR UPDATE SKIP LOCKED`, so two workers never take the same event;
@@ -20,12 +22,15 @@ a person (docs/operations.md, "Webhook inbox"). The others are posted meanwhile.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import case, select, update
 
 from portal.extensions import db
+from portal.payments import wake
 from portal.payments.models import WebhookEvent
 from portal.payments.webhooks import apply_recorded
 from portal.timeutil import utcnow
@@ -34,6 +39,7 @@ log = logging.getLogger(__name__)
 
 _T = WebhookEvent.__table__
 PENDING, DONE, FAILED = "pending", "done", "failed"
+LINGER = 0.25  # seconds a woken worker keeps looking after the inbox is empty
 
 
 def _claim(now, limit: int, event_id: int | None = None):
@@ -117,6 +123,37 @@ def drain(limit: int | None = None, most_batches: int = 1000) -> dict:
             totals[key] += counts[key]
         if counts["claimed"] < limit:
             break
+    return totals
+
+
+def drain_awake(when_idle: Callable[[], object] | None = None, linger: float = LINGER,
+                step: float = 0.01) -> dict:
+    """A wake-up's drain (`portal.webhook_drain`, `portal.payments.wake`): awake (holding
+    `wake.AWAKE`, so requests send no more wake-ups), `drain`, then look again every `step`
+    seconds until the inbox has stayed empty for `linger` seconds, then one last look after
+    letting go of the lock; `when_idle()` (the receipts the postings queued) runs each time
+    a drain has emptied the inbox. A wake-up that finds nothing (a stale one, or beat's
+    poll came first) returns at once; one that finds another worker awake drains once."""
+    totals = dict(claimed=0, done=0, failed=0, batches=0)
+
+    def one_drain() -> int:
+        counts = drain()
+        for key in totals:
+            totals[key] += counts[key]
+        if counts["claimed"] and when_idle is not None:
+            when_idle()
+        return counts["claimed"]
+
+    with wake.awake() as alone:
+        if not one_drain() or not alone:
+            return totals
+        last = time.monotonic()
+        while time.monotonic() - last < linger:
+            if one_drain():
+                last = time.monotonic()
+            else:
+                time.sleep(step)
+    one_drain()  # a request that saw this worker awake just before it let go
     return totals
 
 

@@ -19,16 +19,18 @@ from sqlalchemy import func, select
 
 from portal.audit.services import verify_chain
 from portal.extensions import db as _db
-from portal.payments import inbox, webhooks
+from portal.payments import inbox, wake, webhooks
 from portal.payments.models import Payment, WebhookEvent
 from portal.payments.states import PaymentStatus
-from portal.tasks.jobs import webhook_poll
+from portal.outbox.models import OutboxMessage
+from portal.tasks.engine import WEBHOOK_DRAIN_TASK
+from portal.tasks.jobs import webhook_drain, webhook_poll
 from portal.tasks.schedule import WEBHOOK_POLL_TASK, beat_schedule
 from tests.clock import BASE
 from portal.plans.models import Plan, PlanInstalment
 from tests.integration.payment_helpers import (  # noqa: F401 - `account` is a fixture
-    account, deliver_event, intent_event, only_payment, pay_with_card, payment_entries,
-    processing_payment, start_payment,
+    account, deliver_event, intent_event, kept_tasks, only_payment, pay_with_card,
+    payment_entries, processing_payment, start_payment,
 )
 from tests.integration.test_fast_posting_postgres import _events, _facts, _history, _spec
 
@@ -87,6 +89,43 @@ def test_the_inbox_is_on_where_beat_polls(app, db):
         assert webhooks.inbox_on()
     assert beat_schedule(1)["webhook-poll"]["task"] == WEBHOOK_POLL_TASK
     assert "webhook-poll" not in beat_schedule(0)
+
+
+def test_the_first_event_into_an_empty_inbox_wakes_the_worker_once(app, client, make_account,
+                                                                   monkeypatch):
+    account = make_account(principal=300_000, minimum_due=50_000)
+    payments = [processing_payment(account, 5_000 + n, f"inbox_wake_{n}") for n in range(4)]
+    _db.session.commit()
+    sent = kept_tasks(app, monkeypatch, 1)  # a broker and beat's poll: the inbox is on
+    monkeypatch.setitem(app.config, "WEBHOOK_INBOX", "auto")
+    monkeypatch.setitem(app.config, "PORTAL_BASE_URL", "http://localhost")
+
+    def wake_ups():
+        return sum(1 for name, _ in sent if name == WEBHOOK_DRAIN_TASK)
+
+    assert deliver_event(client, intent_event(payments[0], event_id="evt_wake_0")) == "accepted"
+    assert wake_ups() == 1
+    # events waiting: the worker woken for them takes these too
+    assert deliver_event(client, intent_event(payments[1], event_id="evt_wake_1")) == "accepted"
+    assert deliver_event(client, intent_event(payments[0], event_id="evt_wake_0")) == "duplicate"
+    assert wake_ups() == 1
+    assert webhook_drain.run()["done"] == 2
+    assert _db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.delivered_at.is_not(None))) == 2  # receipts
+    assert webhook_drain.run()["claimed"] == 0  # a stale wake-up returns at once
+    # a recording rolled back wakes no one; the inbox empty again, the next one does
+    webhooks.record_pending(intent_event(payments[2], event_id="evt_wake_2"), "sandbox")
+    _db.session.rollback()
+    assert wake_ups() == 1
+    if _db.engine.dialect.name == "postgresql":  # a worker awake: it takes the event, no task
+        with wake.awake() as alone:
+            assert alone
+            assert deliver_event(client, intent_event(payments[2], "evt_wake_2")) == "accepted"
+            assert wake_ups() == 1
+            assert inbox.drain()["done"] == 1
+    assert deliver_event(client, intent_event(payments[3], event_id="evt_wake_3")) == "accepted"
+    assert wake_ups() == 2
+    assert inbox.drain()["done"] == 1
 
 
 @st.composite
