@@ -147,6 +147,9 @@ class Config:
     WEBHOOK_INBOX = _env("WEBHOOK_INBOX", "auto")
     WEBHOOK_BATCH = int(_env("WEBHOOK_BATCH", "100"))  # events a worker's transaction
     WEBHOOK_MAX_ATTEMPTS = int(_env("WEBHOOK_MAX_ATTEMPTS", "8"))  # then "failed", for a person
+    # `/health/jobs` answers 503 when an inbox event has been due this long and is still not
+    # posted (the worker or beat has stopped): minutes.
+    WEBHOOK_STALE_MINUTES = int(_env("WEBHOOK_STALE_MINUTES", "10"))
     FORCE_HTTPS_HEADERS = True
     # Behind a load balancer: how many proxies set X-Forwarded-For/-Proto (0 = trust none),
     # so rate limits and the audit log see the cardholder's address, not the balancer's.

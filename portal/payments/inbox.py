@@ -23,12 +23,12 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, select, update
 
 from portal.extensions import db
 from portal.payments.models import WebhookEvent
 from portal.payments.webhooks import apply_recorded
-from portal.timeutil import utcnow
+from portal.timeutil import as_aware, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -136,3 +136,25 @@ def waiting() -> list:
         select(_T.c.id, _T.c.event_id, _T.c.type, _T.c.object_ref, _T.c.state, _T.c.attempts,
                _T.c.error, _T.c.received_at, _T.c.retry_at)
         .where(_T.c.state.in_((PENDING, FAILED))).order_by(_T.c.id).limit(200)).all()
+
+
+def health(stale_after: timedelta) -> tuple[bool, dict]:
+    """Whether the inbox's worker keeps up, for monitoring (`/health/jobs`): no event due
+    for longer than `stale_after` is still pending (else the worker or beat has stopped, and
+    payments wait unposted: state "held") and none has failed for good (it waits for a person:
+    "failed"). With the counts; never an event's error or body (the endpoint needs no
+    sign-in)."""
+    now = utcnow()
+    due = (_T.c.state == PENDING) & ((_T.c.retry_at.is_(None)) | (_T.c.retry_at <= now))
+
+    def of(column, *where):  # each a statement of its own, so each finds its partial index
+        return select(column).select_from(_T).where(*where).scalar_subquery()
+
+    pending, failed, oldest = db.session.execute(select(
+        of(func.count(), _T.c.state == PENDING), of(func.count(), _T.c.state == FAILED),
+        of(func.min(func.coalesce(_T.c.retry_at, _T.c.received_at)), due))).one()
+    oldest = as_aware(oldest) if oldest is not None else None
+    state = ("failed" if failed else "held" if oldest is not None and now - oldest > stale_after
+             else "ok")
+    return state == "ok", {"state": state, "pending": pending, "failed": failed,
+                           "oldest_due": oldest.isoformat() if oldest is not None else None}

@@ -113,7 +113,10 @@ class WebhookEvent(db.Model):
                                       name="state_known"),
                       Index("ix_webhook_event_pending", "id",
                             postgresql_where=text("state = 'pending'"),
-                            sqlite_where=text("state = 'pending'")))
+                            sqlite_where=text("state = 'pending'")),
+                      Index("ix_webhook_event_failed", "id",
+                            postgresql_where=text("state = 'failed'"),
+                            sqlite_where=text("state = 'failed'")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(16))
