@@ -23,7 +23,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, null, select, update
 
 from portal.extensions import db
 from portal.payments.models import WebhookEvent
@@ -158,3 +158,22 @@ def health(stale_after: timedelta) -> tuple[bool, dict]:
              else "ok")
     return state == "ok", {"state": state, "pending": pending, "failed": failed,
                            "oldest_due": oldest.isoformat() if oldest is not None else None}
+
+
+def forget_bodies(older_than: timedelta, batch: int = 5000) -> dict:
+    """Drop the verified body of every event posted more than `older_than` ago (it can hold
+    a cardholder's billing details, and nothing reads it once the event is done): the row
+    stays, so a redelivery is still a duplicate and an operator still sees what came when.
+    Pending and failed events keep theirs (the worker and a retry need it). In batches of
+    `batch` rows a transaction, so no lock is held long. Counts: forgotten."""
+    before = utcnow() - older_than
+    done = 0
+    while True:
+        ids = select(_T.c.id).where(_T.c.state == DONE, _T.c.payload.is_not(None),
+                                    _T.c.processed_at < before).limit(batch).scalar_subquery()
+        count = db.session.execute(update(_T).where(_T.c.id.in_(ids))
+                                   .values(payload=null())).rowcount
+        db.session.commit()
+        done += count
+        if count < batch:
+            return {"forgotten": done}

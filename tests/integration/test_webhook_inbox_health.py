@@ -1,16 +1,23 @@
 """Monitoring sees the webhook inbox: `/health/jobs` answers 503 when recorded payment events
 wait unposted for longer than WEBHOOK_STALE_MINUTES (the worker or beat has stopped) or one
 has failed for good (it waits for a person), with counts and never an event's error; admin's
-*Scheduled jobs* page lists the waiting events with their errors."""
+*Scheduled jobs* page lists the waiting events with their errors. The bodies of events posted
+more than WEBHOOK_BODY_DAYS ago are dropped (`payments prune-webhooks`), the events kept."""
 from __future__ import annotations
 
 from datetime import timedelta
 from unittest import mock
 
+from sqlalchemy import select
+
 from portal.extensions import db as _db
 from portal.jobs import runs
+from portal.jobs.models import JobRun
 from portal.payments import inbox
-from tests.integration.payment_helpers import deliver_event, intent_event, processing_payment
+from portal.payments.models import WebhookEvent
+from tests.integration.payment_helpers import (
+    deliver_event, intent_event, payment_entries, processing_payment,
+)
 from tests.integration.test_webhook_inbox import _inbox
 
 
@@ -110,3 +117,36 @@ def test_admin_is_told_when_postings_are_held(app, client, make_account, clock, 
         page = client.get("/staff/jobs").get_data(as_text=True)
     assert "waiting for more than 10 minutes without being posted" in page
     assert "Waiting to be posted" in page and "evt_health_page" in page
+
+
+def _bodies() -> dict:
+    _db.session.expire_all()
+    return {row.event_id: (row.state, row.payload is not None)
+            for row in _db.session.scalars(select(WebhookEvent))}
+
+
+def test_bodies_of_events_posted_long_ago_are_dropped_and_the_events_kept(
+        app, client, make_account, clock, runner):
+    account = make_account(principal=300_000, minimum_due=50_000)
+    payments = [processing_payment(account, 10_000 + n, f"inbox_bodies_{n}") for n in range(3)]
+    _db.session.commit()
+    events = [intent_event(p, event_id=f"evt_bodies_{n}") for n, p in enumerate(payments)]
+    with _inbox(app):
+        deliver_event(client, events[0])
+        assert inbox.drain()["done"] == 1
+        clock.shift(timedelta(days=20))
+        deliver_event(client, events[1])
+        assert inbox.drain()["done"] == 1
+        deliver_event(client, events[2])  # still pending: the worker needs its body
+        clock.shift(timedelta(days=10, minutes=1))  # the first posted 30 days ago and more
+        result = runner.invoke(args=["payments", "prune-webhooks"])
+        assert result.exit_code == 0, result.output
+        assert _bodies() == {"evt_bodies_0": ("done", False), "evt_bodies_1": ("done", True),
+                             "evt_bodies_2": ("pending", True)}
+        run = _db.session.scalar(select(JobRun).where(JobRun.job == "webhook bodies"))
+        assert (run.trigger, run.status, run.counts) == ("cli", "succeeded", {"forgotten": 1})
+        assert deliver_event(client, events[0]) == "duplicate"  # the event itself is kept
+        assert inbox.drain()["done"] == 1  # the pending one posts with its body
+        assert inbox.forget_bodies(timedelta(days=0), batch=1) == {"forgotten": 2}
+    assert _bodies() == {f"evt_bodies_{n}": ("done", False) for n in range(3)}
+    assert payment_entries(account.id) == -30_003  # each payment once
