@@ -33,6 +33,7 @@ RECORDED = {
     ("audit", "anchor"): "audit anchor",
     ("jobs", "reminders"): "reminders",
     ("jobs", "experiments"): "experiment assignment",
+    ("payments", "prune-webhooks"): "webhook bodies",
 }
 
 

@@ -147,6 +147,12 @@ class Config:
     WEBHOOK_INBOX = _env("WEBHOOK_INBOX", "auto")
     WEBHOOK_BATCH = int(_env("WEBHOOK_BATCH", "100"))  # events a worker's transaction
     WEBHOOK_MAX_ATTEMPTS = int(_env("WEBHOOK_MAX_ATTEMPTS", "8"))  # then "failed", for a person
+    # `/health/jobs` answers 503 when an inbox event has been due this long and is still not
+    # posted (the worker or beat has stopped): minutes.
+    WEBHOOK_STALE_MINUTES = int(_env("WEBHOOK_STALE_MINUTES", "10"))
+    # Days an inbox event's verified body (it can hold billing details) is kept after the
+    # event was posted; the daily `payments prune-webhooks` drops older ones.
+    WEBHOOK_BODY_DAYS = int(_env("WEBHOOK_BODY_DAYS", "30"))
     FORCE_HTTPS_HEADERS = True
     # Behind a load balancer: how many proxies set X-Forwarded-For/-Proto (0 = trust none),
     # so rate limits and the audit log see the cardholder's address, not the balancer's.

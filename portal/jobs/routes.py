@@ -11,6 +11,7 @@ from portal.core.nav import staff_entry
 from portal.jobs import runs as job_runs
 from portal.outbox import services as outbox
 from portal.outbox.models import Channel
+from portal.payments import inbox
 from portal.staff.models import Role
 
 bp = Blueprint("jobs", __name__)
@@ -27,9 +28,16 @@ STATUS_LABELS = {
 
 CHANNEL_LABELS = {Channel.EMAIL: _l("Email"), Channel.SMS: _l("Text message")}
 
+EVENT_STATE_LABELS = {inbox.PENDING: _l("Waiting to be posted"),
+                      inbox.FAILED: _l("Failed: waits for a person")}
+
 
 def _stale_after() -> timedelta:
     return timedelta(hours=current_app.config["JOBS_NIGHTLY_STALE_HOURS"])
+
+
+def _inbox_health() -> tuple[bool, dict]:
+    return inbox.health(timedelta(minutes=current_app.config["WEBHOOK_STALE_MINUTES"]))
 
 
 @bp.get("/staff/jobs")
@@ -39,15 +47,20 @@ def runs():
     return render_template("jobs/runs.html", healthy=healthy, nightly=nightly,
                            recent=job_runs.recent(50), failed=job_runs.recent(50, failed_only=True),
                            status_labels=STATUS_LABELS, undelivered=outbox.failed_for_good(50),
-                           channel_labels=CHANNEL_LABELS)
+                           channel_labels=CHANNEL_LABELS, webhooks=_inbox_health()[1],
+                           webhook_events=inbox.waiting(), event_state_labels=EVENT_STATE_LABELS,
+                           webhook_stale=current_app.config["WEBHOOK_STALE_MINUTES"])
 
 
 @bp.get("/health/jobs")
 def health():
     """For monitoring, not for load balancers (`/healthz`): 200 while the nightly run is
-    healthy, else 503; the JSON body says why (docs/operations.md)."""
+    healthy and the webhook inbox's worker keeps up, else 503; the JSON body says why
+    (docs/operations.md)."""
     healthy, nightly = job_runs.nightly_health(_stale_after())
-    body = {"status": "ok" if healthy else "failing", "nightly": nightly,
+    posting, webhooks = _inbox_health()
+    healthy = healthy and posting
+    body = {"status": "ok" if healthy else "failing", "nightly": nightly, "webhooks": webhooks,
             "failed_tasks_24h": job_runs.failed_since(24),
             "failed_messages_24h": outbox.failed_since(24)}
     return jsonify(body), 200 if healthy else 503

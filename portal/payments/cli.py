@@ -1,5 +1,8 @@
 """Payment jobs: `autopay` and `reconcile` (also attachable to the shared `jobs` group)."""
+from datetime import timedelta
+
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from portal.payments import inbox
@@ -45,10 +48,24 @@ def webhooks_command(drain, retry, retry_all):
                    f"attempts {row.attempts}\tnext {row.retry_at or '-'}\t{row.error or ''}")
 
 
+@click.command("prune-webhooks")
+@click.option("--days", type=click.IntRange(min=0), default=None,
+              help="Days after posting to keep an event's body (default WEBHOOK_BODY_DAYS).")
+@with_appcontext
+def prune_webhooks_command(days):
+    """Drop the bodies of webhook events posted more than WEBHOOK_BODY_DAYS days ago (the
+    events stay); daily on the job engine."""
+    days = current_app.config["WEBHOOK_BODY_DAYS"] if days is None else days
+    counts = inbox.forget_bodies(timedelta(days=days))
+    click.echo(f"prune-webhooks: {counts}")
+    return counts  # recorded in job_run (portal.cli)
+
+
 payments_cli = click.Group("payments", help="Online payment jobs.")
 payments_cli.add_command(autopay_command)
 payments_cli.add_command(reconcile_command)
 payments_cli.add_command(webhooks_command)
+payments_cli.add_command(prune_webhooks_command)
 
 
 def attach(jobs_group) -> None:

@@ -27,13 +27,13 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, null, select, update
 
 from portal.extensions import db
 from portal.payments import wake
 from portal.payments.models import WebhookEvent
 from portal.payments.webhooks import apply_recorded
-from portal.timeutil import utcnow
+from portal.timeutil import as_aware, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -173,3 +173,44 @@ def waiting() -> list:
         select(_T.c.id, _T.c.event_id, _T.c.type, _T.c.object_ref, _T.c.state, _T.c.attempts,
                _T.c.error, _T.c.received_at, _T.c.retry_at)
         .where(_T.c.state.in_((PENDING, FAILED))).order_by(_T.c.id).limit(200)).all()
+
+
+def health(stale_after: timedelta) -> tuple[bool, dict]:
+    """Whether the inbox's worker keeps up, for monitoring (`/health/jobs`): no event due
+    for longer than `stale_after` is still pending (else the worker or beat has stopped, and
+    payments wait unposted: state "held") and none has failed for good (it waits for a person:
+    "failed"). With the counts; never an event's error or body (the endpoint needs no
+    sign-in)."""
+    now = utcnow()
+    due = (_T.c.state == PENDING) & ((_T.c.retry_at.is_(None)) | (_T.c.retry_at <= now))
+
+    def of(column, *where):  # each a statement of its own, so each finds its partial index
+        return select(column).select_from(_T).where(*where).scalar_subquery()
+
+    pending, failed, oldest = db.session.execute(select(
+        of(func.count(), _T.c.state == PENDING), of(func.count(), _T.c.state == FAILED),
+        of(func.min(func.coalesce(_T.c.retry_at, _T.c.received_at)), due))).one()
+    oldest = as_aware(oldest) if oldest is not None else None
+    state = ("failed" if failed else "held" if oldest is not None and now - oldest > stale_after
+             else "ok")
+    return state == "ok", {"state": state, "pending": pending, "failed": failed,
+                           "oldest_due": oldest.isoformat() if oldest is not None else None}
+
+
+def forget_bodies(older_than: timedelta, batch: int = 5000) -> dict:
+    """Drop the verified body of every event posted more than `older_than` ago (it can hold
+    a cardholder's billing details, and nothing reads it once the event is done): the row
+    stays, so a redelivery is still a duplicate and an operator still sees what came when.
+    Pending and failed events keep theirs (the worker and a retry need it). In batches of
+    `batch` rows a transaction, so no lock is held long. Counts: forgotten."""
+    before = utcnow() - older_than
+    done = 0
+    while True:
+        ids = select(_T.c.id).where(_T.c.state == DONE, _T.c.payload.is_not(None),
+                                    _T.c.processed_at < before).limit(batch).scalar_subquery()
+        count = db.session.execute(update(_T).where(_T.c.id.in_(ids))
+                                   .values(payload=null())).rowcount
+        db.session.commit()
+        done += count
+        if count < batch:
+            return {"forgotten": done}

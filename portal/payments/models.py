@@ -113,7 +113,13 @@ class WebhookEvent(db.Model):
                                       name="state_known"),
                       Index("ix_webhook_event_pending", "id",
                             postgresql_where=text("state = 'pending'"),
-                            sqlite_where=text("state = 'pending'")))
+                            sqlite_where=text("state = 'pending'")),
+                      Index("ix_webhook_event_failed", "id",
+                            postgresql_where=text("state = 'failed'"),
+                            sqlite_where=text("state = 'failed'")),
+                      Index("ix_webhook_event_body_kept", "processed_at",
+                            postgresql_where=text("state = 'done' AND payload IS NOT NULL"),
+                            sqlite_where=text("state = 'done' AND payload IS NOT NULL")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(16))
@@ -121,7 +127,8 @@ class WebhookEvent(db.Model):
     type: Mapped[str] = mapped_column(String(64))
     object_ref: Mapped[str | None] = mapped_column(String(128), index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    payload: Mapped[dict | None] = mapped_column(JSON)  # the verified event (inbox only)
+    # The verified event (inbox only), dropped WEBHOOK_BODY_DAYS after it was posted.
+    payload: Mapped[dict | None] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), default="done", server_default="done")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)  # the last failure, for an operator

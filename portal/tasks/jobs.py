@@ -30,7 +30,7 @@ from portal.jobs.nightly import candidate_ranges, run_nightly
 from portal.journal.services import unacknowledged
 from portal.outbox.services import deliver_due, deliver_pending, deliver_transactional
 from portal.payments.autopay import run_autopay
-from portal.payments.inbox import drain, drain_awake
+from portal.payments.inbox import drain, drain_awake, forget_bodies
 from portal.payments.reconcile import reconcile
 from portal.plans.jobs import run_plan_monitoring
 from portal.timeutil import utcnow
@@ -98,6 +98,13 @@ def outbox_poll(self):
     OUTBOX_POLL_SECONDS). Records no job run and is not retried: the next poll is the
     retry, and a message that fails waits for its retry time as in any delivery."""
     return {"delivered": deliver_transactional()}
+
+
+@shared_task(bind=True, name="portal.webhook_bodies")
+def webhook_bodies(self):
+    """Drop the bodies of webhook events posted more than WEBHOOK_BODY_DAYS ago."""
+    days = current_app.config["WEBHOOK_BODY_DAYS"]
+    return _recorded(self, "webhook bodies", lambda: forget_bodies(timedelta(days=days)))
 
 
 @shared_task(bind=True, name="portal.webhook_poll", autoretry_for=(), max_retries=0)

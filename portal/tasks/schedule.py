@@ -25,6 +25,9 @@ SCHEDULE = {
     # before the reminders: an account overdue since the last hour gets its arm's wording
     "experiment-assignment": ("portal.experiment_assignment", crontab(minute=10),
                               "jobs experiments"),
+    # the bodies of webhook events posted more than WEBHOOK_BODY_DAYS ago
+    "webhook-bodies": ("portal.webhook_bodies", crontab(minute=50, hour=3),
+                       "payments prune-webhooks"),
 }
 
 
