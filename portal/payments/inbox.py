@@ -8,6 +8,9 @@ webhooks --drain`) then:
 
 - claims up to WEBHOOK_BATCH pending events in id order (arrival order) with
   `FOR UPDATE SKIP LOCKED`, so two workers never take the same event;
+- locks, in one statement, the payments of the batch's success events (the first event to
+  name each) with their accounts, in account then payment id order
+  (`fast_posting.lock_batch`: one round trip a batch instead of one an event);
 - applies each with `webhooks.apply_recorded`: the handlers and the fast posting the request
   would have run, so the money rules have one code path; the session is flushed and expired
   between events, so each sees the database as a request of its own would;
@@ -31,6 +34,7 @@ from sqlalchemy import case, func, null, select, update
 
 from portal.extensions import db
 from portal.payments import wake
+from portal.payments.fast_posting import lock_batch
 from portal.payments.models import WebhookEvent
 from portal.payments.webhooks import apply_recorded
 from portal.timeutil import as_aware, utcnow
@@ -52,10 +56,11 @@ def _claim(now, limit: int, event_id: int | None = None):
 
 
 def _apply(rows) -> None:
-    for row in rows:
+    locked = lock_batch([row.payload for row in rows])  # the payments, at once, in id order
+    for n, row in enumerate(rows):
         db.session.flush()
         db.session.expire_all()  # each event reads the database afresh, as its request would
-        apply_recorded(row.payload)
+        apply_recorded(row.payload, locked.get(n))
     db.session.execute(update(_T).where(_T.c.id.in_([row.id for row in rows]))
                        .values(state=DONE, processed_at=utcnow(), error=None, retry_at=None))
 

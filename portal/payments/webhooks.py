@@ -106,13 +106,14 @@ def handle_event(event: dict, provider: str | None = None) -> str:
     return _apply(event, obj)
 
 
-def apply_recorded(event: dict) -> str:
+def apply_recorded(event: dict, claimed: fast_posting.Claimed | None = None) -> str:
     """Apply an event recorded before (the inbox's worker) exactly as `handle_event` applies
     one it has just recorded: the same handlers, the same fast posting (its lock without the
-    insert). "processed" or "ignored"; raises as `handle_event` would."""
+    insert, or `claimed`: that lock taken for the batch, `fast_posting.lock_batch`).
+    "processed" or "ignored"; raises as `handle_event` would."""
     obj = (event.get("data") or {}).get("object") or {}
     if event.get("type") == "payment_intent.succeeded" and fast_posting.usable():
-        return _post_claimed(fast_posting.lock(obj), event, obj)
+        return _post_claimed(claimed or fast_posting.lock(obj), event, obj)
     return _apply(event, obj)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from portal.audit.services import verify_chain
 from portal.extensions import db as _db
-from portal.payments import inbox, wake, webhooks
+from portal.payments import fast_posting, inbox, wake, webhooks
 from portal.payments.models import Payment, WebhookEvent
 from portal.payments.states import PaymentStatus
 from portal.outbox.models import OutboxMessage
@@ -137,6 +137,10 @@ def _inbox_spec(draw):
         first = next(i for i, d in enumerate(order) if d == (n, "succeeded"))
         for _ in range(draw(st.integers(1, 2))):
             order.insert(draw(st.integers(first + 1, len(order))), (n, "refund"))
+    # a success delivered again under another event id, anywhere (a batch's payment named
+    # twice: `fast_posting.lock_batch` locks it for the first only)
+    for n in sorted(draw(st.sets(st.integers(0, len(spec["payments"]) - 1), max_size=2))):
+        order.insert(draw(st.integers(0, len(order))), (n, "again"))
     spec["order"] = order
     spec["drains"] = draw(st.sets(st.integers(0, len(order) - 1)))
     spec["batch"] = draw(st.integers(1, 5))
@@ -144,10 +148,13 @@ def _inbox_spec(draw):
 
 
 def _deliveries(payments, spec, tag):
-    plain = dict(spec, order=[d for d in spec["order"] if d[1] != "refund"])
+    plain = dict(spec, order=[d for d in spec["order"] if d[1] not in ("refund", "again")])
     events = iter(_events(payments, plain, tag))
-    return [_refund(payments[n], tag, n) if kind == "refund" else next(events)
-            for n, kind in spec["order"]]
+    again = {n: dict(event, id=event["id"] + "_again")
+             for n, event in enumerate(_events(payments, dict(spec, order=[
+                 (n, "succeeded") for n in range(len(payments))]), tag))}
+    return [_refund(payments[n], tag, n) if kind == "refund" else again[n]
+            if kind == "again" else next(events) for n, kind in spec["order"]]
 
 
 def _same(facts, tag, account):
@@ -224,6 +231,30 @@ def test_a_failing_event_neither_blocks_nor_loses_the_others(app, client, make_a
     assert _states() == {"done": 3}
 
 
+def test_a_batch_locks_each_payment_once_for_its_first_event_and_posts_it_once(
+        app, client, make_account):
+    account = make_account(principal=300_000, minimum_due=50_000)
+    first, second = (processing_payment(account, 7_000 + n, f"inbox_lockb_{n}") for n in range(2))
+    _db.session.commit()
+    events = [intent_event(first, event_id="evt_lockb_a"),
+              intent_event(first, "payment_intent.processing", "evt_lockb_late",
+                           status="processing"),
+              intent_event(first, event_id="evt_lockb_b"),  # the same success, another id
+              intent_event(second, event_id="evt_lockb_c")]
+    with _inbox(app):
+        for event in events:
+            assert deliver_event(client, event) == "accepted"
+        locked = fast_posting.lock_batch(events)
+        _db.session.rollback()
+        postgres = _db.engine.dialect.name == "postgresql"
+        assert sorted(locked) == ([0, 3] if postgres else [])  # SQLite: each its own lock
+        assert all(claimed.row is not None for claimed in locked.values())
+        assert inbox.drain(10) == dict(claimed=4, done=4, failed=0, batches=1)
+    assert payment_entries(account.id) == -14_001
+    assert {p.status for p in _db.session.scalars(select(Payment).where(
+        Payment.account_id == account.id))} == {PaymentStatus.SUCCEEDED}
+
+
 def test_a_batch_that_fails_midway_commits_nothing_of_it(app, client, make_account):
     account = make_account(principal=300_000, minimum_due=50_000)
     payments = [processing_payment(account, 10_000 + n, f"inbox_mid_{n}") for n in range(3)]
@@ -234,11 +265,11 @@ def test_a_batch_that_fails_midway_commits_nothing_of_it(app, client, make_accou
         calls = {"n": 0}
         real = webhooks.apply_recorded
 
-        def dies_on_the_third(event):
+        def dies_on_the_third(event, *claimed):
             calls["n"] += 1
             if calls["n"] == 3:
                 raise KeyboardInterrupt  # the worker killed: nothing caught, nothing kept
-            return real(event)
+            return real(event, *claimed)
 
         with mock.patch.object(inbox, "apply_recorded", dies_on_the_third), \
                 pytest.raises(KeyboardInterrupt):
