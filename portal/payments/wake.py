@@ -10,13 +10,17 @@ on a connection of its own: `awake`); it drains, and keeps looking a moment afte
 is empty (`inbox.drain_awake`). A request sees it awake when it cannot take the same lock
 shared (`pg_try_advisory_xact_lock_shared`, only when the inbox was empty, held to its
 commit); requests that find events waiting, or a worker awake, send nothing. So under a
-steady stream one worker stays awake and no request publishes a task. A wake-up lost in
-between (a commit racing the worker's last look, a broker that is down) waits for beat's
-poll, which stays the safety net. A rolled-back transaction wakes no one. On SQLite (no
+steady stream one worker stays awake and no request publishes a task. A web process asks
+at most every CHECK_EVERY seconds (`time_to_check`; the others only insert): the question
+scans the pending events' partial index, whose entries for events just posted stay until
+vacuum, so asking at every request cost more as the inbox's traffic grew. A wake-up lost in
+between (a commit racing the worker's last look, a recording in a process that asked a
+moment before, a broker that is down) waits for beat's poll, which stays the safety net. A rolled-back transaction wakes no one. On SQLite (no
 advisory locks) a request wakes whenever the inbox had nothing due.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -26,6 +30,8 @@ from sqlalchemy.orm import Session
 from portal.extensions import db
 
 AWAKE = (7262005, 1)  # pg_advisory_lock space and key: a webhook inbox worker is awake
+CHECK_EVERY = 0.05  # seconds between two questions of one web process (`time_to_check`)
+_checked = [float("-inf")]  # when this process last asked
 _WAKE = "webhook_inbox_wake"
 _waker: list[Callable[[], None]] = []
 
@@ -34,6 +40,17 @@ def register_waker(wake: Callable[[], None] | None) -> None:
     """`wake()` runs after a commit that recorded an event into an empty inbox; it must not
     raise for a broker that is down (beat's poll then posts the event)."""
     _waker[:] = [wake] if wake else []
+
+
+def time_to_check() -> bool:
+    """Whether this process's recording should ask whether to wake a worker (the inbox
+    empty, nobody awake): at most once every CHECK_EVERY seconds. In between, the worker
+    draining, the wake-up sent or asked for a moment ago, or beat's poll posts the event."""
+    now = time.monotonic()
+    if now - _checked[0] < CHECK_EVERY:
+        return False
+    _checked[0] = now
+    return True
 
 
 def after_commit() -> None:

@@ -76,13 +76,16 @@ def record_pending(event: dict, provider: str | None = None) -> bool:
     a duplicate, recorded before by either path).
 
     When the inbox had no other event due (as this transaction sees it) and no worker is
-    awake (PostgreSQL; the same statement), the commit wakes the inbox's worker
+    awake (PostgreSQL; the same statement; asked by a process at most every
+    `wake.CHECK_EVERY` seconds), the commit wakes the inbox's worker
     (`portal.payments.wake`), so the posting starts at once instead of at beat's next poll;
     otherwise the worker draining takes this one too, and beat's poll stays the safety net
     for a lost wake-up."""
     obj = (event.get("data") or {}).get("object") or {}
     row = _event_row(provider or get_gateway().name, str(event["id"]),
                      str(event.get("type"))[:64], obj.get("id"), payload=event, state="pending")
+    if not wake.time_to_check():
+        return db.session.scalar(_RECORD[db.session.get_bind().dialect.name], row) is not None
     if db.session.get_bind().dialect.name == "postgresql":
         got = db.session.execute(_RECORD_PENDING, row).first()
         inserted, first = got is not None, got is not None and got.first

@@ -99,6 +99,7 @@ def test_the_first_event_into_an_empty_inbox_wakes_the_worker_once(app, client, 
     sent = kept_tasks(app, monkeypatch, 1)  # a broker and beat's poll: the inbox is on
     monkeypatch.setitem(app.config, "WEBHOOK_INBOX", "auto")
     monkeypatch.setitem(app.config, "PORTAL_BASE_URL", "http://localhost")
+    monkeypatch.setattr(wake, "CHECK_EVERY", 0)  # every recording asks
 
     def wake_ups():
         return sum(1 for name, _ in sent if name == WEBHOOK_DRAIN_TASK)
@@ -126,6 +127,26 @@ def test_the_first_event_into_an_empty_inbox_wakes_the_worker_once(app, client, 
     assert deliver_event(client, intent_event(payments[3], event_id="evt_wake_3")) == "accepted"
     assert wake_ups() == 2
     assert inbox.drain()["done"] == 1
+
+
+def test_a_process_asks_whether_to_wake_at_most_every_so_often(app, client, make_account,
+                                                                monkeypatch):
+    account = make_account(principal=300_000, minimum_due=50_000)
+    payments = [processing_payment(account, 6_000 + n, f"inbox_ask_{n}") for n in range(2)]
+    _db.session.commit()
+    sent = kept_tasks(app, monkeypatch, 1)
+    monkeypatch.setitem(app.config, "WEBHOOK_INBOX", "auto")
+    monkeypatch.setitem(app.config, "PORTAL_BASE_URL", "http://localhost")
+    monkeypatch.setattr(wake, "CHECK_EVERY", 3600)
+    monkeypatch.setattr(wake, "_checked", [float("-inf")])
+    assert deliver_event(client, intent_event(payments[0], event_id="evt_ask_0")) == "accepted"
+    assert inbox.drain()["done"] == 1
+    # the inbox empty again, but this process asked a moment ago: only recorded, and beat's
+    # poll (the safety net) posts it
+    assert deliver_event(client, intent_event(payments[1], event_id="evt_ask_1")) == "accepted"
+    assert [name for name, _ in sent if name == WEBHOOK_DRAIN_TASK] == [WEBHOOK_DRAIN_TASK]
+    assert webhook_poll.run()["done"] == 1
+    assert payment_entries(account.id) == -12_001
 
 
 @st.composite
