@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 _T = WebhookEvent.__table__
 PENDING, DONE, FAILED = "pending", "done", "failed"
 LINGER = 0.25  # seconds a woken worker keeps looking after the inbox is empty
+GATHER = 0.05  # seconds between its looks: what arrives meanwhile is posted as one batch
 
 
 def _claim(now, limit: int, event_id: int | None = None):
@@ -132,13 +133,15 @@ def drain(limit: int | None = None, most_batches: int = 1000) -> dict:
 
 
 def drain_awake(when_idle: Callable[[], object] | None = None, linger: float = LINGER,
-                step: float = 0.01) -> dict:
+                step: float = GATHER) -> dict:
     """A wake-up's drain (`portal.webhook_drain`, `portal.payments.wake`): awake (holding
-    `wake.AWAKE`, so requests send no more wake-ups), `drain`, then look again every `step`
-    seconds until the inbox has stayed empty for `linger` seconds, then one last look after
-    letting go of the lock; `when_idle()` (the receipts the postings queued) runs each time
-    a drain has emptied the inbox. A wake-up that finds nothing (a stale one, or beat's
-    poll came first) returns at once; one that finds another worker awake drains once."""
+    `wake.AWAKE`, so requests send no more wake-ups), `drain` at once, then again every
+    `step` seconds until the inbox has stayed empty for `linger` seconds, then one last look
+    after letting go of the lock; `when_idle()` (the receipts the postings queued) runs after
+    each drain that posted. The wait lets the events of a steady stream gather into batches
+    (a drain at each event costs its claim, commit and receipts' round every event). A
+    wake-up that finds nothing (a stale one, or beat's poll came first) returns at once; one
+    that finds another worker awake drains once."""
     totals = dict(claimed=0, done=0, failed=0, batches=0)
 
     def one_drain() -> int:
@@ -154,10 +157,9 @@ def drain_awake(when_idle: Callable[[], object] | None = None, linger: float = L
             return totals
         last = time.monotonic()
         while time.monotonic() - last < linger:
+            time.sleep(step)  # the events arriving meanwhile gather into one batch
             if one_drain():
                 last = time.monotonic()
-            else:
-                time.sleep(step)
     one_drain()  # a request that saw this worker awake just before it let go
     return totals
 
