@@ -45,6 +45,7 @@ _T = WebhookEvent.__table__
 PENDING, DONE, FAILED = "pending", "done", "failed"
 LINGER = 0.25  # seconds a woken worker keeps looking after the inbox is empty
 GATHER = 0.05  # seconds between its looks: what arrives meanwhile is posted as one batch
+MOST_AWAKE = 30.0  # seconds a wake-up keeps its worker at most (other tasks wait behind it)
 
 
 def _claim(now, limit: int, event_id: int | None = None):
@@ -133,7 +134,7 @@ def drain(limit: int | None = None, most_batches: int = 1000) -> dict:
 
 
 def drain_awake(when_idle: Callable[[], object] | None = None, linger: float = LINGER,
-                step: float = GATHER) -> dict:
+                step: float = GATHER, most: float = MOST_AWAKE) -> dict:
     """A wake-up's drain (`portal.webhook_drain`, `portal.payments.wake`): awake (holding
     `wake.AWAKE`, so requests send no more wake-ups), `drain` at once, then again every
     `step` seconds until the inbox has stayed empty for `linger` seconds, then one last look
@@ -141,7 +142,9 @@ def drain_awake(when_idle: Callable[[], object] | None = None, linger: float = L
     each drain that posted. The wait lets the events of a steady stream gather into batches
     (a drain at each event costs its claim, commit and receipts' round every event). A
     wake-up that finds nothing (a stale one, or beat's poll came first) returns at once; one
-    that finds another worker awake drains once."""
+    that finds another worker awake drains once. After `most` seconds it returns whatever
+    comes, so the tasks queued behind it on its worker get their turn (beat's poll, or the
+    next wake-up, goes on)."""
     totals = dict(claimed=0, done=0, failed=0, batches=0)
 
     def one_drain() -> int:
@@ -155,8 +158,8 @@ def drain_awake(when_idle: Callable[[], object] | None = None, linger: float = L
     with wake.awake() as alone:
         if not one_drain() or not alone:
             return totals
-        last = time.monotonic()
-        while time.monotonic() - last < linger:
+        last = start = time.monotonic()
+        while time.monotonic() - last < linger and time.monotonic() - start < most:
             time.sleep(step)  # the events arriving meanwhile gather into one batch
             if one_drain():
                 last = time.monotonic()

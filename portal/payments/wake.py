@@ -10,13 +10,14 @@ on a connection of its own: `awake`); it drains, and keeps looking a moment afte
 is empty (`inbox.drain_awake`). A request sees it awake when it cannot take the same lock
 shared (`pg_try_advisory_xact_lock_shared`, only when the inbox was empty, held to its
 commit); requests that find events waiting, or a worker awake, send nothing. So under a
-steady stream one worker stays awake and no request publishes a task. A web process asks
-at most every CHECK_EVERY seconds (`time_to_check`; the others only insert): the question
-scans the pending events' partial index, whose entries for events just posted stay until
-vacuum, so asking at every request cost more as the inbox's traffic grew. A wake-up lost in
-between (a commit racing the worker's last look, a recording in a process that asked a
-moment before, a broker that is down) waits for beat's poll, which stays the safety net. A rolled-back transaction wakes no one. On SQLite (no
-advisory locks) a request wakes whenever the inbox had nothing due.
+steady stream one worker stays awake and no request publishes a task. A web process asks at
+most every CHECK_EVERY seconds (`time_to_check`; the others only insert): the question scans
+the pending events' partial index, whose entries for events just posted stay until vacuum,
+so asking at every request cost more as the inbox's traffic grew. A wake-up lost in between
+(a commit racing the worker's last look, a recording in a process that asked a moment
+before, a broker that is down) waits for beat's poll, which stays the safety net. A
+rolled-back transaction wakes no one. On SQLite (no advisory locks) a request wakes whenever
+the inbox had nothing due.
 """
 from __future__ import annotations
 

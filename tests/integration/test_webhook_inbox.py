@@ -10,6 +10,7 @@ truth while the event waits."""
 from __future__ import annotations
 
 import re
+import time
 from contextlib import contextmanager
 from unittest import mock
 
@@ -127,6 +128,19 @@ def test_the_first_event_into_an_empty_inbox_wakes_the_worker_once(app, client, 
     assert deliver_event(client, intent_event(payments[3], event_id="evt_wake_3")) == "accepted"
     assert wake_ups() == 2
     assert inbox.drain()["done"] == 1
+
+
+def test_a_wake_up_gives_its_worker_back_after_its_longest_while(app, client, make_account):
+    account = make_account(principal=300_000, minimum_due=50_000)
+    payment = processing_payment(account, 8_000, "inbox_most")
+    _db.session.commit()
+    with _inbox(app):
+        deliver_event(client, intent_event(payment, event_id="evt_most"))
+        started = time.monotonic()
+        # it would keep looking for an hour; it returns after its first drain instead
+        assert inbox.drain_awake(linger=3600, most=0)["done"] == 1
+        assert time.monotonic() - started < 60
+    assert payment_entries(account.id) == -8_000
 
 
 def test_a_process_asks_whether_to_wake_at_most_every_so_often(app, client, make_account,
