@@ -16,12 +16,13 @@ PAYMENTS sandbox payments (default 1000) whose provider says they succeeded, the
 - runs `pgbench -N` (simple update) with the same number of clients on the same server;
 
 and prints events/s (counted until every payment is posted: with the webhook inbox, the
-requests only record the events and beat's `portal.webhook_poll` has the Celery worker post
-them in batches after), pgbench tps, their ratio (target >= 25%), the CPU time spent per
-delivery by the gunicorn workers, the PostgreSQL backends serving the scratch database, the
-Celery worker (and beat, when the receipts go by the outbox poll), RabbitMQ and the bench's
-own client, beside the whole machine's; how long the receipts took from posting to delivery;
-and double postings (must be 0, and every receipt sent once: the script exits 1 otherwise).
+requests only record the events and the Celery worker posts them in batches, woken by the
+first of them (`portal.webhook_drain`) or by beat's `portal.webhook_poll`), pgbench tps,
+their ratio (target >= 25%), the CPU time spent per delivery by the gunicorn workers, the
+PostgreSQL backends serving the scratch database, the Celery worker (and beat, when the
+receipts go by the outbox poll), RabbitMQ and the bench's own client, beside the whole
+machine's; how long the receipts took from posting to delivery; and double postings (must be
+0, and every receipt sent once: the script exits 1 otherwise).
 --worker-class gthread serves with threads that keep connections (the client then keeps one
 per thread). It also posts a few deliveries in-process (Flask's test client, receipts
 queued) and prints the SQL statements each kind of delivery sends.

@@ -25,6 +25,8 @@ payment again in the same transaction and runs `apply_intent` / `post_success`):
 payment found by provider reference only; a payment not open, cancelled, or with another
 amount; a posting some listener must act on; a `payment_posted` listener without a guard
 registered here (so a new listener switches this path off rather than being skipped).
+The inbox's worker takes step 1's lock for a whole batch in one statement (`lock_batch`, in
+account then payment id order) and skips the insert (the request recorded the event).
 tests/integration/test_fast_posting_postgres.py holds this path to `post_success`;
 tests/integration/test_lock_order_postgres.py its lock order.
 """
@@ -102,6 +104,17 @@ _CLAIM = text(
 _LOCK = text(_COLUMNS + _locking("(SELECT 1 AS one) ev", "true"))
 
 
+# `_LOCK` for many events at once (the inbox's batch): each (payment id, intent ref) pair's
+# payment with the same condition and columns, locked in account then payment id order.
+_LOCK_MANY = text(
+    _COLUMNS + "(SELECT p.id, p.status, p.amount, p.currency, p.provider_ref, p.account_id "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:refs AS varchar[])) AS e(id, ref) "
+    "JOIN payment p ON p.id = e.id AND (p.provider_ref IS NULL OR p.provider_ref = e.ref) "
+    "JOIN account la ON la.id = p.account_id ORDER BY p.account_id, p.id "
+    "FOR UPDATE OF p FOR NO KEY UPDATE OF la) p "
+    "JOIN account a ON a.id = p.account_id JOIN cardholder h ON h.id = a.cardholder_id")
+
+
 @dataclass(frozen=True)
 class Claimed:
     """An event recorded by `claim`; `row` is its payment, locked (None: not found by id)."""
@@ -151,6 +164,35 @@ def lock(obj: dict) -> Claimed:
     payment_id = parse_id(metadata.get("payment_id")) if isinstance(metadata, dict) else None
     row = db.session.execute(_LOCK, dict(payment_id=payment_id, ref=obj.get("id"))).one()
     return Claimed(row if row.id is not None else None)
+
+
+def lock_batch(events: list[dict]) -> dict[int, Claimed]:
+    """`lock` for a batch of recorded events in one statement, before any is applied: for
+    the index of each success event that is the first of the batch to name its payment (by
+    id or by intent reference: no earlier event can have changed that payment, and what the
+    row holds of its account and cardholder no posting changes, while the account's row is
+    held), the `Claimed` its own `lock` would give. The payments and their accounts are locked
+    in account then payment id order. Empty when this path is not usable (SQLite)."""
+    if not usable():
+        return {}
+    named: set = set()
+    wanted: dict[int, tuple[int, str]] = {}
+    for n, event in enumerate(events):
+        obj = (event.get("data") or {}).get("object") or {}
+        metadata = obj.get("metadata")
+        payment_id = parse_id(metadata.get("payment_id")) if isinstance(metadata, dict) else None
+        refs = {ref for ref in (obj.get("id"), obj.get("payment_intent")) if isinstance(ref, str)}
+        if event.get("type") == "payment_intent.succeeded" and payment_id \
+                and isinstance(obj.get("id"), str) and payment_id not in named \
+                and not refs & named:
+            wanted[n] = (payment_id, obj["id"])
+        named |= refs | ({payment_id} - {None})
+    if not wanted:
+        return {}
+    rows = {row.id: row for row in db.session.execute(_LOCK_MANY, dict(
+        ids=[payment_id for payment_id, _ in wanted.values()],
+        refs=[ref for _, ref in wanted.values()]))}
+    return {n: Claimed(rows.get(payment_id)) for n, (payment_id, _) in wanted.items()}
 
 
 def post(row, intent: Intent) -> bool | None:

@@ -1,11 +1,16 @@
 """The webhook inbox's worker: posts the events the webhook request recorded, in batches.
 
 With the inbox on (`webhooks.inbox_on`), the request only verifies an event and records it
-`pending` with its body (`webhooks.record_pending`). `drain` (beat's `portal.webhook_poll`,
-or `flask payments webhooks --drain`) then:
+`pending` with its body (`webhooks.record_pending`). `drain` (`drain_awake`: the
+`portal.webhook_drain` task a request sends when it records into an empty inbox,
+`portal.payments.wake`; beat's `portal.webhook_poll`, the safety net; or `flask payments
+webhooks --drain`) then:
 
 - claims up to WEBHOOK_BATCH pending events in id order (arrival order) with
   `FOR UPDATE SKIP LOCKED`, so two workers never take the same event;
+- locks, in one statement, the payments of the batch's success events (the first event to
+  name each) with their accounts, in account then payment id order
+  (`fast_posting.lock_batch`: one round trip a batch instead of one an event);
 - applies each with `webhooks.apply_recorded`: the handlers and the fast posting the request
   would have run, so the money rules have one code path; the session is flushed and expired
   between events, so each sees the database as a request of its own would;
@@ -20,12 +25,16 @@ a person (docs/operations.md, "Webhook inbox"). The others are posted meanwhile.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import case, func, null, select, update
 
 from portal.extensions import db
+from portal.payments import wake
+from portal.payments.fast_posting import lock_batch
 from portal.payments.models import WebhookEvent
 from portal.payments.webhooks import apply_recorded
 from portal.timeutil import as_aware, utcnow
@@ -34,6 +43,9 @@ log = logging.getLogger(__name__)
 
 _T = WebhookEvent.__table__
 PENDING, DONE, FAILED = "pending", "done", "failed"
+LINGER = 0.25  # seconds a woken worker keeps looking after the inbox is empty
+GATHER = 0.05  # seconds between its looks: what arrives meanwhile is posted as one batch
+MOST_AWAKE = 30.0  # seconds a wake-up keeps its worker at most (other tasks wait behind it)
 
 
 def _claim(now, limit: int, event_id: int | None = None):
@@ -46,10 +58,11 @@ def _claim(now, limit: int, event_id: int | None = None):
 
 
 def _apply(rows) -> None:
-    for row in rows:
+    locked = lock_batch([row.payload for row in rows])  # the payments, at once, in id order
+    for n, row in enumerate(rows):
         db.session.flush()
         db.session.expire_all()  # each event reads the database afresh, as its request would
-        apply_recorded(row.payload)
+        apply_recorded(row.payload, locked.get(n))
     db.session.execute(update(_T).where(_T.c.id.in_([row.id for row in rows]))
                        .values(state=DONE, processed_at=utcnow(), error=None, retry_at=None))
 
@@ -117,6 +130,40 @@ def drain(limit: int | None = None, most_batches: int = 1000) -> dict:
             totals[key] += counts[key]
         if counts["claimed"] < limit:
             break
+    return totals
+
+
+def drain_awake(when_idle: Callable[[], object] | None = None, linger: float = LINGER,
+                step: float = GATHER, most: float = MOST_AWAKE) -> dict:
+    """A wake-up's drain (`portal.webhook_drain`, `portal.payments.wake`): awake (holding
+    `wake.AWAKE`, so requests send no more wake-ups), `drain` at once, then again every
+    `step` seconds until the inbox has stayed empty for `linger` seconds, then one last look
+    after letting go of the lock; `when_idle()` (the receipts the postings queued) runs after
+    each drain that posted. The wait lets the events of a steady stream gather into batches
+    (a drain at each event costs its claim, commit and receipts' round every event). A
+    wake-up that finds nothing (a stale one, or beat's poll came first) returns at once; one
+    that finds another worker awake drains once. After `most` seconds it returns whatever
+    comes, so the tasks queued behind it on its worker get their turn (beat's poll, or the
+    next wake-up, goes on)."""
+    totals = dict(claimed=0, done=0, failed=0, batches=0)
+
+    def one_drain() -> int:
+        counts = drain()
+        for key in totals:
+            totals[key] += counts[key]
+        if counts["claimed"] and when_idle is not None:
+            when_idle()
+        return counts["claimed"]
+
+    with wake.awake() as alone:
+        if not one_drain() or not alone:
+            return totals
+        last = start = time.monotonic()
+        while time.monotonic() - last < linger and time.monotonic() - start < most:
+            time.sleep(step)  # the events arriving meanwhile gather into one batch
+            if one_drain():
+                last = time.monotonic()
+    one_drain()  # a request that saw this worker awake just before it let go
     return totals
 
 

@@ -10,13 +10,14 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from flask import current_app
+from sqlalchemy import bindparam, exists, not_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.audit.services import record
 from portal.extensions import db
 from portal.core.inputs import parse_id
-from portal.payments import fast_posting
+from portal.payments import fast_posting, wake
 from portal.payments.gateway import (BadSignature, ProviderUnavailable, get_gateway,
                                      intent_from_object)
 from portal.payments.models import Payment, ReversalKind, WebhookEvent
@@ -72,11 +73,28 @@ def inbox_on() -> bool:
 def record_pending(event: dict, provider: str | None = None) -> bool:
     """Record a verified event, its body included, as pending for the inbox's worker: one
     INSERT .. ON CONFLICT DO NOTHING on the event id. True when this call inserted it (False:
-    a duplicate, recorded before by either path)."""
+    a duplicate, recorded before by either path).
+
+    When the inbox had no other event due (as this transaction sees it) and no worker is
+    awake (PostgreSQL; the same statement; asked by a process at most every
+    `wake.CHECK_EVERY` seconds), the commit wakes the inbox's worker
+    (`portal.payments.wake`), so the posting starts at once instead of at beat's next poll;
+    otherwise the worker draining takes this one too, and beat's poll stays the safety net
+    for a lost wake-up."""
     obj = (event.get("data") or {}).get("object") or {}
-    return _record_once(provider or get_gateway().name, str(event["id"]),
-                        str(event.get("type"))[:64], obj.get("id"), payload=event,
-                        state="pending")
+    row = _event_row(provider or get_gateway().name, str(event["id"]),
+                     str(event.get("type"))[:64], obj.get("id"), payload=event, state="pending")
+    if not wake.time_to_check():
+        return db.session.scalar(_RECORD[db.session.get_bind().dialect.name], row) is not None
+    if db.session.get_bind().dialect.name == "postgresql":
+        got = db.session.execute(_RECORD_PENDING, row).first()
+        inserted, first = got is not None, got is not None and got.first
+    else:
+        inserted = db.session.scalar(_RECORD["sqlite"], row) is not None
+        first = inserted and not db.session.scalar(_OTHER_DUE, dict(event_id=row["event_id"]))
+    if first:
+        wake.after_commit()
+    return inserted
 
 
 def handle_event(event: dict, provider: str | None = None) -> str:
@@ -91,13 +109,14 @@ def handle_event(event: dict, provider: str | None = None) -> str:
     return _apply(event, obj)
 
 
-def apply_recorded(event: dict) -> str:
+def apply_recorded(event: dict, claimed: fast_posting.Claimed | None = None) -> str:
     """Apply an event recorded before (the inbox's worker) exactly as `handle_event` applies
     one it has just recorded: the same handlers, the same fast posting (its lock without the
-    insert). "processed" or "ignored"; raises as `handle_event` would."""
+    insert, or `claimed`: that lock taken for the batch, `fast_posting.lock_batch`).
+    "processed" or "ignored"; raises as `handle_event` would."""
     obj = (event.get("data") or {}).get("object") or {}
     if event.get("type") == "payment_intent.succeeded" and fast_posting.usable():
-        return _post_claimed(fast_posting.lock(obj), event, obj)
+        return _post_claimed(claimed or fast_posting.lock(obj), event, obj)
     return _apply(event, obj)
 
 
@@ -136,11 +155,15 @@ def _record_once(provider: str, event_id: str, kind: str, object_ref, **more) ->
     before any write commits, so a failed event stayed recorded and its retry was dropped.)
     `more`: other columns of the row (the inbox's body and state, `record_pending`).
     """
-    inserted = db.session.scalar(_RECORD[db.session.get_bind().dialect.name], dict(
-        provider=provider, event_id=event_id, type=kind,
-        object_ref=str(object_ref)[:128] if object_ref else None, received_at=utcnow(),
-        **more))
+    inserted = db.session.scalar(_RECORD[db.session.get_bind().dialect.name],
+                                 _event_row(provider, event_id, kind, object_ref, **more))
     return inserted is not None
+
+
+def _event_row(provider: str, event_id: str, kind: str, object_ref, **more) -> dict:
+    return dict(provider=provider, event_id=event_id, type=kind,
+                object_ref=str(object_ref)[:128] if object_ref else None, received_at=utcnow(),
+                **more)
 
 
 # Built once (SQLAlchemy then finds it compiled without building or keying it again): on the
@@ -149,6 +172,32 @@ _RECORD = {name: insert(WebhookEvent.__table__)
            .on_conflict_do_nothing(index_elements=["event_id"])
            .returning(WebhookEvent.__table__.c.id)
            for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+
+
+def _due_pending():
+    """An event the inbox's worker would claim now, or after a failure's wait has passed
+    (`inbox._claim`'s condition without the clock: one waiting on its retry does not count)."""
+    table = WebhookEvent.__table__
+    return exists().where(table.c.state == "pending", table.c.retry_at.is_(None))
+
+
+def _record_pending_pg():
+    """`record_pending` on PostgreSQL: the insert, and whether it is the first (no other
+    event due, and no inbox worker awake: `wake.nobody_awake`), in one statement (a CTE's
+    insert is not visible to the statement's own subquery)."""
+    table = WebhookEvent.__table__
+    columns = ("provider", "event_id", "type", "object_ref", "received_at", "payload", "state")
+    inserted = (pg_insert(table)
+                .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+                .on_conflict_do_nothing(index_elements=["event_id"])
+                .returning(table.c.id).cte("inserted"))
+    return select(inserted.c.id,
+                  wake.when_empty(not_(_due_pending()), wake.nobody_awake()).label("first"))
+
+
+_RECORD_PENDING = _record_pending_pg()
+_OTHER_DUE = select(_due_pending().where(
+    WebhookEvent.__table__.c.event_id != bindparam("event_id")))
 
 
 def _event_time(event: dict) -> datetime | None:

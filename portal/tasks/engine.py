@@ -19,6 +19,7 @@ from celery import Celery, Task
 from flask import current_app
 
 from portal.outbox.services import deliver_pending, register_dispatcher
+from portal.payments.wake import register_waker
 from portal.tasks.schedule import beat_schedule
 from portal.timeutil import utcnow
 
@@ -77,9 +78,25 @@ def init_app(flask_app) -> None:
     celery.set_default()
     flask_app.extensions["celery"] = celery
     register_dispatcher(queue_delivery, polled=transactional_polled)
+    register_waker(wake_webhook_inbox)
+
+
+def wake_webhook_inbox() -> None:
+    """After a commit that recorded an event into an empty webhook inbox: one
+    `portal.webhook_drain` task, so a worker posts it now rather than at beat's next poll.
+    Without a broker, or if the broker cannot take the task, nothing is sent: beat's poll
+    (or an operator's `payments webhooks --drain`) posts the event."""
+    app = current_app._get_current_object()
+    if not app.config.get("JOBS_BROKER_URL"):
+        return
+    try:
+        app.extensions["celery"].send_task(WEBHOOK_DRAIN_TASK, args=[])
+    except Exception as exc:  # noqa: BLE001 - the event is recorded; the poll posts it
+        app.logger.warning("could not wake the webhook inbox's worker (%s)", exc)
 
 
 DELIVER_TASK = "portal.outbox_deliver_ids"
+WEBHOOK_DRAIN_TASK = "portal.webhook_drain"
 
 
 def transactional_polled() -> bool:

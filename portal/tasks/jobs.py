@@ -30,7 +30,7 @@ from portal.jobs.nightly import candidate_ranges, run_nightly
 from portal.journal.services import unacknowledged
 from portal.outbox.services import deliver_due, deliver_pending, deliver_transactional
 from portal.payments.autopay import run_autopay
-from portal.payments.inbox import drain, forget_bodies
+from portal.payments.inbox import drain, drain_awake, forget_bodies
 from portal.payments.reconcile import reconcile
 from portal.plans.jobs import run_plan_monitoring
 from portal.timeutil import utcnow
@@ -113,6 +113,15 @@ def webhook_poll(self):
     OUTBOX_POLL_SECONDS; `portal.payments.inbox.drain`). Records no job run and is not
     retried: an event that fails keeps its error and its own retry time."""
     return drain()
+
+
+@shared_task(bind=True, name="portal.webhook_drain", autoretry_for=(), max_retries=0)
+def webhook_drain(self):
+    """Post the webhook events at once: sent by the commit of a request that recorded an
+    event into an empty inbox (`portal.payments.wake`); drains until the inbox has stayed
+    empty a moment, sending the receipts each time it is empty (`inbox.drain_awake`). Not
+    retried: beat's `portal.webhook_poll` and `portal.outbox_poll` remain the safety net."""
+    return drain_awake(when_idle=deliver_transactional)
 
 
 def _export_journal() -> dict:

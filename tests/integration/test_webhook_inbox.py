@@ -10,6 +10,7 @@ truth while the event waits."""
 from __future__ import annotations
 
 import re
+import time
 from contextlib import contextmanager
 from unittest import mock
 
@@ -19,16 +20,18 @@ from sqlalchemy import func, select
 
 from portal.audit.services import verify_chain
 from portal.extensions import db as _db
-from portal.payments import inbox, webhooks
+from portal.payments import fast_posting, inbox, wake, webhooks
 from portal.payments.models import Payment, WebhookEvent
 from portal.payments.states import PaymentStatus
-from portal.tasks.jobs import webhook_poll
+from portal.outbox.models import OutboxMessage
+from portal.tasks.engine import WEBHOOK_DRAIN_TASK
+from portal.tasks.jobs import webhook_drain, webhook_poll
 from portal.tasks.schedule import WEBHOOK_POLL_TASK, beat_schedule
 from tests.clock import BASE
 from portal.plans.models import Plan, PlanInstalment
 from tests.integration.payment_helpers import (  # noqa: F401 - `account` is a fixture
-    account, deliver_event, intent_event, only_payment, pay_with_card, payment_entries,
-    processing_payment, start_payment,
+    account, deliver_event, intent_event, kept_tasks, only_payment, pay_with_card,
+    payment_entries, processing_payment, start_payment,
 )
 from tests.integration.test_fast_posting_postgres import _events, _facts, _history, _spec
 
@@ -89,6 +92,77 @@ def test_the_inbox_is_on_where_beat_polls(app, db):
     assert "webhook-poll" not in beat_schedule(0)
 
 
+def test_the_first_event_into_an_empty_inbox_wakes_the_worker_once(app, client, make_account,
+                                                                   monkeypatch):
+    account = make_account(principal=300_000, minimum_due=50_000)
+    payments = [processing_payment(account, 5_000 + n, f"inbox_wake_{n}") for n in range(4)]
+    _db.session.commit()
+    sent = kept_tasks(app, monkeypatch, 1)  # a broker and beat's poll: the inbox is on
+    monkeypatch.setitem(app.config, "WEBHOOK_INBOX", "auto")
+    monkeypatch.setitem(app.config, "PORTAL_BASE_URL", "http://localhost")
+    monkeypatch.setattr(wake, "CHECK_EVERY", 0)  # every recording asks
+
+    def wake_ups():
+        return sum(1 for name, _ in sent if name == WEBHOOK_DRAIN_TASK)
+
+    assert deliver_event(client, intent_event(payments[0], event_id="evt_wake_0")) == "accepted"
+    assert wake_ups() == 1
+    # events waiting: the worker woken for them takes these too
+    assert deliver_event(client, intent_event(payments[1], event_id="evt_wake_1")) == "accepted"
+    assert deliver_event(client, intent_event(payments[0], event_id="evt_wake_0")) == "duplicate"
+    assert wake_ups() == 1
+    assert webhook_drain.run()["done"] == 2
+    assert _db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.delivered_at.is_not(None))) == 2  # receipts
+    assert webhook_drain.run()["claimed"] == 0  # a stale wake-up returns at once
+    # a recording rolled back wakes no one; the inbox empty again, the next one does
+    webhooks.record_pending(intent_event(payments[2], event_id="evt_wake_2"), "sandbox")
+    _db.session.rollback()
+    assert wake_ups() == 1
+    if _db.engine.dialect.name == "postgresql":  # a worker awake: it takes the event, no task
+        with wake.awake() as alone:
+            assert alone
+            assert deliver_event(client, intent_event(payments[2], "evt_wake_2")) == "accepted"
+            assert wake_ups() == 1
+            assert inbox.drain()["done"] == 1
+    assert deliver_event(client, intent_event(payments[3], event_id="evt_wake_3")) == "accepted"
+    assert wake_ups() == 2
+    assert inbox.drain()["done"] == 1
+
+
+def test_a_wake_up_gives_its_worker_back_after_its_longest_while(app, client, make_account):
+    account = make_account(principal=300_000, minimum_due=50_000)
+    payment = processing_payment(account, 8_000, "inbox_most")
+    _db.session.commit()
+    with _inbox(app):
+        deliver_event(client, intent_event(payment, event_id="evt_most"))
+        started = time.monotonic()
+        # it would keep looking for an hour; it returns after its first drain instead
+        assert inbox.drain_awake(linger=3600, most=0)["done"] == 1
+        assert time.monotonic() - started < 60
+    assert payment_entries(account.id) == -8_000
+
+
+def test_a_process_asks_whether_to_wake_at_most_every_so_often(app, client, make_account,
+                                                                monkeypatch):
+    account = make_account(principal=300_000, minimum_due=50_000)
+    payments = [processing_payment(account, 6_000 + n, f"inbox_ask_{n}") for n in range(2)]
+    _db.session.commit()
+    sent = kept_tasks(app, monkeypatch, 1)
+    monkeypatch.setitem(app.config, "WEBHOOK_INBOX", "auto")
+    monkeypatch.setitem(app.config, "PORTAL_BASE_URL", "http://localhost")
+    monkeypatch.setattr(wake, "CHECK_EVERY", 3600)
+    monkeypatch.setattr(wake, "_checked", [float("-inf")])
+    assert deliver_event(client, intent_event(payments[0], event_id="evt_ask_0")) == "accepted"
+    assert inbox.drain()["done"] == 1
+    # the inbox empty again, but this process asked a moment ago: only recorded, and beat's
+    # poll (the safety net) posts it
+    assert deliver_event(client, intent_event(payments[1], event_id="evt_ask_1")) == "accepted"
+    assert [name for name, _ in sent if name == WEBHOOK_DRAIN_TASK] == [WEBHOOK_DRAIN_TASK]
+    assert webhook_poll.run()["done"] == 1
+    assert payment_entries(account.id) == -12_001
+
+
 @st.composite
 def _inbox_spec(draw):
     spec = draw(_spec())
@@ -98,6 +172,10 @@ def _inbox_spec(draw):
         first = next(i for i, d in enumerate(order) if d == (n, "succeeded"))
         for _ in range(draw(st.integers(1, 2))):
             order.insert(draw(st.integers(first + 1, len(order))), (n, "refund"))
+    # a success delivered again under another event id, anywhere (a batch's payment named
+    # twice: `fast_posting.lock_batch` locks it for the first only)
+    for n in sorted(draw(st.sets(st.integers(0, len(spec["payments"]) - 1), max_size=2))):
+        order.insert(draw(st.integers(0, len(order))), (n, "again"))
     spec["order"] = order
     spec["drains"] = draw(st.sets(st.integers(0, len(order) - 1)))
     spec["batch"] = draw(st.integers(1, 5))
@@ -105,10 +183,13 @@ def _inbox_spec(draw):
 
 
 def _deliveries(payments, spec, tag):
-    plain = dict(spec, order=[d for d in spec["order"] if d[1] != "refund"])
+    plain = dict(spec, order=[d for d in spec["order"] if d[1] not in ("refund", "again")])
     events = iter(_events(payments, plain, tag))
-    return [_refund(payments[n], tag, n) if kind == "refund" else next(events)
-            for n, kind in spec["order"]]
+    again = {n: dict(event, id=event["id"] + "_again")
+             for n, event in enumerate(_events(payments, dict(spec, order=[
+                 (n, "succeeded") for n in range(len(payments))]), tag))}
+    return [_refund(payments[n], tag, n) if kind == "refund" else again[n]
+            if kind == "again" else next(events) for n, kind in spec["order"]]
 
 
 def _same(facts, tag, account):
@@ -185,6 +266,30 @@ def test_a_failing_event_neither_blocks_nor_loses_the_others(app, client, make_a
     assert _states() == {"done": 3}
 
 
+def test_a_batch_locks_each_payment_once_for_its_first_event_and_posts_it_once(
+        app, client, make_account):
+    account = make_account(principal=300_000, minimum_due=50_000)
+    first, second = (processing_payment(account, 7_000 + n, f"inbox_lockb_{n}") for n in range(2))
+    _db.session.commit()
+    events = [intent_event(first, event_id="evt_lockb_a"),
+              intent_event(first, "payment_intent.processing", "evt_lockb_late",
+                           status="processing"),
+              intent_event(first, event_id="evt_lockb_b"),  # the same success, another id
+              intent_event(second, event_id="evt_lockb_c")]
+    with _inbox(app):
+        for event in events:
+            assert deliver_event(client, event) == "accepted"
+        locked = fast_posting.lock_batch(events)
+        _db.session.rollback()
+        postgres = _db.engine.dialect.name == "postgresql"
+        assert sorted(locked) == ([0, 3] if postgres else [])  # SQLite: each its own lock
+        assert all(claimed.row is not None for claimed in locked.values())
+        assert inbox.drain(10) == dict(claimed=4, done=4, failed=0, batches=1)
+    assert payment_entries(account.id) == -14_001
+    assert {p.status for p in _db.session.scalars(select(Payment).where(
+        Payment.account_id == account.id))} == {PaymentStatus.SUCCEEDED}
+
+
 def test_a_batch_that_fails_midway_commits_nothing_of_it(app, client, make_account):
     account = make_account(principal=300_000, minimum_due=50_000)
     payments = [processing_payment(account, 10_000 + n, f"inbox_mid_{n}") for n in range(3)]
@@ -195,11 +300,11 @@ def test_a_batch_that_fails_midway_commits_nothing_of_it(app, client, make_accou
         calls = {"n": 0}
         real = webhooks.apply_recorded
 
-        def dies_on_the_third(event):
+        def dies_on_the_third(event, *claimed):
             calls["n"] += 1
             if calls["n"] == 3:
                 raise KeyboardInterrupt  # the worker killed: nothing caught, nothing kept
-            return real(event)
+            return real(event, *claimed)
 
         with mock.patch.object(inbox, "apply_recorded", dies_on_the_third), \
                 pytest.raises(KeyboardInterrupt):
