@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import Date, and_, bindparam, func, select
+from sqlalchemy import (Date, Integer, and_, bindparam, func, literal, literal_column, select,
+                        true)
 
 from portal.accounts.models import Account, AccountStatus
 from portal.balances.services import Balance, balances_for, page_balances
@@ -116,41 +117,64 @@ def broken_promises(account_ids, as_of: date) -> dict[int, int]:
 
 
 @functools.cache
-def _row_facts():
-    """Columns of one worklist row beside its account, each a subquery on that account (the
-    database runs them for the page's rows only): the latest plan's status, the earliest
-    unpaid instalment of its active plan (day and amount left), the last contact. Built once
-    per process, as `_broken_query`."""
+def _row_facts(postgres: bool):
+    """Columns of one worklist row beside its account, each on that account (the database
+    runs them for the page's rows only): the latest plan's status, the earliest unpaid
+    instalment of its active plan (day and amount left: on PostgreSQL one LATERAL subquery
+    for both, to join; SQLite has no LATERAL, so there the same subquery twice, once per
+    column, and nothing to join), the last contact. Built once per process, as
+    `_broken_query`. The LIMITs and the states are written into the SQL (`_ONE`,
+    `_written`), so PostgreSQL keeps one plan for the prepared statement (`pagination`'s
+    notes; with the plan's state as a parameter it could not use the index of active plans,
+    and planned the page afresh on every request)."""
     def on_account(query):
         return query.correlate(Account).scalar_subquery()
 
     latest = on_account(select(Plan.status).where(Plan.account_id == Account.id)
-                        .order_by(Plan.id.desc()).limit(1))
-    unpaid = (select(PlanInstalment.due_date,
-                     PlanInstalment.amount - PlanInstalment.paid_amount)
+                        .order_by(Plan.id.desc()).limit(_ONE))
+    unpaid = (select(PlanInstalment.due_date.label("next_due"),
+                     (PlanInstalment.amount - PlanInstalment.paid_amount).label("next_amount"))
               .join(Plan, PlanInstalment.plan_id == Plan.id)
-              .where(Plan.account_id == Account.id, Plan.status == PlanStatus.ACTIVE,
-                     PlanInstalment.status != InstalmentStatus.PAID)
-              .order_by(PlanInstalment.due_date, PlanInstalment.id).limit(1))
-    next_due = on_account(unpaid.with_only_columns(PlanInstalment.due_date))
-    next_amount = on_account(unpaid.with_only_columns(
-        PlanInstalment.amount - PlanInstalment.paid_amount))
+              .where(Plan.account_id == Account.id,
+                     Plan.status == _written(PlanStatus.ACTIVE, Plan.status),
+                     PlanInstalment.status != _written(InstalmentStatus.PAID,
+                                                       PlanInstalment.status))
+              .order_by(PlanInstalment.due_date, PlanInstalment.id).limit(_ONE))
     last_contact = on_account(select(func.max(ContactLog.occurred_at))
                               .where(ContactLog.account_id == Account.id))
-    return (latest.label("plan_status"), next_due.label("next_due"),
-            next_amount.label("next_amount"), last_contact.label("last_contact"))
+    if postgres:
+        unpaid = unpaid.correlate(Account).lateral("next_instalment")
+        next_due, next_amount = unpaid.c.next_due, unpaid.c.next_amount
+    else:
+        next_due, next_amount = (on_account(unpaid.with_only_columns(column)).label(column.name)
+                                 for column in unpaid.selected_columns)
+        unpaid = None
+    return (latest.label("plan_status"), next_due, next_amount,
+            last_contact.label("last_contact")), unpaid
+
+
+_ONE = literal_column("1", Integer)
+
+
+def _written(value, column):
+    """`value` written into the statement's SQL (when it runs) instead of sent as a
+    parameter."""
+    return literal(value, column.type, literal_execute=True)
 
 
 _KEYS = (NullsLast(Account.oldest_unpaid_due_date), Account.id)
 
 
 @functools.cache  # built once per process, its page statements too (`seek_page`'s `params`)
-def _assigned_query(one_collector: bool):
+def _assigned_query(one_collector: bool, postgres: bool):
     """The accounts assigned now (the columns of `ListedAccount`), with their row facts;
     `one_collector`: to the collector given as the "collector_id" parameter."""
-    query = (select(*LISTED_ACCOUNT, AccountAssignment.collector_id, *_row_facts())
+    facts, unpaid = _row_facts(postgres)
+    query = (select(*LISTED_ACCOUNT, AccountAssignment.collector_id, *facts)
              .join(AccountAssignment, and_(AccountAssignment.account_id == Account.id,
                                            AccountAssignment.ended_at.is_(None))))
+    if unpaid is not None:
+        query = query.outerjoin(unpaid, true())
     if one_collector:
         query = query.where(AccountAssignment.collector_id == bindparam("collector_id"))
     return query
@@ -169,8 +193,8 @@ def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
     exact priority order; across pages, the overdue amount and broken promises (derived
     from the ledger and the payments) reorder only within a page."""
     params = {} if collector_id is None else {"collector_id": collector_id}
-    found = seek_page(_assigned_query(collector_id is not None), _KEYS, page, after=after,
-                      before=before, scalars=False, params=params)
+    found = seek_page(_assigned_query(collector_id is not None, is_postgres()), _KEYS, page,
+                      after=after, before=before, scalars=False, params=params)
     accounts = [ListedAccount(*row[:5]) for row in found.rows]
     balances = page_balances(accounts, as_of)
     broken = broken_promises([account.id for account in accounts] or [0], as_of)

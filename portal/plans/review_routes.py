@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import and_, bindparam, case, func, literal_column, select
+from sqlalchemy import and_, bindparam, case, func, literal, literal_column, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
 
@@ -54,8 +54,11 @@ _PROPOSAL_KEYS = (NullsLast(Plan.accepted_at), Plan.id)
 
 @functools.cache  # built once per process, its page statements too (`seek_page`'s `params`)
 def _proposals_query():
+    # The status written into the SQL, not sent as a parameter: PostgreSQL then keeps one
+    # plan for the prepared statement instead of planning it on every request (issue 15).
     return (select(*_PROPOSAL_LISTED).join(Plan.account)
-            .where(Plan.status == PlanStatus.IN_REVIEW))
+            .where(Plan.status == literal(PlanStatus.IN_REVIEW, Plan.status.type,
+                                          literal_execute=True)))
 
 
 @staff_bp.get("/plans/review")

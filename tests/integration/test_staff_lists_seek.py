@@ -316,3 +316,42 @@ def test_kept_page_statements_take_each_requests_values(app, make_account, monke
                     assert len(pagination._BUILT) == built
                 built = len(pagination._BUILT)
         assert built is not None
+
+
+def _sent(client, path: str) -> list[tuple[str, dict]]:
+    """The statements a GET of `path` sends: the SQL and the parameters by name."""
+    from sqlalchemy import event
+
+    seen = []
+
+    def listener(conn, cursor, statement, params, context, executemany):
+        seen.append((statement, dict(context.compiled_parameters[0])))
+    event.listen(_db.engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", listener)
+    return seen
+
+
+@pytest.mark.parametrize("path", ["/staff/payments", "/staff/plans", "/staff/plans/review",
+                                  "/staff/collections/my-accounts",
+                                  "/staff/disputes/?view=queue", "/staff/payments?page=3",
+                                  "/staff/plans/review?page=2"])
+def test_a_page_statement_writes_its_limit_and_states_into_the_sql(client, login_as, make_staff,
+                                                                   make_account, path):
+    """PostgreSQL keeps one plan for a prepared page statement only when the row limit, the
+    offset and the states a list filters on are in its SQL (`pagination`'s notes): as
+    parameters, it planned every page afresh."""
+    raise_dispute(make_account())
+    login_as(client, make_staff("collections_manager", "customer_service"))
+    pages = [(sql, params) for sql, params in _sent(client, path) if "LIMIT" in sql]
+    assert pages, path
+    postgres = _db.engine.dialect.name == "postgresql"  # SQLite adds "OFFSET ?" of its own
+    for sql, params in pages:
+        assert re.search(r"LIMIT 51\b", sql), sql
+        assert re.search(r"LIMIT [^0-9]", sql) is None, sql  # the subqueries' LIMIT 1 too
+        assert "seek_offset" not in params, sql
+        assert not postgres or re.search(r"OFFSET [^0-9]", sql) is None, sql
+        assert not {"in_review", "active", "paid"} & {str(getattr(v, "value", v))
+                                                       for v in params.values()}, sql
