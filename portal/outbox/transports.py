@@ -25,16 +25,9 @@ import socket
 import ssl
 import urllib.error
 import urllib.request
-from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from functools import lru_cache
 from typing import Protocol
-
-try:  # what EmailMessage.set_content encodes a text body with (CPython 3.6 on)
-    from email.contentmanager import _encode_text
-except ImportError:  # pragma: no cover - another implementation: `build_email` it is
-    _encode_text = None
 
 from flask import current_app
 
@@ -74,37 +67,6 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     return mail
 
 
-_POLICY = policy.default  # EmailMessage()'s policy: what `build_email` writes with
-
-
-def _fold(name: str, value: str) -> bytes:
-    """One header line as `EmailMessage` writes it: parsed and folded by its policy."""
-    return _POLICY.fold_binary(*_POLICY.header_store_parse(name, value))
-
-
-_header = lru_cache(maxsize=4096)(_fold)  # a sender, a recipient, a subject recur
-
-
-def email_bytes(message: OutboxMessage, sender: str) -> bytes:
-    """`build_email(message, sender).as_bytes()`, the same bytes without building and
-    flattening the message object (its header parsing was most of a receipt's delivery, about
-    0.7 ms): each header parsed and folded by the same policy, the repeated ones cached, the
-    body encoded by the same function `set_content` calls (7bit, 8bit, quoted-printable or
-    base64, as it chooses). tests/unit/test_outbox_email_bytes.py holds it to `build_email`;
-    a Python whose email package lacks that function gets `build_email`'s bytes."""
-    if _encode_text is None:
-        return build_email(message, sender).as_bytes()
-    cte, body = _encode_text(message.body, "utf-8", None, _POLICY)
-    return b"".join((
-        _header("From", sender), _header("To", message.recipient),
-        _header("Subject", message.subject or ""),
-        _fold("Date", format_datetime(as_aware(message.created_at))),
-        _fold("Message-ID", make_msgid(idstring=str(message.id))),
-        b'Content-Type: text/plain; charset="utf-8"\nContent-Transfer-Encoding: ',
-        cte.encode("ascii"), b"\nMIME-Version: 1.0\n\n",
-        body.encode("ascii", "surrogateescape")))
-
-
 def sms_payload(message: OutboxMessage) -> dict:
     return {"id": message.id, "to": message.recipient, "body": message.body,
             "created_at": as_aware(message.created_at).isoformat()}
@@ -118,8 +80,8 @@ class FileTransport:
         stem = f"{created:%Y%m%dT%H%M%S}-{message.id:08d}-{message.purpose}"
         directory = outbox_dir()
         if message.channel == Channel.EMAIL:
-            data = email_bytes(message, current_app.config["MAIL_FROM"])
-            path = os.path.join(directory, stem + ".eml")
+            mail = build_email(message, current_app.config["MAIL_FROM"])
+            path, data = os.path.join(directory, stem + ".eml"), mail.as_bytes()
         else:
             path = os.path.join(directory, stem + ".json")
             payload = {k: v for k, v in sms_payload(message).items() if k != "id"}
