@@ -133,8 +133,8 @@ def drain(limit: int | None = None, most_batches: int = 1000) -> dict:
     return totals
 
 
-def drain_awake(when_idle: Callable[[], object] | None = None, linger: float = LINGER,
-                step: float = GATHER, most: float = MOST_AWAKE) -> dict:
+def drain_awake(when_idle: Callable[[], object] | None = None, linger: float | None = None,
+                step: float | None = None, most: float | None = None) -> dict:
     """A wake-up's drain (`portal.webhook_drain`, `portal.payments.wake`): awake (holding
     `wake.AWAKE`, so requests send no more wake-ups), `drain` at once, then again every
     `step` seconds until the inbox has stayed empty for `linger` seconds, then one last look
@@ -144,7 +144,11 @@ def drain_awake(when_idle: Callable[[], object] | None = None, linger: float = L
     wake-up that finds nothing (a stale one, or beat's poll came first) returns at once; one
     that finds another worker awake drains once. After `most` seconds it returns whatever
     comes, so the tasks queued behind it on its worker get their turn (beat's poll, or the
-    next wake-up, goes on)."""
+    next wake-up, goes on). `linger`, `step`, `most`: LINGER, GATHER, MOST_AWAKE unless
+    given (read when called)."""
+    linger = LINGER if linger is None else linger
+    step = GATHER if step is None else step
+    most = MOST_AWAKE if most is None else most
     totals = dict(claimed=0, done=0, failed=0, batches=0)
 
     def one_drain() -> int:

@@ -101,6 +101,7 @@ def test_the_first_event_into_an_empty_inbox_wakes_the_worker_once(app, client, 
     monkeypatch.setitem(app.config, "WEBHOOK_INBOX", "auto")
     monkeypatch.setitem(app.config, "PORTAL_BASE_URL", "http://localhost")
     monkeypatch.setattr(wake, "CHECK_EVERY", 0)  # every recording asks
+    monkeypatch.setattr(inbox, "LINGER", 0)  # the woken worker drains and returns: no sleep
 
     def wake_ups():
         return sum(1 for name, _ in sent if name == WEBHOOK_DRAIN_TASK)
