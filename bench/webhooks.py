@@ -516,17 +516,19 @@ def main() -> None:
     trees = {"new": ROOT}
     work = tempfile.mkdtemp(prefix="portal-webhooks-trees-")
     if options.against:
+        # Migrations this tree adds are allowed (REV's code runs on the newer schema: an
+        # added column with a default); any REV has that this tree lacks or changed are not.
+        # Checked before the worktree is made, so refusing leaves nothing behind.
+        if subprocess.run(["git", "-C", ROOT, "diff", "--name-only", "--diff-filter=a",
+                           options.against, "--", "migrations"],
+                          capture_output=True, text=True).stdout.strip():
+            shutil.rmtree(work, ignore_errors=True)
+            sys.exit(f"{options.against} has other migrations: the scratch database is made "
+                     "by this tree's, so compare trees with the same schema (or older)")
         old = os.path.join(work, "old")
         subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "--quiet", old,
                         options.against], check=True)
         trees = {"old": old, "new": ROOT}
-        # Migrations this tree adds are allowed (REV's code runs on the newer schema: an
-        # added column with a default); any REV has that this tree lacks or changed are not.
-        if subprocess.run(["git", "-C", ROOT, "diff", "--name-only", "--diff-filter=a",
-                           options.against, "--", "migrations"],
-                          capture_output=True, text=True).stdout.strip():
-            sys.exit(f"{options.against} has other migrations: the scratch database is made "
-                     "by this tree's, so compare trees with the same schema (or older)")
     labels = {label: f"{label} ({_head(tree)})" for label, tree in trees.items()}
     results: dict = {}
     try:
