@@ -69,8 +69,9 @@ def run_together(app, work, n: int, *, request_context: bool = False, timeout: f
     return results, errors
 
 
-def statements_for(client, path: str) -> int:
-    """How many SQL statements a GET of `path` sends (it must answer 200)."""
+def statements_sent(client, path: str) -> list[tuple[str, dict]]:
+    """The SQL statements a GET of `path` sends (it must answer 200): each one's SQL and its
+    parameters by name."""
     from sqlalchemy import event
 
     from portal.extensions import db
@@ -78,13 +79,19 @@ def statements_for(client, path: str) -> int:
     seen = []
 
     def listener(conn, cursor, statement, params, context, executemany):
-        seen.append(statement)
+        seen.append((statement, dict(context.compiled_parameters[0])
+                     if context.compiled_parameters else {}))
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
         assert client.get(path).status_code == 200
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
-    return len(seen)
+    return seen
+
+
+def statements_for(client, path: str) -> int:
+    """How many SQL statements a GET of `path` sends (it must answer 200)."""
+    return len(statements_sent(client, path))
 
 
 def tamper(sql: str, **params) -> None:

@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import (Date, Integer, and_, bindparam, func, literal, literal_column, select,
-                        true)
+from sqlalchemy import Date, Integer, and_, bindparam, func, literal_column, select, true
 
 from portal.accounts.models import Account, AccountStatus
 from portal.balances.services import Balance, balances_for, page_balances
 from portal.bulk import ids_in, is_postgres
 from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay
-from portal.core.pagination import NullsLast, Page, clamp_page, seek_page
+from portal.core.pagination import NullsLast, Page, clamp_page, seek_page, written
 from portal.collections.rules import (BROKEN_PROMISE_DAYS, PriorityFacts, bucket_dates,
                                       priority_key)
 from portal.collections.services import promise_paid_query
@@ -123,10 +122,10 @@ def _row_facts(postgres: bool):
     instalment of its active plan (day and amount left: on PostgreSQL one LATERAL subquery
     for both, to join; SQLite has no LATERAL, so there the same subquery twice, once per
     column, and nothing to join), the last contact. Built once per process, as
-    `_broken_query`. The LIMITs and the states are written into the SQL (`_ONE`,
-    `_written`), so PostgreSQL keeps one plan for the prepared statement (`pagination`'s
-    notes; with the plan's state as a parameter it could not use the index of active plans,
-    and planned the page afresh on every request)."""
+    `_broken_query`. The LIMITs and the states are written into the SQL (`_ONE`, `written`),
+    so PostgreSQL keeps one plan for the prepared statement (`pagination`'s notes; with the
+    plan's state as a parameter it could not use the index of active plans, and planned the
+    page afresh on every request)."""
     def on_account(query):
         return query.correlate(Account).scalar_subquery()
 
@@ -136,8 +135,8 @@ def _row_facts(postgres: bool):
                      (PlanInstalment.amount - PlanInstalment.paid_amount).label("next_amount"))
               .join(Plan, PlanInstalment.plan_id == Plan.id)
               .where(Plan.account_id == Account.id,
-                     Plan.status == _written(PlanStatus.ACTIVE, Plan.status),
-                     PlanInstalment.status != _written(InstalmentStatus.PAID,
+                     Plan.status == written(PlanStatus.ACTIVE, Plan.status),
+                     PlanInstalment.status != written(InstalmentStatus.PAID,
                                                        PlanInstalment.status))
               .order_by(PlanInstalment.due_date, PlanInstalment.id).limit(_ONE))
     last_contact = on_account(select(func.max(ContactLog.occurred_at))
@@ -154,12 +153,6 @@ def _row_facts(postgres: bool):
 
 
 _ONE = literal_column("1", Integer)
-
-
-def _written(value, column):
-    """`value` written into the statement's SQL (when it runs) instead of sent as a
-    parameter."""
-    return literal(value, column.type, literal_execute=True)
 
 
 _KEYS = (NullsLast(Account.oldest_unpaid_due_date), Account.id)

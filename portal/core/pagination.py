@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, literal_column, tuple_
+from sqlalchemy import Integer, bindparam, literal, literal_column, tuple_
 
 from portal.extensions import db
 
@@ -46,6 +46,13 @@ MAX_CURSOR = 200
 def clamp_page(page: int | None) -> int:
     """`page` within 1..MAX_PAGE (None or below 1: the first page)."""
     return min(max(1, page or 1), MAX_PAGE)
+
+
+def written(value, column):
+    """`value` written into the statement's SQL when it runs, as `column`'s type gives it,
+    instead of sent as a parameter: a list's fixed filter (a state), so PostgreSQL keeps one
+    plan for the prepared page statement (the notes above)."""
+    return literal(value, column.type, literal_execute=True)
 
 
 @dataclass(frozen=True)

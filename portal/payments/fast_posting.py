@@ -76,14 +76,17 @@ def _guarded() -> bool:
     return set(payment_posted.receivers) <= {id(listener) for listener in _GUARDS}
 
 
+# What the posting reads of the payment locked (`_locking`, `_LOCK_MANY`).
+_PAYMENT = "SELECT p.id, p.status, p.amount, p.currency, p.provider_ref, p.account_id "
+
+
 def _locking(source: str, recorded: str) -> str:
     """The payment by id, locked (`FOR UPDATE`), with what the posting needs of its account
     and cardholder as plain columns, joined to `source` when `recorded` holds (one row: the
     payment's columns NULL when not found)."""
     return (
-        source + " LEFT JOIN LATERAL (SELECT p.id, p.status, p.amount, p.currency, "
-        "p.provider_ref, p.account_id FROM payment p JOIN account la ON la.id = p.account_id "
-        "WHERE " + recorded + " AND p.id = :payment_id "
+        source + " LEFT JOIN LATERAL (" + _PAYMENT + "FROM payment p "
+        "JOIN account la ON la.id = p.account_id WHERE " + recorded + " AND p.id = :payment_id "
         "AND (p.provider_ref IS NULL OR p.provider_ref = :ref) "
         # the account's row as accounts.locks.lock_account_money takes it, after the payment's
         "FOR UPDATE OF p FOR NO KEY UPDATE OF la) p ON true "
@@ -107,12 +110,17 @@ _LOCK = text(_COLUMNS + _locking("(SELECT 1 AS one) ev", "true"))
 # `_LOCK` for many events at once (the inbox's batch): each (payment id, intent ref) pair's
 # payment with the same condition and columns, locked in account then payment id order.
 _LOCK_MANY = text(
-    _COLUMNS + "(SELECT p.id, p.status, p.amount, p.currency, p.provider_ref, p.account_id "
-    "FROM unnest(CAST(:ids AS bigint[]), CAST(:refs AS varchar[])) AS e(id, ref) "
+    _COLUMNS + "(" + _PAYMENT + "FROM unnest(CAST(:ids AS bigint[]), CAST(:refs AS varchar[])) AS e(id, ref) "
     "JOIN payment p ON p.id = e.id AND (p.provider_ref IS NULL OR p.provider_ref = e.ref) "
     "JOIN account la ON la.id = p.account_id ORDER BY p.account_id, p.id "
     "FOR UPDATE OF p FOR NO KEY UPDATE OF la) p "
     "JOIN account a ON a.id = p.account_id JOIN cardholder h ON h.id = a.cardholder_id")
+
+
+def _payment_id(obj: dict) -> int | None:
+    """The portal's payment id an event's object carries in its metadata, if a valid one."""
+    metadata = obj.get("metadata")
+    return parse_id(metadata.get("payment_id")) if isinstance(metadata, dict) else None
 
 
 @dataclass(frozen=True)
@@ -146,8 +154,7 @@ def usable() -> bool:
 def claim(provider: str, event_id: str, kind: str, obj: dict, received_at: datetime
           ) -> Claimed | None:
     """Record the event once and lock its payment, in one statement. None for a duplicate."""
-    metadata = obj.get("metadata")
-    payment_id = parse_id(metadata.get("payment_id")) if isinstance(metadata, dict) else None
+    payment_id = _payment_id(obj)
     object_ref = obj.get("id")
     row = db.session.execute(_CLAIM, dict(
         provider=provider, event_id=event_id, type=kind,
@@ -160,8 +167,7 @@ def claim(provider: str, event_id: str, kind: str, obj: dict, received_at: datet
 
 def lock(obj: dict) -> Claimed:
     """`claim` for an event recorded already (the inbox): its payment locked, the same row."""
-    metadata = obj.get("metadata")
-    payment_id = parse_id(metadata.get("payment_id")) if isinstance(metadata, dict) else None
+    payment_id = _payment_id(obj)
     row = db.session.execute(_LOCK, dict(payment_id=payment_id, ref=obj.get("id"))).one()
     return Claimed(row if row.id is not None else None)
 
@@ -179,8 +185,7 @@ def lock_batch(events: list[dict]) -> dict[int, Claimed]:
     wanted: dict[int, tuple[int, str]] = {}
     for n, event in enumerate(events):
         obj = (event.get("data") or {}).get("object") or {}
-        metadata = obj.get("metadata")
-        payment_id = parse_id(metadata.get("payment_id")) if isinstance(metadata, dict) else None
+        payment_id = _payment_id(obj)
         refs = {ref for ref in (obj.get("id"), obj.get("payment_intent")) if isinstance(ref, str)}
         if event.get("type") == "payment_intent.succeeded" and payment_id \
                 and isinstance(obj.get("id"), str) and payment_id not in named \

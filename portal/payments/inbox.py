@@ -48,9 +48,13 @@ GATHER = 0.05  # seconds between its looks: what arrives meanwhile is posted as 
 MOST_AWAKE = 30.0  # seconds a wake-up keeps its worker at most (other tasks wait behind it)
 
 
+def _due(now):
+    """A pending event whose retry time, if any, has come: what a worker may claim now."""
+    return (_T.c.state == PENDING) & ((_T.c.retry_at.is_(None)) | (_T.c.retry_at <= now))
+
+
 def _claim(now, limit: int, event_id: int | None = None):
-    query = (select(_T.c.id, _T.c.payload, _T.c.attempts)
-             .where(_T.c.state == PENDING, (_T.c.retry_at.is_(None)) | (_T.c.retry_at <= now))
+    query = (select(_T.c.id, _T.c.payload, _T.c.attempts).where(_due(now))
              .order_by(_T.c.id).limit(limit).with_for_update(skip_locked=True))
     if event_id is not None:
         query = query.where(_T.c.id == event_id)
@@ -196,14 +200,13 @@ def health(stale_after: timedelta) -> tuple[bool, dict]:
     "failed"). With the counts; never an event's error or body (the endpoint needs no
     sign-in)."""
     now = utcnow()
-    due = (_T.c.state == PENDING) & ((_T.c.retry_at.is_(None)) | (_T.c.retry_at <= now))
 
     def of(column, *where):  # each a statement of its own, so each finds its partial index
         return select(column).select_from(_T).where(*where).scalar_subquery()
 
     pending, failed, oldest = db.session.execute(select(
         of(func.count(), _T.c.state == PENDING), of(func.count(), _T.c.state == FAILED),
-        of(func.min(func.coalesce(_T.c.retry_at, _T.c.received_at)), due))).one()
+        of(func.min(func.coalesce(_T.c.retry_at, _T.c.received_at)), _due(now)))).one()
     oldest = as_aware(oldest) if oldest is not None else None
     state = ("failed" if failed else "held" if oldest is not None and now - oldest > stale_after
              else "ok")

@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import and_, bindparam, case, func, literal, literal_column, select
+from sqlalchemy import and_, bindparam, case, func, literal_column, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
 
@@ -22,7 +22,7 @@ from portal.core.filters import formatter
 from portal.core.forms import parse_money_fields
 from portal.core.fragments import kept_rows
 from portal.core.inputs import arg_cursors, arg_page
-from portal.core.pagination import NullsLast, seek_page
+from portal.core.pagination import NullsLast, seek_page, written
 from portal.core.nav import staff_entry
 from portal.core.urls import id_link
 from portal.disputes import labels as dispute_labels
@@ -57,8 +57,7 @@ def _proposals_query():
     # The status written into the SQL, not sent as a parameter: PostgreSQL then keeps one
     # plan for the prepared statement instead of planning it on every request (issue 15).
     return (select(*_PROPOSAL_LISTED).join(Plan.account)
-            .where(Plan.status == literal(PlanStatus.IN_REVIEW, Plan.status.type,
-                                          literal_execute=True)))
+            .where(Plan.status == written(PlanStatus.IN_REVIEW, Plan.status)))
 
 
 @staff_bp.get("/plans/review")

@@ -23,7 +23,7 @@ from portal.payments.models import Payment, PaymentChoice
 from portal.payments.states import PaymentStatus
 from portal.plans.models import Plan, PlanStatus
 from tests.dispute_helpers import join, raise_dispute
-from tests.helpers import statements_for
+from tests.helpers import statements_for, statements_sent
 from tests.integration.plan_helpers import TODAY, agree, spec
 
 NEXT = re.compile(r'rel="next" href="([^"]+)"')
@@ -318,22 +318,6 @@ def test_kept_page_statements_take_each_requests_values(app, make_account, monke
         assert built is not None
 
 
-def _sent(client, path: str) -> list[tuple[str, dict]]:
-    """The statements a GET of `path` sends: the SQL and the parameters by name."""
-    from sqlalchemy import event
-
-    seen = []
-
-    def listener(conn, cursor, statement, params, context, executemany):
-        seen.append((statement, dict(context.compiled_parameters[0])))
-    event.listen(_db.engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", listener)
-    return seen
-
-
 @pytest.mark.parametrize("path", ["/staff/payments", "/staff/plans", "/staff/plans/review",
                                   "/staff/collections/my-accounts",
                                   "/staff/disputes/?view=queue", "/staff/payments?page=3",
@@ -345,7 +329,7 @@ def test_a_page_statement_writes_its_limit_and_states_into_the_sql(client, login
     parameters, it planned every page afresh."""
     raise_dispute(make_account())
     login_as(client, make_staff("collections_manager", "customer_service"))
-    pages = [(sql, params) for sql, params in _sent(client, path) if "LIMIT" in sql]
+    pages = [(sql, params) for sql, params in statements_sent(client, path) if "LIMIT" in sql]
     assert pages, path
     postgres = _db.engine.dialect.name == "postgresql"  # SQLite adds "OFFSET ?" of its own
     for sql, params in pages:
