@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 
+import psycopg
 from psycopg.adapt import PyFormat, Transformer
 from sqlalchemy import JSON, BigInteger, Date, DateTime, Table, any_, bindparam, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -51,24 +53,28 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _driver_connection():
+    return db.session.connection().connection.driver_connection
+
+
 def _cursor():
-    return db.session.connection().connection.driver_connection.cursor()
+    return _driver_connection().cursor()
 
 
 def _copy(table_name: str, columns: Sequence[str], rows: Iterable[Sequence],
-          json_at: Sequence[int] = (), dated_at: Sequence[int] = ()) -> None:
+          json_at: Sequence[int] = (), dated_at: Sequence[int] = (), connection=None) -> None:
     """COPY `rows` in; the values at `json_at` dumped as SQLAlchemy's JSON type would, those
-    at `dated_at` (dates and times, or None) sent as the text the driver gives them."""
+    at `dated_at` (dates and times, or None) sent as the text the driver gives them.
+    `connection`: the session's driver connection, taken by the caller (another thread)."""
     statement = f"COPY {table_name} ({', '.join(columns)}) FROM STDIN"
-    dbapi = db.session.get_bind().dialect.dbapi
     try:
-        with _cursor() as cur, cur.copy(statement) as copy:
+        with (connection or _driver_connection()).cursor() as cur, cur.copy(statement) as copy:
             if json_at or dated_at:
                 texts = _date_texts(Transformer.from_context(cur))
                 rows = _prepared(rows, json_at, dated_at, texts)
             for row in rows:
                 copy.write_row(row)
-    except dbapi.IntegrityError as exc:
+    except psycopg.IntegrityError as exc:
         # As SQLAlchemy reports it for its own statements, so callers catch one exception.
         raise IntegrityError(statement, None, exc) from exc
 
@@ -155,17 +161,54 @@ def allocate_ids(table: Table, n: int) -> list[int]:
     return list(range(start, start + n))
 
 
-def insert_rows(table: Table, columns: Sequence[str], rows: list[Sequence]) -> None:
-    """Insert `rows` (tuples in `columns` order) into `table`."""
+def insert_rows(table: Table, columns: Sequence[str], rows: list[Sequence],
+                connection=None) -> None:
+    """Insert `rows` (tuples in `columns` order) into `table`. `connection`: see `_copy`."""
     if not rows:
         return
-    if is_postgres():
+    if connection is not None or is_postgres():
         types = [table.c[name].type for name in columns]
         _copy(table.name, columns, rows,
               json_at=[i for i, kind in enumerate(types) if isinstance(kind, JSON)],
-              dated_at=_dated(types))
+              dated_at=_dated(types), connection=connection)
         return
     db.session.execute(table.insert(), [dict(zip(columns, row)) for row in rows])
+
+
+@contextmanager
+def inserted_behind(*inserts: tuple[Table, Sequence[str], list[Sequence]]) -> Iterator[None]:
+    """Insert each (table, columns, rows) of `inserts`, in order, while the body runs: on
+    PostgreSQL a helper thread sends the COPYs on the session's own connection (the same
+    transaction), so the server inserts, checks keys and fires triggers while this thread
+    works in Python; elsewhere they are inserted first. Leaving the block waits for the
+    inserts and raises what they raised (after the body's own error, if it had one).
+
+    The body must not use the database, the session or anything else of the connection's
+    (the helper holds it). The helper uses nothing of the application's: only the driver's
+    connection, taken here."""
+    if not is_postgres():
+        for insert in inserts:
+            insert_rows(*insert)
+        yield
+        return
+    connection = _driver_connection()
+    failed: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            for insert in inserts:
+                insert_rows(*insert, connection=connection)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            failed.append(exc)
+
+    helper = threading.Thread(target=send, name="inserted_behind", daemon=True)
+    helper.start()
+    try:
+        yield
+    finally:
+        helper.join()
+    if failed:
+        raise failed[0]
 
 
 def update_rows(table: Table, key: str, columns: Sequence[str], rows: list[Sequence]) -> None:

@@ -5,9 +5,11 @@ triggers (migration 0030_page_version) write a fresh token into the row in the s
 transaction as any change to what the dashboard's and the timeline's figures are derived
 from: the account row, its ledger entries, snapshots and acknowledgements, consequences,
 notices, stage moves, disputes, plans with their instalments and revisions, promises to pay,
-legal steps, the cardholder's care records, and any policy version. Nothing in Python
-writes here. A token is never reused (a PostgreSQL sequence; a random 64-bit number on
-SQLite), so a rolled-back change cannot make an old token current again.
+legal steps, the cardholder's care records, and any policy version; a new account's row is
+written by the first of those (not by the account's own insert, migration 0035): until then
+its figures are built, never kept. Nothing in Python writes here. A token is never reused
+(a PostgreSQL sequence; a random 64-bit number on SQLite), so a rolled-back change cannot
+make an old token current again.
 """
 from __future__ import annotations
 

@@ -462,24 +462,36 @@ def _lock_streams_bulk(streams: list[str]) -> dict[str, tuple[int, str]]:
     return {stream: (count, last_hash) for stream, count, last_hash in rows}
 
 
-def record_bulk(events: list[dict], fresh: frozenset[str] = frozenset()) -> int:
-    """`record_many` for batch jobs writing thousands of events (the feed import): the same
-    events, links, hashes, locks and heads, written with COPY (portal.bulk) instead of one ORM
-    object each. Returns how many were written.
+@dataclass
+class Drafted:
+    """Events `draft_bulk` made, those of fresh streams chained; `append_bulk` writes them."""
+    made: list
+    key: bytes
+    fresh: frozenset[str]
+    newest: dict  # stream -> its newest event, for the streams chained so far
 
-    `fresh`: streams no other transaction can have written to, because their subject was
-    created in this one (a new account's id is nobody else's until it commits): they start
-    from nothing and their heads are inserted as they end, not created, locked and updated.
-    Should another transaction write one anyway, the head's or the events' unique keys refuse
-    this one's; no chain is ever forked."""
-    if not events:
-        return 0
+
+def draft_bulk(events: list[dict], fresh: frozenset[str] = frozenset()) -> Drafted:
+    """`record_bulk`'s first half, which uses no database (a caller may run it while its
+    connection is busy, `portal.bulk.inserted_behind`): the events drafted and those of the
+    `fresh` streams (see `record_bulk`) chained from nothing."""
     made, key = _drafts(events, _Draft)
-    streams = {e.stream for e in made}
-    held = sorted(streams - fresh, key=lock_order)
-    tips = _lock_streams_bulk(held) if held else {}
-    tips.update((stream, (0, GENESIS)) for stream in streams & fresh)
-    newest = _chain(made, tips, key)
+    newest = _chain([e for e in made if e.stream in fresh],
+                    {stream: (0, GENESIS) for stream in {e.stream for e in made} & fresh}, key)
+    return Drafted(made, key, fresh, newest)
+
+
+def append_bulk(drafted: Drafted) -> int:
+    """`record_bulk`'s second half: the other streams locked and chained, every event
+    written and the heads moved. Returns how many events were written."""
+    made, fresh = drafted.made, drafted.fresh
+    if not made:
+        return 0
+    held = sorted({e.stream for e in made} - fresh, key=lock_order)
+    newest = dict(drafted.newest)
+    if held:
+        newest.update(_chain([e for e in made if e.stream not in fresh],
+                             _lock_streams_bulk(held), drafted.key))
     for event, event_id in zip(made, allocate_ids(AuditEvent.__table__, len(made))):
         event.id = event_id
     columns = ("id", *_EVENT_COLUMNS)
@@ -491,6 +503,19 @@ def record_bulk(events: list[dict], fresh: frozenset[str] = frozenset()) -> int:
                 sorted((head for head in heads if head[0] in fresh),
                        key=lambda head: lock_order(head[0])))
     return len(made)
+
+
+def record_bulk(events: list[dict], fresh: frozenset[str] = frozenset()) -> int:
+    """`record_many` for batch jobs writing thousands of events (the feed import): the same
+    events, links, hashes, locks and heads, written with COPY (portal.bulk) instead of one ORM
+    object each. Returns how many were written.
+
+    `fresh`: streams no other transaction can have written to, because their subject was
+    created in this one (a new account's id is nobody else's until it commits): they start
+    from nothing and their heads are inserted as they end, not created, locked and updated.
+    Should another transaction write one anyway, the head's or the events' unique keys refuse
+    this one's; no chain is ever forked."""
+    return append_bulk(draft_bulk(events, fresh))
 
 
 # -- anchors ---------------------------------------------------------------------------------

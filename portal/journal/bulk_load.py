@@ -23,9 +23,10 @@ from portal.accounts.locks import lock_accounts_money
 from portal.accounts.models import (
     Account, AccountStatus, Cardholder, EntryKind, LedgerEntry,
 )
-from portal.audit.services import record_bulk, stream_for
+from portal.audit.services import Drafted, append_bulk, draft_bulk, stream_for
 from portal.bulk import (
-    allocate_ids, fetch_all, insert_rows, is_postgres, settle_in, stage_table, update_rows,
+    allocate_ids, fetch_all, inserted_behind, insert_rows, is_postgres, settle_in, stage_table,
+    update_rows,
 )
 from portal.extensions import db
 from portal.journal.acks import choose, in_issuer_figures, named_entries, pending_movements
@@ -170,15 +171,20 @@ def apply_chunk(rows: list[FeedRow], result: ImportResult, refuse,
         result.entries_posted += posted
         setattr(result, outcome, getattr(result, outcome) + 1)
         applied.append(position)
-    _write(chunk)
+    entries = _write(chunk)
+    # The ledger entries and acknowledgements (most of the server's work) are inserted while
+    # the audit events are drafted and the replay digests' keys taken (Python only).
+    with inserted_behind(*entries):
+        drafted = _draft_events(chunk)
+        kept = [] if keys is None else [
+            (chunk.accounts[rows[p].account_number].id, keys[p]) for p in applied
+            if _final(rows[p], chunk)]
     # The corrections lock the accounts' nightly states before the audit append below locks
     # their streams' heads: the order a payment's posting takes them in (its listeners, then
     # its audit event), so a feed and a late webhook for one account cannot deadlock.
     figures_lowered([account.id for account in chunk.lowered.values()])
-    _record(chunk)
-    if keys is not None:
-        remember([(chunk.accounts[rows[p].account_number].id, keys[p]) for p in applied
-                  if _final(rows[p], chunk)])
+    append_bulk(drafted)
+    remember(kept)
 
 
 def _final(row: FeedRow, chunk: _Chunk) -> bool:
@@ -259,7 +265,9 @@ def _apply_row(row: FeedRow, chunk: _Chunk, lag: int) -> tuple[str, int]:
     return outcome, len(posted)
 
 
-def _write(chunk: _Chunk) -> None:
+def _write(chunk: _Chunk) -> tuple:
+    """Write the chunk's cardholders and accounts; return the inserts of its ledger entries
+    and acknowledgements (for `inserted_behind`)."""
     # The rows of the accounts written (updated, or given entries or acknowledgements: their
     # foreign keys lock the account's row) first, in id order, as the nightly run claims them:
     # the UPDATE below locks them in whatever order its join finds them (docs/money.md,
@@ -293,20 +301,21 @@ def _write(chunk: _Chunk) -> None:
                  for a in chunk.accounts.values() if a.changed and not a.new])
     # Nothing names the new entries and acknowledgements: their ids come from the column's
     # default as they are written, ascending in this order (no round trip to take them).
-    insert_rows(LedgerEntry.__table__,
-                ("account_id", "kind", "component", "amount", "currency",
-                 "effective_date", "source_ref", "posted_at"),
-                [(account.id, *rest, now) for account, *rest in chunk.entries])
-    insert_rows(JournalAck.__table__,
-                ("ledger_entry_id", "account_id", "feed_as_of", "source", "recorded_at"),
-                [(entry_id, account.id, as_of, source, now)
-                 for entry_id, account, as_of, source in chunk.acks])
+    return ((LedgerEntry.__table__,
+             ("account_id", "kind", "component", "amount", "currency",
+              "effective_date", "source_ref", "posted_at"),
+             [(account.id, *rest, now) for account, *rest in chunk.entries]),
+            (JournalAck.__table__,
+             ("ledger_entry_id", "account_id", "feed_as_of", "source", "recorded_at"),
+             [(entry_id, account.id, as_of, source, now)
+              for entry_id, account, as_of, source in chunk.acks]))
 
 
-def _record(chunk: _Chunk) -> None:
-    """One audit event per created or changed account (`_write` gave the new ones ids)."""
-    record_bulk([dict(action=action, subject_type="account", subject_id=account.id,
-                      before=before, after=after, actor=ACTOR)
-                 for action, account, before, after in chunk.events],
-                fresh=frozenset(stream_for(subject_type="account", subject_id=account.id)
-                                for account in chunk.accounts.values() if account.new))
+def _draft_events(chunk: _Chunk) -> Drafted:
+    """One audit event per created or changed account (`_write` gave the new ones ids),
+    drafted; a new account's stream is chained already."""
+    return draft_bulk([dict(action=action, subject_type="account", subject_id=account.id,
+                            before=before, after=after, actor=ACTOR)
+                       for action, account, before, after in chunk.events],
+                      fresh=frozenset(stream_for(subject_type="account", subject_id=account.id)
+                                      for account in chunk.accounts.values() if account.new))

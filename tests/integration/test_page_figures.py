@@ -142,3 +142,30 @@ def test_the_triggers_cover_every_registered_timeline_source_and_pause_provider(
     registered |= {p.__name__ for p in pauses._providers}
     registered |= {b.__name__ for b in pauses._batches.values()}
     assert registered == figures.WATCHED_PROVIDERS
+
+
+def test_a_new_account_is_built_until_its_first_change_gives_it_a_token(db, make_account, clock):
+    # Migration 0035: an account's own INSERT writes no token (nobody can have kept the
+    # figures of an account that did not exist); its first watched write inserts one.
+    from portal.account_pages.models import PageVersion
+
+    freeze_today(clock)
+    figures._kept().clear()  # an earlier test's account may have had this id
+    a = make_account(principal=0, oldest_unpaid_due_date=date(2026, 10, 1))
+    as_of = consequences.today_for(a)
+    assert db.session.get(PageVersion, a.id) is None
+    assert figures.keys_for([a], as_of) == {a.id: None}
+    assert figures.figures_for([a], as_of) == figures.build([a], as_of)
+    assert a.id not in figures._kept()  # built, not kept
+    db.session.add(LedgerEntry(account_id=a.id, kind=EntryKind.STATEMENT_BALANCE,
+                               component=Component.PRINCIPAL, amount=80_000,
+                               currency=a.currency, effective_date=date(2026, 11, 1),
+                               source_ref="test-opening:later"))
+    db.session.commit()
+    token = db.session.get(PageVersion, a.id).token
+    kept = _same_figures(db, [a], as_of)
+    assert kept[0][a.id].principal == 80_000 and a.id in figures._kept()
+    a.minimum_due -= 1_000  # the account's own update renews it
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(PageVersion, a.id).token != token
