@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from portal.audit.services import verify_chain
 from portal.extensions import db as _db
-from portal.payments import fast_posting, inbox, wake, webhooks
+from portal.payments import batch_posting, fast_posting, inbox, wake, webhooks
 from portal.payments.models import Payment, WebhookEvent
 from portal.payments.states import PaymentStatus
 from portal.outbox.models import OutboxMessage
@@ -178,8 +178,10 @@ def _inbox_spec(draw):
     for n in sorted(draw(st.sets(st.integers(0, len(spec["payments"]) - 1), max_size=2))):
         order.insert(draw(st.integers(0, len(order))), (n, "again"))
     spec["order"] = order
-    spec["drains"] = draw(st.sets(st.integers(0, len(order) - 1)))
-    spec["batch"] = draw(st.integers(1, 5))
+    # few drains and batches up to the whole stream: several postings of the account in one
+    # batch (the set-based rounds, PostgreSQL), a guard firing between them
+    spec["drains"] = draw(st.sets(st.integers(0, len(order) - 1), max_size=2))
+    spec["batch"] = draw(st.integers(1, 10))
     return spec
 
 
@@ -209,7 +211,16 @@ def _same(facts, tag, account):
 
 def test_the_batched_worker_posts_what_each_request_would(app, client, make_account, clock):
     clock.move_to(BASE)
-    seen = {"batches": 0}
+    seen = {"batches": 0, "set": 0, "guarded": 0}
+    posted_in_batch: dict = {}  # a batch's rounds share its moment
+    real_many = batch_posting.post_many
+
+    def counted(items, now):  # what the set-based rounds did (PostgreSQL)
+        outcomes = real_many(items, now)
+        seen["set"] += outcomes.count(True)
+        seen["guarded"] += outcomes.count(None)
+        posted_in_batch[now] = posted_in_batch.get(now, 0) + outcomes.count(True)
+        return outcomes
 
     @settings(max_examples=15, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -218,7 +229,7 @@ def test_the_batched_worker_posts_what_each_request_would(app, client, make_acco
         facts = {}
         for tag, on in (("request", False), ("inbox", True)):
             account, payments = _history(make_account, spec, tag)
-            with _inbox(app, on):
+            with _inbox(app, on), mock.patch.object(batch_posting, "post_many", counted):
                 for n, event in enumerate(_deliveries(payments, spec, tag)):
                     deliver_event(client, event)
                     if on and n in spec["drains"]:
@@ -231,6 +242,9 @@ def test_the_batched_worker_posts_what_each_request_would(app, client, make_acco
 
     check()
     assert seen["batches"] >= 15
+    if _db.engine.dialect.name == "postgresql":  # set-based postings, guards sending some
+        assert seen["set"] >= 10 and seen["guarded"] >= 1  # on, and batches posting the
+        assert max(posted_in_batch.values()) >= 2  # account twice or more (second rounds)
     checked, broken = verify_chain()
     assert broken is None and checked > 0
 
@@ -295,25 +309,26 @@ def test_a_batch_that_fails_midway_commits_nothing_of_it(app, client, make_accou
     account = make_account(principal=300_000, minimum_due=50_000)
     payments = [processing_payment(account, 10_000 + n, f"inbox_mid_{n}") for n in range(3)]
     _db.session.commit()
+    refund = _refund(payments[0], "mid", 0)  # 3,333 of the first payment's 10,000
+    events = [intent_event(p, event_id=f"evt_mid_{p.id}") for p in payments]
+    events.insert(2, refund)  # on PostgreSQL the first two are posted set-based before it
     with _inbox(app):
-        for p in payments:
-            deliver_event(client, intent_event(p, event_id=f"evt_mid_{p.id}"))
-        calls = {"n": 0}
+        for event in events:
+            deliver_event(client, event)
         real = webhooks.apply_recorded
 
-        def dies_on_the_third(event, *claimed):
-            calls["n"] += 1
-            if calls["n"] == 3:
+        def dies_on_the_refund(event, *claimed):
+            if event["id"] == refund["id"]:
                 raise KeyboardInterrupt  # the worker killed: nothing caught, nothing kept
             return real(event, *claimed)
 
-        with mock.patch.object(inbox, "apply_recorded", dies_on_the_third), \
+        with mock.patch.object(inbox, "apply_recorded", dies_on_the_refund), \
                 pytest.raises(KeyboardInterrupt):
             inbox.post_batch()
         _db.session.rollback()
-        assert payment_entries(account.id) == 0 and _states() == {"pending": 3}
-        assert inbox.drain()["done"] == 3
-    assert payment_entries(account.id) == -30_003
+        assert payment_entries(account.id) == 0 and _states() == {"pending": 4}
+        assert inbox.drain()["done"] == 4
+    assert payment_entries(account.id) == -30_003 + 3_333
 
 
 def test_the_return_page_tells_the_truth_while_the_event_waits(app, client, account):
