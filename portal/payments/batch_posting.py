@@ -81,6 +81,7 @@ def post_fast(events: list[dict], locked: dict) -> set[int]:
     if not queues:
         return done
     _cut_at_general(queues, _accounts_named(events, general))
+    queues = {account: queue for account, queue in queues.items() if queue}
     now = utcnow()
     while queues:
         round_ = [queue.pop(0) for queue in queues.values()]

@@ -229,13 +229,15 @@ def test_the_batched_worker_posts_what_each_request_would(app, client, make_acco
         facts = {}
         for tag, on in (("request", False), ("inbox", True)):
             account, payments = _history(make_account, spec, tag)
-            with _inbox(app, on), mock.patch.object(batch_posting, "post_many", counted):
+            with _inbox(app, on), mock.patch.object(batch_posting, "post_many", counted), \
+                    mock.patch.object(inbox, "log") as log:
                 for n, event in enumerate(_deliveries(payments, spec, tag)):
                     deliver_event(client, event)
                     if on and n in spec["drains"]:
                         seen["batches"] += inbox.drain(spec["batch"])["batches"]
                 if on:
                     seen["batches"] += inbox.drain(spec["batch"])["batches"]
+            assert not log.warning.called  # no batch failed (and was posted one by one)
             facts[tag] = _same(_facts(account, payments), tag, account)
         assert facts["inbox"] == facts["request"]
         assert "pending" not in _states() and "failed" not in _states()
@@ -303,6 +305,33 @@ def test_a_batch_locks_each_payment_once_for_its_first_event_and_posts_it_once(
     assert payment_entries(account.id) == -14_001
     assert {p.status for p in _db.session.scalars(select(Payment).where(
         Payment.account_id == account.id))} == {PaymentStatus.SUCCEEDED}
+
+
+def test_an_accounts_successes_after_an_event_applied_one_by_one_wait_for_it(
+        app, client, make_account):
+    """A batch whose first event about an account goes the general way (a late `processing`
+    event) posts that account's later successes after it, one by one; another account's
+    success in the same batch is posted set-based (PostgreSQL). No batch fails."""
+    first, other = (make_account(principal=300_000, minimum_due=50_000) for _ in range(2))
+    payments = [processing_payment(first, 4_000 + n, f"inbox_wait_{n}") for n in range(2)]
+    elsewhere = processing_payment(other, 6_000, "inbox_wait_other")
+    _db.session.commit()
+    events = [intent_event(payments[0], "payment_intent.processing", "evt_wait_late",
+                           status="processing"),
+              intent_event(payments[1], event_id="evt_wait_1"),
+              intent_event(elsewhere, event_id="evt_wait_other"),
+              intent_event(payments[0], event_id="evt_wait_0")]
+    rounds: list = []
+    real = batch_posting.post_many
+    with _inbox(app), mock.patch.object(inbox, "log") as log, mock.patch.object(
+            batch_posting, "post_many",
+            lambda items, now: rounds.append([i[0] for i in items]) or real(items, now)):
+        for event in events:
+            assert deliver_event(client, event) == "accepted"
+        assert inbox.drain(10) == dict(claimed=4, done=4, failed=0, batches=1)
+    assert not log.warning.called
+    assert rounds == ([[2]] if _db.engine.dialect.name == "postgresql" else [])
+    assert payment_entries(first.id) == -8_001 and payment_entries(other.id) == -6_000
 
 
 def test_a_batch_that_fails_midway_commits_nothing_of_it(app, client, make_account):
