@@ -51,10 +51,11 @@ from portal.payments import fast_posting, notify
 from portal.payments.posting import (_latest_paid_on, entry_rows, posted_after, posting_day,
                                      price, receipt_number, toward_minimum)
 from portal.payments.states import PaymentStatus
-from portal.payments.webhooks import handled, success_intent
+from portal.payments.webhooks import INTENT_EVENTS, handled, success_intent
 from portal.timeutil import utcnow
 
 S = PaymentStatus
+SUCCEEDED = "payment_intent.succeeded"
 
 
 def post_fast(events: list[dict], locked: dict) -> set[int]:
@@ -80,7 +81,14 @@ def post_fast(events: list[dict], locked: dict) -> set[int]:
             general.append(n)
     if not queues:
         return done
-    _cut_at_general(queues, _accounts_named(events, general))
+    named, posted = _payments_named(events, general)
+    for queue in queues.values():  # posted before any later event: by the batch's success
+        posted.update((row.id, (n, row.provider_ref)) for n, row, _ in queue)
+    for n in general:
+        if _inert(events[n], n, posted):
+            done.add(n)
+            named.pop(n, None)
+    _cut_at_general(queues, named)
     queues = {account: queue for account, queue in queues.items() if queue}
     now = utcnow()
     while queues:
@@ -104,10 +112,13 @@ def _cut_at_general(queues: dict[int, list], named: dict[int, set[int]]) -> None
             queue[:] = [item for item in queue if item[0] < first]
 
 
-def _accounts_named(events: list[dict], indices: list[int]) -> dict[int, set[int]]:
+def _payments_named(events: list[dict], indices: list[int]
+                    ) -> tuple[dict[int, set[int]], dict[int, tuple[int, str]]]:
     """For each event of `indices`, the accounts of the payments it names (by the id in its
-    metadata, by its object's id or payment intent): one statement, no lock (a payment's
-    account never changes)."""
+    metadata, by its object's id or payment intent); and the payments named by id that are
+    posted (succeeded or refunded: no intent event moves them back), as (-1, their provider
+    reference). One statement, no lock (a payment's account never changes, and a posted
+    payment stays posted)."""
     id_n, ids, ref_n, refs = [], [], [], []
     for n in indices:
         obj = (events[n].get("data") or {}).get("object") or {}
@@ -120,18 +131,38 @@ def _accounts_named(events: list[dict], indices: list[int]) -> dict[int, set[int
                 ref_n.append(n)
                 refs.append(ref)
     named: dict[int, set[int]] = {}
+    posted: dict[int, tuple[int, str]] = {}
     if ids or refs:
-        for n, account_id in db.session.execute(_NAMED, dict(id_n=id_n, ids=ids, ref_n=ref_n,
-                                                              refs=refs)):
-            named.setdefault(n, set()).add(account_id)
-    return named
+        for row in db.session.execute(_NAMED, dict(
+                id_n=id_n, ids=ids, ref_n=ref_n, refs=refs,
+                posted=[S.SUCCEEDED.value, S.REFUNDED.value])):
+            named.setdefault(row.n, set()).add(row.account_id)
+            if row.posted and row.provider_ref is not None:
+                posted[row.id] = (-1, row.provider_ref)
+    return named, posted
 
 
 _NAMED = text(
-    "SELECT i.n, p.account_id FROM unnest(CAST(:id_n AS int[]), CAST(:ids AS bigint[])) "
-    "AS i(n, id) JOIN payment p ON p.id = i.id UNION "
-    "SELECT r.n, p.account_id FROM unnest(CAST(:ref_n AS int[]), CAST(:refs AS varchar[])) "
-    "AS r(n, ref) JOIN payment p ON p.provider_ref = r.ref")
+    "SELECT i.n, p.account_id, p.id, p.provider_ref, p.status = ANY(CAST(:posted AS varchar[])) "
+    "AS posted FROM unnest(CAST(:id_n AS int[]), CAST(:ids AS bigint[])) AS i(n, id) "
+    "JOIN payment p ON p.id = i.id UNION "
+    "SELECT r.n, p.account_id, p.id, p.provider_ref, false FROM unnest(CAST(:ref_n AS int[]), "
+    "CAST(:refs AS varchar[])) AS r(n, ref) JOIN payment p ON p.provider_ref = r.ref")
+
+
+def _inert(event: dict, n: int, posted: dict[int, tuple[int, str]]) -> bool:
+    """A late intent event (processing, requires action, failed, canceled) about a payment
+    posted before it, as `_on_intent` finds the payment (by the id in its metadata, with the
+    event's intent as its reference): `apply_intent` changes nothing for it (no state is
+    reachable from a posted payment but by a refund), so it is done without being applied.
+    `posted`: payment id -> (when, reference): posted in the database (-1), or by this
+    batch's success at index `when` (a success that takes the fast path posts its payment,
+    set-based or, after a guard, the general way)."""
+    if event.get("type") not in INTENT_EVENTS or event.get("type") == SUCCEEDED:
+        return False
+    obj = (event.get("data") or {}).get("object") or {}
+    when, ref = posted.get(fast_posting.event_payment_id(obj) or 0, (n, None))
+    return when < n and isinstance(obj.get("id"), str) and ref == obj["id"]
 
 
 def post_many(items: list[tuple], now) -> list[bool | None]:

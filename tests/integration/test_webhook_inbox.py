@@ -311,7 +311,8 @@ def test_an_accounts_successes_after_an_event_applied_one_by_one_wait_for_it(
         app, client, make_account):
     """A batch whose first event about an account goes the general way (a late `processing`
     event) posts that account's later successes after it, one by one; another account's
-    success in the same batch is posted set-based (PostgreSQL). No batch fails."""
+    success in the same batch is posted set-based (PostgreSQL), and its own late event,
+    after it, changes nothing and is not applied. No batch fails."""
     first, other = (make_account(principal=300_000, minimum_due=50_000) for _ in range(2))
     payments = [processing_payment(first, 4_000 + n, f"inbox_wait_{n}") for n in range(2)]
     elsewhere = processing_payment(other, 6_000, "inbox_wait_other")
@@ -320,17 +321,25 @@ def test_an_accounts_successes_after_an_event_applied_one_by_one_wait_for_it(
                            status="processing"),
               intent_event(payments[1], event_id="evt_wait_1"),
               intent_event(elsewhere, event_id="evt_wait_other"),
-              intent_event(payments[0], event_id="evt_wait_0")]
+              intent_event(payments[0], event_id="evt_wait_0"),
+              intent_event(elsewhere, "payment_intent.processing", "evt_wait_other_late",
+                           status="processing")]
     rounds: list = []
-    real = batch_posting.post_many
+    applied: list = []
+    real, real_apply = batch_posting.post_many, webhooks.apply_recorded
     with _inbox(app), mock.patch.object(inbox, "log") as log, mock.patch.object(
             batch_posting, "post_many",
-            lambda items, now: rounds.append([i[0] for i in items]) or real(items, now)):
+            lambda items, now: rounds.append([i[0] for i in items]) or real(items, now)), \
+            mock.patch.object(inbox, "apply_recorded", lambda event, *claimed: applied.append(
+                event["id"]) or real_apply(event, *claimed)):
         for event in events:
             assert deliver_event(client, event) == "accepted"
-        assert inbox.drain(10) == dict(claimed=4, done=4, failed=0, batches=1)
+        assert inbox.drain(10) == dict(claimed=5, done=5, failed=0, batches=1)
     assert not log.warning.called
-    assert rounds == ([[2]] if _db.engine.dialect.name == "postgresql" else [])
+    if _db.engine.dialect.name == "postgresql":
+        assert rounds == [[2]]
+        assert applied == ["evt_wait_late", "evt_wait_1", "evt_wait_0"]
+    assert only_payment(other.id).status == PaymentStatus.SUCCEEDED
     assert payment_entries(first.id) == -8_001 and payment_entries(other.id) == -6_000
 
 
