@@ -26,7 +26,9 @@ payment found by provider reference only; a payment not open, cancelled, or with
 amount; a posting some listener must act on; a `payment_posted` listener without a guard
 registered here (so a new listener switches this path off rather than being skipped).
 The inbox's worker takes step 1's lock for a whole batch in one statement (`lock_batch`, in
-account then payment id order) and skips the insert (the request recorded the event).
+account then payment id order) and skips the insert (the request recorded the event); it then
+runs steps 2-4 over the batch's arrays, a round a time (`batch_posting`), with `precheck`
+and the same pricing functions.
 tests/integration/test_fast_posting_postgres.py holds this path to `post_success`;
 tests/integration/test_lock_order_postgres.py its lock order.
 """
@@ -236,7 +238,7 @@ def post(row, intent: Intent) -> bool | None:
     if read.event_count is None:  # a guard said so, and no audit head was taken:
         return None  # the general path takes its locks in the documented order
     account = PostingAccount(row.account_id, row.account_currency, row.minimum_due,
-                       row.oldest_unpaid_due_date)
+                             row.oldest_unpaid_due_date)
     balance = balance_from(account, paid_on, tuple(int(read._mapping[name]) for name in NAMES))
     basis = balance if read.latest is None or read.latest <= paid_on \
         else balance_from(account, read.latest, account_sums(account.id, read.latest))
