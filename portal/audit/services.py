@@ -244,6 +244,23 @@ def head_lock(stream, condition):
             .returning(heads.c.event_count, heads.c.last_hash).cte("audit_head"))
 
 
+def heads_lock_where(stream, condition):
+    """`head_lock` for many streams (PostgreSQL): a CTE taking the head of `stream` (a SQL
+    expression over the enclosing statement's FROM items, one row a stream) for each row
+    where `condition` holds, the rows sorted into `lock_order` first (so every row's
+    `condition`, and the locks it takes, is evaluated before the first head is taken).
+    Columns stream, event_count, last_hash."""
+    heads = AuditStreamHead.__table__
+    source = (select(stream, literal(0), null(), literal(GENESIS)).where(condition)
+              .order_by(func.length(stream), stream))
+    insert = postgresql.insert(heads).from_select(
+        ["stream", "event_count", "last_id", "last_hash"], source)
+    return (insert.on_conflict_do_update(index_elements=["stream"],
+                                         set_={"stream": insert.excluded.stream})
+            .returning(heads.c.stream, heads.c.event_count, heads.c.last_hash)
+            .cte("audit_heads"))
+
+
 def plain_append(action, tip: tuple[int, str], **spec) -> dict:
     """`record`'s event without an ORM object (a `_Draft`: for a hot path that never reads
     it back), chained after `tip` (its stream's event count and newest hash, read from a
@@ -251,6 +268,21 @@ def plain_append(action, tip: tuple[int, str], **spec) -> dict:
     what the statement wrote with `check_plain_append`."""
     made, key = _drafts([dict(spec, action=action)], _Draft)
     return _append_params(made, _chain(made, {made[0].stream: tip}, key))
+
+
+def plain_append_many(specs: list[dict], tips: dict[str, tuple[int, str]]) -> dict:
+    """`plain_append` for several events (each spec `record`'s keyword arguments plus
+    `action`), chained in order after their streams' tips (every stream they go to must be
+    in `tips`, read from heads the caller holds): the parameters of `APPEND_CTES`, whose
+    counts the caller checks with `check_plain_appends`."""
+    made, key = _drafts(specs, _Draft)
+    return _append_params(made, _chain(made, dict(tips), key))
+
+
+def check_plain_appends(inserted: int, moved: int, params: dict) -> None:
+    """Every event of `plain_append_many`'s `params` inserted and each stream's head moved."""
+    if inserted != len(params["seq"]) or moved != len(params["tip_stream"]):
+        raise RuntimeError("audit append: events or stream heads not written as chained")
 
 
 def check_plain_append(event_id, moved: int) -> None:

@@ -116,6 +116,13 @@ def account_sums_query():
     return _account_sums()
 
 
+def sums_lateral(account, day, outer):
+    """`account_sums`'s statement for the columns `account` and `day` of `outer` (a FROM
+    item of the enclosing statement, one row an account and day): a LATERAL subquery
+    with the columns NAMES (the batch posting's read, portal/payments/batch_posting.py)."""
+    return _sums_of(account, day, outer=outer).lateral("sums")
+
+
 @cache
 def _account_sums():
     return _sums_of(bindparam("account_id"), bindparam("as_of"))

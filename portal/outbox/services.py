@@ -128,6 +128,28 @@ MESSAGE_CTE = (
     "RETURNING id)")
 
 
+# `MESSAGE_CTE` for several messages (`transactional_arrays` of `transactional_params`
+# dicts), inserted in the order given, their ids returned.
+MESSAGES_CTE = (
+    "message AS (INSERT INTO outbox_message (channel, recipient, subject, body, purpose, "
+    "cardholder_id, created_at, attempts, kind, account_id, not_before) "
+    "SELECT m.channel, m.recipient, m.subject, m.body, m.purpose, m.cardholder_id, m.at, 0, "
+    "m.kind, m.account_id, m.at FROM unnest(CAST(:m_channel AS varchar[]), "
+    "CAST(:m_recipient AS varchar[]), CAST(:m_subject AS varchar[]), CAST(:m_body AS text[]), "
+    "CAST(:m_purpose AS varchar[]), CAST(:m_cardholder_id AS bigint[]), "
+    "CAST(:m_created_at AS timestamptz[]), CAST(:m_kind AS varchar[]), "
+    "CAST(:m_account_id AS bigint[])) WITH ORDINALITY AS m(channel, recipient, subject, body, "
+    "purpose, cardholder_id, at, kind, account_id, n) ORDER BY m.n RETURNING id)")
+_ARRAYED = ("m_channel", "m_recipient", "m_subject", "m_body", "m_purpose", "m_cardholder_id",
+            "m_created_at", "m_kind", "m_account_id")
+
+
+def transactional_arrays(messages: list[dict]) -> dict:
+    """`MESSAGES_CTE`'s parameters for `transactional_params` dicts (None ones left out)."""
+    kept = [m for m in messages if m is not None]
+    return {name: [m[name] for m in kept] for name in _ARRAYED}
+
+
 def transactional_params(holder, subject, body, *, purpose, account_id=None) -> dict | None:
     """The row `queue_transactional` writes, its keys prefixed `m_` (MESSAGE_CTE's
     parameters); None when the cardholder has neither email nor phone."""

@@ -26,7 +26,9 @@ payment found by provider reference only; a payment not open, cancelled, or with
 amount; a posting some listener must act on; a `payment_posted` listener without a guard
 registered here (so a new listener switches this path off rather than being skipped).
 The inbox's worker takes step 1's lock for a whole batch in one statement (`lock_batch`, in
-account then payment id order) and skips the insert (the request recorded the event).
+account then payment id order) and skips the insert (the request recorded the event); it then
+runs steps 2-4 over the batch's arrays, a round a time (`batch_posting`), with `precheck`
+and the same pricing functions.
 tests/integration/test_fast_posting_postgres.py holds this path to `post_success`;
 tests/integration/test_lock_order_postgres.py its lock order.
 """
@@ -69,6 +71,11 @@ def register_guard(listener: Callable, guard: Callable) -> None:
     """`guard()` returns a SQL boolean that is true when `listener` would act on a posting of
     the account `:account_id` dated `:paid_on`; such postings take the general path."""
     _GUARDS[listener] = guard
+
+
+def guards() -> list:
+    """Every registered guard's SQL boolean (binds :account_id, :paid_on)."""
+    return [guard() for guard in _GUARDS.values()]
 
 
 def _guarded() -> bool:
@@ -117,7 +124,7 @@ _LOCK_MANY = text(
     "JOIN account a ON a.id = p.account_id JOIN cardholder h ON h.id = a.cardholder_id")
 
 
-def _payment_id(obj: dict) -> int | None:
+def event_payment_id(obj: dict) -> int | None:
     """The portal's payment id an event's object carries in its metadata, if a valid one."""
     metadata = obj.get("metadata")
     return parse_id(metadata.get("payment_id")) if isinstance(metadata, dict) else None
@@ -130,7 +137,7 @@ class Claimed:
 
 
 @dataclass(frozen=True)
-class _Holder:
+class Holder:
     """What the confirmation needs of the cardholder (`outbox.queue_to_cardholder`)."""
     id: int
     email: str | None
@@ -139,7 +146,7 @@ class _Holder:
 
 
 @dataclass(frozen=True)
-class _Account:
+class PostingAccount:
     """What the balance needs of the account (`balance_from`)."""
     id: int
     currency: str
@@ -154,7 +161,7 @@ def usable() -> bool:
 def claim(provider: str, event_id: str, kind: str, obj: dict, received_at: datetime
           ) -> Claimed | None:
     """Record the event once and lock its payment, in one statement. None for a duplicate."""
-    payment_id = _payment_id(obj)
+    payment_id = event_payment_id(obj)
     object_ref = obj.get("id")
     row = db.session.execute(_CLAIM, dict(
         provider=provider, event_id=event_id, type=kind,
@@ -167,7 +174,7 @@ def claim(provider: str, event_id: str, kind: str, obj: dict, received_at: datet
 
 def lock(obj: dict) -> Claimed:
     """`claim` for an event recorded already (the inbox): its payment locked, the same row."""
-    payment_id = _payment_id(obj)
+    payment_id = event_payment_id(obj)
     row = db.session.execute(_LOCK, dict(payment_id=payment_id, ref=obj.get("id"))).one()
     return Claimed(row if row.id is not None else None)
 
@@ -185,7 +192,7 @@ def lock_batch(events: list[dict]) -> dict[int, Claimed]:
     wanted: dict[int, tuple[int, str]] = {}
     for n, event in enumerate(events):
         obj = (event.get("data") or {}).get("object") or {}
-        payment_id = _payment_id(obj)
+        payment_id = event_payment_id(obj)
         refs = {ref for ref in (obj.get("id"), obj.get("payment_intent")) if isinstance(ref, str)}
         if event.get("type") == "payment_intent.succeeded" and payment_id \
                 and isinstance(obj.get("id"), str) and payment_id not in named \
@@ -200,9 +207,9 @@ def lock_batch(events: list[dict]) -> dict[int, Claimed]:
     return {n: Claimed(rows.get(payment_id)) for n, (payment_id, _) in wanted.items()}
 
 
-def post(row, intent: Intent) -> bool | None:
-    """Post the claimed payment `row` as `post_success` would (True), or say it was posted
-    already (False: `apply_intent` would change nothing); None when the general path must."""
+def precheck(row, intent: Intent) -> bool | None:
+    """What `post` decides from the claimed row alone: True (go on and read), False (posted
+    already: nothing to do), None (the general path)."""
     status = S(row.status)
     if intent.status != "succeeded" or row.provider_ref is None or row.provider_ref != intent.ref:
         return None
@@ -211,17 +218,27 @@ def post(row, intent: Intent) -> bool | None:
     if status == S.CANCELED or not PAYMENT_MACHINE.can(status, S.SUCCEEDED) \
             or (intent.amount is not None and intent.amount != row.amount):
         return None
+    return True
+
+
+def post(row, intent: Intent) -> bool | None:
+    """Post the claimed payment `row` as `post_success` would (True), or say it was posted
+    already (False: `apply_intent` would change nothing); None when the general path must."""
+    verdict = precheck(row, intent)
+    if not verdict:
+        return verdict
+    status = S(row.status)
     now = utcnow()
     today = local_date(now, row.timezone)  # `today_for`
     paid_on = posting_day(row.timezone, today, intent.succeeded_at)
-    subject = _Subject(row.id, row.account_id)
+    subject = PostedSubject(row.id, row.account_id)
     read = db.session.execute(_read_query(), dict(
         account_id=row.account_id, payment_id=row.id, paid_on=paid_on, as_of=paid_on,
         stream=stream_for(subject))).one()
     if read.event_count is None:  # a guard said so, and no audit head was taken:
         return None  # the general path takes its locks in the documented order
-    account = _Account(row.account_id, row.account_currency, row.minimum_due,
-                       row.oldest_unpaid_due_date)
+    account = PostingAccount(row.account_id, row.account_currency, row.minimum_due,
+                             row.oldest_unpaid_due_date)
     balance = balance_from(account, paid_on, tuple(int(read._mapping[name]) for name in NAMES))
     basis = balance if read.latest is None or read.latest <= paid_on \
         else balance_from(account, read.latest, account_sums(account.id, read.latest))
@@ -229,12 +246,12 @@ def post(row, intent: Intent) -> bool | None:
     rows = entry_rows(row.account_id, row.id, row.currency, parts, paid_on, now)
     receipt = receipt_number(paid_on, row.id)
     message = notify.confirmation_params(
-        _Holder(row.holder_id, row.email, row.phone, row.locale), row.account_id,
+        Holder(row.holder_id, row.email, row.phone, row.locale), row.account_id,
         Account.masked_card.fget(row), row.amount, row.currency, receipt)
     written = db.session.execute(_WRITE, dict(
         account_id=row.account_id, currency=row.currency, paid_on=paid_on, posted_at=now,
-        e_kind=[_text(r["kind"]) for r in rows],
-        e_component=[_text(r["component"]) for r in rows],
+        e_kind=[column_text(r["kind"]) for r in rows],
+        e_component=[column_text(r["component"]) for r in rows],
         e_amount=[r["amount"] for r in rows], e_source_ref=[r["source_ref"] for r in rows],
         payment_id=row.id, status=S.SUCCEEDED.value, allocation=json.dumps(split),
         toward_minimum=toward_minimum(row.amount, basis), receipt_number=receipt,
@@ -250,13 +267,13 @@ def post(row, intent: Intent) -> bool | None:
     return True
 
 
-def _text(value) -> str:
+def column_text(value) -> str:
     """An enum member as the value its column stores (`str_enum`)."""
     return getattr(value, "value", value)
 
 
 @dataclass(frozen=True)
-class _Subject:
+class PostedSubject:
     """The payment as the audit log names it (subject payment:<id>, the account's stream)."""
     id: int
     account_id: int

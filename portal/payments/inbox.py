@@ -11,9 +11,14 @@ webhooks --drain`) then:
 - locks, in one statement, the payments of the batch's success events (the first event to
   name each) with their accounts, in account then payment id order
   (`fast_posting.lock_batch`: one round trip a batch instead of one an event);
-- applies each with `webhooks.apply_recorded`: the handlers and the fast posting the request
-  would have run, so the money rules have one code path; the session is flushed and expired
-  between events, so each sees the database as a request of its own would;
+- posts the success events the fast path would post set-based, a few statements for the
+  whole batch (`batch_posting.post_fast`: one read and one write a round, round k holding
+  the k-th such event of each account), with the fast path's own pricing functions;
+- applies every other event with `webhooks.apply_recorded`, in arrival order: the handlers
+  and the fast posting the request would have run, so the money rules have one code path;
+  the session is flushed and expired between events, so each sees the database as a
+  request of its own would. An account's successes that arrive after such an event (one
+  that may change the account) are applied here too, after it, never set-based;
 - marks them `done` in the same transaction as their effects and commits once: a worker
   killed mid-batch leaves its events pending, to be claimed again.
 
@@ -34,6 +39,7 @@ from sqlalchemy import case, func, null, select, update
 
 from portal.extensions import db
 from portal.payments import wake
+from portal.payments.batch_posting import post_fast
 from portal.payments.fast_posting import lock_batch
 from portal.payments.models import WebhookEvent
 from portal.payments.webhooks import apply_recorded
@@ -62,8 +68,12 @@ def _claim(now, limit: int, event_id: int | None = None):
 
 
 def _apply(rows) -> None:
-    locked = lock_batch([row.payload for row in rows])  # the payments, at once, in id order
+    events = [row.payload for row in rows]
+    locked = lock_batch(events)  # the payments, at once, in id order
+    posted = post_fast(events, locked)  # set-based: the fast path's postings, in rounds
     for n, row in enumerate(rows):
+        if n in posted:
+            continue
         db.session.flush()
         db.session.expire_all()  # each event reads the database afresh, as its request would
         apply_recorded(row.payload, locked.get(n))

@@ -137,12 +137,22 @@ def _succeeded_fast(provider: str, event: dict, obj: dict) -> str:
     return _post_claimed(claimed, event, obj)
 
 
+def success_intent(event: dict):
+    """The intent a success event reports, dated by the event when it carries no success time
+    (what `_on_intent` posts)."""
+    intent = intent_from_object((event.get("data") or {}).get("object") or {})
+    return replace(intent, succeeded_at=intent.succeeded_at or _event_time(event))
+
+
+def handled(kind) -> bool:
+    """Whether events of type `kind` have a handler (others are ignored, changing nothing)."""
+    return kind in _HANDLERS
+
+
 def _post_claimed(claimed: fast_posting.Claimed, event: dict, obj: dict) -> str:
     """A success whose payment `claimed` locked: posted fast when it can be, else `_on_intent`."""
     if claimed.row is not None:
-        intent = intent_from_object(obj)
-        intent = replace(intent, succeeded_at=intent.succeeded_at or _event_time(event))
-        if fast_posting.post(claimed.row, intent) is not None:
+        if fast_posting.post(claimed.row, success_intent(event)) is not None:
             return "processed"
     return "processed" if _on_intent(obj, _event_time(event)) else "ignored"
 

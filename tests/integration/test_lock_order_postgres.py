@@ -337,3 +337,39 @@ def test_a_fast_posting_sent_to_the_general_path_holds_no_audit_head(app, make_a
                              dict(a=account.id, p=plan.id), _webhook_success(app, payment, posted))
     assert "error" not in outcome, outcome
     assert posted == [None]  # the general path posted it
+
+
+def test_a_batch_posting_takes_its_audit_heads_after_every_nightly_state(app, make_account):
+    """The inbox's set-based read (portal/payments/batch_posting.py) evaluates the guards of
+    its whole round (the nightly states, locked) before it takes any audit head: a path
+    holding one account's nightly state while it waits for another account's head must not
+    find that head held (the batch's first account's, taken before the second's guard)."""
+    from unittest import mock
+
+    from portal.consequences.models import AccountNightlyState  # lazy: this test only
+    from portal.payments import batch_posting, inbox, webhooks
+    from tests.integration.payment_helpers import intent_event
+
+    first, second = (make_account(principal=500_000, minimum_due=50_000) for _ in range(2))
+    _db.session.add(AccountNightlyState(account_id=second.id, stage="early",
+                                        last_processed_day=TODAY - timedelta(days=3)))
+    payments = [_processing_payment(a, f"order-batch-{n}") for n, a in enumerate((first, second))]
+    for p in payments:
+        webhooks.record_pending(intent_event(p, event_id=f"evt_{p.idempotency_key}"), "sandbox")
+    _db.session.commit()
+    rounds: list = []
+    real = batch_posting.post_many
+
+    def path():
+        with mock.patch.dict(app.config, {"PORTAL_BASE_URL": "http://localhost"}), \
+                mock.patch.object(batch_posting, "post_many",
+                                  lambda items, now: rounds.append(real(items, now))
+                                  or rounds[-1]):
+            assert inbox.drain()["done"] == 2
+
+    outcome = _hold_then_ask(
+        app, ["SELECT 1 FROM account_nightly_state WHERE account_id = :b FOR UPDATE"],
+        "SELECT 1 FROM audit_stream_head WHERE stream = 'account:' || :a FOR UPDATE",
+        dict(a=first.id, b=second.id), path)
+    assert "error" not in outcome, outcome
+    assert rounds == [[True, True]]  # one round posted both, set-based

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from portal.audit.services import verify_chain
 from portal.extensions import db as _db
-from portal.payments import fast_posting, inbox, wake, webhooks
+from portal.payments import batch_posting, fast_posting, inbox, wake, webhooks
 from portal.payments.models import Payment, WebhookEvent
 from portal.payments.states import PaymentStatus
 from portal.outbox.models import OutboxMessage
@@ -178,8 +178,10 @@ def _inbox_spec(draw):
     for n in sorted(draw(st.sets(st.integers(0, len(spec["payments"]) - 1), max_size=2))):
         order.insert(draw(st.integers(0, len(order))), (n, "again"))
     spec["order"] = order
-    spec["drains"] = draw(st.sets(st.integers(0, len(order) - 1)))
-    spec["batch"] = draw(st.integers(1, 5))
+    # few drains and batches up to the whole stream: several postings of the account in one
+    # batch (the set-based rounds, PostgreSQL), a guard firing between them
+    spec["drains"] = draw(st.sets(st.integers(0, len(order) - 1), max_size=2))
+    spec["batch"] = draw(st.integers(1, 10))
     return spec
 
 
@@ -209,7 +211,16 @@ def _same(facts, tag, account):
 
 def test_the_batched_worker_posts_what_each_request_would(app, client, make_account, clock):
     clock.move_to(BASE)
-    seen = {"batches": 0}
+    seen = {"batches": 0, "set": 0, "guarded": 0}
+    posted_in_batch: dict = {}  # a batch's rounds share its moment
+    real_many = batch_posting.post_many
+
+    def counted(items, now):  # what the set-based rounds did (PostgreSQL)
+        outcomes = real_many(items, now)
+        seen["set"] += outcomes.count(True)
+        seen["guarded"] += outcomes.count(None)
+        posted_in_batch[now] = posted_in_batch.get(now, 0) + outcomes.count(True)
+        return outcomes
 
     @settings(max_examples=15, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -218,19 +229,24 @@ def test_the_batched_worker_posts_what_each_request_would(app, client, make_acco
         facts = {}
         for tag, on in (("request", False), ("inbox", True)):
             account, payments = _history(make_account, spec, tag)
-            with _inbox(app, on):
+            with _inbox(app, on), mock.patch.object(batch_posting, "post_many", counted), \
+                    mock.patch.object(inbox, "log") as log:
                 for n, event in enumerate(_deliveries(payments, spec, tag)):
                     deliver_event(client, event)
                     if on and n in spec["drains"]:
                         seen["batches"] += inbox.drain(spec["batch"])["batches"]
                 if on:
                     seen["batches"] += inbox.drain(spec["batch"])["batches"]
+            assert not log.warning.called  # no batch failed (and was posted one by one)
             facts[tag] = _same(_facts(account, payments), tag, account)
         assert facts["inbox"] == facts["request"]
         assert "pending" not in _states() and "failed" not in _states()
 
     check()
     assert seen["batches"] >= 15
+    if _db.engine.dialect.name == "postgresql":  # set-based postings, guards sending some
+        assert seen["set"] >= 10 and seen["guarded"] >= 1  # on, and batches posting the
+        assert max(posted_in_batch.values()) >= 2  # account twice or more (second rounds)
     checked, broken = verify_chain()
     assert broken is None and checked > 0
 
@@ -291,29 +307,66 @@ def test_a_batch_locks_each_payment_once_for_its_first_event_and_posts_it_once(
         Payment.account_id == account.id))} == {PaymentStatus.SUCCEEDED}
 
 
+def test_an_accounts_successes_after_an_event_applied_one_by_one_wait_for_it(
+        app, client, make_account):
+    """A batch whose first event about an account goes the general way (a late `processing`
+    event) posts that account's later successes after it, one by one; another account's
+    success in the same batch is posted set-based (PostgreSQL), and its own late event,
+    after it, changes nothing and is not applied. No batch fails."""
+    first, other = (make_account(principal=300_000, minimum_due=50_000) for _ in range(2))
+    payments = [processing_payment(first, 4_000 + n, f"inbox_wait_{n}") for n in range(2)]
+    elsewhere = processing_payment(other, 6_000, "inbox_wait_other")
+    _db.session.commit()
+    events = [intent_event(payments[0], "payment_intent.processing", "evt_wait_late",
+                           status="processing"),
+              intent_event(payments[1], event_id="evt_wait_1"),
+              intent_event(elsewhere, event_id="evt_wait_other"),
+              intent_event(payments[0], event_id="evt_wait_0"),
+              intent_event(elsewhere, "payment_intent.processing", "evt_wait_other_late",
+                           status="processing")]
+    rounds: list = []
+    applied: list = []
+    real, real_apply = batch_posting.post_many, webhooks.apply_recorded
+    with _inbox(app), mock.patch.object(inbox, "log") as log, mock.patch.object(
+            batch_posting, "post_many",
+            lambda items, now: rounds.append([i[0] for i in items]) or real(items, now)), \
+            mock.patch.object(inbox, "apply_recorded", lambda event, *claimed: applied.append(
+                event["id"]) or real_apply(event, *claimed)):
+        for event in events:
+            assert deliver_event(client, event) == "accepted"
+        assert inbox.drain(10) == dict(claimed=5, done=5, failed=0, batches=1)
+    assert not log.warning.called
+    if _db.engine.dialect.name == "postgresql":
+        assert rounds == [[2]]
+        assert applied == ["evt_wait_late", "evt_wait_1", "evt_wait_0"]
+    assert only_payment(other.id).status == PaymentStatus.SUCCEEDED
+    assert payment_entries(first.id) == -8_001 and payment_entries(other.id) == -6_000
+
+
 def test_a_batch_that_fails_midway_commits_nothing_of_it(app, client, make_account):
     account = make_account(principal=300_000, minimum_due=50_000)
     payments = [processing_payment(account, 10_000 + n, f"inbox_mid_{n}") for n in range(3)]
     _db.session.commit()
+    refund = _refund(payments[0], "mid", 0)  # 3,333 of the first payment's 10,000
+    events = [intent_event(p, event_id=f"evt_mid_{p.id}") for p in payments]
+    events.insert(2, refund)  # on PostgreSQL the first two are posted set-based before it
     with _inbox(app):
-        for p in payments:
-            deliver_event(client, intent_event(p, event_id=f"evt_mid_{p.id}"))
-        calls = {"n": 0}
+        for event in events:
+            deliver_event(client, event)
         real = webhooks.apply_recorded
 
-        def dies_on_the_third(event, *claimed):
-            calls["n"] += 1
-            if calls["n"] == 3:
+        def dies_on_the_refund(event, *claimed):
+            if event["id"] == refund["id"]:
                 raise KeyboardInterrupt  # the worker killed: nothing caught, nothing kept
             return real(event, *claimed)
 
-        with mock.patch.object(inbox, "apply_recorded", dies_on_the_third), \
+        with mock.patch.object(inbox, "apply_recorded", dies_on_the_refund), \
                 pytest.raises(KeyboardInterrupt):
             inbox.post_batch()
         _db.session.rollback()
-        assert payment_entries(account.id) == 0 and _states() == {"pending": 3}
-        assert inbox.drain()["done"] == 3
-    assert payment_entries(account.id) == -30_003
+        assert payment_entries(account.id) == 0 and _states() == {"pending": 4}
+        assert inbox.drain()["done"] == 4
+    assert payment_entries(account.id) == -30_003 + 3_333
 
 
 def test_the_return_page_tells_the_truth_while_the_event_waits(app, client, account):

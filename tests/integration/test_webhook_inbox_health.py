@@ -5,6 +5,7 @@ has failed for good (it waits for a person), with counts and never an event's er
 more than WEBHOOK_BODY_DAYS ago are dropped (`payments prune-webhooks`), the events kept."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta
 from unittest import mock
 
@@ -25,10 +26,14 @@ def _nightly_ok() -> None:
     runs.succeed(runs.start("nightly", trigger="schedule", task_id="t-ok"))
 
 
+@contextmanager
 def _failing(exc: Exception):
     """Every recorded event fails as the worker applies it (on PostgreSQL a success takes the
-    fast posting path, past the handlers)."""
-    return mock.patch.object(inbox, "apply_recorded", side_effect=exc)
+    fast posting path, past the handlers, and in a batch the set-based posting first, past
+    `apply_recorded`)."""
+    with mock.patch.object(inbox, "apply_recorded", side_effect=exc), \
+            mock.patch.object(inbox, "post_fast", side_effect=exc):
+        yield
 
 
 def _health(client):
