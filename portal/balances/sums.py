@@ -22,6 +22,7 @@ from functools import cache
 from sqlalchemy import (BigInteger, Date, and_, bindparam, case, func, literal, literal_column,
                         or_, select, true, union_all)
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import aliased
 
 from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
 from portal.balances.models import LedgerSnapshot
@@ -38,9 +39,10 @@ IS_SPARSE = LedgerEntry.kind.in_([literal_column(f"'{kind}'") for kind in
                                   (EntryKind.FEE, EntryKind.PAYMENT, EntryKind.REVERSAL)])
 
 
-def after_feed():
-    """SQL: the entry is later than the issuer's last statement (all are, when none came)."""
-    return or_(Account.feed_as_of.is_(None), LedgerEntry.effective_date > Account.feed_as_of)
+def after_feed(account=Account):
+    """SQL: the entry is later than the issuer's last statement (all are, when none came);
+    `account`: Account or an alias of it, joined to the entry."""
+    return or_(account.feed_as_of.is_(None), LedgerEntry.effective_date > account.feed_as_of)
 
 
 # Marks a reversal entry that takes back what a payment paid beyond the statement's minimum
@@ -61,18 +63,19 @@ def total(condition):
 
 
 @cache  # SQL expressions are immutable: built once, reused by every query (issue 15)
-def component_totals():
-    """SQL: the five sums over the LedgerEntry rows of a query (joined with Account)."""
+def component_totals(account=Account):
+    """SQL: the five sums over the LedgerEntry rows of a query (joined with `account`,
+    Account or an alias of it)."""
     return (total(LedgerEntry.component == Component.PRINCIPAL),
             total(LedgerEntry.component == Component.INTEREST),
             total(LedgerEntry.component == Component.FEE),
-            total(IS_FEE & after_feed()), total(unapplied_payment()))
+            total(IS_FEE & after_feed(account)), total(unapplied_payment()))
 
 
 @cache
-def feed_dependent_totals():
+def feed_dependent_totals(account=Account):
     """SQL: the two sums a snapshot does not hold (zeros stand for the components)."""
-    return (total(IS_FEE & after_feed()), total(unapplied_payment()))
+    return (total(IS_FEE & after_feed(account)), total(unapplied_payment()))
 
 
 def ledger_sums(account_ids: list[int], as_of: date, *, snapshots: bool = True) -> dict[int, Sums]:
@@ -121,22 +124,29 @@ def _account_sums():
     return _sums_of(bindparam("account_id"), bindparam("as_of"))
 
 
+# The account joined to its entries inside a LATERAL `_sums_of` (see there).
+SUMMED = aliased(Account, name="summed_account")
+
+
 def _sums_of(account, day, outer=None):
     """The statement of `account_sums` for `account` (a bound id, or a column of `outer`,
-    the FROM item a LATERAL statement takes its ids from) as of `day`."""
+    the FROM item a LATERAL statement takes its ids from) as of `day`. Within a LATERAL the
+    entries' account is an alias (`SUMMED`): an outer statement listing `account` itself
+    (the worklist) would otherwise have its row taken for every entry's."""
     zero = literal(0)
+    joined = Account if outer is None else SUMMED
 
     def on(query):
         return query if outer is None else query.correlate(outer)
 
     usable = and_(LedgerSnapshot.account_id == account, LedgerSnapshot.closed_through <= day)
     closed = on(select(LedgerSnapshot.closed_through).where(usable)).scalar_subquery()
-    entries = (select(LedgerEntry).join(Account, Account.id == LedgerEntry.account_id)
+    entries = (select(LedgerEntry).join(joined, joined.id == LedgerEntry.account_id)
                .where(LedgerEntry.account_id == account).with_only_columns)
-    since = on(entries(*_labelled(*component_totals())).where(
+    since = on(entries(*_labelled(*component_totals(joined))).where(
         LedgerEntry.effective_date <= day,
         LedgerEntry.effective_date > func.coalesce(closed, literal(date.min))))
-    covered = on(entries(*_labelled(zero, zero, zero, *feed_dependent_totals())).where(
+    covered = on(entries(*_labelled(zero, zero, zero, *feed_dependent_totals(joined))).where(
         IS_SPARSE, LedgerEntry.effective_date <= closed))
     stored = on(select(*_labelled(LedgerSnapshot.principal, LedgerSnapshot.interest,
                                   LedgerSnapshot.fees, zero, zero)).where(usable))
@@ -163,13 +173,28 @@ def page_sums(account_ids: list[int], as_of: date) -> dict[int, Sums]:
 def _page_sums():
     ids = (func.unnest(bindparam("ids", type_=ARRAY(BigInteger)))
            .table_valued("id").render_derived("ids"))
-    sums = _sums_of(ids.c.id, bindparam("as_of", type_=Date), outer=ids).lateral("sums")
+    sums = sums_beside(ids.c.id, ids)
     return select(ids.c.id, *sums.c).select_from(ids).join(sums, true())
+
+
+def sums_beside(account_id, outer):
+    """PostgreSQL: `account_sums`'s statement as a LATERAL subquery (columns NAMES, named
+    "sums") for the account whose id is `account_id`, a column of `outer` (a table or FROM
+    item of the enclosing statement), as of the bound parameter "as_of": a list joins it
+    (`ON true`) to read each row's sums with its page statement (the worklist,
+    `portal.collections.worklists`), from the closing snapshot and the entries after it.
+    Sums come back as NUMERIC: `as_sums` turns a row's five into integers."""
+    return _sums_of(account_id, bindparam("as_of", type_=Date), outer=outer).lateral("sums")
+
+
+def as_sums(values) -> Sums:
+    """Five sums read by `sums_beside` (PostgreSQL sums BIGINT into NUMERIC) as integers."""
+    return tuple(int(s) for s in values)
 
 
 def _rows(result) -> dict[int, Sums]:
     # PostgreSQL sums BIGINT into NUMERIC: back to exact integers of minor units.
-    return {row[0]: tuple(int(s) for s in row[1:]) for row in result}
+    return {row[0]: as_sums(row[1:]) for row in result}
 
 
 def _full_query(account_ids, as_of: date):
