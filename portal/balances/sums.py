@@ -19,10 +19,9 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 
-from sqlalchemy import (BigInteger, Date, and_, bindparam, case, func, literal, literal_column,
+from sqlalchemy import (BigInteger, Date, Integer, and_, bindparam, case, func, literal, literal_column,
                         or_, select, true, union_all)
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import aliased
 
 from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
 from portal.balances.models import LedgerSnapshot
@@ -39,10 +38,9 @@ IS_SPARSE = LedgerEntry.kind.in_([literal_column(f"'{kind}'") for kind in
                                   (EntryKind.FEE, EntryKind.PAYMENT, EntryKind.REVERSAL)])
 
 
-def after_feed(account=Account):
-    """SQL: the entry is later than the issuer's last statement (all are, when none came);
-    `account`: Account or an alias of it, joined to the entry."""
-    return or_(account.feed_as_of.is_(None), LedgerEntry.effective_date > account.feed_as_of)
+def after_feed():
+    """SQL: the entry is later than the issuer's last statement (all are, when none came)."""
+    return or_(Account.feed_as_of.is_(None), LedgerEntry.effective_date > Account.feed_as_of)
 
 
 # Marks a reversal entry that takes back what a payment paid beyond the statement's minimum
@@ -57,25 +55,30 @@ def unapplied_payment():
         f"%{BEYOND_MINIMUM}")
 
 
+# A zero written into the SQL, not bound: the statements stay shorter (psycopg converts a
+# statement of at most 4,096 bytes once per process, a longer one on every run) and carry
+# fewer parameters.
+NOUGHT = literal_column("0", Integer)
+
+
 def total(condition):
     """SQL: the sum of the amounts of the entries meeting `condition` (0 when none)."""
-    return func.coalesce(func.sum(case((condition, LedgerEntry.amount), else_=0)), 0)
+    return func.coalesce(func.sum(case((condition, LedgerEntry.amount), else_=NOUGHT)), NOUGHT)
 
 
 @cache  # SQL expressions are immutable: built once, reused by every query (issue 15)
-def component_totals(account=Account):
-    """SQL: the five sums over the LedgerEntry rows of a query (joined with `account`,
-    Account or an alias of it)."""
+def component_totals():
+    """SQL: the five sums over the LedgerEntry rows of a query (joined with Account)."""
     return (total(LedgerEntry.component == Component.PRINCIPAL),
             total(LedgerEntry.component == Component.INTEREST),
             total(LedgerEntry.component == Component.FEE),
-            total(IS_FEE & after_feed(account)), total(unapplied_payment()))
+            total(IS_FEE & after_feed()), total(unapplied_payment()))
 
 
 @cache
-def feed_dependent_totals(account=Account):
+def feed_dependent_totals():
     """SQL: the two sums a snapshot does not hold (zeros stand for the components)."""
-    return (total(IS_FEE & after_feed(account)), total(unapplied_payment()))
+    return (total(IS_FEE & after_feed()), total(unapplied_payment()))
 
 
 def ledger_sums(account_ids: list[int], as_of: date, *, snapshots: bool = True) -> dict[int, Sums]:
@@ -124,34 +127,34 @@ def _account_sums():
     return _sums_of(bindparam("account_id"), bindparam("as_of"))
 
 
-# The account joined to its entries inside a LATERAL `_sums_of` (see there).
-SUMMED = aliased(Account, name="summed_account")
-
-
 def _sums_of(account, day, outer=None):
     """The statement of `account_sums` for `account` (a bound id, or a column of `outer`,
-    the FROM item a LATERAL statement takes its ids from) as of `day`. Within a LATERAL the
-    entries' account is an alias (`SUMMED`): an outer statement listing `account` itself
-    (the worklist) would otherwise have its row taken for every entry's."""
-    zero = literal(0)
-    joined = Account if outer is None else SUMMED
+    the FROM item a LATERAL statement takes its ids from) as of `day`: the components from
+    the snapshot and the entries after it, the two feed-dependent sums from the sparse
+    entries up to the day (they are fees, payments and reversals only, so the same as over
+    every entry). When `outer` is Account itself (`sums_beside`), the entries' account is
+    the outer row, not joined again: a join of `account` inside would shadow the outer one
+    and sum every account's entries."""
+    zero = NOUGHT
 
     def on(query):
         return query if outer is None else query.correlate(outer)
 
     usable = and_(LedgerSnapshot.account_id == account, LedgerSnapshot.closed_through <= day)
     closed = on(select(LedgerSnapshot.closed_through).where(usable)).scalar_subquery()
-    entries = (select(LedgerEntry).join(joined, joined.id == LedgerEntry.account_id)
-               .where(LedgerEntry.account_id == account).with_only_columns)
-    since = on(entries(*_labelled(*component_totals(joined))).where(
-        LedgerEntry.effective_date <= day,
+    mine = LedgerEntry.account_id == account
+    since = on(select(*_labelled(*component_totals()[:3], zero, zero)).where(
+        mine, LedgerEntry.effective_date <= day,
         LedgerEntry.effective_date > func.coalesce(closed, literal(date.min))))
-    covered = on(entries(*_labelled(zero, zero, zero, *feed_dependent_totals(joined))).where(
-        IS_SPARSE, LedgerEntry.effective_date <= closed))
+    sparse = select(*_labelled(zero, zero, zero, *feed_dependent_totals()))
+    if outer is not Account:
+        sparse = sparse.join_from(LedgerEntry, Account, Account.id == LedgerEntry.account_id)
+    sparse = on(sparse.where(mine, IS_SPARSE, LedgerEntry.effective_date <= day))
     stored = on(select(*_labelled(LedgerSnapshot.principal, LedgerSnapshot.interest,
                                   LedgerSnapshot.fees, zero, zero)).where(usable))
-    both = union_all(since, covered, stored).subquery()
-    return on(select(*[func.coalesce(func.sum(both.c[name]), 0) for name in NAMES]))
+    both = union_all(since, sparse, stored).subquery("parts")
+    return on(select(*[func.coalesce(func.sum(both.c[name]), NOUGHT).label(name)
+                       for name in NAMES]))
 
 
 def page_sums(account_ids: list[int], as_of: date) -> dict[int, Sums]:
@@ -173,18 +176,17 @@ def page_sums(account_ids: list[int], as_of: date) -> dict[int, Sums]:
 def _page_sums():
     ids = (func.unnest(bindparam("ids", type_=ARRAY(BigInteger)))
            .table_valued("id").render_derived("ids"))
-    sums = sums_beside(ids.c.id, ids)
+    sums = _sums_of(ids.c.id, bindparam("as_of", type_=Date), outer=ids).lateral("sums")
     return select(ids.c.id, *sums.c).select_from(ids).join(sums, true())
 
 
-def sums_beside(account_id, outer):
-    """PostgreSQL: `account_sums`'s statement as a LATERAL subquery (columns NAMES, named
-    "sums") for the account whose id is `account_id`, a column of `outer` (a table or FROM
-    item of the enclosing statement), as of the bound parameter "as_of": a list joins it
-    (`ON true`) to read each row's sums with its page statement (the worklist,
-    `portal.collections.worklists`), from the closing snapshot and the entries after it.
-    Sums come back as NUMERIC: `as_sums` turns a row's five into integers."""
-    return _sums_of(account_id, bindparam("as_of", type_=Date), outer=outer).lateral("sums")
+def sums_beside():
+    """PostgreSQL: `account_sums`'s statement as a LATERAL subquery (five columns, named
+    "sums") for each row of a statement whose FROM lists `account`, as of the bound parameter
+    "as_of": a list joins it (`ON true`) to read each row's sums with its page statement (the
+    worklist, `portal.collections.worklists`), from the closing snapshot and the entries
+    after it. Sums come back as NUMERIC: `as_sums` turns a row's five into integers."""
+    return _sums_of(Account.id, bindparam("as_of", type_=Date), outer=Account).lateral("sums")
 
 
 def as_sums(values) -> Sums:

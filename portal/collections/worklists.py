@@ -164,7 +164,7 @@ def _assigned_query(one_collector: bool, postgres: bool):
     """The accounts assigned now (the columns of `ListedAccount`), with their row facts;
     `one_collector`: to the collector given as the "collector_id" parameter."""
     facts, unpaid = _row_facts(postgres)
-    sums = sums_beside(Account.id, Account) if postgres else None
+    sums = sums_beside() if postgres else None
     query = (select(*LISTED_ACCOUNT, AccountAssignment.collector_id, *facts,
                     *(() if sums is None else sums.c))
              .join(AccountAssignment, and_(AccountAssignment.account_id == Account.id,

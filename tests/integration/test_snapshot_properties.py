@@ -36,7 +36,7 @@ from portal.jobs.nightly_load import ledger_figures
 from portal.journal.models import AckSource, JournalAck, is_movement
 
 def _beside(ids, day):
-    sums = sums_beside(Account.id, Account)
+    sums = sums_beside()
     statement = (select(Account.id, *sums.c).join(sums, true()).where(Account.id.in_(ids)))
     return {row[0]: as_sums(row[1:]) for row in _db.session.execute(statement, {"as_of": day})}
 
