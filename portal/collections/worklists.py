@@ -160,11 +160,12 @@ _KEYS = (NullsLast(Account.oldest_unpaid_due_date), Account.id)
 
 
 @functools.cache  # built once per process, its page statements too (`seek_page`'s `params`)
-def _assigned_query(one_collector: bool, postgres: bool):
+def _assigned_query(one_collector: bool, postgres: bool, with_sums: bool):
     """The accounts assigned now (the columns of `ListedAccount`), with their row facts;
-    `one_collector`: to the collector given as the "collector_id" parameter."""
+    `one_collector`: to the collector given as the "collector_id" parameter; `with_sums`
+    (PostgreSQL only): each row's five ledger sums as of the "as_of" parameter last."""
     facts, unpaid = _row_facts(postgres)
-    sums = sums_beside() if postgres else None
+    sums = sums_beside() if with_sums else None
     query = (select(*LISTED_ACCOUNT, AccountAssignment.collector_id, *facts,
                     *(() if sums is None else sums.c))
              .join(AccountAssignment, and_(AccountAssignment.account_id == Account.id,
@@ -184,21 +185,25 @@ def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
     to anyone), with balance, days late, latest plan's status, next instalment, last contact
     and recently broken promises, in a fixed number of queries: on PostgreSQL two (the page
     with its plan and contact facts and each row's ledger sums, `sums.sums_beside`; the
-    broken promises), elsewhere three (the balances by `page_balances`).
+    broken promises), elsewhere, and for a page after the first asked by number alone,
+    three (the balances by `page_balances`).
 
     Pages follow the oldest unpaid due date (most days late first, nothing unpaid last; by
     key after the last row shown, `pagination.seek_page`, which an index serves);
     each page is in worklist priority (`rules.priority_key`). A list of one page is thus in
     exact priority order; across pages, the overdue amount and broken promises (derived
     from the ledger and the payments) reorder only within a page."""
+    # A page asked by number alone skips rows (OFFSET), and a LATERAL join would sum each
+    # skipped row's ledger too: such a page reads its balances after it (`page_balances`).
     postgres = is_postgres()
+    with_sums = postgres and (clamp_page(page) == 1 or bool(after or before))
     params = {} if collector_id is None else {"collector_id": collector_id}
-    if postgres:
+    if with_sums:
         params["as_of"] = as_of
-    found = seek_page(_assigned_query(collector_id is not None, postgres), _KEYS, page,
+    found = seek_page(_assigned_query(collector_id is not None, postgres, with_sums), _KEYS, page,
                       after=after, before=before, scalars=False, params=params)
     accounts = [ListedAccount(*row[:5]) for row in found.rows]
-    if postgres:  # the sums are the page rows' last five columns
+    if with_sums:  # the sums are the page rows' last five columns
         balances = {account.id: balance_from(account, as_of, as_sums(row[-5:]))
                     for account, row in zip(accounts, found.rows)}
     else:
