@@ -19,8 +19,8 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 
-from sqlalchemy import (BigInteger, Date, Integer, and_, bindparam, case, func, literal, literal_column,
-                        or_, select, true, union_all)
+from sqlalchemy import (BigInteger, Date, Integer, and_, bindparam, case, func, literal,
+                        literal_column, or_, select, true, union_all)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from portal.accounts.models import Account, Component, EntryKind, LedgerEntry

@@ -200,8 +200,9 @@ def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
     params = {} if collector_id is None else {"collector_id": collector_id}
     if with_sums:
         params["as_of"] = as_of
-    found = seek_page(_assigned_query(collector_id is not None, postgres, with_sums), _KEYS, page,
-                      after=after, before=before, scalars=False, params=params)
+    query = _assigned_query(collector_id is not None, postgres, with_sums)
+    found = seek_page(query, _KEYS, page, after=after, before=before, scalars=False,
+                      params=params)
     accounts = [ListedAccount(*row[:5]) for row in found.rows]
     if with_sums:  # the sums are the page rows' last five columns
         balances = {account.id: balance_from(account, as_of, as_sums(row[-5:]))
