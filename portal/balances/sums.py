@@ -19,8 +19,8 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 
-from sqlalchemy import (BigInteger, Date, and_, bindparam, case, func, literal, literal_column,
-                        or_, select, true, union_all)
+from sqlalchemy import (BigInteger, Date, Integer, and_, bindparam, case, func, literal,
+                        literal_column, or_, select, true, union_all)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
@@ -55,9 +55,15 @@ def unapplied_payment():
         f"%{BEYOND_MINIMUM}")
 
 
+# A zero written into the SQL, not bound: the statements stay shorter (psycopg converts a
+# statement of at most 4,096 bytes once per process, a longer one on every run) and carry
+# fewer parameters.
+NOUGHT = literal_column("0", Integer)
+
+
 def total(condition):
     """SQL: the sum of the amounts of the entries meeting `condition` (0 when none)."""
-    return func.coalesce(func.sum(case((condition, LedgerEntry.amount), else_=0)), 0)
+    return func.coalesce(func.sum(case((condition, LedgerEntry.amount), else_=NOUGHT)), NOUGHT)
 
 
 @cache  # SQL expressions are immutable: built once, reused by every query (issue 15)
@@ -130,25 +136,32 @@ def _account_sums():
 
 def _sums_of(account, day, outer=None):
     """The statement of `account_sums` for `account` (a bound id, or a column of `outer`,
-    the FROM item a LATERAL statement takes its ids from) as of `day`."""
-    zero = literal(0)
+    the FROM item a LATERAL statement takes its ids from) as of `day`: the components from
+    the snapshot and the entries after it, the two feed-dependent sums from the sparse
+    entries up to the day (they are fees, payments and reversals only, so the same as over
+    every entry). When `outer` is Account itself (`sums_beside`), the entries' account is
+    the outer row, not joined again: a join of `account` inside would shadow the outer one
+    and sum every account's entries."""
+    zero = NOUGHT
 
     def on(query):
         return query if outer is None else query.correlate(outer)
 
     usable = and_(LedgerSnapshot.account_id == account, LedgerSnapshot.closed_through <= day)
     closed = on(select(LedgerSnapshot.closed_through).where(usable)).scalar_subquery()
-    entries = (select(LedgerEntry).join(Account, Account.id == LedgerEntry.account_id)
-               .where(LedgerEntry.account_id == account).with_only_columns)
-    since = on(entries(*_labelled(*component_totals())).where(
-        LedgerEntry.effective_date <= day,
+    mine = LedgerEntry.account_id == account
+    since = on(select(*_labelled(*component_totals()[:3], zero, zero)).where(
+        mine, LedgerEntry.effective_date <= day,
         LedgerEntry.effective_date > func.coalesce(closed, literal(date.min))))
-    covered = on(entries(*_labelled(zero, zero, zero, *feed_dependent_totals())).where(
-        IS_SPARSE, LedgerEntry.effective_date <= closed))
+    sparse = select(*_labelled(zero, zero, zero, *feed_dependent_totals()))
+    if outer is not Account:
+        sparse = sparse.join_from(LedgerEntry, Account, Account.id == LedgerEntry.account_id)
+    sparse = on(sparse.where(mine, IS_SPARSE, LedgerEntry.effective_date <= day))
     stored = on(select(*_labelled(LedgerSnapshot.principal, LedgerSnapshot.interest,
                                   LedgerSnapshot.fees, zero, zero)).where(usable))
-    both = union_all(since, covered, stored).subquery()
-    return on(select(*[func.coalesce(func.sum(both.c[name]), 0) for name in NAMES]))
+    both = union_all(since, sparse, stored).subquery("parts")
+    return on(select(*[func.coalesce(func.sum(both.c[name]), NOUGHT).label(name)
+                       for name in NAMES]))
 
 
 def page_sums(account_ids: list[int], as_of: date) -> dict[int, Sums]:
@@ -174,9 +187,23 @@ def _page_sums():
     return select(ids.c.id, *sums.c).select_from(ids).join(sums, true())
 
 
+def sums_beside():
+    """PostgreSQL: `account_sums`'s statement as a LATERAL subquery (five columns, named
+    "sums") for each row of a statement whose FROM lists `account`, as of the bound parameter
+    "as_of": a list joins it (`ON true`) to read each row's sums with its page statement (the
+    worklist, `portal.collections.worklists`), from the closing snapshot and the entries
+    after it. Sums come back as NUMERIC: `as_sums` turns a row's five into integers."""
+    return _sums_of(Account.id, bindparam("as_of", type_=Date), outer=Account).lateral("sums")
+
+
+def as_sums(values) -> Sums:
+    """Five sums read by `sums_beside` (PostgreSQL sums BIGINT into NUMERIC) as integers."""
+    return tuple(int(s) for s in values)
+
+
 def _rows(result) -> dict[int, Sums]:
     # PostgreSQL sums BIGINT into NUMERIC: back to exact integers of minor units.
-    return {row[0]: tuple(int(s) for s in row[1:]) for row in result}
+    return {row[0]: as_sums(row[1:]) for row in result}
 
 
 def _full_query(account_ids, as_of: date):

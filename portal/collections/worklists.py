@@ -10,7 +10,8 @@ from typing import NamedTuple
 from sqlalchemy import Date, Integer, and_, bindparam, func, literal_column, select, true
 
 from portal.accounts.models import Account, AccountStatus
-from portal.balances.services import Balance, balances_for, page_balances
+from portal.balances.services import Balance, balance_from, balances_for, page_balances
+from portal.balances.sums import as_sums, sums_beside
 from portal.bulk import ids_in, is_postgres
 from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay
 from portal.core.pagination import NullsLast, Page, clamp_page, seek_page, written
@@ -159,15 +160,20 @@ _KEYS = (NullsLast(Account.oldest_unpaid_due_date), Account.id)
 
 
 @functools.cache  # built once per process, its page statements too (`seek_page`'s `params`)
-def _assigned_query(one_collector: bool, postgres: bool):
+def _assigned_query(one_collector: bool, postgres: bool, with_sums: bool):
     """The accounts assigned now (the columns of `ListedAccount`), with their row facts;
-    `one_collector`: to the collector given as the "collector_id" parameter."""
+    `one_collector`: to the collector given as the "collector_id" parameter; `with_sums`
+    (PostgreSQL only): each row's five ledger sums as of the "as_of" parameter last."""
     facts, unpaid = _row_facts(postgres)
-    query = (select(*LISTED_ACCOUNT, AccountAssignment.collector_id, *facts)
+    sums = sums_beside() if with_sums else None
+    query = (select(*LISTED_ACCOUNT, AccountAssignment.collector_id, *facts,
+                    *(() if sums is None else sums.c))
              .join(AccountAssignment, and_(AccountAssignment.account_id == Account.id,
                                            AccountAssignment.ended_at.is_(None))))
     if unpaid is not None:
         query = query.outerjoin(unpaid, true())
+    if sums is not None:
+        query = query.join(sums, true())
     if one_collector:
         query = query.where(AccountAssignment.collector_id == bindparam("collector_id"))
     return query
@@ -177,22 +183,36 @@ def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
                       after: str | None = None, before: str | None = None) -> Page:
     """One page (pagination.PER_PAGE) of the accounts assigned now to `collector_id` (None:
     to anyone), with balance, days late, latest plan's status, next instalment, last contact
-    and recently broken promises, in a fixed number of queries (three: the page with its
-    plan and contact facts, the balances, the broken promises).
+    and recently broken promises, in a fixed number of queries: on PostgreSQL two (the page
+    with its plan and contact facts and each row's ledger sums, `sums.sums_beside`; the
+    broken promises), elsewhere, and for a page after the first asked by number alone,
+    three (the balances by `page_balances`).
 
     Pages follow the oldest unpaid due date (most days late first, nothing unpaid last; by
     key after the last row shown, `pagination.seek_page`, which an index serves);
     each page is in worklist priority (`rules.priority_key`). A list of one page is thus in
     exact priority order; across pages, the overdue amount and broken promises (derived
     from the ledger and the payments) reorder only within a page."""
+    # A page asked by number alone skips rows (OFFSET), and a LATERAL join would sum each
+    # skipped row's ledger too: such a page reads its balances after it (`page_balances`).
+    postgres = is_postgres()
+    with_sums = postgres and (clamp_page(page) == 1 or bool(after or before))
     params = {} if collector_id is None else {"collector_id": collector_id}
-    found = seek_page(_assigned_query(collector_id is not None, is_postgres()), _KEYS, page,
-                      after=after, before=before, scalars=False, params=params)
+    if with_sums:
+        params["as_of"] = as_of
+    query = _assigned_query(collector_id is not None, postgres, with_sums)
+    found = seek_page(query, _KEYS, page, after=after, before=before, scalars=False,
+                      params=params)
     accounts = [ListedAccount(*row[:5]) for row in found.rows]
-    balances = page_balances(accounts, as_of)
+    if with_sums:  # the sums are the page rows' last five columns
+        balances = {account.id: balance_from(account, as_of, as_sums(row[-5:]))
+                    for account, row in zip(accounts, found.rows)}
+    else:
+        balances = page_balances(accounts, as_of)
     broken = broken_promises([account.id for account in accounts] or [0], as_of)
     result = []
-    for account, (*_, owner, status, due, amount, last_contact) in zip(accounts, found.rows):
+    for account, row in zip(accounts, found.rows):
+        owner, status, due, amount, last_contact = row[5:10]
         result.append(AccountRow(account, balances[account.id], owner,
                                  PlanStatus(status).value if status else None, due,
                                  None if due is None else int(amount), as_aware(last_contact),

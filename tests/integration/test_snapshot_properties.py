@@ -4,8 +4,9 @@ Entries of every kind and component are posted on any day (before, on or after a
 day: late payments, corrections, feed adjustments dated in the past), reversed, acknowledged by
 the issuer (journal_ack), and the issuer's feed moves `feed_as_of` on; snapshots are closed by
 the nightly run's writer on any day, or rebuilt from history. After every step:
-- the five sums (`portal.balances.sums.ledger_sums`, `account_sums` for one account and
-  `page_sums` for a page of them) and
+- the five sums (`portal.balances.sums.ledger_sums`, `account_sums` for one account,
+  `page_sums` for a page of them and, on PostgreSQL, `sums_beside` read with a statement
+  listing the accounts, as the worklist's page statement does) and
   the balances read from snapshots equal the whole history summed, for days before, on and
   after each snapshot's day;
 - the nightly run's figures (`ledger_figures`: opening as of a start day plus each later day's
@@ -22,16 +23,23 @@ from hypothesis.stateful import (
     RuleBasedStateMachine, initialize, invariant, rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
 from portal.balances.models import LedgerSnapshot
 from portal.balances.services import balances_for
 from portal.balances.snapshots import close, lock_accounts, mismatches, rebuild
-from portal.balances.sums import ZERO, account_sums, add, ledger_sums, page_sums
+from portal.balances.sums import (ZERO, account_sums, add, as_sums, ledger_sums, page_sums,
+                                  sums_beside)
 from portal.extensions import db as _db
 from portal.jobs.nightly_load import ledger_figures
 from portal.journal.models import AckSource, JournalAck, is_movement
+
+def _beside(ids, day):
+    sums = sums_beside()
+    statement = (select(Account.id, *sums.c).join(sums, true()).where(Account.id.in_(ids)))
+    return {row[0]: as_sums(row[1:]) for row in _db.session.execute(statement, {"as_of": day})}
+
 
 START = date(2026, 11, 1)
 DAYS = st.integers(0, 8).map(lambda n: START + timedelta(days=n))
@@ -121,6 +129,10 @@ class SnapshotMachine(RuleBasedStateMachine):
                 assert account_sums(account_id, day) == whole.get(account_id, ZERO), day
             # a page of accounts in one statement (the worklist)
             assert page_sums(self.ids, day) == {i: whole.get(i, ZERO) for i in self.ids}, day
+            if _db.session.get_bind().dialect.name == "postgresql":
+                # each row's sums read beside a statement that lists the accounts themselves
+                # (the worklist's page statement joins them so)
+                assert _beside(self.ids, day) == {i: whole.get(i, ZERO) for i in self.ids}, day
             assert balances_for(accounts, day) == balances_for(accounts, day, snapshots=False)
             if any(closed <= day for closed in snaps.values()):
                 self.seen.add("read through a snapshot")

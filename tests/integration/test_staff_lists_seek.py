@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from portal.accounts.models import Component, EntryKind, LedgerEntry
 from portal.collections import services as collections
 from portal.core import pagination
 from portal.disputes import access, services
@@ -22,6 +23,7 @@ from portal.extensions import db as _db
 from portal.payments.models import Payment, PaymentChoice
 from portal.payments.states import PaymentStatus
 from portal.plans.models import Plan, PlanStatus
+from portal.timeutil import utcnow
 from tests.dispute_helpers import join, raise_dispute
 from tests.helpers import statements_for, statements_sent
 from tests.integration.plan_helpers import TODAY, agree, spec
@@ -201,6 +203,33 @@ def test_the_worklist_by_key_is_the_worklist_by_number_nulls_last(
     in_order = [int(a.account_number[-8:]) for a in sorted(
         accounts, key=lambda a: (a.oldest_unpaid_due_date or far, a.id))]
     assert [set(page) for page in forward] == [set(in_order[i:i + 3]) for i in range(0, 14, 3)]
+
+
+def test_a_worklist_page_by_number_shows_the_balances_its_page_by_key_shows(
+        client, login_as, make_account, make_staff, monkeypatch):
+    """A page asked by number alone reads its balances after the page (PostgreSQL: the
+    sums' LATERAL would run for every row its OFFSET skips), a page by key with the page:
+    the same rows, the same figures."""
+    monkeypatch.setattr(pagination, "PER_PAGE", 3)
+    manager, collector = make_staff("collections_manager"), make_staff("collector")
+    accounts = [make_account(account_number=f"64000000{n:08d}", minimum_due=1_000 + n,
+                             oldest_unpaid_due_date=TODAY - timedelta(days=40 - n))
+                for n in range(7)]
+    for n, account in enumerate(accounts):
+        _db.session.add(LedgerEntry(account_id=account.id, kind=EntryKind.FEE,
+                                    component=Component.FEE, amount=1_111 * (n + 1),
+                                    currency=account.currency, effective_date=TODAY,
+                                    source_ref=f"test-fee-{n}", posted_at=utcnow()))
+    collections.assign([a.id for a in accounts], collector.id, manager)
+    _db.session.commit()
+    login_as(client, collector)
+    path = "/staff/collections/my-accounts"
+    by_key = client.get(html.unescape(NEXT.search(client.get(path).get_data(as_text=True))
+                                      .group(1))).get_data(as_text=True)
+    by_number = client.get(f"{path}?page=2").get_data(as_text=True)
+    rows = re.compile(r'<tr>\s*<td><a href="[^"]*">64000000.*?</tr>', re.S)
+    assert len(rows.findall(by_key)) == 3
+    assert rows.findall(by_number) == rows.findall(by_key)
 
 
 @pytest.mark.parametrize("path", ["/staff/payments", "/staff/plans", "/staff/plans/review",
