@@ -222,7 +222,10 @@ def test_the_batched_worker_posts_what_each_request_would(app, client, make_acco
         posted_in_batch[now] = posted_in_batch.get(now, 0) + outcomes.count(True)
         return outcomes
 
-    @settings(max_examples=15, deadline=None, database=None,
+    # Derandomized, 25 examples: the counts asserted after `check` (set-based postings,
+    # guards, second rounds) are about the examples generated, which a random run of 15 did
+    # not always give (8 set-based postings in one run on the merged main: a flaky failure).
+    @settings(max_examples=25, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     @given(spec=_inbox_spec())
     def check(spec):
