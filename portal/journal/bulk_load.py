@@ -7,8 +7,9 @@ entries applied_portal_ids names are read with one statement each. The rows are 
 in file order in memory, exactly as the row-by-row path (portal/journal/rowwise.py) applies
 them (a cardholder named by several rows sees each change before the next), and what changed
 is written in bulk (portal/bulk.py): new rows with COPY on PostgreSQL, changed rows from a
-staged copy, one audit event per created or changed account with `record_bulk`. The caller
-commits the chunk as one transaction.
+staged copy, one audit event per created or changed account (`audit.draft_bulk`, drafted while
+the ledger entries are inserted by a helper thread, `portal.bulk.inserted_behind`, then
+`append_bulk`). The caller commits the chunk as one transaction.
 """
 from __future__ import annotations
 
