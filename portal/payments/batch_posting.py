@@ -10,8 +10,9 @@ costs two statements whatever its size:
    of the payment's day and, for the accounts no guard sends to the general path, the audit
    stream heads, taken sorted into the audit lock order after every guard of the round was
    evaluated (docs/money.md, "Lock order": the guards' locks before the heads);
-2. Python pricing with the same functions as `fast_posting.post` (`price`, `toward_minimum`,
-   `balance_from`, `entry_rows`, `notify.confirmation_params`), the audit events chained after
+2. Python pricing by `fast_posting.priced`, which `fast_posting.post` prices with (`price`,
+   `toward_minimum`, `balance_from`, `entry_rows`, `notify.confirmation_params`), the audit
+   events chained after
    the heads read (`audit.plain_append_many`);
 3. one *write* (`_WRITE`): every entry, payment row, audit event with its head's move and
    confirmation of the round, whose counts are checked.
@@ -39,17 +40,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
 
-from portal.accounts.models import Account
 from portal.audit.services import (APPEND_CTES, check_plain_appends, heads_lock_where,
                                    plain_append_many, stream_for)
-from portal.balances.services import balance_from
-from portal.balances.sums import NAMES, account_sums, sums_lateral
+from portal.balances.sums import NAMES, sums_lateral
 from portal.domain.dates import local_date
 from portal.extensions import db
 from portal.outbox.services import MESSAGES_CTE, queued_transactional, transactional_arrays
-from portal.payments import fast_posting, notify
-from portal.payments.posting import (_latest_paid_on, entry_rows, posted_after, posting_day,
-                                     price, receipt_number, toward_minimum)
+from portal.payments import fast_posting
+from portal.payments.posting import _latest_paid_on, posted_after, posting_day
 from portal.payments.states import PaymentStatus
 from portal.payments.webhooks import INTENT_EVENTS, handled, success_intent
 from portal.timeutil import utcnow
@@ -184,25 +182,15 @@ def post_many(items: list[tuple], now) -> list[bool | None]:
             continue
         if got.event_count is None:
             raise RuntimeError(f"batch posting of payment {row.id}: no audit head taken")
-        account = fast_posting.PostingAccount(row.account_id, row.account_currency, row.minimum_due,
-                                        row.oldest_unpaid_due_date)
-        balance = balance_from(account, paid_on,
-                               tuple(int(got._mapping[name]) for name in NAMES))
-        basis = balance if got.latest is None or got.latest <= paid_on \
-            else balance_from(account, got.latest, account_sums(account.id, got.latest))
-        split, parts = price(row.amount, balance)
-        entries += entry_rows(row.account_id, row.id, row.currency, parts, paid_on, now)
-        receipt = receipt_number(paid_on, row.id)
-        paid.append((row.id, json.dumps(split), toward_minimum(row.amount, basis), paid_on,
-                     receipt))
+        rows, split, toward, receipt, message = fast_posting.priced(row, paid_on, got, now)
+        entries += rows
+        paid.append((row.id, json.dumps(split), toward, paid_on, receipt))
         subject = fast_posting.PostedSubject(row.id, row.account_id)
         tips[stream_for(subject)] = (got.event_count, got.last_hash)
         specs.append(dict(action="payment.posted", subject=subject,
                           before={"status": S(row.status).value},
                           after=posted_after(row.amount, split, [], receipt)))
-        messages.append(notify.confirmation_params(
-            fast_posting.Holder(row.holder_id, row.email, row.phone, row.locale),
-            row.account_id, Account.masked_card.fget(row), row.amount, row.currency, receipt))
+        messages.append(message)
         outcomes.append(True)
     if paid:
         _write(entries, paid, specs, tips, messages, now)

@@ -237,24 +237,14 @@ def post(row, intent: Intent) -> bool | None:
         stream=stream_for(subject))).one()
     if read.event_count is None:  # a guard said so, and no audit head was taken:
         return None  # the general path takes its locks in the documented order
-    account = PostingAccount(row.account_id, row.account_currency, row.minimum_due,
-                             row.oldest_unpaid_due_date)
-    balance = balance_from(account, paid_on, tuple(int(read._mapping[name]) for name in NAMES))
-    basis = balance if read.latest is None or read.latest <= paid_on \
-        else balance_from(account, read.latest, account_sums(account.id, read.latest))
-    split, parts = price(row.amount, balance)
-    rows = entry_rows(row.account_id, row.id, row.currency, parts, paid_on, now)
-    receipt = receipt_number(paid_on, row.id)
-    message = notify.confirmation_params(
-        Holder(row.holder_id, row.email, row.phone, row.locale), row.account_id,
-        Account.masked_card.fget(row), row.amount, row.currency, receipt)
+    rows, split, toward, receipt, message = priced(row, paid_on, read, now)
     written = db.session.execute(_WRITE, dict(
         account_id=row.account_id, currency=row.currency, paid_on=paid_on, posted_at=now,
         e_kind=[column_text(r["kind"]) for r in rows],
         e_component=[column_text(r["component"]) for r in rows],
         e_amount=[r["amount"] for r in rows], e_source_ref=[r["source_ref"] for r in rows],
         payment_id=row.id, status=S.SUCCEEDED.value, allocation=json.dumps(split),
-        toward_minimum=toward_minimum(row.amount, basis), receipt_number=receipt,
+        toward_minimum=toward, receipt_number=receipt,
         plan_application=json.dumps([]),
         **plain_append("payment.posted", (read.event_count, read.last_hash), subject=subject,
                        before={"status": status.value},
@@ -265,6 +255,25 @@ def post(row, intent: Intent) -> bool | None:
     check_plain_append(written.event_id, written.moved)
     queued_transactional(written.message_id)
     return True
+
+
+def priced(row, paid_on: date, read, now: datetime) -> tuple:
+    """The posting of the locked payment `row` on `paid_on`, priced from `read` (the account's
+    sums as of that day, NAMES, and the latest earlier payment's date, `latest`): its entry
+    rows, allocation, amount toward the minimum, receipt number and confirmation (or None).
+    What `post` and the batch's rounds (`batch_posting.post_many`) write."""
+    account = PostingAccount(row.account_id, row.account_currency, row.minimum_due,
+                             row.oldest_unpaid_due_date)
+    balance = balance_from(account, paid_on, tuple(int(read._mapping[name]) for name in NAMES))
+    basis = balance if read.latest is None or read.latest <= paid_on \
+        else balance_from(account, read.latest, account_sums(account.id, read.latest))
+    split, parts = price(row.amount, balance)
+    receipt = receipt_number(paid_on, row.id)
+    message = notify.confirmation_params(
+        Holder(row.holder_id, row.email, row.phone, row.locale), row.account_id,
+        Account.masked_card.fget(row), row.amount, row.currency, receipt)
+    return (entry_rows(row.account_id, row.id, row.currency, parts, paid_on, now), split,
+            toward_minimum(row.amount, basis), receipt, message)
 
 
 def column_text(value) -> str:
