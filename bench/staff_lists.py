@@ -205,24 +205,37 @@ def _app(env: dict):
     return create_app()
 
 
-def cookies(env: dict, staff: dict[str, int]) -> dict[str, str]:
-    """A signed session cookie per staff member, the session the sign-in leaves."""
-    app = _app(env)
-    from portal.extensions import db
-    from portal.staff.models import StaffUser
-    from portal.timeutil import utcnow
+class Cookies:
+    """A signed session cookie per staff member, the session the sign-in leaves, signed anew
+    by `fresh()` just before each wrk point: a browser takes the cookie a response sets when
+    the session notes activity (every `LAST_SEEN_STEP` seconds), wrk cannot, so a cookie
+    signed once at the start would make every request of a later point note activity and sign
+    and send a new cookie, which no browser's requests do."""
 
-    name = app.config.get("SESSION_COOKIE_NAME", "session")
-    serializer = app.session_interface.get_signing_serializer(app)
-    found = {}
-    with app.app_context():
-        for who, staff_id in staff.items():
-            user = db.session.get(StaffUser, staff_id)
-            now = utcnow().timestamp()
-            found[who] = f"{name}=" + serializer.dumps({
-                "_user_id": user.get_id(), "_fresh": True, "sid": f"bench-{who}",
-                "sv": user.session_version, "started": now, "last_seen": now})
-    return found
+    def __init__(self, env: dict, staff: dict[str, int]):
+        app = _app(env)
+        from portal.extensions import db
+        from portal.staff.models import StaffUser
+
+        self._name = app.config.get("SESSION_COOKIE_NAME", "session")
+        self._serializer = app.session_interface.get_signing_serializer(app)
+        with app.app_context():
+            self._users = {who: (user.get_id(), user.session_version) for who, user in
+                           ((who, db.session.get(StaffUser, staff_id))
+                            for who, staff_id in staff.items())}
+
+    def fresh(self) -> dict[str, str]:
+        from portal.timeutil import utcnow
+
+        now = utcnow().timestamp()
+        return {who: f"{self._name}=" + self._serializer.dumps({
+            "_user_id": user_id, "_fresh": True, "sid": f"bench-{who}", "sv": version,
+            "started": now, "last_seen": now}) for who, (user_id, version) in self._users.items()}
+
+
+def cookies(env: dict, staff: dict[str, int]) -> dict[str, str]:
+    """A signed session cookie per staff member, signed now (`Cookies`)."""
+    return Cookies(env, staff).fresh()
 
 
 def probe(tree: str, env: dict, cookie: dict[str, str], points, deep_page: int, work: str,
@@ -387,7 +400,8 @@ def main() -> None:
             staff = seed(url, args.rows, env)
             print(f"seeded {args.rows:,} rows a list in {time.perf_counter() - started:.0f} s",
                   flush=True)
-        cookie = cookies(env, staff)
+        signer = Cookies(env, staff)
+        cookie = signer.fresh()
         points = []
         for name in args.lists.split(","):
             who, path = LISTS[name]
@@ -423,7 +437,7 @@ def main() -> None:
             for label, who, _path, _deep in points:
                 for tree in order:
                     settle(portal[tree].port)
-                    got = wrk(portal[tree].port, probed[tree][label]["path"], cookie[who],
+                    got = wrk(portal[tree].port, probed[tree][label]["path"], signer.fresh()[who],
                               connections, args.duration, script)
                     ratio = got["rps"] / floor["rps"]
                     summary[(label, connections, tree)] = got["rps"]
