@@ -169,16 +169,23 @@ def promises_policy(profile: str | None, as_of: date) -> promise_rules.PromisePo
     return promise_rules.PromisePolicy.from_section(section)
 
 
+def paid_by(entry, original):
+    """What a ledger row `entry` (joined to the row it reverses as `original`, outer) paid,
+    positive = paid, and the condition that it is money the cardholder paid: a payment, or
+    the reversal of one (a refund or chargeback). Both entries may be aliases."""
+    return -entry.amount, or_(entry.kind == EntryKind.PAYMENT,
+                              and_(entry.kind == EntryKind.REVERSAL,
+                                   original.kind == EntryKind.PAYMENT))
+
+
 def payments_posted():
-    """Money the cardholder paid, per ledger row: payments, less reversals of payments (a
-    refund or chargeback). Columns: account_id, effective_date, paid (positive = paid)."""
+    """Money the cardholder paid, per ledger row (`paid_by`): payments, less reversals of
+    payments. Columns: account_id, effective_date, paid (positive = paid)."""
     original = aliased(LedgerEntry)
-    return (select(LedgerEntry.account_id, LedgerEntry.effective_date,
-                   (-LedgerEntry.amount).label("paid"))
+    paid, counted = paid_by(LedgerEntry, original)
+    return (select(LedgerEntry.account_id, LedgerEntry.effective_date, paid.label("paid"))
             .outerjoin(original, original.id == LedgerEntry.reversal_of_id)
-            .where(or_(LedgerEntry.kind == EntryKind.PAYMENT,
-                       and_(LedgerEntry.kind == EntryKind.REVERSAL,
-                            original.kind == EntryKind.PAYMENT)))
+            .where(counted)
             .subquery())
 
 

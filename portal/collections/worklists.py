@@ -8,16 +8,17 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import Date, Integer, and_, bindparam, func, literal_column, select, true
+from sqlalchemy.orm import aliased
 
-from portal.accounts.models import Account, AccountStatus
+from portal.accounts.models import Account, AccountStatus, LedgerEntry
 from portal.balances.services import Balance, balance_from, balances_for, page_balances
-from portal.balances.sums import as_sums, sums_beside
-from portal.bulk import ids_in, is_postgres
+from portal.balances.sums import NOUGHT, as_sums, sums_beside
+from portal.bulk import is_postgres
 from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay
 from portal.core.pagination import NullsLast, Page, clamp_page, seek_page, written
 from portal.collections.rules import (BROKEN_PROMISE_DAYS, PriorityFacts, bucket_dates,
                                       priority_key)
-from portal.collections.services import promise_paid_query
+from portal.collections.services import paid_by
 from portal.extensions import db
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
 from portal.timeutil import as_aware
@@ -92,28 +93,28 @@ def delinquent(flt: DelinquentFilter, as_of: date) -> tuple[list[AccountRow], bo
             has_next)
 
 
-@functools.cache
-def _broken_query(postgres: bool):
-    """The statement of `broken_promises`, built once per process (statements are immutable;
-    building one costs more Python than running it): ids and days are bound per call, on
-    PostgreSQL the ids as one array (the same text whatever their number)."""
-    paid = promise_paid_query().subquery()
-    return (select(PromiseToPay.account_id, func.count())
-            .join(paid, paid.c.promise_id == PromiseToPay.id)
-            .where(ids_in(PromiseToPay.account_id, postgres),
-                   PromiseToPay.last_day < bindparam("as_of", type_=Date),
-                   PromiseToPay.last_day >= bindparam("since", type_=Date),
-                   paid.c.paid < PromiseToPay.amount)
-            .group_by(PromiseToPay.account_id))
-
-
-def broken_promises(account_ids, as_of: date) -> dict[int, int]:
-    """Per account, the promises to pay whose date fell in the BROKEN_PROMISE_DAYS days before
-    `as_of` and that the payments did not cover (broken, as `rules.promise_status` judges)."""
-    rows = db.session.execute(_broken_query(is_postgres()), {
-        "ids": list(account_ids), "as_of": as_of,
-        "since": as_of - timedelta(days=BROKEN_PROMISE_DAYS)})
-    return {account_id: int(n) for account_id, n in rows}
+def _broken_count():
+    """Per account (correlated to `Account`), the promises to pay whose date fell in the
+    BROKEN_PROMISE_DAYS days before the "as_of" parameter (from "since" on) and that the
+    payments by then did not cover (`services.paid_by`; broken, as `rules.promise_status`
+    judges, and as `services.account_contacts` shows them): a column of the worklist's page
+    statement, run for the page's rows only. Short aliases keep that statement under
+    psycopg's 4,096 bytes (`sums.NOUGHT`'s note)."""
+    promise = aliased(PromiseToPay, name="p")
+    entry, original = aliased(LedgerEntry, name="e"), aliased(LedgerEntry, name="o")
+    paid, counted = paid_by(entry, original)
+    covered = (select(func.coalesce(func.sum(paid), NOUGHT)).select_from(entry)
+               .outerjoin(original, original.id == entry.reversal_of_id)
+               .where(entry.account_id == promise.account_id, counted,
+                      entry.effective_date >= promise.made_on,
+                      entry.effective_date <= promise.last_day)
+               .scalar_subquery())
+    return (select(func.count()).select_from(promise)
+            .where(promise.account_id == Account.id,
+                   promise.last_day < bindparam("as_of", type_=Date),
+                   promise.last_day >= bindparam("since", type_=Date),
+                   covered < promise.amount)
+            .correlate(Account).scalar_subquery())
 
 
 @functools.cache
@@ -122,8 +123,9 @@ def _row_facts(postgres: bool):
     runs them for the page's rows only): the latest plan's status, the earliest unpaid
     instalment of its active plan (day and amount left: on PostgreSQL one LATERAL subquery
     for both, to join; SQLite has no LATERAL, so there the same subquery twice, once per
-    column, and nothing to join), the last contact. Built once per process, as
-    `_broken_query`. The LIMITs and the states are written into the SQL (`_ONE`, `written`),
+    column, and nothing to join), the last contact, the promises broken lately
+    (`_broken_count`). Built once per process (statements are immutable; building one costs
+    more Python than running it). The LIMITs and the states are written into the SQL (`_ONE`, `written`),
     so PostgreSQL keeps one plan for the prepared statement (`pagination`'s notes; with the
     plan's state as a parameter it could not use the index of active plans, and planned the
     page afresh on every request)."""
@@ -150,7 +152,7 @@ def _row_facts(postgres: bool):
                                  for column in unpaid.selected_columns)
         unpaid = None
     return (latest.label("plan_status"), next_due, next_amount,
-            last_contact.label("last_contact")), unpaid
+            last_contact.label("last_contact"), _broken_count().label("broken")), unpaid
 
 
 _ONE = literal_column("1", Integer)
@@ -183,10 +185,10 @@ def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
                       after: str | None = None, before: str | None = None) -> Page:
     """One page (pagination.PER_PAGE) of the accounts assigned now to `collector_id` (None:
     to anyone), with balance, days late, latest plan's status, next instalment, last contact
-    and recently broken promises, in a fixed number of queries: on PostgreSQL two (the page
-    with its plan and contact facts and each row's ledger sums, `sums.sums_beside`; the
-    broken promises), elsewhere, and for a page after the first asked by number alone,
-    three (the balances by `page_balances`).
+    and recently broken promises, in a fixed number of queries: on PostgreSQL one (the page
+    with its plan, contact and promise facts and each row's ledger sums,
+    `sums.sums_beside`), elsewhere, and for a page after the first asked by number alone,
+    two (the balances by `page_balances`).
 
     Pages follow the oldest unpaid due date (most days late first, nothing unpaid last; by
     key after the last row shown, `pagination.seek_page`, which an index serves);
@@ -197,9 +199,9 @@ def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
     # skipped row's ledger too: such a page reads its balances after it (`page_balances`).
     postgres = is_postgres()
     with_sums = postgres and (clamp_page(page) == 1 or bool(after or before))
-    params = {} if collector_id is None else {"collector_id": collector_id}
-    if with_sums:
-        params["as_of"] = as_of
+    params = {"as_of": as_of, "since": as_of - timedelta(days=BROKEN_PROMISE_DAYS)}
+    if collector_id is not None:
+        params["collector_id"] = collector_id
     query = _assigned_query(collector_id is not None, postgres, with_sums)
     found = seek_page(query, _KEYS, page, after=after, before=before, scalars=False,
                       params=params)
@@ -209,14 +211,13 @@ def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
                     for account, row in zip(accounts, found.rows)}
     else:
         balances = page_balances(accounts, as_of)
-    broken = broken_promises([account.id for account in accounts] or [0], as_of)
     result = []
     for account, row in zip(accounts, found.rows):
-        owner, status, due, amount, last_contact = row[5:10]
+        owner, status, due, amount, last_contact, broken = row[5:11]
         result.append(AccountRow(account, balances[account.id], owner,
                                  PlanStatus(status).value if status else None, due,
                                  None if due is None else int(amount), as_aware(last_contact),
-                                 broken.get(account.id, 0)))
+                                 int(broken or 0)))
     return Page(sorted(result, key=lambda row: priority_key(PriorityFacts(
         row.balance.days_past_due, row.balance.overdue, row.broken_promises, row.last_contact,
         row.account.id))), found.page, found.has_next, found.next_cursor,

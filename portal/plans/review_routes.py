@@ -225,8 +225,7 @@ def instalment_tally(plan_ids) -> dict[int, dict]:
 def _tally_query(postgres: bool):
     """The statement of `instalment_tally`, built once per process (building it cost more
     Python than the rest of the agreed plans' rows): the ids bound per call, on PostgreSQL as
-    one array (the same text and compiled form whatever their number), as the worklist's
-    `_broken_query`."""
+    one array (the same text and compiled form whatever their number)."""
     unpaid = PlanInstalment.status != InstalmentStatus.PAID
     paid = func.sum(case((PlanInstalment.status == InstalmentStatus.PAID, 1), else_=0))
     missed = func.sum(case((PlanInstalment.status == InstalmentStatus.MISSED, 1), else_=0))

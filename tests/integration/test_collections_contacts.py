@@ -206,3 +206,39 @@ def test_my_accounts_shows_balance_plan_next_instalment_and_last_contact(client,
     login_as(client, manager)
     team = client.get("/staff/collections/my-accounts").get_data(as_text=True)
     assert account.account_number in team and theirs.account_number in team and "Li Na" in team
+
+
+def test_the_worklist_counts_as_broken_exactly_the_promises_judged_broken(desk):
+    """The worklist's page statement counts the broken promises itself (a column beside each
+    row): it must agree with the contact log's judgement of each promise, kept, short, paid
+    late, refunded or still within its days."""
+    from portal.collections import worklists
+
+    account, mine, _, _ = desk
+    made = utcnow() - timedelta(days=10)
+    made_on = made.astimezone(timezone(timedelta(hours=8))).date()
+    due = made_on + timedelta(days=2)
+    last = due + timedelta(days=GRACE)
+
+    def promise(minutes, amount, on=due):
+        return _log(account, mine, when=made + timedelta(minutes=minutes),
+                    promise=services.Promise(amount, on), outcome=ContactOutcome.PROMISED)
+
+    promise(0, 10_000)                      # covered by the payments below: kept
+    promise(1, 60_000)                      # more than was paid: broken
+    promise(2, 50_000, on=last + timedelta(days=9))  # not yet due on the days asked: pending
+    pay(account, 4_000, made_on)
+    pay(account, 3_000, last + timedelta(days=1))   # after the days: counts for none of them
+    entry = pay(account, 8_000, due)
+    refunded_day = last + timedelta(days=2)
+    counts = []
+    for today in (last, last + timedelta(days=1), refunded_day):
+        if today == refunded_day:
+            refund(entry, due)  # the 10,000 promise is no longer covered
+        judged = [v.status for v in services.account_contacts(account, today) if v.promise]
+        row, = [r for r in worklists.assigned_accounts(mine.id, today).rows
+                if r.account.id == account.id]
+        assert row.broken_promises == judged.count("broken"), (today, judged)
+        counts.append(row.broken_promises)
+    # on the last day of grace none is broken yet; then the short one; then the refunded one
+    assert counts == [0, 1, 2] and judged == ["pending", "broken", "broken"]
