@@ -70,6 +70,9 @@ def show_percent(rate) -> str | None:
     return None if whole is None else format_percent(Decimal(whole) / 100)
 
 
+ASSIGN_FILTERS = ("profile", "bucket", "collector")  # what the page links carry on
+
+
 def _assign_filter(form) -> worklists.DelinquentFilter:
     valid = form.validate()
     return worklists.DelinquentFilter(
@@ -101,11 +104,12 @@ def assign():
                 return redirect(url_for(".assign", **request.args))
         status = 422
     flt = _assign_filter(filters)
-    rows, has_next = worklists.delinquent(flt, staff_today())
+    rows, result = worklists.delinquent(flt, staff_today(), **arg_cursors())
     names = {c.id: c.name for c in services.collectors(active_only=False)}
     return render_template("collections/assign.html", filters=filters, form=form, rows=rows,
-                           has_next=has_next, page=flt.page, names=names,
-                           page_args={k: v for k, v in request.args.items() if k != "page"},
+                           result=result, names=names,
+                           page_args={k: request.args[k] for k in ASSIGN_FILTERS
+                                      if request.args.get(k)},
                            selected=set(form.account_ids.data or [])), status
 
 

@@ -23,7 +23,6 @@ from portal.extensions import db
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
 from portal.timeutil import as_aware
 
-PER_PAGE = 50
 UNASSIGNED = "none"
 
 
@@ -61,13 +60,20 @@ class AccountRow:
     broken_promises: int = 0
 
 
-def delinquent(flt: DelinquentFilter, as_of: date) -> tuple[list[AccountRow], bool]:
+_DELINQUENT_KEYS = (Account.oldest_unpaid_due_date, Account.id)  # ix_account_oldest_unpaid_id
+
+
+def delinquent(flt: DelinquentFilter, as_of: date, *, after: str | None = None,
+               before: str | None = None) -> tuple[list[AccountRow], Page]:
     """Accounts with days late > 0 on `as_of`, most days late first, one page of them, with
-    their current collector; and whether another page follows.
+    their current collector; and the page (`pagination.seek_page`: by key after or before
+    the row a link names, which the index on the oldest unpaid due date and id serves, so a
+    page far down costs what the first does; by number for a bookmark).
 
     Days late needs something overdue, and is counted from the oldest unpaid due date, so the
     due-date and bucket filters run in SQL and `balances_for` (one query) drops the accounts
-    whose overdue amount has since been paid (such a page may hold fewer rows)."""
+    whose overdue amount has since been paid (such a page may hold fewer rows; the links go
+    on from the last row read, shown or not)."""
     current = and_(AccountAssignment.account_id == Account.id, AccountAssignment.ended_at.is_(None))
     query = (select(Account, AccountAssignment.collector_id).outerjoin(AccountAssignment, current)
              .where(Account.oldest_unpaid_due_date < as_of, Account.status != AccountStatus.CLOSED))
@@ -82,15 +88,12 @@ def delinquent(flt: DelinquentFilter, as_of: date) -> tuple[list[AccountRow], bo
         query = query.where(AccountAssignment.id.is_(None))
     elif flt.collector:
         query = query.where(AccountAssignment.collector_id == int(flt.collector))
-    page = clamp_page(flt.page)
-    rows = db.session.execute(query.order_by(Account.oldest_unpaid_due_date, Account.id)
-                              .offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
-    has_next = len(rows) > PER_PAGE
-    rows = rows[:PER_PAGE]
-    balances = balances_for([account for account, _ in rows], as_of)
+    found = seek_page(query, _DELINQUENT_KEYS, flt.page, after=after, before=before,
+                      scalars=False)
+    balances = balances_for([account for account, _ in found.rows], as_of)
     return ([AccountRow(account, balances[account.id], collector_id)
-             for account, collector_id in rows if balances[account.id].days_past_due > 0],
-            has_next)
+             for account, collector_id in found.rows if balances[account.id].days_past_due > 0],
+            found)
 
 
 def _broken_count():

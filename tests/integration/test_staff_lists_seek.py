@@ -205,6 +205,29 @@ def test_the_worklist_by_key_is_the_worklist_by_number_nulls_last(
     assert [set(page) for page in forward] == [set(in_order[i:i + 3]) for i in range(0, 14, 3)]
 
 
+def test_accounts_to_assign_by_key_are_the_accounts_by_number(client, login_as, make_account,
+                                                              make_staff, monkeypatch):
+    """The accounts to assign page from the oldest unpaid due date (ties broken by id), by
+    key as by number, with a filter carried by the links; a page reached by key costs what the
+    first does."""
+    monkeypatch.setattr(pagination, "PER_PAGE", 3)
+    manager, collector = make_staff("collections_manager"), make_staff("collector")
+    rng = random.Random(23)
+    accounts = [make_account(account_number=f"65000000{n:08d}", minimum_due=1_000,
+                             oldest_unpaid_due_date=TODAY - timedelta(days=10 + rng.randrange(4)))
+                for n in range(16)]
+    collections.assign([a.id for a in accounts[::4]], collector.id, manager)
+    _db.session.commit()
+    login_as(client, manager)
+    pattern = r">65000000(\d{8})</a>"
+    shown = _same_by_key_and_by_number(client, "/staff/collections/assign", pattern)
+    assert shown == [int(a.account_number[-8:]) for a in sorted(
+        accounts, key=lambda a: (a.oldest_unpaid_due_date, a.id))]
+    unassigned = _same_by_key_and_by_number(client, "/staff/collections/assign?collector=none",
+                                            pattern)
+    assert unassigned == [n for n in shown if n % 4]
+
+
 def test_a_worklist_page_by_number_shows_the_balances_its_page_by_key_shows(
         client, login_as, make_account, make_staff, monkeypatch):
     """A page asked by number alone reads its balances after the page (PostgreSQL: the
@@ -234,6 +257,7 @@ def test_a_worklist_page_by_number_shows_the_balances_its_page_by_key_shows(
 
 @pytest.mark.parametrize("path", ["/staff/payments", "/staff/plans", "/staff/plans/review",
                                   "/staff/collections/my-accounts",
+                                  "/staff/collections/assign",
                                   "/staff/disputes/?view=queue",
                                   "/staff/disputes/?view=queue&state=closed"])
 @pytest.mark.parametrize("cursor", HOSTILE_CURSORS)
@@ -349,6 +373,7 @@ def test_kept_page_statements_take_each_requests_values(app, make_account, monke
 
 @pytest.mark.parametrize("path", ["/staff/payments", "/staff/plans", "/staff/plans/review",
                                   "/staff/collections/my-accounts",
+                                  "/staff/collections/assign",
                                   "/staff/disputes/?view=queue", "/staff/payments?page=3",
                                   "/staff/plans/review?page=2"])
 def test_a_page_statement_writes_its_limit_and_states_into_the_sql(client, login_as, make_staff,
