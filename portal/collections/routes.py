@@ -34,6 +34,7 @@ from portal.i18n import PageLabels
 from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_cursors, arg_page
 from portal.plans.limits_form import TYPE_LABELS
+from portal.policy.services import all_profiles
 from portal.plans.messages import STATUS as PLAN_STATUS
 from portal.policy.services import all_profiles, policy_for
 from portal.staff.account_context import account_context
@@ -86,7 +87,7 @@ def _assign_filter(form) -> worklists.DelinquentFilter:
 def assign():
     collectors = services.collectors()
     filters = AssignFilterForm(request.args)
-    filters.set_choices(worklists.profiles(), collectors)
+    filters.set_choices(all_profiles(), collectors)
     form = AssignForm()
     form.set_choices(collectors)
     status = 200

@@ -225,9 +225,3 @@ def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
         row.balance.days_past_due, row.balance.overdue, row.broken_promises, row.last_contact,
         row.account.id))), found.page, found.has_next, found.next_cursor,
         found.previous_cursor)
-
-
-def profiles() -> list[str]:
-    """The policy profiles accounts use, for the filter."""
-    return list(db.session.scalars(select(Account.policy_profile).distinct()
-                                   .order_by(Account.policy_profile)))

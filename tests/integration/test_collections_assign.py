@@ -2,6 +2,7 @@
 collector per account, audit events, and the manager's page with its filters."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from portal.audit.models import AuditEvent
 from portal.collections import services
 from portal.collections.models import AccountAssignment, RecordImmutable
 from portal.extensions import db
+from portal.policy.services import all_profiles
 from portal.timeutil import utcnow
 from tests.clock import TODAY
 from tests.helpers import post_form
@@ -138,6 +140,16 @@ def test_assign_page_lists_late_accounts_only_and_filters(client, login_as, make
     assert m3.account_number not in only and early.account_number in only
     only = client.get(f"/staff/collections/assign?collector={collector.id}").get_data(as_text=True)
     assert m3.account_number in only and "Chen Wei" in only and early.account_number not in only
+
+
+def test_the_profile_filter_offers_every_policy_profile(client, login_as, make_staff):
+    """The profiles come from the policies (shipped and published), not from a scan of
+    every account: each profile is offered with no account on it yet."""
+    login_as(client, make_staff("collections_manager"))
+    page = client.get("/staff/collections/assign").get_data(as_text=True)
+    offered = re.findall(r'<option value="(\w+)"', page.split('name="profile"')[1].split(
+        "</select>")[0])
+    assert offered == all_profiles() and {"cn", "us"} <= set(offered)
 
 
 def test_manager_assigns_several_accounts_with_checkboxes(client, login_as, make_account,
