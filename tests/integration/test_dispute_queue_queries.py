@@ -56,3 +56,27 @@ def test_queue_page_query_count_does_not_grow_with_the_number_of_disputes(
     add(27)
     many = queries_for(client, path)
     assert many == few, (few, many)
+
+
+def test_the_list_reads_each_queue_with_its_members_as_the_entities_hold_them(make_staff):
+    """The list reads the queues as columns (`staff_routes.queues_with_members`, what the
+    access rule asks of a queue): the same queues, flags and members as the ORM entities,
+    an empty queue with no member."""
+    from sqlalchemy import select
+
+    from portal.disputes.models import DisputeQueue
+    from portal.disputes.staff_routes import queues_with_members
+    from tests.dispute_helpers import queue
+
+    first, second = make_staff("customer_service"), make_staff("collections_manager")
+    join("billing", first, "en")
+    join("billing", second, "en")
+    join("fraud", second, "en")
+    queue("conduct")
+    _db.session.commit()
+    entities = _db.session.scalars(select(DisputeQueue).order_by(DisputeQueue.id)).all()
+    assert [(q.id, q.code, q.managers_only, tuple(sorted(m.staff_id for m in q.members)))
+            for q in entities] == [(q.id, q.code, q.managers_only,
+                                    tuple(m.staff_id for m in q.members))
+                                   for q in queues_with_members()]
+    assert any(not q.members for q in queues_with_members())
