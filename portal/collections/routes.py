@@ -34,7 +34,6 @@ from portal.i18n import PageLabels
 from portal.core.forms import parse_money_fields
 from portal.core.inputs import arg_cursors, arg_page
 from portal.plans.limits_form import TYPE_LABELS
-from portal.policy.services import all_profiles
 from portal.plans.messages import STATUS as PLAN_STATUS
 from portal.policy.services import all_profiles, policy_for
 from portal.staff.account_context import account_context

@@ -128,10 +128,10 @@ def _row_facts(postgres: bool):
     for both, to join; SQLite has no LATERAL, so there the same subquery twice, once per
     column, and nothing to join), the last contact, the promises broken lately
     (`_broken_count`). Built once per process (statements are immutable; building one costs
-    more Python than running it). The LIMITs and the states are written into the SQL (`_ONE`, `written`),
-    so PostgreSQL keeps one plan for the prepared statement (`pagination`'s notes; with the
-    plan's state as a parameter it could not use the index of active plans, and planned the
-    page afresh on every request)."""
+    more Python than running it). The LIMITs and the states are written into the SQL
+    (`_ONE`, `written`), so PostgreSQL keeps one plan for the prepared statement
+    (`pagination`'s notes; with the plan's state as a parameter it could not use the index of
+    active plans, and planned the page afresh on every request)."""
     def on_account(query):
         return query.correlate(Account).scalar_subquery()
 
