@@ -99,7 +99,8 @@ def accept(payload: bytes, signature: str | None) -> str:
     and no COMMIT round trip; the wake-up question's shared lock is held to its commit, as
     in a request's transaction); SQLite's two statements run in one transaction. A failure
     raises (DBAPIError) with nothing kept; the worker is woken only after the commit."""
-    row = _pending_row(check_shape(get_gateway().construct_event(payload, signature)))
+    gateway = get_gateway()
+    row = _pending_row(check_shape(gateway.construct_event(payload, signature)), gateway.name)
     engine = db.engine
     dialect = engine.dialect.name
     if dialect == "postgresql":
