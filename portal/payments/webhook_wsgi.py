@@ -1,10 +1,10 @@
 """The webhook request answered before Flask's request machinery (issue 15).
 
 With the webhook inbox on, a delivery is only verified and recorded (`webhooks.accept`: one
-statement). Through Flask that was a fifth of the request's CPU: the request context, URL
-matching, the session cookie, the before- and after-request hooks (locale, idle timeout,
-CSRF token, read-only check, limiter headers), the ORM session with its BEGIN and COMMIT,
-and the response object. This WSGI wrapper answers `POST` to the webhook route itself, in an
+statement). Through Flask, about half of that request's CPU was Flask's machinery (the
+request context, URL matching, the session cookie, the before- and after-request hooks,
+the limiter's headers, the response object) and a third the ORM session around the insert
+with its BEGIN and COMMIT (bench/README.md, hooks7). This WSGI wrapper answers `POST` to the webhook route itself, in an
 app context: the signature is checked before anything is written, 400 for a bad one (or a
 body that is not an event), 200 "accepted" or "duplicate", 503 when the event cannot be
 stored (the provider retries); the same JSON bodies and security headers as the route (no
@@ -13,7 +13,8 @@ stored (the provider retries); the same JSON bodies and security headers as the 
 Anything else goes to Flask unchanged: other paths and methods, a query string, a body
 without Content-Length or over MAX_CONTENT_LENGTH, the inbox off (the event is posted in
 the request, `routes.webhook`). So does a delivery whose fast handling raised anything but
-the errors above (nothing was committed): the route then handles it as it always did,
+the errors above (raised before the commit, so nothing was kept; the waker, called after
+it, never raises: `wake.register_waker`): the route then handles it as it always did,
 error page and logging included.
 """
 from __future__ import annotations
