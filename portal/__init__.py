@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_cli(app)
     register_request_hooks(app)
     register_error_handlers(app)
+    register_fast_paths(app)
     return app
 
 
@@ -248,6 +249,13 @@ def register_request_hooks(app: Flask) -> None:
 
     register_filters(app)
     register_fragments(app)
+
+
+def register_fast_paths(app: Flask) -> None:
+    # Lazy imports: see the module docstring. After the blueprints (the route's path).
+    from portal.payments.webhook_wsgi import install
+
+    install(app)  # the webhook inbox's deliveries answered ahead of Flask's request machinery
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -78,6 +78,17 @@ def set_security_headers(response):
     return response
 
 
+def plain_answer_headers() -> list[tuple[str, str]]:
+    """The headers `set_security_headers` gives a response (not a static file) that set none
+    of its own and widened no policy, in its order: for an answer built without Flask's
+    response (`portal.payments.webhook_wsgi`). Needs the app context (FORCE_HTTPS_HEADERS)."""
+    headers = [("Content-Security-Policy", BASE_POLICY), *_FIXED_HEADERS]
+    if current_app.config.get("FORCE_HTTPS_HEADERS"):
+        headers.append(_HSTS)
+    headers.append(("Cache-Control", "no-store"))
+    return headers
+
+
 # Each session's signed CSRF token, by the key and the session's raw token (issue 15).
 # Flask-WTF signs the raw token again on every page that shows a form or the sign-out button
 # (`generate_csrf`); with WTF_CSRF_TIME_LIMIT off the signature's time is never checked, so the

@@ -6,6 +6,7 @@ that creates something passes an idempotency key.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -182,11 +183,17 @@ class StripeGateway:
                 for r in page.auto_paging_iter()]
 
     def construct_event(self, payload: bytes, signature: str | None) -> dict:
+        """The verified event as the JSON the provider signed. Stripe's signature check
+        (with its timestamp tolerance, as `stripe.Webhook.construct_event`), then the body
+        parsed as is: no StripeObject built and turned back into a dict (a tenth of the
+        cost; and a `*_decimal` field stays the string it was, where `to_dict` gave a
+        Decimal that the inbox's JSON column could not store)."""
         try:
-            event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret)
+            stripe.WebhookSignature.verify_header(payload, signature, self.webhook_secret,
+                                                  stripe.Webhook.DEFAULT_TOLERANCE)
+            return json.loads(payload)
         except (stripe.SignatureVerificationError, ValueError) as exc:
             raise BadSignature(str(exc)) from exc
-        return event.to_dict() if hasattr(event, "to_dict") else dict(event)
 
 
 def get_gateway():

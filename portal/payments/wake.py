@@ -59,10 +59,16 @@ def after_commit() -> None:
     db.session.info[_WAKE] = True
 
 
+def now() -> None:
+    """Wake the inbox's worker now (the caller's transaction has committed)."""
+    if _waker:
+        _waker[0]()
+
+
 @event.listens_for(Session, "after_commit")
 def _wake_after_commit(session):
-    if session.info.pop(_WAKE, None) and _waker:
-        _waker[0]()
+    if session.info.pop(_WAKE, None):
+        now()
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -61,9 +61,10 @@ def receive(payload: bytes, signature: str | None) -> str:
     return handle_event(event)
 
 
-def inbox_on() -> bool:
-    """WEBHOOK_INBOX: "auto" (on where beat polls: a broker and OUTBOX_POLL_SECONDS), or forced."""
-    config = current_app.config
+def inbox_on(config=None) -> bool:
+    """WEBHOOK_INBOX: "auto" (on where beat polls: a broker and OUTBOX_POLL_SECONDS), or forced.
+    `config`: the app's (default: the current app's)."""
+    config = current_app.config if config is None else config
     value = str(config.get("WEBHOOK_INBOX", "auto")).lower()
     if value == "auto":
         return bool(config.get("JOBS_BROKER_URL")) and config.get("OUTBOX_POLL_SECONDS", 0) > 0
@@ -81,20 +82,54 @@ def record_pending(event: dict, provider: str | None = None) -> bool:
     (`portal.payments.wake`), so the posting starts at once instead of at beat's next poll;
     otherwise the worker draining takes this one too, and beat's poll stays the safety net
     for a lost wake-up."""
-    obj = (event.get("data") or {}).get("object") or {}
-    row = _event_row(provider or get_gateway().name, str(event["id"]),
-                     str(event.get("type"))[:64], obj.get("id"), payload=event, state="pending")
-    if not wake.time_to_check():
-        return db.session.scalar(_RECORD[db.session.get_bind().dialect.name], row) is not None
-    if db.session.get_bind().dialect.name == "postgresql":
-        got = db.session.execute(_RECORD_PENDING, row).first()
-        inserted, first = got is not None, got is not None and got.first
-    else:
-        inserted = db.session.scalar(_RECORD["sqlite"], row) is not None
-        first = inserted and not db.session.scalar(_OTHER_DUE, dict(event_id=row["event_id"]))
+    inserted, first = _insert_pending(db.session, db.session.get_bind().dialect.name,
+                                      _pending_row(event, provider))
     if first:
         wake.after_commit()
     return inserted
+
+
+def accept(payload: bytes, signature: str | None) -> str:
+    """`receive` with the inbox on, outside the ORM session and its transaction (the
+    request's fast path, `portal.payments.webhook_wsgi`): verified (BadSignature,
+    MalformedEvent) before anything is written, then recorded as `record_pending` records
+    it, on a pooled connection of its own, and committed: "accepted" or "duplicate".
+
+    On PostgreSQL the one statement runs in autocommit (it is its own transaction: no BEGIN
+    and no COMMIT round trip; the wake-up question's shared lock is held to its commit, as
+    in a request's transaction); SQLite's two statements run in one transaction. A failure
+    raises (DBAPIError) with nothing kept; the worker is woken only after the commit."""
+    gateway = get_gateway()
+    row = _pending_row(check_shape(gateway.construct_event(payload, signature)), gateway.name)
+    engine = db.engine
+    dialect = engine.dialect.name
+    if dialect == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            inserted, first = _insert_pending(conn, dialect, row)
+    else:
+        with engine.begin() as conn:
+            inserted, first = _insert_pending(conn, dialect, row)
+    if first:
+        wake.now()
+    return "accepted" if inserted else "duplicate"
+
+
+def _pending_row(event: dict, provider: str | None = None) -> dict:
+    obj = (event.get("data") or {}).get("object") or {}
+    return _event_row(provider or get_gateway().name, str(event["id"]),
+                      str(event.get("type"))[:64], obj.get("id"), payload=event, state="pending")
+
+
+def _insert_pending(conn, dialect: str, row: dict) -> tuple[bool, bool]:
+    """`record_pending`'s statements on `conn` (the ORM session or a Core connection):
+    whether the row was inserted, and whether it is the first due (wake the worker)."""
+    if not wake.time_to_check():
+        return conn.scalar(_RECORD[dialect], row) is not None, False
+    if dialect == "postgresql":
+        got = conn.execute(_RECORD_PENDING, row).first()
+        return got is not None, got is not None and bool(got.first)
+    inserted = conn.scalar(_RECORD["sqlite"], row) is not None
+    return inserted, inserted and not conn.scalar(_OTHER_DUE, dict(event_id=row["event_id"]))
 
 
 def handle_event(event: dict, provider: str | None = None) -> str:
