@@ -46,7 +46,7 @@ from portal.domain.dates import local_date
 from portal.extensions import db
 from portal.jobs.nightly_load import ledger_figures, load_accounts, start_day
 from portal.jobs.nightly_notify import announce_notices, audit_status_changes
-from portal.jobs.nightly_share import Candidates
+from portal.jobs.nightly_share import Candidates, tail_batch
 from portal.policy.services import UnknownProfile, policy_for
 from portal.timeutil import utcnow
 
@@ -117,16 +117,19 @@ def count_candidates(as_of: date | None = None) -> int:
 
 def candidate_ranges(as_of: date | None, size: int) -> list[tuple[int, int]]:
     """The accounts with days to process, cut into ranges of ids of at most `size` of them
-    (first and last id inclusive, in order): the chunks the job engine fans out. One query
-    per range, each reading `size` ids from the primary key."""
+    (first and last id inclusive, in order): the chunks the job engine fans out, the last
+    ones smaller (a quarter of what is left, at least 50: `nightly_share.tail_batch`) so the
+    workers taking them one at a time finish together. A count, then one query per range,
+    each reading its ids from the primary key."""
     ranges, after, due = [], 0, _due(as_of)
+    left = db.session.scalar(select(func.count()).select_from(_candidates(due).subquery()))
     while True:
         ids = list(db.session.scalars(_candidates(due).where(Account.id > after)
-                                      .order_by(Account.id).limit(size)))
+                                      .order_by(Account.id).limit(tail_batch(left, size))))
         if not ids:
             return ranges
         ranges.append((ids[0], ids[-1]))
-        after = ids[-1]
+        after, left = ids[-1], left - len(ids)
 
 
 def _to_do(due, first_id: int | None, last_id: int | None) -> Candidates:
