@@ -375,6 +375,8 @@ def _together(n: int, url: str, work: str, args, tree: str = HERE) -> tuple[floa
         claims.append(claimed)
         lines.append(line.strip())
     lines.append(waits.line())
+    if n > 1:  # a process idle at the end (a last batch of the other's) shows here
+        lines.append(f"the processes ended {max(ends) - min(ends):.2f} s apart")
     return max(ends) - min(starts), cpu, claims, lines
 
 
