@@ -186,6 +186,8 @@ def run_nightly(as_of: date | None = None, *, batch_size: int = 200, progress=No
     due = _due(as_of)  # once per run: the zones whose day has ended when it starts
     shared = (_to_do(due, first_id, last_id)
               if skip_locked and db.session.get_bind().dialect.name == "postgresql" else None)
+    if shared is not None and not shared.count:
+        return summary  # nothing due: the count has scanned what the claim would have
     while True:
         size = shared.batch_after(after, batch_size) if shared else batch_size
         last_seen, ids = _claim(after, due, size, last_id, skip_locked)

@@ -4,7 +4,7 @@ import threading
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from portal.accounts.models import LedgerEntry
 from portal.audit.models import AuditEvent
@@ -159,3 +159,19 @@ def test_a_chunk_that_owns_its_range_claims_whole_batches(app, make_account, mak
     run_nightly(date(2026, 11, 10), batch_size=1000, first_id=ids[0], last_id=ids[-1],
                 skip_locked=False, on_claim=lambda claimed: sizes.append(len(claimed)))
     assert sizes == [120]
+
+
+def test_a_run_with_nothing_due_locks_no_row(app, make_account, make_cardholder):
+    """The count at the start of a run that may share the accounts finds none due: the run
+    ends there, without a claim scanning the accounts again (the hourly runs mostly find
+    nothing to do)."""
+    _late_accounts(make_account, make_cardholder, 3)
+    run_nightly(date(2026, 11, 10))
+    statements = []
+    listen = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    event.listen(_db.engine, "before_cursor_execute", listen)
+    try:
+        assert run_nightly(date(2026, 11, 10)).accounts_seen == 0
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", listen)
+    assert statements and not [s for s in statements if "FOR UPDATE" in s]
