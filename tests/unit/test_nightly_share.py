@@ -32,15 +32,17 @@ def test_what_is_left_is_read_from_the_ids_still_ahead():
 
 def _finishing_times(accounts: int, batch_size: int, runs: int, shrink: bool) -> list[int]:
     """Runs of equal speed taking claims in id order, each as soon as its last batch is done
-    (time in accounts processed): when each run ends."""
+    (time in accounts processed): when each run ends. A run sizes its claim from its own last
+    id, as `run_nightly` does: the other runs' batches in flight beyond it count as left."""
     to_do = Candidates(accounts, 1, accounts)
-    after, ready = 0, [(0, run) for run in range(runs)]
-    ends = [0] * runs
-    while after < accounts:
+    claimed, ready = 0, [(0, run) for run in range(runs)]
+    ends, own_last = [0] * runs, [0] * runs
+    while claimed < accounts:
         now, run = heapq.heappop(ready)
-        size = to_do.batch_after(after, batch_size) if shrink else batch_size
-        size = min(size, accounts - after)
-        after += size
+        size = to_do.batch_after(own_last[run], batch_size) if shrink else batch_size
+        size = min(size, accounts - claimed)
+        claimed += size
+        own_last[run] = claimed
         ends[run] = now + size
         heapq.heappush(ready, (now + size, run))
     return ends
