@@ -4,8 +4,9 @@
     .venv/bin/python bench/nightly.py --against 557ce7e --accounts 5000 --rounds 3
     .venv/bin/python bench/nightly.py --processes 2 --accounts 20000 --rounds 3
 
-Uses DATABASE_URL, or creates a scratch database `portal_bench` on
-postgresql://postgres@127.0.0.1 (BENCH_ADMIN_URL to change). The database is dropped and
+Uses DATABASE_URL, or creates a scratch database `portal_bench` (`--database NAME`) on
+postgresql://postgres@127.0.0.1 (BENCH_ADMIN_URL to change); with --against or --processes
+`--database` is the prefix of the run's scratch databases. The database is dropped and
 rebuilt from the migrations, filled with COPY, then the nightly run is timed for one day and
 run a second time (which must find nothing to do).
 
@@ -29,7 +30,9 @@ CPU the processes used (Python and PostgreSQL), what their server processes wait
 (sampled every 10 ms) and `audit verify` of the run's database. Each process starts in a
 session of its own, as separately started commands and workers do: Linux's autogroup
 scheduling shares the CPU of a loaded machine between sessions, so two processes of one
-session get about one's share (`--one-session` measures that).
+session get about one's share (`--one-session` measures that). With `--against REV` as well,
+REV's code (each tree seeded by its own migrations) and this tree's run in every round, the
+trees' order alternating, and the speed-ups are compared.
 """
 from __future__ import annotations
 
@@ -217,7 +220,7 @@ def against(rev: str, args) -> None:
                             capture_output=True, text=True).stdout.strip()
     trees = {"old": old_tree, "new": HERE}
     new_head = _head()  # as measured: the tree may be committed to while this runs
-    prefix = f"portal_bench_{os.getpid()}"  # scratch databases of this run only
+    prefix = args.database or f"portal_bench_{os.getpid()}"  # scratch databases of this run only
     try:
         for tree in trees.values():  # letters render with the catalogues, as in production
             subprocess.run([os.path.join(os.path.dirname(sys.executable), "pybabel"), "-q",
@@ -334,7 +337,7 @@ class _Waits:
                 f"active: {top or 'none'}")
 
 
-def _together(n: int, url: str, work: str, args) -> tuple[float, float, list[list[int]], list[str]]:
+def _together(n: int, url: str, work: str, args, tree: str = HERE) -> tuple[float, float, list[list[int]], list[str]]:
     """Run the nightly run in `n` processes at once on `url`: (seconds from the first start to
     the last end, CPU seconds used in Python and PostgreSQL, each process's claims, each
     process's summary line). Each process is started in a session of its own, as separately
@@ -347,8 +350,8 @@ def _together(n: int, url: str, work: str, args) -> tuple[float, float, list[lis
                "--batch-size", str(args.batch_size)]
     if args.without_pause_providers:
         command.append("--without-pause-providers")
-    children = [subprocess.Popen(command, env=_child_env(HERE, url, f"p{i}", work), text=True,
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=HERE,
+    children = [subprocess.Popen(command, env=_child_env(tree, url, f"p{i}", work), text=True,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tree,
                                  start_new_session=not args.one_session)
                 for i in range(n)]
     for child_ in children:
@@ -372,6 +375,8 @@ def _together(n: int, url: str, work: str, args) -> tuple[float, float, list[lis
         claims.append(claimed)
         lines.append(line.strip())
     lines.append(waits.line())
+    if n > 1:  # a process idle at the end (a last batch of the other's) shows here
+        lines.append(f"the processes ended {max(ends) - min(ends):.2f} s apart")
     return max(ends) - min(starts), cpu, claims, lines
 
 
@@ -396,50 +401,60 @@ def _verify_audit(url: str) -> str:
 
 
 def processes(args) -> None:
-    """1 process against `args.processes` processes on copies of one seed, alternating."""
+    """1 process against `args.processes` processes on copies of one seed, alternating; with
+    `--against REV`, REV's code and this tree's in every round (tree order alternating)."""
     from collections import Counter
 
-    from flask_migrate import upgrade
-
-    from portal.extensions import db
-
     work = tempfile.mkdtemp(prefix="portal-bench-")
-    prefix = f"portal_bench_processes_{os.getpid()}"
-    seed = f"{prefix}_seed"
-    os.environ["DATABASE_URL"] = scratch_url(seed)
+    prefix = args.database or f"portal_bench_processes_{os.getpid()}"
+    trees = {"new": HERE}
+    if args.against:
+        trees = {"old": os.path.join(work, "old"), "new": HERE}
+        subprocess.run(["git", "-C", HERE, "worktree", "add", "--detach", "--quiet",
+                        trees["old"], args.against], check=True)
+    many = args.processes
     try:
-        app = _app(args.without_pause_providers)
-        with app.app_context():
-            upgrade(revision="heads")
-            build(db.engine, args.accounts, args.contesting_share)
-            db.engine.dispose()
+        for label, tree in trees.items():
+            subprocess.run([os.path.join(os.path.dirname(sys.executable), "pybabel"), "-q",
+                            "compile", "-d", os.path.join(tree, "translations")], check=True)
+            _child("seed", tree, scratch_url(f"{prefix}_{label}_seed"), label, work, args)
         print(f"seeded {args.accounts:,} accounts", flush=True)
-        times: dict[int, list[float]] = {1: [], args.processes: []}
+        times = {label: {1: [], many: []} for label in trees}
         for round_ in range(args.rounds):
-            order = (1, args.processes) if round_ % 2 == 0 else (args.processes, 1)
-            for n in order:
-                url = scratch_url(f"{prefix}_run", template=seed)
-                seconds, cpu, claims, lines = _together(n, url, work, args)
-                checked = _verify_audit(url) if n > 1 else ""
-                drop(f"{prefix}_run")
-                counted = Counter(i for claimed in claims for i in claimed)
-                twice = sum(1 for c in counted.values() if c > 1)
-                times[n].append(seconds)
-                print(f"round {round_ + 1}, {n} process{'es' if n > 1 else ''}: "
-                      f"{seconds:6.2f} s, {args.accounts / seconds:7,.0f} accounts/s, "
-                      f"CPU {cpu:5.2f} s (Python and PostgreSQL: {cpu / seconds:.2f} cores); "
-                      f"claims per process {[len(c) for c in claims]}, accounts claimed by "
-                      f"more than one: {twice}; " + " | ".join(lines)
-                      + (f"; {checked}" if checked else ""), flush=True)
-        one, many = statistics.median(times[1]), statistics.median(times[args.processes])
-        pairs = ", ".join(f"{a / b:.2f}" for a, b in zip(times[1], times[args.processes]))
-        per_round = statistics.median(a / b for a, b in zip(times[1], times[args.processes]))
-        print(f"speed-up of {args.processes} processes over 1: median {one / many:.2f}x "
-              f"(per round {pairs}; their median {per_round:.2f}x): "
-              + ("at least 1.5x" if one / many >= 1.5 else "LESS than 1.5x"))
+            labels = list(trees) if round_ % 2 == 0 else list(reversed(trees))
+            for label in labels:
+                for n in ((1, many) if round_ % 2 == 0 else (many, 1)):
+                    url = scratch_url(f"{prefix}_run", template=f"{prefix}_{label}_seed")
+                    seconds, cpu, claims, lines = _together(n, url, work, args, trees[label])
+                    checked = _verify_audit(url) if n > 1 else ""
+                    drop(f"{prefix}_run")
+                    counted = Counter(i for claimed in claims for i in claimed)
+                    twice = sum(1 for c in counted.values() if c > 1)
+                    times[label][n].append(seconds)
+                    print(f"round {round_ + 1}, {label}, {n} process{'es' if n > 1 else ''}: "
+                          f"{seconds:6.2f} s, {args.accounts / seconds:7,.0f} accounts/s, "
+                          f"CPU {cpu:5.2f} s (Python and PostgreSQL: {cpu / seconds:.2f} "
+                          f"cores); claims per process {[len(c) for c in claims]}, accounts "
+                          f"claimed by more than one: {twice}; " + " | ".join(lines)
+                          + (f"; {checked}" if checked else ""), flush=True)
+        speed = {}
+        for label in trees:
+            one, more = statistics.median(times[label][1]), statistics.median(times[label][many])
+            rounds = [a / b for a, b in zip(times[label][1], times[label][many])]
+            speed[label] = statistics.median(rounds)
+            print(f"{label}: speed-up of {many} processes over 1: median {one / more:.2f}x (per "
+                  f"round {', '.join(f'{r:.2f}' for r in rounds)}; their median "
+                  f"{speed[label]:.2f}x): "
+                  + ("at least 1.5x" if one / more >= 1.5 else "LESS than 1.5x"))
+        if args.against:
+            print(f"old = {args.against}, new = {_head()}: speed-up new/old (median of rounds) "
+                  f"{speed['new'] / speed['old']:.2f}")
     finally:
         drop(f"{prefix}_run")
-        drop(seed)
+        for label in trees:
+            drop(f"{prefix}_{label}_seed")
+        if args.against:
+            subprocess.run(["git", "-C", HERE, "worktree", "remove", "--force", trees["old"]])
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -463,13 +478,17 @@ def main() -> None:
                         help="measure REV (default 557ce7e, issue 11's base) and this tree "
                              "side by side in one run")
     parser.add_argument("--rounds", type=int, default=3,
-                        help="with --against: runs of each tree, alternating (default 3)")
+                        help="with --against or --processes: rounds, alternating (default 3)")
     parser.add_argument("--processes", type=int, nargs="?", const=2, default=None,
                         help="time 1 process against N (default 2) side by side, and count "
-                             "the accounts claimed by more than one")
+                             "the accounts claimed by more than one (with --against: both "
+                             "trees in every round)")
     parser.add_argument("--one-session", action="store_true",
                         help="with --processes: start the processes in the bench's own session "
                              "(one autogroup: on a loaded machine they share one CPU share)")
+    parser.add_argument("--database", metavar="NAME",
+                        help="name (with --against or --processes: prefix) of the scratch "
+                             "databases, default portal_bench (portal_bench_<pid>...)")
     parser.add_argument("--child", choices=("seed", "run", "claims"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "claims":
@@ -484,7 +503,7 @@ def main() -> None:
     if args.against:
         against(args.against, args)
         return
-    url = os.environ.get("DATABASE_URL") or scratch_url()
+    url = os.environ.get("DATABASE_URL") or scratch_url(args.database or "portal_bench")
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("PORTAL_INSTANCE_PATH", "/tmp/portal-bench-instance")
     os.environ.setdefault("OUTBOX_DIR", "/tmp/portal-bench-instance/outbox")

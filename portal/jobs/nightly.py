@@ -7,7 +7,8 @@ Guarantees:
   up in the schema.
 - Concurrent runs: on PostgreSQL each batch claims its accounts with SELECT ... FOR UPDATE
   SKIP LOCKED and checks them again once locked (`_claim`), so two processes never claim the
-  same account; on SQLite the run is simply sequential. Each batch's `nightly.batch` audit
+  same account; the claims shrink towards the end (`nightly_share`), so the processes finish
+  together; on SQLite the run is simply sequential. Each batch's `nightly.batch` audit
   event goes to a lane of the nightly streams no other batch holds (`audit.services.lane`):
   two processes share no lock.
 - Each processed account's closing snapshot is written through its day in its batch
@@ -45,6 +46,7 @@ from portal.domain.dates import local_date
 from portal.extensions import db
 from portal.jobs.nightly_load import ledger_figures, load_accounts, start_day
 from portal.jobs.nightly_notify import announce_notices, audit_status_changes
+from portal.jobs.nightly_share import Candidates, tail_batch
 from portal.policy.services import UnknownProfile, policy_for
 from portal.timeutil import utcnow
 
@@ -115,16 +117,29 @@ def count_candidates(as_of: date | None = None) -> int:
 
 def candidate_ranges(as_of: date | None, size: int) -> list[tuple[int, int]]:
     """The accounts with days to process, cut into ranges of ids of at most `size` of them
-    (first and last id inclusive, in order): the chunks the job engine fans out. One query
-    per range, each reading `size` ids from the primary key."""
+    (first and last id inclusive, in order): the chunks the job engine fans out, the last
+    ones smaller (a quarter of what is left, at least 50: `nightly_share.tail_batch`) so the
+    workers taking them one at a time finish together. A count, then one query per range,
+    each reading its ids from the primary key."""
     ranges, after, due = [], 0, _due(as_of)
+    left = db.session.scalar(select(func.count()).select_from(_candidates(due).subquery()))
     while True:
         ids = list(db.session.scalars(_candidates(due).where(Account.id > after)
-                                      .order_by(Account.id).limit(size)))
+                                      .order_by(Account.id).limit(tail_batch(left, size))))
         if not ids:
             return ranges
         ranges.append((ids[0], ids[-1]))
-        after = ids[-1]
+        after, left = ids[-1], left - len(ids)
+
+
+def _to_do(due, first_id: int | None, last_id: int | None) -> Candidates:
+    """How many accounts are to do and their first and last id (one query, at the start of a
+    run that may share the accounts with others): the tail's claims shrink
+    (`portal.jobs.nightly_share`), so runs started together finish together."""
+    ids = _candidates(due, first_id, last_id).subquery()
+    count, first, last = db.session.execute(
+        select(func.count(), func.min(ids.c.id), func.max(ids.c.id))).one()
+    return Candidates(count, first, last)
 
 
 def _claim(last_id: int, due, batch_size: int, until_id: int | None,
@@ -157,7 +172,10 @@ def run_nightly(as_of: date | None = None, *, batch_size: int = 200, progress=No
     work), or with `skip_locked=False` waited for: a chunk of the job engine owns its range,
     and a row it finds locked belongs to a worker that died mid-batch and whose transaction
     has not been rolled back yet. Each batch reads the accounts' state after claiming them, so
-    an account claimed twice is still processed once. `on_claim(ids)` is told each batch's
+    an account claimed twice is still processed once. Runs that skip locked rows on
+    PostgreSQL count the accounts to do first and claim smaller batches as the end nears
+    (`portal.jobs.nightly_share`: at most a quarter of what is left, at least 50), so runs
+    sharing the work end together. `on_claim(ids)` is told each batch's
     accounts as it claims them (instrumentation: benches and tests count double claims).
     Each processed account's closing snapshot is written through its day, in the batch's
     transaction (`portal.balances.snapshots`).
@@ -166,8 +184,13 @@ def run_nightly(as_of: date | None = None, *, batch_size: int = 200, progress=No
     policies: dict[tuple[str, date], object] = {}
     after = (first_id - 1) if first_id is not None else 0
     due = _due(as_of)  # once per run: the zones whose day has ended when it starts
+    shared = (_to_do(due, first_id, last_id)
+              if skip_locked and db.session.get_bind().dialect.name == "postgresql" else None)
+    if shared is not None and not shared.count:
+        return summary  # nothing due: the count has scanned what the claim would have
     while True:
-        last_seen, ids = _claim(after, due, batch_size, last_id, skip_locked)
+        size = shared.batch_after(after, batch_size) if shared else batch_size
+        last_seen, ids = _claim(after, due, size, last_id, skip_locked)
         if last_seen is None:
             break
         after = last_seen

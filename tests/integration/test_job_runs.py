@@ -12,6 +12,7 @@ from portal.extensions import db as _db
 from portal.jobs import runs
 from portal.jobs.models import JobRun
 from portal.jobs.nightly import candidate_ranges, run_nightly
+from portal.jobs.nightly_share import MIN_BATCH
 from portal.tasks import jobs as _tasks  # noqa: F401  (registers the tasks on the engine)
 from portal.tasks.schedule import SCHEDULE
 
@@ -112,6 +113,15 @@ def test_ranges_cut_the_accounts_due_and_each_range_processes_only_its_own(make_
         LedgerEntry.kind == EntryKind.INTEREST)))
     assert done == {ids[2], ids[3]}
     assert candidate_ranges(date(2026, 11, 3), 2) == [(ids[0], ids[1]), (ids[4], ids[4])]
+
+
+def test_the_last_ranges_are_smaller_so_the_workers_finish_together(make_account):
+    """Issue 15 (two workers): 5,000 accounts in chunks of 1,000 were three chunks for one
+    worker and two for the other. The last ranges hold a quarter of what is left, at least
+    MIN_BATCH accounts."""
+    ids = [a.id for a in _late_accounts(make_account, 3 * MIN_BATCH)]
+    ranges = candidate_ranges(date(2026, 11, 3), 2 * MIN_BATCH)
+    assert ranges == [(ids[k], ids[k + MIN_BATCH - 1]) for k in range(0, len(ids), MIN_BATCH)]
 
 
 def test_every_scheduled_job_is_a_registered_task_and_its_command_records_its_run(app, runner):

@@ -4,7 +4,7 @@ import threading
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from portal.accounts.models import LedgerEntry
 from portal.audit.models import AuditEvent
@@ -12,6 +12,7 @@ from portal.audit.services import lane, verify_chain
 from portal.consequences.models import AccountNightlyState, ConsequenceEvent
 from portal.extensions import db as _db
 from portal.jobs.nightly import run_nightly
+from portal.jobs.nightly_share import MIN_BATCH
 
 pytestmark = [pytest.mark.postgres,
               pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
@@ -89,9 +90,10 @@ def test_two_batches_at_once_append_their_audit_events_to_different_lanes(app, d
     assert (taken, second) == (["nightly:0"], "nightly:1")
 
 
+@pytest.mark.parametrize("batch_size", [4, 60], ids=["fixed-batches", "shrinking-batches"])
 @pytest.mark.parametrize("skip_locked", [True, False], ids=["skip-locked", "wait-for-locks"])
 def test_two_concurrent_runs_never_claim_the_same_account(app, make_account, make_cardholder,
-                                                          skip_locked):
+                                                          skip_locked, batch_size):
     """Issue 15: with two processes on one day, 3-4% of accounts were claimed by both (the
     claim judged from a snapshot taken before the other run committed them). Every account
     is claimed by exactly one run, and its day processed once. Waiting for locks (a chunk of
@@ -109,7 +111,7 @@ def test_two_concurrent_runs_never_claim_the_same_account(app, make_account, mak
         with app.app_context():
             try:
                 barrier.wait()
-                results.append(run_nightly(date(2026, 11, 10), batch_size=4,
+                results.append(run_nightly(date(2026, 11, 10), batch_size=batch_size,
                                            on_claim=claims[n].extend,
                                            skip_locked=skip_locked))
             except Exception as exc:  # noqa: BLE001 - reported below
@@ -127,3 +129,49 @@ def test_two_concurrent_runs_never_claim_the_same_account(app, make_account, mak
     assert sorted(claims[0] + claims[1]) == sorted(ids)
     assert sum(r.accounts_processed for r in results) == len(ids)
     assert _db.session.scalar(select(func.count()).select_from(AccountNightlyState)) == len(ids)
+
+
+def _late_accounts(make_account, make_cardholder, n):
+    holder = make_cardholder()
+    return [make_account(holder, principal=500_000, minimum_due=50_000,
+                         oldest_unpaid_due_date=date(2026, 11, 1),
+                         effective=date(2026, 11, 9)).id for _ in range(n)]
+
+
+def test_a_run_that_may_share_the_accounts_claims_smaller_batches_towards_the_end(
+        app, make_account, make_cardholder):
+    """Issue 15: with fixed batches the last one left the other process idle (5,000 accounts
+    in batches of 1,000: three for one process, two for the other). A run that skips locked
+    rows claims at most a quarter of what is left, never fewer than MIN_BATCH accounts."""
+    ids = _late_accounts(make_account, make_cardholder, 120)
+    sizes = []
+    summary = run_nightly(date(2026, 11, 10), batch_size=1000,
+                          on_claim=lambda claimed: sizes.append(len(claimed)))
+    assert sizes == [MIN_BATCH, MIN_BATCH, 120 - 2 * MIN_BATCH]
+    assert summary.accounts_processed == len(ids)
+
+
+def test_a_chunk_that_owns_its_range_claims_whole_batches(app, make_account, make_cardholder):
+    """A chunk of the job engine (`skip_locked=False`) shares its range with no one: its
+    batches keep their size."""
+    ids = _late_accounts(make_account, make_cardholder, 120)
+    sizes = []
+    run_nightly(date(2026, 11, 10), batch_size=1000, first_id=ids[0], last_id=ids[-1],
+                skip_locked=False, on_claim=lambda claimed: sizes.append(len(claimed)))
+    assert sizes == [120]
+
+
+def test_a_run_with_nothing_due_locks_no_row(app, make_account, make_cardholder):
+    """The count at the start of a run that may share the accounts finds none due: the run
+    ends there, without a claim scanning the accounts again (the hourly runs mostly find
+    nothing to do)."""
+    _late_accounts(make_account, make_cardholder, 3)
+    run_nightly(date(2026, 11, 10))
+    statements = []
+    listen = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    event.listen(_db.engine, "before_cursor_execute", listen)
+    try:
+        assert run_nightly(date(2026, 11, 10)).accounts_seen == 0
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", listen)
+    assert statements and not [s for s in statements if "FOR UPDATE" in s]
