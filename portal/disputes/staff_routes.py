@@ -2,8 +2,6 @@
 context, and every action on it. Access: see portal.disputes.access."""
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
@@ -20,7 +18,7 @@ from portal.core.nav import staff_entry
 from portal.core.urls import id_link
 from portal.disputes import access, context, data, labels, sla, workflow
 from portal.disputes import forms as f
-from portal.disputes.models import Dispute, DisputeQueue, DisputeQueueMember
+from portal.disputes.models import Dispute, DisputeQueue
 from portal.disputes.routes import send_attachment
 from portal.disputes.rules import (ACTIVE, IllegalTransition, ResolutionRefused, TERMINAL,
                                    time_left)
@@ -107,49 +105,13 @@ def _cells(disputes, closed: bool, fmt, now) -> list[dict]:
     return rows
 
 
-class QueueMember(NamedTuple):
-    staff_id: int
-
-
-class ListedQueue(NamedTuple):
-    """A queue as the list reads it: what the access rule asks of it (`access.Visibility`,
-    `routing.conduct_eligible`: id, managers only, members' ids) and the page shows (code)."""
-    id: int
-    code: str
-    managers_only: bool
-    members: tuple[QueueMember, ...]
-
-
-_QUEUE = DisputeQueue.__table__
-_MEMBER = DisputeQueueMember.__table__
-# Every queue with its members' ids, one row per membership (one with no member for an
-# empty queue): one Core statement, built once (found compiled after that).
-_QUEUES_WITH_MEMBERS = (select(_QUEUE.c.id, _QUEUE.c.code, _QUEUE.c.managers_only,
-                               _MEMBER.c.staff_id)
-                        .select_from(_QUEUE.outerjoin(_MEMBER, _MEMBER.c.queue_id == _QUEUE.c.id))
-                        .order_by(_QUEUE.c.id, _MEMBER.c.staff_id))
-
-
-def queues_with_members() -> list[ListedQueue]:
-    """Every queue with its members, by id, in one statement, as columns rather than ORM
-    entities (half the Python of loading the entities with their members)."""
-    queues: dict[int, tuple[str, bool, list[QueueMember]]] = {}
-    for queue_id, code, managers_only, staff_id in db.session.connection().execute(
-            _QUEUES_WITH_MEMBERS):
-        members = queues.setdefault(queue_id, (code, managers_only, []))[2]
-        if staff_id is not None:
-            members.append(QueueMember(staff_id))
-    return [ListedQueue(queue_id, code, bool(managers_only), tuple(members))
-            for queue_id, (code, managers_only, members) in queues.items()]
-
-
 @bp.get("/")
 @read_only
 @staff_required(*ROLES)
 def index():
     """A page of disputes in a fixed number of SQL statements (the queues with their
     members, then the page's columns with queue and agent)."""
-    all_queues = queues_with_members()
+    all_queues = access.queues_with_members()
     visibility = access.Visibility.of(current_user, all_queues)
     queues = visible_queues(visibility, all_queues)
     view = request.args.get("view") or (

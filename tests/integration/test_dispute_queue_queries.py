@@ -59,13 +59,13 @@ def test_queue_page_query_count_does_not_grow_with_the_number_of_disputes(
 
 
 def test_the_list_reads_each_queue_with_its_members_as_the_entities_hold_them(make_staff):
-    """The list reads the queues as columns (`staff_routes.queues_with_members`, what the
+    """The list reads the queues as columns (`access.queues_with_members`, what the
     access rule asks of a queue): the same queues, flags and members as the ORM entities,
     an empty queue with no member."""
     from sqlalchemy import select
 
     from portal.disputes.models import DisputeQueue
-    from portal.disputes.staff_routes import queues_with_members
+    from portal.disputes.access import queues_with_members
     from tests.dispute_helpers import queue
 
     first, second = make_staff("customer_service"), make_staff("collections_manager")
