@@ -12,8 +12,7 @@ costs two statements whatever its size:
    evaluated (docs/money.md, "Lock order": the guards' locks before the heads);
 2. Python pricing by `fast_posting.priced`, which `fast_posting.post` prices with (`price`,
    `toward_minimum`, `balance_from`, `entry_rows`, `notify.confirmation_params`), the audit
-   events chained after
-   the heads read (`audit.plain_append_many`);
+   events chained after the heads read (`audit.plain_append_many`);
 3. one *write* (`_WRITE`): every entry, payment row, audit event with its head's move and
    confirmation of the round, whose counts are checked.
 
