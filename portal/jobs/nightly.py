@@ -112,7 +112,11 @@ def _candidates(due, first_id: int | None = None, last_id: int | None = None):
 
 
 def count_candidates(as_of: date | None = None) -> int:
-    return db.session.scalar(select(func.count()).select_from(_candidates(_due(as_of)).subquery()))
+    return _count(_due(as_of))
+
+
+def _count(due) -> int:
+    return db.session.scalar(select(func.count()).select_from(_candidates(due).subquery()))
 
 
 def candidate_ranges(as_of: date | None, size: int) -> list[tuple[int, int]]:
@@ -122,7 +126,7 @@ def candidate_ranges(as_of: date | None, size: int) -> list[tuple[int, int]]:
     workers taking them one at a time finish together. A count, then one query per range,
     each reading its ids from the primary key."""
     ranges, after, due = [], 0, _due(as_of)
-    left = db.session.scalar(select(func.count()).select_from(_candidates(due).subquery()))
+    left = _count(due)
     while True:
         ids = list(db.session.scalars(_candidates(due).where(Account.id > after)
                                       .order_by(Account.id).limit(tail_batch(left, size))))
