@@ -52,6 +52,7 @@ PENDING, DONE, FAILED = "pending", "done", "failed"
 LINGER = 0.25  # seconds a woken worker keeps looking after the inbox is empty
 GATHER = 0.05  # seconds between its looks: what arrives meanwhile is posted as one batch
 MOST_AWAKE = 30.0  # seconds a wake-up keeps its worker at most (other tasks wait behind it)
+IDLE_WITHIN = 1.0  # seconds a woken worker's postings wait at most for their receipts' round
 
 
 def _due(now):
@@ -148,41 +149,63 @@ def drain(limit: int | None = None, most_batches: int = 1000) -> dict:
 
 
 def drain_awake(when_idle: Callable[[], object] | None = None, linger: float | None = None,
-                step: float | None = None, most: float | None = None) -> dict:
+                step: float | None = None, most: float | None = None,
+                idle_within: float | None = None) -> dict:
     """A wake-up's drain (`portal.webhook_drain`, `portal.payments.wake`): awake (holding
     `wake.AWAKE`, so requests send no more wake-ups), `drain` at once, then again every
     `step` seconds until the inbox has stayed empty for `linger` seconds, then one last look
-    after letting go of the lock; `when_idle()` (the receipts the postings queued) runs after
-    each drain that posted. The wait lets the events of a steady stream gather into batches
-    (a drain at each event costs its claim, commit and receipts' round every event). A
-    wake-up that finds nothing (a stale one, or beat's poll came first) returns at once; one
-    that finds another worker awake drains once. After `most` seconds it returns whatever
-    comes, so the tasks queued behind it on its worker get their turn (beat's poll, or the
-    next wake-up, goes on). `linger`, `step`, `most`: LINGER, GATHER, MOST_AWAKE unless
-    given (read when called)."""
+    after letting go of the lock. The wait lets the events of a steady stream gather into
+    batches (a drain at each event costs its claim, commit and receipts' round every event).
+    A wake-up that finds nothing (a stale one, or beat's poll came first) returns at once;
+    one that finds another worker awake drains once. After `most` seconds it returns
+    whatever comes, so the tasks queued behind it on its worker get their turn (beat's poll,
+    or the next wake-up, goes on). `linger`, `step`, `most`: LINGER, GATHER, MOST_AWAKE
+    unless given (read when called).
+
+    `when_idle()` (the receipts the postings queued) runs once the inbox is empty after
+    postings (a look finds nothing due), and at the latest `idle_within` seconds
+    (IDLE_WITHIN) after the first posting it has not followed yet: while a burst lasts, the
+    postings come first (a receipt is a message about money already posted; the money is
+    what a cardholder's pages and the next payment read), and a steady stream still gets its
+    receipts every `idle_within` seconds. It always runs before returning when postings are
+    owed it."""
     linger = LINGER if linger is None else linger
     step = GATHER if step is None else step
     most = MOST_AWAKE if most is None else most
+    idle_within = IDLE_WITHIN if idle_within is None else idle_within
     totals = dict(claimed=0, done=0, failed=0, batches=0)
+    owed_since: list[float] = []  # when the oldest posting when_idle has not followed was made
 
     def one_drain() -> int:
         counts = drain()
         for key in totals:
             totals[key] += counts[key]
-        if counts["claimed"] and when_idle is not None:
-            when_idle()
+        if counts["claimed"] and not owed_since:
+            owed_since.append(time.monotonic())
+        if owed_since and (not counts["claimed"]
+                           or time.monotonic() - owed_since[0] >= idle_within):
+            settle()
         return counts["claimed"]
 
-    with wake.awake() as alone:
-        if not one_drain() or not alone:
-            return totals
-        last = start = time.monotonic()
-        while time.monotonic() - last < linger and time.monotonic() - start < most:
-            time.sleep(step)  # the events arriving meanwhile gather into one batch
-            if one_drain():
-                last = time.monotonic()
-    one_drain()  # a request that saw this worker awake just before it let go
-    return totals
+    def settle() -> None:
+        if owed_since:
+            owed_since.clear()
+            if when_idle is not None:
+                when_idle()
+
+    try:
+        with wake.awake() as alone:
+            if not one_drain() or not alone:
+                return totals
+            last = start = time.monotonic()
+            while time.monotonic() - last < linger and time.monotonic() - start < most:
+                time.sleep(step)  # the events arriving meanwhile gather into one batch
+                if one_drain():
+                    last = time.monotonic()
+        one_drain()  # a request that saw this worker awake just before it let go
+        return totals
+    finally:
+        settle()  # what was posted gets its receipts before the worker takes another task
 
 
 def retry_failed(event_ids: list[int] | None = None) -> int:

@@ -144,6 +144,61 @@ def test_a_wake_up_gives_its_worker_back_after_its_longest_while(app, client, ma
     assert payment_entries(account.id) == -8_000
 
 
+class _FakeTime:
+    """`inbox.time` for a wake-up's loop: sleeping moves the clock, nothing waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _scripted_wake_up(monkeypatch, claims: list, rounds: list | None = None,
+                      **timing) -> list[int]:
+    """Run `drain_awake` over drains that claim `claims` in turn (then nothing; an exception
+    in the list is raised by its drain); the postings made so far at each receipts' round
+    (appended to `rounds`)."""
+    script, posted, rounds = list(claims), [0], [] if rounds is None else rounds
+
+    def drain():
+        got = script.pop(0) if script else 0
+        if isinstance(got, Exception):
+            raise got
+        posted[0] += got
+        return dict(claimed=got, done=got, failed=0, batches=1 if got else 0)
+
+    monkeypatch.setattr(inbox, "drain", drain)
+    monkeypatch.setattr(inbox, "time", _FakeTime())
+    inbox.drain_awake(when_idle=lambda: rounds.append(posted[0]),
+                      **{"step": 0.1, "linger": 0.25, "most": 60, **timing})
+    return rounds
+
+
+def test_a_wake_up_sends_the_receipts_once_the_postings_pause(app, db, monkeypatch):
+    # a burst: the receipts wait for the first look that finds nothing, not one round a batch
+    assert _scripted_wake_up(monkeypatch, [3, 4, 2, 5], idle_within=3600) == [14]
+    # a stream that never pauses still gets its receipts every `idle_within` seconds
+    assert _scripted_wake_up(monkeypatch, [3, 4, 2, 5, 1], idle_within=0.15) == [9, 15]
+    # nothing posted: no round; a wake-up that ends with its first drain still sends them
+    assert _scripted_wake_up(monkeypatch, [], idle_within=3600) == []
+    assert _scripted_wake_up(monkeypatch, [2], idle_within=3600, linger=0) == [2]
+
+
+def test_a_wake_up_that_fails_still_sends_the_receipts_of_what_it_posted(app, db, monkeypatch):
+    rounds: list[int] = []
+    with pytest.raises(RuntimeError):
+        _scripted_wake_up(monkeypatch, [3, 4, RuntimeError("down")], rounds, idle_within=3600)
+    assert rounds == [7]
+    rounds.clear()
+    with pytest.raises(RuntimeError):
+        _scripted_wake_up(monkeypatch, [RuntimeError("down")], rounds, idle_within=3600)
+    assert rounds == []  # nothing was posted, so nothing is owed
+
+
 def test_a_process_asks_whether_to_wake_at_most_every_so_often(app, client, make_account,
                                                                 monkeypatch):
     account = make_account(principal=300_000, minimum_due=50_000)
