@@ -4,7 +4,7 @@ Two things every request paid in round trips, and what replaces them:
 
 - **Checking a pooled connection.** `pool_pre_ping` sent `SELECT 1` at every checkout. A
   connection the server has closed (a restart, `pg_terminate_backend`, an idle timeout) has
-  told us so: its socket is readable although we asked nothing. `_closed_by_server` looks at
+  told us so: its socket is readable although we asked nothing. `closed_by_server` looks at
   the socket (one `poll`, no round trip) and the pool then opens a fresh connection instead.
   A connection that died silently (a firewall dropping idle connections) is at most
   `pool_recycle` seconds old (config.py); one that dies between the check and the first
@@ -19,10 +19,13 @@ Two things every request paid in round trips, and what replaces them:
 from __future__ import annotations
 
 import select
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import wraps
 
 from flask import Flask, current_app, request
-from sqlalchemy import event, exc
+from sqlalchemy import Connection, Engine, event, exc
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
@@ -76,7 +79,7 @@ def _forget_read_only(session, previous_transaction) -> None:
     session.info.pop(READ_ONLY, None)
 
 
-def _closed_by_server(dbapi_connection) -> bool:
+def closed_by_server(dbapi_connection) -> bool:
     """True when the server has closed this idle pooled connection (psycopg 3): it is closed
     or broken on our side, or its socket is readable (the server's goodbye, or end of file)
     while no statement is in flight. No round trip: one `poll` with no wait."""
@@ -91,8 +94,44 @@ def _closed_by_server(dbapi_connection) -> bool:
     return bool(poller.poll(0))
 
 
+_KEPT = threading.local()  # this thread's kept autocommit connection (`kept_autocommit`)
+
+
+@contextmanager
+def kept_autocommit(engine: Engine) -> Iterator[Connection]:
+    """This thread's autocommit Core connection on `engine` (PostgreSQL, psycopg), kept
+    between uses: for a hot statement a request sends on its own, outside any transaction
+    (the webhook inbox's insert, `payments.webhooks.accept`). Taking a pooled connection and
+    giving it back, with autocommit set and reset each time, was about a third of that
+    request's CPU in-process (bench/README.md, "The inbox's insert on a kept connection").
+
+    One connection a thread, for the engine last asked (another engine's is given back to its
+    pool first), checked before each use like a pooled one, without a round trip
+    (`closed_by_server`). The block's statements each commit on their own; after an error in
+    the block the connection goes back to the pool (which drops it if it was lost) and the
+    next use takes another. Not for a forked child: use it in the process that made it."""
+    conn = getattr(_KEPT, "conn", None)
+    _KEPT.conn = None  # in use: a nested use takes a connection of its own
+    if conn is not None and (conn.engine is not engine or conn.invalidated or conn.closed
+                             or closed_by_server(conn.connection.dbapi_connection)):
+        conn.close()
+        conn = None
+    if conn is None:
+        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        yield conn
+        conn.commit()  # ends SQLAlchemy's own view of a transaction; nothing is sent
+    except BaseException:
+        conn.close()
+        raise
+    if getattr(_KEPT, "conn", None) is None:
+        _KEPT.conn = conn
+    else:
+        conn.close()
+
+
 def _check_checkout(dbapi_connection, connection_record, connection_proxy) -> None:
-    if _closed_by_server(dbapi_connection):
+    if closed_by_server(dbapi_connection):
         # The pool discards this connection and checks out (or opens) another.
         raise exc.DisconnectionError("the server closed this pooled connection")
 

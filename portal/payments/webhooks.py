@@ -15,8 +15,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.audit.services import record
-from portal.extensions import db
+from portal.core.database import kept_autocommit
 from portal.core.inputs import parse_id
+from portal.extensions import db
 from portal.payments import fast_posting, wake
 from portal.payments.gateway import (BadSignature, ProviderUnavailable, get_gateway,
                                      intent_from_object)
@@ -93,18 +94,20 @@ def accept(payload: bytes, signature: str | None) -> str:
     """`receive` with the inbox on, outside the ORM session and its transaction (the
     request's fast path, `portal.payments.webhook_wsgi`): verified (BadSignature,
     MalformedEvent) before anything is written, then recorded as `record_pending` records
-    it, on a pooled connection of its own, and committed: "accepted" or "duplicate".
+    it, and committed: "accepted" or "duplicate".
 
-    On PostgreSQL the one statement runs in autocommit (it is its own transaction: no BEGIN
-    and no COMMIT round trip; the wake-up question's shared lock is held to its commit, as
-    in a request's transaction); SQLite's two statements run in one transaction. A failure
-    raises (DBAPIError) with nothing kept; the worker is woken only after the commit."""
+    On PostgreSQL the one statement runs in autocommit on the thread's kept connection
+    (`core.database.kept_autocommit`): it is its own transaction, with no BEGIN and no COMMIT
+    round trip, and the wake-up question's shared lock is held to its commit, as in a
+    request's transaction. SQLite's two statements run in one transaction on a pooled
+    connection. A failure raises (DBAPIError) with nothing kept; the worker is woken only
+    after the commit."""
     gateway = get_gateway()
     row = _pending_row(check_shape(gateway.construct_event(payload, signature)), gateway.name)
     engine = db.engine
     dialect = engine.dialect.name
     if dialect == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with kept_autocommit(engine) as conn:
             inserted, first = _insert_pending(conn, dialect, row)
     else:
         with engine.begin() as conn:

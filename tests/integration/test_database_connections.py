@@ -8,7 +8,7 @@ import time
 
 import psycopg
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import create_engine, event, update
 
 from portal.accounts.models import Cardholder
 from portal.core import database
@@ -60,7 +60,7 @@ def test_without_the_check_a_dead_connection_is_the_styled_503_then_recovers(
     login_as(client, account.cardholder)
     _warm(client)
     # As if the server closed the connection after the check: the first statement fails.
-    monkeypatch.setattr(database, "_closed_by_server", lambda dbapi_connection: False)
+    monkeypatch.setattr(database, "closed_by_server", lambda dbapi_connection: False)
     _terminate_every_connection()
     response = client.get("/home", headers={"Accept-Language": "en"})
     assert response.status_code == 503
@@ -83,14 +83,14 @@ def test_the_check_sees_a_closed_connection_without_a_round_trip(app, db):
     _postgres(app)
     with _db.engine.connect() as conn:
         raw = conn.connection.dbapi_connection
-        assert not database._closed_by_server(raw)
+        assert not database.closed_by_server(raw)
         url = _db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (raw.info.backend_pid,))
         poller = select.poll()  # wait (at most 5 s) for the server's goodbye to arrive
         poller.register(raw.pgconn.socket, select.POLLIN)
         poller.poll(5000)
-        assert database._closed_by_server(raw)
+        assert database.closed_by_server(raw)
         conn.invalidate()
 
 
@@ -129,3 +129,45 @@ def test_a_read_only_request_that_writes_is_refused(app, db, make_cardholder):
             session.info.pop(database.READ_ONLY, None)
             session.rollback()
 
+
+
+def _backend(conn) -> int:
+    return conn.connection.dbapi_connection.info.backend_pid
+
+
+def test_a_kept_autocommit_connection_serves_its_thread_until_it_is_lost(app, db):
+    _postgres(app)
+    engine = _db.engine
+    with database.kept_autocommit(engine) as conn:
+        first = _backend(conn)
+        assert conn.connection.dbapi_connection.autocommit
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    with database.kept_autocommit(engine) as conn:
+        assert _backend(conn) == first  # kept: no checkout, no autocommit set again
+        with database.kept_autocommit(engine) as nested:  # in use: another one
+            assert _backend(nested) != first
+    # an error in the block: the connection goes back to the pool, nothing half-kept
+    with pytest.raises(ZeroDivisionError):
+        with database.kept_autocommit(engine) as conn:
+            kept = conn
+            1 / 0
+    assert kept.closed
+    with database.kept_autocommit(engine) as conn:
+        assert conn.exec_driver_sql("SELECT 2").scalar() == 2
+        first = _backend(conn)
+    # the server closes it between two uses: seen without a round trip, replaced
+    _terminate_every_connection()
+    with database.kept_autocommit(engine) as conn:
+        assert _backend(conn) != first
+        assert conn.exec_driver_sql("SELECT 3").scalar() == 3
+    # another engine (another app): the kept one goes back to its pool first
+    previous = database._KEPT.conn
+    other = create_engine(engine.url)
+    try:
+        with database.kept_autocommit(other) as conn:
+            assert conn.engine is other
+        assert previous.closed and database._KEPT.conn is conn
+    finally:
+        database._KEPT.conn.close()
+        database._KEPT.conn = None
+        other.dispose()
