@@ -7,6 +7,7 @@ asks for an authentication step that can be passed or failed. Other valid number
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -36,8 +37,15 @@ def webhook_secret() -> str:
     configured = current_app.config.get("PAYMENT_SANDBOX_WEBHOOK_SECRET")
     if configured:
         return configured
-    key = current_app.config["SECRET_KEY"].encode()
-    return "whsec_sb_" + hmac.new(key, b"sandbox-webhook", hashlib.sha256).hexdigest()[:32]
+    return _derived_secret(current_app.config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=8)
+def _derived_secret(secret_key: str) -> str:
+    """The sandbox's webhook secret made from the app's key (once a key: every delivery
+    checks its signature with it)."""
+    return "whsec_sb_" + hmac.new(secret_key.encode(), b"sandbox-webhook",
+                                  hashlib.sha256).hexdigest()[:32]
 
 
 def luhn_ok(number: str) -> bool:
