@@ -37,6 +37,7 @@ trees' order alternating, and the speed-ups are compared.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import shutil
@@ -140,6 +141,10 @@ def _app(without_pause_providers: bool):
         from portal.consequences import pauses
 
         pauses._providers.clear()
+    # As wsgi.py (and so `flask --app wsgi jobs nightly`) and worker.py do: the heap built at
+    # start is kept out of the cyclic collector's full passes (15-25% of a nightly process's
+    # CPU otherwise, bench/README.md), so the bench's processes run as the commands do.
+    gc.freeze()
     return app
 
 
