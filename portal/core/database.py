@@ -19,7 +19,6 @@ Two things every request paid in round trips, and what replaces them:
 from __future__ import annotations
 
 import select
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -94,28 +93,35 @@ def closed_by_server(dbapi_connection) -> bool:
     return bool(poller.poll(0))
 
 
-_KEPT = threading.local()  # this thread's kept autocommit connection (`kept_autocommit`)
+_KEPT: list[Connection] = []  # this process's idle kept autocommit connections (`kept_autocommit`)
 
 
 @contextmanager
 def kept_autocommit(engine: Engine) -> Iterator[Connection]:
-    """This thread's autocommit Core connection on `engine` (PostgreSQL, psycopg), kept
+    """An autocommit Core connection on `engine` (PostgreSQL, psycopg), kept by the process
     between uses: for a hot statement a request sends on its own, outside any transaction
     (the webhook inbox's insert, `payments.webhooks.accept`). Taking a pooled connection and
     giving it back, with autocommit set and reset each time, was about a third of that
-    request's CPU in-process (bench/README.md, "The inbox's insert on a kept connection").
+    request's CPU in-process (bench/README.md, "Postings first, receipts after").
 
-    One connection a thread, for the engine last asked (another engine's is given back to its
-    pool first), checked before each use like a pooled one, without a round trip
-    (`closed_by_server`). The block's statements each commit on their own; after an error in
-    the block the connection goes back to the pool (which drops it if it was lost) and the
-    next use takes another. Not for a forked child: use it in the process that made it."""
-    conn = getattr(_KEPT, "conn", None)
-    _KEPT.conn = None  # in use: a nested use takes a connection of its own
-    if conn is not None and (conn.engine is not engine or conn.invalidated or conn.closed
-                             or closed_by_server(conn.connection.dbapi_connection)):
-        conn.close()
-        conn = None
+    The idle kept connections are a stack (`_KEPT`; `list.pop` and `append` are atomic, so
+    threads need no lock): a use takes the last one given back, so there are at most as many
+    as uses ever ran at once, whatever the server's threading. One of another engine (another
+    app), or one the server has closed (`closed_by_server`, no round trip), is given back to
+    its pool instead. The block's statements each commit on their own; after an error in the
+    block the connection goes back to the pool (which drops it if it was lost). Not for a
+    forked child: use it in the process that made it."""
+    conn = None
+    while conn is None:
+        try:
+            candidate = _KEPT.pop()
+        except IndexError:
+            break
+        if candidate.engine is engine and not candidate.invalidated and not candidate.closed \
+                and not closed_by_server(candidate.connection.dbapi_connection):
+            conn = candidate
+        else:
+            candidate.close()
     if conn is None:
         conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
@@ -124,10 +130,7 @@ def kept_autocommit(engine: Engine) -> Iterator[Connection]:
     except BaseException:
         conn.close()
         raise
-    if getattr(_KEPT, "conn", None) is None:
-        _KEPT.conn = conn
-    else:
-        conn.close()
+    _KEPT.append(conn)
 
 
 def _check_checkout(dbapi_connection, connection_record, connection_proxy) -> None:

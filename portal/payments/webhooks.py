@@ -96,7 +96,7 @@ def accept(payload: bytes, signature: str | None) -> str:
     MalformedEvent) before anything is written, then recorded as `record_pending` records
     it, and committed: "accepted" or "duplicate".
 
-    On PostgreSQL the one statement runs in autocommit on the thread's kept connection
+    On PostgreSQL the one statement runs in autocommit on a kept connection
     (`core.database.kept_autocommit`): it is its own transaction, with no BEGIN and no COMMIT
     round trip, and the wake-up question's shared lock is held to its commit, as in a
     request's transaction. SQLite's two statements run in one transaction on a pooled

@@ -135,9 +135,12 @@ def _backend(conn) -> int:
     return conn.connection.dbapi_connection.info.backend_pid
 
 
-def test_a_kept_autocommit_connection_serves_its_thread_until_it_is_lost(app, db):
+def test_a_kept_autocommit_connection_is_reused_until_it_is_lost(app, db):
     _postgres(app)
     engine = _db.engine
+    for idle in database._KEPT:  # another test's
+        idle.close()
+    database._KEPT.clear()
     with database.kept_autocommit(engine) as conn:
         first = _backend(conn)
         assert conn.connection.dbapi_connection.autocommit
@@ -145,29 +148,30 @@ def test_a_kept_autocommit_connection_serves_its_thread_until_it_is_lost(app, db
     with database.kept_autocommit(engine) as conn:
         assert _backend(conn) == first  # kept: no checkout, no autocommit set again
         with database.kept_autocommit(engine) as nested:  # in use: another one
-            assert _backend(nested) != first
-    # an error in the block: the connection goes back to the pool, nothing half-kept
+            second = _backend(nested)
+            assert second != first
+    assert {_backend(c) for c in database._KEPT} == {first, second}  # both kept, idle
+    # an error in the block: the connection goes back to the pool, not to the kept ones
     with pytest.raises(ZeroDivisionError):
         with database.kept_autocommit(engine) as conn:
-            kept = conn
+            lost = conn
             1 / 0
-    assert kept.closed
-    with database.kept_autocommit(engine) as conn:
-        assert conn.exec_driver_sql("SELECT 2").scalar() == 2
-        first = _backend(conn)
-    # the server closes it between two uses: seen without a round trip, replaced
+    assert lost.closed and lost not in database._KEPT
+    # the server closes them between two uses: seen without a round trip, replaced
     _terminate_every_connection()
     with database.kept_autocommit(engine) as conn:
-        assert _backend(conn) != first
+        assert _backend(conn) not in (first, second)
         assert conn.exec_driver_sql("SELECT 3").scalar() == 3
-    # another engine (another app): the kept one goes back to its pool first
-    previous = database._KEPT.conn
+    assert len(database._KEPT) == 1
+    # another engine (another app): the kept ones of the first go back to their pool
+    previous = database._KEPT[0]
     other = create_engine(engine.url)
     try:
         with database.kept_autocommit(other) as conn:
             assert conn.engine is other
-        assert previous.closed and database._KEPT.conn is conn
+        assert previous.closed and database._KEPT == [conn]
     finally:
-        database._KEPT.conn.close()
-        database._KEPT.conn = None
+        for idle in database._KEPT:
+            idle.close()
+        database._KEPT.clear()
         other.dispose()
