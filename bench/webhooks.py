@@ -459,6 +459,7 @@ def measure(label: str, tree: str, url: str, n: int, clients: int, workers: int,
         _posted(app, n)  # a tree with the webhook inbox posts after answering
         elapsed = time.perf_counter() - start
         client, machine = time.process_time() - client, _machine_busy() - machine
+        window = [_cpu_seconds(p.pid) - before for p, before in zip(procs, cpu)]
         delivered, queued, took = _receipts(app, broker)
         sent = _files(env["OUTBOX_DIR"])
         cpu = [_cpu_seconds(p.pid) - before for p, before in zip(procs, cpu)]
@@ -505,6 +506,11 @@ def measure(label: str, tree: str, url: str, n: int, clients: int, workers: int,
         + f"; named parts {named * each:.1f} ms (until the last receipt was sent); the whole "
         f"machine while the deliveries ran {machine * each:.1f} ms (other sessions and "
         f"PostgreSQL's own processes included)")
+    celery = f"Celery worker{' and beat' if len(procs) > 2 else ''}"
+    print(f"{label}: CPU per delivery until every payment was posted: gunicorn workers "
+          f"{window[0] * each:.1f} ms"
+          + (f", {celery} {sum(window[1:]) * each:.1f} ms" if broker else "")
+          + f", bench client {client * each:.1f} ms (what runs after: the receipts)")
     print(f"{label}: pgbench -N (simple update), {clients} clients, same server: {tps:.0f} tps; "
           f"ratio {rate / tps:.3f} (target >= {TARGET}: "
           f"{'met' if rate / tps >= TARGET else 'MISSED'})", flush=True)
