@@ -60,7 +60,7 @@ def outbox_dir() -> str:
 class _KeptHeaderClasses(HeaderRegistry):
     """The standard library's header registry, each header's class made once: the registry
     makes a new class (`type(...)`) for every header it parses, which was about a third of
-    building a receipt (bench/README.md, "Receipts built for less")."""
+    building a receipt (bench/README.md, "Postings first, receipts after")."""
 
     def __init__(self) -> None:
         super().__init__()

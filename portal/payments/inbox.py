@@ -193,19 +193,29 @@ def drain_awake(when_idle: Callable[[], object] | None = None, linger: float | N
             if when_idle is not None:
                 when_idle()
 
-    try:
+    def run() -> None:
         with wake.awake() as alone:
             if not one_drain() or not alone:
-                return totals
+                return
             last = start = time.monotonic()
             while time.monotonic() - last < linger and time.monotonic() - start < most:
                 time.sleep(step)  # the events arriving meanwhile gather into one batch
                 if one_drain():
                     last = time.monotonic()
         one_drain()  # a request that saw this worker awake just before it let go
-        return totals
-    finally:
-        settle()  # what was posted gets its receipts before the worker takes another task
+
+    # What was posted gets its receipts before the worker takes another task, also when a
+    # drain fails (then the drain's error is the one raised; beat's outbox poll remains).
+    try:
+        run()
+    except BaseException:
+        try:
+            settle()
+        except Exception:  # noqa: BLE001 - logged; the drain's error goes on
+            log.warning("receipts not sent after a failed drain", exc_info=True)
+        raise
+    settle()
+    return totals
 
 
 def retry_failed(event_ids: list[int] | None = None) -> int:

@@ -158,10 +158,10 @@ class _FakeTime:
 
 
 def _scripted_wake_up(monkeypatch, claims: list, rounds: list | None = None,
-                      **timing) -> list[int]:
-    """Run `drain_awake` over drains that claim `claims` in turn (then nothing; an exception
-    in the list is raised by its drain); the postings made so far at each receipts' round
-    (appended to `rounds`)."""
+                      **options) -> list[int]:
+    """Run `drain_awake` (with `options`) over drains that claim `claims` in turn (then
+    nothing; an exception in the list is raised by its drain); the postings made so far at
+    each receipts' round (appended to `rounds`)."""
     script, posted, rounds = list(claims), [0], [] if rounds is None else rounds
 
     def drain():
@@ -173,8 +173,8 @@ def _scripted_wake_up(monkeypatch, claims: list, rounds: list | None = None,
 
     monkeypatch.setattr(inbox, "drain", drain)
     monkeypatch.setattr(inbox, "time", _FakeTime())
-    inbox.drain_awake(when_idle=lambda: rounds.append(posted[0]),
-                      **{"step": 0.1, "linger": 0.25, "most": 60, **timing})
+    inbox.drain_awake(**{"when_idle": lambda: rounds.append(posted[0]), "step": 0.1,
+                         "linger": 0.25, "most": 60, **options})
     return rounds
 
 
@@ -197,6 +197,14 @@ def test_a_wake_up_that_fails_still_sends_the_receipts_of_what_it_posted(app, db
     with pytest.raises(RuntimeError):
         _scripted_wake_up(monkeypatch, [RuntimeError("down")], rounds, idle_within=3600)
     assert rounds == []  # nothing was posted, so nothing is owed
+
+    def failing_round():
+        raise OSError("outbox down")
+
+    # the receipts' round failing too: the drain's error is the one raised
+    with pytest.raises(ValueError):
+        _scripted_wake_up(monkeypatch, [2, ValueError("drain down")], idle_within=3600,
+                          when_idle=failing_round)
 
 
 def test_a_process_asks_whether_to_wake_at_most_every_so_often(app, client, make_account,
