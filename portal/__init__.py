@@ -241,9 +241,9 @@ def register_request_hooks(app: Flask) -> None:
     app.before_request(keep_csrf_token)
     app.after_request(set_security_headers)
     app.context_processor(inject_i18n)
-    from portal.core.nav import inject_nav
+    from portal.core.nav import register as register_nav
 
-    app.context_processor(inject_nav)
+    register_nav(app)
     from portal.core.filters import register_filters
     from portal.core.fragments import register as register_fragments
 
