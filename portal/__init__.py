@@ -24,6 +24,10 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=os.path.join(ROOT, "static"),
         instance_path=os.environ.get("PORTAL_INSTANCE_PATH", os.path.join(ROOT, "instance")),
     )
+    # Lazy import: see the module docstring. Before anything builds `app.jinja_env`.
+    from portal.core.templating import PortalEnvironment
+
+    app.jinja_environment = PortalEnvironment
     app.config.from_object(config_class())
     if config:
         app.config.update(config)
