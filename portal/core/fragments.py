@@ -13,6 +13,7 @@ import re
 
 from flask import current_app, get_template_attribute, request
 from flask_babel import get_locale, get_timezone
+from flask_babel.speaklater import LazyString
 from markupsafe import Markup, escape
 
 KEPT = 256  # kept forms per process before starting afresh (languages x lists x choices)
@@ -29,10 +30,19 @@ def _blank_key(form) -> tuple | None:
             return None
         choices = getattr(field, "choices", None)
         key.append((field.name, tuple(field.raw_data or ()), repr(field.data),
-                    None if choices is None else tuple((str(value), str(label))
+                    None if choices is None else tuple((str(value), _label_key(label))
                                                         for value, label, *_ in
                                                         _pairs(choices))))
     return tuple(key)
+
+
+def _label_key(label):
+    """A choice's label as the key holds it: a lazy text by what it translates (the language
+    is in the key; translating each label on every request was most of the key's cost), any
+    other label as its text."""
+    if type(label) is LazyString and not label._kwargs:
+        return (label._func, label._args)
+    return str(label)
 
 
 def _pairs(choices):
