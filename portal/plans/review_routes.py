@@ -217,7 +217,7 @@ def instalment_tally(plan_ids) -> dict[int, dict]:
     (part-payments included) and the earliest due date not yet paid, in one grouped query."""
     return {plan_id: {"count": int(n), "paid": int(p or 0), "missed": int(m or 0),
                       "paid_amount": int(amount or 0), "next_due": due}
-            for plan_id, n, p, m, amount, due in db.session.execute(
+            for plan_id, n, p, m, amount, due in db.session.connection().execute(
                 _tally_query(is_postgres()), {"ids": list(plan_ids)})}
 
 
