@@ -224,10 +224,11 @@ def _statement(query, keys, shape: tuple, descending: bool, per_page: int, keep:
 def _rows(statement, values):
     """The rows of a select of columns, through the session's connection (Core): the ORM's
     execution path added about a tenth of a staff list's Python and loads nothing for
-    columns. A select with an entity in it goes through the session, which loads it."""
+    columns; fetched at once (iterating fetched them one call a row). A select with an
+    entity in it goes through the session, which loads it."""
     if _selects_entities(statement):
         return db.session.execute(statement, values)
-    return db.session.connection().execute(statement, values)
+    return db.session.connection().execute(statement, values).all()
 
 
 _ENTITIES: dict[int, tuple[Any, bool]] = {}  # id(statement) -> (statement, whether)
