@@ -10,8 +10,9 @@ dropped and rebuilt) with this tree's migrations, then seeds in SQL (generate_se
 cardholders with one account and one statement each, ROWS open disputes spread over the
 default queues, ROWS agreed plans (3 instalments each), ROWS proposals in review, ROWS
 payments and ROWS accounts assigned to one collector. Staff members (a manager, an agent in
-every queue, a collector) get session cookies signed with the servers' secret key, exactly as
-the portal's own sign-in leaves them after the TOTP step (`portal.auth.session`).
+every queue, a collector) get session cookies signed with the servers' secret key, as a
+browser holds them after the portal's sign-in (the TOTP step, `portal.auth.session`) and its
+first page (with a CSRF token; `Cookies`).
 
 It then starts gunicorn with 2 sync workers for the portal (PORTAL_ENV=development) and, in
 the same run, gunicorn with 2 sync workers for a bare Flask app answering "ok", and runs wrk
