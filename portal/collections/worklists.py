@@ -47,8 +47,9 @@ LISTED_ACCOUNT = (Account.id, Account.account_number, Account.currency, Account.
                   Account.oldest_unpaid_due_date)
 
 
-@dataclass(frozen=True)
-class AccountRow:
+class AccountRow(NamedTuple):
+    """A row of the worklist or the accounts to assign (a NamedTuple: immutable, and built
+    50 times a page at a quarter of a frozen dataclass's cost)."""
     account: Account | ListedAccount  # the assign page's entity; the worklist's columns
     balance: Balance
     collector_id: int | None
