@@ -10,8 +10,9 @@ dropped and rebuilt) with this tree's migrations, then seeds in SQL (generate_se
 cardholders with one account and one statement each, ROWS open disputes spread over the
 default queues, ROWS agreed plans (3 instalments each), ROWS proposals in review, ROWS
 payments and ROWS accounts assigned to one collector. Staff members (a manager, an agent in
-every queue, a collector) get session cookies signed with the servers' secret key, exactly as
-the portal's own sign-in leaves them after the TOTP step (`portal.auth.session`).
+every queue, a collector) get session cookies signed with the servers' secret key, as a
+browser holds them after the portal's sign-in (the TOTP step, `portal.auth.session`) and its
+first page (with a CSRF token; `Cookies`).
 
 It then starts gunicorn with 2 sync workers for the portal (PORTAL_ENV=development) and, in
 the same run, gunicorn with 2 sync workers for a bare Flask app answering "ok", and runs wrk
@@ -31,6 +32,7 @@ alternate at every point (old first at 16 connections, new first at 64).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -210,7 +212,13 @@ class Cookies:
     by `fresh()` just before each wrk point: a browser takes the cookie a response sets when
     the session notes activity (every `LAST_SEEN_STEP` seconds), wrk cannot, so a cookie
     signed once at the start would make every request of a later point note activity and sign
-    and send a new cookie, which no browser's requests do."""
+    and send a new cookie, which no browser's requests do. The session carries a CSRF token,
+    as a browser's does from its first page on (the sign-in leaves none; the first page that
+    shows a form, every signed-in page with its sign-out button, adds one and sets a new
+    cookie): without it every request would make a token and sign and send a new cookie. It
+    also carries the identifier Flask-Login's session protection keeps at sign-in (`_id`: the
+    address and User-Agent, here wrk's: 127.0.0.1 and none), without which every request
+    would mark the session not fresh and again sign and send a new cookie."""
 
     def __init__(self, env: dict, staff: dict[str, int]):
         app = _app(env)
@@ -223,6 +231,10 @@ class Cookies:
             self._users = {who: (user.get_id(), user.session_version) for who, user in
                            ((who, db.session.get(StaffUser, staff_id))
                             for who, staff_id in staff.items())}
+        # the raw token Flask-WTF keeps in a session (a random SHA-1 hex), one per member
+        self._csrf = {who: hashlib.sha1(os.urandom(64)).hexdigest() for who in staff}
+        with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"}):
+            self._identifier = app.login_manager._session_identifier_generator()
 
     def fresh(self) -> dict[str, str]:
         from portal.timeutil import utcnow
@@ -230,7 +242,9 @@ class Cookies:
         now = utcnow().timestamp()
         return {who: f"{self._name}=" + self._serializer.dumps({
             "_user_id": user_id, "_fresh": True, "sid": f"bench-{who}", "sv": version,
-            "started": now, "last_seen": now}) for who, (user_id, version) in self._users.items()}
+            "started": now, "last_seen": now, "csrf_token": self._csrf[who],
+            "_id": self._identifier})
+            for who, (user_id, version) in self._users.items()}
 
 
 def cookies(env: dict, staff: dict[str, int]) -> dict[str, str]:
@@ -362,6 +376,18 @@ def wrk(port: int, path: str, cookie: str | None, connections: int, duration: in
             "errors": errors.group(1) if errors else ""}
 
 
+def sets_cookie(port: int, path: str, cookie: str) -> bool:
+    """Whether the page answers the bench's session cookie with a new one (as wrk sends it:
+    no User-Agent). It should not: a browser's session has its CSRF token and Flask-Login's
+    identifier after its first page, so only noting activity (every 30 s) signs a new cookie."""
+    ask = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Cookie": cookie})
+    ask.remove_header("User-agent")
+    opener = urllib.request.build_opener()
+    opener.addheaders = []  # urllib's default User-Agent would change Flask-Login's identifier
+    with opener.open(ask, timeout=30) as answer:
+        return answer.headers.get("Set-Cookie") is not None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000, help="rows in each list")
@@ -426,6 +452,12 @@ def main() -> None:
         for label, tree in trees.items():
             portal[label] = Server("wsgi:app", tree, env_for(url, os.path.join(work, label)))
             servers.append(portal[label])
+        fresh = signer.fresh()
+        for label, who, _path, _deep in points:
+            for tree in trees:
+                if sets_cookie(portal[tree].port, probed[tree][label]["path"], fresh[who]):
+                    print(f"note: {tree}'s {label} sets a new session cookie on every request "
+                          "of this bench (a browser's would not)", flush=True)
         print(f"{'page':<26} {'tree':>4} {'conns':>5} {'req/s':>8} {'p99 ms':>8} "
               f"{'bare req/s':>10} {'ratio':>6} {'SQL':>4}  verdict")
         summary: dict = {}

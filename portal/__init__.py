@@ -24,6 +24,10 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=os.path.join(ROOT, "static"),
         instance_path=os.environ.get("PORTAL_INSTANCE_PATH", os.path.join(ROOT, "instance")),
     )
+    # Lazy import: see the module docstring. Before anything builds `app.jinja_env`.
+    from portal.core.templating import PortalEnvironment
+
+    app.jinja_environment = PortalEnvironment
     app.config.from_object(config_class())
     if config:
         app.config.update(config)
@@ -241,9 +245,9 @@ def register_request_hooks(app: Flask) -> None:
     app.before_request(keep_csrf_token)
     app.after_request(set_security_headers)
     app.context_processor(inject_i18n)
-    from portal.core.nav import inject_nav
+    from portal.core.nav import register as register_nav
 
-    app.context_processor(inject_nav)
+    register_nav(app)
     from portal.core.filters import register_filters
     from portal.core.fragments import register as register_fragments
 

@@ -94,9 +94,17 @@ def priority_key(facts: PriorityFacts) -> tuple:
     5. then the lower account id.
 
     Days late count by bucket, not by day, so that within a bucket the other three decide."""
-    contacted = facts.last_contact.timestamp() if facts.last_contact is not None else float("-inf")
-    return (-bucket_rank(facts.days_past_due), -facts.broken_promises, -facts.overdue,
-            contacted, facts.account_id)
+    return priority_order(facts.days_past_due, facts.overdue, facts.broken_promises,
+                          facts.last_contact, facts.account_id)
+
+
+def priority_order(days_past_due: int, overdue: int, broken_promises: int,
+                   last_contact: datetime | None, account_id: int) -> tuple:
+    """`priority_key` of the facts given one by one (`PriorityFacts`' fields, in order), for a
+    list that has them at hand: the worklist's page sorts 50 rows without building 50 frozen
+    `PriorityFacts` (issue 15)."""
+    contacted = last_contact.timestamp() if last_contact is not None else float("-inf")
+    return (-bucket_rank(days_past_due), -broken_promises, -overdue, contacted, account_id)
 
 
 # ---- manager figures (docs/features.md "Figures for managers") -------------------------------

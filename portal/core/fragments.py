@@ -9,9 +9,12 @@ kept under exactly those. A form with anything typed into it, or with errors, is
 before, every time: what a person typed never enters the kept texts."""
 from __future__ import annotations
 
+import re
+
 from flask import current_app, get_template_attribute, request
 from flask_babel import get_locale, get_timezone
-from markupsafe import Markup
+from flask_babel.speaklater import LazyString
+from markupsafe import Markup, escape
 
 KEPT = 256  # kept forms per process before starting afresh (languages x lists x choices)
 
@@ -27,10 +30,19 @@ def _blank_key(form) -> tuple | None:
             return None
         choices = getattr(field, "choices", None)
         key.append((field.name, tuple(field.raw_data or ()), repr(field.data),
-                    None if choices is None else tuple((str(value), str(label))
+                    None if choices is None else tuple((str(value), _label_key(label))
                                                         for value, label, *_ in
                                                         _pairs(choices))))
     return tuple(key)
+
+
+def _label_key(label):
+    """A choice's label as the key holds it: a lazy text by what it translates (the language
+    is in the key; translating each label on every request was most of the key's cost), any
+    other label as its text."""
+    if type(label) is LazyString and not label._kwargs:
+        return (label._func, label._args)
+    return str(label)
 
 
 def _pairs(choices):
@@ -60,20 +72,54 @@ def kept_part(name: str, key, render) -> Markup:
                  (name, str(get_locale()), str(get_timezone()), request.script_root, key), render)
 
 
-def _kept(store: str, key, render) -> Markup:
-    """`render()`'s HTML kept in the app's `store` under `key` (KEPT at most, then afresh)."""
+# Stand-ins for a kept part's holes while it is drawn: characters of Unicode's private use area,
+# which escaping leaves as they are and no template or translation writes.
+_HOLE = re.compile("\ue000([0-9]+)\ue001")
+PARTS_KEPT = True  # False: `kept_holes` draws every time (tests compare the two)
+
+
+def kept_holes(name: str, key, render, *values) -> Markup:
+    """`render(key, *values)` (a Jinja macro drawn from `key` and placing each value with
+    `{{ }}`), kept per process as `kept_part` keeps it (under `name`, `key`, the language, the
+    zone and the script root) with holes where the values go; each request fills the holes
+    with its own values, escaped as `{{ }}` escapes them. For parts that are the same for many
+    requests but for a value or two (the page header: its CSRF token and the page's own
+    address). The macro must only place the values, never test or transform them."""
+    if not PARTS_KEPT:
+        return Markup(render(key, *values))
+    pieces = _kept("kept_holes", (name, str(get_locale()), str(get_timezone()),
+                                  request.script_root, key),
+                   lambda: _pieces(render(key, *(f"\ue000{i}\ue001"
+                                                for i in range(len(values))))))
+    out = [pieces[0]]
+    for i in range(1, len(pieces), 2):
+        out.append(escape(values[pieces[i]]))
+        out.append(pieces[i + 1])
+    return Markup("".join(out))
+
+
+def _pieces(html: str) -> tuple:
+    """`html` split at its holes: text, the number of a value, text, ..., text."""
+    return tuple(int(piece) if i % 2 else piece for i, piece in enumerate(_HOLE.split(html)))
+
+
+def _kept(store: str, key, render):
+    """`render()`'s HTML (or its pieces, a tuple) kept in the app's `store` under `key` (KEPT
+    at most, then afresh)."""
     kept = current_app.extensions.setdefault(store, {})
     html = kept.get(key)
     if html is None:
         if len(kept) >= KEPT:
             kept.clear()
-        html = kept[key] = Markup(render())
+        html = render()
+        kept[key] = html = html if isinstance(html, tuple) else Markup(html)
     return html
 
 
 def register(app) -> None:
     app.jinja_env.globals["kept_form"] = kept_form
     app.jinja_env.globals["kept_part"] = kept_part
+    app.jinja_env.globals["kept_holes"] = kept_holes
 
 
 # Rows of the staff lists (issue 15): each row's HTML kept per process under what the row

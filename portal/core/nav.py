@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from flask import current_app, request, url_for
 from flask_babel import get_locale
@@ -59,15 +60,47 @@ def staff_tools(role) -> list[dict]:
     return _items(entries)
 
 
-def inject_nav():
-    def cardholder_nav_items():
-        return _items(_CARDHOLDER)
+class MenuItem(NamedTuple):
+    url: str
+    label: str
 
-    def staff_nav_items():
-        user = current_user._get_current_object()
-        if not user.is_authenticated or not user.is_staff:
-            return []
-        roles = user.roles  # what `has_role` asks, worked out once a menu, not once an entry
-        return _items(e for e in _STAFF if roles.intersection(e.roles))
 
-    return {"cardholder_nav_items": cardholder_nav_items, "staff_nav_items": staff_nav_items}
+class Menu(NamedTuple):
+    """What the page header's menu shows this request (base.html): whether someone is signed
+    in, whether a staff member, and the entries their menu lists (staff: those of their roles;
+    a cardholder: the cardholder menu). Hashable: the header is kept under it
+    (`fragments.kept_holes`)."""
+    signed_in: bool
+    staff: bool
+    items: tuple[MenuItem, ...]
+
+
+_SIGNED_OUT = Menu(False, False, ())
+_MENUS_KEPT = 256  # menus kept per process before starting afresh (role sets x languages)
+
+
+def header_menu() -> Menu:
+    """This request's `Menu`, kept per process for each set of roles (a cardholder: none),
+    language and script root, which are all it depends on (and the entries registered)."""
+    user = current_user._get_current_object()
+    if not user.is_authenticated:
+        return _SIGNED_OUT
+    staff = user.is_staff
+    key = (frozenset(user.roles) if staff else None, str(get_locale()), request.script_root,
+           len(_STAFF), len(_CARDHOLDER))
+    kept = current_app.extensions.setdefault("header_menus", {})
+    menu = kept.get(key)
+    if menu is None:
+        if staff:
+            entries = _items(e for e in _STAFF if user.roles.intersection(e.roles))
+        else:
+            entries = _items(_CARDHOLDER)
+        if len(kept) >= _MENUS_KEPT:
+            kept.clear()
+        menu = kept[key] = Menu(True, staff, tuple(MenuItem(i["url"], i["label"])
+                                                    for i in entries))
+    return menu
+
+
+def register(app) -> None:
+    app.jinja_env.globals["header_menu"] = header_menu

@@ -61,7 +61,7 @@ def queues_with_members() -> list[ListedQueue]:
     entities (half the Python of loading the entities with their members)."""
     queues: dict[int, tuple[str, bool, list[QueueMember]]] = {}
     for queue_id, code, managers_only, staff_id in db.session.connection().execute(
-            _QUEUES_WITH_MEMBERS):
+            _QUEUES_WITH_MEMBERS).all():  # fetched at once, not a call a row
         members = queues.setdefault(queue_id, (code, managers_only, []))[2]
         if staff_id is not None:
             members.append(QueueMember(staff_id))

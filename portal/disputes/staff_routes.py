@@ -73,15 +73,16 @@ def _rows(disputes, closed: bool) -> list[Markup]:
     """Each row's HTML, kept per process under what it shows (`fragments.kept_rows`): its
     columns and, while its clock runs, what the time left reads as (`filters.delta_key`:
     the deadline itself is among the columns)."""
-    fmt, now = formatter(), utcnow()
+    now = utcnow()
 
     def key(d):
         if closed or sla.is_paused(d):
             return closed, tuple(d)
         return closed, tuple(d), delta_key(time_left(access.next_deadline(d), now))
 
+    # the formatter only for rows not kept
     return kept_rows("disputes/staff/_row.html", disputes, key,
-                     lambda missing: _cells(missing, closed, fmt, now))
+                     lambda missing: _cells(missing, closed, formatter(), now))
 
 
 def _cells(disputes, closed: bool, fmt, now) -> list[dict]:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import functools
+from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
@@ -212,13 +214,24 @@ _AGREED_LISTED = and_(Plan.status.in_([literal_column(f"'{s.value}'") for s in A
                       Plan.started_on.is_not(None))
 
 
-def instalment_tally(plan_ids) -> dict[int, dict]:
-    """Per plan: instalments in all, paid in full, missed, the money paid towards them
-    (part-payments included) and the earliest due date not yet paid, in one grouped query."""
-    return {plan_id: {"count": int(n), "paid": int(p or 0), "missed": int(m or 0),
-                      "paid_amount": int(amount or 0), "next_due": due}
-            for plan_id, n, p, m, amount, due in db.session.execute(
-                _tally_query(is_postgres()), {"ids": list(plan_ids)})}
+class Tally(NamedTuple):
+    """A plan's instalments: in all, paid in full, missed, the money paid towards them
+    (part-payments included) and the earliest due date not yet paid."""
+    count: int
+    paid: int
+    missed: int
+    paid_amount: int
+    next_due: date | None
+
+
+NO_TALLY = Tally(0, 0, 0, 0, None)  # a plan without instalments
+
+
+def instalment_tally(plan_ids) -> dict[int, Tally]:
+    """Per plan with instalments, its `Tally`, in one grouped query."""
+    return {plan_id: Tally(int(n), int(p or 0), int(m or 0), int(amount or 0), due)
+            for plan_id, n, p, m, amount, due in db.session.connection().execute(
+                _tally_query(is_postgres()), {"ids": list(plan_ids)}).all()}
 
 
 @functools.cache
@@ -273,14 +286,10 @@ def _agreed_rows(plans, counts) -> list[Markup]:
     columns and its plan's instalment tally."""
 
     def key(p):
-        c = counts.get(p.id, {})
-        return tuple(p), tuple(c.get(k) for k in _TALLY)
+        return tuple(p), counts.get(p.id, NO_TALLY)
 
     return kept_rows("plans/_agreed_row.html", plans, key,
                      lambda missing: _agreed_cells(missing, counts))
-
-
-_TALLY = ("count", "paid", "missed", "paid_amount", "next_due")  # `instalment_tally`'s keys
 
 
 def _agreed_cells(plans, counts) -> list[dict]:
@@ -291,13 +300,13 @@ def _agreed_cells(plans, counts) -> list[dict]:
     paid_of = _("%(paid)s of %(count)s")
     rows = []
     for p in plans:
-        c = counts.get(p.id, {})
-        next_due = c.get("next_due") if p.status == PlanStatus.ACTIVE else None
+        c = counts.get(p.id, NO_TALLY)
+        next_due = c.next_due if p.status == PlanStatus.ACTIVE else None
         rows.append({"id": p.id, "link": link(p.id), "account": p.account_number,
                      "holder": p.full_name, "status": statuses.get(p.status.value, p.status.value),
                      "next_due": fmt.day(next_due) if next_due else "",
                      "total": fmt.money(p.total, p.currency),
-                     "paid_amount": fmt.money(c.get("paid_amount", 0), p.currency),
-                     "paid_of": paid_of % {"paid": c.get("paid", 0), "count": c.get("count", 0)},
-                     "missed": c.get("missed", 0)})
+                     "paid_amount": fmt.money(c.paid_amount, p.currency),
+                     "paid_of": paid_of % {"paid": c.paid, "count": c.count},
+                     "missed": c.missed})
     return rows

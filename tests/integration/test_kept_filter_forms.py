@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
+from wtforms import Form, SelectField
 
 from portal.core import fragments
 from portal.i18n import LOCALE_COOKIE
@@ -53,3 +56,18 @@ def test_what_was_typed_is_never_kept(app, client, login_as, make_staff):
     assert "6200000000101\"" not in blank and 'selected value="failed"' not in blank
     for key in app.extensions["kept_forms"]:
         assert all(not any(raw) for _name, raw, _data, _choices in key[-1])
+
+
+def test_a_choice_given_another_lazy_label_is_drawn_again(app):
+    class Filter(Form):
+        status = SelectField(choices=[("", _l("Any status"))])
+
+    app.extensions.pop("kept_forms", None)
+    drawn = []
+    for label in (_l("Any status"), _l("Payments"), _l("Any status")):
+        with app.test_request_context("/", headers={"Accept-Language": "en"}):
+            form = Filter(formdata=MultiDict())
+            form.status.choices = [("", label)]
+            drawn.append(str(fragments.kept_form("test.filter", form, lambda: str(form.status))))
+    assert ">Any status<" in drawn[0] and ">Payments<" in drawn[1] and drawn[2] == drawn[0]
+    assert len(app.extensions.pop("kept_forms")) == 2

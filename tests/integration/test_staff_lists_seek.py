@@ -393,3 +393,43 @@ def test_a_page_statement_writes_its_limit_and_states_into_the_sql(client, login
         assert not postgres or re.search(r"OFFSET [^0-9]", sql) is None, sql
         assert not {"in_review", "active", "paid"} & {str(getattr(v, "value", v))
                                                        for v in params.values()}, sql
+
+
+def test_rows_of_columns_are_read_through_core_and_entities_through_the_session(
+        app, make_account, monkeypatch):
+    """`seek_page(scalars=False)`: a select of columns gives the rows the session gives, read
+    without the ORM's execution (no `do_orm_execute`); a select with an entity still loads it."""
+    from sqlalchemy import event, select
+    from sqlalchemy.orm import Session
+
+    monkeypatch.setattr(pagination, "PER_PAGE", 3)
+    account = make_account()
+    for n in range(5):
+        _payment(account, n, PaymentStatus.SUCCEEDED,
+                 datetime(2026, 11, 20, 3, tzinfo=timezone.utc) + timedelta(hours=n))
+    _db.session.commit()
+    columns = select(Payment.id, Payment.created_at, Payment.status, Payment.amount)
+    keys = (Payment.created_at, Payment.id)
+    orm_runs = []
+
+    def seen(state):
+        orm_runs.append(state)
+
+    event.listen(Session, "do_orm_execute", seen)
+    try:
+        with app.test_request_context():
+            page = pagination.seek_page(columns, keys, descending=True, scalars=False, params={})
+            assert not orm_runs
+            expected = _db.session.execute(columns.order_by(Payment.created_at.desc(),
+                                                            Payment.id.desc()).limit(3)).all()
+            assert page.rows == expected and page.has_next
+            after = pagination.seek_page(columns, keys, 2, after=page.next_cursor,
+                                         descending=True, scalars=False, params={})
+            assert [r.id for r in page.rows + after.rows] == [r.id for r in _db.session.execute(
+                columns.order_by(Payment.created_at.desc(), Payment.id.desc()))]
+            orm_runs.clear()
+            both = pagination.seek_page(select(Payment, Payment.amount), keys, descending=True,
+                                        scalars=False, params={})
+            assert orm_runs and all(isinstance(row[0], Payment) for row in both.rows)
+    finally:
+        event.remove(Session, "do_orm_execute", seen)

@@ -91,3 +91,16 @@ def test_worklist_priority_orders_band_then_broken_promises_then_amount_then_con
     order = sorted(rows, key=lambda k: priority_key(rows[k]))
     assert order == ["band", "broken", "big", "never", "old", "late", "tie"]
     assert [bucket_rank(d) for d in (0, 1, 29, 30, 90, 179, 180, 900)] == [0, 1, 1, 2, 4, 4, 5, 5]
+
+
+def test_priority_order_is_priority_key_of_the_same_facts():
+    from datetime import datetime, timedelta, timezone
+
+    from portal.collections.rules import PriorityFacts, priority_key, priority_order
+
+    moment = datetime(2026, 11, 27, 9, tzinfo=timezone.utc)
+    for days in (0, 1, 29, 30, 59, 60, 90, 180, 400):
+        for overdue, broken, contact, account_id in ((0, 0, None, 1), (5_000, 2, moment, 7),
+                                                     (90_000, 0, moment - timedelta(days=40), 3)):
+            facts = PriorityFacts(days, overdue, broken, contact, account_id)
+            assert priority_order(days, overdue, broken, contact, account_id) == priority_key(facts)
