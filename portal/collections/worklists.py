@@ -101,8 +101,9 @@ def _broken_count():
     BROKEN_PROMISE_DAYS days before the "as_of" parameter (from "since" on) and that the
     payments by then did not cover (`services.paid_by`; broken, as `rules.promise_status`
     judges, and as `services.account_contacts` shows them): a column of the worklist's page
-    statement, run for the page's rows only. Short aliases keep that statement under
-    psycopg's 4,096 bytes (`sums.NOUGHT`'s note)."""
+    statement, run for the page's rows only. Short aliases (here, and the page's own for
+    its assignment and next instalment) keep that statement under psycopg's 4,096 bytes,
+    its pages after a key included (`sums.NOUGHT`'s note)."""
     promise = aliased(PromiseToPay, name="p")
     entry, original = aliased(LedgerEntry, name="e"), aliased(LedgerEntry, name="o")
     paid, counted = paid_by(entry, original)
@@ -148,7 +149,7 @@ def _row_facts(postgres: bool):
     last_contact = on_account(select(func.max(ContactLog.occurred_at))
                               .where(ContactLog.account_id == Account.id))
     if postgres:
-        unpaid = unpaid.correlate(Account).lateral("next_instalment")
+        unpaid = unpaid.correlate(Account).lateral("ni")  # short: `_broken_count`'s note
         next_due, next_amount = unpaid.c.next_due, unpaid.c.next_amount
     else:
         next_due, next_amount = (on_account(unpaid.with_only_columns(column)).label(column.name)
@@ -171,16 +172,16 @@ def _assigned_query(one_collector: bool, postgres: bool, with_sums: bool):
     (PostgreSQL only): each row's five ledger sums as of the "as_of" parameter last."""
     facts, unpaid = _row_facts(postgres)
     sums = sums_beside() if with_sums else None
-    query = (select(*LISTED_ACCOUNT, AccountAssignment.collector_id, *facts,
+    held = aliased(AccountAssignment, name="aa")  # short: `_broken_count`'s note
+    query = (select(*LISTED_ACCOUNT, held.collector_id, *facts,
                     *(() if sums is None else sums.c))
-             .join(AccountAssignment, and_(AccountAssignment.account_id == Account.id,
-                                           AccountAssignment.ended_at.is_(None))))
+             .join(held, and_(held.account_id == Account.id, held.ended_at.is_(None))))
     if unpaid is not None:
         query = query.outerjoin(unpaid, true())
     if sums is not None:
         query = query.join(sums, true())
     if one_collector:
-        query = query.where(AccountAssignment.collector_id == bindparam("collector_id"))
+        query = query.where(held.collector_id == bindparam("collector_id"))
     return query
 
 
