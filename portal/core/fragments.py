@@ -60,7 +60,8 @@ def kept_form(name: str, form, render) -> Markup:
     key = _blank_key(form)
     if key is None:
         return render()
-    return _kept("kept_forms", (name, type(form).__qualname__, str(get_locale()), key), render)
+    return _kept("kept_forms", (name, type(form).__qualname__, str(get_locale()), key),
+                 lambda: Markup(render()))
 
 
 def kept_part(name: str, key, render) -> Markup:
@@ -69,7 +70,8 @@ def kept_part(name: str, key, render) -> Markup:
     script root: for parts of a page that link to the page's own views (the dispute queue's
     views), so their links are built and their labels translated once, not per request."""
     return _kept("kept_parts",
-                 (name, str(get_locale()), str(get_timezone()), request.script_root, key), render)
+                 (name, str(get_locale()), str(get_timezone()), request.script_root, key),
+                 lambda: Markup(render()))
 
 
 # Stand-ins for a kept part's holes while it is drawn: characters of Unicode's private use area,
@@ -103,17 +105,16 @@ def _pieces(html: str) -> tuple:
     return tuple(int(piece) if i % 2 else piece for i, piece in enumerate(_HOLE.split(html)))
 
 
-def _kept(store: str, key, render):
-    """`render()`'s HTML (or its pieces, a tuple) kept in the app's `store` under `key` (KEPT
-    at most, then afresh)."""
+def _kept(store: str, key, make):
+    """`make()` (a part's HTML, or its pieces) kept in the app's `store` under `key` (KEPT at
+    most, then afresh)."""
     kept = current_app.extensions.setdefault(store, {})
-    html = kept.get(key)
-    if html is None:
+    made = kept.get(key)
+    if made is None:
         if len(kept) >= KEPT:
             kept.clear()
-        html = render()
-        kept[key] = html = html if isinstance(html, tuple) else Markup(html)
-    return html
+        made = kept[key] = make()
+    return made
 
 
 def register(app) -> None:

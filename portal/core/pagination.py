@@ -239,9 +239,9 @@ def _selects_entities(statement) -> bool:
     found = _ENTITIES.get(id(statement))
     if found is not None and found[0] is statement:
         return found[1]
-    whether = any(getattr(inspect(d["expr"], raiseerr=False), "is_mapper", False)
-                  or getattr(inspect(d["expr"], raiseerr=False), "is_aliased_class", False)
-                  for d in statement.column_descriptions)
+    inspected = (inspect(d["expr"], raiseerr=False) for d in statement.column_descriptions)
+    whether = any(getattr(found, "is_mapper", False) or getattr(found, "is_aliased_class", False)
+                  for found in inspected)
     if len(_ENTITIES) >= MAX_BUILT:
         _ENTITIES.clear()
     _ENTITIES[id(statement)] = (statement, whether)
