@@ -41,7 +41,12 @@ def add(*entries: NavEntry) -> None:
             menu.append(entry)
 
 
-def _items(entries):
+class MenuItem(NamedTuple):
+    url: str
+    label: str
+
+
+def _items(entries) -> tuple[MenuItem, ...]:
     """The menu's links and labels, built once per process for each set of entries, language
     and script root (what the URLs and the labels depend on), then shared by every page."""
     entries = tuple(entries)
@@ -49,20 +54,15 @@ def _items(entries):
     kept = current_app.extensions.setdefault("nav_items", {})
     items = kept.get(key)
     if items is None:
-        items = kept[key] = tuple({"url": url_for(e.endpoint), "label": str(e.label)}
+        items = kept[key] = tuple(MenuItem(url_for(e.endpoint), str(e.label))
                                   for e in sorted(entries, key=lambda e: e.order))
-    return list(items)
+    return items
 
 
-def staff_tools(role) -> list[dict]:
+def staff_tools(role) -> tuple[MenuItem, ...]:
     """The pages registered for `role`, except its home page: what its home page lists."""
     entries = [e for e in _STAFF if role in e.roles and not e.endpoint.startswith("staff.")]
     return _items(entries)
-
-
-class MenuItem(NamedTuple):
-    url: str
-    label: str
 
 
 class Menu(NamedTuple):
@@ -76,30 +76,17 @@ class Menu(NamedTuple):
 
 
 _SIGNED_OUT = Menu(False, False, ())
-_MENUS_KEPT = 256  # menus kept per process before starting afresh (role sets x languages)
 
 
 def header_menu() -> Menu:
-    """This request's `Menu`, kept per process for each set of roles (a cardholder: none),
-    language and script root, which are all it depends on (and the entries registered)."""
+    """This request's `Menu`; its entries are `_items`', kept per process."""
     user = current_user._get_current_object()
     if not user.is_authenticated:
         return _SIGNED_OUT
-    staff = user.is_staff
-    key = (frozenset(user.roles) if staff else None, str(get_locale()), request.script_root,
-           len(_STAFF), len(_CARDHOLDER))
-    kept = current_app.extensions.setdefault("header_menus", {})
-    menu = kept.get(key)
-    if menu is None:
-        if staff:
-            entries = _items(e for e in _STAFF if user.roles.intersection(e.roles))
-        else:
-            entries = _items(_CARDHOLDER)
-        if len(kept) >= _MENUS_KEPT:
-            kept.clear()
-        menu = kept[key] = Menu(True, staff, tuple(MenuItem(i["url"], i["label"])
-                                                    for i in entries))
-    return menu
+    if user.is_staff:
+        roles = user.roles  # what `has_role` asks, worked out once a menu, not once an entry
+        return Menu(True, True, _items(e for e in _STAFF if roles.intersection(e.roles)))
+    return Menu(True, False, _items(_CARDHOLDER))
 
 
 def register(app) -> None:
