@@ -18,7 +18,6 @@ from portal.collections.models import AccountAssignment, ContactLog, PromiseToPa
 from portal.core.pagination import NullsLast, Page, clamp_page, seek_page, written
 from portal.collections.rules import BROKEN_PROMISE_DAYS, bucket_dates, priority_order
 from portal.collections.services import paid_by
-from portal.extensions import db
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
 from portal.timeutil import as_aware
 

@@ -11,7 +11,6 @@ from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import and_, bindparam, case, func, literal_column, select
-from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.labels import entry_label
