@@ -108,9 +108,9 @@ class Account(db.Model):
         CheckConstraint("minimum_due >= 0", name="minimum_due_not_negative"),
         # the collections lists: most days late first (worklist pages, accounts to assign)
         Index("ix_account_oldest_unpaid_id", "oldest_unpaid_due_date", "id"),
-        # the worklist by key, accounts with nothing unpaid last (pagination.NullsLast)
-        Index("ix_account_oldest_unpaid_order", text("(oldest_unpaid_due_date IS NULL)"),
-              "oldest_unpaid_due_date", "id"),
+        # the worklist by key, accounts with nothing unpaid last (pagination.NullsBeyond)
+        Index("ix_account_oldest_unpaid_last",
+              text("coalesce(oldest_unpaid_due_date, '9999-12-31')"), "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

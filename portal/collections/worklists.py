@@ -15,7 +15,7 @@ from portal.balances.services import Balance, balance_from, balances_for, page_b
 from portal.balances.sums import NOUGHT, as_sums, sums_beside
 from portal.bulk import is_postgres
 from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay
-from portal.core.pagination import NullsLast, Page, clamp_page, seek_page, written
+from portal.core.pagination import NullsBeyond, Page, clamp_page, seek_page, written
 from portal.collections.rules import BROKEN_PROMISE_DAYS, bucket_dates, priority_order
 from portal.collections.services import paid_by
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
@@ -161,7 +161,8 @@ def _row_facts(postgres: bool):
 _ONE = literal_column("1", Integer)
 
 
-_KEYS = (NullsLast(Account.oldest_unpaid_due_date), Account.id)
+# ix_account_oldest_unpaid_last; NullsBeyond, not NullsLast: one plan for a page after a key
+_KEYS = (NullsBeyond(Account.oldest_unpaid_due_date, date.max), Account.id)
 
 
 @functools.cache  # built once per process, its page statements too (`seek_page`'s `params`)
