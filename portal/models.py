@@ -19,4 +19,4 @@ from portal.jobs.models import JobRun  # noqa: F401
 from portal.care.models import CareRecord  # noqa: F401
 from portal.balances.models import LedgerSnapshot  # noqa: F401
 from portal.links.models import MessageOutcome, OneTapLink  # noqa: F401
-from portal.account_pages.models import PageVersion  # noqa: F401
+from portal.accounts.versions import PageVersion  # noqa: F401

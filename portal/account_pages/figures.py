@@ -29,7 +29,7 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import bindparam, select
 
-from portal.account_pages.models import POLICIES, PageVersion
+from portal.accounts.versions import POLICIES, PageVersion
 from portal.accounts.models import Account
 from portal.balances.services import Balance, balances_for
 from portal.consequences.services import timelines_for

@@ -147,7 +147,7 @@ def test_the_triggers_cover_every_registered_timeline_source_and_pause_provider(
 def test_a_new_account_is_built_until_its_first_change_gives_it_a_token(db, make_account, clock):
     # Migration 0035: an account's own INSERT writes no token (nobody can have kept the
     # figures of an account that did not exist); its first watched write inserts one.
-    from portal.account_pages.models import PageVersion
+    from portal.accounts.versions import PageVersion
 
     freeze_today(clock)
     figures._kept().clear()  # an earlier test's account may have had this id

@@ -1,4 +1,4 @@
-"""The version token of each account's page figures (issue 15: the figures cache).
+"""The version token of each account's figures (issue 15: what pages keep per process).
 
 One row per account (and row 0 for the policies, which every account reads). Database
 triggers (migration 0030_page_version) write a fresh token into the row in the same
@@ -10,6 +10,10 @@ written by the first of those (not by the account's own insert, migration 0035):
 its figures are built, never kept. Nothing in Python writes here. A token is never reused
 (a PostgreSQL sequence; a random 64-bit number on SQLite), so a rolled-back change cannot
 make an old token current again.
+
+Readers: the account pages' figures (`portal.account_pages.figures`) and the collections
+worklist's row facts (`portal.collections.worklists`). It lives with the accounts, below
+both, because it versions the account and what hangs on it.
 """
 from __future__ import annotations
 
