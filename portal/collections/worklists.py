@@ -7,17 +7,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import Date, Integer, and_, bindparam, func, literal_column, select, true
+from flask import current_app
+from sqlalchemy import (Date, Integer, and_, any_, bindparam, func, literal_column, select,
+                        true)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from portal.accounts.models import Account, AccountStatus, LedgerEntry
+from portal.accounts.versions import PageVersion
 from portal.balances.services import Balance, balance_from, balances_for, page_balances
 from portal.balances.sums import NOUGHT, as_sums, sums_beside
 from portal.bulk import is_postgres
 from portal.collections.models import AccountAssignment, ContactLog, PromiseToPay
-from portal.core.pagination import NullsBeyond, Page, clamp_page, seek_page, written
+from portal.core.pagination import NullsBeyond, Page, seek_page, written
 from portal.collections.rules import BROKEN_PROMISE_DAYS, bucket_dates, priority_order
 from portal.collections.services import paid_by
+from portal.extensions import db
 from portal.plans.models import InstalmentStatus, Plan, PlanInstalment, PlanStatus
 from portal.timeutil import as_aware
 
@@ -99,10 +104,10 @@ def _broken_count():
     """Per account (correlated to `Account`), the promises to pay whose date fell in the
     BROKEN_PROMISE_DAYS days before the "as_of" parameter (from "since" on) and that the
     payments by then did not cover (`services.paid_by`; broken, as `rules.promise_status`
-    judges, and as `services.account_contacts` shows them): a column of the worklist's page
-    statement, run for the page's rows only. Short aliases (here, and the page's own for
-    its assignment and next instalment) keep that statement under psycopg's 4,096 bytes,
-    its pages after a key included (`sums.NOUGHT`'s note)."""
+    judges, and as `services.account_contacts` shows them): a column of the worklist's facts
+    statement, run for the accounts it is asked for. Short aliases (here, and the facts
+    statement's own for the next instalment) keep that statement under psycopg's 4,096
+    bytes (`sums.NOUGHT`'s note)."""
     promise = aliased(PromiseToPay, name="p")
     entry, original = aliased(LedgerEntry, name="e"), aliased(LedgerEntry, name="o")
     paid, counted = paid_by(entry, original)
@@ -123,20 +128,16 @@ def _broken_count():
 @functools.cache
 def _row_facts(postgres: bool):
     """Columns of one worklist row beside its account, each on that account (the database
-    runs them for the page's rows only): the latest plan's status, the earliest unpaid
+    runs them for the rows asked for only): the latest plan's status, the earliest unpaid
     instalment of its active plan (day and amount left: on PostgreSQL one LATERAL subquery
     for both, to join; SQLite has no LATERAL, so there the same subquery twice, once per
-    column, and nothing to join), the last contact, the promises broken lately
-    (`_broken_count`). Built once per process (statements are immutable; building one costs
-    more Python than running it). The LIMITs and the states are written into the SQL
-    (`_ONE`, `written`), so PostgreSQL keeps one plan for the prepared statement
-    (`pagination`'s notes; with the plan's state as a parameter it could not use the index of
-    active plans, and planned the page afresh on every request)."""
-    def on_account(query):
-        return query.correlate(Account).scalar_subquery()
-
-    latest = on_account(select(Plan.status).where(Plan.account_id == Account.id)
-                        .order_by(Plan.id.desc()).limit(_ONE))
+    column, and nothing to join), the promises broken lately (`_broken_count`). Built once
+    per process (statements are immutable; building one costs more Python than running it).
+    The LIMITs and the states are written into the SQL (`_ONE`, `written`), so PostgreSQL
+    keeps one plan for the prepared statement (`pagination`'s notes; with the plan's state as
+    a parameter it could not use the index of active plans, and planned it afresh each run)."""
+    latest = _on_account(select(Plan.status).where(Plan.account_id == Account.id)
+                         .order_by(Plan.id.desc()).limit(_ONE))
     unpaid = (select(PlanInstalment.due_date.label("next_due"),
                      (PlanInstalment.amount - PlanInstalment.paid_amount).label("next_amount"))
               .join(Plan, PlanInstalment.plan_id == Plan.id)
@@ -145,17 +146,19 @@ def _row_facts(postgres: bool):
                      PlanInstalment.status != written(InstalmentStatus.PAID,
                                                        PlanInstalment.status))
               .order_by(PlanInstalment.due_date, PlanInstalment.id).limit(_ONE))
-    last_contact = on_account(select(func.max(ContactLog.occurred_at))
-                              .where(ContactLog.account_id == Account.id))
     if postgres:
         unpaid = unpaid.correlate(Account).lateral("ni")  # short: `_broken_count`'s note
         next_due, next_amount = unpaid.c.next_due, unpaid.c.next_amount
     else:
-        next_due, next_amount = (on_account(unpaid.with_only_columns(column)).label(column.name)
-                                 for column in unpaid.selected_columns)
+        next_due, next_amount = (_on_account(unpaid.with_only_columns(column))
+                                 .label(column.name) for column in unpaid.selected_columns)
         unpaid = None
     return (latest.label("plan_status"), next_due, next_amount,
-            last_contact.label("last_contact"), _broken_count().label("broken")), unpaid
+            _broken_count().label("broken")), unpaid
+
+
+def _on_account(query):
+    return query.correlate(Account).scalar_subquery()
 
 
 _ONE = literal_column("1", Integer)
@@ -166,62 +169,121 @@ _KEYS = (NullsBeyond(Account.oldest_unpaid_due_date, date.max), Account.id)
 
 
 @functools.cache  # built once per process, its page statements too (`seek_page`'s `params`)
-def _assigned_query(one_collector: bool, postgres: bool, with_sums: bool):
-    """The accounts assigned now (the columns of `ListedAccount`), with their row facts;
-    `one_collector`: to the collector given as the "collector_id" parameter; `with_sums`
-    (PostgreSQL only): each row's five ledger sums as of the "as_of" parameter last."""
-    facts, unpaid = _row_facts(postgres)
-    sums = sums_beside() if with_sums else None
-    held = aliased(AccountAssignment, name="aa")  # short: `_broken_count`'s note
-    query = (select(*LISTED_ACCOUNT, held.collector_id, *facts,
-                    *(() if sums is None else sums.c))
-             .join(held, and_(held.account_id == Account.id, held.ended_at.is_(None))))
-    if unpaid is not None:
-        query = query.outerjoin(unpaid, true())
-    if sums is not None:
-        query = query.join(sums, true())
+def _assigned_query(one_collector: bool):
+    """The accounts assigned now (the columns of `ListedAccount`), each with its collector,
+    its last contact and its page-version token (None: it has none yet); `one_collector`: to
+    the collector given as the "collector_id" parameter."""
+    held = aliased(AccountAssignment, name="aa")
+    last_contact = _on_account(select(func.max(ContactLog.occurred_at))
+                               .where(ContactLog.account_id == Account.id))
+    query = (select(*LISTED_ACCOUNT, held.collector_id, last_contact.label("last_contact"),
+                    PageVersion.token)
+             .join(held, and_(held.account_id == Account.id, held.ended_at.is_(None)))
+             .outerjoin(PageVersion, PageVersion.account_id == Account.id))
     if one_collector:
         query = query.where(held.collector_id == bindparam("collector_id"))
     return query
+
+
+@functools.cache
+def _facts_query(postgres: bool):
+    """Each account's row facts (`_row_facts`), for the ids given as the "ids" parameter: on
+    PostgreSQL one array (one statement, prepared once, whatever the ids) and each account's
+    five ledger sums as of "as_of" last (`sums.sums_beside`); elsewhere an expanding IN."""
+    facts, unpaid = _row_facts(postgres)
+    if not postgres:
+        return (select(Account.id, *facts)
+                .where(Account.id.in_(bindparam("ids", expanding=True))))
+    sums = sums_beside()
+    return (select(Account.id, *facts, *sums.c)
+            .select_from(Account.__table__.outerjoin(unpaid, true()).join(sums, true()))
+            .where(Account.id == any_(bindparam("ids", type_=ARRAY(Integer)))))
+
+
+class RowFacts(NamedTuple):
+    """What a worklist row shows that the account's page-version token covers."""
+    balance: Balance
+    plan_status: str | None
+    next_due: date | None
+    next_amount: int | None
+    broken_promises: int
+
+
+# Each row's facts kept per process (per app) under the account's page-version token and the
+# day (issue 15: the ledger sums and plan facts were most of the page's database time).
+# Everything they are derived from renews the token in the writing transaction (the account
+# row, its ledger entries, snapshots and acknowledgements, plans and instalments, promises:
+# `portal.accounts.versions`), so facts kept under the token a page reads are the facts as
+# built from the state that token names. The token is read with the page's rows, before any
+# facts are built: facts built later than it are kept under it, and a newer token replaces
+# them at the next read, never the other way round. Not covered, so read with every page:
+# the collector and the last contact.
+KEPT_FACTS = 20_000  # rows kept per process before starting afresh (a few hundred bytes each)
+FACTS_KEPT = True  # False: every row's facts built afresh (tests compare the two)
+
+
+def _row_facts_for(accounts: list[ListedAccount], tokens: list[int | None],
+                   as_of: date) -> list[RowFacts]:
+    """Each account's `RowFacts` on `as_of`: kept ones under an unchanged token, the others
+    built in one statement (on SQLite two: the balances by `page_balances`) and kept."""
+    store = current_app.extensions.setdefault("worklist_facts", {})
+    keys = [(token, as_of) if token is not None else None for token in tokens]
+    found = [None] * len(accounts)
+    if FACTS_KEPT:
+        for i, (account, key) in enumerate(zip(accounts, keys)):
+            kept = store.get(account.id) if key is not None else None
+            if kept is not None and kept[0] == key:
+                found[i] = kept[1]
+    missing = [i for i, facts in enumerate(found) if facts is None]
+    if missing:
+        built = _build_facts([accounts[i] for i in missing], as_of)
+        for i in missing:
+            found[i] = built[accounts[i].id]
+            if FACTS_KEPT and keys[i] is not None:
+                if len(store) >= KEPT_FACTS:
+                    store.clear()
+                store[accounts[i].id] = (keys[i], found[i])
+    return found
+
+
+def _build_facts(accounts: list[ListedAccount], as_of: date) -> dict[int, RowFacts]:
+    postgres = is_postgres()
+    rows = db.session.connection().execute(_facts_query(postgres), {
+        "ids": [a.id for a in accounts], "as_of": as_of,
+        "since": as_of - timedelta(days=BROKEN_PROMISE_DAYS)}).all()
+    by_id = {a.id: a for a in accounts}
+    if postgres:  # the sums are the rows' last five columns
+        balances = {row[0]: balance_from(by_id[row[0]], as_of, as_sums(row[-5:]))
+                    for row in rows}
+    else:
+        balances = page_balances(accounts, as_of)
+    return {account_id: RowFacts(balances[account_id],
+                                 _PLAN_STATUSES[status] if status else None, due,
+                                 None if due is None else int(amount), int(broken or 0))
+            for account_id, status, due, amount, broken, *_ in rows}
 
 
 def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
                       after: str | None = None, before: str | None = None) -> Page:
     """One page (pagination.PER_PAGE) of the accounts assigned now to `collector_id` (None:
     to anyone), with balance, days late, latest plan's status, next instalment, last contact
-    and recently broken promises, in a fixed number of queries: on PostgreSQL one (the page
-    with its plan, contact and promise facts and each row's ledger sums,
-    `sums.sums_beside`), elsewhere, and for a page after the first asked by number alone,
-    two (the balances by `page_balances`).
+    and recently broken promises, in a fixed number of queries: one for the page (with each
+    row's collector, last contact and page-version token) and, when any row's facts are not
+    kept under its token (`_row_facts_for`), one more for theirs (on SQLite two).
 
     Pages follow the oldest unpaid due date (most days late first, nothing unpaid last; by
     key after the last row shown, `pagination.seek_page`, which an index serves);
     each page is in worklist priority (`rules.priority_key`, through `priority_order`). A
     list of one page is thus in exact priority order; across pages, the overdue amount and
     broken promises (derived from the ledger and the payments) reorder only within a page."""
-    # A page asked by number alone skips rows (OFFSET), and a LATERAL join would sum each
-    # skipped row's ledger too: such a page reads its balances after it (`page_balances`).
-    postgres = is_postgres()
-    with_sums = postgres and (clamp_page(page) == 1 or bool(after or before))
-    params = {"as_of": as_of, "since": as_of - timedelta(days=BROKEN_PROMISE_DAYS)}
-    if collector_id is not None:
-        params["collector_id"] = collector_id
-    query = _assigned_query(collector_id is not None, postgres, with_sums)
-    found = seek_page(query, _KEYS, page, after=after, before=before, scalars=False,
-                      params=params)
+    params = {} if collector_id is None else {"collector_id": collector_id}
+    found = seek_page(_assigned_query(collector_id is not None), _KEYS, page, after=after,
+                      before=before, scalars=False, params=params)
     accounts = [ListedAccount(*row[:5]) for row in found.rows]
-    if with_sums:  # the sums are the page rows' last five columns
-        balances = {account.id: balance_from(account, as_of, as_sums(row[-5:]))
-                    for account, row in zip(accounts, found.rows)}
-    else:
-        balances = page_balances(accounts, as_of)
-    result = []
-    for account, row in zip(accounts, found.rows):
-        owner, status, due, amount, last_contact, broken = row[5:11]
-        result.append(AccountRow(account, balances[account.id], owner,
-                                 _PLAN_STATUSES[status] if status else None, due,
-                                 None if due is None else int(amount), as_aware(last_contact),
-                                 int(broken or 0)))
+    facts = _row_facts_for(accounts, [row[7] for row in found.rows], as_of)
+    result = [AccountRow(account, fact.balance, row[5], fact.plan_status, fact.next_due,
+                         fact.next_amount, as_aware(row[6]), fact.broken_promises)
+              for account, row, fact in zip(accounts, found.rows, facts)]
     return Page(sorted(result, key=lambda row: priority_order(
         row.balance.days_past_due, row.balance.overdue, row.broken_promises, row.last_contact,
         row.account.id)), found.page, found.has_next, found.next_cursor,
