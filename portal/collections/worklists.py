@@ -225,7 +225,7 @@ FACTS_KEPT = True  # False: every row's facts built afresh (tests compare the tw
 def _row_facts_for(accounts: list[ListedAccount], tokens: list[int | None],
                    as_of: date) -> list[RowFacts]:
     """Each account's `RowFacts` on `as_of`: kept ones under an unchanged token, the others
-    built in one statement (on SQLite two: the balances by `page_balances`) and kept."""
+    built in one statement (on SQLite three: then the balances, `page_balances`) and kept."""
     store = current_app.extensions.setdefault("worklist_facts", {})
     keys = [(token, as_of) if token is not None else None for token in tokens]
     found = [None] * len(accounts)
@@ -269,7 +269,7 @@ def assigned_accounts(collector_id: int | None, as_of: date, page: int = 1, *,
     to anyone), with balance, days late, latest plan's status, next instalment, last contact
     and recently broken promises, in a fixed number of queries: one for the page (with each
     row's collector, last contact and page-version token) and, when any row's facts are not
-    kept under its token (`_row_facts_for`), one more for theirs (on SQLite two).
+    kept under its token (`_row_facts_for`), one more for theirs (on SQLite three).
 
     Pages follow the oldest unpaid due date (most days late first, nothing unpaid last; by
     key after the last row shown, `pagination.seek_page`, which an index serves);

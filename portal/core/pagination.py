@@ -128,15 +128,17 @@ class NullsBeyond:
         return [(self.expression, value)]
 
 
+_NULLABLE = (NullsLast, NullsBeyond)  # the sort keys that may be NULL
+
+
 def _column(key):
-    return key.column if isinstance(key, (NullsLast, NullsBeyond)) else key
+    return key.column if isinstance(key, _NULLABLE) else key
 
 
 def _sql_keys(keys) -> list:
     """The ORDER BY terms of `keys`, ascending."""
     return [expr for key in keys
-            for expr, _ in (key.sql() if isinstance(key, (NullsLast, NullsBeyond))
-                            else [(key, None)])]
+            for expr, _ in (key.sql() if isinstance(key, _NULLABLE) else [(key, None)])]
 
 
 def _text(value) -> str:
@@ -150,7 +152,7 @@ def _text(value) -> str:
 
 
 def _value(text: str, key):
-    if isinstance(key, (NullsLast, NullsBeyond)) and text == "":
+    if isinstance(key, _NULLABLE) and text == "":
         return None
     kind = _column(key).type.python_type
     if kind is bool:
@@ -193,7 +195,7 @@ def _key_values(row, keys) -> tuple | None:
     columns = [_column(key) for key in keys]
     source = row if fields is None or all(c.key in fields for c in columns) else row[0]
     values = tuple(getattr(source, c.key) for c in columns)
-    nullable = [isinstance(key, (NullsLast, NullsBeyond)) for key in keys]
+    nullable = [isinstance(key, _NULLABLE) for key in keys]
     return None if any(v is None and not n for v, n in zip(values, nullable)) else values
 
 
@@ -218,7 +220,7 @@ def _beyond(keys, nulls, forward: bool):
     for i, (key, null) in enumerate(zip(keys, nulls)):
         value = bindparam(f"seek_key_{i}", type_=_column(key).type)
         pairs += (key.sql(None if null else value, cursor=True)
-                  if isinstance(key, (NullsLast, NullsBeyond)) else [(key, value)])
+                  if isinstance(key, _NULLABLE) else [(key, value)])
     left = pairs[0][0] if len(pairs) == 1 else tuple_(*(expr for expr, _ in pairs))
     right = pairs[0][1] if len(pairs) == 1 else tuple_(*(value for _, value in pairs))
     return left > right if forward else left < right

@@ -12,9 +12,10 @@ import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select, text
 
-from portal.accounts.models import Component, EntryKind, LedgerEntry
-from portal.collections import services as collections
+from portal.accounts.models import Account, Component, EntryKind, LedgerEntry
+from portal.collections import services as collections, worklists
 from portal.core import pagination
 from portal.disputes import access, services
 from portal.disputes.models import Dispute
@@ -280,8 +281,6 @@ def test_cursors_read_back_what_they_wrote():
     for values in ((None, 7), (datetime(2026, 12, 6, 9, 15, tzinfo=timezone.utc), 7)):
         assert pagination.decode_cursor(pagination.encode_cursor(values), nullable) == values
     assert pagination.decode_cursor("_", nullable) is None
-    from portal.accounts.models import Account
-
     beyond = (pagination.NullsBeyond(Account.oldest_unpaid_due_date, date.max), Account.id)
     for values in ((None, 7), (date(2026, 12, 6), 7)):
         assert pagination.decode_cursor(pagination.encode_cursor(values), beyond) == values
@@ -466,11 +465,6 @@ def test_the_worklist_after_a_key_keeps_one_plan_on_postgresql(
     keyed = html.unescape(NEXT.search(first).group(1))
     sql, params = next((sql, params) for sql, params in statements_sent(client, keyed)
                        if "LIMIT 4" in sql)
-    from sqlalchemy import select, text
-
-    from portal.accounts.models import Account
-    from portal.collections import worklists
-
     driver = _db.session.connection().connection.driver_connection
     driver.execute("ANALYZE account")
     for _ in range(8):
