@@ -1,22 +1,28 @@
 """The worklist's row facts kept per process under each account's page-version token
 (`portal.collections.worklists`, issue 15): after every kind of change a row shows (a fee, a
 payment, the account row, a plan agreed, an instalment paid, a promise broken, a contact, a
-new collector, the next day), the page built from kept facts is the page built afresh, row
-for row; and facts are only kept under a token. Runs on SQLite and, with TEST_DATABASE_URL,
-on PostgreSQL."""
+new collector, the next day) and after each step of the account pages' sequences of money
+events in several orders, the page built from kept facts is the page built afresh, row for
+row; and facts are only kept under a token. Runs on SQLite and, with TEST_DATABASE_URL, on
+PostgreSQL."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+import random
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
 from portal.accounts.models import Component, EntryKind, LedgerEntry
+from portal.accounts.versions import PageVersion
 from portal.collections import services as collections, worklists
 from portal.collections.models import ContactChannel, ContactDirection, ContactOutcome
+from portal.core.today import staff_today
 from portal.extensions import db as _db
 from portal.plans.models import InstalmentStatus, PlanStatus
 from portal.timeutil import utcnow
+from tests.integration.account_pages_helpers import freeze_today
 from tests.integration.plan_helpers import TODAY, agree, spec
+from tests.integration.test_page_figures import _steps
 
 
 @pytest.fixture()
@@ -94,16 +100,16 @@ def test_kept_facts_follow_every_change_a_row_shows(app, monkeypatch, worklist, 
         plan = agree(c, spec())
     _db.session.commit()
     kept, built = _kept_then(app, monkeypatch, None)
+    assert plan.status == PlanStatus.ACTIVE
     assert kept == built and _row(kept, c).plan_status == plan.status.value
-    if plan.status == PlanStatus.ACTIVE:
-        first = min(plan.instalments, key=lambda i: (i.due_date, i.id))
+    first = min(plan.instalments, key=lambda i: (i.due_date, i.id))
 
-        def paid():
-            first.paid_amount, first.status = first.amount, InstalmentStatus.PAID
-        before = _row(kept, c)
-        assert before.next_due == first.due_date
-        rows = changed(paid, c, before)
-        assert _row(rows, c).next_due != first.due_date
+    def paid():
+        first.paid_amount, first.status = first.amount, InstalmentStatus.PAID
+    before = _row(kept, c)
+    assert before.next_due == first.due_date
+    rows = changed(paid, c, before)
+    assert _row(rows, c).next_due != first.due_date
     rows = worklists.assigned_accounts(None, TODAY).rows
 
     def broken_promise():
@@ -135,11 +141,9 @@ def test_kept_facts_follow_every_change_a_row_shows(app, monkeypatch, worklist, 
     assert _row(kept, d).balance.days_past_due == _row(rows, d).balance.days_past_due + 1 > 1
 
 
-def test_facts_are_kept_only_under_a_token(app, monkeypatch, make_account, worklist):
+def test_facts_are_kept_only_under_a_token(app, monkeypatch, worklist):
     """An account whose token row is missing (none of its watched writes yet) has its facts
     built on every read and never kept."""
-    from portal.accounts.versions import PageVersion
-
     a = worklist["accounts"][0]
     _db.session.query(PageVersion).filter_by(account_id=a.id).delete()
     _db.session.commit()
@@ -147,3 +151,31 @@ def test_facts_are_kept_only_under_a_token(app, monkeypatch, make_account, workl
     kept, built = _both(app, monkeypatch, worklist["collector"].id)
     assert kept == built
     assert a.id not in app.extensions["worklist_facts"]
+
+
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_kept_facts_equal_built_ones_after_every_money_event(
+        app, db, make_account, make_staff, monkeypatch, clock, order):
+    """The account pages' sequences of money events (`test_page_figures._steps`: payments, a
+    fee, the issuer's acknowledgement and feed, the nightly run, a plan and a missed
+    instalment, a dispute, a promise, a breathing space, a legal step, a new policy, the next
+    day), in several orders: after each, the worklist from the facts kept so far is the one
+    built afresh."""
+    freeze_today(clock)
+    a = make_account(principal=480_000, interest=15_000, fees=5_000, minimum_due=50_000,
+                     oldest_unpaid_due_date=date(2026, 10, 1), effective=date(2026, 10, 20))
+    b = make_account(a.cardholder, principal=200_000, minimum_due=20_000,
+                     oldest_unpaid_due_date=date(2026, 11, 10), effective=date(2026, 11, 1))
+    manager, collector = make_staff("collections_manager"), make_staff("collector")
+    collections.assign([a.id, b.id], collector.id, manager)
+    db.session.commit()
+    steps = _steps(db, a, b, make_staff, clock)
+    if order:
+        random.Random(order).shuffle(steps)
+    app.extensions.pop("worklist_facts", None)
+    worklists.assigned_accounts(collector.id, staff_today())
+    for step in steps:
+        step()
+        db.session.commit()
+        kept, built = _kept_then(app, monkeypatch, collector.id, staff_today())
+        assert kept == built and len(kept) == 2
