@@ -125,14 +125,14 @@ def _broken_count():
             .correlate(Account).scalar_subquery())
 
 
-@functools.cache
 def _row_facts(postgres: bool):
     """Columns of one worklist row beside its account, each on that account (the database
     runs them for the rows asked for only): the latest plan's status, the earliest unpaid
     instalment of its active plan (day and amount left: on PostgreSQL one LATERAL subquery
     for both, to join; SQLite has no LATERAL, so there the same subquery twice, once per
     column, and nothing to join), the promises broken lately (`_broken_count`). Built once
-    per process (statements are immutable; building one costs more Python than running it).
+    per process with `_facts_query`, its one caller (statements are immutable; building one
+    costs more Python than running it).
     The LIMITs and the states are written into the SQL (`_ONE`, `written`), so PostgreSQL
     keeps one plan for the prepared statement (`pagination`'s notes; with the plan's state as
     a parameter it could not use the index of active plans, and planned it afresh each run)."""

@@ -208,9 +208,13 @@ def _nulls(keys, cursor) -> tuple[bool, ...]:
 def _cursor_params(keys, cursor) -> dict:
     """The bind parameters of `_beyond` for `cursor`'s values (none for a NULL key, but a
     `NullsBeyond` key's NULL is its `beyond`)."""
-    return {f"seek_key_{i}": key.beyond if value is None and isinstance(key, NullsBeyond)
-            else value for i, (key, value) in enumerate(zip(keys, cursor))
-            if value is not None or isinstance(key, NullsBeyond)}
+    params = {}
+    for i, (key, value) in enumerate(zip(keys, cursor)):
+        if value is None and isinstance(key, NullsBeyond):
+            value = key.beyond
+        if value is not None:
+            params[f"seek_key_{i}"] = value
+    return params
 
 
 def _beyond(keys, nulls, forward: bool):
@@ -227,19 +231,22 @@ def _beyond(keys, nulls, forward: bool):
 
 
 # Page statements of queries built once per process: (id of the query, shape) -> (the query,
-# the statement); the query is kept beside it so its id is never another's. The lists' builders
-# make a few dozen; a caller passing `params` with a query built per call would only refill it
-# (emptied past MAX_BUILT). Bind parameter names `seek_key_N` and `seek_offset` are taken.
-_BUILT: dict[tuple, tuple[Any, Any]] = {}
+# the statement, whether it selects an entity); the query is kept beside it so its id is never
+# another's. The lists' builders make a few dozen; a caller passing `params` with a query built
+# per call would only refill it (emptied past MAX_BUILT). Bind parameter names `seek_key_N` and
+# `seek_offset` are taken.
+_BUILT: dict[tuple, tuple[Any, Any, bool]] = {}
 MAX_BUILT = 1_000
 
 
-def _statement(query, keys, shape: tuple, descending: bool, per_page: int, keep: bool):
+def _statement(query, keys, shape: tuple, descending: bool, per_page: int,
+               keep: bool) -> tuple[Any, bool]:
     """The page statement of `query` for `shape` ("offset", or "after"/"before" with the
-    cursor's NULL keys), built once per process when `keep`."""
+    cursor's NULL keys) and whether it selects a mapped entity (`_rows`), built once per
+    process when `keep`."""
     found = _BUILT.get((id(query), shape, descending, per_page)) if keep else None
     if found is not None and found[0] is query:
-        return found[1]
+        return found[1], found[2]
     terms = _sql_keys(keys)
     order = [k.desc() for k in terms] if descending else terms
     reverse = [k.asc() for k in terms] if descending else [k.desc() for k in terms]
@@ -252,38 +259,30 @@ def _statement(query, keys, shape: tuple, descending: bool, per_page: int, keep:
         statement = query.order_by(*order).offset(
             bindparam("seek_offset", type_=Integer, literal_execute=True))
     statement = statement.limit(literal_column(str(int(per_page) + 1), Integer))
+    entities = _selects_entities(statement)
     if keep:
         if len(_BUILT) >= MAX_BUILT:
             _BUILT.clear()
-        _BUILT[(id(query), shape, descending, per_page)] = (query, statement)
-    return statement
+        _BUILT[(id(query), shape, descending, per_page)] = (query, statement, entities)
+    return statement, entities
 
 
-def _rows(statement, values):
+def _rows(statement, values, entities: bool):
     """The rows of a select of columns, through the session's connection (Core): the ORM's
     execution path added about a tenth of a staff list's Python and loads nothing for
     columns; fetched at once (iterating fetched them one call a row). A select with an
-    entity in it goes through the session, which loads it."""
-    if _selects_entities(statement):
+    entity in it (`entities`) goes through the session, which loads it."""
+    if entities:
         return db.session.execute(statement, values)
     return db.session.connection().execute(statement, values).all()
 
 
-_ENTITIES: dict[int, tuple[Any, bool]] = {}  # id(statement) -> (statement, whether)
-
-
 def _selects_entities(statement) -> bool:
-    """Whether `statement` selects a mapped entity (worked out once a kept statement)."""
-    found = _ENTITIES.get(id(statement))
-    if found is not None and found[0] is statement:
-        return found[1]
+    """Whether `statement` selects a mapped entity (worked out with its statement, once a
+    kept one)."""
     inspected = (inspect(d["expr"], raiseerr=False) for d in statement.column_descriptions)
-    whether = any(getattr(found, "is_mapper", False) or getattr(found, "is_aliased_class", False)
-                  for found in inspected)
-    if len(_ENTITIES) >= MAX_BUILT:
-        _ENTITIES.clear()
-    _ENTITIES[id(statement)] = (statement, whether)
-    return whether
+    return any(getattr(found, "is_mapper", False) or getattr(found, "is_aliased_class", False)
+               for found in inspected)
 
 
 def seek_page(query, keys, page: int | None = None, *, after: str | None = None,
@@ -309,7 +308,6 @@ def seek_page(query, keys, page: int | None = None, *, after: str | None = None,
     page, per_page = clamp_page(page), per_page or PER_PAGE
     backwards = decode_cursor(before, keys)
     forwards = None if backwards else decode_cursor(after, keys)
-    run = db.session.scalars if scalars else _rows
     keep, values = params is not None, dict(params or {})
     cursor = backwards if backwards is not None else forwards
     if cursor is not None:
@@ -318,7 +316,9 @@ def seek_page(query, keys, page: int | None = None, *, after: str | None = None,
     else:
         shape = ("offset",)
         values["seek_offset"] = (page - 1) * per_page
-    rows = list(run(_statement(query, keys, shape, descending, per_page, keep), values))
+    statement, entities = _statement(query, keys, shape, descending, per_page, keep)
+    rows = list(db.session.scalars(statement, values) if scalars
+                else _rows(statement, values, entities))
     if backwards is not None:
         more_before = len(rows) > per_page
         rows = rows[:per_page][::-1]

@@ -473,8 +473,9 @@ def test_the_worklist_after_a_key_keeps_one_plan_on_postgresql(
         "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
         "WHERE statement LIKE '%%JOIN account_assignment AS aa %%LIMIT 4'").fetchall()
     assert len(kept) == 1 and kept[0][0] > 0, kept
-    ids = pagination._statement(select(Account.id), worklists._KEYS, ("after", (False, False)),
-                                False, 3, False).params(seek_key_0=TODAY, seek_key_1=0)
+    ids, _ = pagination._statement(select(Account.id), worklists._KEYS,
+                                   ("after", (False, False)), False, 3, False)
+    ids = ids.params(seek_key_0=TODAY, seek_key_1=0)
     _db.session.execute(text("SET LOCAL enable_seqscan = off"))
     plan = "\n".join(_db.session.scalars(text("EXPLAIN " + str(ids.compile(
         _db.engine, compile_kwargs={"literal_binds": True}))), {}))
